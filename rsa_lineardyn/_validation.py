@@ -1,0 +1,167 @@
+"""Shared input checks: every public function validates through these helpers.
+
+Errors name the argument (in backticks), the rule that was broken and, where
+there is one, the fix.  They are subclasses of the built-in ``ValueError`` and
+``TypeError`` so ``except ValueError`` keeps working for users.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = [
+    "RSALinearDynError",
+    "InputValueError",
+    "InputTypeError",
+    "AssumptionError",
+    "check_matrix",
+    "check_times",
+    "check_positive_int",
+    "check_real",
+    "check_choice",
+    "check_rng",
+]
+
+
+class RSALinearDynError(Exception):
+    """Base class of every error raised by rsa_lineardyn on bad input."""
+
+
+class InputValueError(RSALinearDynError, ValueError):
+    """An argument has the right type but a value that breaks a rule."""
+
+
+class InputTypeError(RSALinearDynError, TypeError):
+    """An argument has the wrong type."""
+
+
+class AssumptionError(InputValueError):
+    """The input violates an assumption of the exact theory (A1 or A2)."""
+
+
+def check_matrix(value, name, *, shape=None, allow_empty=False, dtype=float):
+    """Return ``value`` as a finite 2-D float array, or raise a clear error.
+
+    Parameters
+    ----------
+    value : array_like
+    name : str
+        Argument name used in the error message.
+    shape : tuple of (int or None), optional
+        Required shape; ``None`` entries are free.
+    """
+    if isinstance(value, (str, bytes)) or value is None:
+        raise InputTypeError(f"`{name}` must be a 2-D numeric array, got {type(value).__name__}.")
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise InputTypeError(
+            f"`{name}` must be a 2-D numeric array; it could not be converted to numbers ({exc})."
+        ) from None
+    if arr.ndim != 2:
+        hint = " Reshape it, e.g. `x.reshape(1, -1)` for a single row." if arr.ndim == 1 else ""
+        raise InputValueError(f"`{name}` must be 2-dimensional, got an array of shape {arr.shape}.{hint}")
+    if not allow_empty and arr.size == 0:
+        raise InputValueError(f"`{name}` is empty (shape {arr.shape}); it needs at least one row and one column.")
+    if not np.all(np.isfinite(arr)):
+        bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
+        raise InputValueError(
+            f"`{name}` contains {bad} non-finite value(s) (NaN or inf); remove or impute them first."
+        )
+    if shape is not None:
+        for axis, (want, got) in enumerate(zip(shape, arr.shape)):
+            if want is not None and want != got:
+                raise InputValueError(
+                    f"`{name}` must have shape {tuple('any' if s is None else s for s in shape)}, "
+                    f"got {arr.shape} (axis {axis} is {got}, expected {want})."
+                )
+    return arr
+
+
+def check_times(times, name="times", *, allow_inf=True):
+    """Return ``times`` as a 1-D float array of non-negative times.
+
+    A scalar is accepted and becomes a length-1 array.  ``np.inf`` means the
+    fixed point (only where ``allow_inf``).
+    """
+    if isinstance(times, (str, bytes)) or times is None:
+        raise InputTypeError(f"`{name}` must be a 1-D array of non-negative numbers, got {type(times).__name__}.")
+    try:
+        arr = np.asarray(times, dtype=float)
+    except (TypeError, ValueError):
+        raise InputTypeError(f"`{name}` must be a 1-D array of non-negative numbers.") from None
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise InputValueError(f"`{name}` must be 1-dimensional, got shape {arr.shape}.")
+    if arr.size == 0:
+        raise InputValueError(f"`{name}` is empty; give at least one time point.")
+    if np.any(np.isnan(arr)):
+        raise InputValueError(f"`{name}` contains NaN; every time must be a non-negative number.")
+    if np.any(arr < 0):
+        raise InputValueError(
+            f"`{name}` must be non-negative (training starts at t=0), got minimum {arr.min():g}."
+        )
+    if not allow_inf and np.any(np.isinf(arr)):
+        raise InputValueError(
+            f"`{name}` contains inf, which this function cannot reach; use finite times "
+            "(rl.exact_dynamics accepts np.inf for the fixed point)."
+        )
+    return arr
+
+
+def check_positive_int(value, name, *, minimum=1):
+    """Return ``value`` as an int >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        if isinstance(value, numbers.Real) and float(value).is_integer():
+            value = int(value)
+        else:
+            raise InputTypeError(f"`{name}` must be an integer, got {value!r} ({type(value).__name__}).")
+    value = int(value)
+    if value < minimum:
+        raise InputValueError(f"`{name}` must be >= {minimum}, got {value}.")
+    return value
+
+
+def check_real(value, name, *, minimum=None, maximum=None, strict_min=False, allow_inf=False):
+    """Return ``value`` as a finite float within the given bounds."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        try:
+            arr = np.asarray(value, dtype=float)
+        except (TypeError, ValueError):
+            arr = None
+        if arr is None or arr.ndim != 0:
+            raise InputTypeError(f"`{name}` must be a real number, got {value!r}.")
+        value = float(arr)
+    value = float(value)
+    if np.isnan(value) or (np.isinf(value) and not allow_inf):
+        raise InputValueError(f"`{name}` must be a finite number, got {value}.")
+    if minimum is not None:
+        if strict_min and not value > minimum:
+            raise InputValueError(f"`{name}` must be > {minimum:g}, got {value:g}.")
+        if not strict_min and value < minimum:
+            raise InputValueError(f"`{name}` must be >= {minimum:g}, got {value:g}.")
+    if maximum is not None and value > maximum:
+        raise InputValueError(f"`{name}` must be <= {maximum:g}, got {value:g}.")
+    return value
+
+
+def check_choice(value, name, choices):
+    """Return ``value`` if it is one of ``choices``; the error lists them."""
+    if value not in choices:
+        valid = ", ".join(repr(c) for c in choices)
+        raise InputValueError(f"`{name}` must be one of {valid}; got {value!r}.")
+    return value
+
+
+def check_rng(seed, name="seed"):
+    """Resolve ``seed`` (None, int or Generator) into one ``np.random.Generator``."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None:
+        return np.random.default_rng()
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise InputTypeError(f"`{name}` must be None, a non-negative int or a numpy Generator, got {seed!r}.")
+    return np.random.default_rng(int(seed))
