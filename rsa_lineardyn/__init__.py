@@ -10,6 +10,13 @@ from .initialization import Balance, balanced_init, measure_balance, task_aligne
 from .trajectory import Trajectory
 from .exact import exact_dynamics, fixed_point
 from .simulate import simulate
+from .datasets import (
+    DatasetError, data_dir, verify_datasets, load_semantic_task,
+    load_92images_rdms, load_92images_items, load_92images_task,
+)
+from .synthetic import hierarchical_task, random_regression_task, student_teacher_task
+from .representations import gram_to_rdm, hidden_rsm, network_output, ntk, output_rsm, prediction_rsm, representation_gram, trajectory_rdms
+from .rsa import make_rdms, rdms_from_matrices, task_from_dataframe, to_rdms
 
 __version__ = "0.1.0"
 
@@ -18,4 +25,10 @@ __all__ = [
     "Task", "Whitening", "whiten",
     "Balance", "balanced_init", "measure_balance", "task_aligned_init",
     "Trajectory", "exact_dynamics", "fixed_point", "simulate",
+    "DatasetError", "data_dir", "verify_datasets", "load_semantic_task",
+    "load_92images_rdms", "load_92images_items", "load_92images_task",
+    "hierarchical_task", "random_regression_task", "student_teacher_task",
+    "gram_to_rdm", "hidden_rsm", "network_output", "ntk", "output_rsm", "prediction_rsm", "representation_gram",
+    "trajectory_rdms",
+    "make_rdms", "rdms_from_matrices", "task_from_dataframe", "to_rdms",
 ]

@@ -1,5 +1,405 @@
-"""Exact solution (placeholder while being written)."""
-def exact_dynamics(task, W1, W2, times, tau=1.0):
-    raise NotImplementedError
-def fixed_point(task, W1, W2):
-    raise NotImplementedError
+"""The exact learning dynamics of two-layer linear networks of any hidden width.
+
+Under whitened inputs (A1, ``Sxx = I``) and lambda-balanced weights (A2,
+``W2^T W2 - W1 W1^T = lam I``), ``P(t) = QQ^T(t)`` with ``Q = [W1^T; W2]``
+obeys ``tau dP/dt = F P + P F - P^2`` with
+``F = [[-lam/2 I, Syx^T], [Syx, lam/2 I]]``, whose solution is
+
+    P(t) = e^{Ft} C M(t)^{-1} C^T e^{Ft},   M(t) = I + C^T G(t) C,
+    G(t) = int_0^t e^{2Fs} ds,
+
+with ``C C^T = Q0 Q0^T`` (``C = Q0`` unless the network is wider than
+``n_in + n_out``, when a thin factor is used; the dynamics of ``P`` only
+depend on ``Q0 Q0^T``).
+
+How it is evaluated
+-------------------
+``F = O diag(d) O^T`` is built from the SVD of ``Syx`` (so tied eigenvalues,
+e.g. ``+-lam/2`` of multiplicity ``|n_in - n_out|``, are exactly tied), and
+``Z = O^T C``.  With ``g_i = int_0^t e^{2 d_i s} ds`` we have ``M = A^T A`` for
+the stacked matrix ``A = [diag(sqrt(g)) Z; I_r]``.  Rows of ``A`` grow like
+``e^{d_i t}``, so ``A`` is kept as unscaled rows plus a log-scale per row and
+factored ``A = Q_A R`` (up to a column permutation) by Householder QR with
+row pivoting on the true row norms and column pivoting within the pivot row
+(Powell-Reid style), computed in log-scaled arithmetic.  Then ``K = E Z R^{-1}``
+(``E = diag(e^{d t})``) gives ``P = O K K^T O^T`` and is formed without overflow:
+
+* growing modes (``d_i t > 1/2``): ``K_i = Q_A[i] / sqrt(w_i)`` with the
+  bounded ``w_i = g_i e^{-2 d_i t}``;
+* all other modes: ``K_i = e^{d_i t} z_i R^{-1}``, where ``R^{-1}`` is read off
+  the identity rows of ``Q_A`` (``||R^{-1}|| <= 1``).
+
+No step grows with ``t``: the cost of a time point is the same at ``t = 1``
+and ``t = 1e7``, and ``t = inf`` is the same computation with infinitely
+separated row scales (the fixed point reached from these initial weights,
+including ties, which the usual closed form gets wrong).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ._validation import AssumptionError, check_real, check_times
+from .initialization import measure_balance
+from .simulate import check_weights
+from .trajectory import Trajectory
+
+__all__ = ["exact_dynamics", "fixed_point", "DEFAULT_BALANCE_TOL", "DEFAULT_WHITE_TOL", "spectrum"]
+
+#: Largest accepted ``Balance.relative_deviation`` of the initial weights.
+DEFAULT_BALANCE_TOL = 1e-6
+#: Largest accepted max-abs entry of ``Sxx - I``.
+DEFAULT_WHITE_TOL = 1e-6
+
+_GROW = 0.5  # modes with d t above this use the Q-row formula
+_TIE_RTOL = 1e-13  # eigenvalues of F closer than this (relative) are treated as tied
+_LOG_SPLIT = 1000.0  # log-scale gap that stands for "infinitely larger" at t = inf
+_CHUNK_ELEMENTS = 4_000_000  # time points are processed in chunks of this many array elements
+
+
+def spectrum(sigma_yx, lam):
+    """Eigen-decomposition ``F = O diag(d) O^T`` built from the SVD of ``sigma_yx``.
+
+    Each singular triple ``(s, u, v)`` gives the pair ``+-rho``,
+    ``rho = sqrt(s^2 + lam^2/4)``; the remaining input directions have
+    eigenvalue ``-lam/2`` and the remaining output directions ``+lam/2``.
+    Eigenvectors are formed without cancellation.  Eigenvalues within a
+    relative ``1e-13`` of each other are made exactly equal (ties).
+
+    Returns
+    -------
+    d : ndarray (n,)
+    O : ndarray (n, n), orthogonal
+    """
+    syx = np.asarray(sigma_yx, dtype=float)
+    n_out, n_in = syx.shape
+    n = n_in + n_out
+    U, s, Vt = np.linalg.svd(syx, full_matrices=True)
+    V = Vt.T
+    m = s.size
+    a = lam / 2.0
+    rho = np.hypot(s, a)
+    # eigenvector coefficients (on v_k, on u_k) for +rho and -rho
+    if a >= 0:
+        p_v, p_u = s, rho + a
+        m_v, m_u = -(rho + a), s
+    else:
+        p_v, p_u = rho - a, s
+        m_v, m_u = -s, rho - a
+    nrm = np.hypot(p_v, p_u)
+    zero = nrm == 0  # s = 0 and lam = 0: any basis of the pair is an eigenbasis
+    nrm = np.where(zero, 1.0, nrm)
+    p_v, p_u = np.where(zero, 0.0, p_v / nrm), np.where(zero, 1.0, p_u / nrm)
+    m_v, m_u = np.where(zero, 1.0, m_v / nrm), np.where(zero, 0.0, m_u / nrm)
+    O = np.zeros((n, n))
+    d = np.empty(n)
+    O[:n_in, :m] = V[:, :m] * p_v
+    O[n_in:, :m] = U[:, :m] * p_u
+    d[:m] = rho
+    O[:n_in, m : 2 * m] = V[:, :m] * m_v
+    O[n_in:, m : 2 * m] = U[:, :m] * m_u
+    d[m : 2 * m] = -rho
+    k = 2 * m
+    for j in range(m, n_in):
+        O[:n_in, k] = V[:, j]
+        d[k] = -a
+        k += 1
+    for j in range(m, n_out):
+        O[n_in:, k] = U[:, j]
+        d[k] = a
+        k += 1
+    d = _merge_ties(d)
+    return d, O
+
+
+def _merge_ties(d):
+    """Make eigenvalues within a relative ``_TIE_RTOL`` exactly equal."""
+    scale = np.max(np.abs(d)) if d.size else 0.0
+    if scale == 0:
+        return np.zeros_like(d)
+    order = np.argsort(d)
+    ds = d[order]
+    out = ds.copy()
+    start = 0
+    for i in range(1, ds.size + 1):
+        if i == ds.size or ds[i] - ds[i - 1] > _TIE_RTOL * scale:
+            out[start:i] = np.mean(ds[start:i])
+            start = i
+    out[np.abs(out) <= _TIE_RTOL * scale] = 0.0
+    res = np.empty_like(d)
+    res[order] = out
+    return res
+
+
+def _row_scales(d, t):
+    """Log row scales ``0.5 log g_i(t)`` and ``w_i = g_i e^{-2 d_i t}`` for times ``t`` (T,).
+
+    Returns ``ell`` (T, n) and ``w`` (T, n) (``w`` only meaningful where d > 0).
+    ``t = inf`` gets ranked stand-in scales: positive eigenvalue levels are
+    ``_LOG_SPLIT`` apart (largest on top), zero eigenvalues below them, then
+    the identity rows (scale 0) and decaying modes.
+    """
+    T = t.size
+    dd = np.broadcast_to(d, (T, d.size))
+    tt = t[:, None]
+    finite = np.isfinite(tt)
+    ell = np.empty((T, d.size))
+    w = np.ones((T, d.size))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        tf = np.where(finite, tt, 0.0)
+        pos = dd > 0
+        neg = dd < 0
+        # d > 0: g = e^{2dt} w, w = -expm1(-2dt) / (2d)
+        wpos = np.where(pos, -np.expm1(-2 * dd * tf) / (2 * np.where(pos, dd, 1.0)), 1.0)
+        wpos = np.where(finite, wpos, 1.0 / (2 * np.where(pos, dd, 1.0)))
+        w = np.where(pos, wpos, w)
+        ell_pos = dd * tf + 0.5 * np.log(wpos)
+        # d < 0: g = expm1(2dt) / (2d), bounded
+        gneg = np.where(neg, np.expm1(2 * dd * tf) / (2 * np.where(neg, dd, 1.0)), 1.0)
+        gneg = np.where(finite, gneg, 1.0 / (2 * np.abs(np.where(neg, dd, 1.0))))
+        ell_neg = 0.5 * np.log(gneg)
+        ell_zero = 0.5 * np.log(tf)
+        ell = np.where(pos, ell_pos, np.where(neg, ell_neg, ell_zero))
+    if not np.all(finite):
+        levels = np.unique(d[d > 0])[::-1]  # descending
+        stand_in = np.zeros(d.size)
+        for k, lev in enumerate(levels):
+            stand_in[d == lev] = _LOG_SPLIT * (levels.size - k + 1)
+        stand_in[d == 0] = _LOG_SPLIT / 2
+        inf_rows = ~finite[:, 0]
+        ell[inf_rows] = np.where(d > 0, stand_in, np.where(d < 0, ell_neg[inf_rows], stand_in))
+    return ell, w
+
+
+def _graded_qr_q(ell, A):
+    """Orthonormal basis of ``diag(e^ell) A`` by graded Householder QR, batched over time.
+
+    Parameters
+    ----------
+    ell : (T, N) log row scales (may be -inf)
+    A : (N, r) unscaled rows, shared by all time points
+
+    Returns
+    -------
+    Q : (T, N, r) with ``diag(e^ell) A P = Q R`` for some permutation ``P`` and
+        upper-triangular ``R`` (rows of ``Q`` are accurate in the row-wise sense).
+    """
+    T, N = ell.shape
+    r = A.shape[1]
+    tiny = 8 * np.finfo(float).eps * (r + 1)
+    B = np.broadcast_to(A, (T, N, r)).copy()
+    nrm0 = np.linalg.norm(A, axis=1)  # (N,)
+    active = np.isfinite(ell) | (ell > 0)  # rows with g = 0 (ell = -inf) take no part
+    active = np.broadcast_to(active, (T, N)).copy()
+    free_col = np.ones((T, r), dtype=bool)
+    us = np.zeros((r, T, N))
+    pivots = np.zeros((r, T), dtype=np.int64)
+    ar = np.arange(T)
+    for j in range(r):
+        rem = np.linalg.norm(np.where(free_col[:, None, :], B, 0.0), axis=2)  # (T, N)
+        exhausted = active & (rem <= tiny * nrm0)
+        if np.any(exhausted):
+            B[exhausted] = np.where(free_col[np.nonzero(exhausted)[0]], 0.0, B[exhausted])
+            rem = np.where(exhausted, 0.0, rem)
+        with np.errstate(divide="ignore"):
+            key = np.where(active & (rem > 0), ell + np.log(rem), -np.inf)
+        p = np.argmax(key, axis=1)  # pivot row per time
+        degenerate = ~np.isfinite(key[ar, p])
+        if np.any(degenerate):
+            # nothing left (only possible through rounding): fall back to any active row
+            p = np.where(degenerate, np.argmax(active, axis=1), p)
+        prow = B[ar, p]  # (T, r)
+        c = np.argmax(np.where(free_col, np.abs(prow), -1.0), axis=1)  # pivot column
+        ell_p = ell[ar, p]
+        with np.errstate(over="ignore", invalid="ignore"):
+            s = np.exp(np.minimum(ell - ell_p[:, None], 700.0))
+        s = np.where(active, s, 0.0)
+        x = s * B[ar, :, c]  # (T, N) scaled pivot column
+        x = np.where(np.isfinite(x), x, 0.0)
+        xp = x[ar, p]
+        sigma = np.linalg.norm(x, axis=1)
+        alpha = -np.where(xp >= 0, 1.0, -1.0) * sigma
+        v = x.copy()
+        v[ar, p] -= alpha
+        vn = np.linalg.norm(v, axis=1)
+        ok = vn > 0
+        vn_safe = np.where(ok, vn, 1.0)
+        u = v / vn_safe[:, None]
+        u[~ok] = 0.0
+        # apply H = I - 2 u u^T to the scaled free columns; update unscaled rows
+        Y = s[:, :, None] * B  # (T, N, r)
+        Y = np.where(np.isfinite(Y), Y, 0.0)
+        coef = np.einsum("tn,tnr->tr", u, Y)  # u^T y per column
+        coef = np.where(free_col, coef, 0.0)
+        # non-pivot rows: B_ik -= 2 * B_ic / ||v|| * coef_k   (s_i cancels)
+        fac = np.where(active, B[ar, :, c], 0.0) / vn_safe[:, None]
+        fac[ar, p] = 0.0
+        fac[~ok] = 0.0
+        B -= 2.0 * fac[:, :, None] * coef[:, None, :]
+        # pivot row (scale 1 in pivot units): y_p - 2 u_p coef
+        B[ar, p] = prow - 2.0 * u[ar, p][:, None] * coef
+        B[ar, p, c] = np.where(ok, alpha, prow[ar, c])
+        nonpiv = active.copy()
+        nonpiv[ar, p] = False
+        B[:, :, :][nonpiv, c[np.nonzero(nonpiv)[0]]] = 0.0
+        us[j] = u
+        pivots[j] = p
+        active[ar, p] = False
+        free_col[ar, c] = False
+    Q = np.zeros((T, N, r))
+    for j in range(r):
+        Q[ar, pivots[j], j] = 1.0
+    for j in range(r - 1, -1, -1):
+        u = us[j]
+        Q -= 2.0 * u[:, :, None] * np.einsum("tn,tnr->tr", u, Q)[:, None, :]
+    return Q
+
+
+def _factors(d, O, Z, t):
+    """Factor ``O K`` of ``P(t)`` for each time in ``t`` (T,); see module docstring."""
+    n, r = Z.shape
+    T = t.size
+    if r == 0:
+        return np.zeros((T, n, 0))
+    ell, w = _row_scales(d, t)
+    ell_all = np.concatenate([ell, np.zeros((T, r))], axis=1)
+    A = np.concatenate([Z, np.eye(r)], axis=0)
+    Q = _graded_qr_q(ell_all, A)
+    Q_id = Q[:, n:, :]  # = P R^{-1}
+    tt = t[:, None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        dt = np.where(d > 0, d * tt, np.where(d < 0, d * tt, 0.0))
+        dt = np.where(np.isnan(dt), 0.0, dt)  # 0 * inf for d = 0
+        grow = dt > _GROW
+        e = np.exp(np.where(grow, 0.0, dt))  # only used where not growing
+    K_small = e[:, :, None] * np.einsum("nr,trs->tns", Z, Q_id)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        K_grow = Q[:, :n, :] / np.sqrt(np.where(grow, w, 1.0))[:, :, None]
+    K = np.where(grow[:, :, None], K_grow, K_small)
+    return np.einsum("mn,tnr->tmr", O, K)
+
+
+def _thin_factor(Q0):
+    """``C`` with ``C C^T = Q0 Q0^T`` and at most ``n`` columns."""
+    n, h = Q0.shape
+    if h <= n:
+        return Q0
+    _, R0 = np.linalg.qr(Q0.T, mode="reduced")  # Q0^T = U R0, R0 (n, n)
+    return R0.T
+
+
+def _check_assumptions(task, W1, W2, balance_tol, white_tol):
+    err = task.whiteness_error()
+    if err > white_tol:
+        raise AssumptionError(
+            f"`task` violates A1 (whitened input, Sxx = I): max |Sxx - I| = {err:.3g} > {white_tol:g}. "
+            "Whiten it first with `rl.whiten(task)`, or use `rl.simulate` (which accepts any input)."
+        )
+    bal = measure_balance(W1, W2)
+    if bal.relative_deviation > balance_tol:
+        raise AssumptionError(
+            "the initial weights violate A2 (lambda-balance, W2^T W2 - W1 W1^T = lam I): relative deviation "
+            f"{bal.relative_deviation:.3g} > {balance_tol:g} (best lam = {bal.lam:.6g}). Use `rl.balanced_init` "
+            "or `rl.task_aligned_init`, or `rl.simulate` for unbalanced weights."
+        )
+    return bal
+
+
+def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_TOL, white_tol=DEFAULT_WHITE_TOL):
+    """Exact gradient-flow trajectory of ``QQ^T`` for a two-layer linear network.
+
+    Valid for every hidden width (bottleneck, square, wide) and every
+    feasible balance ``lam`` (including ``lam = 0`` with ``n_in != n_out``).
+
+    Parameters
+    ----------
+    task : Task
+        Must have whitened inputs (A1); see :func:`rsa_lineardyn.whiten`.
+    W1 : array_like (n_hidden, n_in)
+    W2 : array_like (n_out, n_hidden)
+        Initial weights; must be lambda-balanced (A2) to within
+        ``balance_tol`` (relative deviation, see :func:`measure_balance`).
+    times : array_like (T,)
+        Non-negative times in any order; ``np.inf`` gives the fixed point
+        reached by gradient flow from these weights.
+    tau : float, default 1
+        Time constant in ``tau dW/dt = -dL/dW``.
+    balance_tol, white_tol : float
+        Tolerances for the A2 and A1 checks (defaults 1e-6).
+
+    Returns
+    -------
+    Trajectory
+        ``method == "exact"``; ``factors`` hold ``K`` with ``QQ^T = K K^T``.
+
+    Examples
+    --------
+    >>> import numpy as np, rsa_lineardyn as rl
+    >>> task = rl.Task(np.eye(3) * np.sqrt(3), np.diag([3., 2, 1]) * np.sqrt(3))
+    >>> W1, W2 = rl.balanced_init(3, 2, 3, lam=0.0, scale=0.1, seed=0)
+    >>> traj = rl.exact_dynamics(task, W1, W2, [0, 1, 10, np.inf])
+    >>> np.round(np.linalg.svd(traj.w2w1[-1], compute_uv=False), 10)
+    array([3., 2., 0.])
+    """
+    W1, W2 = check_weights(task, W1, W2)
+    times = check_times(times)
+    tau = check_real(tau, "tau", minimum=0, strict_min=True)
+    balance_tol = check_real(balance_tol, "balance_tol", minimum=0)
+    white_tol = check_real(white_tol, "white_tol", minimum=0)
+    bal = _check_assumptions(task, W1, W2, balance_tol, white_tol)
+    lam = bal.lam
+    d, O = spectrum(task.sigma_yx, lam)
+    Q0 = np.concatenate([W1.T, W2], axis=0)
+    C = _thin_factor(Q0)
+    Z = O.T @ C
+    _warn_invariant_manifold(d, Z)
+    s = times / tau
+    # beyond this, every finite scale gap is astronomically large: same result as the limit
+    dmax = float(np.max(np.abs(d))) if d.size else 0.0
+    if dmax > 0:
+        s = np.where(np.isfinite(s), np.minimum(s, 1e250 / dmax), s)
+    n, r = Z.shape
+    chunk = max(1, _CHUNK_ELEMENTS // max(1, (n + r) * max(r, 1)))
+    out = np.empty((times.size, n, r))
+    for start in range(0, times.size, chunk):
+        out[start : start + chunk] = _factors(d, O, Z, s[start : start + chunk])
+    info = {"balance_deviation": bal.relative_deviation, "eigenvalues": d, "rank": r}
+    return Trajectory(times, out, method="exact", task=task, n_hidden=W1.shape[0], lam=lam, tau=tau, info=info)
+
+
+def _warn_invariant_manifold(d, Z):
+    """Warn when the initial weights have (numerically) no component on a mode they should learn."""
+    n_pos = int(np.sum(d > 0))
+    k = min(Z.shape[1], n_pos)
+    if k == 0:
+        return
+    top = np.argsort(-d, kind="stable")[:k]
+    if np.unique(d[top]).size and np.min(d[top]) in d[np.setdiff1d(np.arange(d.size), top)]:
+        return  # a tie at the boundary: which tied mode is learned is up to the weights
+    sv = np.linalg.svd(Z[top], compute_uv=False)
+    scale = max(np.linalg.norm(Z, 2), np.finfo(float).tiny)
+    missing = int(np.sum(sv <= 64 * np.finfo(float).eps * scale))
+    if missing:
+        warnings.warn(
+            f"the initial weights lie (to rounding) on an invariant manifold of gradient flow: {missing} of the "
+            f"{k} growing modes it would otherwise learn (eigenvalues of F: {np.round(np.sort(d[top])[:missing], 6)}) "
+            "have no component in Q0, so the exact dynamics never learn them and the network converges to a "
+            "saddle. A floating-point simulation escapes only through rounding noise, after a long delay. "
+            "This happens e.g. for lam = 0 square networks when det(W2 W1) and det(Syx) differ in sign; "
+            "use another seed or `rl.task_aligned_init`.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def fixed_point(task, W1, W2, **kwargs):
+    """The point ``QQ^T(inf)`` reached by gradient flow from ``(W1, W2)``.
+
+    Shorthand for ``exact_dynamics(task, W1, W2, [np.inf])``; returns a
+    one-point :class:`Trajectory`.  For a bottleneck with a gap in the
+    singular values of ``Syx`` at ``n_hidden``, the network function is the
+    rank-``n_hidden`` truncation of ``Syx``.
+    """
+    return exact_dynamics(task, W1, W2, [np.inf], **kwargs)

@@ -109,12 +109,13 @@ class Trajectory:
 
     @property
     def loss(self):
-        """Training loss ``1/2 <||W2 W1 x - y||^2>`` per time, shape (T,)."""
+        """Training loss ``1/2 <||W2 W1 x - y||^2>`` over the P items, per time, shape (T,).
+
+        Computed from the residuals (never negative through rounding).
+        """
         t = self.task
-        A = self.w2w1
-        fit = np.einsum("kij,kij->k", A @ t.sigma_xx, A)
-        cross = np.einsum("kij,ij->k", A, t.sigma_yx)
-        return 0.5 * np.trace(t.sigma_yy) - cross + 0.5 * fit
+        resid = self.w2w1 @ t.X - t.Y
+        return 0.5 * np.einsum("kij,kij->k", resid, resid) / t.P
 
     # -- selection -------------------------------------------------------
     def subset(self, index):

@@ -1,0 +1,378 @@
+"""Representations of a trajectory over learning, and Gram-to-RDM conversions.
+
+Every function takes a :class:`~rsa_lineardyn.Trajectory` (exact or
+simulated) and returns one array per time point, computed from the blocks of
+``QQ^T`` only (``W1^T W1``, ``W2 W2^T``, ``W2 W1``), so the hidden-unit basis,
+which the exact theory leaves undetermined, never enters.
+
+=====================  =====================================================
+representation         Gram matrix over the P items (per time)
+=====================  =====================================================
+``"hidden"``           ``RSM_I = X^T W1^T W1 X``                  (P, P)
+``"output"``           ``RSM_O = Y^T (W2 W2^T)^+ Y``              (P, P)
+``"ntk"``              ``I_No (x) RSM_I + W2 W2^T (x) X^T X``     (No P, No P)
+``"prediction"``       ``(W2 W1 X)^T (W2 W1 X)``                  (P, P)
+=====================  =====================================================
+
+The NTK is indexed ``(output o, item i) -> o * P + i`` (output-major), which
+is the order of ``J J^T`` for the Jacobian ``J`` of the stacked network
+outputs ``f[o * P + i] = (W2 W1 x_i)_o`` with respect to all weights.
+
+Distances from a Gram matrix ``K`` (:func:`gram_to_rdm`):
+
+* ``"euclidean"``: squared Euclidean ``d_ij = K_ii + K_jj - 2 K_ij``, clipped
+  at 0 (rounding can make it slightly negative);
+* ``"cosine"``: ``d_ij = 1 - K_ij / sqrt(K_ii K_jj)``, clipped to ``[0, 2]``.
+  An item whose squared norm ``K_ii`` is at most ``zero_tol`` times the
+  largest squared norm at that time (e.g. every item at ``t = 0`` from a
+  zero initialisation, or items in the null space of a bottleneck) has no
+  direction; its cosine similarity to every other item is *defined* as 0,
+  so its distance to every other item is 1 (also between two such items),
+  never NaN.  The diagonal is always 0.
+* ``"correlation"``: Pearson correlation distance between the items' *unit
+  activity patterns*.  It needs the activity of each hidden unit, which the
+  exact theory does not define (only ``W1^T W1`` is fixed, not the hidden
+  basis), so it is available only for simulated trajectories (real weights)
+  and for the ``"prediction"`` representation (outputs are named features).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._validation import InputTypeError, InputValueError, check_choice, check_real
+from .trajectory import Trajectory
+
+__all__ = [
+    "REPRESENTATIONS",
+    "MEASURES",
+    "hidden_rsm",
+    "output_rsm",
+    "ntk",
+    "network_output",
+    "prediction_rsm",
+    "representation_gram",
+    "gram_to_rdm",
+    "trajectory_rdms",
+    "condition_labels",
+]
+
+REPRESENTATIONS = ("hidden", "output", "ntk", "prediction")
+MEASURES = ("euclidean", "cosine", "correlation")
+
+#: Default relative cut-off of the pseudo-inverse in :func:`output_rsm`.
+DEFAULT_RCOND = 1e-10
+#: Default relative squared-norm threshold below which an item has "zero norm" for cosine.
+DEFAULT_ZERO_TOL = 1e-12
+
+
+def _check_traj(traj):
+    if not isinstance(traj, Trajectory):
+        raise InputTypeError(
+            f"`traj` must be an rl.Trajectory (from rl.exact_dynamics or rl.simulate), got {type(traj).__name__}."
+        )
+    return traj
+
+
+def hidden_rsm(traj):
+    """Hidden-layer similarity ``X^T W1^T W1(t) X`` of the P items at every time.
+
+    Parameters
+    ----------
+    traj : Trajectory
+
+    Returns
+    -------
+    ndarray, shape (T, P, P)
+
+    Examples
+    --------
+    >>> import numpy as np, rsa_lineardyn as rl
+    >>> task = rl.Task(np.eye(3) * np.sqrt(3), np.diag([3., 2, 1]) * np.sqrt(3))
+    >>> W1, W2 = rl.task_aligned_init(task, n_hidden=2, scale=0.1)
+    >>> traj = rl.simulate(task, W1, W2, [0.0, 5.0], method="flow")
+    >>> rl.hidden_rsm(traj).shape
+    (2, 3, 3)
+    """
+    _check_traj(traj)
+    X = traj.task.X
+    K1 = traj.factors[:, : traj.n_in, :]  # (T, n_in, r); W1^T W1 = K1 K1^T
+    H = np.swapaxes(K1, 1, 2) @ X  # (T, r, P), a hidden representation up to rotation
+    return np.swapaxes(H, 1, 2) @ H
+
+
+def _pinv_psd(M, rcond):
+    """Pseudo-inverse of symmetric PSD matrices (..., n, n) with a relative eigenvalue cut-off."""
+    evals, evecs = np.linalg.eigh(M)
+    top = np.max(evals, axis=-1, keepdims=True)
+    keep = evals > rcond * top
+    keep &= top > 0
+    inv = np.where(keep, 1.0 / np.where(keep, evals, 1.0), 0.0)
+    return (evecs * inv[..., None, :]) @ np.swapaxes(evecs, -1, -2)
+
+
+def output_rsm(traj, rcond=DEFAULT_RCOND):
+    """Output-side similarity ``Y^T (W2 W2^T(t))^+ Y`` at every time.
+
+    ``W2 W2^T`` is rank-deficient for a bottleneck (``n_hidden < n_out``) and
+    nearly so early in learning, so the pseudo-inverse needs a cut-off:
+    eigenvalues of ``W2 W2^T`` at or below ``rcond`` times the largest
+    eigenvalue (at that time) are treated as exactly zero, i.e. the
+    corresponding output directions are dropped rather than amplified by
+    ``1 / eigenvalue``.  When ``W2 = 0`` the result is the zero matrix.
+
+    Parameters
+    ----------
+    traj : Trajectory
+    rcond : float, default 1e-10
+        Relative eigenvalue cut-off, ``0 <= rcond < 1``.
+
+    Returns
+    -------
+    ndarray, shape (T, P, P)
+
+    Examples
+    --------
+    >>> import numpy as np, rsa_lineardyn as rl
+    >>> task = rl.Task(np.eye(3) * np.sqrt(3), np.diag([3., 2, 1]) * np.sqrt(3))
+    >>> W1, W2 = rl.task_aligned_init(task, n_hidden=2, scale=0.1)
+    >>> traj = rl.simulate(task, W1, W2, [0.0, 5.0], method="flow")
+    >>> rl.output_rsm(traj).shape
+    (2, 3, 3)
+    """
+    _check_traj(traj)
+    rcond = check_real(rcond, "rcond", minimum=0, maximum=1)
+    Y = traj.task.Y
+    pinv = _pinv_psd(traj.w2w2t, rcond)
+    return Y.T @ pinv @ Y
+
+
+def ntk(traj):
+    """Neural tangent kernel ``I_No (x) X^T W1^T W1 X + W2 W2^T (x) X^T X`` at every time.
+
+    Equals ``J J^T`` for the Jacobian ``J`` of the stacked outputs
+    ``f[o * P + i] = (W2 W1 x_i)_o`` with respect to all weights
+    ``(W1, W2)``.
+
+    Parameters
+    ----------
+    traj : Trajectory
+
+    Returns
+    -------
+    ndarray, shape (T, n_out * P, n_out * P)
+        Row/column ``o * P + i`` is output ``o`` of item ``i``.
+
+    Examples
+    --------
+    >>> import numpy as np, rsa_lineardyn as rl
+    >>> task = rl.Task(np.eye(3) * np.sqrt(3), np.diag([3., 2]) @ np.eye(2, 3) * np.sqrt(3))
+    >>> W1, W2 = rl.task_aligned_init(task, n_hidden=2, scale=0.1)
+    >>> traj = rl.simulate(task, W1, W2, [0.0, 5.0], method="flow")
+    >>> rl.ntk(traj).shape
+    (2, 6, 6)
+    """
+    _check_traj(traj)
+    X = traj.task.X
+    h = hidden_rsm(traj)
+    xtx = X.T @ X
+    w2 = traj.w2w2t
+    n_out = traj.n_out
+    eye = np.eye(n_out)
+    out = np.einsum("ab,tij->taibj", eye, h) + np.einsum("tab,ij->taibj", w2, xtx)
+    T, P = h.shape[0], h.shape[1]
+    return out.reshape(T, n_out * P, n_out * P)
+
+
+def network_output(traj):
+    """The network's outputs ``W2 W1(t) X`` for every item, shape (T, n_out, P).
+
+    The training loss at each time is ``traj.loss``.
+
+    Examples
+    --------
+    >>> import numpy as np, rsa_lineardyn as rl
+    >>> task = rl.Task(np.eye(3) * np.sqrt(3), np.diag([3., 2, 1]) * np.sqrt(3))
+    >>> W1, W2 = rl.task_aligned_init(task, n_hidden=3, scale=0.1)
+    >>> traj = rl.simulate(task, W1, W2, [0.0, 50.0], method="flow")
+    >>> np.allclose(rl.network_output(traj)[-1], task.Y)
+    True
+    """
+    _check_traj(traj)
+    return traj.w2w1 @ traj.task.X
+
+
+def prediction_rsm(traj):
+    """Similarity of the network's outputs, ``(W2 W1 X)^T (W2 W1 X)``, shape (T, P, P)."""
+    out = network_output(traj)
+    return np.swapaxes(out, 1, 2) @ out
+
+
+def representation_gram(traj, representation="hidden", rcond=DEFAULT_RCOND):
+    """Gram matrix of a named representation at every time (see the module table).
+
+    Parameters
+    ----------
+    traj : Trajectory
+    representation : {"hidden", "output", "ntk", "prediction"}
+    rcond : float
+        Pseudo-inverse cut-off, used by ``"output"`` only.
+
+    Returns
+    -------
+    ndarray, shape (T, N, N)
+        ``N = P``, or ``n_out * P`` for the NTK.
+    """
+    check_choice(representation, "representation", REPRESENTATIONS)
+    if representation == "hidden":
+        return hidden_rsm(traj)
+    if representation == "output":
+        return output_rsm(traj, rcond=rcond)
+    if representation == "ntk":
+        return ntk(traj)
+    return prediction_rsm(traj)
+
+
+def gram_to_rdm(gram, measure="euclidean", zero_tol=DEFAULT_ZERO_TOL):
+    """Dissimilarity matrices from Gram (similarity) matrices.
+
+    Parameters
+    ----------
+    gram : array_like, shape (N, N) or (T, N, N)
+        Symmetric positive semi-definite matrices.
+    measure : {"euclidean", "cosine"}
+        ``"euclidean"`` gives the *squared* Euclidean distance
+        ``K_ii + K_jj - 2 K_ij`` (clipped at 0); ``"cosine"`` gives
+        ``1 - K_ij / sqrt(K_ii K_jj)`` (clipped to [0, 2]).  Correlation
+        distance cannot be computed from a Gram matrix (it needs unit
+        activities); see :func:`trajectory_rdms`.
+    zero_tol : float, default 1e-12
+        Cosine only: an item with ``K_ii <= zero_tol * max_j K_jj`` has zero
+        norm; its distance to every other item is defined as 1 (similarity
+        0) instead of NaN.  The diagonal is always 0.
+
+    Returns
+    -------
+    ndarray, same shape as ``gram``
+
+    Examples
+    --------
+    >>> import numpy as np, rsa_lineardyn as rl
+    >>> K = np.array([[1., 1, 0], [1, 1, 0], [0, 0, 0]])
+    >>> rl.gram_to_rdm(K, "euclidean")
+    array([[0., 0., 1.],
+           [0., 0., 1.],
+           [1., 1., 0.]])
+    >>> rl.gram_to_rdm(K, "cosine")
+    array([[0., 0., 1.],
+           [0., 0., 1.],
+           [1., 1., 0.]])
+    """
+    if measure == "correlation":
+        raise InputValueError(
+            "`measure` = 'correlation' cannot be computed from a Gram matrix: correlation distance "
+            "centres each item's pattern across units, which needs the unit activities themselves. "
+            "Use rl.trajectory_rdms(traj, measure='correlation') on a simulated trajectory, or "
+            "measure='euclidean' / 'cosine'."
+        )
+    check_choice(measure, "measure", ("euclidean", "cosine"))
+    zero_tol = check_real(zero_tol, "zero_tol", minimum=0)
+    G = np.asarray(gram, dtype=float)
+    if G.ndim not in (2, 3) or G.shape[-1] != G.shape[-2]:
+        raise InputValueError(f"`gram` must have shape (N, N) or (T, N, N), got {G.shape}.")
+    diag = np.diagonal(G, axis1=-2, axis2=-1)
+    if measure == "euclidean":
+        D = diag[..., :, None] + diag[..., None, :] - 2.0 * G
+        D = np.maximum(D, 0.0)
+    else:
+        D = _cosine_from_parts(G, diag, zero_tol)
+    idx = np.arange(G.shape[-1])
+    D[..., idx, idx] = 0.0
+    return D
+
+
+def _cosine_from_parts(G, diag, zero_tol):
+    """Cosine distance from Gram entries and squared norms, with the zero-norm rule."""
+    top = np.max(diag, axis=-1, keepdims=True) if diag.shape[-1] else diag
+    ok = (diag > zero_tol * top) & (diag > 0)
+    safe = np.where(ok, diag, 1.0)
+    inv = np.where(ok, 1.0 / np.sqrt(safe), 0.0)
+    sim = G * inv[..., :, None] * inv[..., None, :]
+    return np.clip(1.0 - sim, 0.0, 2.0)
+
+
+def _correlation_rdm(A):
+    """Correlation distance between the columns of activities A (..., units, P)."""
+    C = A - A.mean(axis=-2, keepdims=True)
+    G = np.swapaxes(C, -1, -2) @ C
+    diag = np.diagonal(G, axis1=-2, axis2=-1)
+    D = _cosine_from_parts(G, diag, DEFAULT_ZERO_TOL)
+    idx = np.arange(G.shape[-1])
+    D[..., idx, idx] = 0.0
+    return D
+
+
+def trajectory_rdms(traj, representation="hidden", measure="euclidean", rcond=DEFAULT_RCOND,
+                    zero_tol=DEFAULT_ZERO_TOL):
+    """Dissimilarity matrices of a representation at every time of a trajectory.
+
+    Parameters
+    ----------
+    traj : Trajectory
+    representation : {"hidden", "output", "ntk", "prediction"}
+    measure : {"euclidean", "cosine", "correlation"}
+        See :func:`gram_to_rdm`.  ``"correlation"`` is the Pearson correlation
+        distance between unit activity patterns.  It is only defined where the
+        units are: for ``"hidden"`` of a *simulated* trajectory (real weights,
+        activities ``W1 X``) and for ``"prediction"`` (outputs ``W2 W1 X``).
+        The exact solution determines ``W1^T W1`` but not ``W1`` (any rotation
+        of the hidden units gives the same dynamics), so the theory does not
+        predict unit-wise statistics; asking for them raises an error.
+    rcond, zero_tol : float
+        See :func:`output_rsm` and :func:`gram_to_rdm`.
+
+    Returns
+    -------
+    ndarray, shape (T, N, N)
+
+    Examples
+    --------
+    >>> import numpy as np, rsa_lineardyn as rl
+    >>> task = rl.Task(np.eye(3) * np.sqrt(3), np.diag([3., 2, 1]) * np.sqrt(3))
+    >>> W1, W2 = rl.task_aligned_init(task, n_hidden=2, scale=0.1)
+    >>> traj = rl.simulate(task, W1, W2, [0.0, 5.0], method="flow")
+    >>> rl.trajectory_rdms(traj, "hidden", "correlation").shape
+    (2, 3, 3)
+    """
+    _check_traj(traj)
+    check_choice(representation, "representation", REPRESENTATIONS)
+    check_choice(measure, "measure", MEASURES)
+    if measure == "correlation":
+        if representation == "prediction":
+            return _correlation_rdm(network_output(traj))
+        if representation != "hidden":
+            raise InputValueError(
+                f"`measure` = 'correlation' is not defined for representation {representation!r}: it needs "
+                "unit activity patterns, which exist only for 'hidden' (of a simulated network) and "
+                "'prediction'. Use measure='euclidean' or 'cosine'."
+            )
+        if traj.weights is None:
+            raise InputValueError(
+                "`measure` = 'correlation' is not defined for an exact trajectory: the exact solution fixes "
+                "the hidden representation only up to a rotation of the hidden units (it determines "
+                "W1^T W1, not W1), and correlation distance centres each item's pattern across units, so "
+                "its value depends on that arbitrary rotation. Use a rotation-invariant measure "
+                "('euclidean' or 'cosine'), or a simulated trajectory (rl.simulate) whose real weights "
+                "define the units."
+            )
+        W1s = traj.weights[0]
+        return _correlation_rdm(W1s @ traj.task.X)
+    return gram_to_rdm(representation_gram(traj, representation, rcond=rcond), measure, zero_tol=zero_tol)
+
+
+def condition_labels(task, representation="hidden"):
+    """Labels of the conditions (rows) of a representation: item labels, or ``"feature:item"`` for the NTK."""
+    check_choice(representation, "representation", REPRESENTATIONS)
+    if representation == "ntk":
+        return [f"{f}:{i}" for f in task.feature_names for i in task.labels]
+    return list(task.labels)
