@@ -17,6 +17,7 @@ from .datasets import (
 from .synthetic import hierarchical_task, random_regression_task, student_teacher_task
 from .representations import gram_to_rdm, hidden_rsm, network_output, ntk, output_rsm, prediction_rsm, representation_gram, trajectory_rdms
 from .rsa import make_rdms, rdms_from_matrices, task_from_dataframe, to_rdms
+from .model import DegeneracyWarning, LinearNetworkModel, compare_model, fit_linear_network, load_results, mode_strengths, model_from_dict, score_grid
 
 __version__ = "0.1.0"
 
@@ -31,4 +32,6 @@ __all__ = [
     "gram_to_rdm", "hidden_rsm", "network_output", "ntk", "output_rsm", "prediction_rsm", "representation_gram",
     "trajectory_rdms",
     "make_rdms", "rdms_from_matrices", "task_from_dataframe", "to_rdms",
+    "DegeneracyWarning", "LinearNetworkModel", "compare_model", "fit_linear_network", "load_results",
+    "mode_strengths", "model_from_dict", "score_grid",
 ]

@@ -116,25 +116,32 @@ def _run_gd(W1, W2, times, lr, tau, sxx, syx):
     W2 = W2.copy()
     white = np.array_equal(sxx, np.eye(sxx.shape[0]))
     k = 0
-    for idx in order:
-        target = steps[idx]
-        while k < target:
-            if white:
-                E = syx - W2 @ W1
-            else:
-                E = syx - W2 @ W1 @ sxx
-            dW1 = W2.T @ E
-            W2 += lr * (E @ W1.T)
-            W1 += lr * dW1
-            k += 1
-        if not (np.all(np.isfinite(W1)) and np.all(np.isfinite(W2))):
-            raise InputValueError(
-                f"gradient descent diverged (non-finite weights by step {k}); `lr` = {lr:g} is too large "
-                "for this task and initial weights. Use a smaller `lr` (e.g. 1 / (10 * largest singular value of Syx))."
-            )
-        W1s[idx] = W1
-        W2s[idx] = W2
+    with np.errstate(over="ignore", invalid="ignore"):
+        for idx in order:
+            target = steps[idx]
+            while k < target:
+                if white:
+                    E = syx - W2 @ W1
+                else:
+                    E = syx - W2 @ W1 @ sxx
+                dW1 = W2.T @ E
+                W2 += lr * (E @ W1.T)
+                W1 += lr * dW1
+                k += 1
+                if k % 1000 == 0 or k == target:
+                    _check_finite(W1, W2, k, lr)
+            _check_finite(W1, W2, k, lr)
+            W1s[idx] = W1
+            W2s[idx] = W2
     return W1s, W2s, steps * lr * tau, steps
+
+
+def _check_finite(W1, W2, k, lr):
+    if not (np.all(np.isfinite(W1)) and np.all(np.isfinite(W2))):
+        raise InputValueError(
+            f"gradient descent diverged (non-finite weights by step {k}); `lr` = {lr:g} is too large "
+            "for this task and initial weights. Use a smaller `lr` (e.g. 1 / (10 * largest singular value of Syx))."
+        )
 
 
 def _run_flow(W1, W2, times, tau, sxx, syx, rtol, atol):

@@ -1,0 +1,967 @@
+"""The linear-network prediction as an rsatoolbox model, and its fitter.
+
+:class:`LinearNetworkModel` predicts the RDM of one representation of a
+two-layer linear network of fixed hidden width, trained on a task from a
+lambda-balanced start, at a training time.  Its free parameters ``theta``
+are, in this order (see ``model.param_names``):
+
+* ``lam`` - the balance ``W2^T W2 - W1 W1^T = lam I`` (omitted when fixed at
+  construction with ``lam=...``);
+* ``log10_time`` - log10 of the training time (in units of ``tau``);
+* ``log10_scale`` - log10 of the initial weight scale (only with
+  ``fit_scale=True``).
+
+Two initialisations:
+
+* ``init="aligned"`` (default): the deterministic task-aligned start of
+  :func:`rsa_lineardyn.task_aligned_init`.  With whitened inputs the dynamics
+  then decouple into one scalar ODE per singular mode ``s_k`` of ``Syx``,
+  ``tau da_k/dt = sqrt(lam^2 + 4 a_k^2) (s_k - a_k)``, which is solved in
+  closed form (:func:`mode_strengths`), and every Gram matrix is a weighted
+  sum of fixed rank-one matrices, so one prediction for P = 92 items costs
+  well under a millisecond plus the rsatoolbox object.
+* ``init="average"``: the mean Gram matrix over ``n_draws`` random
+  lambda-balanced starts at the given scale (:func:`rsa_lineardyn.balanced_init`,
+  seeded), each solved by :func:`rsa_lineardyn.exact_dynamics`; cached per
+  ``(lam, scale, times)``.  Slower, but it is what the theory predicts when the
+  initial weights are random, in particular when ``Syx`` has degenerate
+  singular values at the bottleneck (then a single draw, and the aligned
+  start, pick an arbitrary mix within the degenerate subspace).
+
+Saving: rsatoolbox's ``Result.save`` calls ``model.to_dict()`` and
+``rsatoolbox.inference.load_results`` rebuilds models from a fixed list of
+its own types.  ``LinearNetworkModel.to_dict`` therefore writes a dict that
+rsatoolbox reads back as a ``ModelFixed`` (same name, predicting the RDM at
+the fitted or default ``theta``) and that also carries the full model
+specification under the key ``"rsa_lineardyn"``; :func:`load_results`
+(ours) and :func:`model_from_dict` restore real ``LinearNetworkModel`` objects.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections import OrderedDict
+
+import numpy as np
+from rsatoolbox.model import Model
+from rsatoolbox.rdm import RDMs, compare
+
+from ._validation import (
+    AssumptionError,
+    InputTypeError,
+    InputValueError,
+    check_choice,
+    check_positive_int,
+    check_real,
+)
+from .initialization import balanced_factors, balanced_init, check_feasible
+from .representations import DEFAULT_RCOND, DEFAULT_ZERO_TOL, REPRESENTATIONS, representation_gram
+from .rsa import MEASURE_NAMES
+from .task import Task
+
+__all__ = [
+    "LinearNetworkModel",
+    "DegeneracyWarning",
+    "fit_linear_network",
+    "score_grid",
+    "mode_strengths",
+    "model_from_dict",
+    "load_results",
+]
+
+_INITS = ("aligned", "average")
+_MODEL_MEASURES = ("euclidean", "cosine")
+_LABEL_KEYS = ("item", "conds", "label", "labels", "condition", "conditions", "stimulus")
+
+
+class DegeneracyWarning(UserWarning):
+    """``Syx`` has (near-)degenerate singular values where the hidden width cuts the spectrum."""
+
+
+# ----------------------------------------------------------------------------
+# closed-form per-mode dynamics
+# ----------------------------------------------------------------------------
+def mode_strengths(s, a0, lam, times, tau=1.0):
+    """Closed-form strength ``a_k(t)`` of each task-aligned mode of a lambda-balanced network.
+
+    Solves ``tau da/dt = sqrt(lam^2 + 4 a^2) (s - a)``, ``a(0) = a0 >= 0``,
+    for every singular value ``s`` (whitened inputs, task-aligned start).
+    With ``b = |lam| / 2``, ``g = sqrt(s^2 + b^2)`` and ``w = a + sqrt(a^2 + b^2)``:
+    ``(w - (s + g)) / (w - (s - g)) = rho exp(-2 g t / tau)``, which is
+    solved for ``w`` and mapped back with ``a = (w - b^2 / w) / 2``
+    (``lam = 0`` reduces to the logistic ``s / (1 - (1 - s/a0) e^{-2 s t})``).
+
+    Parameters
+    ----------
+    s : array_like (m,)
+        Non-negative singular values.
+    a0 : float
+        Initial strength (``scale**2`` for :func:`rsa_lineardyn.task_aligned_init`).
+    lam : float
+    times : array_like (T,)
+        Non-negative; ``np.inf`` gives the fixed point ``a = s``.
+    tau : float
+
+    Returns
+    -------
+    ndarray, shape (T, m)
+
+    Examples
+    --------
+    >>> import numpy as np, rsa_lineardyn as rl
+    >>> rl.mode_strengths([2.0, 1.0], 1e-4, 0.5, [0.0, np.inf]).round(6)
+    array([[1.e-04, 1.e-04],
+           [2.e+00, 1.e+00]])
+    """
+    s = np.asarray(s, dtype=float).reshape(1, -1)
+    t = np.asarray(times, dtype=float).reshape(-1, 1) / tau
+    a0 = float(a0)
+    b = abs(float(lam)) / 2.0
+    g = np.hypot(s, b)
+    spg = s + g
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        smg = np.where(spg > 0, -(b * b) / np.where(spg > 0, spg, 1.0), 0.0)  # s - g, without cancellation
+        bw0 = a0 + np.hypot(a0, b)
+        rho = (bw0 - spg) / (bw0 - smg)
+        r = rho * np.exp(-2.0 * g * t)
+        bw = (spg - r * smg) / (1.0 - r)
+        a = (bw - (b * b) / bw) / 2.0
+    # special cases: a stuck at the unstable fixed point 0; s = lam = 0 (pure decay)
+    if bw0 == 0.0:
+        a = np.zeros(np.broadcast_shapes(t.shape, s.shape))
+    else:
+        dead = (spg == 0.0)
+        if np.any(dead):
+            decay = a0 / (1.0 + 2.0 * a0 * t)
+            a = np.where(dead, decay, a)
+    return np.maximum(a, 0.0)
+
+
+class _AlignedEngine:
+    """Per-mode closed form for the task-aligned start: Gram = sum_j w_j(t) b_j b_j^T."""
+
+    def __init__(self, task, n_hidden, representation, rcond):
+        self.task = task
+        self.n_hidden = n_hidden
+        self.representation = representation
+        self.rcond = rcond
+        U, s, Vt = task.svd()
+        n_in, n_out = task.n_in, task.n_out
+        self.m = min(n_in, n_hidden, n_out)
+        self.k1 = min(n_hidden, n_in)
+        self.k2 = min(n_hidden, n_out)
+        svals = np.zeros(self.m)
+        q = min(self.m, s.size)
+        svals[:q] = s[:q]
+        self.s = svals
+        self.Z = Vt @ task.X  # (n_in, P): item coordinates along input modes
+        self.Yu = U.T @ task.Y  # (n_out, P): item coordinates along output modes
+        self.U = U
+
+    def layer_weights(self, lam, scale, times, tau):
+        """d1^2 (T, k1), d2^2 (T, k2), a (T, m)."""
+        a = mode_strengths(self.s, scale**2, lam, times, tau)
+        s1, s2 = balanced_factors(a, lam)
+        T = a.shape[0]
+        d1 = np.zeros((T, self.k1))
+        d2 = np.zeros((T, self.k2))
+        d1[:, : self.m] = s1**2
+        d2[:, : self.m] = s2**2
+        if lam > 0:
+            d2[:, self.m :] = lam
+        elif lam < 0:
+            d1[:, self.m :] = -lam
+        return d1, d2, a
+
+    def rank_one(self, lam, scale, times, tau):
+        """Weights (T, J) and basis (J, P) with Gram_t = B^T diag(w_t) B."""
+        d1, d2, a = self.layer_weights(lam, scale, times, tau)
+        if self.representation == "hidden":
+            return d1, self.Z[: self.k1]
+        if self.representation == "prediction":
+            return a**2, self.Z[: self.m]
+        # output: pseudo-inverse of W2 W2^T = U diag(d2, 0...) U^T with a relative cut-off
+        top = np.max(d2, axis=1, keepdims=True)
+        keep = (d2 > self.rcond * top) & (top > 0)
+        w = np.where(keep, 1.0 / np.where(keep, d2, 1.0), 0.0)
+        return w, self.Yu[: self.k2]
+
+    def full_gram(self, lam, scale, times, tau):
+        """Gram matrices over all conditions (used for the NTK), shape (T, N, N)."""
+        d1, d2, _ = self.layer_weights(lam, scale, times, tau)
+        Zk = self.Z[: self.k1]
+        hid = np.einsum("tj,ja,jb->tab", d1, Zk, Zk)
+        Uk = self.U[:, : self.k2]
+        w2w2t = np.einsum("tj,aj,bj->tab", d2, Uk, Uk)
+        X = self.task.X
+        xtx = X.T @ X
+        n_out, P = self.task.n_out, self.task.P
+        out = np.einsum("ab,tij->taibj", np.eye(n_out), hid) + np.einsum("tab,ij->taibj", w2w2t, xtx)
+        return out.reshape(hid.shape[0], n_out * P, n_out * P)
+
+
+class _AverageEngine:
+    """Mean Gram over seeded random lambda-balanced starts, each solved exactly; cached."""
+
+    def __init__(self, task, n_hidden, representation, rcond, n_draws, seed, cache_size=64):
+        self.task = task
+        self.n_hidden = n_hidden
+        self.representation = representation
+        self.rcond = rcond
+        self.n_draws = n_draws
+        self.seed = seed
+        self._cache = OrderedDict()
+        self._cache_size = cache_size
+
+    def draws(self, lam, scale):
+        rng = np.random.default_rng(self.seed)
+        t = self.task
+        return [balanced_init(t.n_in, self.n_hidden, t.n_out, lam=lam, scale=scale, seed=rng)
+                for _ in range(self.n_draws)]
+
+    def full_gram(self, lam, scale, times, tau):
+        from .exact import exact_dynamics
+
+        times = np.asarray(times, dtype=float)
+        key = (float(lam), float(scale), float(tau), times.tobytes())
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit
+        total = None
+        for W1, W2 in self.draws(lam, scale):
+            traj = exact_dynamics(self.task, W1, W2, times, tau=tau)
+            G = representation_gram(traj, self.representation, rcond=self.rcond)
+            total = G if total is None else total + G
+        mean = total / self.n_draws
+        self._cache[key] = mean
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return mean
+
+
+# ----------------------------------------------------------------------------
+# scoring a selection of conditions
+# ----------------------------------------------------------------------------
+class _Selection:
+    """Predicted dissimilarity vectors for a (possibly repeated) selection of the model's conditions."""
+
+    def __init__(self, model, rows):
+        self.model = model
+        rows = np.asarray(rows, dtype=int)
+        self.rows = rows
+        n = rows.size
+        self.ia, self.ib = np.triu_indices(n, k=1)
+        self.duplicate = rows[self.ia] == rows[self.ib]
+        eng = model._engine
+        self.fast = isinstance(eng, _AlignedEngine) and model.representation != "ntk"
+        self.cond_index = model._cond_index[rows]  # indices into the task-level conditions
+        if self.fast:
+            _, B = eng.rank_one(0.0, 1.0, np.zeros(1), 1.0)
+            Bs = B[:, self.cond_index]
+            self.Bp = Bs[:, self.ia] * Bs[:, self.ib]  # (J, npairs)
+            self.Bd = Bs**2  # (J, n)
+
+    def vectors(self, lam, scale, times):
+        """(T, npairs) dissimilarity vectors; NaN where a condition is paired with its own copy."""
+        m = self.model
+        measure = m.measure
+        if self.fast:
+            w, _ = m._engine.rank_one(lam, scale, times, m.tau)
+            Gp = w @ self.Bp
+            Gd = w @ self.Bd
+        else:
+            G = m._engine.full_gram(lam, scale, times, m.tau)
+            ci = self.cond_index
+            Gs = G[:, ci][:, :, ci]
+            Gp = Gs[:, self.ia, self.ib]
+            Gd = np.diagonal(Gs, axis1=1, axis2=2)
+        if measure == "euclidean":
+            v = np.maximum(Gd[:, self.ia] + Gd[:, self.ib] - 2.0 * Gp, 0.0)
+        else:
+            top = np.max(Gd, axis=1, keepdims=True)
+            ok = (Gd > DEFAULT_ZERO_TOL * top) & (Gd > 0)
+            inv = np.where(ok, 1.0 / np.sqrt(np.where(ok, Gd, 1.0)), 0.0)
+            v = np.clip(1.0 - Gp * inv[:, self.ia] * inv[:, self.ib], 0.0, 2.0)
+        if self.duplicate.any():
+            v[:, self.duplicate] = np.nan
+        return v
+
+
+# ----------------------------------------------------------------------------
+# the model
+# ----------------------------------------------------------------------------
+class LinearNetworkModel(Model):
+    """rsatoolbox model: RDM of a two-layer linear network's representation over training time.
+
+    Parameters
+    ----------
+    task : Task
+        Must have whitened inputs (``task.is_white()``); use
+        :func:`rsa_lineardyn.whiten` first otherwise.
+    n_hidden : int, default 2
+        Hidden width (fixed; build one model per width to compare widths).
+    representation : {"hidden", "output", "ntk", "prediction"}, default "hidden"
+    measure : {"euclidean", "cosine"}, default "euclidean"
+        Dissimilarity of the predicted RDM (``"euclidean"`` is squared
+        Euclidean).  Correlation distance is not available: the theory does
+        not define the hidden-unit basis it depends on.
+    lam : float or None, default None
+        ``None``: ``lam`` is the first free parameter.  A number fixes it.
+    scale : float, default 0.1
+        Initial weight scale (> 0): each aligned mode starts at strength
+        ``scale**2``; random draws use Gaussian weights of this std.
+    fit_scale : bool, default False
+        Make ``log10_scale`` the last free parameter (``scale`` is then its
+        default value).
+    init : {"aligned", "average"}, default "aligned"
+    tau : float, default 1
+        Time constant; times are in the same units.
+    item_order : None, sequence of str, or rsatoolbox.rdm.RDMs
+        The items (by label) the model predicts, in the order of your data.
+        rsatoolbox's ``calc_rdm`` sorts conditions by their descriptor, so
+        pass the data RDMs here (their labels are read from
+        ``label_descriptor``) to make predictions follow the data's order.
+        May be a subset of the task's items.  Default: the task's labels.
+    label_descriptor : str, default "auto"
+        Pattern descriptor of the data that holds item labels; ``"auto"``
+        takes the first present of ``"item", "conds", "label", "labels",
+        "condition", "conditions", "stimulus"``.  The fitter checks that the
+        data's labels equal the model's (after ``pattern_idx`` subsampling)
+        and raises a clear error otherwise.
+    n_draws : int, default 32
+        Random starts averaged by ``init="average"``.
+    seed : int, default 0
+        Seed of those draws (stored; the prediction is deterministic).
+    rcond : float, default 1e-10
+        Pseudo-inverse cut-off of the ``"output"`` representation.
+    lam_bounds, log10_time_bounds, log10_scale_bounds : (float, float), optional
+        Search box of the fitter; defaults from the task's singular values
+        (see ``model.bounds``).  ``lam_bounds`` is clipped to the feasible
+        signs (``lam > 0`` needs ``n_hidden <= n_out``, ``lam < 0`` needs
+        ``n_hidden <= n_in``).
+    name : str, optional
+        Default ``"linear h={n_hidden}"``.
+    degeneracy_rtol : float, default 1e-3
+        Singular values within this relative distance count as degenerate.
+
+    Attributes
+    ----------
+    n_param : int
+    param_names : list of str
+    bounds : list of (float, float)
+    default_theta : ndarray
+        Used by ``predict(None)`` until :meth:`fit` sets ``theta_``.
+    labels : list of str
+        Condition labels of the prediction (``"feature:item"`` for the NTK).
+    theta_ : ndarray or None
+        The parameters found by the last call of :meth:`fit`.
+
+    Examples
+    --------
+    >>> import numpy as np, rsa_lineardyn as rl
+    >>> task = rl.Task(np.eye(4) * 2, 2 * np.array([[3., 3, 0, 0], [0, 0, 2, 2], [1, -1, 0, 0]]),
+    ...                labels=["a", "b", "c", "d"])
+    >>> model = rl.LinearNetworkModel(task, n_hidden=2)
+    >>> model.param_names
+    ['lam', 'log10_time']
+    >>> data = model.predict_rdm([0.0, 0.3])
+    >>> theta = model.fit(data, method="corr")
+    >>> bool(rl.compare_model(model, data, theta, method="corr") > 0.999)
+    True
+    """
+
+    def __init__(self, task, n_hidden=2, representation="hidden", measure="euclidean", *, lam=None, scale=0.1,
+                 fit_scale=False, init="aligned", tau=1.0, item_order=None, label_descriptor="auto", n_draws=32,
+                 seed=0, rcond=DEFAULT_RCOND, lam_bounds=None, log10_time_bounds=None, log10_scale_bounds=None,
+                 name=None, degeneracy_rtol=1e-3):
+        if not isinstance(task, Task):
+            raise InputTypeError(f"`task` must be an rl.Task, got {type(task).__name__}.")
+        if not task.is_white(tol=1e-8):
+            raise AssumptionError(
+                f"`task` must have whitened inputs (Sxx = I) for the exact theory; max |Sxx - I| = "
+                f"{task.whiteness_error():.3g}. Use `task = rl.whiten(task)` first."
+            )
+        n_hidden = check_positive_int(n_hidden, "n_hidden")
+        check_choice(representation, "representation", REPRESENTATIONS)
+        if measure == "correlation":
+            raise InputValueError(
+                "`measure` = 'correlation' is not available for LinearNetworkModel: the exact theory fixes the "
+                "hidden representation only up to a rotation of the hidden units, and correlation distance "
+                "depends on that rotation. Use 'euclidean' or 'cosine' (compare with method='corr' to ignore scale)."
+            )
+        check_choice(measure, "measure", _MODEL_MEASURES)
+        check_choice(init, "init", _INITS)
+        scale = check_real(scale, "scale", minimum=0, strict_min=True)
+        tau = check_real(tau, "tau", minimum=0, strict_min=True)
+        rcond = check_real(rcond, "rcond", minimum=0, maximum=1)
+        n_draws = check_positive_int(n_draws, "n_draws")
+        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+            raise InputTypeError(f"`seed` must be a non-negative int (the draws must be reproducible), got {seed!r}.")
+        if not isinstance(fit_scale, bool):
+            raise InputTypeError(f"`fit_scale` must be True or False, got {fit_scale!r}.")
+        if lam is not None:
+            lam = check_real(lam, "lam")
+            check_feasible(task.n_in, n_hidden, task.n_out, lam)
+        name = f"linear h={n_hidden}" if name is None else name
+        if not isinstance(name, str):
+            raise InputTypeError(f"`name` must be a string, got {type(name).__name__}.")
+        Model.__init__(self, name)
+        self.task = task
+        self.n_hidden = n_hidden
+        self.representation = representation
+        self.measure = measure
+        self.lam = lam
+        self.scale = scale
+        self.fit_scale = fit_scale
+        self.init = init
+        self.tau = tau
+        self.n_draws = n_draws
+        self.seed = int(seed)
+        self.rcond = rcond
+        self.degeneracy_rtol = check_real(degeneracy_rtol, "degeneracy_rtol", minimum=0)
+        self.param_names = (["lam"] if lam is None else []) + ["log10_time"] + (["log10_scale"] if fit_scale else [])
+        self.n_param = len(self.param_names)
+        self.default_fitter = fit_linear_network
+        self.theta_ = None
+        self._setup_items(item_order, label_descriptor)
+        if init == "aligned":
+            self._engine = _AlignedEngine(task, n_hidden, representation, rcond)
+        else:
+            self._engine = _AverageEngine(task, n_hidden, representation, rcond, n_draws, self.seed)
+        self._bounds_args = (lam_bounds, log10_time_bounds, log10_scale_bounds)
+        self.bounds = self._make_bounds(lam_bounds, log10_time_bounds, log10_scale_bounds)
+        self.default_theta = np.array([0.5 * (lo + hi) if p != "lam" else float(np.clip(0.0, lo, hi))
+                                       for p, (lo, hi) in zip(self.param_names, self.bounds)])
+        self._pred_cache = OrderedDict()
+        self._full = _Selection(self, np.arange(len(self.labels)))
+        self.degenerate_ = self._check_degeneracy()
+
+    # -- items ------------------------------------------------------------
+    def _setup_items(self, item_order, label_descriptor):
+        task = self.task
+        self.label_key = "item"
+        if isinstance(item_order, RDMs):
+            key = _find_label_key(item_order, label_descriptor, "item_order")
+            self.label_key = key
+            labels = [str(x) for x in item_order.pattern_descriptors[key]]
+            if self.representation == "ntk":
+                labels = _ntk_items(labels, task)
+        elif item_order is None:
+            if label_descriptor not in ("auto", None):
+                self.label_key = str(label_descriptor)
+            labels = list(task.labels)
+        else:
+            if isinstance(item_order, str):
+                raise InputTypeError("`item_order` must be a sequence of item labels, not a single string.")
+            if label_descriptor not in ("auto", None):
+                self.label_key = str(label_descriptor)
+            labels = [str(x) for x in item_order]
+        if len(set(labels)) != len(labels):
+            raise InputValueError("`item_order` must name each item once; it has repeated labels.")
+        pos = {lab: i for i, lab in enumerate(task.labels)}
+        missing = [lab for lab in labels if lab not in pos]
+        if missing:
+            raise InputValueError(
+                f"`item_order` names item(s) {missing[:5]} that the task does not have; the task's labels are "
+                f"{list(task.labels[:8])}{' ...' if task.P > 8 else ''}. Give the Task the same labels as your data."
+            )
+        if len(labels) < 3:
+            raise InputValueError(f"`item_order` must contain at least 3 items for an RDM comparison, got {len(labels)}.")
+        items = np.array([pos[lab] for lab in labels], dtype=int)
+        self.items = items
+        if self.representation == "ntk":
+            P = task.P
+            self._cond_index = np.array([o * P + i for o in range(task.n_out) for i in items], dtype=int)
+            self.labels = [f"{f}:{task.labels[i]}" for f in task.feature_names for i in items]
+        else:
+            self._cond_index = items
+            self.labels = [task.labels[i] for i in items]
+        self.pattern_descriptors = {"index": np.arange(len(self.labels)), "item": np.array(self.labels)}
+        if self.label_key != "item":
+            self.pattern_descriptors[self.label_key] = np.array(self.labels)
+
+    # -- parameters ---------------------------------------------------------
+    def _make_bounds(self, lam_bounds, t_bounds, sc_bounds):
+        task = self.task
+        s = task.singular_values
+        s_max = float(s[0]) if s.size and s[0] > 0 else 1.0
+        m = min(task.n_in, self.n_hidden, task.n_out)
+        rel = s[:m][s[:m] > 1e-12 * s_max]
+        s_min = float(rel[-1]) if rel.size else s_max
+        out = []
+        if self.lam is None:
+            lam_max = 4.0 * s_max
+            lo = -lam_max if self.n_hidden <= task.n_in else 0.0
+            hi = lam_max if self.n_hidden <= task.n_out else 0.0
+            if lam_bounds is not None:
+                lo, hi = _check_bounds(lam_bounds, "lam_bounds")
+                if lo < 0 and self.n_hidden > task.n_in or hi > 0 and self.n_hidden > task.n_out:
+                    lo = 0.0 if self.n_hidden > task.n_in else lo
+                    hi = 0.0 if self.n_hidden > task.n_out else hi
+                    if lo > hi:
+                        raise InputValueError(f"`lam_bounds` contains no feasible lam for n_hidden = {self.n_hidden}.")
+            out.append((lo, hi))
+        if t_bounds is None:
+            a0 = self.scale**2
+            lo_t = 1e-3 * self.tau / s_max
+            hi_t = self.tau * (np.log(max(s_max / a0, np.e)) + 10.0) / (2.0 * s_min)
+            t_bounds = (np.log10(lo_t), np.log10(hi_t))
+        out.append(_check_bounds(t_bounds, "log10_time_bounds"))
+        if self.fit_scale:
+            if sc_bounds is None:
+                sc_bounds = (np.log10(self.scale) - 2.0, np.log10(self.scale) + 1.0)
+            out.append(_check_bounds(sc_bounds, "log10_scale_bounds"))
+        return out
+
+    def _unpack(self, theta):
+        """theta -> (lam, scale, time), validated."""
+        if theta is None:
+            theta = self.theta_ if self.theta_ is not None else self.default_theta
+        th = np.atleast_1d(np.asarray(theta, dtype=float)).ravel()
+        if th.size != self.n_param:
+            raise InputValueError(
+                f"`theta` must have {self.n_param} entries {self.param_names}, got {th.size}."
+            )
+        if not np.all(np.isfinite(th)):
+            raise InputValueError(f"`theta` must be finite, got {th.tolist()}.")
+        i = 0
+        if self.lam is None:
+            lam = float(th[0])
+            check_feasible(self.task.n_in, self.n_hidden, self.task.n_out, lam)
+            i = 1
+        else:
+            lam = self.lam
+        time = 10.0 ** th[i]
+        scale = 10.0 ** th[i + 1] if self.fit_scale else self.scale
+        return lam, scale, time
+
+    # -- predictions ----------------------------------------------------------
+    def predict(self, theta=None):
+        """Predicted dissimilarity vector (rsatoolbox's upper-triangle order) at ``theta``.
+
+        ``theta=None`` uses ``theta_`` from the last :meth:`fit`, else ``default_theta``.
+        Results are cached per parameter set.
+        """
+        lam, scale, time = self._unpack(theta)
+        key = (lam, scale, time)
+        hit = self._pred_cache.get(key)
+        if hit is None:
+            hit = self._full.vectors(lam, scale, np.array([time]))[0]
+            hit.setflags(write=False)
+            self._pred_cache[key] = hit
+            if len(self._pred_cache) > 512:
+                self._pred_cache.popitem(last=False)
+        return hit.copy()
+
+    def predict_rdm(self, theta=None):
+        """Predicted RDM at ``theta`` as ``rsatoolbox.rdm.RDMs`` with time, parameters and item labels."""
+        lam, scale, time = self._unpack(theta)
+        vec = self.predict(theta)
+        pat = {k: v.copy() for k, v in self.pattern_descriptors.items()}
+        return RDMs(
+            vec[None, :],
+            dissimilarity_measure=MEASURE_NAMES[self.measure],
+            descriptors={"model": self.name},
+            rdm_descriptors={"time": np.array([time]), "lam": np.array([lam]), "scale": np.array([scale]),
+                             "n_hidden": np.array([self.n_hidden]),
+                             "representation": np.array([self.representation]),
+                             "init": np.array([self.init]), "index": np.array([0])},
+            pattern_descriptors=pat,
+        )
+
+    def predict_times(self, times, theta=None):
+        """Dissimilarity vectors at several times (other parameters from ``theta``), shape (T, npairs)."""
+        lam, scale, _ = self._unpack(theta)
+        return self._full.vectors(lam, scale, np.asarray(times, dtype=float))
+
+    # -- fitting ---------------------------------------------------------------
+    def fit(self, data, method="cosine", pattern_idx=None, pattern_descriptor=None, sigma_k=None):
+        """Fit ``theta`` to data RDMs with the default fitter; stores it as ``theta_`` and returns it."""
+        theta = self.default_fitter(self, data, method=method, pattern_idx=pattern_idx,
+                                    pattern_descriptor=pattern_descriptor, sigma_k=sigma_k)
+        self.theta_ = np.asarray(theta, dtype=float)
+        return theta
+
+    def selection(self, data, pattern_idx=None, pattern_descriptor=None):
+        """Rows of the model's conditions that match ``data`` (rsatoolbox's subsampling rules), checked by label."""
+        if pattern_idx is None or pattern_descriptor is None:
+            rows = np.arange(len(self.labels))
+        else:
+            if pattern_descriptor not in self.pattern_descriptors:
+                raise InputValueError(
+                    f"`pattern_descriptor` = {pattern_descriptor!r} is not a pattern descriptor of the model's "
+                    f"predictions (it has {sorted(self.pattern_descriptors)}). Build the model with "
+                    "item_order=<data RDMs> so it carries the data's label descriptor."
+                )
+            desc = np.asarray(self.pattern_descriptors[pattern_descriptor])
+            values = pattern_idx if isinstance(pattern_idx, (list, tuple, np.ndarray)) else [pattern_idx]
+            rows = np.sort(np.concatenate([np.flatnonzero(desc == v) for v in values]).astype(int))
+        if not isinstance(data, RDMs):
+            raise InputTypeError(f"`data` must be rsatoolbox.rdm.RDMs, got {type(data).__name__}.")
+        if data.n_cond != rows.size:
+            raise InputValueError(
+                f"the data RDMs have {data.n_cond} conditions but the model predicts {rows.size} "
+                f"(items {self.labels[:5]}...). Build the model with item_order=<data RDMs> (or the data's labels)."
+            )
+        key = None
+        for k in (self.label_key,) + _LABEL_KEYS:
+            if k in data.pattern_descriptors:
+                key = k
+                break
+        if key is not None:
+            got = [str(x) for x in data.pattern_descriptors[key]]
+            want = [self.labels[r] for r in rows]
+            if got != want:
+                bad = next(i for i, (g, w) in enumerate(zip(got, want)) if g != w)
+                raise InputValueError(
+                    f"the data's conditions do not match the model's predictions by label: condition {bad} is "
+                    f"{got[bad]!r} in the data (pattern descriptor {key!r}) but {want[bad]!r} in the model. "
+                    "rsatoolbox's calc_rdm sorts conditions; build the model with item_order=<data RDMs> so "
+                    "predictions follow the data's order."
+                )
+        return rows
+
+    def score_times(self, data, log10_times, *, lam=None, scale=None, method="cosine", pattern_idx=None,
+                    pattern_descriptor=None, sigma_k=None, rows=None):
+        """Mean rsatoolbox ``compare`` score against ``data`` at many times (fixed lam and scale), shape (T,)."""
+        if rows is None:
+            rows = self.selection(data, pattern_idx, pattern_descriptor)
+        sel = rows if isinstance(rows, _Selection) else _Selection(self, rows)
+        lam = self.lam if lam is None else lam
+        if lam is None:
+            raise InputValueError("`lam` must be given: the model's lam is a free parameter.")
+        scale = self.scale if scale is None else scale
+        vec = sel.vectors(float(lam), float(scale), 10.0 ** np.asarray(log10_times, dtype=float))
+        return _score(vec, data, method, sigma_k)
+
+    # -- checks ------------------------------------------------------------------
+    def _check_degeneracy(self):
+        s = self.task.singular_values
+        m = min(self.task.n_in, self.n_hidden, self.task.n_out)
+        if s.size <= m or m == 0 or s[m - 1] <= 1e-12 * max(s[0], 1e-300):
+            return None
+        if abs(s[m - 1] - s[m]) > self.degeneracy_rtol * s[m - 1]:
+            return None
+        group = [float(x) for x in s if abs(x - s[m - 1]) <= self.degeneracy_rtol * s[m - 1]]
+        msg = (
+            f"Syx has (near-)degenerate singular values {[round(g, 6) for g in group]} straddling the cut at "
+            f"mode {m} (n_hidden = {self.n_hidden} keeps the top {m} modes): a bottleneck learns an arbitrary "
+            "mix within this degenerate subspace, so the task-aligned start is one arbitrary choice, not a "
+            "prediction of the theory. Use init='average' (mean over random starts), or a width that keeps or "
+            "drops the whole group."
+        )
+        if self.init == "aligned":
+            warnings.warn(msg, DegeneracyWarning, stacklevel=3)
+        return group
+
+    # -- saving ------------------------------------------------------------------
+    def to_dict(self):
+        """A dict that rsatoolbox's ``load_results`` reads back (as ``ModelFixed``) and ours restores fully."""
+        spec = {
+            "X": self.task.X, "Y": self.task.Y,
+            "labels": np.array(self.task.labels), "feature_names": np.array(self.task.feature_names),
+            "task_name": self.task.name,
+            "n_hidden": self.n_hidden, "representation": self.representation, "measure": self.measure,
+            "lam": "free" if self.lam is None else float(self.lam),
+            "scale": self.scale, "fit_scale": int(self.fit_scale), "init": self.init, "tau": self.tau,
+            "item_order": np.array([self.task.labels[i] for i in self.items]), "label_key": self.label_key,
+            "n_draws": self.n_draws, "seed": self.seed, "rcond": self.rcond,
+            "degeneracy_rtol": self.degeneracy_rtol,
+            "bounds": np.array(self.bounds, dtype=float),
+            "theta": "none" if self.theta_ is None else np.asarray(self.theta_, dtype=float),
+        }
+        rdm = self.predict_rdm(None).to_dict()
+        return {"rdm": rdm, "name": self.name, "type": "ModelFixed", "rsa_lineardyn": spec}
+
+    @classmethod
+    def from_dict(cls, model_dict):
+        """Rebuild a model from :meth:`to_dict` output (also after an hdf5 or pickle round trip)."""
+        spec = model_dict.get("rsa_lineardyn") if isinstance(model_dict, dict) else None
+        if spec is None:
+            raise InputValueError("`model_dict` was not written by LinearNetworkModel.to_dict (no 'rsa_lineardyn' key).")
+        g = lambda k: _scalar(spec[k])  # noqa: E731
+        task = Task(np.asarray(spec["X"]), np.asarray(spec["Y"]), labels=[str(x) for x in spec["labels"]],
+                    feature_names=[str(x) for x in spec["feature_names"]], name=str(g("task_name")))
+        lam = g("lam")
+        lam = None if isinstance(lam, str) else float(lam)
+        bounds = np.asarray(spec["bounds"], dtype=float)
+        i = 0
+        lam_b = None
+        if lam is None:
+            lam_b = tuple(bounds[0])
+            i = 1
+        t_b = tuple(bounds[i])
+        fit_scale = bool(int(g("fit_scale")))
+        sc_b = tuple(bounds[i + 1]) if fit_scale else None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DegeneracyWarning)
+            model = cls(task, int(g("n_hidden")), str(g("representation")), str(g("measure")), lam=lam,
+                        scale=float(g("scale")), fit_scale=fit_scale, init=str(g("init")), tau=float(g("tau")),
+                        item_order=[str(x) for x in spec["item_order"]], label_descriptor=str(g("label_key")),
+                        n_draws=int(g("n_draws")), seed=int(g("seed")), rcond=float(g("rcond")),
+                        lam_bounds=lam_b, log10_time_bounds=t_b, log10_scale_bounds=sc_b,
+                        name=str(_scalar(model_dict["name"])), degeneracy_rtol=float(g("degeneracy_rtol")))
+        theta = spec["theta"]
+        if not isinstance(_scalar(theta), str):
+            model.theta_ = np.atleast_1d(np.asarray(theta, dtype=float))
+        return model
+
+    def __repr__(self):
+        lam = "free" if self.lam is None else f"{self.lam:g}"
+        return (f"LinearNetworkModel({self.name!r}, n_hidden={self.n_hidden}, representation={self.representation!r}, "
+                f"measure={self.measure!r}, init={self.init!r}, lam={lam}, scale={self.scale:g}, "
+                f"P={len(self.items)}, params={self.param_names})")
+
+
+def _scalar(v):
+    if isinstance(v, np.ndarray) and v.ndim == 0:
+        return v.item()
+    if isinstance(v, bytes):
+        return v.decode()
+    return v
+
+
+def _check_bounds(b, name):
+    try:
+        lo, hi = (float(x) for x in b)
+    except (TypeError, ValueError):
+        raise InputTypeError(f"`{name}` must be a pair (low, high) of numbers, got {b!r}.") from None
+    if not (np.isfinite(lo) and np.isfinite(hi)) or lo > hi:
+        raise InputValueError(f"`{name}` must be finite with low <= high, got ({lo:g}, {hi:g}).")
+    return (lo, hi)
+
+
+def _find_label_key(rdms, label_descriptor, name):
+    keys = list(rdms.pattern_descriptors)
+    if label_descriptor not in ("auto", None):
+        if label_descriptor not in rdms.pattern_descriptors:
+            raise InputValueError(f"`label_descriptor` = {label_descriptor!r} is not a pattern descriptor of `{name}`; it has {keys}.")
+        return label_descriptor
+    for k in _LABEL_KEYS:
+        if k in rdms.pattern_descriptors:
+            return k
+    raise InputValueError(
+        f"`{name}` has no item labels among its pattern descriptors {keys}; expected one of {list(_LABEL_KEYS)}. "
+        "Pass label_descriptor='<your key>' or give the labels as a list."
+    )
+
+
+def _ntk_items(labels, task):
+    """Item labels from NTK condition labels 'feature:item' (in order of first appearance)."""
+    items = []
+    for lab in labels:
+        item = lab.split(":", 1)[1] if ":" in lab else lab
+        if item not in items:
+            items.append(item)
+    return items
+
+
+def _score(vectors, data, method, sigma_k):
+    """Mean compare score of each predicted vector against all data RDMs, shape (T,)."""
+    dv = data.get_vectors()
+    nan = np.isnan(dv).any(axis=0)
+    vec = np.array(vectors, dtype=float, copy=True)
+    vec[:, nan] = np.nan
+    bad = np.isnan(vec).any(axis=0) & ~nan
+    if bad.any():
+        vec[:, bad] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sc = compare(vec, dv, method=method, sigma_k=sigma_k)
+    sc = np.nanmean(sc, axis=1) if sc.size else np.full(vec.shape[0], np.nan)
+    return np.where(np.isfinite(sc), sc, -np.inf)
+
+
+# ----------------------------------------------------------------------------
+# the fitter
+# ----------------------------------------------------------------------------
+def score_grid(model, data, log10_times, lams=None, log10_scales=None, method="cosine", pattern_idx=None,
+               pattern_descriptor=None, sigma_k=None):
+    """Score of the model against data RDMs on a grid of (lam, log10_scale, log10_time).
+
+    The reusable core of :func:`fit_linear_network`: for each ``lam`` and
+    scale it evaluates all times in one vectorised call.
+
+    Parameters
+    ----------
+    model : LinearNetworkModel
+    data : rsatoolbox.rdm.RDMs
+    log10_times : array_like (T,)
+    lams : array_like (L,), optional
+        Default: ``[model.lam]`` (must then be fixed).
+    log10_scales : array_like (S,), optional
+        Default: ``[log10(model.scale)]``.
+    method, pattern_idx, pattern_descriptor, sigma_k
+        As in rsatoolbox's fitters.
+
+    Returns
+    -------
+    ndarray, shape (L, S, T)
+        Mean rsatoolbox ``compare`` value over the data RDMs (``-inf`` where undefined).
+    """
+    if not isinstance(model, LinearNetworkModel):
+        raise InputTypeError(f"`model` must be a LinearNetworkModel, got {type(model).__name__}.")
+    rows = model.selection(data, pattern_idx, pattern_descriptor)
+    sel = _Selection(model, rows)
+    if lams is None:
+        if model.lam is None:
+            raise InputValueError("`lams` must be given when the model's lam is a free parameter.")
+        lams = [model.lam]
+    if log10_scales is None:
+        log10_scales = [np.log10(model.scale)]
+    lt = np.asarray(log10_times, dtype=float)
+    out = np.empty((len(lams), len(log10_scales), lt.size))
+    for i, lam in enumerate(lams):
+        check_feasible(model.task.n_in, model.n_hidden, model.task.n_out, float(lam))
+        for j, ls in enumerate(log10_scales):
+            out[i, j] = model.score_times(data, lt, lam=float(lam), scale=10.0 ** float(ls), method=method,
+                                          sigma_k=sigma_k, rows=sel)
+    return out
+
+
+def _lam_grid(lo, hi, n):
+    if lo == hi:
+        return np.array([lo])
+    span = max(abs(lo), abs(hi))
+    u = np.sinh(np.linspace(-3, 3, 2 * n - 1)) / np.sinh(3) * span
+    u = u[(u >= lo - 1e-15) & (u <= hi + 1e-15)]
+    return np.unique(np.concatenate([[lo, hi, np.clip(0.0, lo, hi)], u]))
+
+
+def fit_linear_network(model, data, method="cosine", pattern_idx=None, pattern_descriptor=None, sigma_k=None,
+                       n_times=41, n_lam=7, n_scale=4, refine=True):
+    """Default fitter of :class:`LinearNetworkModel` (rsatoolbox's fitter signature).
+
+    A grid search over ``log10_time`` (``n_times`` log-spaced points), ``lam``
+    (about ``n_lam`` sinh-spaced points, denser near 0) and, if free,
+    ``log10_scale`` (``n_scale`` points), all within ``model.bounds``,
+    followed by a bounded L-BFGS-B refinement inside the grid cell around the
+    best point.  The refinement is kept only if it improves the score, so
+    the result is never worse than the grid optimum; theta is never
+    normalised.
+
+    Parameters
+    ----------
+    model : LinearNetworkModel
+    data : rsatoolbox.rdm.RDMs
+    method : str
+        Any rsatoolbox ``compare`` method (``"corr"``, ``"cosine"``, ...).
+    pattern_idx, pattern_descriptor
+        rsatoolbox's subsampling (crossvalidation, bootstrap): the
+        prediction is subsampled the same way and checked against the data's
+        labels.
+    sigma_k : ndarray, optional
+        For the ``*_cov`` methods.
+    n_times, n_lam, n_scale : int
+    refine : bool, default True
+
+    Returns
+    -------
+    ndarray (model.n_param,)
+    """
+    if not isinstance(model, LinearNetworkModel):
+        raise InputTypeError(f"`model` must be a LinearNetworkModel, got {type(model).__name__}.")
+    rows = model.selection(data, pattern_idx, pattern_descriptor)
+    sel = _Selection(model, rows)
+    n_times = check_positive_int(n_times, "n_times", minimum=2)
+    bounds = model.bounds
+    names = model.param_names
+    grids = []
+    for p, (lo, hi) in zip(names, bounds):
+        if p == "lam":
+            grids.append(_lam_grid(lo, hi, check_positive_int(n_lam, "n_lam")))
+        elif p == "log10_time":
+            grids.append(np.linspace(lo, hi, n_times))
+        else:
+            grids.append(np.linspace(lo, hi, check_positive_int(n_scale, "n_scale")))
+    lam_grid = grids[0] if model.lam is None else np.array([model.lam])
+    t_grid = grids[names.index("log10_time")]
+    sc_grid = grids[-1] if model.fit_scale else np.array([np.log10(model.scale)])
+    scores = np.empty((lam_grid.size, sc_grid.size, t_grid.size))
+    for i, lam in enumerate(lam_grid):
+        for j, ls in enumerate(sc_grid):
+            scores[i, j] = model.score_times(data, t_grid, lam=lam, scale=10.0**ls, method=method,
+                                             sigma_k=sigma_k, rows=sel)
+    if not np.any(np.isfinite(scores)):
+        raise InputValueError(
+            f"every prediction on the grid has an undefined {method!r} score against the data (constant "
+            "vectors?); check the data RDMs and the model's representation."
+        )
+    i, j, k = np.unravel_index(np.argmax(scores), scores.shape)
+    best_idx = {"lam": i, "log10_scale": j, "log10_time": k}
+    best_theta = np.array([{"lam": lam_grid[i], "log10_time": t_grid[k], "log10_scale": sc_grid[j]}[p]
+                           for p in names], dtype=float)
+    best_score = scores[i, j, k]
+    if not refine:
+        return best_theta
+    gmap = {"lam": lam_grid, "log10_time": t_grid, "log10_scale": sc_grid}
+    box = []
+    for p in names:
+        g = gmap[p]
+        q = best_idx[p]
+        box.append((g[max(q - 1, 0)], g[min(q + 1, g.size - 1)]))
+
+    def objective(theta):
+        lam, scale, time = model._unpack(theta)
+        val = model.score_times(data, [np.log10(time)], lam=lam, scale=scale, method=method,
+                                sigma_k=sigma_k, rows=sel)[0]
+        return -val if np.isfinite(val) else 1e10
+
+    from scipy.optimize import minimize, minimize_scalar
+
+    if len(names) == 1:
+        lo, hi = box[0]
+        if hi > lo:
+            res = minimize_scalar(objective, bounds=(lo, hi), method="bounded", options={"xatol": 1e-6})
+            if res.success and -res.fun > best_score:
+                best_theta = np.array([res.x])
+    else:
+        res = minimize(objective, best_theta, method="L-BFGS-B", bounds=box,
+                       options={"maxiter": 100, "eps": 1e-7})
+        if np.all(np.isfinite(res.x)) and -res.fun > best_score:
+            best_theta = np.asarray(res.x, dtype=float)
+    return best_theta
+
+
+def compare_model(model, data, theta=None, method="cosine"):
+    """Mean rsatoolbox ``compare`` of ``model.predict_rdm(theta)`` with ``data``."""
+    return float(np.mean(compare(model.predict_rdm(theta), data, method=method)))
+
+
+__all__.append("compare_model")
+
+
+# ----------------------------------------------------------------------------
+# saving
+# ----------------------------------------------------------------------------
+def model_from_dict(model_dict):
+    """Rebuild a model saved in a results file: ``LinearNetworkModel`` if ours, else rsatoolbox's own."""
+    if isinstance(model_dict, dict) and "rsa_lineardyn" in model_dict:
+        return LinearNetworkModel.from_dict(model_dict)
+    import rsatoolbox
+
+    return rsatoolbox.model.model_from_dict(model_dict)
+
+
+def load_results(filename, file_type=None):
+    """Like ``rsatoolbox.inference.load_results``, but restores ``LinearNetworkModel`` objects.
+
+    (rsatoolbox's own loader also works on these files; it returns each of
+    our models as a ``ModelFixed`` with the same name that predicts the
+    saved RDM.)
+    """
+    from rsatoolbox.inference.result import Result, load_results as _rsa_load
+    from rsatoolbox.io.hdf5 import read_dict_hdf5
+    from rsatoolbox.io.pkl import read_dict_pkl
+
+    result = _rsa_load(filename, file_type=file_type)
+    if file_type is None and isinstance(filename, str):
+        file_type = "pkl" if filename.endswith(".pkl") else "hdf5"
+    d = read_dict_pkl(filename) if file_type == "pkl" else read_dict_hdf5(filename)
+    models = [model_from_dict(d["models"][f"model_{i}"]) for i in range(len(d["models"]))]
+    result.models = models
+    if not isinstance(result, Result):  # pragma: no cover
+        raise InputValueError("not a results file")
+    return result
