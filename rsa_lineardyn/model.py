@@ -625,7 +625,11 @@ class LinearNetworkModel(Model):
 
     def score_times(self, data, log10_times, *, lam=None, scale=None, method="cosine", pattern_idx=None,
                     pattern_descriptor=None, sigma_k=None, rows=None):
-        """Mean rsatoolbox ``compare`` score against ``data`` at many times (fixed lam and scale), shape (T,)."""
+        """Mean rsatoolbox ``compare`` score against ``data`` at many times (fixed lam and scale), shape (T,).
+
+        The fast inner loop of the fitter: all times in one vectorised call.
+        ``rows`` (from :meth:`selection`) skips the label check when given.
+        """
         if rows is None:
             rows = self.selection(data, pattern_idx, pattern_descriptor)
         sel = rows if isinstance(rows, _Selection) else _Selection(self, rows)
@@ -634,7 +638,8 @@ class LinearNetworkModel(Model):
             raise InputValueError("`lam` must be given: the model's lam is a free parameter.")
         scale = self.scale if scale is None else scale
         vec = sel.vectors(float(lam), float(scale), 10.0 ** np.asarray(log10_times, dtype=float))
-        return _score(vec, data, method, sigma_k)
+        scorer = data if isinstance(data, _DataScorer) else _DataScorer(data, method, sigma_k)
+        return scorer(vec)
 
     # -- checks ------------------------------------------------------------------
     def _check_degeneracy(self):
@@ -758,20 +763,56 @@ def _ntk_items(labels, task):
     return items
 
 
-def _score(vectors, data, method, sigma_k):
-    """Mean compare score of each predicted vector against all data RDMs, shape (T,)."""
-    dv = data.get_vectors()
-    nan = np.isnan(dv).any(axis=0)
-    vec = np.array(vectors, dtype=float, copy=True)
-    vec[:, nan] = np.nan
-    bad = np.isnan(vec).any(axis=0) & ~nan
-    if bad.any():
-        vec[:, bad] = 0.0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        sc = compare(vec, dv, method=method, sigma_k=sigma_k)
-    sc = np.nanmean(sc, axis=1) if sc.size else np.full(vec.shape[0], np.nan)
-    return np.where(np.isfinite(sc), sc, -np.inf)
+class _DataScorer:
+    """Mean rsatoolbox ``compare`` of predicted vectors against fixed data RDMs (data prepared once).
+
+    ``"corr"`` and ``"cosine"`` are computed here with rsatoolbox's own
+    formulas (mean-centred / plain cosine over the entries that are not NaN
+    in the data); every other method goes through ``rsatoolbox.rdm.compare``.
+    """
+
+    def __init__(self, data, method, sigma_k):
+        if not isinstance(data, RDMs):
+            raise InputTypeError(f"`data` must be rsatoolbox.rdm.RDMs, got {type(data).__name__}.")
+        self.method = method
+        self.sigma_k = sigma_k
+        dv = data.get_vectors()
+        self.nan = np.isnan(dv).any(axis=0)
+        self.dv = dv
+        self.fast = method in ("corr", "cosine")
+        if self.fast:
+            d = dv[:, ~self.nan]
+            if method == "corr":
+                d = d - d.mean(axis=1, keepdims=True)
+            norm = np.linalg.norm(d, axis=1)
+            self.d = d[norm > 0] / norm[norm > 0, None]
+            self.n_data = dv.shape[0]
+
+    def __call__(self, vectors):
+        vec = np.asarray(vectors, dtype=float)
+        if self.fast:
+            v = vec[:, ~self.nan]
+            v = np.where(np.isnan(v), 0.0, v)
+            if self.method == "corr":
+                v = v - v.mean(axis=1, keepdims=True)
+            norm = np.linalg.norm(v, axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                sims = (v @ self.d.T) / norm[:, None]
+            # rsatoolbox gives NaN for zero-norm vectors; average over the defined data RDMs
+            if self.d.shape[0] == 0:
+                sc = np.full(vec.shape[0], np.nan)
+            else:
+                sc = np.where(norm > 0, sims.mean(axis=1), np.nan)
+        else:
+            vec = vec.copy()
+            vec[:, self.nan] = np.nan
+            bad = np.isnan(vec).any(axis=0) & ~self.nan
+            vec[:, bad] = 0.0
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                sc = compare(vec, self.dv, method=self.method, sigma_k=self.sigma_k)
+                sc = np.nanmean(sc, axis=1) if sc.size else np.full(vec.shape[0], np.nan)
+        return np.where(np.isfinite(sc), sc, -np.inf)
 
 
 # ----------------------------------------------------------------------------
@@ -790,7 +831,7 @@ def score_grid(model, data, log10_times, lams=None, log10_scales=None, method="c
     data : rsatoolbox.rdm.RDMs
     log10_times : array_like (T,)
     lams : array_like (L,), optional
-        Default: ``[model.lam]`` (must then be fixed).
+        Default: ``[model.lam]`` (which must then be fixed).
     log10_scales : array_like (S,), optional
         Default: ``[log10(model.scale)]``.
     method, pattern_idx, pattern_descriptor, sigma_k
@@ -800,11 +841,20 @@ def score_grid(model, data, log10_times, lams=None, log10_scales=None, method="c
     -------
     ndarray, shape (L, S, T)
         Mean rsatoolbox ``compare`` value over the data RDMs (``-inf`` where undefined).
+
+    Examples
+    --------
+    >>> import numpy as np, rsa_lineardyn as rl
+    >>> task = rl.Task(np.eye(4) * 2, 2 * np.array([[3., 3, 0, 0], [0, 0, 2, 2], [1, -1, 0, 0]]))
+    >>> model = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0)
+    >>> data = model.predict_rdm([0.3])
+    >>> rl.score_grid(model, data, [-1.0, 0.3, 1.0], method="corr").shape
+    (1, 1, 3)
     """
     if not isinstance(model, LinearNetworkModel):
         raise InputTypeError(f"`model` must be a LinearNetworkModel, got {type(model).__name__}.")
-    rows = model.selection(data, pattern_idx, pattern_descriptor)
-    sel = _Selection(model, rows)
+    sel = _Selection(model, model.selection(data, pattern_idx, pattern_descriptor))
+    scorer = _DataScorer(data, method, sigma_k)
     if lams is None:
         if model.lam is None:
             raise InputValueError("`lams` must be given when the model's lam is a free parameter.")
@@ -816,8 +866,7 @@ def score_grid(model, data, log10_times, lams=None, log10_scales=None, method="c
     for i, lam in enumerate(lams):
         check_feasible(model.task.n_in, model.n_hidden, model.task.n_out, float(lam))
         for j, ls in enumerate(log10_scales):
-            out[i, j] = model.score_times(data, lt, lam=float(lam), scale=10.0 ** float(ls), method=method,
-                                          sigma_k=sigma_k, rows=sel)
+            out[i, j] = scorer(sel.vectors(float(lam), 10.0 ** float(ls), 10.0**lt))
     return out
 
 
@@ -834,13 +883,16 @@ def fit_linear_network(model, data, method="cosine", pattern_idx=None, pattern_d
                        n_times=41, n_lam=7, n_scale=4, refine=True):
     """Default fitter of :class:`LinearNetworkModel` (rsatoolbox's fitter signature).
 
-    A grid search over ``log10_time`` (``n_times`` log-spaced points), ``lam``
-    (about ``n_lam`` sinh-spaced points, denser near 0) and, if free,
-    ``log10_scale`` (``n_scale`` points), all within ``model.bounds``,
-    followed by a bounded L-BFGS-B refinement inside the grid cell around the
-    best point.  The refinement is kept only if it improves the score, so
-    the result is never worse than the grid optimum; theta is never
-    normalised.
+    1. Grid search over ``log10_time`` (``n_times`` log-spaced points),
+       ``lam`` (sinh-spaced, denser near 0, about ``n_lam`` per sign) and,
+       if free, ``log10_scale`` (``n_scale`` points), within ``model.bounds``.
+    2. A finer grid inside the cell around the best point.
+    3. Bounded scalar refinement (``scipy.optimize.minimize_scalar``,
+       method ``"bounded"``) of each parameter in turn, within the fine cell.
+
+    Refinements are kept only if they improve the score, so the result is
+    never worse than the grid optimum.  The search never leaves the bounds
+    and theta is never normalised.
 
     Parameters
     ----------
@@ -860,69 +912,87 @@ def fit_linear_network(model, data, method="cosine", pattern_idx=None, pattern_d
     Returns
     -------
     ndarray (model.n_param,)
+        In the order of ``model.param_names``.
     """
+    from scipy.optimize import minimize_scalar
+
     if not isinstance(model, LinearNetworkModel):
         raise InputTypeError(f"`model` must be a LinearNetworkModel, got {type(model).__name__}.")
-    rows = model.selection(data, pattern_idx, pattern_descriptor)
-    sel = _Selection(model, rows)
+    sel = _Selection(model, model.selection(data, pattern_idx, pattern_descriptor))
+    scorer = _DataScorer(data, method, sigma_k)
     n_times = check_positive_int(n_times, "n_times", minimum=2)
-    bounds = model.bounds
+    n_lam = check_positive_int(n_lam, "n_lam")
+    n_scale = check_positive_int(n_scale, "n_scale")
     names = model.param_names
-    grids = []
-    for p, (lo, hi) in zip(names, bounds):
-        if p == "lam":
-            grids.append(_lam_grid(lo, hi, check_positive_int(n_lam, "n_lam")))
-        elif p == "log10_time":
-            grids.append(np.linspace(lo, hi, n_times))
+    bounds = dict(zip(names, model.bounds))
+
+    def grids_in(box, n_t, n_l, n_s, coarse):
+        g = {}
+        lo, hi = box["log10_time"]
+        g["log10_time"] = np.linspace(lo, hi, n_t) if hi > lo else np.array([lo])
+        if "lam" in box:
+            lo, hi = box["lam"]
+            g["lam"] = _lam_grid(lo, hi, n_l) if coarse else (np.linspace(lo, hi, n_l) if hi > lo else np.array([lo]))
         else:
-            grids.append(np.linspace(lo, hi, check_positive_int(n_scale, "n_scale")))
-    lam_grid = grids[0] if model.lam is None else np.array([model.lam])
-    t_grid = grids[names.index("log10_time")]
-    sc_grid = grids[-1] if model.fit_scale else np.array([np.log10(model.scale)])
-    scores = np.empty((lam_grid.size, sc_grid.size, t_grid.size))
-    for i, lam in enumerate(lam_grid):
-        for j, ls in enumerate(sc_grid):
-            scores[i, j] = model.score_times(data, t_grid, lam=lam, scale=10.0**ls, method=method,
-                                             sigma_k=sigma_k, rows=sel)
-    if not np.any(np.isfinite(scores)):
+            g["lam"] = np.array([model.lam])
+        if "log10_scale" in box:
+            lo, hi = box["log10_scale"]
+            g["log10_scale"] = np.linspace(lo, hi, n_s) if hi > lo else np.array([lo])
+        else:
+            g["log10_scale"] = np.array([np.log10(model.scale)])
+        return g
+
+    def search(g):
+        sc = np.empty((g["lam"].size, g["log10_scale"].size, g["log10_time"].size))
+        tt = 10.0 ** g["log10_time"]
+        for i, lam in enumerate(g["lam"]):
+            for j, ls in enumerate(g["log10_scale"]):
+                sc[i, j] = scorer(sel.vectors(float(lam), 10.0**ls, tt))
+        i, j, k = np.unravel_index(np.argmax(sc), sc.shape)
+        return sc[i, j, k], {"lam": i, "log10_scale": j, "log10_time": k}
+
+    def cell(g, idx):
+        box = {}
+        for p in names:
+            v, q = g[p], idx[p]
+            box[p] = (v[max(q - 1, 0)], v[min(q + 1, v.size - 1)])
+        return box
+
+    g = grids_in(bounds, n_times, n_lam, n_scale, coarse=True)
+    best, idx = search(g)
+    if not np.isfinite(best):
         raise InputValueError(
             f"every prediction on the grid has an undefined {method!r} score against the data (constant "
             "vectors?); check the data RDMs and the model's representation."
         )
-    i, j, k = np.unravel_index(np.argmax(scores), scores.shape)
-    best_idx = {"lam": i, "log10_scale": j, "log10_time": k}
-    best_theta = np.array([{"lam": lam_grid[i], "log10_time": t_grid[k], "log10_scale": sc_grid[j]}[p]
-                           for p in names], dtype=float)
-    best_score = scores[i, j, k]
-    if not refine:
-        return best_theta
-    gmap = {"lam": lam_grid, "log10_time": t_grid, "log10_scale": sc_grid}
-    box = []
-    for p in names:
-        g = gmap[p]
-        q = best_idx[p]
-        box.append((g[max(q - 1, 0)], g[min(q + 1, g.size - 1)]))
+    point = {p: g[p][idx[p]] for p in ("lam", "log10_scale", "log10_time")}
+    if refine:
+        box = cell(g, idx)
+        g2 = grids_in(box, 17, 9, 5, coarse=False)
+        best2, idx2 = search(g2)
+        if best2 > best:
+            best, point = best2, {p: g2[p][idx2[p]] for p in ("lam", "log10_scale", "log10_time")}
+            box = cell(g2, idx2)
+        else:
+            box = {p: (max(box[p][0], point[p] - 0.5 * (box[p][1] - box[p][0])),
+                       min(box[p][1], point[p] + 0.5 * (box[p][1] - box[p][0]))) for p in names}
+        for p in names:
+            lo, hi = box[p]
+            if not hi > lo:
+                continue
 
-    def objective(theta):
-        lam, scale, time = model._unpack(theta)
-        val = model.score_times(data, [np.log10(time)], lam=lam, scale=scale, method=method,
-                                sigma_k=sigma_k, rows=sel)[0]
-        return -val if np.isfinite(val) else 1e10
+            def objective(x, p=p):
+                q = dict(point)
+                q[p] = x
+                v = scorer(sel.vectors(float(q["lam"]), 10.0 ** q["log10_scale"], np.array([10.0 ** q["log10_time"]])))[0]
+                return -v if np.isfinite(v) else np.inf
 
-    from scipy.optimize import minimize, minimize_scalar
-
-    if len(names) == 1:
-        lo, hi = box[0]
-        if hi > lo:
-            res = minimize_scalar(objective, bounds=(lo, hi), method="bounded", options={"xatol": 1e-6})
-            if res.success and -res.fun > best_score:
-                best_theta = np.array([res.x])
-    else:
-        res = minimize(objective, best_theta, method="L-BFGS-B", bounds=box,
-                       options={"maxiter": 100, "eps": 1e-7})
-        if np.all(np.isfinite(res.x)) and -res.fun > best_score:
-            best_theta = np.asarray(res.x, dtype=float)
-    return best_theta
+            res = minimize_scalar(objective, bounds=(lo, hi), method="bounded",
+                                  options={"xatol": 1e-6 * max(1.0, hi - lo)})
+            if res.success and np.isfinite(res.fun) and -res.fun > best:
+                best = -res.fun
+                point[p] = float(res.x)
+    return np.array([point[p] for p in names], dtype=float)
 
 
 def compare_model(model, data, theta=None, method="cosine"):
@@ -952,7 +1022,7 @@ def load_results(filename, file_type=None):
     our models as a ``ModelFixed`` with the same name that predicts the
     saved RDM.)
     """
-    from rsatoolbox.inference.result import Result, load_results as _rsa_load
+    from rsatoolbox.inference.result import load_results as _rsa_load
     from rsatoolbox.io.hdf5 import read_dict_hdf5
     from rsatoolbox.io.pkl import read_dict_pkl
 
@@ -962,6 +1032,4 @@ def load_results(filename, file_type=None):
     d = read_dict_pkl(filename) if file_type == "pkl" else read_dict_hdf5(filename)
     models = [model_from_dict(d["models"][f"model_{i}"]) for i in range(len(d["models"]))]
     result.models = models
-    if not isinstance(result, Result):  # pragma: no cover
-        raise InputValueError("not a results file")
     return result

@@ -291,7 +291,9 @@ def _numeric_block(df, name):
     try:
         arr = df.to_numpy(dtype=float)
     except (TypeError, ValueError):
-        bad = [c for c in df.columns if not np.issubdtype(df[c].dtype, np.number) and df[c].dtype != bool]
+        import pandas as pd
+
+        bad = [c for c in df.columns if not (pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]))]
         raise InputTypeError(f"`{name}` must hold numbers only; non-numeric column(s): {bad[:5]}.") from None
     if arr.size == 0:
         raise InputValueError(f"`{name}` is empty.")
