@@ -1,14 +1,60 @@
-"""Command line: ``rsa-lineardyn <subcommand>``; see ``rsa-lineardyn --help``."""
+"""Command line: ``rsa-lineardyn <subcommand>``; see ``rsa-lineardyn --help``.
+
+Subcommands
+-----------
+``figure1``     the paper's Figure 1 (gradient descent vs the exact solution);
+``trajectory``  predicted RDM trajectories for a bundled or user task
+                (-> rsatoolbox hdf5 + PNG);
+``fit``         fit hidden width, balance and training time to data RDMs
+                (-> CSV table, JSON best fit, PNG);
+``demo``        Figure 1 and the semantic development example on the bundled data.
+
+Conventions: outputs are never overwritten without ``--force``; progress
+messages go to stderr, and only when it is a terminal; an error is one line on
+stderr and a non-zero exit code (2 for bad usage, 1 otherwise); ``--verbose``
+shows the full traceback instead.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+import time as _time
 from pathlib import Path
+
+import numpy as np
 
 from ._validation import RSALinearDynError
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
+
+#: Bundled task names accepted by ``trajectory`` and ``fit --task``.
+BUNDLED_TASKS = ("semantic", "semantic_item_relation", "92images", "92images_categories", "92images_flags")
+#: Prefix of bundled data RDMs for ``fit``: ``92images:hIT`` etc.
+BUNDLED_DATA_PREFIX = "92images:"
+
+
+class CLIError(RSALinearDynError):
+    """A user-facing error of the command line (printed as one line)."""
+
+
+# ----------------------------------------------------------------------------- helpers
+def _progress(msg):
+    """Progress message on stderr, only when stderr is a terminal."""
+    stream = sys.stderr
+    if getattr(stream, "isatty", lambda: False)():
+        print(f"[rsa-lineardyn] {msg}", file=stream, flush=True)
+
+
+def _check_outputs(paths, force):
+    """Refuse to overwrite existing files unless ``force``; create parent folders."""
+    for p in paths:
+        p = Path(p)
+        if p.exists() and not force:
+            raise CLIError(f"output file {p} already exists; use --force to overwrite it, or choose another --out-dir")
+    for p in paths:
+        Path(p).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _load_example(name):
@@ -16,57 +62,566 @@ def _load_example(name):
 
     path = EXAMPLES_DIR / f"{name}.py"
     if not path.exists():
-        raise RSALinearDynError(f"example script {path} not found; run from a checkout of the repository.")
+        raise CLIError(f"example script {path} not found; run from a checkout of the repository.")
     spec = importlib.util.spec_from_file_location(f"rsa_lineardyn_example_{name}", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
 
 
+def _existing_file(path, what):
+    p = Path(path)
+    if not p.exists():
+        raise CLIError(f"{what} file {p} does not exist")
+    if not p.is_file():
+        raise CLIError(f"{what} {p} is not a file")
+    return p
+
+
+def _parse_list(text, name, conv=float):
+    try:
+        vals = [conv(x) for x in str(text).replace(" ", "").split(",") if x != ""]
+    except ValueError:
+        raise CLIError(f"`{name}` must be a comma-separated list of numbers, got {text!r}") from None
+    if not vals:
+        raise CLIError(f"`{name}` is empty")
+    return vals
+
+
+# ----------------------------------------------------------------------------- tasks
+def load_task(spec):
+    """A bundled task by name, or a user task from a .csv (items x features) or .npz (X, Y) file.
+
+    A CSV has one row per item: the first column holds the item labels and the
+    other (numeric) columns are the target features; each item gets a one-hot,
+    whitened input.  An NPZ holds ``X`` (n_in, P) and ``Y`` (n_out, P), and
+    optionally ``labels`` (P,) and ``feature_names`` (n_out,).  Inputs that are
+    not white are whitened (:func:`rsa_lineardyn.whiten`).
+    """
+    import rsa_lineardyn as rl
+
+    if spec in BUNDLED_TASKS:
+        if spec == "semantic":
+            return rl.load_semantic_task()
+        if spec == "semantic_item_relation":
+            return rl.whiten(rl.load_semantic_task("item_relation"))
+        structure = {"92images": "tree", "92images_categories": "categories", "92images_flags": "flags"}[spec]
+        return rl.load_92images_task(structure)
+    p = Path(spec)
+    if p.suffix.lower() not in (".csv", ".npz"):
+        if not p.exists():
+            raise CLIError(f"task {spec!r} is neither a bundled task ({', '.join(BUNDLED_TASKS)}) nor an existing "
+                           ".csv or .npz file")
+        raise CLIError(f"task file {p} must be a .csv (items x features) or .npz (with X and Y) file")
+    _existing_file(p, "task")
+    name = p.stem
+    if p.suffix.lower() == ".csv":
+        import pandas as pd
+
+        try:
+            df = pd.read_csv(p, index_col=0)
+        except Exception as exc:  # pandas raises many types on malformed text
+            raise CLIError(f"could not read task file {p} as CSV: {_one_line(exc)}") from None
+        if df.shape[0] < 2 or df.shape[1] < 1:
+            raise CLIError(f"task file {p} must have a header, one row per item (at least 2) with the item label "
+                           f"in the first column and at least one feature column; got shape {df.shape}")
+        task = rl.task_from_dataframe(df, name=name)
+    else:
+        arrays = _read_npz(p, "task")
+        missing = [k for k in ("X", "Y") if k not in arrays]
+        if missing:
+            raise CLIError(f"task file {p} must contain arrays 'X' (n_in x P) and 'Y' (n_out x P); "
+                           f"missing {missing}, found {sorted(arrays)}")
+        labels = arrays.get("labels")
+        feats = arrays.get("feature_names")
+        task = rl.Task(arrays["X"], arrays["Y"], labels=None if labels is None else [str(x) for x in labels],
+                       feature_names=None if feats is None else [str(x) for x in feats], name=name)
+    if not task.is_white(tol=1e-8):
+        task = rl.whiten(task)
+        _progress(f"task inputs were not white: {task.whitening.message}")
+    return task
+
+
+def _read_npz(path, what):
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        raise CLIError(f"{what} file {path} is not a valid .npz archive (corrupt or truncated?)")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+    except Exception as exc:
+        raise CLIError(f"could not read {what} file {path} as .npz: {_one_line(exc)}") from None
+
+
+def _one_line(exc):
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+# ----------------------------------------------------------------------------- data RDMs
+def load_data_rdms(spec, labels=None):
+    """Data RDMs from a file (.npy, .npz, .csv, .hdf5/.h5, .pkl) or a bundled name ``92images:<which>``.
+
+    Matrices go through :func:`rsa_lineardyn.rdms_from_matrices` (checked square,
+    symmetric, zero diagonal).  ``labels`` (list) names the conditions of a
+    matrix file that carries none.
+    """
+    import rsa_lineardyn as rl
+
+    if isinstance(spec, str) and spec.startswith(BUNDLED_DATA_PREFIX):
+        return rl.load_92images_rdms(spec[len(BUNDLED_DATA_PREFIX):])
+    p = _existing_file(spec, "data")
+    suffix = p.suffix.lower()
+    file_labels = None
+    if suffix in (".hdf5", ".h5", ".pkl"):
+        from rsatoolbox.rdm import load_rdm
+
+        try:
+            rdms = load_rdm(str(p), file_type="pkl" if suffix == ".pkl" else "hdf5")
+        except Exception as exc:
+            raise CLIError(f"could not read data file {p} as rsatoolbox RDMs: {_one_line(exc)}") from None
+        D = rdms.get_matrices()
+        if labels is None:
+            for key in ("item", "conds", "label", "labels", "condition", "conditions", "stimulus"):
+                if key in rdms.pattern_descriptors:
+                    file_labels = [str(x) for x in rdms.pattern_descriptors[key]]
+                    break
+    elif suffix == ".npy":
+        with open(p, "rb") as fh:
+            if fh.read(6) != b"\x93NUMPY":
+                raise CLIError(f"data file {p} is not a valid .npy file (corrupt or truncated?)")
+        try:
+            D = np.load(p, allow_pickle=False)
+        except Exception as exc:
+            raise CLIError(f"could not read data file {p} as .npy: {_one_line(exc)}") from None
+    elif suffix == ".npz":
+        arrays = _read_npz(p, "data")
+        keys = [k for k in ("rdms", "rdm", "D", "matrices") if k in arrays]
+        if not keys:
+            numeric = [k for k, v in arrays.items() if np.issubdtype(v.dtype, np.number) and v.ndim in (2, 3)]
+            if len(numeric) != 1:
+                raise CLIError(f"data file {p} must hold the matrices under 'rdms' (or one 2-D/3-D numeric array); "
+                               f"found {sorted(arrays)}")
+            keys = numeric
+        D = arrays[keys[0]]
+        if "labels" in arrays:
+            file_labels = [str(x) for x in arrays["labels"]]
+    elif suffix == ".csv":
+        D, file_labels = _read_matrix_csv(p)
+    else:
+        raise CLIError(f"data file {p} must be .npy, .npz, .csv, .hdf5/.h5 or .pkl, got {suffix or 'no extension'}")
+    D = np.asarray(D)
+    if not np.issubdtype(D.dtype, np.number):
+        raise CLIError(f"data file {p} must hold numbers, got dtype {D.dtype}")
+    if D.ndim not in (2, 3) or D.shape[-1] != D.shape[-2]:
+        raise CLIError(f"data in {p} must be one N x N matrix or a stack n x N x N, got shape {D.shape}")
+    use = labels if labels is not None else file_labels
+    if use is not None and len(use) != D.shape[-1]:
+        raise CLIError(f"{len(use)} labels for {D.shape[-1]} conditions in {p}")
+    try:
+        return rl.rdms_from_matrices(D, labels=use)
+    except rl.InputValueError as exc:
+        raise CLIError(f"data in {p}: {_one_line(exc)}") from None
+
+
+def _read_matrix_csv(path):
+    """A square matrix from CSV, with or without a header row and label column."""
+    import pandas as pd
+
+    try:
+        raw = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
+    except Exception as exc:
+        raise CLIError(f"could not read data file {path} as CSV: {_one_line(exc)}") from None
+
+    def numeric(v):
+        try:
+            float(v)
+            return True
+        except ValueError:
+            return False
+
+    has_header = not all(numeric(v) for v in raw.iloc[0, 1:])
+    has_index = not all(numeric(v) for v in raw.iloc[1 if has_header else 0:, 0])
+    body = raw.iloc[1 if has_header else 0:, 1 if has_index else 0:]
+    try:
+        D = body.to_numpy(dtype=float)
+    except ValueError:
+        raise CLIError(f"data file {path} must hold a numeric matrix (optionally with a header row and a label "
+                       "column); some entries are not numbers") from None
+    labels = None
+    if has_index:
+        labels = [str(x) for x in raw.iloc[1 if has_header else 0:, 0]]
+    elif has_header:
+        labels = [str(x) for x in raw.iloc[0, :]]
+    return D, labels
+
+
+# ----------------------------------------------------------------------------- figure1 / demo
 def cmd_figure1(args):
-    res = _load_example("figure1").run(out=Path(args.out_dir) / "figure1.png", lr=args.lr)
-    return 0 if res["max_deviation"] < 0.1 else 1
+    out = Path(args.out_dir) / "figure1.png"
+    _check_outputs([out], args.force)
+    _progress("simulating gradient descent at 3 learning rates and 3 balances ...")
+    res = _load_example("figure1").run(out=out, lr=args.lr)
+    if res["max_deviation"] >= 0.1:
+        raise CLIError(f"simulation and theory differ by {res['max_deviation']:.3g} (> 0.1); try a smaller --lr")
+    return 0
 
 
 def cmd_demo(args):
-    print("== Figure 1: gradient descent vs the exact solution ==")
-    return cmd_figure1(args)
+    out_dir = Path(args.out_dir)
+    sem = _load_example("semantic_development")
+    names = ["figure1.png"] + [f"semantic_rdms_{r}.png" for r in sem.regimes()] + [
+        "semantic_modes.png", "semantic_rdm_trajectories.png"]
+    _check_outputs([out_dir / n for n in names], args.force)
+    print("== 1/2  Figure 1: gradient descent vs the exact solution ==")
+    _progress("Figure 1 ...")
+    f1_kwargs = {"t_max": 4.0} if args.quick else {}
+    f1 = _load_example("figure1").run(out=out_dir / "figure1.png", lr=args.lr, **f1_kwargs)
+    print("\n== 2/2  Semantic development: hidden representations, rich vs lazy, bottleneck vs wide ==")
+    _progress("semantic development (about 20 s) ...")
+    sem_kwargs = {"widths": (1, 16), "n_times": min(args.n_times, 40)} if args.quick else {"n_times": args.n_times}
+    res = sem.run(out_dir=out_dir, force=True, **sem_kwargs)
+    worst = max(f1["max_deviation"], res["max_sim_deviation"])
+    print(f"\nlargest simulation-vs-theory deviation: {worst:.3e} "
+          f"(Figure 1, gradient descent lr = {args.lr:g}, max |QQ^T_sim - QQ^T_exact|: {f1['max_deviation']:.3e}; "
+          f"semantic, gradient flow, relative hidden-RSM error: {res['max_sim_deviation']:.3e})")
+    if f1["max_deviation"] >= 0.1:
+        raise CLIError(f"simulation and theory differ by {f1['max_deviation']:.3g} (> 0.1); try a smaller --lr")
+    return 0
+
+
+# ----------------------------------------------------------------------------- trajectory
+def _default_times(task, scale, n_times):
+    s = task.singular_values
+    s = s[s > 1e-12 * max(s[0], 1e-300)] if s.size else s
+    if s.size == 0:
+        raise CLIError("the task's targets are all zero (Syx = 0): there is nothing to learn")
+    a0 = scale**2
+    t_hi = (np.log(max(s[0] / a0, np.e)) + 5.0) / (2.0 * s[-1])
+    t_lo = 0.05 / s[0]
+    return np.concatenate([[0.0], np.logspace(np.log10(t_lo), np.log10(t_hi), n_times - 2), [np.inf]])
+
+
+def _initial_weights(task, args):
+    import rsa_lineardyn as rl
+
+    if args.init == "aligned":
+        return rl.task_aligned_init(task, n_hidden=args.n_hidden, lam=args.lam, scale=args.scale)
+    return rl.balanced_init(task.n_in, args.n_hidden, task.n_out, lam=args.lam, scale=args.scale, seed=args.seed)
+
+
+def cmd_trajectory(args):
+    import rsa_lineardyn as rl
+
+    task = load_task(args.task)
+    prefix = args.prefix or task.name
+    out_dir = Path(args.out_dir)
+    h5, png = out_dir / f"{prefix}_rdms.hdf5", out_dir / f"{prefix}_rdms.png"
+    _check_outputs([h5, png], args.force)
+    if args.n_hidden is None:
+        args.n_hidden = min(task.n_in, task.n_out)
+    if args.times is not None:
+        times = np.array(_parse_list(args.times, "--times"))
+    else:
+        if args.n_times < 3:
+            raise CLIError(f"--n-times must be >= 3, got {args.n_times}")
+        times = _default_times(task, args.scale, args.n_times)
+    _progress(f"exact dynamics of {task!r} with n_hidden = {args.n_hidden}, lam = {args.lam:g} at {times.size} times")
+    W1, W2 = _initial_weights(task, args)
+    traj = rl.exact_dynamics(task, W1, W2, times)
+    rdms = rl.to_rdms(traj, args.representation, args.measure,
+                      descriptors={"init": args.init, "scale": args.scale, "seed": -1 if args.seed is None else args.seed})
+    if h5.exists():
+        h5.unlink()  # --force was given (checked above); rsatoolbox refuses to overwrite
+    rdms.save(str(h5), file_type="hdf5")
+    _plot_trajectory(traj, rdms, png)
+    print(f"{rdms.n_rdm} predicted RDMs ({args.representation}, {rdms.dissimilarity_measure}) of {task.name} "
+          f"(P = {task.P}, n_hidden = {args.n_hidden}, lam = {args.lam:g}, init = {args.init})")
+    print(f"wrote {h5}  (read with rsatoolbox.rdm.load_rdm)")
+    print(f"wrote {png}")
+    return 0
+
+
+def _plot_trajectory(traj, rdms, out, n_snap=5):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    times = traj.times
+    order = np.argsort(times)
+    pick = order[np.unique(np.linspace(0, times.size - 1, min(n_snap, times.size)).round().astype(int))]
+    D = rdms.get_matrices()
+    labels = [str(x) for x in rdms.pattern_descriptors.get("item", range(rdms.n_cond))]
+    n = len(pick)
+    fig, axes = plt.subplots(1, n + 1, figsize=(3.1 * n + 4, 3.6))
+    show_labels = len(labels) <= 24
+    for ax, k in zip(axes, pick):
+        im = ax.imshow(D[k], cmap="viridis")
+        ax.set_title("t = inf" if not np.isfinite(times[k]) else f"t = {times[k]:.3g}", fontsize=9)
+        if show_labels:
+            ax.set_xticks(range(len(labels)))
+            ax.set_xticklabels(labels, rotation=90, fontsize=6)
+            ax.set_yticks(range(len(labels)))
+            ax.set_yticklabels(labels if ax is axes[0] else [], fontsize=6)
+        else:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03).ax.tick_params(labelsize=6)
+    ax = axes[-1]
+    fin = np.isfinite(times) & (times > 0)
+    sv = np.linalg.svd(traj.w2w1, compute_uv=False)
+    s = traj.task.singular_values
+    for k in range(min(sv.shape[1], 10)):
+        line, = ax.plot(times[fin][np.argsort(times[fin])], sv[fin][np.argsort(times[fin]), k], lw=1.5)
+        if k < s.size:
+            ax.axhline(s[k], color=line.get_color(), ls="--", lw=0.7)
+    ax.set_xscale("log")
+    ax.set_xlabel("training time t")
+    ax.set_title("singular values of $W_2W_1$ (dashed: $\\Sigma_{yx}$)", fontsize=9)
+    fig.suptitle(f"{traj.task.name}: predicted {rdms.rdm_descriptors['representation'][0]} RDMs "
+                 f"({rdms.dissimilarity_measure}), $N_h$ = {traj.n_hidden}, $\\lambda$ = {traj.lam:.3g}", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- fit
+def cmd_fit(args):
+    import pandas as pd
+
+    import rsa_lineardyn as rl
+
+    labels = None
+    if args.labels is not None:
+        labels = [x.strip() for x in args.labels.split(",")]
+    data = load_data_rdms(args.data, labels)
+    task_spec = args.task
+    if task_spec is None:
+        if args.data.startswith(BUNDLED_DATA_PREFIX):
+            task_spec = "92images"
+        else:
+            raise CLIError("--task is required: the bundled task name or a .csv/.npz task file the network learns")
+    task = load_task(task_spec)
+    prefix = args.prefix or Path(args.data.replace(":", "_")).stem
+    out_dir = Path(args.out_dir)
+    csv_path, json_path, png = (out_dir / f"{prefix}_fit.csv", out_dir / f"{prefix}_best.json",
+                                out_dir / f"{prefix}_fit.png")
+    _check_outputs([csv_path, json_path, png], args.force)
+    widths = _parse_list(args.widths, "--widths", int)
+    item_order = data
+    has_labels = any(k in data.pattern_descriptors for k in ("item", "conds", "label", "labels", "condition",
+                                                            "conditions", "stimulus"))
+    if not has_labels:
+        if data.n_cond != task.P:
+            raise CLIError(f"the data RDMs have {data.n_cond} conditions but the task has {task.P} items; "
+                           "give the data item labels (--labels) or a matching task")
+        item_order = list(task.labels)
+        data = rl.rdms_from_matrices(data.get_matrices(), labels=item_order)
+    rows, models = [], []
+    for i, h in enumerate(widths):
+        _progress(f"fitting n_hidden = {h} ({i + 1}/{len(widths)}) ...")
+        try:
+            model = rl.LinearNetworkModel(task, n_hidden=h, representation=args.representation,
+                                          measure=args.measure, lam=args.lam, item_order=item_order)
+        except rl.InputValueError as exc:
+            raise CLIError(f"n_hidden = {h}: {_one_line(exc)}") from None
+        theta = model.fit(data, method=args.method)
+        lam, scale, t = model._unpack(theta)
+        score = rl.compare_model(model, data, theta, method=args.method)
+        rows.append({"n_hidden": h, "lam": lam, "time": t, "log10_time": float(np.log10(t)), "scale": scale,
+                     "score": score, "method": args.method, "representation": args.representation,
+                     "measure": args.measure})
+        models.append(model)
+    table = pd.DataFrame(rows)
+    best_i = int(np.argmax(table.score.to_numpy()))
+    best = table.iloc[best_i].to_dict()
+    best = {k: (v.item() if hasattr(v, "item") else v) for k, v in best.items()}
+    info = {"best": best, "data": str(args.data), "n_rdm": int(data.n_rdm), "n_cond": int(data.n_cond),
+            "task": task.name, "widths": widths, "fitter": "rsa_lineardyn.fit_linear_network",
+            "table": str(csv_path)}
+    table.to_csv(csv_path, index=False)
+    json_path.write_text(json.dumps(info, indent=2))
+    _plot_fit(data, models[best_i], table, png, args.method)
+    with_pd = table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+    print(with_pd)
+    print(f"best: n_hidden = {best['n_hidden']}, lam = {best['lam']:.4g}, t = {best['time']:.4g}, "
+          f"{args.method} = {best['score']:.4f}")
+    for p in (csv_path, json_path, png):
+        print(f"wrote {p}")
+    return 0
+
+
+def _plot_fit(data, model, table, out, method):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from scipy.spatial.distance import squareform
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    dm = data.get_matrices().mean(axis=0)
+    pred = squareform(model.predict(), checks=False)
+    for ax, D, title in ((axes[0], dm, f"data (mean of {data.n_rdm} RDM(s))"),
+                         (axes[1], pred, f"best fit: {model.name}, t = {model._unpack(None)[2]:.3g}")):
+        im = ax.imshow(D, cmap="viridis")
+        ax.set_title(title, fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
+    axes[2].bar([str(h) for h in table.n_hidden], table.score, color="C0")
+    axes[2].set_xlabel("hidden width $N_h$")
+    axes[2].set_ylabel(f"{method} (fitted)")
+    axes[2].set_title("score per width", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------- parser
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+_FMT = argparse.RawDescriptionHelpFormatter
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rsa-lineardyn",
         description="Exact learning dynamics of two-layer linear networks, as predictions for RSA.",
-        epilog="examples:\n  rsa-lineardyn demo\n  rsa-lineardyn figure1 --out-dir out --lr 0.01",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=(
+            "examples:\n"
+            "  rsa-lineardyn demo --out-dir out\n"
+            "  rsa-lineardyn figure1 --out-dir out --lr 0.01\n"
+            "  rsa-lineardyn trajectory semantic --n-hidden 3 --out-dir out\n"
+            "  rsa-lineardyn trajectory my_items.csv --lam 0 --representation hidden --out-dir out\n"
+            "  rsa-lineardyn fit 92images:hIT --widths 1,2,3,4 --out-dir out\n"
+            "  rsa-lineardyn fit my_rdms.npy --task my_items.csv --labels a,b,c,d --out-dir out\n\n"
+            "Existing outputs are never overwritten without --force. Use `rsa-lineardyn <command> --help` for details."
+        ),
+        formatter_class=_FMT,
     )
     parser.add_argument("--verbose", action="store_true", help="show full tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{figure1,trajectory,fit,demo}",
+                                parser_class=_Parser)
+
+    def common(p, out_default="out"):
+        p.add_argument("--out-dir", default=out_default, help=f"output folder (default: {out_default})")
+        p.add_argument("--force", action="store_true", help="overwrite existing output files")
+        p.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                       help="show full tracebacks on errors")
+
     p = sub.add_parser("figure1", help="reproduce Figure 1 (simulation vs exact) into a PNG",
-                       epilog="example:\n  rsa-lineardyn figure1 --out-dir out",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out-dir", default="out")
-    p.add_argument("--lr", type=float, default=0.01)
+                       description="Figure 1 of the paper: gradient descent vs the exact solution, N_h = 2, "
+                                   "N_i = N_o = 3, lam in {-1, 0, 1}. Writes <out-dir>/figure1.png.",
+                       epilog="examples:\n  rsa-lineardyn figure1 --out-dir out\n"
+                              "  rsa-lineardyn figure1 --out-dir out --lr 0.005 --force",
+                       formatter_class=_FMT)
+    common(p)
+    p.add_argument("--lr", type=float, default=0.01, help="learning rate of gradient descent (default 0.01)")
     p.set_defaults(func=cmd_figure1)
-    p = sub.add_parser("demo", help="one-shot demo on the bundled data",
-                       epilog="example:\n  rsa-lineardyn demo --out-dir out",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out-dir", default="out")
-    p.add_argument("--lr", type=float, default=0.01)
+
+    p = sub.add_parser("trajectory", help="predicted RDM trajectory of a task (hdf5 + PNG)",
+                       description="Predicted RDMs of a network's representation over training, from the exact "
+                                   "solution. TASK is a bundled task (" + ", ".join(BUNDLED_TASKS) + "), a CSV "
+                                   "item x feature table (first column: item labels; other columns: numeric "
+                                   "target features; inputs are one-hot) or an .npz with X (n_in x P) and Y "
+                                   "(n_out x P) (optional: labels, feature_names). Writes "
+                                   "<out-dir>/<prefix>_rdms.hdf5 (rsatoolbox RDMs, one per time, with rdm "
+                                   "descriptor 'time') and <prefix>_rdms.png.",
+                       epilog="examples:\n"
+                              "  rsa-lineardyn trajectory semantic --n-hidden 3 --out-dir out\n"
+                              "  rsa-lineardyn trajectory semantic --lam 20 --measure cosine --times 0.01,0.1,1,inf\n"
+                              "  rsa-lineardyn trajectory items.csv --n-hidden 2 --init random --seed 1\n"
+                              "  rsa-lineardyn trajectory task.npz --representation output --prefix mytask",
+                       formatter_class=_FMT)
+    p.add_argument("task", help="bundled task name, or a .csv / .npz task file")
+    common(p)
+    p.add_argument("--prefix", help="file name prefix (default: the task name)")
+    p.add_argument("--n-hidden", type=int, default=None, help="hidden width (default: min(n_in, n_out))")
+    p.add_argument("--lam", type=float, default=0.0, help="balance lambda of the initial weights (default 0)")
+    p.add_argument("--scale", type=float, default=0.1, help="initial weight scale (default 0.1)")
+    p.add_argument("--init", choices=("aligned", "random"), default="aligned",
+                   help="task-aligned (deterministic, default) or random lambda-balanced weights")
+    p.add_argument("--seed", type=int, default=0, help="seed of --init random (default 0)")
+    p.add_argument("--representation", choices=("hidden", "output", "ntk", "prediction"), default="hidden")
+    p.add_argument("--measure", choices=("euclidean", "cosine"), default="euclidean",
+                   help="squared Euclidean (default) or cosine distance")
+    p.add_argument("--times", help="comma-separated times, 'inf' allowed (default: log-spaced over learning)")
+    p.add_argument("--n-times", type=int, default=25, help="number of default times (default 25)")
+    p.set_defaults(func=cmd_trajectory)
+
+    p = sub.add_parser("fit", help="fit width, balance and time to data RDMs (CSV, JSON, PNG)",
+                       description="Fit LinearNetworkModel (task-aligned start, exact solution) for each hidden "
+                                   "width to data RDMs: the balance lambda and the training time are fitted by "
+                                   "rsa_lineardyn.fit_linear_network. DATA is a .npy / .npz / .csv matrix "
+                                   "(N x N, or a stack n x N x N), an rsatoolbox .hdf5 / .pkl RDMs file, or a "
+                                   "bundled RDM set '92images:<which>' (hIT, hIT_subject_session, mIT, "
+                                   "similarity_judgements). Conditions are matched to the task's items by label "
+                                   "(from the file, or --labels); without labels they are taken in task order. "
+                                   "Writes <prefix>_fit.csv (one row per width), <prefix>_best.json and "
+                                   "<prefix>_fit.png.",
+                       epilog="examples:\n"
+                              "  rsa-lineardyn fit 92images:hIT --widths 1,2,3,4,6 --out-dir out\n"
+                              "  rsa-lineardyn fit rdms.hdf5 --task 92images --method cosine\n"
+                              "  rsa-lineardyn fit rdm.csv --task items.csv --widths 1,2 --lam 0\n"
+                              "  rsa-lineardyn fit rdms.npy --task task.npz --labels a,b,c,d,e",
+                       formatter_class=_FMT)
+    p.add_argument("data", help="data RDMs: .npy/.npz/.csv/.hdf5/.pkl file or 92images:<which>")
+    p.add_argument("--task", help="the task the network learns: bundled name or .csv/.npz file "
+                                  "(default for 92images:* data: 92images)")
+    common(p)
+    p.add_argument("--prefix", help="file name prefix (default: the data file name)")
+    p.add_argument("--widths", default="1,2,3", help="comma-separated hidden widths to compare (default 1,2,3)")
+    p.add_argument("--lam", type=float, default=None, help="fix lambda instead of fitting it")
+    p.add_argument("--method", default="corr", help="rsatoolbox compare method (default corr)")
+    p.add_argument("--representation", choices=("hidden", "output", "ntk", "prediction"), default="hidden")
+    p.add_argument("--measure", choices=("euclidean", "cosine"), default="euclidean")
+    p.add_argument("--labels", help="comma-separated condition labels for matrix files without labels")
+    p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("demo", help="one-shot demo on the bundled data (Figure 1 + semantic development)",
+                       description="Figure 1 and the semantic development example on the bundled semantic "
+                                   "hierarchy; prints the largest simulation-vs-theory deviation. Takes about "
+                                   "half a minute.",
+                       epilog="examples:\n  rsa-lineardyn demo --out-dir out\n  rsa-lineardyn demo --force\n"
+                              "  rsa-lineardyn demo --quick --out-dir smoke",
+                       formatter_class=_FMT)
+    common(p)
+    p.add_argument("--lr", type=float, default=0.01, help="learning rate of the Figure 1 simulation (default 0.01)")
+    p.add_argument("--n-times", type=int, default=300, help="time points of the semantic example (default 300)")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke test: shorter Figure 1 run, widths 1 and 16 only, at most 40 time points")
     p.set_defaults(func=cmd_demo)
     return parser
 
 
 def main(argv=None):
+    """Entry point; returns the exit code (0 success, 1 error, 2 usage error)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    start = _time.perf_counter()
     try:
-        return args.func(args)
-    except (RSALinearDynError, ValueError, TypeError, OSError) as exc:
+        code = args.func(args)
+    except KeyboardInterrupt:
+        print("rsa-lineardyn: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - every error becomes one line unless --verbose
         if args.verbose:
             raise
-        print(f"rsa-lineardyn: error: {exc}", file=sys.stderr)
-        return 2
+        known = isinstance(exc, (RSALinearDynError, ValueError, TypeError, OSError))
+        msg = _one_line(exc)
+        if not known:
+            msg = f"unexpected {type(exc).__name__}: {msg} (rerun with --verbose for the traceback)"
+        print(f"rsa-lineardyn {args.command}: error: {msg}", file=sys.stderr)
+        return 1
+    _progress(f"done in {_time.perf_counter() - start:.1f} s")
+    return code
 
 
 if __name__ == "__main__":

@@ -1,0 +1,287 @@
+"""Fitting human IT: which linear network, balance and training time best match the 92-image IT RDM?
+
+The human IT fMRI RDM of the 92 images (Kriegeskorte et al. 2008,
+``rl.load_92images_rdms("hIT")``) is compared with the hidden-layer RDMs that
+a two-layer linear network predicts while it learns the images' category
+structure (``rl.load_92images_task()``: one-hot images -> the category tree
+object / animate / inanimate / human / nonhuman / natural / artificial / face
+/ body features).  For each hidden width ``N_h`` the model
+``rl.LinearNetworkModel`` (task-aligned start, exact per-mode solution) has
+two free parameters, the balance ``lam`` and ``log10`` of the training time;
+they are fitted by its default fitter ``rl.fit_linear_network`` (grid search +
+bounded refinement) with rsatoolbox's ``corr`` comparison.
+
+The category task has 6 non-zero singular values, the last two tied, so the
+widths compared are 1, 2, 3, 4 and 6 (5 would cut the tied pair; the model
+warns about that).
+
+Figures written into ``--out-dir``:
+
+* ``fit_hit_rdms.png``: the data RDM next to the fitted network's hidden RDM
+  at a quarter of, at, and at four times the fitted time, and at
+  convergence (all shown as percentiles, which is what ``corr`` compares up
+  to a monotone map);
+* ``fit_hit_landscape.png``: the fit landscape (score over ``lam`` and
+  training time) for the best width, and the best score over ``lam`` against
+  time for every width;
+* ``fit_hit_crossval.png``: crossvalidated comparison of the widths against
+  the noise ceiling (``rsatoolbox.inference.bootstrap_crossval`` over the 8
+  subject/session RDMs, folds by subject and by image;
+  ``rsatoolbox.vis.plot_model_comparison``).  Inside the crossvalidation a
+  coarser grid fitter (no refinement) keeps the run short.
+
+and ``fit_hit_table.csv`` with the fitted parameters per width.
+
+Run:  python examples/fit_human_it.py [--out-dir out] [--n-boot 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+import time as _time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+WIDTHS = (1, 2, 3, 4, 6)
+METHOD = "corr"
+
+
+def make_models(task, data, widths=WIDTHS):
+    """One ``LinearNetworkModel`` per width, predicting in the order of ``data``'s items."""
+    import rsa_lineardyn as rl
+
+    return [rl.LinearNetworkModel(task, n_hidden=h, item_order=data) for h in widths]
+
+
+def fit_widths(models, data, method=METHOD):
+    """Fit every model to ``data``; returns a pandas DataFrame (one row per width)."""
+    import pandas as pd
+
+    import rsa_lineardyn as rl
+
+    rows = []
+    for m in models:
+        theta = m.fit(data, method=method)
+        lam, scale, t = m._unpack(theta)
+        rows.append({"model": m.name, "n_hidden": m.n_hidden, "lam": lam, "time": t, "log10_time": np.log10(t),
+                     "score": rl.compare_model(m, data, theta, method=method), "method": method})
+    return pd.DataFrame(rows)
+
+
+def landscape(model, data, n_lam=41, n_time=61, method=METHOD):
+    """Score of ``model`` on a (lam, log10 time) grid inside its bounds: (lams, log10_times, scores (L, T))."""
+    import rsa_lineardyn as rl
+
+    names = model.param_names
+    b = dict(zip(names, model.bounds))
+    lo, hi = b.get("lam", (model.lam, model.lam))
+    lams = np.linspace(lo, hi, n_lam)
+    lt = np.linspace(*b["log10_time"], n_time)
+    scores = rl.score_grid(model, data, lt, lams=lams, method=method)[:, 0, :]
+    return lams, lt, scores
+
+
+def crossvalidate(models, data, n_boot=50, method=METHOD, k_pattern=2, k_rdm=2, seed=0):
+    """Bootstrap-crossvalidated comparison of the models on per-subject/session RDMs (rsatoolbox Result)."""
+    import rsatoolbox
+
+    import rsa_lineardyn as rl
+
+    fitter = functools.partial(rl.fit_linear_network, n_times=21, n_lam=4, refine=False)
+    # rsatoolbox draws its bootstrap samples and folds from the global numpy generator
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        return rsatoolbox.inference.bootstrap_crossval(
+            models, data, method=method, fitter=[fitter] * len(models), k_pattern=k_pattern, k_rdm=k_rdm,
+            N=n_boot, rdm_descriptor="subject", pattern_descriptor="index")
+    finally:
+        np.random.set_state(state)
+
+
+# ----------------------------------------------------------------------------- plotting
+def _percentile(D):
+    from scipy.stats import rankdata
+
+    n = D.shape[0]
+    iu = np.triu_indices(n, k=1)
+    v = rankdata(D[iu]) / iu[0].size * 100
+    P = np.zeros_like(D)
+    P[iu] = v
+    return P + P.T
+
+
+def _category_ticks(ax, categories):
+    cats = list(categories)
+    starts = [i for i in range(len(cats)) if i == 0 or cats[i] != cats[i - 1]]
+    ends = starts[1:] + [len(cats)]
+    centres = [(a + b - 1) / 2 for a, b in zip(starts, ends)]
+    names = [cats[a] for a in starts]
+    for a in starts[1:]:
+        ax.axhline(a - 0.5, color="w", lw=0.5)
+        ax.axvline(a - 0.5, color="w", lw=0.5)
+    ax.set_xticks(centres)
+    ax.set_xticklabels(names, rotation=90, fontsize=7)
+    ax.set_yticks(centres)
+    ax.set_yticklabels(names, fontsize=7)
+
+
+def plot_rdms(data, models, out, flat=()):
+    """Data RDM next to each fitted model's predicted RDMs along its trajectory (one row per model)."""
+    import matplotlib.pyplot as plt
+    from scipy.spatial.distance import squareform
+
+    categories = data.pattern_descriptors["category"]
+    fig, axes = plt.subplots(len(models), 5, figsize=(18, 3.9 * len(models)), squeeze=False)
+    for r, model in enumerate(models):
+        lam, _, t = model._unpack(model.theta_)
+        times = [t / 4, t, 4 * t, np.inf]
+        vecs = model.predict_times(times, model.theta_)
+        note = " (flat fit)" if model.n_hidden in flat else ""
+        panels = [("human IT (data)", data.get_matrices()[0])]
+        for tt, v in zip(times, vecs):
+            lab = "t = inf (converged)" if not np.isfinite(tt) else f"t = {tt:.3g}" + (" (fitted)" if tt == t else "")
+            panels.append((f"{model.name}{note}, $\\lambda$ = {lam:.3g}\n{lab}", squareform(v, checks=False)))
+        for ax, (title, D) in zip(axes[r], panels):
+            im = ax.imshow(_percentile(D), cmap="viridis", vmin=0, vmax=100)
+            _category_ticks(ax, categories)
+            ax.set_title(title, fontsize=9)
+    fig.colorbar(im, ax=axes, fraction=0.015, pad=0.01, label="percentile of dissimilarity")
+    fig.suptitle("Human IT RDM vs the fitted linear network's hidden RDM along training", fontsize=11)
+    fig.savefig(out, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_landscape(models, data, table, out, method=METHOD, flat_tol=1e-6):
+    """Fit landscape (score over lam and time) of every width, and best-over-lam score vs time.
+
+    Returns the list of widths whose landscape is flat (score range below ``flat_tol``): for them
+    ``lam`` and the time are not identifiable from the data under ``method``.
+    """
+    import matplotlib.pyplot as plt
+
+    n = len(models)
+    fig, axes = plt.subplots(1, n + 1, figsize=(3.3 * n + 4.5, 3.8), gridspec_kw={"width_ratios": [1] * n + [1.5]}, layout="constrained")
+    lands = [landscape(m, data, method=method) for m in models]
+    finite = np.concatenate([sc[np.isfinite(sc)] for _, _, sc in lands])
+    vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    flat = []
+    for ax, m, (lams, lt, sc) in zip(axes, models, lands):
+        im = ax.pcolormesh(10.0**lt, lams, sc, shading="nearest", cmap="magma", vmin=vmin, vmax=vmax)
+        row = table[table.n_hidden == m.n_hidden].iloc[0]
+        ax.plot(row.time, row.lam, "c*", ms=12, mec="k")
+        ax.set_xscale("log")
+        ax.set_xlabel("training time t")
+        span = float(np.nanmax(sc) - np.nanmin(sc)) if np.isfinite(sc).any() else 0.0
+        note = ""
+        if span < flat_tol:
+            flat.append(m.n_hidden)
+            note = "\n(flat: lam, t not identifiable)"
+        ax.set_title(f"$N_h$ = {m.n_hidden}: best {row.score:.3f}{note}", fontsize=9)
+        ax2 = axes[-1]
+        ax2.plot(10.0**lt, np.max(sc, axis=0), lw=1.6, label=f"$N_h$ = {m.n_hidden}")
+    axes[0].set_ylabel(r"balance $\lambda$")
+    fig.colorbar(im, ax=axes[:n], fraction=0.02, pad=0.01, label=f"{method} with human IT")
+    ax2 = axes[-1]
+    ax2.set_xscale("log")
+    ax2.set_xlabel("training time t")
+    ax2.set_ylabel(f"best {method} over $\\lambda$")
+    ax2.set_title("score vs training time per width", fontsize=9)
+    ax2.legend(fontsize=7)
+    fig.suptitle("Fit landscapes (star: fitted parameters)", fontsize=11)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return flat
+
+
+def plot_crossval(result, out):
+    import matplotlib.pyplot as plt
+    import rsatoolbox
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        fig = rsatoolbox.vis.plot_model_comparison(result, sort=False)[0]
+    fig.suptitle("Crossvalidated comparison of hidden widths (bootstrap over subjects and images)", fontsize=11)
+    fig.savefig(out, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def run(out_dir="out", widths=WIDTHS, n_boot=50, method=METHOD, force=True, verbose=True, seed=0):
+    """Fit, compare, plot; returns a dict with ``files``, ``table``, ``best``, ``crossval`` (Result), ``seconds``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import rsa_lineardyn as rl
+
+    start = _time.perf_counter()
+    out_dir = Path(out_dir)
+    names = ["fit_hit_rdms.png", "fit_hit_landscape.png", "fit_hit_crossval.png", "fit_hit_table.csv"]
+    paths = [out_dir / n for n in names]
+    if n_boot <= 0:
+        paths.remove(out_dir / "fit_hit_crossval.png")
+    if not force:
+        exist = [str(p) for p in paths if p.exists()]
+        if exist:
+            raise FileExistsError(f"output file {exist[0]} exists; use --force to overwrite it")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    task = rl.load_92images_task()
+    data = rl.load_92images_rdms("hIT")
+    models = make_models(task, data, widths)
+    table = fit_widths(models, data, method)
+    best = models[int(np.argmax(table.score.to_numpy()))]
+    flat = plot_landscape(models, data, table, out_dir / "fit_hit_landscape.png", method)
+    table["identifiable"] = ~table.n_hidden.isin(flat)
+    table.to_csv(out_dir / "fit_hit_table.csv", index=False)
+    shown = [best]
+    ident = [m for m in models if m.n_hidden not in flat]
+    if best.n_hidden in flat and ident:
+        shown.append(max(ident, key=lambda m: float(table.score[table.n_hidden == m.n_hidden].iloc[0])))
+    plot_rdms(data, shown, out_dir / "fit_hit_rdms.png", flat)
+    result = None
+    if n_boot > 0:
+        subj = rl.load_92images_rdms("hIT_subject_session")
+        cv_models = make_models(task, subj, widths)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            result = crossvalidate(cv_models, subj, n_boot=n_boot, method=method, seed=seed)
+        plot_crossval(result, out_dir / "fit_hit_crossval.png")
+    seconds = _time.perf_counter() - start
+    if verbose:
+        import pandas as pd
+
+        with pd.option_context("display.width", 200, "display.float_format", "{:.4g}".format):
+            print(f"fits to the human IT RDM ({method}):")
+            print(table.drop(columns=["method"]).to_string(index=False))
+        print(f"best: {best.name}, lam = {table.lam.iloc[models.index(best)]:.4g}, "
+              f"t = {table.time.iloc[models.index(best)]:.4g}")
+        if flat:
+            print(f"widths {flat}: the score does not depend on lam or t (the predicted RDM only changes scale), "
+                  "so their fitted lam and t are arbitrary")
+        if result is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                print(result)
+        for p in paths:
+            print(f"wrote {p}")
+        print(f"done in {seconds:.1f} s")
+    return {"files": [str(p) for p in paths], "table": table, "best": best, "crossval": result,
+            "seconds": seconds}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out-dir", default="out", help="folder for the figures and table (default: out)")
+    parser.add_argument("--n-boot", type=int, default=50,
+                        help="bootstrap samples of the crossvalidation (default 50; 0 skips it)")
+    parser.add_argument("--method", default=METHOD, help=f"rsatoolbox compare method (default {METHOD})")
+    args = parser.parse_args(argv)
+    run(out_dir=args.out_dir, n_boot=args.n_boot, method=args.method)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

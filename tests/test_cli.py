@@ -1,0 +1,232 @@
+"""Command line: every subcommand on small inputs, outputs readable, error paths one line + non-zero exit."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import rsa_lineardyn as rl
+from rsa_lineardyn.cli import main
+
+ENTRY_POINT = Path(sys.executable).with_name("rsa-lineardyn")
+
+
+def _small_task_npz(path):
+    X = np.eye(4) * 2.0
+    Y = np.array([[2.0, 2, 0, 0], [0, 0, 2, 2], [1.5, -1.5, 0, 0]])
+    np.savez(path, X=X, Y=Y, labels=np.array(["a", "b", "c", "d"]))
+    return path
+
+
+def _items_csv(path):
+    path.write_text("item,grow,fly,swim,bark\ncanary,1,1,0,0\nsalmon,1,0,1,0\noak,1,0,0,1\nrobin,1,1,0,0.5\n")
+    return path
+
+
+def _data_rdm(task, n_hidden=2, t=1.5, noise=0.01, seed=0):
+    W1, W2 = rl.task_aligned_init(task, n_hidden, scale=0.1)
+    D = rl.trajectory_rdms(rl.exact_dynamics(task, W1, W2, [t]))[0]
+    D = D + noise * np.abs(np.random.default_rng(seed).standard_normal(D.shape)) * D.max()
+    D = (D + D.T) / 2
+    np.fill_diagonal(D, 0.0)
+    return D
+
+
+def _w(path, data):
+    """Write bytes or text to ``path`` and return the path."""
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(data)
+    return path
+
+
+def _one_line_error(capsys, code):
+    err = capsys.readouterr().err.strip()
+    assert code != 0
+    assert err and len(err.splitlines()) == 1, err
+    assert "Traceback" not in err
+    return err
+
+
+# --------------------------------------------------------------------------- trajectory
+def test_trajectory_bundled_writes_readable_hdf5_and_png(tmp_path, capsys):
+    from rsatoolbox.rdm import load_rdm
+
+    code = main(["trajectory", "semantic", "--n-hidden", "3", "--times", "0,0.5,2,inf", "--out-dir", str(tmp_path)])
+    assert code == 0
+    rdms = load_rdm(str(tmp_path / "semantic_8items_rdms.hdf5"))
+    assert rdms.n_rdm == 4 and rdms.n_cond == 8
+    np.testing.assert_array_equal(rdms.rdm_descriptors["time"], [0, 0.5, 2, np.inf])
+    assert list(rdms.pattern_descriptors["item"][:2]) == ["Pine", "Oak"]
+    assert (tmp_path / "semantic_8items_rdms.png").stat().st_size > 1000
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_trajectory_user_csv_and_npz(tmp_path):
+    from rsatoolbox.rdm import load_rdm
+
+    csv = _items_csv(tmp_path / "items.csv")
+    assert main(["trajectory", str(csv), "--n-hidden", "2", "--n-times", "6", "--out-dir", str(tmp_path)]) == 0
+    rdms = load_rdm(str(tmp_path / "items_rdms.hdf5"))
+    assert rdms.n_rdm == 6 and list(rdms.pattern_descriptors["item"]) == ["canary", "salmon", "oak", "robin"]
+    npz = _small_task_npz(tmp_path / "tiny.npz")
+    assert main(["trajectory", str(npz), "--init", "random", "--seed", "1", "--lam", "0.5", "--n-hidden", "2",
+                 "--measure", "cosine", "--n-times", "5", "--out-dir", str(tmp_path)]) == 0
+    rdms = load_rdm(str(tmp_path / "tiny_rdms.hdf5"))
+    assert rdms.dissimilarity_measure == "cosine" and rdms.n_cond == 4
+
+
+def test_trajectory_refuses_to_overwrite_without_force(tmp_path, capsys):
+    args = ["trajectory", "semantic", "--times", "1,inf", "--out-dir", str(tmp_path)]
+    assert main(args) == 0
+    capsys.readouterr()
+    before = (tmp_path / "semantic_8items_rdms.hdf5").stat().st_mtime_ns
+    err = _one_line_error(capsys, main(args))
+    assert "already exists" in err and "--force" in err
+    assert (tmp_path / "semantic_8items_rdms.hdf5").stat().st_mtime_ns == before
+    assert main(args + ["--force"]) == 0
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda p: p / "missing.csv", "does not exist"),
+    (lambda p: _w(p / "bad.npz", b"PK\x03\x04garbage"), "not a valid .npz"),
+    (lambda p: _w(p / "bad.csv", "item,a\nx,1\ny,\"unterminated\n"), "could not read task file"),
+    (lambda p: np.savez(p / "noy.npz", X=np.eye(3)) or p / "noy.npz", "'Y'"),
+    (lambda p: np.savez(p / "shape.npz", X=np.eye(3), Y=np.ones((2, 4))) or p / "shape.npz", "same number of columns"),
+    (lambda p: "not_a_task", "neither a bundled task"),
+])
+def test_trajectory_error_paths(tmp_path, capsys, make, match):
+    task = make(tmp_path)
+    err = _one_line_error(capsys, main(["trajectory", str(task), "--out-dir", str(tmp_path / "o")]))
+    assert match in err
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_infeasible_lambda_is_one_line(tmp_path, capsys):
+    err = _one_line_error(capsys, main(["trajectory", "semantic", "--lam", "-1", "--n-hidden", "16",
+                                        "--out-dir", str(tmp_path)]))
+    assert "n_hidden" in err
+
+
+def test_verbose_shows_the_exception(tmp_path):
+    with pytest.raises(rl.RSALinearDynError):
+        main(["--verbose", "trajectory", str(tmp_path / "missing.csv")])
+
+
+def test_usage_error_is_one_line_exit_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["trajectory"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "required" in err
+
+
+def test_help_has_examples_for_every_subcommand(capsys):
+    for cmd in ([], ["figure1"], ["trajectory"], ["fit"], ["demo"]):
+        with pytest.raises(SystemExit) as exc:
+            main(cmd + ["--help"])
+        assert exc.value.code == 0
+        out = capsys.readouterr().out
+        assert "example" in out and "rsa-lineardyn" in out
+
+
+# --------------------------------------------------------------------------- fit
+@pytest.fixture
+def semantic_data(tmp_path):
+    task = rl.load_semantic_task()
+    D = _data_rdm(task, n_hidden=3)
+    np.save(tmp_path / "sem.npy", D)
+    pd.DataFrame(D, index=task.labels, columns=task.labels).to_csv(tmp_path / "sem.csv")
+    rl.rdms_from_matrices(np.stack([D, D * 1.1]), labels=task.labels).save(str(tmp_path / "sem.hdf5"))
+    rl.rdms_from_matrices(D, labels=task.labels).save(str(tmp_path / "sem.pkl"), file_type="pkl")
+    np.savez(tmp_path / "sem.npz", rdms=D, labels=np.array(task.labels))
+    return tmp_path, task
+
+
+@pytest.mark.parametrize("name", ["sem.npy", "sem.csv", "sem.hdf5", "sem.pkl", "sem.npz"])
+def test_fit_reads_every_format_and_writes_csv_json_png(semantic_data, name, capsys):
+    tmp_path, task = semantic_data
+    out = tmp_path / f"out_{name.replace('.', '_')}"
+    code = main(["fit", str(tmp_path / name), "--task", "semantic", "--widths", "1,3", "--out-dir", str(out)])
+    assert code == 0, capsys.readouterr().err
+    stem = Path(name).stem
+    table = pd.read_csv(out / f"{stem}_fit.csv")
+    assert list(table.n_hidden) == [1, 3] and np.all(np.isfinite(table.score))
+    best = json.loads((out / f"{stem}_best.json").read_text())
+    assert best["best"]["n_hidden"] == 3 and best["best"]["score"] > 0.95
+    assert (out / f"{stem}_fit.png").stat().st_size > 1000
+
+
+def test_fit_bundled_data_default_task(tmp_path):
+    assert main(["fit", "92images:hIT", "--widths", "3", "--lam", "0", "--out-dir", str(tmp_path)]) == 0
+    table = pd.read_csv(tmp_path / "92images_hIT_fit.csv")
+    assert table.lam.iloc[0] == 0 and 0 < table.score.iloc[0] < 1
+
+
+def test_fit_unlabelled_matrix_needs_matching_size(tmp_path, capsys):
+    np.save(tmp_path / "five.npy", _data_rdm(rl.load_semantic_task())[:5, :5])
+    err = _one_line_error(capsys, main(["fit", str(tmp_path / "five.npy"), "--task", "semantic",
+                                        "--out-dir", str(tmp_path)]))
+    assert "5 conditions" in err and "8 items" in err
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda p: p / "missing.npy", "does not exist"),
+    (lambda p: _w(p / "bad.npy", b"\x93NUMPYgarbage"), "could not read"),
+    (lambda p: _w(p / "bad2.npy", "hello"), "not a valid .npy"),
+    (lambda p: _w(p / "bad.hdf5", "hello"), "could not read"),
+    (lambda p: _w(p / "bad.pkl", b"\x80\x04garbage"), "could not read"),
+    (lambda p: np.save(p / "rect.npy", np.zeros((3, 4))) or p / "rect.npy", "shape (3, 4)"),
+    (lambda p: np.save(p / "asym.npy", np.array([[0, 1, 2], [2, 0, 1], [1, 1, 0.0]])) or p / "asym.npy", "symmetric"),
+    (lambda p: _w(p / "text.csv", "a,b\nx,y\n"), "not numbers"),
+    (lambda p: _w(p / "data.txt", "1"), "must be .npy"),
+])
+def test_fit_error_paths(tmp_path, capsys, make, match):
+    path = make(tmp_path)
+    err = _one_line_error(capsys, main(["fit", str(path), "--task", "semantic", "--out-dir", str(tmp_path / "o")]))
+    assert match in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_fit_refuses_to_overwrite(semantic_data, capsys):
+    tmp_path, _ = semantic_data
+    (tmp_path / "o").mkdir()
+    (tmp_path / "o" / "sem_best.json").write_text("{}")
+    err = _one_line_error(capsys, main(["fit", str(tmp_path / "sem.npy"), "--task", "semantic", "--widths", "3",
+                                        "--out-dir", str(tmp_path / "o")]))
+    assert "already exists" in err
+    assert (tmp_path / "o" / "sem_best.json").read_text() == "{}"
+
+
+# --------------------------------------------------------------------------- figure1, demo, entry point
+def test_figure1_and_demo(tmp_path, capsys):
+    assert main(["figure1", "--out-dir", str(tmp_path / "f"), "--lr", "0.02"]) == 0
+    assert (tmp_path / "f" / "figure1.png").exists()
+    capsys.readouterr()
+    assert main(["demo", "--out-dir", str(tmp_path / "d"), "--lr", "0.02", "--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "largest simulation-vs-theory deviation" in out
+    assert {"figure1.png", "semantic_modes.png", "semantic_rdms_rich.png"} <= {p.name for p in (tmp_path / "d").iterdir()}
+    err = _one_line_error(capsys, main(["demo", "--out-dir", str(tmp_path / "d")]))
+    assert "already exists" in err
+
+
+@pytest.mark.skipif(not ENTRY_POINT.exists(), reason="rsa-lineardyn entry point not installed")
+def test_installed_entry_point(tmp_path):
+    npz = _small_task_npz(tmp_path / "tiny.npz")
+    env = dict(os.environ, MPLBACKEND="Agg")
+    ok = subprocess.run([str(ENTRY_POINT), "trajectory", str(npz), "--n-times", "5", "--out-dir", str(tmp_path)],
+                        capture_output=True, text=True, env=env, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stderr == ""  # progress only on a terminal
+    assert (tmp_path / "tiny_rdms.hdf5").exists()
+    bad = subprocess.run([str(ENTRY_POINT), "fit", str(tmp_path / "nope.npy"), "--task", "semantic"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert bad.returncode == 1
+    assert len(bad.stderr.strip().splitlines()) == 1 and "does not exist" in bad.stderr

@@ -1,0 +1,46 @@
+"""The example scripts run end to end with small settings and write their figures."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _load(name):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_semantic_development_small(tmp_path):
+    mod = _load("semantic_development")
+    res = mod.run(out_dir=tmp_path, widths=(1, 16), n_times=40, verbose=False)
+    for f in res["files"]:
+        assert Path(f).stat().st_size > 1000
+    table = res["table"]
+    rich = table[(table.regime == "rich") & (table.n_hidden == 16)].sort_values("mode")
+    # rich: stronger modes are learned first; lazy: all modes at about the same time ln2/|lam|
+    assert np.all(np.diff(rich.half_time.to_numpy()) > 0)
+    lazy = table[(table.regime == "lazy_pos") & (table.n_hidden == 16)]
+    assert np.ptp(lazy.half_time) < 0.01 * lazy.half_time.mean()
+    # a bottleneck of one unit learns only the first mode
+    one = table[(table.regime == "rich") & (table.n_hidden == 1)]
+    assert np.isfinite(one.half_time.iloc[0]) and np.all(np.isinf(one.half_time.iloc[1:]))
+    assert res["max_sim_deviation"] < 1e-6
+    with pytest.raises(FileExistsError):
+        mod.run(out_dir=tmp_path, widths=(1,), n_times=10, force=False, verbose=False)
+
+
+def test_fit_human_it_small(tmp_path):
+    mod = _load("fit_human_it")
+    res = mod.run(out_dir=tmp_path, widths=(1, 3), n_boot=2, verbose=False)
+    for f in res["files"]:
+        assert Path(f).stat().st_size > 100
+    table = res["table"]
+    assert list(table.n_hidden) == [1, 3]
+    assert np.all((table.score > 0) & (table.score < 1))
+    assert res["crossval"].evaluations.shape[1] == 2
