@@ -179,7 +179,7 @@ def _graded_qr_q(ell, A):
     Parameters
     ----------
     ell : (T, N) log row scales (may be -inf)
-    A : (N, r) unscaled rows, shared by all time points
+    A : (N, r) unscaled rows, shared by all time points, or (T, N, r), one per batch element
 
     Returns
     -------
@@ -187,10 +187,10 @@ def _graded_qr_q(ell, A):
         upper-triangular ``R`` (rows of ``Q`` are accurate in the row-wise sense).
     """
     T, N = ell.shape
-    r = A.shape[1]
+    r = A.shape[-1]
     tiny = 8 * np.finfo(float).eps * (r + 1)
     B = np.broadcast_to(A, (T, N, r)).copy()
-    nrm0 = np.linalg.norm(A, axis=1)  # (N,)
+    nrm0 = np.linalg.norm(A, axis=-1)  # (N,) or (T, N)
     active = np.isfinite(ell) | (ell > 0)  # rows with g = 0 (ell = -inf) take no part
     active = np.broadcast_to(active, (T, N)).copy()
     free_col = np.ones((T, r), dtype=bool)

@@ -167,6 +167,106 @@ def test_init_average_is_mean_over_draws():
     assert rl.compare_model(model, model.predict_rdm([lam, np.log10(t)]), theta, "corr") > 0.999
 
 
+@pytest.mark.parametrize("rep", ["hidden", "output", "prediction", "ntk"])
+@pytest.mark.parametrize("n_hidden,lam", [(2, 0.5), (3, -0.4), (8, 0.0)])
+def test_init_average_matches_independent_mean(rep, n_hidden, lam):
+    """The cached, batched average equals the mean over draws of rl.exact_dynamics at the requested times.
+
+    The engine evaluates every draw exactly at the requested times (no time
+    grid, no interpolation); it only reorganises the computation (tied
+    eigenvalue rows compressed by a QR, draws and times batched in one graded
+    QR), so the two agree to rounding: observed <= 1e-13 relative; rtol 1e-9
+    leaves room for BLAS and platform differences while still catching any
+    real error (a wrong draw, scale or time is off by >= 1e-3).
+    """
+    tk = random_white_task(7, 5, seed=3)
+    if lam > 0 and n_hidden > tk.n_out:
+        pytest.skip("infeasible")
+    n_draws, seed, scale = 5, 11, 0.25
+    model = rl.LinearNetworkModel(tk, n_hidden, rep, lam=lam, init="average", n_draws=n_draws, seed=seed, scale=scale)
+    times = np.array([0.0, 0.03, 0.5, 2.0, 30.0, 1e5, np.inf])
+    got = model._engine.full_gram(lam, scale, times, model.tau)
+    rng = np.random.default_rng(seed)
+    ref = 0.0
+    for _ in range(n_draws):
+        W1, W2 = rl.balanced_init(tk.n_in, n_hidden, tk.n_out, lam=lam, scale=scale, seed=rng)
+        ref = ref + rl.representation_gram(rl.exact_dynamics(tk, W1, W2, times), rep, rcond=model.rcond)
+    ref = ref / n_draws
+    top = np.max(np.abs(ref), axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(got, ref, rtol=1e-9, atol=1e-9 * np.max(top))
+    assert np.all(np.abs(got - ref) <= 1e-9 * top)  # relative to each time's own scale
+    # predictions at single times (the fitter's refinement path) agree too
+    vec = model.predict_times(times[1:4])
+    iu = np.triu_indices(ref.shape[1], 1)
+    ref_rdm = rl.gram_to_rdm(ref[1:4], "euclidean")[:, iu[0], iu[1]]
+    if rep != "ntk":
+        np.testing.assert_allclose(vec, ref_rdm, rtol=1e-8, atol=1e-9 * np.max(np.abs(ref_rdm)))
+
+
+def test_init_average_cache_hits():
+    tk = random_white_task(12, 4, seed=5)
+    model = rl.LinearNetworkModel(tk, n_hidden=2, init="average", n_draws=8)
+    eng = model._engine
+    model.predict([0.3, 0.1])
+    assert eng.stats["state_misses"] == 1
+    model.predict([0.3, 0.4])  # new time, same (lam, scale): only the time step is recomputed
+    model.predict_times([0.5, 1.0, 2.0], theta=[0.3, 0.0])
+    assert eng.stats["state_misses"] == 1 and eng.stats["state_hits"] == 2
+    model.predict([-0.3, 0.4])  # new lam
+    assert eng.stats["state_misses"] == 2
+    n_results = eng.stats["result_misses"]
+    model.predict([0.3, 0.1])  # same theta: prediction cache, nothing recomputed
+    assert eng.stats["result_misses"] == n_results
+    # bounded LRU
+    small = rl.LinearNetworkModel(tk, n_hidden=2, lam=0.0, fit_scale=True, init="average", n_draws=2)
+    small._engine._cache_size = 3
+    for ls in np.linspace(-2, -1, 6):
+        small.predict([0.0, ls])
+    assert len(small._engine._cache) == 3
+
+
+def test_init_average_fit_p20():
+    tk = random_white_task(20, 6, seed=7)
+    tk = rl.Task(tk.X, tk.Y, labels=[f"item{i:02d}" for i in range(20)])
+    model = rl.LinearNetworkModel(tk, n_hidden=3, init="average", n_draws=16, scale=0.1)
+    truth = [0.4, 0.2]
+    data = model.predict_rdm(truth)
+    theta = model.fit(data, method="corr")
+    for x, (lo, hi) in zip(theta, model.bounds):
+        assert lo <= x <= hi
+    assert rl.compare_model(model, data, theta, "corr") > 0.999
+
+
+def test_ntk_item_order_from_data_rdms(task):
+    """NTK conditions 'feature:item' read from data RDMs (sorted as calc_rdm would) drive the model's order."""
+    truth = rl.LinearNetworkModel(task, n_hidden=2, representation="ntk", lam=0.0)
+    assert truth.labels[:2] == [f"{task.feature_names[0]}:zebra", f"{task.feature_names[0]}:ant"]
+    full = truth.predict_rdm([0.2])
+    assert full.n_cond == task.n_out * task.P
+    sorted_labels = sorted(truth.labels)  # feature-major, items alphabetical within each feature
+    order = [truth.labels.index(x) for x in sorted_labels]
+    data = rl.rdms_from_matrices(full.get_matrices()[0][np.ix_(order, order)], labels=sorted_labels)
+    model = rl.LinearNetworkModel(task, n_hidden=2, representation="ntk", lam=0.0, item_order=data)
+    assert model.labels == sorted_labels
+    assert [task.labels[i] for i in model.items] == sorted(ANIMALS)
+    np.testing.assert_allclose(model.predict([0.2]), data.dissimilarities[0], rtol=1e-10)
+    theta = model.fit(data, method="corr")
+    assert theta[0] == pytest.approx(0.2, abs=1e-3)
+    # a data RDM over a subset of items, labels under another descriptor
+    sub_labels = [lab for lab in sorted_labels if lab.split(":")[1] in ("owl", "cat", "ant")]
+    idx = [sorted_labels.index(x) for x in sub_labels]
+    sub = RDMs(data.get_matrices()[0][np.ix_(idx, idx)][None], pattern_descriptors={"conds": np.array(sub_labels)})
+    sub = RDMs(sub.get_vectors(), pattern_descriptors={"conds": np.array(sub_labels)})
+    m_sub = rl.LinearNetworkModel(task, n_hidden=2, representation="ntk", lam=0.0, item_order=sub)
+    assert m_sub.label_key == "conds" and m_sub.labels == sub_labels
+    np.testing.assert_allclose(m_sub.predict([0.2]), sub.dissimilarities[0], rtol=1e-10)
+    with pytest.raises(ValueError, match="conditions"):
+        m_sub.fit(data)  # the full data has all items: a clear mismatch error, not a silent misalignment
+    shuffled = RDMs(sub.get_vectors(), pattern_descriptors={"conds": np.array(sub_labels[::-1])})
+    with pytest.raises(ValueError, match="by label"):
+        m_sub.fit(shuffled)
+
+
 # -- fitting ---------------------------------------------------------------------------------
 def test_fit_recovers_noise_free_prediction(task):
     model = rl.LinearNetworkModel(task, n_hidden=3)
