@@ -18,6 +18,8 @@ from .synthetic import hierarchical_task, random_regression_task, student_teache
 from .representations import gram_to_rdm, hidden_rsm, network_output, ntk, output_rsm, prediction_rsm, representation_gram, trajectory_rdms
 from .rsa import make_rdms, rdms_from_matrices, task_from_dataframe, to_rdms
 from .model import DegeneracyWarning, LinearNetworkModel, compare_model, fit_linear_network, load_results, mode_strengths, model_from_dict, score_grid
+from .fitting import FitResult, fit_rdms, plot_fit_profile, score_matrix
+from .hypotheses import HypothesisResult, compare_regimes, compare_widths, evaluate_hypotheses, plot_hypotheses, regime_models, width_models
 
 __version__ = "0.1.0"
 
@@ -34,4 +36,7 @@ __all__ = [
     "make_rdms", "rdms_from_matrices", "task_from_dataframe", "to_rdms",
     "DegeneracyWarning", "LinearNetworkModel", "compare_model", "fit_linear_network", "load_results",
     "mode_strengths", "model_from_dict", "score_grid",
+    "FitResult", "fit_rdms", "plot_fit_profile", "score_matrix",
+    "HypothesisResult", "compare_regimes", "compare_widths", "evaluate_hypotheses", "plot_hypotheses",
+    "regime_models", "width_models",
 ]

@@ -114,8 +114,10 @@ def check_times(times, name="times", *, allow_inf=True):
 
 def check_positive_int(value, name, *, minimum=1):
     """Return ``value`` as an int >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        if isinstance(value, numbers.Real) and float(value).is_integer():
+    if isinstance(value, (bool, np.bool_)):
+        raise InputTypeError(f"`{name}` must be an integer, got the boolean {value!r}.")
+    if not isinstance(value, numbers.Integral):
+        if isinstance(value, numbers.Real) and np.isfinite(value) and float(value).is_integer():
             value = int(value)
         else:
             raise InputTypeError(f"`{name}` must be an integer, got {value!r} ({type(value).__name__}).")

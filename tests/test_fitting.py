@@ -1,0 +1,220 @@
+"""fit_rdms: contract, scoring against rsatoolbox, subjects, stages, bootstrap, errors, dask."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from rsatoolbox.rdm import RDMs, compare
+
+import rsa_lineardyn as rl
+from rsa_lineardyn.fitting import _weighted_fast
+
+
+@pytest.fixture(scope="module")
+def tree():
+    return rl.hierarchical_task(depth=3, include_root=False)  # s = 0.94 x2, 0.61 x2, 0.35 x4
+
+
+def _noisy_rdms(task, n_hidden, lam, times, n_subjects=4, noise=0.05, seed=0):
+    truth = rl.LinearNetworkModel(task, n_hidden=n_hidden, lam=lam)
+    V = truth.predict_times(np.asarray(times, float), [0.0])
+    rng = np.random.default_rng(seed)
+    vecs, subj, stage = [], [], []
+    for s in range(n_subjects):
+        for k in range(len(times)):
+            vecs.append(V[k] + rng.normal(0, noise * V[k].std(), V.shape[1]))
+            subj.append(f"s{s}")
+            stage.append(k + 1)
+    return RDMs(np.array(vecs), dissimilarity_measure="squared euclidean",
+                rdm_descriptors={"subject": np.array(subj), "stage": np.array(stage)},
+                pattern_descriptors={"item": np.array(task.labels)})
+
+
+def test_contract_snapshot(tree):
+    data = rl.LinearNetworkModel(tree, n_hidden=4, lam=0.0).predict_rdm([0.5])
+    res = rl.fit_rdms(data, tree, n_hidden=[1, 2, 4], method="corr", seed=0)
+    assert res.best["n_hidden"] == 4
+    assert res.best["score"] > 0.999
+    for key in ("n_hidden", "lam", "scale", "time", "score", "method"):
+        assert key in res.best
+    assert res.best["method"] == "corr"
+    t = res.table
+    assert isinstance(t, pd.DataFrame)
+    assert {"n_hidden", "lam", "scale", "time", "score", "is_best"} <= set(t.columns)
+    assert not t.duplicated(["n_hidden", "lam"]).any()  # one row per (n_hidden, lam)
+    assert t["is_best"].sum() == 1
+    assert set(t["n_hidden"]) == {1, 2, 4}
+    # lam > 0 infeasible above n_out, lam < 0 above n_in: all widths here allow both signs
+    assert (t["lam"] < 0).any() and (t["lam"] > 0).any()
+    assert res.to_dataframe().equals(t)
+    assert "best n_hidden = 4" in repr(res)
+
+
+def test_score_matrix_matches_rsatoolbox_with_nans():
+    rng = np.random.default_rng(0)
+    pred = rng.random((5, 28))
+    data = rng.random((3, 28))
+    data[:, [3, 10]] = np.nan  # rsatoolbox: NaN in any data RDM drops the entry everywhere
+    data[1, 20] = np.nan
+    for method in ("corr", "cosine", "spearman", "tau-a", "corr_cov", "cosine_cov", "rho-a"):
+        got = rl.score_matrix(pred, data, method)
+        p = pred.copy()
+        p[:, np.isnan(data).any(axis=0)] = np.nan
+        want = compare(RDMs(p), RDMs(data), method=method)
+        np.testing.assert_allclose(got, want, atol=1e-10, err_msg=method)
+
+
+@pytest.mark.parametrize("method", ["corr", "cosine"])
+def test_condition_bootstrap_weights_equal_rsatoolbox_resampling(method):
+    """Weighted scores equal rsatoolbox's compare on subsample_pattern with repeated conditions."""
+    rng = np.random.default_rng(1)
+    n = 9
+    ia, ib = np.triu_indices(n, 1)
+    pred = rng.random((4, ia.size))
+    data = RDMs(rng.random((2, ia.size)), pattern_descriptors={"index": np.arange(n)})
+    idx = rng.integers(0, n, n)
+    counts = np.bincount(idx, minlength=n).astype(float)
+    W = (counts[ia] * counts[ib])[None]
+    got = _weighted_fast(pred, data.get_vectors(), W, method)[0]
+    sub = data.subsample_pattern("index", idx)
+    psub = RDMs(pred, pattern_descriptors={"index": np.arange(n)}).subsample_pattern("index", idx)
+    want = compare(psub, sub, method=method)
+    np.testing.assert_allclose(got, want, atol=1e-10)
+
+
+def test_subjects_stages_bootstrap_deterministic(tree):
+    data = _noisy_rdms(tree, 4, 0.5, 1.2 * np.arange(1, 5), n_subjects=4)
+    res = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], method="corr", seed=3, n_boot=30)
+    assert res.best["n_hidden"] == 4
+    assert res.best["time_map"] == "linear"
+    assert res.best["rate"] == pytest.approx(1.2, rel=0.15)
+    assert list(res.best["times"]) == [1, 2, 3, 4]
+    assert res.settings["stage_descriptor"] == "stage" and res.settings["bootstrap_over"] == "subjects"
+    assert list(res.subjects["subject"]) == ["s0", "s1", "s2", "s3"]
+    assert (res.subjects["n_hidden"] == 4).all()
+    assert len(res.bootstrap) == 30
+    assert res.n_hidden_distribution.loc[4] > 0.9
+    lo, hi = res.lam_ci
+    assert lo <= hi
+    assert res.identifiable["n_hidden"][0]
+    again = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], method="corr", seed=3, n_boot=30)
+    pd.testing.assert_frame_equal(res.table, again.table)
+    pd.testing.assert_frame_equal(res.bootstrap, again.bootstrap)
+    assert res.best == again.best
+
+
+def test_free_times_increase(tree):
+    data = _noisy_rdms(tree, 4, 0.0, [0.8, 2.0, 3.5], n_subjects=2)
+    res = rl.fit_rdms(data, tree, n_hidden=[2, 4], lam=0.0, time_map="free", n_boot=0, seed=0)
+    t = list(res.best["times"].values())
+    assert np.all(np.diff(t) >= 0)
+    assert res.best["n_hidden"] == 4
+    assert "time[1]" in res.table.columns
+
+
+def test_flat_lam_profile_is_flagged(tree):
+    # one snapshot of width 2 under corr: only the ratio of the two mode strengths matters,
+    # and every lam reaches it at some time -> lam is not identifiable
+    data = rl.LinearNetworkModel(tree, n_hidden=2, lam=0.0).predict_rdm([0.5])
+    res = rl.fit_rdms(data, tree, n_hidden=[2], method="corr", n_boot=0, seed=0)
+    ok, why = res.identifiable["lam"]
+    assert not ok and "flat" in why
+    assert any("lam is not identifiable" in m for m in res.messages)
+
+
+def test_condition_bootstrap_single_rdm(tree):
+    data = rl.LinearNetworkModel(tree, n_hidden=4, lam=0.0).predict_rdm([1.0])
+    res = rl.fit_rdms(data, tree, n_hidden=[2, 4], n_boot=20, seed=0)
+    assert res.settings["bootstrap_over"] == "conditions"
+    assert len(res.bootstrap) == 20
+    assert res.n_hidden_distribution.sum() == pytest.approx(1.0)
+
+
+def test_other_method_and_nan_and_fit_scale(tree):
+    data = _noisy_rdms(tree, 2, 0.0, [1.0], n_subjects=3)
+    v = data.dissimilarities.copy()
+    v[:, 5] = np.nan
+    data = RDMs(v, rdm_descriptors=data.rdm_descriptors, pattern_descriptors=data.pattern_descriptors)
+    for method in ("cosine", "spearman"):
+        res = rl.fit_rdms(data, tree, n_hidden=[2, 4], method=method, n_boot=0, seed=0)
+        assert np.isfinite(res.best["score"]) and res.best["method"] == method
+        # the reported score is rsatoolbox's own mean compare at the best point
+        m = rl.LinearNetworkModel(tree, n_hidden=res.best["n_hidden"], item_order=data)
+        pred = m.predict_rdm([res.best["lam"], np.log10(res.best["time"])])
+        pv = pred.dissimilarities.copy()
+        pv[:, 5] = np.nan  # rsatoolbox requires matching NaN positions, then drops them
+        pred = RDMs(pv, pattern_descriptors=pred.pattern_descriptors)
+        assert res.best["score"] == pytest.approx(float(np.nanmean(compare(pred, data, method=method))), abs=1e-9)
+    res = rl.fit_rdms(data, tree, n_hidden=[2], fit_scale=True, n_scale=3, n_boot=0, seed=0)
+    assert res.table["scale"].nunique() == 3 and "scale" in res.identifiable
+
+
+def test_shuffled_conditions_and_subset(tree):
+    truth = rl.LinearNetworkModel(tree, n_hidden=4, lam=0.0, item_order=list(tree.labels[::-1][:6]))
+    data = truth.predict_rdm([0.6])
+    res = rl.fit_rdms(data, tree, n_hidden=[2, 4], n_boot=0, seed=0)
+    assert res.best["n_hidden"] == 4 and res.best["score"] > 0.999
+
+
+def test_errors(tree):
+    data = rl.LinearNetworkModel(tree, n_hidden=2, lam=0.0).predict_rdm([0.5])
+    with pytest.raises(TypeError, match="data_rdms"):
+        rl.fit_rdms(np.zeros((8, 8)), tree)
+    with pytest.raises(ValueError, match="n_hidden"):
+        rl.fit_rdms(data, tree, n_hidden=[0, 2])
+    with pytest.raises(ValueError, match="time_map"):
+        rl.fit_rdms(data, tree, n_hidden=[2], time_map="wiggly")
+    with pytest.raises(ValueError, match="feasible"):
+        rl.fit_rdms(data, tree, n_hidden=[12], lam=[-1.0])  # lam < 0 needs n_hidden <= n_in = 8
+    with pytest.raises(ValueError, match="stage_descriptor"):
+        rl.fit_rdms(data, tree, n_hidden=[2], stage_descriptor="epoch")
+    other = rl.hierarchical_task(depth=3, include_root=False)
+    other = rl.Task(other.X, other.Y, labels=[f"x{i}" for i in range(8)])
+    with pytest.raises(ValueError, match="item"):
+        rl.fit_rdms(data, other, n_hidden=[2])
+
+
+def test_session_autodetect_warns(tree):
+    data = _noisy_rdms(tree, 2, 0.0, [1.0, 2.0], n_subjects=2)
+    data.rdm_descriptors["session"] = data.rdm_descriptors.pop("stage")
+    with pytest.warns(UserWarning, match="session"):
+        res = rl.fit_rdms(data, tree, n_hidden=[2], n_boot=0, seed=0)
+    assert res.settings["stage_descriptor"] == "session"
+    res = rl.fit_rdms(data, tree, n_hidden=[2], n_boot=0, seed=0, stage_descriptor=None)
+    assert "time" in res.best
+
+
+def test_joblib_threads_equal_serial(tree):
+    data = _noisy_rdms(tree, 4, 0.0, [1.0, 2.0], n_subjects=2)
+    a = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], n_boot=5, seed=0)
+    b = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], n_boot=5, seed=0, n_jobs=2, backend="threading")
+    pd.testing.assert_frame_equal(a.table, b.table)
+    assert a.best == b.best
+
+
+def test_dask_distributed_local_cluster(tree):
+    distributed = pytest.importorskip("dask.distributed")
+    import joblib
+
+    data = _noisy_rdms(tree, 4, 0.0, [1.0, 2.0], n_subjects=2)
+    serial = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], n_boot=5, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                      dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+            with joblib.parallel_config(backend="dask"):
+                res = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], n_boot=5, seed=0, n_jobs=2)
+            assert client.status == "running"
+    pd.testing.assert_frame_equal(serial.table, res.table)
+    assert serial.best == res.best
+
+
+def test_plot_fit_profile(tree):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    data = rl.LinearNetworkModel(tree, n_hidden=4, lam=0.0).predict_rdm([0.5])
+    res = rl.fit_rdms(data, tree, n_hidden=[2, 4], n_boot=0, seed=0)
+    ax = rl.plot_fit_profile(res)
+    assert ax.get_xlabel() == "lam"
