@@ -56,10 +56,11 @@ DEFAULT_WHITE_TOL = 1e-6
 _GROW = 0.5  # modes with d t above this use the Q-row formula
 _TIE_RTOL = 1e-13  # eigenvalues of F closer than this (relative) are treated as tied
 _LOG_SPLIT = 1000.0  # log-scale gap that stands for "infinitely larger" at t = inf
-_CHUNK_ELEMENTS = 4_000_000  # time points are processed in chunks of this many array elements
+_CHUNK_ELEMENTS = 4_000_000
+_FAST_LOG_MAX = 300.0  # row log-scales up to this use LAPACK's QR on sorted rows  # time points are processed in chunks of this many array elements
 
 
-def spectrum(sigma_yx, lam):
+def spectrum(sigma_yx, lam, svd=None):
     """Eigen-decomposition ``F = O diag(d) O^T`` built from the SVD of ``sigma_yx``.
 
     Each singular triple ``(s, u, v)`` gives the pair ``+-rho``,
@@ -67,6 +68,8 @@ def spectrum(sigma_yx, lam):
     eigenvalue ``-lam/2`` and the remaining output directions ``+lam/2``.
     Eigenvectors are formed without cancellation.  Eigenvalues within a
     relative ``1e-13`` of each other are made exactly equal (ties).
+    ``svd`` may pass a precomputed full SVD ``(U, s, Vt)`` of ``sigma_yx``
+    (e.g. ``task.svd()``, which is cached).
 
     Returns
     -------
@@ -76,7 +79,7 @@ def spectrum(sigma_yx, lam):
     syx = np.asarray(sigma_yx, dtype=float)
     n_out, n_in = syx.shape
     n = n_in + n_out
-    U, s, Vt = np.linalg.svd(syx, full_matrices=True)
+    U, s, Vt = np.linalg.svd(syx, full_matrices=True) if svd is None else svd
     V = Vt.T
     m = s.size
     a = lam / 2.0
@@ -257,8 +260,32 @@ def _graded_qr_q(ell, A):
     return Q
 
 
-def _factors(d, O, Z, t):
-    """Factor ``O K`` of ``P(t)`` for each time in ``t`` (T,); see module docstring."""
+def _sorted_qr_q(ell, A):
+    """Orthonormal basis of ``diag(e^ell) A`` by LAPACK Householder QR on rows sorted by scale.
+
+    The fast path for moderate scales (``max ell <= _FAST_LOG_MAX``): row-sorted Householder QR is
+    accurate row-wise for graded matrices whose leading rows are not (numerically) linearly
+    dependent, which ``_warn_invariant_manifold`` checks up front.  Rows with ``ell`` below
+    ``-_FAST_LOG_MAX`` are negligible next to the identity rows and are dropped (zero ``Q`` rows).
+    """
+    T, N = ell.shape
+    r = A.shape[-1]
+    with np.errstate(under="ignore"):
+        scale = np.where(ell > -_FAST_LOG_MAX, np.exp(np.minimum(ell, _FAST_LOG_MAX)), 0.0)
+    order = np.argsort(-ell, axis=1, kind="stable")
+    As = scale[:, :, None] * np.broadcast_to(A, (T, N, r))
+    Qs, _ = np.linalg.qr(np.take_along_axis(As, order[:, :, None], axis=1), mode="reduced")
+    Q = np.empty_like(Qs)
+    np.put_along_axis(Q, order[:, :, None], Qs, axis=1)
+    return Q
+
+
+def _factors(d, O, Z, t, fast=True):
+    """Factor ``O K`` of ``P(t)`` for each time in ``t`` (T,); see module docstring.
+
+    ``fast`` allows the LAPACK path for time points whose row scales stay below
+    ``e^_FAST_LOG_MAX``; other time points (large ``t``, ``inf``) use the graded QR.
+    """
     n, r = Z.shape
     T = t.size
     if r == 0:
@@ -266,7 +293,12 @@ def _factors(d, O, Z, t):
     ell, w = _row_scales(d, t)
     ell_all = np.concatenate([ell, np.zeros((T, r))], axis=1)
     A = np.concatenate([Z, np.eye(r)], axis=0)
-    Q = _graded_qr_q(ell_all, A)
+    use_fast = np.isfinite(t) & (np.max(ell_all, axis=1) <= _FAST_LOG_MAX) if fast else np.zeros(T, bool)
+    Q = np.empty((T, n + r, r))
+    if np.any(use_fast):
+        Q[use_fast] = _sorted_qr_q(ell_all[use_fast], A)
+    if not np.all(use_fast):
+        Q[~use_fast] = _graded_qr_q(ell_all[~use_fast], A)
     Q_id = Q[:, n:, :]  # = P R^{-1}
     tt = t[:, None]
     with np.errstate(over="ignore", invalid="ignore"):
@@ -274,11 +306,11 @@ def _factors(d, O, Z, t):
         dt = np.where(np.isnan(dt), 0.0, dt)  # 0 * inf for d = 0
         grow = dt > _GROW
         e = np.exp(np.where(grow, 0.0, dt))  # only used where not growing
-    K_small = e[:, :, None] * np.einsum("nr,trs->tns", Z, Q_id)
+    K_small = e[:, :, None] * np.matmul(Z, Q_id)
     with np.errstate(divide="ignore", invalid="ignore"):
         K_grow = Q[:, :n, :] / np.sqrt(np.where(grow, w, 1.0))[:, :, None]
     K = np.where(grow[:, :, None], K_grow, K_small)
-    return np.einsum("mn,tnr->tmr", O, K)
+    return np.matmul(O, K)
 
 
 def _thin_factor(Q0):
@@ -350,11 +382,11 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     white_tol = check_real(white_tol, "white_tol", minimum=0)
     bal = _check_assumptions(task, W1, W2, balance_tol, white_tol)
     lam = bal.lam
-    d, O = spectrum(task.sigma_yx, lam)
+    d, O = spectrum(task.sigma_yx, lam, svd=task.svd())
     Q0 = np.concatenate([W1.T, W2], axis=0)
     C = _thin_factor(Q0)
     Z = O.T @ C
-    _warn_invariant_manifold(d, Z)
+    on_manifold = _warn_invariant_manifold(d, Z)
     s = times / tau
     # beyond this, every finite scale gap is astronomically large: same result as the limit
     dmax = float(np.max(np.abs(d))) if d.size else 0.0
@@ -364,7 +396,7 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     chunk = max(1, _CHUNK_ELEMENTS // max(1, (n + r) * max(r, 1)))
     out = np.empty((times.size, n, r))
     for start in range(0, times.size, chunk):
-        out[start : start + chunk] = _factors(d, O, Z, s[start : start + chunk])
+        out[start : start + chunk] = _factors(d, O, Z, s[start : start + chunk], fast=not on_manifold)
     info = {"balance_deviation": bal.relative_deviation, "eigenvalues": d, "rank": r}
     return Trajectory(times, out, method="exact", task=task, n_hidden=W1.shape[0], lam=lam, tau=tau, info=info)
 
@@ -374,17 +406,17 @@ def _warn_invariant_manifold(d, Z):
     n_pos = int(np.sum(d > 0))
     k = min(Z.shape[1], n_pos)
     if k == 0:
-        return
+        return False
     top = np.argsort(-d, kind="stable")[:k]
     if np.unique(d[top]).size and np.min(d[top]) in d[np.setdiff1d(np.arange(d.size), top)]:
-        return  # a tie at the boundary: which tied mode is learned is up to the weights
+        return False  # a tie at the boundary: which tied mode is learned is up to the weights
     sv = np.linalg.svd(Z[top], compute_uv=False)
     scale = max(np.linalg.norm(Z, 2), np.finfo(float).tiny)
     missing = int(np.sum(sv <= 64 * np.finfo(float).eps * scale))
     if missing:
         warnings.warn(
             f"the initial weights lie (to rounding) on an invariant manifold of gradient flow: {missing} of the "
-            f"{k} growing modes it would otherwise learn (eigenvalues of F: {np.round(np.sort(d[top])[:missing], 6)}) "
+            f"{k} growing modes it would otherwise learn (eigenvalues of F: {', '.join(f'{x:.3g}' for x in np.sort(d[top])[:missing])}) "
             "have no component in Q0, so the exact dynamics never learn them and the network converges to a "
             "saddle. A floating-point simulation escapes only through rounding noise, after a long delay. "
             "This happens e.g. for lam = 0 square networks when det(W2 W1) and det(Syx) differ in sign; "
@@ -392,6 +424,7 @@ def _warn_invariant_manifold(d, Z):
             RuntimeWarning,
             stacklevel=3,
         )
+    return bool(missing)
 
 
 def fixed_point(task, W1, W2, **kwargs):

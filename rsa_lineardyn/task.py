@@ -104,13 +104,22 @@ class Task:
         return self.whiteness_error() <= tol
 
     def svd(self):
-        """Singular value decomposition of ``sigma_yx``: ``(U, s, Vt)``, ``s`` descending."""
-        return np.linalg.svd(self.sigma_yx, full_matrices=True)
+        """Singular value decomposition of ``sigma_yx``: ``(U, s, Vt)``, ``s`` descending.
+
+        Computed once and cached (the task's arrays are not meant to change after
+        construction); the returned arrays are read-only.
+        """
+        if getattr(self, "_svd", None) is None:
+            parts = np.linalg.svd(self.sigma_yx, full_matrices=True)
+            for a in parts:
+                a.flags.writeable = False
+            self._svd = parts
+        return self._svd
 
     @property
     def singular_values(self):
         """Singular values of ``sigma_yx`` (descending)."""
-        return np.linalg.svd(self.sigma_yx, compute_uv=False)
+        return self.svd()[1].copy()
 
     def rank(self, rtol=1e-10):
         """Numerical rank of ``sigma_yx``."""

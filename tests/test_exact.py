@@ -200,3 +200,37 @@ def test_large_lam_tiny_scale_keeps_precision():
     assert np.all(np.isfinite(traj.qqt))
     ref = reference_qqt(task.sigma_yx, W1, W2, traj.lam, 1.0)
     assert rel_err(traj.qqt[1], ref) <= 1e-10
+
+
+def test_fast_and_graded_paths_agree():
+    """The LAPACK path (moderate scales) and the graded QR (any scale) give the same QQ^T."""
+    from rsa_lineardyn import exact as E
+
+    rng = np.random.default_rng(0)
+    checked = 0
+    for seed in range(60):
+        n_in, n_out = (int(x) for x in rng.integers(1, 6, 2))
+        n_hidden = int(rng.integers(1, 8))
+        lam = float(rng.choice([0.0, rng.uniform(-2, 2)]))
+        if (lam > 0 and n_hidden > n_out) or (lam < 0 and n_hidden > n_in):
+            lam = 0.0
+        task = random_white_task(n_in, n_out, seed=seed, strength=rng.uniform(0.2, 1.5))
+        if seed % 2:
+            W1, W2 = rl.balanced_init(n_in, n_hidden, n_out, lam, scale=10 ** rng.uniform(-3, 0.5), seed=seed)
+        else:
+            W1, W2 = rl.task_aligned_init(task, n_hidden, lam, scale=10 ** rng.uniform(-3, 0.5))
+        d, O = spectrum(task.sigma_yx, rl.measure_balance(W1, W2).lam)
+        Z = O.T @ E._thin_factor(np.concatenate([W1.T, W2]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if E._warn_invariant_manifold(d, Z):
+                continue
+        times = np.concatenate([[0.0], np.logspace(-3, 2.3, 25)])
+        a = E._factors(d, O, Z, times, fast=True)
+        b = E._factors(d, O, Z, times, fast=False)
+        Pa, Pb = a @ np.swapaxes(a, 1, 2), b @ np.swapaxes(b, 1, 2)
+        for k in range(times.size):
+            if np.linalg.norm(Pb[k]) > 0:
+                assert rel_err(Pa[k], Pb[k]) <= 1e-11, (seed, times[k])
+        checked += 1
+    assert checked >= 40
