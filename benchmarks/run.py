@@ -1,6 +1,6 @@
-"""Benchmarks of the exact solver: accuracy, speed against the alternatives, cost scaling.
+"""Benchmarks of the exact solver: accuracy, speed against the alternatives, cost scaling, rsatoolbox overhead.
 
-    python benchmarks/run.py [--quick] [--out results.json] [--only accuracy,speed,scaling]
+    python benchmarks/run.py [--quick] [--out results.json] [--only accuracy,speed,scaling,rsatoolbox]
 
 Prints one table per section and writes every number (with date and machine) to JSON.
 All comparisons are made side by side in the same run, as ratios, because the machines are
@@ -394,6 +394,140 @@ def bench_scaling(quick, seed=2):
     return res
 
 
+# ------------------------------------------------------------------------------------------- rsatoolbox
+
+
+def _per_call(fn, n, reps=3):
+    """Best of ``reps`` mean time per call of ``fn(i)`` over ``n`` calls."""
+    best = math.inf
+    for r in range(reps):
+        t0 = now()
+        for i in range(n):
+            fn(r * n + i)
+        best = min(best, (now() - t0) / n)
+    return best
+
+
+def _crossval_time(models, data, sets, reps, method="corr"):
+    """Best-of-``reps`` time of one rsatoolbox ``crossval`` over the folds ``sets``, and mean test scores."""
+    from rsatoolbox.inference import crossval
+
+    train, test, ceil = sets
+    best, res = math.inf, None
+    for _ in range(reps):
+        t0 = now()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = crossval(models, data, train, test, ceil_set=ceil, method=method, pattern_descriptor="item")
+        best = min(best, now() - t0)
+    ev = np.asarray(res.evaluations, float).reshape(len(models), -1)
+    return best, [float(np.nanmean(e)) for e in ev]
+
+
+def _bootcv_time(models, data, n_boot, seed, method="corr"):
+    from rsatoolbox.inference import bootstrap_crossval
+
+    from rsa_lineardyn.hypotheses import _quiet_tqdm
+
+    np.random.seed(seed)  # rsatoolbox draws from the global generator
+    t0 = now()
+    with warnings.catch_warnings(), _quiet_tqdm(False):
+        warnings.simplefilter("ignore")
+        res = bootstrap_crossval(models, data, method=method, k_pattern=3, k_rdm=2, N=n_boot,
+                                 pattern_descriptor="item", rdm_descriptor="subject", boot_type="both")
+    dt = now() - t0
+    ev = np.asarray(res.evaluations, float)
+    ev = np.moveaxis(ev, 1, 0).reshape(len(models), -1)
+    return dt, [float(np.nanmean(e)) for e in ev]
+
+
+def bench_rsatoolbox(quick, seed=5):
+    """Overhead of LinearNetworkModel inside rsatoolbox, side by side with rsatoolbox's own models."""
+    from rsatoolbox.inference import sets_k_fold
+    from rsatoolbox.model import ModelFixed, ModelInterpolate, ModelWeighted
+    from rsatoolbox.model.fitter import fit_regress
+    from rsatoolbox.rdm import concat
+
+    task = rl.load_92images_task()
+    data = rl.load_92images_rdms("hIT_subject_session")
+    wide = task.n_out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rl.DegeneracyWarning)
+        ours = [rl.LinearNetworkModel(task, n_hidden=h, item_order=data) for h in (2, wide)]
+    m2 = ours[0]
+    lo, hi = m2.bounds[-1]
+    # rsatoolbox's own models over the same predictions: a fixed RDM, and 1-parameter-family stand-ins
+    # (interpolation / weighted sum of the model's RDMs at 4 times) that rsatoolbox fits itself
+    grid = np.linspace(lo, hi, 4)
+    bases = [concat([m.predict_rdm([0.0, t]) for t in grid]) for m in ours]
+    fixed = [ModelFixed(f"fixed {m.name}", m.predict_rdm([0.0, 0.5 * (lo + hi)])) for m in ours]
+    interp = [ModelInterpolate(f"interp {m.name}", b) for m, b in zip(ours, bases)]
+    weighted = [ModelWeighted(f"weighted {m.name}", b) for m, b in zip(ours, bases)]  # default fitter fit_optimize
+    regress = [ModelWeighted(f"regress {m.name}", b) for m, b in zip(ours, bases)]
+    for m in regress:
+        m.default_fitter = fit_regress
+
+    # (a) one predict_rdm at P = 92
+    n = 100 if quick else 300
+    step = (hi - lo) / (4 * n)
+    res = {"P": int(data.n_cond), "n_rdm": int(data.n_rdm), "widths": [m.n_hidden for m in ours]}
+    pred = {
+        "LinearNetworkModel, new theta": _per_call(lambda i: m2.predict_rdm([0.0, lo + step * (i + 1)]), n),
+        "LinearNetworkModel, cached theta": _per_call(lambda i: m2.predict_rdm([0.0, lo]), n),
+        "ModelFixed": _per_call(lambda i: fixed[0].predict_rdm(), n),
+        "ModelInterpolate, new theta": _per_call(
+            lambda i: interp[0].predict_rdm(np.array([1.0, 0, 0, 0]) + 1e-6 * i), n),
+        "ModelWeighted, new theta": _per_call(
+            lambda i: weighted[0].predict_rdm(np.array([1.0, 0, 0, 0]) + 1e-6 * i), n),
+    }
+    ref = pred["ModelWeighted, new theta"]
+    res["predict_rdm_s"] = pred
+    print(f"\n[5a] One predict_rdm, 92-image task (P = {data.n_cond}, {task.n_out} features), hidden representation, "
+          f"h = {m2.n_hidden}, lam free (mean of {n} calls, best of 3)")
+    print(table(["model", "us / call", "ratio to ModelWeighted"],
+                [[k, f"{1e6 * v:.3g}", f"{v / ref:.3g}"] for k, v in pred.items()]))
+
+    # (b) one crossvalidated comparison of two widths on the 8 hIT subject/session RDMs
+    np.random.seed(seed)
+    sets = sets_k_fold(data, k_rdm=2, k_pattern=3, random=True, pattern_descriptor="item", rdm_descriptor="subject")
+    n_folds = len(sets[0])
+    reps = 1 if quick else 3
+    cv = {}
+    for label, ms, r in [("LinearNetworkModel (fit_linear_network)", ours, reps),
+                         ("ModelFixed (no fit)", fixed, reps),
+                         ("ModelInterpolate (fit_interpolate)", interp, reps),
+                         ("ModelWeighted (fit_regress)", regress, reps)] + \
+            ([] if quick else [("ModelWeighted (fit_optimize, default)", weighted, 1)]):
+        dt, sc = _crossval_time(ms, data, sets, r)
+        cv[label] = {"seconds": dt, "scores": sc}
+        print(f"    ... crossval {label} done ({dt:.2f} s)", flush=True)
+    n_boot = 3 if quick else 5
+    boot = {}
+    for label, ms in [("LinearNetworkModel (fit_linear_network)", ours), ("ModelFixed (no fit)", fixed),
+                      ("ModelInterpolate (fit_interpolate)", interp), ("ModelWeighted (fit_regress)", regress)]:
+        dt, sc = _bootcv_time(ms, data, n_boot, seed)
+        boot[label] = {"seconds": dt, "scores": sc}
+        print(f"    ... bootstrap_crossval {label} done ({dt:.2f} s)", flush=True)
+    res["crossval"] = {"k_rdm": 2, "k_pattern": 3, "n_folds": n_folds, "method": "corr", "models": cv}
+    res["bootstrap_crossval"] = {"N": n_boot, "k_rdm": 2, "k_pattern": 3, "boot_type": "both", "models": boot}
+    base = cv["ModelInterpolate (fit_interpolate)"]["seconds"]
+    bbase = boot["ModelInterpolate (fit_interpolate)"]["seconds"]
+    rows = []
+    for k, v in cv.items():
+        b = boot.get(k)
+        rows.append([k, f"{v['seconds']:.3g}", f"{v['seconds'] / base:.3g}",
+                     "-" if b is None else f"{b['seconds']:.3g}", "-" if b is None else f"{b['seconds'] / bbase:.3g}",
+                     " / ".join(f"{s:.3f}" for s in v["scores"])])
+    print(f"\n[5b] Crossvalidated comparison of two widths (h = 2, {wide}) on the 8 hIT subject/session RDMs, "
+          f"method corr: crossval over {n_folds} folds (sets_k_fold k_rdm=2 by subject, k_pattern=3; best of {reps}), "
+          f"and bootstrap_crossval N={n_boot} (boot_type both)")
+    print(table(["models", "crossval s", "ratio", f"boot N={n_boot} s", "ratio", "mean test corr (h=2 / wide)"],
+                rows))
+    print("    ratio = time / ModelInterpolate's; rsatoolbox's models interpolate or weight our predicted RDMs "
+          "at 4 fixed times (lam = 0); ours fits lam and time")
+    return res
+
+
 # ------------------------------------------------------------------------------------------- main
 
 
@@ -417,7 +551,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="rsa_lineardyn benchmarks")
     ap.add_argument("--quick", action="store_true", help="smaller sizes and t <= 1e3 (about 2 minutes)")
     ap.add_argument("--out", default="results.json", help="JSON output file (default results.json)")
-    ap.add_argument("--only", default="accuracy,speed,scaling", help="comma-separated sections to run")
+    ap.add_argument("--only", default="accuracy,speed,scaling,rsatoolbox", help="comma-separated sections to run")
     ap.add_argument("--blas-threads", default="1",
                     help="BLAS threads (default 1: on shared machines multithreaded OpenBLAS makes small LAPACK "
                          "calls up to 20x slower and the ratios noisy); 'default' leaves the environment alone")
@@ -429,7 +563,8 @@ def main(argv=None):
           f"load={tuple(round(x, 1) for x in info['load_average'])}")
     results = {"machine": info, "quick": args.quick}
     t0 = now()
-    funcs = {"accuracy": bench_accuracy, "speed": bench_speed, "scaling": bench_scaling}
+    funcs = {"accuracy": bench_accuracy, "speed": bench_speed, "scaling": bench_scaling,
+             "rsatoolbox": bench_rsatoolbox}
     for name in sections:
         if name not in funcs:
             ap.error(f"unknown section {name!r}; choose from {', '.join(funcs)}")

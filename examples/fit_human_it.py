@@ -66,7 +66,8 @@ def fit_widths(models, data, method=METHOD):
     rows = []
     for m in models:
         theta = m.fit(data, method=method)
-        lam, scale, t = m._unpack(theta)
+        par = m.params(theta)
+        lam, t = par["lam"], par["time"]
         rows.append({"model": m.name, "n_hidden": m.n_hidden, "lam": lam, "time": t, "log10_time": np.log10(t),
                      "score": rl.compare_model(m, data, theta, method=method), "method": method})
     return pd.DataFrame(rows)
@@ -138,7 +139,8 @@ def plot_rdms(data, models, out, flat=()):
     categories = data.pattern_descriptors["category"]
     fig, axes = plt.subplots(len(models), 5, figsize=(18, 3.9 * len(models)), squeeze=False)
     for r, model in enumerate(models):
-        lam, _, t = model._unpack(model.theta_)
+        par = model.params(model.theta_)
+        lam, t = par["lam"], par["time"]
         times = [t / 4, t, 4 * t, np.inf]
         vecs = model.predict_times(times, model.theta_)
         note = " (flat fit)" if model.n_hidden in flat else ""

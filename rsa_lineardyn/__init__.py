@@ -17,7 +17,7 @@ from .datasets import (
 from .synthetic import hierarchical_task, random_regression_task, student_teacher_task
 from .representations import gram_to_rdm, hidden_rsm, network_output, ntk, output_rsm, prediction_rsm, representation_gram, trajectory_rdms
 from .rsa import make_rdms, rdms_from_matrices, task_from_dataframe, to_rdms
-from .model import DegeneracyWarning, LinearNetworkModel, compare_model, fit_linear_network, load_results, mode_strengths, model_from_dict, score_grid
+from .model import DegeneracyWarning, LinearNetworkModel, UndefinedFitWarning, compare_model, fit_linear_network, load_results, mode_strengths, model_from_dict, score_grid
 from .fitting import FitResult, fit_rdms, plot_fit_profile, score_matrix
 from .hypotheses import HypothesisResult, compare_regimes, compare_widths, evaluate_hypotheses, plot_hypotheses, regime_models, width_models
 
@@ -34,7 +34,7 @@ __all__ = [
     "gram_to_rdm", "hidden_rsm", "network_output", "ntk", "output_rsm", "prediction_rsm", "representation_gram",
     "trajectory_rdms",
     "make_rdms", "rdms_from_matrices", "task_from_dataframe", "to_rdms",
-    "DegeneracyWarning", "LinearNetworkModel", "compare_model", "fit_linear_network", "load_results",
+    "DegeneracyWarning", "UndefinedFitWarning", "LinearNetworkModel", "compare_model", "fit_linear_network", "load_results",
     "mode_strengths", "model_from_dict", "score_grid",
     "FitResult", "fit_rdms", "plot_fit_profile", "score_matrix",
     "HypothesisResult", "compare_regimes", "compare_widths", "evaluate_hypotheses", "plot_hypotheses",

@@ -21,6 +21,7 @@ import argparse
 import json
 import sys
 import time as _time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -419,31 +420,43 @@ def cmd_fit(args):
                            "give the data item labels (--labels) or a matching task")
         item_order = list(task.labels)
         data = rl.rdms_from_matrices(data.get_matrices(), labels=item_order)
-    rows, models = [], []
-    for i, h in enumerate(widths):
-        _progress(f"fitting n_hidden = {h} ({i + 1}/{len(widths)}) ...")
-        try:
-            model = rl.LinearNetworkModel(task, n_hidden=h, representation=args.representation,
-                                          measure=args.measure, lam=args.lam, item_order=item_order)
-        except rl.InputValueError as exc:
-            raise CLIError(f"n_hidden = {h}: {_one_line(exc)}") from None
-        theta = model.fit(data, method=args.method)
-        lam, scale, t = model._unpack(theta)
-        score = rl.compare_model(model, data, theta, method=args.method)
-        rows.append({"n_hidden": h, "lam": lam, "time": t, "log10_time": float(np.log10(t)), "scale": scale,
-                     "score": score, "method": args.method, "representation": args.representation,
+    _progress(f"fitting n_hidden in {widths} with rl.fit_rdms ...")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rl.DegeneracyWarning)
+            res = rl.fit_rdms(data, task, n_hidden=widths, lam=args.lam, method=args.method,
+                              representation=args.representation, measure=args.measure,
+                              subject_descriptor=None, stage_descriptor=None, n_boot=0, seed=0)
+    except rl.InputValueError as exc:
+        raise CLIError(_one_line(exc)) from None
+    # one row per width: its best grid candidate; the overall best row is the refined optimum
+    cand = res.table
+    rows = []
+    for h in widths:
+        sub = cand[cand.n_hidden == h]
+        if sub.empty or not np.isfinite(sub.score).any():
+            raise CLIError(f"n_hidden = {h}: no feasible prediction with a defined {args.method!r} score")
+        r = res.best if h == res.best["n_hidden"] else sub.loc[sub.score.idxmax()].to_dict()
+        rows.append({"n_hidden": h, "lam": float(r["lam"]), "time": float(r["time"]),
+                     "log10_time": float(np.log10(r["time"])), "scale": float(r["scale"]),
+                     "score": float(r["score"]), "method": args.method, "representation": args.representation,
                      "measure": args.measure})
-        models.append(model)
     table = pd.DataFrame(rows)
     best_i = int(np.argmax(table.score.to_numpy()))
     best = table.iloc[best_i].to_dict()
     best = {k: (v.item() if hasattr(v, "item") else v) for k, v in best.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rl.DegeneracyWarning)
+        model = rl.LinearNetworkModel(task, n_hidden=int(best["n_hidden"]), representation=args.representation,
+                                      measure=args.measure, lam=args.lam, scale=best["scale"],
+                                      item_order=item_order, name=f"N_h={int(best['n_hidden'])}")
+    model.theta_ = np.array(([best["lam"]] if model.lam is None else []) + [best["log10_time"]])
     info = {"best": best, "data": str(args.data), "n_rdm": int(data.n_rdm), "n_cond": int(data.n_cond),
-            "task": task.name, "widths": widths, "fitter": "rsa_lineardyn.fit_linear_network",
-            "table": str(csv_path)}
+            "task": task.name, "widths": widths, "fitter": "rsa_lineardyn.fit_rdms",
+            "messages": list(res.messages), "table": str(csv_path)}
     table.to_csv(csv_path, index=False)
     json_path.write_text(json.dumps(info, indent=2))
-    _plot_fit(data, models[best_i], table, png, args.method)
+    _plot_fit(data, model, table, png, args.method)
     with_pd = table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
     print(with_pd)
     print(f"best: n_hidden = {best['n_hidden']}, lam = {best['lam']:.4g}, t = {best['time']:.4g}, "
@@ -464,7 +477,7 @@ def _plot_fit(data, model, table, out, method):
     dm = data.get_matrices().mean(axis=0)
     pred = squareform(model.predict(), checks=False)
     for ax, D, title in ((axes[0], dm, f"data (mean of {data.n_rdm} RDM(s))"),
-                         (axes[1], pred, f"best fit: {model.name}, t = {model._unpack(None)[2]:.3g}")):
+                         (axes[1], pred, f"best fit: {model.name}, t = {model.params()['time']:.3g}")):
         im = ax.imshow(D, cmap="viridis")
         ax.set_title(title, fontsize=9)
         ax.set_xticks([])
@@ -559,7 +572,7 @@ def build_parser():
     p = sub.add_parser("fit", help="fit width, balance and time to data RDMs (CSV, JSON, PNG)",
                        description="Fit LinearNetworkModel (task-aligned start, exact solution) for each hidden "
                                    "width to data RDMs: the balance lambda and the training time are fitted by "
-                                   "rsa_lineardyn.fit_linear_network. DATA is a .npy / .npz / .csv matrix "
+                                   "rsa_lineardyn.fit_rdms (one snapshot; all RDMs pooled). DATA is a .npy / .npz / .csv matrix "
                                    "(N x N, or a stack n x N x N), an rsatoolbox .hdf5 / .pkl RDMs file, or a "
                                    "bundled RDM set '92images:<which>' (hIT, hIT_subject_session, mIT, "
                                    "similarity_judgements). Conditions are matched to the task's items by label "

@@ -32,7 +32,7 @@ import numpy as np
 
 from ._validation import InputTypeError, InputValueError, check_positive_int, check_real
 from .fitting import SUBJECT_KEYS, STAGE_KEYS, _as_rdms, _find_key
-from .model import DegeneracyWarning, LinearNetworkModel
+from .model import DegeneracyWarning, LinearNetworkModel, UndefinedFitWarning
 from .task import Task
 
 __all__ = ["width_models", "regime_models", "evaluate_hypotheses", "compare_widths", "compare_regimes",
@@ -159,14 +159,17 @@ class HypothesisResult:
         One row per ordered pair: ``model_a, model_b, mean_diff, p``.
     models : list of LinearNetworkModel
     seed : int
+    messages : list of str
+        Plain-language notes (e.g. training folds on which a fit was undefined).
     """
 
-    def __init__(self, result, table, pairwise, models, seed):
+    def __init__(self, result, table, pairwise, models, seed, messages=()):
         self.result = result
         self.table = table
         self.pairwise = pairwise
         self.models = models
         self.seed = seed
+        self.messages = list(messages)
 
     def to_dataframe(self):
         return self.table.copy()
@@ -275,15 +278,29 @@ def evaluate_hypotheses(data_rdms, models, *, method="corr", n_boot=100, k_patte
         progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
     from threadpoolctl import threadpool_limits
 
-    with _seeded_global_numpy(int(seed)), _quiet_tqdm(progress), threadpool_limits(1), warnings.catch_warnings():
+    with _seeded_global_numpy(int(seed)), _quiet_tqdm(progress), threadpool_limits(1), \
+            warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("always", UndefinedFitWarning)
         result = bootstrap_crossval(models, data_rdms, method=method, k_pattern=k_pattern, k_rdm=k_rdm, N=n_boot,
                                     pattern_descriptor=pattern_descriptor, rdm_descriptor=subj,
                                     boot_type=boot_type)
+    for w in caught:  # pass on everything except the per-fold notes summarised below
+        if not issubclass(w.category, UndefinedFitWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    n_undefined = sum(issubclass(w.category, UndefinedFitWarning) for w in caught)
+    messages = []
+    if n_undefined:
+        messages.append(
+            f"{n_undefined} training fold fit(s) had an undefined {method!r} score for every parameter value (the "
+            "resampled fold held only condition pairs the model predicts as equal, or constant data); those "
+            "models were scored on the test fold at their default parameters. Few conditions per fold cause "
+            "this: use a smaller k_pattern, or more conditions."
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         table, pairwise = _tidy(result, models, method, ci, test_type)
-    return HypothesisResult(result, table, pairwise, models, int(seed))
+    return HypothesisResult(result, table, pairwise, models, int(seed), messages)
 
 
 def _tidy(result, models, method, ci, test_type):

@@ -60,13 +60,14 @@ from ._validation import (
     check_real,
 )
 from .initialization import _assemble, _random_orthogonal, balanced_factors, check_feasible
-from .representations import DEFAULT_RCOND, DEFAULT_ZERO_TOL, REPRESENTATIONS, representation_gram
+from .representations import DEFAULT_RCOND, DEFAULT_ZERO_TOL, REPRESENTATIONS, _NTKPairs, representation_gram
 from .rsa import MEASURE_NAMES
 from .task import Task
 
 __all__ = [
     "LinearNetworkModel",
     "DegeneracyWarning",
+    "UndefinedFitWarning",
     "fit_linear_network",
     "score_grid",
     "mode_strengths",
@@ -81,6 +82,10 @@ _LABEL_KEYS = ("item", "conds", "label", "labels", "condition", "conditions", "s
 
 class DegeneracyWarning(UserWarning):
     """``Syx`` has (near-)degenerate singular values where the hidden width cuts the spectrum."""
+
+
+class UndefinedFitWarning(UserWarning):
+    """The fitter's score is undefined for every candidate (constant data or predictions on the given pairs)."""
 
 
 # ----------------------------------------------------------------------------
@@ -191,18 +196,21 @@ class _AlignedEngine:
         w = np.where(keep, 1.0 / np.where(keep, d2, 1.0), 0.0)
         return w, self.Yu[: self.k2]
 
-    def full_gram(self, lam, scale, times, tau):
-        """Gram matrices over all conditions (used for the NTK), shape (T, N, N)."""
+    def ntk_parts(self, lam, scale, times, tau):
+        """Blocks of the NTK ``I (x) A + B (x) X^T X``: ``A`` (T, P, P) = X^T W1^T W1 X, ``B`` (T, n_out, n_out) = W2 W2^T."""
         d1, d2, _ = self.layer_weights(lam, scale, times, tau)
         Zk = self.Z[: self.k1]
-        hid = np.einsum("tj,ja,jb->tab", d1, Zk, Zk)
         Uk = self.U[:, : self.k2]
-        w2w2t = np.einsum("tj,aj,bj->tab", d2, Uk, Uk)
-        X = self.task.X
-        xtx = X.T @ X
-        n_out, P = self.task.n_out, self.task.P
-        out = np.einsum("ab,tij->taibj", np.eye(n_out), hid) + np.einsum("tab,ij->taibj", w2w2t, xtx)
-        return out.reshape(hid.shape[0], n_out * P, n_out * P)
+        A = (Zk.T[None] * d1[:, None, :]) @ Zk
+        B = (Uk[None] * d2[:, None, :]) @ Uk.T
+        return A, B
+
+    def full_gram(self, lam, scale, times, tau):
+        """The full NTK over all conditions, shape (T, n_out P, n_out P) (reference; predictions use ``ntk_parts``)."""
+        from .representations import _ntk_dense
+
+        A, B = self.ntk_parts(lam, scale, times, tau)
+        return _ntk_dense(A, B, self.task.X.T @ self.task.X)
 
 
 class _AverageEngine:
@@ -391,8 +399,21 @@ class _AverageEngine:
             out[:, start : start + Tc] = O[:, None] @ K
         return out
 
+    def ntk_parts(self, lam, scale, times, tau):
+        """Mean NTK blocks over the draws: ``A`` (T, P, P) = X^T W1^T W1 X, ``B`` (T, n_out, n_out) = W2 W2^T."""
+        return self._mean(lam, scale, times, tau)
+
     def full_gram(self, lam, scale, times, tau):
         """Mean Gram matrix over the draws, shape (T, N, N) (N = P, or n_out * P for the NTK)."""
+        out = self._mean(lam, scale, times, tau)
+        if self.representation == "ntk":
+            from .representations import _ntk_dense
+
+            return _ntk_dense(out[0], out[1], self.task.X.T @ self.task.X)
+        return out
+
+    def _mean(self, lam, scale, times, tau):
+        """Mean over the draws (LRU-cached): the Gram (T, N, N), or the NTK blocks ``(A, B)``."""
         from .representations import _pinv_psd
 
         times = np.asarray(times, dtype=float)
@@ -416,10 +437,8 @@ class _AverageEngine:
             if rep == "ntk":
                 K2 = Ks[:, :, n_in:].transpose(1, 2, 0, 3).reshape(T, task.n_out, D * r)
                 w2w2t = K2 @ np.swapaxes(K2, 1, 2) / nd
-                n_out, P = task.n_out, task.P
-                out = (np.einsum("ab,tij->taibj", np.eye(n_out), mean)
-                       + np.einsum("tab,ij->taibj", w2w2t, X.T @ X))
-                mean = out.reshape(times.size, n_out * P, n_out * P)
+                w2w2t.setflags(write=False)
+                mean = (mean, w2w2t)
         else:
             mean = 0.0
             for K in Ks:
@@ -432,7 +451,7 @@ class _AverageEngine:
                     G = np.swapaxes(L, 1, 2) @ L
                 mean = mean + G
             mean = mean / nd
-        mean.setflags(write=False)
+        (mean[0] if isinstance(mean, tuple) else mean).setflags(write=False)
         self._results[key] = mean
         if len(self._results) > self._result_cache_size:
             self._results.popitem(last=False)
@@ -455,6 +474,10 @@ class _Selection:
         eng = model._engine
         self.fast = isinstance(eng, _AlignedEngine) and model.representation != "ntk"
         self.cond_index = model._cond_index[rows]  # indices into the task-level conditions
+        self.ntk = None
+        if model.representation == "ntk":  # Kronecker structure: no (n_out P)^2 matrix per time
+            task = model.task
+            self.ntk = _NTKPairs(self.cond_index, task.P, task.n_out, task.X.T @ task.X, self.ia, self.ib)
         if self.fast:
             _, B = eng.rank_one(0.0, 1.0, np.zeros(1), 1.0)
             Bs = B[:, self.cond_index]
@@ -464,27 +487,48 @@ class _Selection:
     def vectors(self, lam, scale, times):
         """(T, npairs) dissimilarity vectors; NaN where a condition is paired with its own copy."""
         m = self.model
-        measure = m.measure
         if self.fast:
             w, _ = m._engine.rank_one(lam, scale, times, m.tau)
-            Gp = w @ self.Bp
-            Gd = w @ self.Bd
+            v = self._distances(w @ self.Bp, w @ self.Bd)
+        elif self.ntk is not None:
+            # blocks of the NTK, then the pairs a few times at a time (cache-sized temporaries)
+            A, B = m._engine.ntk_parts(lam, scale, times, m.tau)
+            T = A.shape[0]
+            v = np.empty((T, self.ia.size))
+            step = max(1, _NTK_CHUNK_ELEMENTS // max(self.ia.size, 1))
+            for t0 in range(0, T, step):
+                v[t0 : t0 + step] = self._distances(*self.ntk.entries(A[t0 : t0 + step], B[t0 : t0 + step]))
         else:
             G = m._engine.full_gram(lam, scale, times, m.tau)
             ci = self.cond_index
             Gs = G[:, ci][:, :, ci]
-            Gp = Gs[:, self.ia, self.ib]
-            Gd = np.diagonal(Gs, axis1=1, axis2=2)
-        if measure == "euclidean":
-            v = np.maximum(Gd[:, self.ia] + Gd[:, self.ib] - 2.0 * Gp, 0.0)
-        else:
-            top = np.max(Gd, axis=1, keepdims=True)
-            ok = (Gd > DEFAULT_ZERO_TOL * top) & (Gd > 0)
-            inv = np.where(ok, 1.0 / np.sqrt(np.where(ok, Gd, 1.0)), 0.0)
-            v = np.clip(1.0 - Gp * inv[:, self.ia] * inv[:, self.ib], 0.0, 2.0)
+            v = self._distances(Gs[:, self.ia, self.ib], np.diagonal(Gs, axis1=1, axis2=2))
         if self.duplicate.any():
             v[:, self.duplicate] = np.nan
         return v
+
+    def _distances(self, Gp, Gd):
+        """Dissimilarities from Gram entries at the pairs ``Gp`` (T, npairs) and squared norms ``Gd`` (T, n).
+
+        Overwrites ``Gp`` (a fresh array) with the result.
+        """
+        ia, ib = self.ia, self.ib
+        if self.model.measure == "euclidean":  # np.take: several times faster than fancy indexing here
+            Gp *= -2.0
+            Gp += np.take(Gd, ia, axis=1)
+            Gp += np.take(Gd, ib, axis=1)
+            return np.maximum(Gp, 0.0, out=Gp)
+        top = np.max(Gd, axis=1, keepdims=True)
+        ok = (Gd > DEFAULT_ZERO_TOL * top) & (Gd > 0)
+        inv = np.where(ok, 1.0 / np.sqrt(np.where(ok, Gd, 1.0)), 0.0)
+        Gp *= np.take(inv, ia, axis=1)
+        Gp *= np.take(inv, ib, axis=1)
+        np.subtract(1.0, Gp, out=Gp)
+        return np.clip(Gp, 0.0, 2.0, out=Gp)
+
+
+#: Pair entries per chunk of times in NTK predictions (~8 MB temporaries).
+_NTK_CHUNK_ELEMENTS = 1 << 20
 
 
 # ----------------------------------------------------------------------------
@@ -734,6 +778,24 @@ class LinearNetworkModel(Model):
         time = 10.0 ** th[i]
         scale = 10.0 ** th[i + 1] if self.fit_scale else self.scale
         return lam, scale, time
+
+    def params(self, theta=None):
+        """The parameters ``theta`` stands for, by name: ``{"lam", "time", "scale"}``.
+
+        ``theta=None`` reads ``theta_`` from the last :meth:`fit`, else
+        ``default_theta``.  Fixed parameters (``lam=...`` at construction,
+        ``scale`` without ``fit_scale``) are reported with their fixed values;
+        ``time`` is in units of ``tau`` (``10 ** log10_time``).
+
+        Examples
+        --------
+        >>> import numpy as np, rsa_lineardyn as rl
+        >>> task = rl.Task(np.eye(3) * np.sqrt(3), np.diag([3., 2, 1]) * np.sqrt(3))
+        >>> rl.LinearNetworkModel(task, n_hidden=2).params([0.5, 1.0])
+        {'lam': 0.5, 'time': 10.0, 'scale': 0.1}
+        """
+        lam, scale, time = self._unpack(theta)
+        return {"lam": float(lam), "time": float(time), "scale": float(scale)}
 
     # -- predictions ----------------------------------------------------------
     def predict(self, theta=None):
@@ -1159,10 +1221,19 @@ def fit_linear_network(model, data, method="cosine", pattern_idx=None, pattern_d
     g = grids_in(bounds, n_times, n_lam, n_scale, coarse=True)
     best, idx = search(g)
     if not np.isfinite(best):
-        raise InputValueError(
-            f"every prediction on the grid has an undefined {method!r} score against the data (constant "
-            "vectors?); check the data RDMs and the model's representation."
+        # rsatoolbox's contract: a fitter returns parameters for every training set.  Inside its
+        # bootstrap_crossval a resampled fold can hold only condition pairs the model cannot tell apart
+        # (constant prediction, e.g. a bottleneck that merges those items) or a constant data vector; raising
+        # here aborted the whole bootstrap.  rsatoolbox scores the test fold with what we return (NaN if
+        # undefined there too), as it does for its own models.
+        warnings.warn(
+            f"every prediction on the grid has an undefined {method!r} score against these data (the data, or "
+            f"the model's predictions on their {int(np.sum(~scorer.nan))} condition pairs, are constant); "
+            "returning model.default_theta. Inside rsatoolbox's crossvalidation this happens for folds whose "
+            "pairs the model cannot tell apart; otherwise check the data RDMs and the representation.",
+            UndefinedFitWarning, stacklevel=2,
         )
+        return np.array(model.default_theta, dtype=float)
     point = {p: g[p][idx[p]] for p in ("lam", "log10_scale", "log10_time")}
     if refine:
         box = cell(g, idx)

@@ -174,14 +174,68 @@ def ntk(traj):
     """
     _check_traj(traj)
     X = traj.task.X
-    h = hidden_rsm(traj)
-    xtx = X.T @ X
-    w2 = traj.w2w2t
-    n_out = traj.n_out
-    eye = np.eye(n_out)
-    out = np.einsum("ab,tij->taibj", eye, h) + np.einsum("tab,ij->taibj", w2, xtx)
-    T, P = h.shape[0], h.shape[1]
+    return _ntk_dense(hidden_rsm(traj), traj.w2w2t, X.T @ X)
+
+
+def _ntk_dense(A, B, C):
+    """The full NTK ``I (x) A_t + B_t (x) C``, shape (T, n_out * P, n_out * P).
+
+    ``A`` (T, P, P) is the hidden Gram ``X^T W1^T W1 X``, ``B`` (T, n_out,
+    n_out) is ``W2 W2^T`` and ``C`` (P, P) is ``X^T X``.  Costs
+    ``T (n_out P)^2`` memory; predictions use :class:`_NTKPairs` instead.
+    """
+    T, P = A.shape[0], A.shape[1]
+    n_out = B.shape[1]
+    out = B[:, :, None, :, None] * C[None, None, :, None, :]  # (T, o, i, o', j)
+    idx = np.arange(n_out)
+    out[:, idx, :, idx, :] += A[None]  # diagonal output blocks (advanced indices first: (n_out, T, P, P))
     return out.reshape(T, n_out * P, n_out * P)
+
+
+class _NTKPairs:
+    """Entries of the NTK ``I (x) A + B (x) C`` at chosen condition pairs, without forming the NTK.
+
+    Condition ``c`` is output ``o = c // P`` of item ``i = c % P`` (the
+    output-major order of :func:`ntk`).  For conditions ``(o, i)`` and
+    ``(o', j)`` the NTK entry is ``[o == o'] A_ij + B_oo' C_ij``, so the
+    squared norm of a condition is ``A_ii + B_oo C_ii`` and every pair needs
+    one entry of ``B`` (times a fixed entry of ``C``) plus, for pairs within
+    one output, one entry of ``A``.  Per time this costs O(n_pairs) instead
+    of the O((n_out P)^2) of the full matrix (built and then indexed).
+
+    Parameters
+    ----------
+    cond : ndarray of int (n,)
+        Conditions (may repeat), as indices ``o * P + i`` into the full NTK.
+    P, n_out : int
+    C : ndarray (P, P)
+        ``X^T X``.
+    ia, ib : ndarray of int (n_pairs,)
+        Pairs of positions in ``cond`` (e.g. ``np.triu_indices(n, 1)``).
+    """
+
+    def __init__(self, cond, P, n_out, C, ia, ib):
+        o, i = np.divmod(np.asarray(cond, dtype=np.intp), P)
+        self.o, self.i = o, i
+        self.n_out, self.P = n_out, P
+        oa, ob, ia_, ib_ = o[ia], o[ib], i[ia], i[ib]
+        self.b_idx = oa * n_out + ob  # flat index into B (n_out, n_out)
+        self.c_pair = C[ia_, ib_]
+        same = np.flatnonzero(oa == ob)
+        self.same = same
+        self.a_idx = ia_[same] * P + ib_[same]  # flat index into A (P, P)
+        self.c_diag = C[i, i]
+
+    def entries(self, A, B):
+        """``(Gp (T, n_pairs), Gd (T, n))``: NTK entries at the pairs, and squared norms of the conditions."""
+        T = A.shape[0]
+        Af = A.reshape(T, self.P * self.P)
+        Bf = B.reshape(T, self.n_out * self.n_out)
+        Gp = np.take(Bf, self.b_idx, axis=1)
+        Gp *= self.c_pair
+        Gp[:, self.same] += np.take(Af, self.a_idx, axis=1)
+        Gd = A[:, self.i, self.i] + B[:, self.o, self.o] * self.c_diag
+        return Gp, Gd
 
 
 def network_output(traj):

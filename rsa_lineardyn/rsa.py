@@ -37,6 +37,18 @@ def _copy_desc(desc, name):
     return copy.deepcopy(desc)
 
 
+def _as_float_array(matrices):
+    if matrices is None or isinstance(matrices, (str, bytes)):
+        raise InputTypeError(f"`matrices` must be an array of numbers, shape (N, N) or (n, N, N), got {type(matrices).__name__}.")
+    try:
+        return np.asarray(matrices, dtype=float)
+    except (TypeError, ValueError):
+        raise InputTypeError(
+            "`matrices` must be an array of numbers, shape (N, N) or (n, N, N); it could not be converted to float "
+            "(strings, ragged lists or objects?)."
+        ) from None
+
+
 def make_rdms(matrices, labels=None, *, dissimilarity_measure=None, descriptors=None, rdm_descriptors=None,
               pattern_descriptors=None, label_key="item", atol=1e-10, rtol=1e-8):
     """The one gate into rsatoolbox: check dissimilarity matrices and build ``RDMs``.
@@ -73,7 +85,7 @@ def make_rdms(matrices, labels=None, *, dissimilarity_measure=None, descriptors=
     """
     from rsatoolbox.rdm import RDMs
 
-    D = np.asarray(matrices, dtype=float)
+    D = _as_float_array(matrices)
     if D.ndim != 3 or D.shape[1] != D.shape[2]:
         raise InputValueError(
             f"`matrices` must be a stack of square matrices, shape (n, N, N), got {D.shape}."
@@ -161,7 +173,7 @@ def rdms_from_matrices(matrices, labels=None, *, dissimilarity_measure=None, des
     >>> rdms.n_rdm, rdms.dissimilarities.tolist()
     (1, [[1.0, 2.0, 3.0]])
     """
-    D = np.asarray(matrices, dtype=float)
+    D = _as_float_array(matrices)
     if D.ndim == 2:
         if D.shape[0] != D.shape[1]:
             raise InputValueError(

@@ -230,3 +230,17 @@ def test_installed_entry_point(tmp_path):
                          capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 1
     assert len(bad.stderr.strip().splitlines()) == 1 and "does not exist" in bad.stderr
+
+
+def test_fit_uses_fit_rdms_and_matches_model_params(semantic_data):
+    tmp_path, task = semantic_data
+    out = tmp_path / "o_fr"
+    assert main(["fit", str(tmp_path / "sem.npy"), "--task", "semantic", "--widths", "2,3", "--out-dir", str(out)]) == 0
+    info = json.loads((out / "sem_best.json").read_text())
+    assert info["fitter"] == "rsa_lineardyn.fit_rdms"
+    b = info["best"]
+    model = rl.LinearNetworkModel(task, n_hidden=b["n_hidden"], lam=None)
+    theta = [b["lam"], b["log10_time"]]
+    assert model.params(theta) == pytest.approx({"lam": b["lam"], "time": b["time"], "scale": b["scale"]})
+    data = rl.rdms_from_matrices(np.load(tmp_path / "sem.npy"), labels=task.labels)
+    assert rl.compare_model(model, data, theta, method="corr") == pytest.approx(b["score"], abs=1e-9)

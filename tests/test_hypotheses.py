@@ -94,3 +94,36 @@ def test_small_recovery_study(tree):
     good = df[df["noise_ceiling_lower"] >= 0.8]  # the issue's floor is stated for such noise levels
     assert len(good) >= 4
     assert good["correct_n_hidden"].mean() >= 0.9
+
+
+def test_single_rdm_pattern_bootstrap_with_degenerate_folds():
+    """Regression: one data RDM, pattern bootstrap, k_pattern=2, N_h=2 at a tied pair of singular values.
+
+    rsatoolbox resamples conditions with repeats, so a training fold can hold only a few distinct items
+    whose pairs the bottleneck predicts as equal (constant prediction: corr/cosine undefined for every
+    parameter).  The fitter used to raise there, which aborted the whole bootstrap_crossval; it now
+    returns the default parameters with an UndefinedFitWarning (rsatoolbox's contract: a fitter returns
+    parameters for every fold) and the result says how often this happened.
+    """
+    task = rl.hierarchical_task(depth=2, branching=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rl.DegeneracyWarning)
+        v = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0).predict_times([2.5], [0.0])[0]
+    rng = np.random.default_rng(0)
+    data = RDMs(v[None] + 0.1 * v.std() * rng.standard_normal((1, v.size)),
+                pattern_descriptors={"item": np.array(task.labels)})
+    for method in ("corr", "cosine"):
+        res = rl.compare_widths(data, task, widths=[2, "wide"], n_boot=10, k_pattern=2, seed=0, method=method)
+        assert res.result.cv_method == "bootstrap_crossval_pattern"
+        assert np.all(np.isfinite(res.table["mean"]))
+        assert res.messages and "undefined" in res.messages[0]
+    # the fold that triggered it: three copies of one item plus two others, all predicted pairs equal
+    model = rl.width_models(task, data, [2])[0]
+    idx = ["item_2_1", "item_1_0", "item_1_0", "item_1_0", "item_1_1"]
+    fold = data.subsample_pattern("item", idx)
+    with pytest.warns(rl.UndefinedFitWarning, match="undefined 'corr' score"):
+        theta = model.fit(fold, method="corr", pattern_idx=idx, pattern_descriptor="item")
+    np.testing.assert_array_equal(theta, model.default_theta)
+    # its prediction has exactly rsatoolbox's NaN pattern for the resampled conditions
+    pred = model.predict_rdm(theta).subsample_pattern("item", idx)
+    np.testing.assert_array_equal(np.isnan(pred.get_vectors()), np.isnan(fold.get_vectors()))

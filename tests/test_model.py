@@ -430,3 +430,45 @@ def test_fast_scores_equal_rsatoolbox_compare(task, method):
     for k, lt in enumerate(log_t):
         pred = model.predict_rdm([lt]).subsample_pattern("index", idx)
         assert got[k] == pytest.approx(np.mean(compare(pred, noisy, method)), rel=1e-10)
+
+
+@pytest.mark.parametrize("init", ["aligned", "average"])
+@pytest.mark.parametrize("measure", ["euclidean", "cosine"])
+def test_ntk_predictions_match_dense_ntk(init, measure):
+    """NTK predictions from its Kronecker blocks equal the dense (n_out P)^2 computation, also for resampled rows."""
+    tk = random_white_task(7, 4, seed=2)
+    model = rl.LinearNetworkModel(tk, 3, "ntk", measure, lam=0.3, init=init, n_draws=3, seed=1, scale=0.2)
+    times = np.array([0.0, 0.05, 0.7, 4.0, np.inf])
+    eng = model._engine
+    A, B = eng.ntk_parts(0.3, 0.2, times, model.tau)
+    G = eng.full_gram(0.3, 0.2, times, model.tau)  # dense reference
+    np.testing.assert_array_equal(G.shape, (times.size, tk.n_out * tk.P, tk.n_out * tk.P))
+    rows_sets = [np.arange(len(model.labels)), np.array([0, 3, 3, 5, 9, 9, 9, 17, 27])]  # a bootstrap-like repeat
+    for rows in rows_sets:
+        sel = rl.model._Selection(model, rows)
+        ci = model._cond_index[rows]
+        Gs = G[:, ci][:, :, ci]
+        ref = rl.gram_to_rdm(Gs, measure)[:, sel.ia, sel.ib]
+        ref[:, sel.duplicate] = np.nan
+        got = sel.vectors(0.3, 0.2, times)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+        ok = ~np.isnan(ref)
+        np.testing.assert_allclose(got[ok], ref[ok], rtol=1e-10, atol=1e-12 * np.nanmax(np.abs(ref)))
+    # and the dense NTK of a trajectory is unchanged by the block construction
+    W1, W2 = rl.task_aligned_init(tk, 3, lam=0.3, scale=0.2)
+    traj = rl.exact_dynamics(tk, W1, W2, times[:4])
+    X = tk.X
+    h = rl.hidden_rsm(traj)
+    ref = (np.einsum("ab,tij->taibj", np.eye(tk.n_out), h)
+           + np.einsum("tab,ij->taibj", traj.w2w2t, X.T @ X)).reshape(4, tk.n_out * tk.P, -1)
+    np.testing.assert_allclose(rl.ntk(traj), ref, rtol=1e-13, atol=1e-13 * np.max(np.abs(ref)))
+
+
+def test_params_accessor(task):
+    free = rl.LinearNetworkModel(task, n_hidden=2, fit_scale=True)
+    assert free.params([0.25, 0.5, -1.0]) == pytest.approx({"lam": 0.25, "time": 10**0.5, "scale": 0.1})
+    fixed = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0, scale=0.3)
+    assert fixed.params([1.0]) == {"lam": 0.0, "time": 10.0, "scale": 0.3}
+    assert fixed.params() == fixed.params(fixed.default_theta)
+    with pytest.raises(ValueError, match="theta"):
+        fixed.params([1.0, 2.0])
