@@ -21,8 +21,16 @@ __all__ = [
     "check_positive_int",
     "check_real",
     "check_choice",
+    "check_comparison_method",
     "check_rng",
+    "COMPARISON_METHODS",
 ]
+
+#: The comparison methods of ``rsatoolbox.rdm.compare`` ("kendall" and "tau-b" are the same method).
+COMPARISON_METHODS = (
+    "cosine", "spearman", "corr", "kendall", "tau-b", "tau-a", "rho-a",
+    "corr_cov", "cosine_cov", "neg_riem_dist", "bures", "bures_metric",
+)
 
 
 class RSALinearDynError(Exception):
@@ -156,6 +164,24 @@ def check_choice(value, name, choices):
         valid = ", ".join(repr(c) for c in choices)
         raise InputValueError(f"`{name}` must be one of {valid}; got {value!r}.")
     return value
+
+
+def check_comparison_method(method, name="method"):
+    """Return ``method`` if it names an rsatoolbox comparison method; the error lists them.
+
+    Call it once at a public entry point, not in the loops of a fitter.
+    """
+    valid = ", ".join(repr(c) for c in COMPARISON_METHODS)
+    if not isinstance(method, str):
+        raise InputTypeError(
+            f"`{name}` must be a string naming an rsatoolbox comparison method (one of {valid}); got {method!r}."
+        )
+    if method not in COMPARISON_METHODS:
+        hint = " (Pearson correlation is 'corr')" if method.lower() in ("pearson", "correlation") else ""
+        raise InputValueError(
+            f"`{name}` must be one of the rsatoolbox comparison methods {valid}; got {method!r}{hint}."
+        )
+    return method
 
 
 def check_rng(seed, name="seed"):

@@ -24,7 +24,15 @@ import warnings
 
 import numpy as np
 
-from ._validation import InputTypeError, InputValueError, check_choice, check_positive_int, check_real, check_rng
+from ._validation import (
+    InputTypeError,
+    InputValueError,
+    check_choice,
+    check_comparison_method,
+    check_positive_int,
+    check_real,
+    check_rng,
+)
 from .model import DegeneracyWarning, LinearNetworkModel
 from .task import Task
 
@@ -70,8 +78,38 @@ def score_matrix(pred, data, method="corr", sigma_k=None):
     >>> rl.score_matrix(np.array([[1., 2, 3]]), np.array([[2., 4, 6], [3, 2, 1]])).round(6)
     array([[ 1., -1.]])
     """
-    pred = np.atleast_2d(np.asarray(pred, dtype=float))
-    data = np.atleast_2d(np.asarray(data, dtype=float))
+    check_comparison_method(method)
+    pred = _score_input(pred, "pred")
+    data = _score_input(data, "data")
+    if pred.shape[1] != data.shape[1]:
+        raise InputValueError(
+            f"`pred` and `data` must have the same number of condition pairs (columns): `pred` has "
+            f"{pred.shape[1]}, `data` has {data.shape[1]}. Both are dissimilarity vectors in rsatoolbox's "
+            "upper-triangle order over the same conditions (e.g. model.predict_times(...) and data.get_vectors())."
+        )
+    return _score_matrix(pred, data, method, sigma_k)
+
+
+def _score_input(value, name):
+    """``pred`` / ``data`` of :func:`score_matrix` as a non-empty 2-D float array (a 1-D vector is one row)."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise InputTypeError(f"`{name}` must be a numeric array of dissimilarity vectors, got {type(value).__name__}.")
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise InputTypeError(f"`{name}` must be a numeric array of dissimilarity vectors.") from None
+    arr = np.atleast_2d(arr)
+    if arr.ndim != 2:
+        raise InputValueError(f"`{name}` must be 1- or 2-dimensional (rows are RDM vectors), got shape {arr.shape}.")
+    if arr.size == 0:
+        raise InputValueError(
+            f"`{name}` is empty (shape {arr.shape}); it needs at least one RDM vector with at least one pair."
+        )
+    return arr
+
+
+def _score_matrix(pred, data, method, sigma_k):
+    """:func:`score_matrix` without the input checks (2-D float arrays, known method): the fitters' inner loop."""
     keep = ~(np.isnan(data).any(axis=0) | np.isnan(pred).any(axis=0))
     if method in _DIRECT:
         v = pred[:, keep]
@@ -158,7 +196,7 @@ def _score_width(spec, width, lams, log10_scales):
                 theta = _theta(model, lam, ls)
                 V = model.predict_times(uniq, theta)  # (U, n_pairs)
                 if spec["pair_weights"] is None:
-                    S = score_matrix(V, D, spec["method"], spec["sigma_k"])[None]  # (1, U, R)
+                    S = _score_matrix(V, D, spec["method"], spec["sigma_k"])[None]  # (1, U, R)
                 else:
                     S = _weighted_fast(V, D, spec["pair_weights"], spec["method"])  # (B, U, R)
                 # score of rdm r at time parameter g: S[:, inv[g, stage_of[r]], r]
@@ -496,8 +534,7 @@ def _fit_rdms(data_rdms, task, n_hidden, lam, method, scale, fit_scale, represen
     data_rdms = _as_rdms(data_rdms)
     if not isinstance(task, Task):
         raise InputTypeError(f"`task` must be an rl.Task, got {type(task).__name__}.")
-    if not isinstance(method, str):
-        raise InputTypeError(f"`method` must be a string naming an rsatoolbox comparison method, got {method!r}.")
+    check_comparison_method(method)
     check_choice(time_map, "time_map", _TIME_MAPS)
     n_times = check_positive_int(n_times, "n_times", minimum=3)
     n_lam = check_positive_int(n_lam, "n_lam")
@@ -843,7 +880,7 @@ class _Refiner:
                 V = model.predict_times(t, _theta(model, lam, ls))
             except ValueError:
                 return 1e3
-            S = score_matrix(V, self.D, self.method, self.sigma_k)  # (K, R)
+            S = _score_matrix(V, self.D, self.method, self.sigma_k)  # (K, R)
             vals = S[self.stage_of, np.arange(self.D.shape[0])]
             ok = np.isfinite(vals) & (w > 0)
             if not ok.any():

@@ -30,7 +30,7 @@ import warnings
 
 import numpy as np
 
-from ._validation import InputTypeError, InputValueError, check_positive_int, check_real
+from ._validation import InputTypeError, InputValueError, check_comparison_method, check_positive_int, check_real
 from .fitting import SUBJECT_KEYS, STAGE_KEYS, _as_rdms, _find_key
 from .model import DegeneracyWarning, LinearNetworkModel, UndefinedFitWarning
 from .task import Task
@@ -72,6 +72,12 @@ def width_models(task, data_rdms, widths=(2, "wide"), *, representation="hidden"
     data_rdms = _as_rdms(data_rdms)
     if isinstance(widths, (str, bytes, numbers.Integral)):
         widths = [widths]
+    try:
+        widths = list(widths)
+    except TypeError:
+        raise InputTypeError(f"`widths` must be a sequence of ints or 'wide', got {widths!r}.") from None
+    if not widths:
+        raise InputValueError("`widths` is empty; give at least one hidden width (an int or 'wide'), e.g. (2, 'wide').")
     models = []
     for w in widths:
         if isinstance(w, str):
@@ -247,6 +253,7 @@ def evaluate_hypotheses(data_rdms, models, *, method="corr", n_boot=100, k_patte
     from rsatoolbox.model import Model
 
     data_rdms = _as_rdms(data_rdms)
+    check_comparison_method(method)
     if isinstance(models, Model):
         models = [models]
     models = list(models)
@@ -344,6 +351,7 @@ def compare_widths(data_rdms, task, widths=(2, "wide"), *, method="corr", n_boot
     >>> list(res.table["model"])
     ['N_h=2', 'N_h=wide (14)']
     """
+    check_comparison_method(method)
     model_kw = {k: kwargs.pop(k) for k in ("representation", "measure", "scale", "lam", "init") if k in kwargs}
     models = width_models(task, data_rdms, widths, **model_kw)
     return evaluate_hypotheses(data_rdms, models, method=method, n_boot=n_boot, seed=seed, **kwargs)
@@ -351,6 +359,7 @@ def compare_widths(data_rdms, task, widths=(2, "wide"), *, method="corr", n_boot
 
 def compare_regimes(data_rdms, task, n_hidden=None, *, method="corr", n_boot=100, seed=0, **kwargs):
     """:func:`evaluate_hypotheses` on :func:`regime_models` (rich vs lazy)."""
+    check_comparison_method(method)
     keys = ("rich_scale", "lazy_lam", "lazy_scale", "representation", "measure", "init")
     model_kw = {k: kwargs.pop(k) for k in keys if k in kwargs}
     models = regime_models(task, data_rdms, n_hidden, **model_kw)

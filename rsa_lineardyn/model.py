@@ -56,6 +56,7 @@ from ._validation import (
     InputTypeError,
     InputValueError,
     check_choice,
+    check_comparison_method,
     check_positive_int,
     check_real,
 )
@@ -839,6 +840,7 @@ class LinearNetworkModel(Model):
     # -- fitting ---------------------------------------------------------------
     def fit(self, data, method="cosine", pattern_idx=None, pattern_descriptor=None, sigma_k=None):
         """Fit ``theta`` to data RDMs with the default fitter; stores it as ``theta_`` and returns it."""
+        check_comparison_method(method)
         theta = self.default_fitter(self, data, method=method, pattern_idx=pattern_idx,
                                     pattern_descriptor=pattern_descriptor, sigma_k=sigma_k)
         self.theta_ = np.asarray(theta, dtype=float)
@@ -888,8 +890,11 @@ class LinearNetworkModel(Model):
         """Mean rsatoolbox ``compare`` score against ``data`` at many times (fixed lam and scale), shape (T,).
 
         The fast inner loop of the fitter: all times in one vectorised call.
-        ``rows`` (from :meth:`selection`) skips the label check when given.
+        ``rows`` (from :meth:`selection`) skips the label check when given;
+        ``data`` may be a prepared scorer, whose method was checked when it was made.
         """
+        if not isinstance(data, _DataScorer):
+            check_comparison_method(method)
         if rows is None:
             rows = self.selection(data, pattern_idx, pattern_descriptor)
         sel = rows if isinstance(rows, _Selection) else _Selection(self, rows)
@@ -1113,21 +1118,42 @@ def score_grid(model, data, log10_times, lams=None, log10_scales=None, method="c
     """
     if not isinstance(model, LinearNetworkModel):
         raise InputTypeError(f"`model` must be a LinearNetworkModel, got {type(model).__name__}.")
-    sel = _Selection(model, model.selection(data, pattern_idx, pattern_descriptor))
-    scorer = _DataScorer(data, method, sigma_k)
+    check_comparison_method(method)
+    lt = _grid_axis(log10_times, "log10_times")
     if lams is None:
         if model.lam is None:
             raise InputValueError("`lams` must be given when the model's lam is a free parameter.")
         lams = [model.lam]
-    if log10_scales is None:
-        log10_scales = [np.log10(model.scale)]
-    lt = np.asarray(log10_times, dtype=float)
-    out = np.empty((len(lams), len(log10_scales), lt.size))
-    for i, lam in enumerate(lams):
+    lams = _grid_axis(lams, "lams")
+    log10_scales = _grid_axis([np.log10(model.scale)] if log10_scales is None else log10_scales, "log10_scales")
+    for lam in lams:
         check_feasible(model.task.n_in, model.n_hidden, model.task.n_out, float(lam))
+    sel = _Selection(model, model.selection(data, pattern_idx, pattern_descriptor))
+    scorer = _DataScorer(data, method, sigma_k)
+    out = np.empty((lams.size, log10_scales.size, lt.size))
+    for i, lam in enumerate(lams):
         for j, ls in enumerate(log10_scales):
             out[i, j] = scorer(sel.vectors(float(lam), 10.0 ** float(ls), 10.0**lt))
     return out
+
+
+def _grid_axis(values, name):
+    """One axis of :func:`score_grid`: a non-empty 1-D array of finite numbers (a scalar becomes length 1)."""
+    if isinstance(values, (str, bytes)) or values is None:
+        raise InputTypeError(f"`{name}` must be a 1-D array of numbers, got {type(values).__name__}.")
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise InputTypeError(f"`{name}` must be a 1-D array of numbers, got {values!r}.") from None
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise InputValueError(f"`{name}` must be 1-dimensional, got shape {arr.shape}.")
+    if arr.size == 0:
+        raise InputValueError(f"`{name}` is empty; give at least one value.")
+    if not np.all(np.isfinite(arr)):
+        raise InputValueError(f"`{name}` must be finite, got {arr.tolist()}.")
+    return arr
 
 
 def _lam_grid(lo, hi, n):
@@ -1178,6 +1204,7 @@ def fit_linear_network(model, data, method="cosine", pattern_idx=None, pattern_d
 
     if not isinstance(model, LinearNetworkModel):
         raise InputTypeError(f"`model` must be a LinearNetworkModel, got {type(model).__name__}.")
+    check_comparison_method(method)
     sel = _Selection(model, model.selection(data, pattern_idx, pattern_descriptor))
     scorer = _DataScorer(data, method, sigma_k)
     n_times = check_positive_int(n_times, "n_times", minimum=2)
@@ -1264,9 +1291,43 @@ def fit_linear_network(model, data, method="cosine", pattern_idx=None, pattern_d
     return np.array([point[p] for p in names], dtype=float)
 
 
-def compare_model(model, data, theta=None, method="cosine"):
-    """Mean rsatoolbox ``compare`` of ``model.predict_rdm(theta)`` with ``data``."""
-    return float(np.mean(compare(model.predict_rdm(theta), data, method=method)))
+def compare_model(model, data, theta=None, method="cosine", pattern_idx=None, pattern_descriptor=None,
+                  sigma_k=None):
+    """Mean rsatoolbox ``compare`` of the model's prediction at ``theta`` with ``data``.
+
+    Conditions are matched by label, as in :func:`fit_linear_network` (see
+    :meth:`LinearNetworkModel.selection`): data whose labels differ from the
+    prediction's, or whose number of conditions differs, raise a clear error
+    instead of being compared position by position.
+
+    Parameters
+    ----------
+    model : LinearNetworkModel
+    data : rsatoolbox.rdm.RDMs
+    theta : array_like, optional
+        Default: ``model.theta_`` from the last fit, else ``model.default_theta``.
+    method : str, default "cosine"
+        Any rsatoolbox ``compare`` method.
+    pattern_idx, pattern_descriptor
+        rsatoolbox's subsampling of conditions, applied to the prediction as in the fitter.
+    sigma_k : ndarray, optional
+        For the ``*_cov`` methods.
+
+    Returns
+    -------
+    float
+        NaN where rsatoolbox's score is undefined (e.g. a constant RDM).
+    """
+    if not isinstance(model, LinearNetworkModel):
+        raise InputTypeError(f"`model` must be a LinearNetworkModel, got {type(model).__name__}.")
+    check_comparison_method(method)
+    rows = model.selection(data, pattern_idx, pattern_descriptor)
+    if rows.size == len(model.labels) and np.array_equal(rows, np.arange(rows.size)):
+        pred = model.predict(theta)[None, :]  # cached
+    else:
+        lam, scale, time = model._unpack(theta)
+        pred = _Selection(model, rows).vectors(lam, scale, np.array([time]))
+    return float(np.mean(compare(pred, data, method=method, sigma_k=sigma_k)))
 
 
 __all__.append("compare_model")

@@ -3,8 +3,8 @@
 Covers the core: Task, whiten, balanced_init, task_aligned_init, measure_balance,
 exact_dynamics, fixed_point, simulate; and the later layers: rdms_from_matrices / make_rdms /
 to_rdms, LinearNetworkModel (item labels, sizes, comparison methods), compare_model, score_grid,
-fit_rdms, score_matrix, evaluate_hypotheses / width_models, and the dataset loaders.  Gaps in the
-modules being edited elsewhere are strict xfails that say what is missing.
+fit_rdms, score_matrix, evaluate_hypotheses / width_models / compare_widths / compare_regimes, and the
+dataset loaders.
 """
 
 import warnings
@@ -534,9 +534,6 @@ def test_model_fit_mismatched_labels_and_size(rsa_setup):
         model.predict_rdm([NAN])
 
 
-@pytest.mark.xfail(strict=True, reason="model.py: compare_model compares positionally; it does not check the "
-                   "data's labels/size through model.selection, so swapped labels score 1.0 and a wrong size "
-                   "raises rsatoolbox's plain ValueError")
 def test_compare_model_mismatched_labels(rsa_setup):
     _, model, _, D, lab = rsa_setup
     swapped = rl.rdms_from_matrices(D, labels=_swapped(lab))
@@ -545,6 +542,37 @@ def test_compare_model_mismatched_labels(rsa_setup):
     small = rl.rdms_from_matrices(D[:3, :3], labels=lab[:3])
     with pytest.raises(InputValueError, match="conditions"):
         rl.compare_model(model, small, [0.4], method="corr")
+    with pytest.raises(InputTypeError, match="`model`"):
+        rl.compare_model("model", small, [0.4], method="corr")
+
+
+def test_compare_model_matches_by_label_and_subsamples(rsa_setup):
+    _, model, data, D, lab = rsa_setup
+    theta = [np.log10(0.4)]
+    assert rl.compare_model(model, data, theta, method="corr") == pytest.approx(1.0)
+    # rsatoolbox's subsampling (as in crossvalidation): the prediction is subsampled the same way
+    sub = data.subsample_pattern("item", lab[:3])
+    assert rl.compare_model(model, sub, theta, method="corr", pattern_idx=lab[:3],
+                            pattern_descriptor="item") == pytest.approx(1.0)
+    with pytest.raises(InputValueError, match="3 conditions but the model predicts 4"):
+        rl.compare_model(model, sub, theta, method="corr")
+
+
+def test_comparison_methods_are_rsatoolbox_names():
+    from rsatoolbox.rdm import compare
+
+    from rsa_lineardyn._validation import COMPARISON_METHODS, check_comparison_method
+
+    rng = np.random.default_rng(0)
+    pts = rng.standard_normal((2, 4, 3))  # squared Euclidean RDMs of random points (valid for every method)
+    v = np.stack([((p[:, None] - p[None]) ** 2).sum(-1)[np.triu_indices(4, 1)] for p in pts])
+    for m in COMPARISON_METHODS:  # each is accepted by rsatoolbox (no "Unknown RDM comparison method")
+        assert np.asarray(compare(v[:1], v[1:], method=m)).shape == (1, 1)
+        assert check_comparison_method(m) == m
+    with pytest.raises(InputValueError, match="`method`.*'bures_metric'.*'pearson'"):
+        check_comparison_method("pearson")
+    with pytest.raises(InputTypeError, match="`how`"):
+        check_comparison_method(None, "how")
 
 
 # ---------------------------------------------------------------- unknown comparison methods --------
@@ -558,36 +586,32 @@ def _method_calls(rsa_setup):
         ("score_times", lambda m: model.score_times(data, [0.0], method=m)),
         ("score_grid", lambda m: rl.score_grid(model, data, [0.0], method=m)),
         ("compare_model", lambda m: rl.compare_model(model, data, [0.4], method=m)),
+        ("compare_widths", lambda m: rl.compare_widths(data, task, widths=[2], method=m, n_boot=2)),
+        ("compare_regimes", lambda m: rl.compare_regimes(data, task, method=m, n_boot=2)),
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="model.py: LinearNetworkModel.fit / fit_linear_network / score_times / "
-                   "score_grid / compare_model pass `method` to rsatoolbox unchecked (plain ValueError 'Unknown RDM "
-                   "comparison method requested!'); needs check_choice(method, 'method', <rsatoolbox methods>)")
-@pytest.mark.parametrize("which", range(5))
+@pytest.mark.parametrize("which", range(7))
 def test_model_unknown_method(rsa_setup, which):
     name, call = _method_calls(rsa_setup)[which]
     with pytest.raises(InputValueError, match="`method`.*'corr'"):
         call(UNKNOWN_METHOD)
 
 
-@pytest.mark.xfail(strict=True, reason="fitting.py: fit_rdms checks that `method` is a string but not that it is "
-                   "a known rsatoolbox method (plain ValueError from rsatoolbox.rdm.compare)")
 def test_fit_rdms_unknown_method(rsa_setup):
     task, _, data, _, _ = rsa_setup
     with pytest.raises(InputValueError, match="`method`.*'corr'"):
         rl.fit_rdms(data, task, n_hidden=[2], method=UNKNOWN_METHOD, n_boot=0, refine=False)
 
 
-@pytest.mark.xfail(strict=True, reason="fitting.py: score_matrix validates neither `method` (rsatoolbox's plain "
-                   "ValueError) nor the shapes of `pred`/`data` (numpy broadcast error; empty `pred` returns an "
-                   "empty array)")
 @pytest.mark.parametrize(
     "pred, data, method, match",
     [
         (np.ones((1, 3)), np.ones((1, 3)), UNKNOWN_METHOD, "`method`"),
         (np.ones((1, 3)), np.ones((1, 4)), "corr", "`pred`.*`data`"),
         (np.ones((0, 3)), np.ones((1, 3)), "corr", "`pred`.*empty"),
+        (np.ones((1, 3)), np.ones((0, 3)), "corr", "`data`.*empty"),
+        (np.ones((1, 2, 3)), np.ones((1, 3)), "corr", "`pred`.*dimensional"),
     ],
 )
 def test_score_matrix_bad_input(pred, data, method, match):
@@ -617,33 +641,39 @@ def test_fit_rdms_bad_input(rsa_setup):
         rl.fit_rdms(RDMs(np.ones((1, 10))), task, n_hidden=[2], **kw)  # unlabelled, 5 conditions for a 4-item task
 
 
-@pytest.mark.xfail(strict=True, reason="model.py: score_grid returns an empty array for empty `log10_times` or "
-                   "`lams` instead of raising InputValueError naming the argument")
-@pytest.mark.parametrize("kw, name", [({"log10_times": []}, "log10_times"), ({"lams": []}, "lams")])
+@pytest.mark.parametrize("kw, name", [({"log10_times": []}, "log10_times"), ({"lams": []}, "lams"),
+                                      ({"log10_scales": []}, "log10_scales")])
 def test_score_grid_empty(rsa_setup, kw, name):
     task, _, data, _, _ = rsa_setup
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", rl.DegeneracyWarning)
         free = rl.LinearNetworkModel(task, n_hidden=2)
-    args = {"log10_times": [0.0], "lams": [0.0]}
+    args = {"log10_times": [0.0], "lams": [0.0], "log10_scales": None}
     args.update(kw)
     with pytest.raises(InputValueError, match=f"`{name}`.*empty"):
-        rl.score_grid(free, data, args["log10_times"], lams=args["lams"])
+        rl.score_grid(free, data, args["log10_times"], lams=args["lams"], log10_scales=args["log10_scales"])
+
+
+def test_score_grid_bad_axes(rsa_setup):
+    _, model, data, _, _ = rsa_setup
+    with pytest.raises(InputValueError, match="`log10_times`.*finite"):
+        rl.score_grid(model, data, [0.0, NAN])
+    with pytest.raises(InputValueError, match="`log10_times`.*1-dimensional"):
+        rl.score_grid(model, data, [[0.0]])
+    with pytest.raises(InputTypeError, match="`lams`"):
+        rl.score_grid(model, data, [0.0], lams="0")
+    assert rl.score_grid(model, data, 0.0, lams=0.0).shape == (1, 1, 1)  # scalars are one grid point
 
 
 # ---------------------------------------------------------------- hypotheses -------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="hypotheses.py: evaluate_hypotheses runs with an unknown `method` (no "
-                   "error at all: rsatoolbox's failure inside the bootstrap is swallowed into NaN scores)")
 def test_evaluate_hypotheses_unknown_method(rsa_setup):
     _, model, data, _, _ = rsa_setup
     with pytest.raises(InputValueError, match="`method`"):
         rl.evaluate_hypotheses(data, [model], method=UNKNOWN_METHOD, n_boot=2, progress=False)
 
 
-@pytest.mark.xfail(strict=True, reason="hypotheses.py: width_models(widths=()) returns [] instead of raising "
-                   "InputValueError naming `widths`")
 def test_width_models_empty(rsa_setup):
     task, _, data, _, _ = rsa_setup
     with pytest.raises(InputValueError, match="`widths`"):
