@@ -17,6 +17,7 @@ __all__ = [
     "InputTypeError",
     "AssumptionError",
     "check_matrix",
+    "check_1d",
     "check_times",
     "check_positive_int",
     "check_real",
@@ -88,24 +89,34 @@ def check_matrix(value, name, *, shape=None, allow_empty=False, dtype=float):
     return arr
 
 
+def check_1d(values, name, *, what="numbers", empty_hint="give at least one value"):
+    """Return ``values`` as a non-empty 1-D float array (a scalar becomes length 1).
+
+    Shared by every argument that is a list of numbers (times, grids).  Finiteness
+    is left to the caller, which knows whether ``inf`` means something.
+    """
+    if isinstance(values, (str, bytes)) or values is None:
+        raise InputTypeError(f"`{name}` must be a 1-D array of {what}, got {type(values).__name__}.")
+    try:
+        arr = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        raise InputTypeError(f"`{name}` must be a 1-D array of {what}.") from None
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1:
+        raise InputValueError(f"`{name}` must be 1-dimensional, got shape {arr.shape}.")
+    if arr.size == 0:
+        raise InputValueError(f"`{name}` is empty; {empty_hint}.")
+    return arr
+
+
 def check_times(times, name="times", *, allow_inf=True):
     """Return ``times`` as a 1-D float array of non-negative times.
 
     A scalar is accepted and becomes a length-1 array.  ``np.inf`` means the
     fixed point (only where ``allow_inf``).
     """
-    if isinstance(times, (str, bytes)) or times is None:
-        raise InputTypeError(f"`{name}` must be a 1-D array of non-negative numbers, got {type(times).__name__}.")
-    try:
-        arr = np.asarray(times, dtype=float)
-    except (TypeError, ValueError):
-        raise InputTypeError(f"`{name}` must be a 1-D array of non-negative numbers.") from None
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
-    if arr.ndim != 1:
-        raise InputValueError(f"`{name}` must be 1-dimensional, got shape {arr.shape}.")
-    if arr.size == 0:
-        raise InputValueError(f"`{name}` is empty; give at least one time point.")
+    arr = check_1d(times, name, what="non-negative numbers", empty_hint="give at least one time point")
     if np.any(np.isnan(arr)):
         raise InputValueError(f"`{name}` contains NaN; every time must be a non-negative number.")
     if np.any(arr < 0):

@@ -55,6 +55,7 @@ from ._validation import (
     AssumptionError,
     InputTypeError,
     InputValueError,
+    check_1d,
     check_choice,
     check_comparison_method,
     check_positive_int,
@@ -1139,18 +1140,7 @@ def score_grid(model, data, log10_times, lams=None, log10_scales=None, method="c
 
 def _grid_axis(values, name):
     """One axis of :func:`score_grid`: a non-empty 1-D array of finite numbers (a scalar becomes length 1)."""
-    if isinstance(values, (str, bytes)) or values is None:
-        raise InputTypeError(f"`{name}` must be a 1-D array of numbers, got {type(values).__name__}.")
-    try:
-        arr = np.asarray(values, dtype=float)
-    except (TypeError, ValueError):
-        raise InputTypeError(f"`{name}` must be a 1-D array of numbers, got {values!r}.") from None
-    if arr.ndim == 0:
-        arr = arr.reshape(1)
-    if arr.ndim != 1:
-        raise InputValueError(f"`{name}` must be 1-dimensional, got shape {arr.shape}.")
-    if arr.size == 0:
-        raise InputValueError(f"`{name}` is empty; give at least one value.")
+    arr = check_1d(values, name)
     if not np.all(np.isfinite(arr)):
         raise InputValueError(f"`{name}` must be finite, got {arr.tolist()}.")
     return arr
