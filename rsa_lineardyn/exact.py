@@ -386,7 +386,7 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     Q0 = np.concatenate([W1.T, W2], axis=0)
     C = _thin_factor(Q0)
     Z = O.T @ C
-    on_manifold = _warn_invariant_manifold(d, Z)
+    fast_ok = _warn_invariant_manifold(d, Z)
     s = times / tau
     # beyond this, every finite scale gap is astronomically large: same result as the limit
     dmax = float(np.max(np.abs(d))) if d.size else 0.0
@@ -396,27 +396,40 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     chunk = max(1, _CHUNK_ELEMENTS // max(1, (n + r) * max(r, 1)))
     out = np.empty((times.size, n, r))
     for start in range(0, times.size, chunk):
-        out[start : start + chunk] = _factors(d, O, Z, s[start : start + chunk], fast=not on_manifold)
+        out[start : start + chunk] = _factors(d, O, Z, s[start : start + chunk], fast=fast_ok)
     info = {"balance_deviation": bal.relative_deviation, "eigenvalues": d, "rank": r}
     return Trajectory(times, out, method="exact", task=task, n_hidden=W1.shape[0], lam=lam, tau=tau, info=info)
 
 
 def _warn_invariant_manifold(d, Z):
-    """Warn when the initial weights have (numerically) no component on a mode they should learn."""
+    """Check the growing modes' share of ``Q0``; warn when some are missing.
+
+    Returns ``fast_ok``: whether the rows of ``Z`` on the modes that will be
+    learned are well conditioned (smallest relevant singular value above
+    ``1e-12`` of the largest), so that the LAPACK path and the graded QR cannot
+    disagree about near-zero components.  Otherwise every time point uses the
+    graded QR, whose exhaustion test treats rounding-level components as zero.
+    """
     n_pos = int(np.sum(d > 0))
     k = min(Z.shape[1], n_pos)
     if k == 0:
-        return False
-    top = np.argsort(-d, kind="stable")[:k]
-    if np.unique(d[top]).size and np.min(d[top]) in d[np.setdiff1d(np.arange(d.size), top)]:
-        return False  # a tie at the boundary: which tied mode is learned is up to the weights
-    sv = np.linalg.svd(Z[top], compute_uv=False)
-    scale = max(np.linalg.norm(Z, 2), np.finfo(float).tiny)
-    missing = int(np.sum(sv <= 64 * np.finfo(float).eps * scale))
+        return True
+    order = np.argsort(-d, kind="stable")
+    rows = d >= d[order[k - 1]]  # the top k modes and everything tied with the k-th
+    sv = np.linalg.svd(Z[rows], compute_uv=False)
+    if sv.size < k or sv[0] == 0:
+        fast_ok = False
+        missing = k - int(np.sum(sv > 0)) if sv.size else k
+    else:
+        fast_ok = bool(sv[k - 1] > 1e-12 * sv[0])
+        scale = max(np.linalg.norm(Z, 2), np.finfo(float).tiny)
+        missing = int(np.sum(sv[:k] <= 64 * np.finfo(float).eps * scale)) + (k - min(k, sv.size))
     if missing:
+        top = order[:k]
         warnings.warn(
             f"the initial weights lie (to rounding) on an invariant manifold of gradient flow: {missing} of the "
-            f"{k} growing modes it would otherwise learn (eigenvalues of F: {', '.join(f'{x:.3g}' for x in np.sort(d[top])[:missing])}) "
+            f"{k} growing modes it would otherwise learn (eigenvalues of F: "
+            f"{', '.join(f'{x:.3g}' for x in np.sort(d[top])[:missing])}) "
             "have no component in Q0, so the exact dynamics never learn them and the network converges to a "
             "saddle. A floating-point simulation escapes only through rounding noise, after a long delay. "
             "This happens e.g. for lam = 0 square networks when det(W2 W1) and det(Syx) differ in sign; "
@@ -424,7 +437,7 @@ def _warn_invariant_manifold(d, Z):
             RuntimeWarning,
             stacklevel=3,
         )
-    return bool(missing)
+    return fast_ok
 
 
 def fixed_point(task, W1, W2, **kwargs):

@@ -223,7 +223,7 @@ def test_fast_and_graded_paths_agree():
         Z = O.T @ E._thin_factor(np.concatenate([W1.T, W2]))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if E._warn_invariant_manifold(d, Z):
+            if not E._warn_invariant_manifold(d, Z):  # not well conditioned: graded QR only
                 continue
         times = np.concatenate([[0.0], np.logspace(-3, 2.3, 25)])
         a = E._factors(d, O, Z, times, fast=True)
@@ -234,3 +234,19 @@ def test_fast_and_graded_paths_agree():
                 assert rel_err(Pa[k], Pb[k]) <= 1e-11, (seed, times[k])
         checked += 1
     assert checked >= 40
+
+
+def test_manifold_uses_one_path_for_all_times():
+    """Weights on an invariant manifold use the graded QR at every t: no jump where the LAPACK path would end."""
+    from rsa_lineardyn import exact as E
+
+    task = random_white_task(4, 4, seed=1)
+    W1, W2 = rl.balanced_init(4, 4, 4, 0.0, scale=0.3, seed=11)  # on the manifold (see the warning test)
+    d, O = spectrum(task.sigma_yx, 0.0)
+    Z = O.T @ np.concatenate([W1.T, W2])
+    with pytest.warns(RuntimeWarning, match="invariant manifold"):
+        assert E._warn_invariant_manifold(d, Z) is False
+    with pytest.warns(RuntimeWarning):
+        tr = rl.exact_dynamics(task, W1, W2, np.logspace(3, 5, 40))
+    # the manifold answer: converged and constant across the whole range (no switch of method)
+    np.testing.assert_allclose(tr.qqt, np.repeat(tr.qqt[-1:], 40, axis=0), atol=1e-12)
