@@ -160,7 +160,9 @@ class HypothesisResult:
         ``test_noise()``, ``summary()``, ``save()``).
     table : pandas.DataFrame
         One row per model: ``model, mean, sem, ci_low, ci_high, p_zero,
-        p_noise_ceiling, noise_ceiling_lower, noise_ceiling_upper, method``.
+        p_noise_ceiling, noise_ceiling_lower, noise_ceiling_upper, method, n_boot,
+        n_valid_boot``; ``n_valid_boot`` counts bootstrap samples with a finite score (rsatoolbox
+        averages over the others silently); with fewer than 2, sem, interval and p-values are NaN.
     pairwise : pandas.DataFrame
         One row per ordered pair: ``model_a, model_b, mean_diff, p``.
     models : list of LinearNetworkModel
@@ -307,6 +309,18 @@ def evaluate_hypotheses(data_rdms, models, *, method="corr", n_boot=100, k_patte
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         table, pairwise = _tidy(result, models, method, ci, test_type)
+    n_valid = int(table["n_valid_boot"].min())
+    if n_valid < result.n_bootstraps:
+        msg = (
+            f"only {n_valid} of {result.n_bootstraps} bootstrap samples gave a finite score for every model "
+            "(rsatoolbox's resampled folds left too few distinct conditions)"
+        )
+        if n_valid < 2:
+            msg += "; sem, intervals and p-values are undefined (NaN)"
+        msg += ". Use a smaller k_pattern (e.g. k_pattern=1 with few conditions) or more conditions."
+        messages.append(msg)
+        if n_valid < max(2, result.n_bootstraps // 2):
+            warnings.warn(msg, RuntimeWarning, stacklevel=2)
     return HypothesisResult(result, table, pairwise, models, int(seed), messages)
 
 
@@ -321,10 +335,24 @@ def _tidy(result, models, method, ci, test_type):
     p_pair, p_zero, p_noise = result.test_all(test_type)
     nc = result.get_noise_ceil()
     nc_lo, nc_hi = (np.nanmean(nc[0]), np.nanmean(nc[1])) if nc is not None and np.size(nc) else (np.nan, np.nan)
+    # bootstrap samples with a finite score per model: rsatoolbox silently averages over the rest
+    ev = np.asarray(result.evaluations, dtype=float)
+    if ev.ndim >= 2 and ev.shape[0] == result.n_bootstraps:
+        per = np.moveaxis(ev, 1, 0).reshape(len(names), ev.shape[0], -1)
+        n_valid = np.sum(np.any(np.isfinite(per), axis=2), axis=1)
+    else:
+        n_valid = np.full(len(names), int(np.all(np.isfinite(ev))))
+    undefined = n_valid < 2
+    sem, lo, hi = (np.where(undefined, np.nan, np.asarray(x, dtype=float)) for x in (sem, lo, hi))
+    p_zero = np.where(undefined, np.nan, np.asarray(p_zero, dtype=float))
+    p_noise = np.where(undefined, np.nan, np.asarray(p_noise, dtype=float))
+    p_pair = np.asarray(p_pair, dtype=float).copy()
+    p_pair[undefined, :] = np.nan
+    p_pair[:, undefined] = np.nan
     table = pd.DataFrame({
         "model": names, "mean": means, "sem": sem, "ci_low": lo, "ci_high": hi, "p_zero": p_zero,
         "p_noise_ceiling": p_noise, "noise_ceiling_lower": nc_lo, "noise_ceiling_upper": nc_hi, "method": method,
-        "n_boot": result.n_bootstraps, "cv_method": result.cv_method,
+        "n_boot": result.n_bootstraps, "n_valid_boot": n_valid, "cv_method": result.cv_method,
     })
     rows = []
     for i, a in enumerate(names):

@@ -127,3 +127,32 @@ def test_single_rdm_pattern_bootstrap_with_degenerate_folds():
     # its prediction has exactly rsatoolbox's NaN pattern for the resampled conditions
     pred = model.predict_rdm(theta).subsample_pattern("item", idx)
     np.testing.assert_array_equal(np.isnan(pred.get_vectors()), np.isnan(fold.get_vectors()))
+
+
+def test_reports_valid_bootstrap_samples():
+    """Few conditions: rsatoolbox's resampled folds often give NaN; the table counts valid samples and says so."""
+    import warnings
+
+    import numpy as np
+    import rsatoolbox
+
+    import rsa_lineardyn as rl
+
+    task = rl.load_semantic_task()
+    W1, W2 = rl.task_aligned_init(task, 2, 0.0, 0.01)
+    v = rl.to_rdms(rl.exact_dynamics(task, W1, W2, [3.0])).get_vectors()[0]
+    rng = np.random.default_rng(0)
+    data = rsatoolbox.rdm.RDMs(
+        np.array([v + rng.normal(0, 0.1 * v.std(), v.shape) for _ in range(4)]),
+        dissimilarity_measure="squared euclidean", rdm_descriptors={"subject": [0, 1, 2, 3]},
+        pattern_descriptors={"item": list(task.labels)},
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        few = rl.compare_widths(data, task, widths=[2, "wide"], n_boot=20)
+    assert int(few.table["n_valid_boot"].min()) < 20
+    assert any("bootstrap samples gave a finite score" in m for m in few.messages)
+    assert any("bootstrap samples gave a finite score" in str(w.message) for w in caught)
+    ok = rl.compare_widths(data, task, widths=[2, "wide"], n_boot=20, k_pattern=1)
+    assert list(ok.table["n_valid_boot"]) == [20, 20] and not ok.messages
+    assert ok.table["mean"].iloc[0] > ok.table["mean"].iloc[1]  # the true width wins
