@@ -19,7 +19,10 @@ e.g. ``+-lam/2`` of multiplicity ``|n_in - n_out|``, are exactly tied), and
 ``Z = O^T C``.  With ``g_i = int_0^t e^{2 d_i s} ds`` we have ``M = A^T A`` for
 the stacked matrix ``A = [diag(sqrt(g)) Z; I_r]``.  Rows of ``A`` grow like
 ``e^{d_i t}``, so ``A`` is kept as unscaled rows plus a log-scale per row and
-factored ``A = Q_A R`` (up to a column permutation) by Householder QR with
+factored ``A = Q_A R`` (up to a column permutation).  While every row scale is
+below ``e^300`` (and the rows of the modes to be learned are well conditioned),
+LAPACK's Householder QR on the scaled rows sorted by scale does it; otherwise
+(large ``t``, ``inf``, weights on an invariant manifold) a Householder QR with
 row pivoting on the true row norms and column pivoting within the pivot row
 (Powell-Reid style), computed in log-scaled arithmetic.  Then ``K = E Z R^{-1}``
 (``E = diag(e^{d t})``) gives ``P = O K K^T O^T`` and is formed without overflow:
@@ -29,9 +32,9 @@ row pivoting on the true row norms and column pivoting within the pivot row
 * all other modes: ``K_i = e^{d_i t} z_i R^{-1}``, where ``R^{-1}`` is read off
   the identity rows of ``Q_A`` (``||R^{-1}|| <= 1``).
 
-No step grows with ``t``: the cost of a time point is the same at ``t = 1``
-and ``t = 1e7``, and ``t = inf`` is the same computation with infinitely
-separated row scales (the fixed point reached from these initial weights,
+No step grows with ``t``: the cost of a time point is bounded independently
+of ``t`` (the same within each of the two QR regimes), and ``t = inf`` is the
+graded computation with infinitely separated row scales (the fixed point reached from these initial weights,
 including ties, which the usual closed form gets wrong).
 """
 
