@@ -113,10 +113,12 @@ def test_single_rdm_pattern_bootstrap_with_degenerate_folds():
     data = RDMs(v[None] + 0.1 * v.std() * rng.standard_normal((1, v.size)),
                 pattern_descriptors={"item": np.array(task.labels)})
     for method in ("corr", "cosine"):
-        res = rl.compare_widths(data, task, widths=[2, "wide"], n_boot=10, k_pattern=2, seed=0, method=method)
+        with pytest.warns(RuntimeWarning, match="bootstrap samples gave a finite score"):
+            res = rl.compare_widths(data, task, widths=[2, "wide"], n_boot=10, k_pattern=2, seed=0, method=method)
         assert res.result.cv_method == "bootstrap_crossval_pattern"
         assert np.all(np.isfinite(res.table["mean"]))
         assert res.messages and "undefined" in res.messages[0]
+        assert any("bootstrap samples gave a finite score" in m for m in res.messages)
     # the fold that triggered it: three copies of one item plus two others, all predicted pairs equal
     model = rl.width_models(task, data, [2])[0]
     idx = ["item_2_1", "item_1_0", "item_1_0", "item_1_0", "item_1_1"]
