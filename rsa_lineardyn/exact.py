@@ -204,7 +204,8 @@ def _graded_qr_q(ell, A):
     pivots = np.zeros((r, T), dtype=np.int64)
     ar = np.arange(T)
     for j in range(r):
-        rem = np.linalg.norm(np.where(free_col[:, None, :], B, 0.0), axis=2)  # (T, N)
+        # active non-pivot rows are zero in the used columns, so the full row norm is the free part
+        rem = np.sqrt(np.einsum("tnr,tnr->tn", B, B))  # (T, N)
         exhausted = active & (rem <= tiny * nrm0)
         if np.any(exhausted):
             B[exhausted] = np.where(free_col[np.nonzero(exhausted)[0]], 0.0, B[exhausted])
@@ -222,8 +223,7 @@ def _graded_qr_q(ell, A):
         with np.errstate(over="ignore", invalid="ignore"):
             s = np.exp(np.minimum(ell - ell_p[:, None], 700.0))
         s = np.where(active, s, 0.0)
-        x = s * B[ar, :, c]  # (T, N) scaled pivot column
-        x = np.where(np.isfinite(x), x, 0.0)
+        x = s * B[ar, :, c]  # (T, N) scaled pivot column (bounded: see the pivot choice)
         xp = x[ar, p]
         sigma = np.linalg.norm(x, axis=1)
         alpha = -np.where(xp >= 0, 1.0, -1.0) * sigma
@@ -235,9 +235,8 @@ def _graded_qr_q(ell, A):
         u = v / vn_safe[:, None]
         u[~ok] = 0.0
         # apply H = I - 2 u u^T to the scaled free columns; update unscaled rows
-        Y = s[:, :, None] * B  # (T, N, r)
-        Y = np.where(np.isfinite(Y), Y, 0.0)
-        coef = np.einsum("tn,tnr->tr", u, Y)  # u^T y per column
+        Y = s[:, :, None] * B  # (T, N, r); |s_i B_ik| <= the pivot row's norm for active rows
+        coef = np.matmul(u[:, None, :], Y)[:, 0, :]  # u^T y per column
         coef = np.where(free_col, coef, 0.0)
         # non-pivot rows: B_ik -= 2 * B_ic / ||v|| * coef_k   (s_i cancels)
         fac = np.where(active, B[ar, :, c], 0.0) / vn_safe[:, None]
@@ -259,7 +258,7 @@ def _graded_qr_q(ell, A):
         Q[ar, pivots[j], j] = 1.0
     for j in range(r - 1, -1, -1):
         u = us[j]
-        Q -= 2.0 * u[:, :, None] * np.einsum("tn,tnr->tr", u, Q)[:, None, :]
+        Q -= 2.0 * u[:, :, None] * np.matmul(u[:, None, :], Q)
     return Q
 
 
