@@ -17,7 +17,7 @@ def reference_qqt(syx, W1, W2, lam, t, extra_digits=40):
     n = n_in + n_out
     Q0 = np.concatenate([np.asarray(W1, float).T, np.asarray(W2, float)], axis=0)
     h = Q0.shape[1]
-    dmax = float(np.max(np.abs(np.linalg.eigvalsh(_F_float(syx, lam)))))
+    dmax = float(np.max(np.abs(np.linalg.eigvalsh(f_matrix(syx, lam)))))
     dps = int(2 * dmax * t / math.log(10)) + extra_digits
     with mp.workdps(dps):
         F = mp.matrix(n, n)
@@ -51,7 +51,9 @@ def reference_qqt(syx, W1, W2, lam, t, extra_digits=40):
         return np.array([[float(R[i, j]) for j in range(n)] for i in range(n)])
 
 
-def _F_float(syx, lam):
+def f_matrix(syx, lam):
+    """F = [[-lam/2 I, Syx^T], [Syx, lam/2 I]] in float64."""
+    syx = np.asarray(syx, float)
     n_out, n_in = syx.shape
     F = np.zeros((n_in + n_out, n_in + n_out))
     F[:n_in, :n_in] = -lam / 2 * np.eye(n_in)
@@ -63,7 +65,7 @@ def _F_float(syx, lam):
 
 def direct_closed_form(syx, W1, W2, lam, t):
     """The closed form evaluated directly in float64 (what prior code does): breaks down at large t."""
-    F = _F_float(np.asarray(syx, float), lam)
+    F = f_matrix(np.asarray(syx, float), lam)
     d, O = np.linalg.eigh(F)
     Q0 = np.concatenate([np.asarray(W1, float).T, np.asarray(W2, float)], axis=0)
     Z = O.T @ Q0

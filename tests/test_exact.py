@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
-from _reference import direct_closed_form, reference_qqt, rel_err
+from _reference import direct_closed_form, f_matrix, reference_qqt, rel_err
 from conftest import random_white_task
 
 import rsa_lineardyn as rl
@@ -67,22 +67,12 @@ def test_tau_rescales_time(make_task):
     np.testing.assert_allclose(a.qqt, b.qqt, rtol=0, atol=1e-14)
 
 
-def _closed_form_fixed_point(task, lam):
-    d, O = spectrum(task.sigma_yx, lam)
-    return d, O
-
-
 @pytest.mark.parametrize("shape,lam", CASES)
 def test_infinite_time_is_closed_form_fixed_point(shape, lam):
     task, W1, W2 = _draw(*shape, lam, seed=5)
     fp = rl.exact_dynamics(task, W1, W2, [np.inf])
     # closed form from the notes: top min(n_hidden, #positive) eigenpairs of F (no tie at the boundary here)
-    F = np.zeros((task.n_in + task.n_out,) * 2)
-    F[: task.n_in, : task.n_in] = -fp.lam / 2 * np.eye(task.n_in)
-    F[task.n_in :, task.n_in :] = fp.lam / 2 * np.eye(task.n_out)
-    F[task.n_in :, : task.n_in] = task.sigma_yx
-    F[: task.n_in, task.n_in :] = task.sigma_yx.T
-    d, O = np.linalg.eigh(F)
+    d, O = np.linalg.eigh(f_matrix(task.sigma_yx, fp.lam))
     order = np.argsort(-d)
     k = min(shape[1], int(np.sum(d > 1e-12)))
     top = order[:k]
