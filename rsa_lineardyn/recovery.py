@@ -4,7 +4,10 @@
 (gradient descent, never the exact solver), reads its hidden layer through
 noisy "voxels" (a random projection per subject plus Gaussian noise per
 run) and turns the patterns into crossnobis RDMs with
-``rsatoolbox.data.calc_rdm`` (crossvalidated over runs).
+``rsatoolbox.data.calc_rdm`` (crossvalidated over runs).  With ``init="random", per_subject=True``
+every subject is its own network, trained from its own random
+lambda-balanced start.  :func:`simulate_noise_rdms` is the null: the same
+pipeline with no signal.
 :func:`recovery_trial` fits such data with :func:`rsa_lineardyn.fit_rdms`
 and reports what was recovered.  ``benchmarks/recovery.py`` runs the study.
 """
@@ -15,15 +18,44 @@ import warnings
 
 import numpy as np
 
-from ._validation import InputValueError, check_choice, check_positive_int, check_real, check_rng
+from ._validation import InputTypeError, InputValueError, check_choice, check_positive_int, check_real, check_rng
 from .initialization import balanced_init, task_aligned_init
 from .simulate import simulate
 
-__all__ = ["simulate_voxel_rdms", "recovery_trial"]
+__all__ = ["simulate_voxel_rdms", "simulate_noise_rdms", "recovery_trial"]
+
+
+def _check_times(times):
+    times = np.atleast_1d(np.asarray(times, dtype=float))
+    if times.ndim != 1 or times.size == 0:
+        raise InputValueError(f"`times` must be a non-empty 1-D array of training times, got shape {times.shape}.")
+    if not np.all(np.isfinite(times)) or np.any(times < 0):
+        raise InputValueError(f"`times` must be finite and >= 0, got {times.tolist()}.")
+    return times
+
+
+def _crossnobis(patterns, labels, n_runs, noise_sd, rng):
+    """Crossnobis RDM (over runs) of ``patterns`` (P, n_voxels) plus fresh Gaussian noise per run."""
+    from rsatoolbox.data import Dataset
+    from rsatoolbox.rdm import calc_rdm
+
+    P, n_vox = patterns.shape
+    pats = np.concatenate([patterns + noise_sd * rng.standard_normal((P, n_vox)) for _ in range(n_runs)])
+    ds = Dataset(pats, obs_descriptors={"item": np.tile(labels, n_runs), "run": np.repeat(np.arange(n_runs), P)})
+    with warnings.catch_warnings():  # rsatoolbox casts NaN into its string descriptors
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return calc_rdm(ds, method="crossnobis", descriptor="item", cv_descriptor="run")
+
+
+def _label(r, subject, stage, true_time):
+    r.rdm_descriptors["subject"] = np.array([f"sub{subject}"])
+    r.rdm_descriptors["stage"] = np.array([stage])
+    r.rdm_descriptors["true_time"] = np.array([float(true_time)])
+    return r
 
 
 def simulate_voxel_rdms(task, n_hidden, lam, scale, times, *, n_subjects=4, n_runs=4, n_voxels=40, noise=1.0,
-                        init="aligned", lr=0.01, seed=None):
+                        init="aligned", lr=0.01, seed=None, per_subject=False):
     """Crossnobis RDMs of a gradient-descent-trained network's hidden layer, seen through noisy voxels.
 
     Parameters
@@ -38,55 +70,111 @@ def simulate_voxel_rdms(task, n_hidden, lam, scale, times, *, n_subjects=4, n_ru
         ``n_voxels`` voxels; each run adds fresh Gaussian noise.
     noise : float
         Noise standard deviation per voxel, relative to the RMS of the
-        projected signal at the last time.
+        projected signal at the last time (per subject).
     init : {"aligned", "random"}
         ``"aligned"``: :func:`task_aligned_init` (the model's own start);
         ``"random"``: :func:`balanced_init` (random modes at this scale, seeded).
     lr : float
-        Learning rate of the gradient descent.
+        Learning rate of the gradient descent (step ``k`` is time ``k * lr``).
+        The default 0.01 keeps GD close to gradient flow: on these tasks the
+        largest deviation of ``QQ^T`` from the flow is ~3e-2 at ``lr = 0.01``
+        and halves with each halving of ``lr`` (README, Figure 1).
     seed : None, int or Generator
+    per_subject : bool, default False
+        ``True`` (needs ``init="random"``): every subject is its own network,
+        trained from an independent random lambda-balanced start
+        (:func:`balanced_init` at ``lam``, ``scale``), so the data vary over
+        starts as well as over projections and noise.  ``False``: one
+        network shared by all subjects (the behaviour before this option).
 
     Returns
     -------
     rsatoolbox.rdm.RDMs
         One RDM per (subject, stage), rdm descriptors ``subject``, ``stage``
-        (1..K) and ``true_time``; pattern descriptor ``item``.
+        (1..K) and ``true_time`` (the time GD actually reached); pattern
+        descriptor ``item``.
     """
-    from rsatoolbox.data import Dataset
-    from rsatoolbox.rdm import calc_rdm, concat
+    from rsatoolbox.rdm import concat
 
     check_choice(init, "init", ("aligned", "random"))
+    if not isinstance(per_subject, (bool, np.bool_)):
+        raise InputTypeError(f"`per_subject` must be True or False, got {per_subject!r}.")
+    if per_subject and init != "random":
+        raise InputValueError("`per_subject=True` gives each subject its own random start; it needs init='random'.")
+    n_hidden = check_positive_int(n_hidden, "n_hidden")
+    lam = check_real(lam, "lam")
+    scale = check_real(scale, "scale", minimum=0)
     n_subjects = check_positive_int(n_subjects, "n_subjects")
     n_runs = check_positive_int(n_runs, "n_runs", minimum=2)
     n_voxels = check_positive_int(n_voxels, "n_voxels")
     noise = check_real(noise, "noise", minimum=0)
+    lr = check_real(lr, "lr", minimum=0, strict_min=True)
+    times = _check_times(times)
     rng = check_rng(seed)
-    times = np.atleast_1d(np.asarray(times, dtype=float))
-    if init == "aligned":
-        W1, W2 = task_aligned_init(task, n_hidden, lam=lam, scale=scale)
-    else:
-        W1, W2 = balanced_init(task.n_in, n_hidden, task.n_out, lam=lam, scale=scale, seed=rng)
-    traj = simulate(task, W1, W2, times, lr=lr, method="gd")
-    H = traj.weights[0] @ task.X  # (K, n_hidden, P)
+
+    def train():
+        if init == "aligned":
+            W1, W2 = task_aligned_init(task, n_hidden, lam=lam, scale=scale)
+        else:
+            W1, W2 = balanced_init(task.n_in, n_hidden, task.n_out, lam=lam, scale=scale, seed=rng)
+        traj = simulate(task, W1, W2, times, lr=lr, method="gd")
+        return traj.weights[0] @ task.X, traj.times  # (K, n_hidden, P)
+
+    shared = None if per_subject else train()
     labels = np.array(task.labels)
     rdms = []
     for s in range(n_subjects):
+        H, reached = train() if per_subject else shared
         M = rng.standard_normal((n_voxels, n_hidden)) / np.sqrt(n_hidden)
         signal = M @ H  # (K, n_voxels, P)
         sd = noise * np.sqrt(np.mean(signal[-1] ** 2))
         if noise > 0 and sd == 0:
             raise InputValueError("the hidden layer is zero at the last time; there is no signal to add noise to.")
         for k in range(times.size):
-            pats = np.concatenate([signal[k].T + sd * rng.standard_normal((task.P, n_voxels)) for _ in range(n_runs)])
-            ds = Dataset(pats, obs_descriptors={"item": np.tile(labels, n_runs),
-                                                "run": np.repeat(np.arange(n_runs), task.P)})
-            with warnings.catch_warnings():  # rsatoolbox casts NaN into its string descriptors
-                warnings.simplefilter("ignore", RuntimeWarning)
-                r = calc_rdm(ds, method="crossnobis", descriptor="item", cv_descriptor="run")
-            r.rdm_descriptors["subject"] = np.array([f"sub{s}"])
-            r.rdm_descriptors["stage"] = np.array([k + 1])
-            r.rdm_descriptors["true_time"] = np.array([float(traj.times[k])])
-            rdms.append(r)
+            r = _crossnobis(signal[k].T, labels, n_runs, sd, rng)
+            rdms.append(_label(r, s, k + 1, reached[k]))
+    out = concat(rdms)
+    out.rdm_descriptors["index"] = np.arange(out.n_rdm)
+    return out
+
+
+def simulate_noise_rdms(task, times, *, n_subjects=4, n_runs=4, n_voxels=40, noise=1.0, seed=None):
+    """The null of :func:`simulate_voxel_rdms`: the same pipeline with no signal at all.
+
+    Every voxel pattern is Gaussian noise (SD ``noise``) drawn afresh per
+    run, turned into crossnobis RDMs over runs, so every dissimilarity is 0
+    in expectation and no hypothesis about the geometry is true.
+
+    Parameters
+    ----------
+    task : Task
+        Only its item labels are used.
+    times : array_like (K,)
+        One stage per entry (recorded as ``true_time``; nothing is trained).
+    n_subjects, n_runs, n_voxels, noise, seed
+        As in :func:`simulate_voxel_rdms` (``noise`` is absolute here and
+        must be > 0).
+
+    Returns
+    -------
+    rsatoolbox.rdm.RDMs
+        Descriptors ``subject``, ``stage``, ``true_time``, ``index`` as in
+        :func:`simulate_voxel_rdms`.
+    """
+    from rsatoolbox.rdm import concat
+
+    n_subjects = check_positive_int(n_subjects, "n_subjects")
+    n_runs = check_positive_int(n_runs, "n_runs", minimum=2)
+    n_voxels = check_positive_int(n_voxels, "n_voxels")
+    noise = check_real(noise, "noise", minimum=0, strict_min=True)
+    times = _check_times(times)
+    rng = check_rng(seed)
+    labels = np.array(task.labels)
+    zero = np.zeros((len(labels), n_voxels))
+    rdms = []
+    for s in range(n_subjects):
+        for k in range(times.size):
+            rdms.append(_label(_crossnobis(zero, labels, n_runs, noise, rng), s, k + 1, times[k]))
     out = concat(rdms)
     out.rdm_descriptors["index"] = np.arange(out.n_rdm)
     return out
