@@ -18,9 +18,7 @@ vectorised call).
 
 from __future__ import annotations
 
-import numbers
 import sys
-import warnings
 
 import numpy as np
 
@@ -33,252 +31,23 @@ from ._validation import (
     check_real,
     check_rng,
 )
-from .model import DegeneracyWarning, LinearNetworkModel
+from .design import (
+    STAGE_KEYS,
+    SUBJECT_KEYS,
+    _as_rdms,
+    _theta,
+    _widths,
+    aggregate,
+    make_candidates,
+    make_design,
+    score_tensor,
+)
+from .scoring import _FAST, _score_matrix, score_matrix
 from .task import Task
 
 __all__ = ["fit_rdms", "FitResult", "STAGE_KEYS", "SUBJECT_KEYS", "score_matrix", "plot_fit_profile"]
 
-#: rdm descriptors read as stages of learning by ``stage_descriptor="auto"`` (first present wins).
-STAGE_KEYS = ("stage", "epoch", "time", "session")
-#: rdm descriptors read as subjects by ``subject_descriptor="auto"``.
-SUBJECT_KEYS = ("subject", "participant", "subj", "sub")
 _TIME_MAPS = ("linear", "free")
-_FAST = ("corr", "cosine")  # also weighted (condition bootstrap)
-_DIRECT = ("corr", "cosine", "spearman")  # computed here with rsatoolbox's formulas
-
-
-# ----------------------------------------------------------------------------
-# scoring: prediction vectors x data vectors -> rsatoolbox compare values
-# ----------------------------------------------------------------------------
-def score_matrix(pred, data, method="corr", sigma_k=None):
-    """rsatoolbox ``compare`` of every prediction with every data RDM, shape (T, n_rdm).
-
-    NaNs are handled the rsatoolbox way: an entry that is NaN in any data RDM
-    (or any prediction) is left out of every comparison.  ``"corr"``,
-    ``"cosine"`` and ``"spearman"`` are computed here with rsatoolbox's formulas (a matrix
-    product); every other method calls ``rsatoolbox.rdm.compare``.
-    Undefined values (a constant vector) are NaN.
-
-    Parameters
-    ----------
-    pred : ndarray (T, n_pairs)
-    data : ndarray (n_rdm, n_pairs)
-    method : str
-        Any method of ``rsatoolbox.rdm.compare``.
-    sigma_k : ndarray, optional
-        For the ``*_cov`` methods.
-
-    Returns
-    -------
-    ndarray (T, n_rdm)
-
-    Examples
-    --------
-    >>> import numpy as np, rsa_lineardyn as rl
-    >>> rl.score_matrix(np.array([[1., 2, 3]]), np.array([[2., 4, 6], [3, 2, 1]])).round(6)
-    array([[ 1., -1.]])
-    """
-    check_comparison_method(method)
-    pred = _score_input(pred, "pred")
-    data = _score_input(data, "data")
-    if pred.shape[1] != data.shape[1]:
-        raise InputValueError(
-            f"`pred` and `data` must have the same number of condition pairs (columns): `pred` has "
-            f"{pred.shape[1]}, `data` has {data.shape[1]}. Both are dissimilarity vectors in rsatoolbox's "
-            "upper-triangle order over the same conditions (e.g. model.predict_times(...) and data.get_vectors())."
-        )
-    return _score_matrix(pred, data, method, sigma_k)
-
-
-def _score_input(value, name):
-    """``pred`` / ``data`` of :func:`score_matrix` as a non-empty 2-D float array (a 1-D vector is one row)."""
-    if isinstance(value, (str, bytes)) or value is None:
-        raise InputTypeError(f"`{name}` must be a numeric array of dissimilarity vectors, got {type(value).__name__}.")
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise InputTypeError(f"`{name}` must be a numeric array of dissimilarity vectors.") from None
-    arr = np.atleast_2d(arr)
-    if arr.ndim != 2:
-        raise InputValueError(f"`{name}` must be 1- or 2-dimensional (rows are RDM vectors), got shape {arr.shape}.")
-    if arr.size == 0:
-        raise InputValueError(
-            f"`{name}` is empty (shape {arr.shape}); it needs at least one RDM vector with at least one pair."
-        )
-    return arr
-
-
-def _score_matrix(pred, data, method, sigma_k):
-    """:func:`score_matrix` without the input checks (2-D float arrays, known method): the fitters' inner loop."""
-    keep = ~(np.isnan(data).any(axis=0) | np.isnan(pred).any(axis=0))
-    if method in _DIRECT:
-        v = pred[:, keep]
-        d = data[:, keep]
-        if method == "spearman":  # rsatoolbox: rankdata (average ties), then Pearson
-            from scipy.stats import rankdata
-
-            v, d = rankdata(v, axis=1), rankdata(d, axis=1)
-        if method in ("corr", "spearman"):
-            v = v - v.mean(axis=1, keepdims=True)
-            d = d - d.mean(axis=1, keepdims=True)
-        nv = np.linalg.norm(v, axis=1)
-        nd = np.linalg.norm(d, axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out = (v @ d.T) / np.outer(nv, nd)
-        out[nv == 0] = np.nan
-        out[:, nd == 0] = np.nan
-        return out
-    from rsatoolbox.rdm import compare
-
-    p = pred.copy()
-    d = data.copy()
-    p[:, ~keep] = np.nan
-    d[:, ~keep] = np.nan
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        out = np.asarray(compare(p, d, method=method, sigma_k=sigma_k), dtype=float)
-    return out.reshape(pred.shape[0], data.shape[0])
-
-
-def _weighted_fast(pred, data, W, method):
-    """Scores under pair weights ``W`` (B, n_pairs) (condition bootstrap), shape (B, T, n_rdm).
-
-    A bootstrap sample of conditions with counts ``n_a`` holds the pair
-    ``(a, b)`` exactly ``n_a n_b`` times (pairs of a condition with its own
-    copy are NaN in rsatoolbox's ``subsample_pattern`` and dropped), so
-    rsatoolbox's correlation/cosine on the resampled RDMs equals the
-    weighted one computed here.
-    """
-    keep = ~(np.isnan(data).any(axis=0) | np.isnan(pred).any(axis=0))
-    v = pred[:, keep]
-    d = data[:, keep]
-    W = W[:, keep]
-    sw = W.sum(axis=1)[:, None]  # (B, 1)
-    if method == "corr":
-        v = v - v.mean(axis=1, keepdims=True)  # against cancellation
-        d = d - d.mean(axis=1, keepdims=True)
-    Wv = W @ v.T  # (B, T)
-    Wd = W @ d.T  # (B, R)
-    Wvv = W @ (v * v).T
-    Wdd = W @ (d * d).T
-    Wvd = np.einsum("bp,tp,rp->btr", W, v, d, optimize=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if method == "corr":
-            mv, md = Wv / sw, Wd / sw
-            cov = Wvd / sw[:, :, None] - mv[:, :, None] * md[:, None, :]
-            vv = np.maximum(Wvv / sw - mv**2, 0.0)
-            dd = np.maximum(Wdd / sw - md**2, 0.0)
-        else:
-            cov, vv, dd = Wvd, Wvv, Wdd
-        out = cov / np.sqrt(vv[:, :, None] * dd[:, None, :])
-    return np.where(np.isfinite(out), out, np.nan)
-
-
-# ----------------------------------------------------------------------------
-# the worker: one hidden width, all its candidates, all time parameters
-# ----------------------------------------------------------------------------
-def _score_width(spec, width, lams, log10_scales):
-    """Score tensor of one width: (n_maps, n_rdm, n_lam * n_scale, G)."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1), warnings.catch_warnings():
-        warnings.simplefilter("ignore", DegeneracyWarning)
-        model = spec["models"][width]
-        uniq, inv = spec["uniq_times"], spec["inv"]  # inv: (G, K) indices into uniq
-        stage_of = spec["stage_of"]  # (n_rdm,)
-        D = spec["data"]
-        C = len(lams) * len(log10_scales)
-        n_maps = 1 if spec["pair_weights"] is None else spec["pair_weights"].shape[0]
-        out = np.empty((n_maps, D.shape[0], C, inv.shape[0]))
-        c = 0
-        for lam in lams:
-            for ls in log10_scales:
-                theta = _theta(model, lam, ls)
-                V = model.predict_times(uniq, theta)  # (U, n_pairs)
-                if spec["pair_weights"] is None:
-                    S = _score_matrix(V, D, spec["method"], spec["sigma_k"])[None]  # (1, U, R)
-                else:
-                    S = _weighted_fast(V, D, spec["pair_weights"], spec["method"])  # (B, U, R)
-                # score of rdm r at time parameter g: S[:, inv[g, stage_of[r]], r]
-                idx = inv[:, stage_of]  # (G, R)
-                out[:, :, c, :] = np.take_along_axis(S, idx[None], axis=1).transpose(0, 2, 1)
-                c += 1
-    return out
-
-
-def _theta(model, lam, log10_scale, log10_time=0.0):
-    th = []
-    if model.lam is None:
-        th.append(lam)
-    th.append(log10_time)
-    if model.fit_scale:
-        th.append(log10_scale)
-    return np.array(th, dtype=float)
-
-
-# ----------------------------------------------------------------------------
-# aggregation: weights over data RDMs -> best candidate and time parameters
-# ----------------------------------------------------------------------------
-def _nanwmean(R, w):
-    """Weighted mean over axis 0 of R (n_rdm, ...) ignoring NaN; -inf where nothing is defined."""
-    ok = np.isfinite(R)
-    wb = w.reshape((-1,) + (1,) * (R.ndim - 1)) * ok
-    den = wb.sum(axis=0)
-    num = (np.where(ok, R, 0.0) * wb).sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        m = num / den
-    return np.where(den > 0, m, -np.inf)
-
-
-def _aggregate(R, w, stage_of, K, free):
-    """Profile over candidates: (best score (C,), best time index (C, K)).
-
-    R : (n_rdm, C, G).  For ``free`` times the objective is the mean score
-    over RDMs with stage k evaluated at its own grid time, times
-    non-decreasing in the stage order (dynamic programming over the grid).
-    """
-    C, G = R.shape[1], R.shape[2]
-    if not free:
-        prof = _nanwmean(R, w)  # (C, G)
-        g = np.argmax(prof, axis=1)
-        return prof[np.arange(C), g], np.repeat(g[:, None], K, axis=1), prof
-    total = w[np.isfinite(R).any(axis=(1, 2))].sum()
-    per_stage = np.empty((K, C, G))
-    for k in range(K):
-        sel = stage_of == k
-        ok = np.isfinite(R[sel])
-        wk = w[sel].reshape(-1, 1, 1) * ok
-        per_stage[k] = (np.where(ok, R[sel], 0.0) * wk).sum(axis=0) / max(total, 1e-300)
-    # DP: best[k, c, g] = per_stage[k, c, g] + max_{g' <= g} best[k-1, c, g']
-    back = np.empty((K, C, G), dtype=int)
-    acc = per_stage[0]
-    back[0] = np.arange(G)
-    for k in range(1, K):
-        run_idx = _running_argmax(acc)
-        prev = np.take_along_axis(acc, run_idx, axis=1)
-        acc = per_stage[k] + prev
-        back[k] = run_idx
-    g_last = np.argmax(acc, axis=1)
-    score = acc[np.arange(C), g_last]
-    path = np.empty((C, K), dtype=int)
-    path[:, K - 1] = g_last
-    for k in range(K - 1, 0, -1):
-        path[:, k - 1] = back[k][np.arange(C), path[:, k]]
-    return score, path, None
-
-
-def _running_argmax(a):
-    """Index of the running maximum along axis 1 (ties: earliest)."""
-    C, G = a.shape
-    idx = np.zeros((C, G), dtype=int)
-    best = a[:, 0].copy()
-    cur = np.zeros(C, dtype=int)
-    for g in range(G):
-        better = a[:, g] > best
-        best = np.where(better, a[:, g], best)
-        cur = np.where(better, g, cur)
-        idx[:, g] = cur
-    return idx
 
 
 # ----------------------------------------------------------------------------
@@ -346,82 +115,6 @@ class FitResult:
 
     def __repr__(self):
         return self.summary()
-
-
-# ----------------------------------------------------------------------------
-# input handling
-# ----------------------------------------------------------------------------
-def _find_key(rdms, key, candidates, name):
-    if key is None:
-        return None
-    if key != "auto":
-        if key not in rdms.rdm_descriptors:
-            raise InputValueError(
-                f"`{name}` = {key!r} is not an rdm descriptor of `data_rdms`; it has {sorted(rdms.rdm_descriptors)}."
-            )
-        return key
-    for k in candidates:
-        if k in rdms.rdm_descriptors and len(np.unique(np.asarray(rdms.rdm_descriptors[k]).astype(str))) > 1:
-            return k
-    return None
-
-
-def _stage_values(values):
-    """Unique stages in order and their positions on the stage axis."""
-    vals = np.asarray(values)
-    uniq = list(dict.fromkeys(vals.tolist()))
-    try:
-        num = np.array([float(u) for u in uniq])
-        order = np.argsort(num, kind="stable")
-        uniq = [uniq[i] for i in order]
-        x = num[order]
-    except (TypeError, ValueError):
-        uniq = sorted(uniq, key=str)
-        x = np.arange(1.0, len(uniq) + 1)
-    return uniq, x
-
-
-def _widths(task, n_hidden):
-    if n_hidden is None:
-        r = max(task.rank(), 1)
-        wide = max(task.n_in, task.n_out)
-        return list(range(1, r + 1)) + ([wide] if wide > r else [])
-    if isinstance(n_hidden, numbers.Integral) and not isinstance(n_hidden, bool):
-        n_hidden = [n_hidden]
-    if isinstance(n_hidden, (str, bytes)) or not hasattr(n_hidden, "__iter__"):
-        raise InputTypeError(f"`n_hidden` must be an int or a sequence of ints, got {n_hidden!r}.")
-    out = sorted({check_positive_int(h, "n_hidden") for h in n_hidden})
-    if not out:
-        raise InputValueError("`n_hidden` is empty; give at least one hidden width, e.g. n_hidden=[1, 2, 4].")
-    return out
-
-
-def _lam_values(lam, width, task, n_lam):
-    s = task.singular_values
-    s_max = float(s[0]) if s.size and s[0] > 0 else 1.0
-    lo = -4.0 * s_max if width <= task.n_in else 0.0
-    hi = 4.0 * s_max if width <= task.n_out else 0.0
-    if lam is None:
-        n = n_lam
-        u = np.sinh(np.linspace(-3, 3, 2 * n - 1)) / np.sinh(3) * 4.0 * s_max
-        u = u[(u >= lo - 1e-12) & (u <= hi + 1e-12)]
-        return np.unique(np.concatenate([u, [0.0]]))
-    vals = np.atleast_1d(np.asarray(lam, dtype=float))
-    if vals.ndim != 1 or not np.all(np.isfinite(vals)):
-        raise InputValueError(f"`lam` must be None, a number or a 1-D sequence of finite numbers, got {lam!r}.")
-    ok = vals[((vals <= 0) | (width <= task.n_out)) & ((vals >= 0) | (width <= task.n_in))]
-    return np.unique(ok)
-
-
-def _as_rdms(data_rdms):
-    from rsatoolbox.rdm import RDMs
-
-    if not isinstance(data_rdms, RDMs):
-        raise InputTypeError(
-            f"`data_rdms` must be rsatoolbox.rdm.RDMs, got {type(data_rdms).__name__}. "
-            "Build them with rsatoolbox.rdm.calc_rdm or rl.rdms_from_matrices(matrices, labels=...)."
-        )
-    return data_rdms
 
 
 # ----------------------------------------------------------------------------
@@ -550,36 +243,6 @@ def _fit_rdms(data_rdms, task, n_hidden, lam, method, scale, fit_scale, represen
     widths = _widths(task, n_hidden)
     messages = []
 
-    # --- descriptors ---
-    subj_key = _find_key(data_rdms, subject_descriptor, SUBJECT_KEYS, "subject_descriptor")
-    stage_key = _find_key(data_rdms, stage_descriptor, STAGE_KEYS, "stage_descriptor")
-    if stage_descriptor == "auto" and stage_key is not None:
-        msg = (f"read rdm descriptor {stage_key!r} as stages of learning; pass stage_descriptor=None if they are "
-               "repeated measurements of one state")
-        messages.append(msg)
-        if stage_key == "session":
-            warnings.warn(msg, UserWarning, stacklevel=4)
-    n_rdm = data_rdms.n_rdm
-    if stage_key is None:
-        stages, xs = ["all"], np.array([1.0])
-        stage_of = np.zeros(n_rdm, dtype=int)
-    else:
-        stages, xs = _stage_values(data_rdms.rdm_descriptors[stage_key])
-        pos = {s: i for i, s in enumerate(stages)}
-        stage_of = np.array([pos[s] for s in np.asarray(data_rdms.rdm_descriptors[stage_key]).tolist()], dtype=int)
-    K = len(stages)
-    snapshot = K == 1
-    if not snapshot and time_map == "linear" and np.any(xs < 0):
-        raise InputValueError(
-            f"stage values must be >= 0 for time_map='linear' (t = rate * stage), got {xs.tolist()}; "
-            "shift them, or use time_map='free'."
-        )
-    subjects = None
-    if subj_key is not None:
-        subj_vals = np.asarray(data_rdms.rdm_descriptors[subj_key]).astype(str)
-        subjects = list(dict.fromkeys(subj_vals.tolist()))
-        subj_of = np.array([subjects.index(s) for s in subj_vals], dtype=int)
-
     # --- scales ---
     if fit_scale:
         lo_s, hi_s = (scale * 1e-2, scale * 10.0) if scale_bounds is None else scale_bounds
@@ -589,81 +252,37 @@ def _fit_rdms(data_rdms, task, n_hidden, lam, method, scale, fit_scale, represen
     else:
         log10_scales = np.array([np.log10(scale)])
 
-    # --- time grid ---
-    s = task.singular_values
-    s_max = float(s[0]) if s.size and s[0] > 0 else 1.0
-    pos_s = s[s > 1e-12 * s_max]
-    s_min = float(pos_s[-1]) if pos_s.size else s_max
-    if time_bounds is None:
-        a0 = (10.0 ** log10_scales.min()) ** 2
-        t_lo = 1e-3 * tau / s_max
-        t_hi = tau * (np.log(max(s_max / a0, np.e)) + 10.0) / (2.0 * s_min)  # slowest mode converged (lam = 0)
-    else:
-        t_lo, t_hi = (float(x) for x in time_bounds)
-        if not (0 < t_lo < t_hi < np.inf):
-            raise InputValueError(f"`time_bounds` must be (low, high) with 0 < low < high < inf, got {time_bounds!r}.")
-    lt = np.linspace(np.log10(t_lo), np.log10(t_hi), n_times)
-    free = (not snapshot) and time_map == "free"
-    if snapshot or free:
-        tparams = lt[:, None]  # (G, 1): log10 time
-        times = np.repeat(10.0**lt[:, None], K, axis=1)  # (G, K)
-        tnames = ["log10_time"]
-    else:
-        xpos = xs[xs > 0]
-        lr_lo = np.log10(t_lo) - np.log10(xpos.max())
-        lr_hi = np.log10(t_hi) - np.log10(xpos.min())
-        lrate = np.linspace(lr_lo, lr_hi, n_times)
-        if time_offset:
-            offs = np.concatenate([[0.0], np.logspace(np.log10(t_lo), np.log10(t_hi), max(n_times // 6, 3))])
-            R_, O_ = np.meshgrid(lrate, offs, indexing="ij")
-            tparams = np.column_stack([R_.ravel(), O_.ravel()])
-            tnames = ["log10_rate", "offset"]
-        else:
-            tparams = lrate[:, None]
-            tnames = ["log10_rate"]
-        off = tparams[:, 1] if time_offset else np.zeros(tparams.shape[0])
-        times = off[:, None] + (10.0 ** tparams[:, :1]) * xs[None, :]
-    uniq, inv = np.unique(times, return_inverse=True)
-    inv = inv.reshape(times.shape)
+    design = make_design(data_rdms, task, subject_descriptor=subject_descriptor, stage_descriptor=stage_descriptor,
+                         time_map=time_map, time_offset=time_offset, time_bounds=time_bounds, n_times=n_times,
+                         min_scale=10.0 ** log10_scales.min(), tau=tau, warn_stacklevel=5)
+    messages.extend(design.messages)
+    subj_key, stage_key = design.subject_key, design.stage_key
+    stages, xs, stage_of, K = design.stages, design.xs, design.stage_of, design.K
+    snapshot, free = design.snapshot, design.free
+    subjects, subj_of = design.subjects, design.subject_of
+    tparams, tnames, times, lt = design.tparams, design.tnames, design.times, design.lt
+    t_lo, t_hi = design.t_lo, design.t_hi
+    n_rdm = design.n_rdm
+    D = design.data
 
-    # --- models ---
+    # --- candidates ---
     model_kw = dict(representation=representation, measure=measure, scale=scale, fit_scale=fit_scale, init=init,
-                    tau=tau, item_order=data_rdms)
+                    tau=tau)
+    cands = make_candidates(task, data_rdms, widths, lam, n_lam, log10_scales, model_kw)
+    models = {model.n_hidden: model for model, _, _ in cands.groups}
+    lam_vals = {model.n_hidden: lv for model, lv, _ in cands.groups}
+    cand = list(range(len(cands)))
+    cand_h, cand_lam, cand_ls = cands.n_hidden, cands.lam, cands.log10_scale
 
-    def make_model(width):
-        return LinearNetworkModel(task, n_hidden=width, **model_kw)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DegeneracyWarning)
-        models = {h: make_model(h) for h in widths}
-    for h in widths:  # validates the labels once, with a clear error
-        models[h].selection(data_rdms)
-    lam_vals = {}
-    for h in widths:
-        lam_vals[h] = _lam_values(lam, h, task, n_lam)
-        if lam_vals[h].size == 0:
-            raise InputValueError(
-                f"none of the `lam` values {np.atleast_1d(lam).tolist()} is feasible for n_hidden = {h} "
-                f"(lam > 0 needs n_hidden <= n_out = {task.n_out}, lam < 0 needs n_hidden <= n_in = {task.n_in})."
-            )
-    D = data_rdms.get_vectors().astype(float)
-    spec = dict(models=models, uniq_times=uniq, inv=inv, stage_of=stage_of, data=D, method=method,
-                sigma_k=sigma_k, pair_weights=None)
-
-    # candidate list
-    cand = [(h, l_, ls) for h in widths for l_ in lam_vals[h] for ls in log10_scales]
-    cand_h = np.array([c[0] for c in cand])
-    cand_lam = np.array([c[1] for c in cand])
-    cand_ls = np.array([c[2] for c in cand])
-
-    R = _run_widths(spec, widths, lam_vals, log10_scales, n_jobs, backend, progress, "fit")[0]  # (n_rdm, C, G)
+    R = score_tensor(design, cands, method, sigma_k, n_jobs=n_jobs, backend=backend, progress=progress,
+                     what="fit_rdms fit")[0]  # (n_rdm, C, G)
     if not np.any(np.isfinite(R)):
         raise InputValueError(
             f"every prediction has an undefined {method!r} score against the data (constant RDMs?); "
             "check the data RDMs and the representation."
         )
     w_all = np.ones(n_rdm)
-    score, gidx, _ = _aggregate(R, w_all, stage_of, K, free)
+    score, gidx, _ = aggregate(R, w_all, stage_of, K, free)
 
     import pandas as pd
 
@@ -694,7 +313,7 @@ def _fit_rdms(data_rdms, task, n_hidden, lam, method, scale, fit_scale, represen
         rows = []
         for j, name in enumerate(subjects):
             w = (subj_of == j).astype(float)
-            sc, gi, _ = _aggregate(R, w, stage_of, K, free)
+            sc, gi, _ = aggregate(R, w, stage_of, K, free)
             c = int(np.argmax(sc))
             row = describe(c, gi[c], sc[c])
             row.update(method=method, time_map=best["time_map"], refined=False)
@@ -719,7 +338,7 @@ def _fit_rdms(data_rdms, task, n_hidden, lam, method, scale, fit_scale, represen
             draws = rng.integers(0, len(subjects), size=(n_boot, len(subjects)))
             for b in range(n_boot):
                 counts = np.bincount(draws[b], minlength=len(subjects)).astype(float)
-                sc, gi, _ = _aggregate(R, counts[subj_of], stage_of, K, free)
+                sc, gi, _ = aggregate(R, counts[subj_of], stage_of, K, free)
                 boot_rows.append(boot_row(sc, gi))
         else:
             boot_over = "conditions"
@@ -730,10 +349,10 @@ def _fit_rdms(data_rdms, task, n_hidden, lam, method, scale, fit_scale, represen
                 ia, ib_ = np.triu_indices(n_cond, k=1)
                 draws = rng.integers(0, n_cond, size=(n_boot, n_cond))
                 counts = np.stack([np.bincount(d, minlength=n_cond) for d in draws]).astype(float)
-                spec_b = dict(spec, pair_weights=counts[:, ia] * counts[:, ib_])
-                Rb = _run_widths(spec_b, widths, lam_vals, log10_scales, n_jobs, backend, progress, "bootstrap")
+                Rb = score_tensor(design, cands, method, sigma_k, pair_weights=counts[:, ia] * counts[:, ib_],
+                                  n_jobs=n_jobs, backend=backend, progress=progress, what="fit_rdms bootstrap")
                 for b in range(n_boot):
-                    sc, gi, _ = _aggregate(Rb[b], w_all, stage_of, K, free)
+                    sc, gi, _ = aggregate(Rb[b], w_all, stage_of, K, free)
                     boot_rows.append(boot_row(sc, gi))
         if boot_rows:
             boot_df = pd.DataFrame(boot_rows)
@@ -795,23 +414,6 @@ def _time_fields(tparams, tnames, g_path, times, stages, snapshot, free):
     for st, t in out["times"].items():
         out[f"time[{st}]"] = t
     return out
-
-
-def _run_widths(spec, widths, lam_vals, log10_scales, n_jobs, backend, progress, what):
-    """Score tensors of all widths, concatenated over candidates: (n_maps, n_rdm, C, G)."""
-    from joblib import Parallel, delayed
-
-    jobs = [delayed(_score_width)(spec, h, lam_vals[h], log10_scales) for h in widths]
-    if n_jobs == 1 and backend is None:
-        it = (job[0](*job[1], **job[2]) for job in jobs)
-    else:
-        it = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(jobs)
-    if progress:
-        from tqdm.auto import tqdm
-
-        it = tqdm(it, total=len(jobs), desc=f"fit_rdms {what}", unit="width")
-    parts = list(it)
-    return np.concatenate(parts, axis=2)
 
 
 class _Refiner:

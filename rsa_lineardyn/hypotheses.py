@@ -31,7 +31,7 @@ import warnings
 import numpy as np
 
 from ._validation import InputTypeError, InputValueError, check_comparison_method, check_positive_int, check_real
-from .fitting import SUBJECT_KEYS, STAGE_KEYS, _as_rdms, _find_key
+from .design import STAGE_KEYS, SUBJECT_KEYS, _as_rdms, _find_key
 from .model import DegeneracyWarning, LinearNetworkModel, UndefinedFitWarning
 from .task import Task
 

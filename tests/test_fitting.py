@@ -8,7 +8,7 @@ import pytest
 from rsatoolbox.rdm import RDMs, compare
 
 import rsa_lineardyn as rl
-from rsa_lineardyn.fitting import _weighted_fast
+from rsa_lineardyn.scoring import _weighted_fast
 
 
 @pytest.fixture(scope="module")

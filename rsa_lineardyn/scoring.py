@@ -1,0 +1,143 @@
+"""Scores of predicted against measured dissimilarity vectors (rsatoolbox's comparison methods).
+
+The fitters' inner loop: every prediction against every data RDM in one
+matrix product for ``corr``, ``cosine`` and ``spearman`` (rsatoolbox's
+formulas), and pair-weighted scores for a bootstrap over conditions.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from ._validation import InputTypeError, InputValueError, check_comparison_method
+
+__all__ = ["score_matrix"]
+
+_FAST = ("corr", "cosine")  # also weighted (condition bootstrap)
+_DIRECT = ("corr", "cosine", "spearman")  # computed here with rsatoolbox's formulas
+
+
+def score_matrix(pred, data, method="corr", sigma_k=None):
+    """rsatoolbox ``compare`` of every prediction with every data RDM, shape (T, n_rdm).
+
+    NaNs are handled the rsatoolbox way: an entry that is NaN in any data RDM
+    (or any prediction) is left out of every comparison.  ``"corr"``,
+    ``"cosine"`` and ``"spearman"`` are computed here with rsatoolbox's formulas (a matrix
+    product); every other method calls ``rsatoolbox.rdm.compare``.
+    Undefined values (a constant vector) are NaN.
+
+    Parameters
+    ----------
+    pred : ndarray (T, n_pairs)
+    data : ndarray (n_rdm, n_pairs)
+    method : str
+        Any method of ``rsatoolbox.rdm.compare``.
+    sigma_k : ndarray, optional
+        For the ``*_cov`` methods.
+
+    Returns
+    -------
+    ndarray (T, n_rdm)
+
+    Examples
+    --------
+    >>> import numpy as np, rsa_lineardyn as rl
+    >>> rl.score_matrix(np.array([[1., 2, 3]]), np.array([[2., 4, 6], [3, 2, 1]])).round(6)
+    array([[ 1., -1.]])
+    """
+    check_comparison_method(method)
+    pred = _score_input(pred, "pred")
+    data = _score_input(data, "data")
+    if pred.shape[1] != data.shape[1]:
+        raise InputValueError(
+            f"`pred` and `data` must have the same number of condition pairs (columns): `pred` has "
+            f"{pred.shape[1]}, `data` has {data.shape[1]}. Both are dissimilarity vectors in rsatoolbox's "
+            "upper-triangle order over the same conditions (e.g. model.predict_times(...) and data.get_vectors())."
+        )
+    return _score_matrix(pred, data, method, sigma_k)
+
+
+def _score_input(value, name):
+    """``pred`` / ``data`` of :func:`score_matrix` as a non-empty 2-D float array (a 1-D vector is one row)."""
+    if isinstance(value, (str, bytes)) or value is None:
+        raise InputTypeError(f"`{name}` must be a numeric array of dissimilarity vectors, got {type(value).__name__}.")
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise InputTypeError(f"`{name}` must be a numeric array of dissimilarity vectors.") from None
+    arr = np.atleast_2d(arr)
+    if arr.ndim != 2:
+        raise InputValueError(f"`{name}` must be 1- or 2-dimensional (rows are RDM vectors), got shape {arr.shape}.")
+    if arr.size == 0:
+        raise InputValueError(
+            f"`{name}` is empty (shape {arr.shape}); it needs at least one RDM vector with at least one pair."
+        )
+    return arr
+
+
+def _score_matrix(pred, data, method, sigma_k):
+    """:func:`score_matrix` without the input checks (2-D float arrays, known method): the fitters' inner loop."""
+    keep = ~(np.isnan(data).any(axis=0) | np.isnan(pred).any(axis=0))
+    if method in _DIRECT:
+        v = pred[:, keep]
+        d = data[:, keep]
+        if method == "spearman":  # rsatoolbox: rankdata (average ties), then Pearson
+            from scipy.stats import rankdata
+
+            v, d = rankdata(v, axis=1), rankdata(d, axis=1)
+        if method in ("corr", "spearman"):
+            v = v - v.mean(axis=1, keepdims=True)
+            d = d - d.mean(axis=1, keepdims=True)
+        nv = np.linalg.norm(v, axis=1)
+        nd = np.linalg.norm(d, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = (v @ d.T) / np.outer(nv, nd)
+        out[nv == 0] = np.nan
+        out[:, nd == 0] = np.nan
+        return out
+    from rsatoolbox.rdm import compare
+
+    p = pred.copy()
+    d = data.copy()
+    p[:, ~keep] = np.nan
+    d[:, ~keep] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = np.asarray(compare(p, d, method=method, sigma_k=sigma_k), dtype=float)
+    return out.reshape(pred.shape[0], data.shape[0])
+
+
+def _weighted_fast(pred, data, W, method):
+    """Scores under pair weights ``W`` (B, n_pairs) (condition bootstrap), shape (B, T, n_rdm).
+
+    A bootstrap sample of conditions with counts ``n_a`` holds the pair
+    ``(a, b)`` exactly ``n_a n_b`` times (pairs of a condition with its own
+    copy are NaN in rsatoolbox's ``subsample_pattern`` and dropped), so
+    rsatoolbox's correlation/cosine on the resampled RDMs equals the
+    weighted one computed here.
+    """
+    keep = ~(np.isnan(data).any(axis=0) | np.isnan(pred).any(axis=0))
+    v = pred[:, keep]
+    d = data[:, keep]
+    W = W[:, keep]
+    sw = W.sum(axis=1)[:, None]  # (B, 1)
+    if method == "corr":
+        v = v - v.mean(axis=1, keepdims=True)  # against cancellation
+        d = d - d.mean(axis=1, keepdims=True)
+    Wv = W @ v.T  # (B, T)
+    Wd = W @ d.T  # (B, R)
+    Wvv = W @ (v * v).T
+    Wdd = W @ (d * d).T
+    Wvd = np.einsum("bp,tp,rp->btr", W, v, d, optimize=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if method == "corr":
+            mv, md = Wv / sw, Wd / sw
+            cov = Wvd / sw[:, :, None] - mv[:, :, None] * md[:, None, :]
+            vv = np.maximum(Wvv / sw - mv**2, 0.0)
+            dd = np.maximum(Wdd / sw - md**2, 0.0)
+        else:
+            cov, vv, dd = Wvd, Wvv, Wdd
+        out = cov / np.sqrt(vv[:, :, None] * dd[:, None, :])
+    return np.where(np.isfinite(out), out, np.nan)
