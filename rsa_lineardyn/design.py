@@ -31,8 +31,10 @@ from .scoring import _score_matrix, _weighted_fast
 __all__ = ["STAGE_KEYS", "SUBJECT_KEYS", "Design", "Candidates", "make_design", "make_candidates", "score_tensor",
            "aggregate"]
 
-#: rdm descriptors read as stages of learning by ``stage_descriptor="auto"`` (first present wins).
-STAGE_KEYS = ("stage", "epoch", "time", "session")
+#: rdm descriptors read as stages of learning by ``stage_descriptor="auto"`` (first present wins).  ``session``
+#: is deliberately absent: sessions (runs) of a subject are repeated measurements of one state, kept together with
+#: their subject by every bootstrap and test; pass ``stage_descriptor="session"`` if yours are stages.
+STAGE_KEYS = ("stage", "epoch", "time")
 #: rdm descriptors read as subjects by ``subject_descriptor="auto"``.
 SUBJECT_KEYS = ("subject", "participant", "subj", "sub")
 
@@ -77,8 +79,7 @@ class Design:
 
 
 def make_design(data_rdms, task, *, subject_descriptor="auto", stage_descriptor="auto", stage_keys=STAGE_KEYS,
-                time_map="linear", time_offset=False, time_bounds=None, n_times=61, min_scale=0.1, tau=1.0,
-                warn_stacklevel=4):
+                time_map="linear", time_offset=False, time_bounds=None, n_times=61, min_scale=0.1, tau=1.0):
     """Read units and stages from the rdm descriptors and build the time-parameter grid.
 
     ``min_scale`` is the smallest init scale any candidate uses: the default
@@ -98,8 +99,6 @@ def make_design(data_rdms, task, *, subject_descriptor="auto", stage_descriptor=
         msg = (f"read rdm descriptor {stage_key!r} as stages of learning; pass stage_descriptor=None if they are "
                "repeated measurements of one state")
         messages.append(msg)
-        if stage_key == "session":
-            warnings.warn(msg, UserWarning, stacklevel=warn_stacklevel)
     n_rdm = data_rdms.n_rdm
     if stage_key is None:
         stages, xs = ["all"], np.array([1.0])

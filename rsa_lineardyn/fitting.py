@@ -159,7 +159,7 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
         subjects.
     stage_descriptor : "auto", str or None
         rdm descriptor naming stages of learning (``"auto"``: the first of
-        ``stage, epoch, time, session`` with several values; ``None``: one
+        ``stage, epoch, time`` with several values (never ``session``: sessions are repeated measurements); ``None``: one
         snapshot).  Numeric values are positions on the stage axis;
         non-numeric ones are sorted and placed at 1, 2, ...
     time_map : {"linear", "free"}, default "linear"
@@ -254,7 +254,7 @@ def _fit_rdms(data_rdms, task, n_hidden, lam, method, scale, fit_scale, represen
 
     design = make_design(data_rdms, task, subject_descriptor=subject_descriptor, stage_descriptor=stage_descriptor,
                          time_map=time_map, time_offset=time_offset, time_bounds=time_bounds, n_times=n_times,
-                         min_scale=10.0 ** log10_scales.min(), tau=tau, warn_stacklevel=5)
+                         min_scale=10.0 ** log10_scales.min(), tau=tau)
     messages.extend(design.messages)
     subj_key, stage_key = design.subject_key, design.stage_key
     stages, xs, stage_of, K = design.stages, design.xs, design.stage_of, design.K

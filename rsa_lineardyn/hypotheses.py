@@ -264,7 +264,7 @@ def evaluate_hypotheses(data_rdms, models, *, method="corr", n_boot=100, k_patte
     n_boot = check_positive_int(n_boot, "n_boot", minimum=2)
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise InputTypeError(f"`seed` must be a non-negative int (rsatoolbox uses the global numpy seed), got {seed!r}.")
-    stage_key = _find_key(data_rdms, "auto", STAGE_KEYS[:3], "stage_descriptor")
+    stage_key = _find_key(data_rdms, "auto", STAGE_KEYS, "stage_descriptor")
     if stage_key is not None:
         raise InputValueError(
             f"`data_rdms` hold several stages of learning (rdm descriptor {stage_key!r}); the hypothesis models "

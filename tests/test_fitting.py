@@ -175,14 +175,14 @@ def test_errors(tree):
         rl.fit_rdms(data, other, n_hidden=[2])
 
 
-def test_session_autodetect_warns(tree):
+def test_sessions_are_repeated_measurements_not_stages(tree):
+    """`session` is never read as a stage: sessions of a subject are repeated measurements of one state."""
     data = _noisy_rdms(tree, 2, 0.0, [1.0, 2.0], n_subjects=2)
     data.rdm_descriptors["session"] = data.rdm_descriptors.pop("stage")
-    with pytest.warns(UserWarning, match="session"):
-        res = rl.fit_rdms(data, tree, n_hidden=[2], n_boot=0, seed=0)
-    assert res.settings["stage_descriptor"] == "session"
-    res = rl.fit_rdms(data, tree, n_hidden=[2], n_boot=0, seed=0, stage_descriptor=None)
-    assert "time" in res.best
+    res = rl.fit_rdms(data, tree, n_hidden=[2], n_boot=0, seed=0)
+    assert res.settings["stage_descriptor"] is None and "time" in res.best
+    staged = rl.fit_rdms(data, tree, n_hidden=[2], n_boot=0, seed=0, stage_descriptor="session")
+    assert staged.settings["stage_descriptor"] == "session" and "rate" in staged.best
 
 
 def test_joblib_threads_equal_serial(tree):
