@@ -27,48 +27,179 @@ def subjects_data(tree):
                 pattern_descriptors={"item": np.array(tree.labels)})
 
 
-def test_compare_widths_real_rsatoolbox(tree, subjects_data):
-    res = rl.compare_widths(subjects_data, tree, widths=[2, "wide"], n_boot=8, seed=0, k_pattern=1, k_rdm=3)
-    assert isinstance(res.result, Result)
-    assert res.result.cv_method == "bootstrap_crossval"
+def _staged_data(task, n_hidden, times, n_subjects, noise, seed, lam=0.0):
+    """Noisy per-subject RDMs of a network's hidden layer at several stages (rdm descriptors subject, stage)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rl.DegeneracyWarning)
+        V = rl.LinearNetworkModel(task, n_hidden=n_hidden, lam=lam, init="aligned").predict_times(times, [0.0])
+    rng = np.random.default_rng(seed)
+    vecs, subj, stage = [], [], []
+    for s in range(n_subjects):
+        for k, v in enumerate(V):
+            vecs.append(v + rng.normal(0, noise * V[-1].std(), v.size))
+            subj.append(f"s{s}")
+            stage.append(k + 1)
+    return RDMs(np.array(vecs), rdm_descriptors={"subject": np.array(subj), "stage": np.array(stage)},
+                pattern_descriptors={"item": np.array(task.labels)})
+
+
+def test_compare_widths_tables_units_and_rsatoolbox_result(tree, subjects_data):
+    res = rl.compare_widths(subjects_data, tree, widths=[2, "wide"], init="aligned", seed=0)
     t = res.table
-    assert list(t["model"]) == ["N_h=2", "N_h=wide (14)"]
-    assert {"mean", "sem", "p_zero", "p_noise_ceiling", "noise_ceiling_lower", "noise_ceiling_upper"} <= set(t.columns)
-    assert t.loc[0, "mean"] > t.loc[1, "mean"]  # the bottleneck truth wins on held-out data
-    assert np.all((t["p_zero"] >= 0) & (t["p_zero"] <= 1))
-    assert len(res.pairwise) == 2 and set(res.pairwise.columns) == {"model_a", "model_b", "mean_diff", "p"}
-    # deterministic given the seed, and the caller's global numpy state is left alone
-    np.random.seed(123)
-    before = np.random.get_state()[1].copy()
-    again = rl.compare_widths(subjects_data, tree, widths=[2, "wide"], n_boot=8, seed=0, k_pattern=1, k_rdm=3)
-    assert np.array_equal(np.random.get_state()[1], before)
+    assert list(t["model"]) == ["N_h=2", "N_h=wide (14)", "feature model (8 mode RDMs)"]
+    assert (t["n_units"] == 6).all() and (t["dof"] == 5).all()
+    assert t.loc[0, "mean"] > t.loc[1, "mean"]  # the bottleneck truth wins on held-out subjects
+    assert np.all((t["p_zero"] > 0) & (t["p_zero"] <= 1))
+    assert np.all(t["ci_low"] <= t["mean"]) and np.all(t["mean"] <= t["ci_high"])
+    pw = res.pairwise
+    assert len(pw) == 6 and {"model_a", "model_b", "mean_diff", "p", "dof", "n_units", "variance_method"} <= set(pw)
+    # the per-unit crossvalidated scores are what the table summarises
+    np.testing.assert_allclose(res.unit_scores[t["model"]].mean().to_numpy(), t["mean"].to_numpy())
+    # rsatoolbox's own tests on the Result we hand it give exactly our pairwise p-values
+    assert isinstance(res.result, Result)
+    p_rsa = res.result.test_pairwise()
+    row = pw[(pw.model_a == "N_h=2") & (pw.model_b == "N_h=wide (14)")].iloc[0]
+    assert p_rsa[0, 1] == pytest.approx(row["p"], rel=1e-10)
+    again = rl.compare_widths(subjects_data, tree, widths=[2, "wide"], init="aligned", seed=0)
     pd.testing.assert_frame_equal(res.table, again.table)
 
 
-def test_compare_regimes_and_plot(tree, subjects_data):
+def test_jackknife_equals_classical_t_test_for_fixed_models(tree, subjects_data):
+    """Fixed models have nothing fitted: the jackknife variance is s^2 / n and p is scipy's paired t-test."""
+    from rsatoolbox.model import ModelFixed
+    from scipy import stats
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rl.DegeneracyWarning)
+        a = rl.LinearNetworkModel(tree, n_hidden=2, lam=0.0, init="aligned").predict_rdm([0.3])
+        b = rl.LinearNetworkModel(tree, n_hidden=8, lam=0.0, init="aligned").predict_rdm([0.3])
+    fa, fb = ModelFixed("a", a), ModelFixed("b", b)
+    res = rl.evaluate_hypotheses(subjects_data, {"a": fa, "b": fb}, tree, baseline=None)
+    sa = [stats.pearsonr(a.get_vectors()[0], d)[0] for d in subjects_data.get_vectors()]
+    sb = [stats.pearsonr(b.get_vectors()[0], d)[0] for d in subjects_data.get_vectors()]
+    np.testing.assert_allclose(res.unit_scores["a"], sa, rtol=1e-10)
+    p = stats.ttest_rel(sa, sb).pvalue
+    assert res.pairwise.loc[0, "p"] == pytest.approx(p, rel=1e-8)
+    assert res.pairwise.loc[0, "variance_method"] == "t-test, jackknife over units"
+
+
+def test_no_p_value_is_zero():
+    """Zero variance: identical hypotheses give p = 1, a constant difference the exact sign test."""
+    from rsa_lineardyn.hypotheses import _t_summary
+
+    ident = _t_summary(np.zeros(6), np.zeros(6), 0.95)
+    assert ident["p"] == 1.0 and ident["variance_method"].startswith("identical")
+    const = _t_summary(np.full(6, 0.1), np.full(6, 0.1), 0.95)
+    assert const["p"] == pytest.approx(2 * 0.5**6) and const["variance_method"].startswith("sign test")
+    assert _t_summary(np.array([0.1]), np.array([0.1]), 0.95)["variance_method"].startswith("undefined")
+
+
+def test_identical_hypotheses_p_one(tree, subjects_data):
+    m1 = rl.width_models(tree, subjects_data, [2], init="aligned")[0]
+    m2 = rl.width_models(tree, subjects_data, [2], init="aligned")[0]
+    res = rl.evaluate_hypotheses(subjects_data, {"one": m1, "two": m2}, tree, baseline=None)
+    assert res.pairwise.loc[0, "mean_diff"] == 0.0 and res.pairwise.loc[0, "p"] == 1.0
+
+
+def test_sessions_stay_with_their_subject():
+    """hIT: 8 session RDMs of 4 subjects -> 4 units, dof 3 (sessions are not independent samples)."""
+    data = rl.load_92images_rdms("hIT_subject_session")
+    task = rl.load_92images_task()
+    res = rl.compare_widths(data, task, widths=[1, 4], init="aligned")
+    assert (res.table["n_units"] == 4).all() and (res.table["dof"] == 3).all()
+    assert list(res.unit_scores["unit"]) == ["BE", "KO", "SN", "TI"]
+    assert np.all(res.pairwise["p"] > 0)
+    assert res.settings["n_stages"] == 1  # sessions are not read as stages
+
+
+def test_stages_compared_on_the_trajectory(tree):
+    """Three stages: time map fitted per training fold; a bottleneck truth beats the wide network."""
+    data = _staged_data(tree, 2, [1.0, 2.0, 3.0], n_subjects=6, noise=0.3, seed=3)
+    res = rl.compare_widths(data, tree, widths=[2, "wide"], init="aligned")
+    assert res.settings["n_stages"] == 3 and res.settings["time_map"] == "linear"
+    folds = res.folds[res.folds["model"] == "N_h=2"]
+    assert len(folds) == 6 and np.all(folds["rate"] > 0)
+    row = res.pairwise[(res.pairwise.model_a == "N_h=2") & (res.pairwise.model_b == "N_h=wide (14)")].iloc[0]
+    assert row["mean_diff"] > 0 and row["p"] < 0.05
+
+
+def test_nested_width_choice_inside_folds(tree):
+    data = _staged_data(tree, 2, [1.0, 2.0, 3.0], n_subjects=5, noise=0.3, seed=4)
+    res = rl.compare_widths(data, tree, widths=[[1, 2, 4], "wide"], init="aligned")
+    assert res.table["model"].iloc[0] == "N_h in {1, 2, 4}"
+    chosen = res.folds[res.folds["model"] == "N_h in {1, 2, 4}"]["n_hidden"]
+    assert set(chosen) <= {1, 2, 4} and len(chosen) == 5
+
+
+def test_feature_baseline_spans_network_geometry(tree):
+    """Mode RDMs with the network's layer weights reproduce its hidden RDM exactly (so the baseline nests it)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rl.DegeneracyWarning)  # n_hidden = 3 cuts a tied pair: fine for this check
+        model = rl.LinearNetworkModel(tree, 3, lam=0.5, init="aligned")
+    names, F = rl.feature_rdms(tree, model.predict_rdm([0.2]))
+    assert names[0] == "mode 1" and F.shape == (len(names), tree.P * (tree.P - 1) // 2)
+    v = model.predict_times([0.7], [0.0])[0]
+    coef, *_ = np.linalg.lstsq(F.T, v, rcond=None)
+    assert np.all(coef > -1e-10)
+    np.testing.assert_allclose(coef @ F, v, rtol=1e-9, atol=1e-12 * v.max())
+    data = RDMs(np.array([v, v * 2, v * 3]), rdm_descriptors={"subject": np.arange(3)},
+                pattern_descriptors={"item": np.array(tree.labels)})
+    res = rl.compare_widths(data, tree, widths=[3], init="aligned")
+    assert res.table["mean"].iloc[-1] == pytest.approx(1.0, abs=1e-6)
+
+
+def test_fixed_models_and_plot(tree, subjects_data):
     import matplotlib
+    from rsatoolbox.model import ModelFixed
 
     matplotlib.use("Agg")
-    res = rl.compare_regimes(subjects_data, tree, n_hidden=4, n_boot=6, seed=1, k_pattern=1, k_rdm=3)
-    assert list(res.table["model"]) == ["rich", "lazy (large lam)", "lazy (large init)"]
-    models = res.models
-    assert models[0].lam == 0.0 and models[1].lam > 0 and models[2].scale > models[0].scale
+    labels = np.array(tree.labels)
+    cat = np.array([lab.split("_")[1] for lab in labels])
+    M = (cat[:, None] != cat[None]).astype(float)
+    fixed = ModelFixed("category", RDMs(M[None], pattern_descriptors={"item": labels}))
+    res = rl.compare_regimes(subjects_data, tree, n_hidden=4, models=[fixed])
+    assert list(res.table["model"]) == ["rich", "lazy (large lam)", "lazy (large init)", "category",
+                                        "feature model (8 mode RDMs)"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fig, ax, _ = rl.plot_hypotheses(res, test_pair_comparisons=False)
+        fig, ax, _ = rl.plot_hypotheses(res)
     assert fig is not None
+
+
+def test_false_positive_rate_pure_noise(tree):
+    """Pure-noise subjects: pairwise tests at alpha = 0.05 reject in at most ~10% of trials (full study: benchmarks)."""
+    rng = np.random.default_rng(11)
+    P = tree.P
+    rejections, n = 0, 0
+    for _ in range(40):
+        vecs = []
+        for _ in range(8):
+            X = rng.standard_normal((P, 20))
+            vecs.append((((X[:, None] - X[None]) ** 2).sum(-1))[np.triu_indices(P, 1)])
+        data = RDMs(np.array(vecs), rdm_descriptors={"subject": np.arange(8)},
+                    pattern_descriptors={"item": np.array(tree.labels)})
+        res = rl.compare_widths(data, tree, widths=[2, "wide"], init="aligned")
+        pw = res.pairwise[res.pairwise.model_a < res.pairwise.model_b]
+        rejections += int(np.sum(pw["p"] < 0.05))
+        n += len(pw)
+    assert rejections / n <= 0.10
 
 
 def test_hypotheses_errors(tree, subjects_data):
     with pytest.raises(ValueError, match="widths"):
         rl.width_models(tree, subjects_data, widths=["narrow"])
-    with pytest.raises(TypeError, match="models"):
-        rl.evaluate_hypotheses(subjects_data, ["not a model"])
+    with pytest.raises(TypeError, match="hypothesis"):
+        rl.evaluate_hypotheses(subjects_data, ["not a model"], tree)
+    with pytest.raises(ValueError, match="baseline"):
+        rl.evaluate_hypotheses(subjects_data, rl.width_models(tree, subjects_data, [2]), tree, baseline="x")
     staged = RDMs(np.vstack([subjects_data.dissimilarities[:2]] * 2),
                   rdm_descriptors={"stage": np.array([1, 1, 2, 2])},
                   pattern_descriptors=subjects_data.pattern_descriptors)
-    with pytest.raises(ValueError, match="stage"):
-        rl.compare_widths(staged, tree, n_boot=4)
+    with pytest.raises(ValueError, match="subject"):
+        rl.compare_widths(staged, tree)
+    one = RDMs(subjects_data.dissimilarities[:1], pattern_descriptors=subjects_data.pattern_descriptors)
+    with pytest.raises(ValueError, match="at least 2 independent units"):
+        rl.compare_widths(one, tree)
 
 
 def test_simulated_voxel_rdms_are_crossnobis_from_gradient_descent(tree):
@@ -94,67 +225,3 @@ def test_small_recovery_study(tree):
     good = df[df["noise_ceiling_lower"] >= 0.8]  # the issue's floor is stated for such noise levels
     assert len(good) >= 4
     assert good["correct_n_hidden"].mean() >= 0.9
-
-
-def test_single_rdm_pattern_bootstrap_with_degenerate_folds():
-    """Regression: one data RDM, pattern bootstrap, k_pattern=2, N_h=2 at a tied pair of singular values.
-
-    rsatoolbox resamples conditions with repeats, so a training fold can hold only a few distinct items
-    whose pairs the bottleneck predicts as equal (constant prediction: corr/cosine undefined for every
-    parameter).  The fitter used to raise there, which aborted the whole bootstrap_crossval; it now
-    returns the default parameters with an UndefinedFitWarning (rsatoolbox's contract: a fitter returns
-    parameters for every fold) and the result says how often this happened.
-    """
-    task = rl.hierarchical_task(depth=2, branching=3)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", rl.DegeneracyWarning)
-        v = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0).predict_times([2.5], [0.0])[0]
-    rng = np.random.default_rng(0)
-    data = RDMs(v[None] + 0.1 * v.std() * rng.standard_normal((1, v.size)),
-                pattern_descriptors={"item": np.array(task.labels)})
-    for method in ("corr", "cosine"):
-        with pytest.warns(RuntimeWarning, match="bootstrap samples gave a finite score"):
-            res = rl.compare_widths(data, task, widths=[2, "wide"], n_boot=10, k_pattern=2, seed=0, method=method)
-        assert res.result.cv_method == "bootstrap_crossval_pattern"
-        assert np.all(np.isfinite(res.table["mean"]))
-        assert res.messages and "undefined" in res.messages[0]
-        assert any("bootstrap samples gave a finite score" in m for m in res.messages)
-    # the fold that triggered it: three copies of one item plus two others, all predicted pairs equal
-    model = rl.width_models(task, data, [2])[0]
-    idx = ["item_2_1", "item_1_0", "item_1_0", "item_1_0", "item_1_1"]
-    fold = data.subsample_pattern("item", idx)
-    with pytest.warns(rl.UndefinedFitWarning, match="undefined 'corr' score"):
-        theta = model.fit(fold, method="corr", pattern_idx=idx, pattern_descriptor="item")
-    np.testing.assert_array_equal(theta, model.default_theta)
-    # its prediction has exactly rsatoolbox's NaN pattern for the resampled conditions
-    pred = model.predict_rdm(theta).subsample_pattern("item", idx)
-    np.testing.assert_array_equal(np.isnan(pred.get_vectors()), np.isnan(fold.get_vectors()))
-
-
-def test_reports_valid_bootstrap_samples():
-    """Few conditions: rsatoolbox's resampled folds often give NaN; the table counts valid samples and says so."""
-    import warnings
-
-    import numpy as np
-    import rsatoolbox
-
-    import rsa_lineardyn as rl
-
-    task = rl.load_semantic_task()
-    W1, W2 = rl.task_aligned_init(task, 2, 0.0, 0.01)
-    v = rl.to_rdms(rl.exact_dynamics(task, W1, W2, [3.0])).get_vectors()[0]
-    rng = np.random.default_rng(0)
-    data = rsatoolbox.rdm.RDMs(
-        np.array([v + rng.normal(0, 0.1 * v.std(), v.shape) for _ in range(4)]),
-        dissimilarity_measure="squared euclidean", rdm_descriptors={"subject": [0, 1, 2, 3]},
-        pattern_descriptors={"item": list(task.labels)},
-    )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        few = rl.compare_widths(data, task, widths=[2, "wide"], n_boot=20)
-    assert int(few.table["n_valid_boot"].min()) < 20
-    assert any("bootstrap samples gave a finite score" in m for m in few.messages)
-    assert any("bootstrap samples gave a finite score" in str(w.message) for w in caught)
-    ok = rl.compare_widths(data, task, widths=[2, "wide"], n_boot=20, k_pattern=1)
-    assert list(ok.table["n_valid_boot"]) == [20, 20] and not ok.messages
-    assert ok.table["mean"].iloc[0] > ok.table["mean"].iloc[1]  # the true width wins

@@ -669,9 +669,9 @@ def test_score_grid_bad_axes(rsa_setup):
 
 
 def test_evaluate_hypotheses_unknown_method(rsa_setup):
-    _, model, data, _, _ = rsa_setup
+    task, model, data, _, _ = rsa_setup
     with pytest.raises(InputValueError, match="`method`"):
-        rl.evaluate_hypotheses(data, [model], method=UNKNOWN_METHOD, n_boot=2, progress=False)
+        rl.evaluate_hypotheses(data, [model], task, method=UNKNOWN_METHOD, progress=False)
 
 
 def test_width_models_empty(rsa_setup):
@@ -684,12 +684,14 @@ def test_hypotheses_bad_input(rsa_setup):
     from rsatoolbox.rdm import RDMs
 
     task, model, data, D, _ = rsa_setup
-    with pytest.raises(InputTypeError, match="`models`.*non-empty"):
-        rl.evaluate_hypotheses(data, [], n_boot=2)
+    with pytest.raises(InputTypeError, match="`hypotheses`.*non-empty"):
+        rl.evaluate_hypotheses(data, [], task)
     with pytest.raises(InputTypeError, match="`data_rdms`"):
-        rl.evaluate_hypotheses(D, [model], n_boot=2)
+        rl.evaluate_hypotheses(D, [model], task)
     with pytest.raises(InputValueError, match="`n_boot`"):
-        rl.evaluate_hypotheses(data, [model], n_boot=1)
+        rl.evaluate_hypotheses(data, [model], task, n_boot=-1)
+    with pytest.raises(InputTypeError, match="`task`"):
+        rl.evaluate_hypotheses(data, [model], "task")
     with pytest.raises(InputValueError, match="`item_order`.*no item labels"):
         rl.width_models(task, RDMs(np.ones((1, 10))))
 
