@@ -30,7 +30,9 @@ Figures written into ``--out-dir``:
   ``rsatoolbox.vis.plot_model_comparison``).  Inside the crossvalidation a
   coarser grid fitter (no refinement) keeps the run short.
 
-and ``fit_hit_table.csv`` with the fitted parameters per width.
+and ``fit_hit_table.csv`` with the fitted parameters per width (``determined``: the landscape is not
+flat by the library's tolerance ``rl.fitting.FLAT_TOL``).  It also prints ``rl.fit_rdms``'s interval
+and verdict for every parameter (bootstrap over the images).
 
 Run:  python examples/fit_human_it.py [--out-dir out] [--n-boot 50]
 """
@@ -158,13 +160,16 @@ def plot_rdms(data, models, out, flat=()):
     plt.close(fig)
 
 
-def plot_landscape(models, data, table, out, method=METHOD, flat_tol=1e-6):
+def plot_landscape(models, data, table, out, method=METHOD):
     """Fit landscape (score over lam and time) of every width, and best-over-lam score vs time.
 
-    Returns the list of widths whose landscape is flat (score range below ``flat_tol``): for them
-    ``lam`` and the time are not identifiable from the data under ``method``.
+    Returns the list of widths whose landscape is flat (score range below the library's
+    ``rl.fitting.FLAT_TOL``, the tolerance ``rl.fit_rdms`` uses): for them ``lam`` and the time
+    are not determined by the data under ``method``.
     """
     import matplotlib.pyplot as plt
+
+    from rsa_lineardyn.fitting import FLAT_TOL as flat_tol
 
     n = len(models)
     fig, axes = plt.subplots(1, n + 1, figsize=(3.3 * n + 4.5, 3.8), gridspec_kw={"width_ratios": [1] * n + [1.5]}, layout="constrained")
@@ -182,7 +187,7 @@ def plot_landscape(models, data, table, out, method=METHOD, flat_tol=1e-6):
         note = ""
         if span < flat_tol:
             flat.append(m.n_hidden)
-            note = "\n(flat: lam, t not identifiable)"
+            note = "\n(flat: lam, t not determined)"
         ax.set_title(f"$N_h$ = {m.n_hidden}: best {row.score:.3f}{note}", fontsize=9)
         ax2 = axes[-1]
         ax2.plot(10.0**lt, np.max(sc, axis=0), lw=1.6, label=f"$N_h$ = {m.n_hidden}")
@@ -212,8 +217,19 @@ def plot_crossval(result, out):
     plt.close(fig)
 
 
-def run(out_dir="out", widths=WIDTHS, n_boot=50, method=METHOD, force=True, verbose=True, seed=0):
-    """Fit, compare, plot; returns a dict with ``files``, ``table``, ``best``, ``crossval`` (Result), ``seconds``."""
+def verdicts(task, data, widths=WIDTHS, method=METHOD, n_boot=100, seed=0):
+    """``rl.fit_rdms`` over the widths: its intervals and verdicts (bootstrap over the images)."""
+    import rsa_lineardyn as rl
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return rl.fit_rdms(data, task, n_hidden=list(widths), method=method, n_boot=n_boot, seed=seed,
+                           progress=False)
+
+
+def run(out_dir="out", widths=WIDTHS, n_boot=50, method=METHOD, force=True, verbose=True, seed=0, fit_boot=100):
+    """Fit, compare, plot; returns a dict with ``files``, ``table``, ``best``, ``intervals``, ``crossval``
+    (Result), ``seconds``.  ``fit_boot``: bootstrap samples (over images) of ``rl.fit_rdms``'s intervals."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -236,7 +252,8 @@ def run(out_dir="out", widths=WIDTHS, n_boot=50, method=METHOD, force=True, verb
     table = fit_widths(models, data, method)
     best = models[int(np.argmax(table.score.to_numpy()))]
     flat = plot_landscape(models, data, table, out_dir / "fit_hit_landscape.png", method)
-    table["identifiable"] = ~table.n_hidden.isin(flat)
+    table["determined"] = ~table.n_hidden.isin(flat)  # lam and t, by the library's flat-profile tolerance
+    fit = verdicts(task, data, widths, method, n_boot=fit_boot, seed=seed)
     table.to_csv(out_dir / "fit_hit_table.csv", index=False)
     shown = [best]
     ident = [m for m in models if m.n_hidden not in flat]
@@ -258,11 +275,15 @@ def run(out_dir="out", widths=WIDTHS, n_boot=50, method=METHOD, force=True, verb
         with pd.option_context("display.width", 200, "display.float_format", "{:.4g}".format):
             print(f"fits to the human IT RDM ({method}):")
             print(table.drop(columns=["method"]).to_string(index=False))
-        print(f"best: {best.name}, lam = {table.lam.iloc[models.index(best)]:.4g}, "
-              f"t = {table.time.iloc[models.index(best)]:.4g}")
+        from rsa_lineardyn.fitting import format_interval
+
+        print(f"rl.fit_rdms over widths {list(widths)} ({100 * fit.settings['ci']:.0f}% intervals, bootstrap over "
+              f"{fit.settings['bootstrap_over']}):")
+        for r in fit.intervals.itertuples():
+            print("  " + format_interval(r.parameter, r.estimate, r.low, r.high, r.determined, r.reason))
         if flat:
             print(f"widths {flat}: the score does not depend on lam or t (the predicted RDM only changes scale), "
-                  "so their fitted lam and t are arbitrary")
+                  "so their fitted lam and t are not determined")
         if result is not None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
@@ -270,7 +291,8 @@ def run(out_dir="out", widths=WIDTHS, n_boot=50, method=METHOD, force=True, verb
         for p in paths:
             print(f"wrote {p}")
         print(f"done in {seconds:.1f} s")
-    return {"files": [str(p) for p in paths], "table": table, "best": best, "crossval": result,
+    return {"files": [str(p) for p in paths], "table": table, "best": best, "intervals": fit.intervals,
+            "crossval": result,
             "seconds": seconds}
 
 
@@ -280,8 +302,10 @@ def main(argv=None):
     parser.add_argument("--n-boot", type=int, default=50,
                         help="bootstrap samples of the crossvalidation (default 50; 0 skips it)")
     parser.add_argument("--method", default=METHOD, help=f"rsatoolbox compare method (default {METHOD})")
+    parser.add_argument("--fit-boot", type=int, default=100,
+                        help="bootstrap samples (over images) of rl.fit_rdms's intervals (default 100)")
     args = parser.parse_args(argv)
-    run(out_dir=args.out_dir, n_boot=args.n_boot, method=args.method)
+    run(out_dir=args.out_dir, n_boot=args.n_boot, method=args.method, fit_boot=args.fit_boot)
     return 0
 
 

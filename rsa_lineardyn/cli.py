@@ -393,6 +393,7 @@ def cmd_fit(args):
     import pandas as pd
 
     import rsa_lineardyn as rl
+    from .fitting import format_interval
 
     labels = None
     if args.labels is not None:
@@ -426,7 +427,8 @@ def cmd_fit(args):
             warnings.simplefilter("ignore", rl.DegeneracyWarning)
             res = rl.fit_rdms(data, task, n_hidden=widths, lam=args.lam, method=args.method,
                               representation=args.representation, measure=args.measure,
-                              subject_descriptor=None, stage_descriptor=None, n_boot=0, seed=0)
+                              subject_descriptor=None, stage_descriptor=None, n_boot=args.n_boot, seed=0,
+                              start_check=None if args.no_start_check else "widen", progress=False)
     except rl.InputValueError as exc:
         raise CLIError(_one_line(exc)) from None
     # one row per width: its best grid candidate; the overall best row is the refined optimum
@@ -451,22 +453,32 @@ def cmd_fit(args):
                                       measure=args.measure, lam=args.lam, scale=best["scale"],
                                       item_order=item_order, name=f"N_h={int(best['n_hidden'])}")
     model.theta_ = np.array(([best["lam"]] if model.lam is None else []) + [best["log10_time"]])
-    info = {"best": best, "data": str(args.data), "n_rdm": int(data.n_rdm), "n_cond": int(data.n_cond),
-            "task": task.name, "widths": widths, "fitter": "rsa_lineardyn.fit_rdms",
+    iv = res.intervals
+    intervals = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
+                 for r in iv.to_dict(orient="records")]
+    intervals = [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
+                 for r in intervals]
+    info = {"best": best, "intervals": intervals, "level": float(res.settings["ci"]),
+            "bootstrap_over": res.settings["bootstrap_over"], "n_boot": int(args.n_boot),
+            "flat_tol": float(res.settings["flat_tol"]), "data": str(args.data), "n_rdm": int(data.n_rdm),
+            "n_cond": int(data.n_cond), "task": task.name, "widths": widths, "fitter": "rsa_lineardyn.fit_rdms",
             "messages": list(res.messages), "table": str(csv_path)}
     table.to_csv(csv_path, index=False)
     json_path.write_text(json.dumps(info, indent=2))
-    _plot_fit(data, model, table, png, args.method)
+    undetermined = [str(r.parameter) for r in iv.itertuples() if not r.determined]
+    _plot_fit(data, model, table, png, args.method, undetermined)
     with_pd = table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
     print(with_pd)
-    print(f"best: n_hidden = {best['n_hidden']}, lam = {best['lam']:.4g}, t = {best['time']:.4g}, "
-          f"{args.method} = {best['score']:.4f}")
+    print(f"best ({args.method} = {best['score']:.4f}; {100 * res.settings['ci']:.0f}% intervals, bootstrap over "
+          f"{res.settings['bootstrap_over'] or 'nothing (--n-boot 0)'}):")
+    for r in iv.itertuples():
+        print("  " + format_interval(r.parameter, r.estimate, r.low, r.high, r.determined, r.reason))
     for p in (csv_path, json_path, png):
         print(f"wrote {p}")
     return 0
 
 
-def _plot_fit(data, model, table, out, method):
+def _plot_fit(data, model, table, out, method, undetermined=()):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -477,7 +489,8 @@ def _plot_fit(data, model, table, out, method):
     dm = data.get_matrices().mean(axis=0)
     pred = squareform(model.predict(), checks=False)
     for ax, D, title in ((axes[0], dm, f"data (mean of {data.n_rdm} RDM(s))"),
-                         (axes[1], pred, f"best fit: {model.name}, t = {model.params()['time']:.3g}")):
+                         (axes[1], pred, f"best fit: {model.name}, t = {model.params()['time']:.3g}"
+                          + (f"\nnot determined: {', '.join(undetermined)}" if undetermined else ""))):
         im = ax.imshow(D, cmap="viridis")
         ax.set_title(title, fontsize=9)
         ax.set_xticks([])
@@ -596,6 +609,11 @@ def build_parser():
     p.add_argument("--representation", choices=("hidden", "output", "ntk", "prediction"), default="hidden")
     p.add_argument("--measure", choices=("euclidean", "cosine"), default="euclidean")
     p.add_argument("--labels", help="comma-separated condition labels for matrix files without labels")
+    p.add_argument("--n-boot", type=int, default=100,
+                   help="bootstrap samples for the intervals (default 100; over conditions for corr/cosine; "
+                        "0: no intervals, every parameter reported as not determined)")
+    p.add_argument("--no-start-check", action="store_true",
+                   help="skip the refit under the other assumed start (faster; intervals then ignore the start)")
     p.set_defaults(func=cmd_fit)
 
     p = sub.add_parser("demo", help="one-shot demo on the bundled data (Figure 1 + semantic development)",
