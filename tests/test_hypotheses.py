@@ -185,6 +185,14 @@ def test_false_positive_rate_pure_noise(tree):
     assert rejections / n <= 0.10
 
 
+def test_parallel_equals_serial_and_slow_method_warns(tree, subjects_data):
+    serial = rl.compare_widths(subjects_data, tree, widths=[2, "wide"], init="aligned")
+    par = rl.compare_widths(subjects_data, tree, widths=[2, "wide"], init="aligned", n_jobs=2, backend="threading")
+    pd.testing.assert_frame_equal(serial.table, par.table)
+    with pytest.warns(UserWarning, match="rho-a"):
+        rl.compare_widths(subjects_data, tree, widths=[2], init="aligned", method="tau-a", n_lam=2, n_times=5)
+
+
 def test_hypotheses_errors(tree, subjects_data):
     with pytest.raises(ValueError, match="widths"):
         rl.width_models(tree, subjects_data, widths=["narrow"])
