@@ -11,26 +11,33 @@ are, in this order (see ``model.param_names``):
 * ``log10_scale`` - log10 of the initial weight scale (only with
   ``fit_scale=True``).
 
-Two initialisations:
+Three initialisations (``init=``):
 
-* ``init="aligned"`` (default): the deterministic task-aligned start of
+* ``init="random"`` (default): the expected geometry over random
+  lambda-balanced starts (:func:`rsa_lineardyn.balanced_init` at the given
+  scale), i.e. isotropic random starts in the task's *whitened* input
+  coordinates.  The law of those starts is invariant under rotations of the
+  input and output spaces, and gradient flow with ``Sxx = I`` is equivariant
+  under the rotations that fix ``Syx``; so every expected Gram matrix is
+  ``B^T diag(w_t) B`` over the task's modes (``B = V^T X``, or ``U^T Y`` for
+  the output side), constant within tied singular values and on the null
+  space.  The weights ``w_t`` are the mode-diagonal of the exact solution of
+  ``n_draws`` seeded draws (:func:`rsa_lineardyn.exact_dynamics`'s solver),
+  symmetrised; no P x P matrix is formed per draw
+  (``rsa_lineardyn.engines._RandomStartEngine``).  An untrained model is then
+  the random start's geometry (lazy-like), not the task's.
+* ``init="aligned"``: the deterministic task-aligned start of
   :func:`rsa_lineardyn.task_aligned_init`.  With whitened inputs the dynamics
   then decouple into one scalar ODE per singular mode ``s_k`` of ``Syx``,
   ``tau da_k/dt = sqrt(lam^2 + 4 a_k^2) (s_k - a_k)``, which is solved in
   closed form (:func:`mode_strengths`), and every Gram matrix is a weighted
-  sum of fixed rank-one matrices, so one prediction for P = 92 items costs
-  well under a millisecond plus the rsatoolbox object.
-* ``init="average"``: the mean Gram matrix over ``n_draws`` random
-  lambda-balanced starts at the given scale (:func:`rsa_lineardyn.balanced_init`,
-  seeded), each solved exactly at the requested times (the same solution as
-  :func:`rsa_lineardyn.exact_dynamics`, no interpolation).  The draws'
-  random part is computed once per model; the per-draw factors that depend on
-  ``(lam, scale)`` but not on time are cached per ``(lam, scale)`` (bounded
-  LRU), so a new time costs only the time step of the exact solver
-  (see ``_AverageEngine``).  Slower, but it is what the theory predicts when the
-  initial weights are random, in particular when ``Syx`` has degenerate
-  singular values at the bottleneck (then a single draw, and the aligned
-  start, pick an arbitrary mix within the degenerate subspace).
+  sum of fixed rank-one matrices.  It assumes the start already holds the
+  task's modes (good after the silent-alignment phase of rich learning).
+* ``init="average"``: the plain mean Gram matrix over the same ``n_draws``
+  draws, each solved exactly (``rsa_lineardyn.engines._AverageEngine``); a
+  slow reference for ``"random"`` (equal to it up to Monte Carlo noise in
+  the off-diagonal mode entries, which ``"random"`` sets to their expected
+  value 0).
 
 Saving: rsatoolbox's ``Result.save`` calls ``model.to_dict()`` and
 ``rsatoolbox.inference.load_results`` rebuilds models from a fixed list of
@@ -43,6 +50,7 @@ specification under the key ``"rsa_lineardyn"``; :func:`load_results`
 
 from __future__ import annotations
 
+import functools
 import numbers
 import warnings
 from collections import OrderedDict
@@ -61,7 +69,8 @@ from ._validation import (
     check_positive_int,
     check_real,
 )
-from .initialization import _assemble, _random_orthogonal, balanced_factors, check_feasible
+from .engines import _AlignedEngine, _AverageEngine, _RandomStartEngine, mode_strengths
+from .initialization import check_feasible
 from .representations import DEFAULT_RCOND, DEFAULT_ZERO_TOL, REPRESENTATIONS, _NTKPairs, representation_gram
 from .rsa import MEASURE_NAMES
 from .task import Task
@@ -77,7 +86,8 @@ __all__ = [
     "load_results",
 ]
 
-_INITS = ("aligned", "average")
+_INITS = ("random", "aligned", "average")
+_ENGINES = {"random": _RandomStartEngine, "aligned": _AlignedEngine, "average": _AverageEngine}
 _MODEL_MEASURES = ("euclidean", "cosine")
 _LABEL_KEYS = ("item", "conds", "label", "labels", "condition", "conditions", "stimulus")
 
@@ -91,373 +101,32 @@ class UndefinedFitWarning(UserWarning):
 
 
 # ----------------------------------------------------------------------------
-# closed-form per-mode dynamics
+# one BLAS thread for the model's numerical work
 # ----------------------------------------------------------------------------
-def mode_strengths(s, a0, lam, times, tau=1.0):
-    """Closed-form strength ``a_k(t)`` of each task-aligned mode of a lambda-balanced network.
-
-    Solves ``tau da/dt = sqrt(lam^2 + 4 a^2) (s - a)``, ``a(0) = a0 >= 0``,
-    for every singular value ``s`` (whitened inputs, task-aligned start).
-    With ``b = |lam| / 2``, ``g = sqrt(s^2 + b^2)`` and ``w = a + sqrt(a^2 + b^2)``:
-    ``(w - (s + g)) / (w - (s - g)) = rho exp(-2 g t / tau)``, which is
-    solved for ``w`` and mapped back with ``a = (w - b^2 / w) / 2``
-    (``lam = 0`` reduces to the logistic ``s / (1 - (1 - s/a0) e^{-2 s t})``).
-
-    Parameters
-    ----------
-    s : array_like (m,)
-        Non-negative singular values.
-    a0 : float
-        Initial strength (``scale**2`` for :func:`rsa_lineardyn.task_aligned_init`).
-    lam : float
-    times : array_like (T,)
-        Non-negative; ``np.inf`` gives the fixed point ``a = s``.
-    tau : float
-
-    Returns
-    -------
-    ndarray, shape (T, m)
-
-    Examples
-    --------
-    >>> import numpy as np, rsa_lineardyn as rl
-    >>> rl.mode_strengths([2.0, 1.0], 1e-4, 0.5, [0.0, np.inf]).round(6)
-    array([[1.e-04, 1.e-04],
-           [2.e+00, 1.e+00]])
-    """
-    s = np.asarray(s, dtype=float).reshape(1, -1)
-    t = np.asarray(times, dtype=float).reshape(-1, 1) / tau
-    a0 = float(a0)
-    b = abs(float(lam)) / 2.0
-    g = np.hypot(s, b)
-    spg = s + g
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        smg = np.where(spg > 0, -(b * b) / np.where(spg > 0, spg, 1.0), 0.0)  # s - g, without cancellation
-        bw0 = a0 + np.hypot(a0, b)
-        rho = (bw0 - spg) / (bw0 - smg)
-        r = rho * np.exp(-2.0 * g * t)
-        bw = (spg - r * smg) / (1.0 - r)
-        a = (bw - (b * b) / bw) / 2.0
-    # special cases: a stuck at the unstable fixed point 0; s = lam = 0 (pure decay)
-    if bw0 == 0.0:
-        a = np.zeros(np.broadcast_shapes(t.shape, s.shape))
-    else:
-        dead = (spg == 0.0)
-        if np.any(dead):
-            decay = a0 / (1.0 + 2.0 * a0 * t)
-            a = np.where(dead, decay, a)
-    return np.maximum(a, 0.0)
+_THREADPOOLS = None
 
 
-class _AlignedEngine:
-    """Per-mode closed form for the task-aligned start: Gram = sum_j w_j(t) b_j b_j^T."""
+def _single_threaded(func):
+    """Run ``func`` with BLAS/OpenMP pools limited to one thread (threadpoolctl).
 
-    def __init__(self, task, n_hidden, representation, rcond):
-        self.task = task
-        self.n_hidden = n_hidden
-        self.representation = representation
-        self.rcond = rcond
-        U, s, Vt = task.svd()
-        n_in, n_out = task.n_in, task.n_out
-        self.m = min(n_in, n_hidden, n_out)
-        self.k1 = min(n_hidden, n_in)
-        self.k2 = min(n_hidden, n_out)
-        svals = np.zeros(self.m)
-        q = min(self.m, s.size)
-        svals[:q] = s[:q]
-        self.s = svals
-        self.Z = Vt @ task.X  # (n_in, P): item coordinates along input modes
-        self.Yu = U.T @ task.Y  # (n_out, P): item coordinates along output modes
-        self.U = U
-
-    def layer_weights(self, lam, scale, times, tau):
-        """d1^2 (T, k1), d2^2 (T, k2), a (T, m)."""
-        a = mode_strengths(self.s, scale**2, lam, times, tau)
-        s1, s2 = balanced_factors(a, lam)
-        T = a.shape[0]
-        d1 = np.zeros((T, self.k1))
-        d2 = np.zeros((T, self.k2))
-        d1[:, : self.m] = s1**2
-        d2[:, : self.m] = s2**2
-        if lam > 0:
-            d2[:, self.m :] = lam
-        elif lam < 0:
-            d1[:, self.m :] = -lam
-        return d1, d2, a
-
-    def rank_one(self, lam, scale, times, tau):
-        """Weights (T, J) and basis (J, P) with Gram_t = B^T diag(w_t) B."""
-        d1, d2, a = self.layer_weights(lam, scale, times, tau)
-        if self.representation == "hidden":
-            return d1, self.Z[: self.k1]
-        if self.representation == "prediction":
-            return a**2, self.Z[: self.m]
-        # output: pseudo-inverse of W2 W2^T = U diag(d2, 0...) U^T with a relative cut-off
-        top = np.max(d2, axis=1, keepdims=True)
-        keep = (d2 > self.rcond * top) & (top > 0)
-        w = np.where(keep, 1.0 / np.where(keep, d2, 1.0), 0.0)
-        return w, self.Yu[: self.k2]
-
-    def ntk_parts(self, lam, scale, times, tau):
-        """Blocks of the NTK ``I (x) A + B (x) X^T X``: ``A`` (T, P, P) = X^T W1^T W1 X, ``B`` (T, n_out, n_out) = W2 W2^T."""
-        d1, d2, _ = self.layer_weights(lam, scale, times, tau)
-        Zk = self.Z[: self.k1]
-        Uk = self.U[:, : self.k2]
-        A = (Zk.T[None] * d1[:, None, :]) @ Zk
-        B = (Uk[None] * d2[:, None, :]) @ Uk.T
-        return A, B
-
-    def full_gram(self, lam, scale, times, tau):
-        """The full NTK over all conditions, shape (T, n_out P, n_out P) (reference; predictions use ``ntk_parts``)."""
-        from .representations import _ntk_dense
-
-        A, B = self.ntk_parts(lam, scale, times, tau)
-        return _ntk_dense(A, B, self.task.X.T @ self.task.X)
-
-
-class _AverageEngine:
-    """Mean Gram over seeded random lambda-balanced starts, each solved exactly; cached per (lam, scale).
-
-    The ``n_draws`` draws are exactly those of ``n_draws`` successive calls
-    ``rl.balanced_init(n_in, n_hidden, n_out, lam=lam, scale=scale, seed=rng)``
-    with ``rng = np.random.default_rng(seed)`` (same random stream for every
-    ``lam`` and ``scale``: common random numbers, so the fitter's objective is
-    smooth in ``lam`` and ``scale``).
-
-    How it is made fast (the result is the exact solution of every draw at
-    the requested times -- no time grid, no interpolation):
-
-    1. The random part of each draw (Gaussian product SVD and hidden rotation)
-       does not depend on ``(lam, scale)``: it is computed once per engine at
-       unit scale; a draw at ``(lam, scale)`` only rescales the singular values
-       by ``scale**2`` and re-splits them between the layers.
-    2. Per ``(lam, scale)`` (bounded LRU of ``cache_size`` entries) the engine
-       keeps the spectrum ``F = O diag(d) O^T`` (once per ``lam``, not once per
-       draw) and every draw's ``Z = O^T Q0``, with each group of exactly tied
-       eigenvalues (``+-lam/2`` of multiplicity ``|n_in - n_out|``) compressed
-       to ``rank`` rows by a QR factorisation.  Rows with the same eigenvalue
-       have the same row scale at every time, so ``[Z_g] = Q_g R_g`` can be
-       replaced by ``R_g`` (and ``O_g`` by ``O_g Q_g``) without changing ``QQ^T``;
-       for P = 92 items and 20 outputs this shrinks the graded QR of
-       :mod:`rsa_lineardyn.exact` from 118 to 52 rows.
-    3. A request ``(lam, scale, times)`` then runs only the time-dependent part
-       (``rsa_lineardyn.exact._factors``, vectorised over all requested times)
-       per draw, and forms the representation's Gram matrix directly from the
-       factors; the last ``result_cache_size`` results are kept as well.
-
-    A log-time grid with interpolation was measured and rejected: the exact
-    time step costs ~0.3-0.6 ms per draw and time point at P = 92, so a grid
-    fine enough for 1e-6 relative interpolation error (hundreds of points
-    over the fitter's time range) costs seconds per ``(lam, scale)``, and the
-    fitter visits ~50 values of ``lam``.
+    The model's matrices are small, so multi-threaded BLAS only adds overhead
+    (4.6x slower measured inside rsatoolbox's ``bootstrap_crossval`` on 2 cores).
+    Applied once, to :meth:`_Selection.vectors`, through which every
+    prediction, fit and score of the model goes; the controller is built once
+    (``threadpool_limits`` re-scans the loaded libraries on every call, ~0.6 ms).
     """
 
-    def __init__(self, task, n_hidden, representation, rcond, n_draws, seed, cache_size=32, result_cache_size=16):
-        self.task = task
-        self.n_hidden = n_hidden
-        self.representation = representation
-        self.rcond = rcond
-        self.n_draws = n_draws
-        self.seed = seed
-        self._cache = OrderedDict()  # (lam, scale) -> per-draw compressed factors
-        self._cache_size = cache_size
-        self._results = OrderedDict()  # (lam, scale, tau, times) -> mean Gram
-        self._result_cache_size = result_cache_size
-        self._spectra = OrderedDict()  # lam -> (d, O)
-        self._base = None
-        self.stats = {"state_hits": 0, "state_misses": 0, "result_hits": 0, "result_misses": 0}
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        global _THREADPOOLS
+        if _THREADPOOLS is None:
+            from threadpoolctl import ThreadpoolController
 
-    # -- draws -----------------------------------------------------------------
-    def _base_draws(self):
-        """Scale- and lam-free part of each draw, from the same random stream as ``balanced_init``."""
-        if self._base is None:
-            t = self.task
-            h = self.n_hidden
-            rng = np.random.default_rng(self.seed)
-            base = []
-            for _ in range(self.n_draws):
-                G1 = rng.standard_normal((h, t.n_in))
-                G2 = rng.standard_normal((t.n_out, h))
-                U, a, Vt = np.linalg.svd(G2 @ G1, full_matrices=True)
-                R = _random_orthogonal(h, rng)
-                base.append((U, a, Vt.T, R))
-            self._base = base
-        return self._base
+            _THREADPOOLS = ThreadpoolController()
+        with _THREADPOOLS.limit(limits=1):
+            return func(*args, **kwargs)
 
-    def draws(self, lam, scale):
-        """The ``n_draws`` initial weight pairs ``(W1, W2)`` at ``(lam, scale)``."""
-        t = self.task
-        return [_assemble(U, V, R, a * scale**2, lam, t.n_in, self.n_hidden, t.n_out)
-                for U, a, V, R in self._base_draws()]
-
-    def _spectrum(self, lam):
-        from .exact import spectrum
-
-        hit = self._spectra.get(lam)
-        if hit is None:
-            hit = spectrum(self.task.sigma_yx, lam)
-            self._spectra[lam] = hit
-            if len(self._spectra) > self._cache_size:
-                self._spectra.popitem(last=False)
-        else:
-            self._spectra.move_to_end(lam)
-        return hit
-
-    def state(self, lam, scale):
-        """``(d (n,), O (D, m, n), Z (D, n, r))``: every draw's ``Z = O^T Q0``, tied groups compressed.
-
-        LRU-cached per ``(lam, scale)``.
-        """
-        from .exact import _thin_factor
-
-        key = (float(lam), float(scale))
-        hit = self._cache.get(key)
-        if hit is not None:
-            self._cache.move_to_end(key)
-            self.stats["state_hits"] += 1
-            return hit
-        self.stats["state_misses"] += 1
-        d, O = self._spectrum(key[0])
-        levels, inverse, counts = np.unique(d, return_inverse=True, return_counts=True)
-        draws = self.draws(*key)
-        Zfull = np.stack([O.T @ _thin_factor(np.concatenate([W1.T, W2], axis=0)) for W1, W2 in draws])
-        r = Zfull.shape[2]
-        self._check_manifold(d, Zfull)
-        groups = [np.flatnonzero(inverse == lev) for lev in np.flatnonzero(counts > r)]
-        keep = np.ones(d.size, dtype=bool)
-        for idx in groups:
-            keep[idx] = False
-        dc = np.concatenate([d[keep]] + [np.full(r, d[idx[0]]) for idx in groups])
-        Os_all, Zs_all = [O[:, keep][None].repeat(len(draws), axis=0)], [Zfull[:, keep]]
-        for idx in groups:  # tied rows share their row scale: Z_g = Q_g R_g -> rows R_g, columns O_g Q_g
-            Qg, Rg = np.linalg.qr(Zfull[:, idx], mode="reduced")  # batched over draws
-            Os_all.append(O[:, idx] @ Qg)
-            Zs_all.append(Rg)
-        # the compressed eigenvalues dc are the same for every draw (same levels, same rank)
-        out = (dc, np.concatenate(Os_all, axis=2), np.concatenate(Zs_all, axis=1))
-        self._cache[key] = out
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return out
-
-    @staticmethod
-    def _check_manifold(d, Zs):
-        """``exact_dynamics``' invariant-manifold warning, checked for all draws at once."""
-        from .exact import _warn_invariant_manifold
-
-        D, n, r = Zs.shape
-        n_pos = int(np.sum(d > 0))
-        k = min(r, n_pos)
-        if k == 0:
-            return
-        top = np.argsort(-d, kind="stable")[:k]
-        if np.min(d[top]) in d[np.setdiff1d(np.arange(d.size), top)]:
-            return  # a tie at the boundary: which tied mode is learned is up to the weights
-        sv = np.linalg.svd(Zs[:, top], compute_uv=False)
-        scale = np.maximum(np.linalg.svd(Zs, compute_uv=False)[:, 0], np.finfo(float).tiny)
-        bad = np.flatnonzero(np.any(sv <= 64 * np.finfo(float).eps * scale[:, None], axis=1))
-        if bad.size:
-            _warn_invariant_manifold(d, Zs[bad[0]])
-
-    def factors(self, lam, scale, times, tau):
-        """Factors ``K`` of every draw's ``QQ^T`` at ``times``, shape (n_draws, T, n_in + n_out, r).
-
-        The same computation as :func:`rsa_lineardyn.exact_dynamics` (graded QR
-        of ``[diag(sqrt g) Z; I]``), batched over draws and times in one call.
-        """
-        from .exact import _CHUNK_ELEMENTS, _GROW, _graded_qr_q, _row_scales
-
-        d, O, Z = self.state(lam, scale)  # (n,), (D, m, n), (D, n, r)
-        D, n, r = Z.shape
-        s = np.asarray(times, dtype=float) / tau
-        dmax = float(np.max(np.abs(d))) if d.size else 0.0
-        if dmax > 0:  # as exact_dynamics: beyond this every finite scale gap is astronomically large
-            s = np.where(np.isfinite(s), np.minimum(s, 1e250 / dmax), s)
-        T = s.size
-        out = np.empty((D, T, O.shape[1], r))
-        if r == 0 or T == 0:
-            out[...] = 0.0
-            return out
-        N = n + r
-        A = np.concatenate([Z, np.broadcast_to(np.eye(r), (D, r, r))], axis=1)  # (D, N, r)
-        chunk = max(1, _CHUNK_ELEMENTS // (D * N * r))
-        for start in range(0, T, chunk):
-            t = s[start : start + chunk]
-            Tc = t.size
-            ell, w = _row_scales(d, t)
-            ell_all = np.concatenate([ell, np.zeros((Tc, r))], axis=1)
-            Q = _graded_qr_q(np.broadcast_to(ell_all, (D, Tc, N)).reshape(D * Tc, N),
-                             np.broadcast_to(A[:, None], (D, Tc, N, r)).reshape(D * Tc, N, r))
-            Q = Q.reshape(D, Tc, N, r)
-            with np.errstate(over="ignore", invalid="ignore"):
-                dt = d * t[:, None]
-                dt = np.where(np.isnan(dt), 0.0, dt)  # 0 * inf for d = 0
-                grow = dt > _GROW
-                e = np.exp(np.where(grow, 0.0, dt))
-            K_small = e[None, :, :, None] * (Z[:, None] @ Q[:, :, n:, :])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                K_grow = Q[:, :, :n, :] / np.sqrt(np.where(grow, w, 1.0))[None, :, :, None]
-            K = np.where(grow[None, :, :, None], K_grow, K_small)
-            out[:, start : start + Tc] = O[:, None] @ K
-        return out
-
-    def ntk_parts(self, lam, scale, times, tau):
-        """Mean NTK blocks over the draws: ``A`` (T, P, P) = X^T W1^T W1 X, ``B`` (T, n_out, n_out) = W2 W2^T."""
-        return self._mean(lam, scale, times, tau)
-
-    def full_gram(self, lam, scale, times, tau):
-        """Mean Gram matrix over the draws, shape (T, N, N) (N = P, or n_out * P for the NTK)."""
-        out = self._mean(lam, scale, times, tau)
-        if self.representation == "ntk":
-            from .representations import _ntk_dense
-
-            return _ntk_dense(out[0], out[1], self.task.X.T @ self.task.X)
-        return out
-
-    def _mean(self, lam, scale, times, tau):
-        """Mean over the draws (LRU-cached): the Gram (T, N, N), or the NTK blocks ``(A, B)``."""
-        from .representations import _pinv_psd
-
-        times = np.asarray(times, dtype=float)
-        key = (float(lam), float(scale), float(tau), times.tobytes())
-        hit = self._results.get(key)
-        if hit is not None:
-            self._results.move_to_end(key)
-            self.stats["result_hits"] += 1
-            return hit
-        self.stats["result_misses"] += 1
-        task = self.task
-        X, Y, n_in = task.X, task.Y, task.n_in
-        rep = self.representation
-        Ks = self.factors(lam, scale, times, tau)  # (D, T, n, r)
-        nd = self.n_draws
-        if rep in ("hidden", "ntk"):  # linear in QQ^T: mean over draws = one factor with all draws' columns
-            D, T, _, r = Ks.shape
-            K1 = Ks[:, :, :n_in].transpose(2, 1, 0, 3).reshape(n_in, T * D * r)  # one BLAS call for all draws
-            H = (X.T @ K1).reshape(task.P, T, D * r).transpose(1, 0, 2)  # (T, P, D r)
-            mean = H @ np.swapaxes(H, 1, 2) / nd
-            if rep == "ntk":
-                K2 = Ks[:, :, n_in:].transpose(1, 2, 0, 3).reshape(T, task.n_out, D * r)
-                w2w2t = K2 @ np.swapaxes(K2, 1, 2) / nd
-                w2w2t.setflags(write=False)
-                mean = (mean, w2w2t)
-        else:
-            mean = 0.0
-            for K in Ks:
-                K1, K2 = K[:, :n_in], K[:, n_in:]
-                if rep == "output":
-                    pinv = _pinv_psd(K2 @ np.swapaxes(K2, 1, 2), self.rcond)
-                    G = Y.T @ pinv @ Y
-                else:  # prediction: (W2 W1 X)^T (W2 W1 X)
-                    L = K2 @ (np.swapaxes(K1, 1, 2) @ X)
-                    G = np.swapaxes(L, 1, 2) @ L
-                mean = mean + G
-            mean = mean / nd
-        (mean[0] if isinstance(mean, tuple) else mean).setflags(write=False)
-        self._results[key] = mean
-        if len(self._results) > self._result_cache_size:
-            self._results.popitem(last=False)
-        return mean
+    return wrapper
 
 
 # ----------------------------------------------------------------------------
@@ -474,18 +143,18 @@ class _Selection:
         self.ia, self.ib = np.triu_indices(n, k=1)
         self.duplicate = rows[self.ia] == rows[self.ib]
         eng = model._engine
-        self.fast = isinstance(eng, _AlignedEngine) and model.representation != "ntk"
+        self.fast = hasattr(eng, "rank_one") and model.representation != "ntk"
         self.cond_index = model._cond_index[rows]  # indices into the task-level conditions
         self.ntk = None
         if model.representation == "ntk":  # Kronecker structure: no (n_out P)^2 matrix per time
             task = model.task
             self.ntk = _NTKPairs(self.cond_index, task.P, task.n_out, task.X.T @ task.X, self.ia, self.ib)
         if self.fast:
-            _, B = eng.rank_one(0.0, 1.0, np.zeros(1), 1.0)
-            Bs = B[:, self.cond_index]
+            Bs = eng.basis()[:, self.cond_index]
             self.Bp = Bs[:, self.ia] * Bs[:, self.ib]  # (J, npairs)
             self.Bd = Bs**2  # (J, n)
 
+    @_single_threaded
     def vectors(self, lam, scale, times):
         """(T, npairs) dissimilarity vectors; NaN where a condition is paired with its own copy."""
         m = self.model
@@ -559,7 +228,16 @@ class LinearNetworkModel(Model):
     fit_scale : bool, default False
         Make ``log10_scale`` the last free parameter (``scale`` is then its
         default value).
-    init : {"aligned", "average"}, default "aligned"
+    init : {"random", "aligned", "average"}, default "random"
+        How the weights start (see the module docstring).  ``"random"``: the
+        expected geometry over random lambda-balanced starts
+        (:func:`rsa_lineardyn.balanced_init`, Gaussian of std ``scale``), which
+        are isotropic in the *whitened* input coordinates of ``task``;
+        computed exactly per draw and symmetrised over the task's modes
+        (:class:`rsa_lineardyn.engines._RandomStartEngine`).  ``"aligned"``:
+        the task-aligned start (an untrained model already holds the task's
+        modes).  ``"average"``: the plain mean of full Gram matrices over the
+        same draws (slow reference for ``"random"``).
     tau : float, default 1
         Time constant; times are in the same units.
     item_order : None, sequence of str, or rsatoolbox.rdm.RDMs
@@ -574,8 +252,9 @@ class LinearNetworkModel(Model):
         "condition", "conditions", "stimulus"``.  The fitter checks that the
         data's labels equal the model's (after ``pattern_idx`` subsampling)
         and raises a clear error otherwise.
-    n_draws : int, default 32
-        Random starts averaged by ``init="average"``.
+    n_draws : int, default 16
+        Random starts averaged by ``init="random"`` and ``init="average"``.
+        (Monte Carlo error: see the benchmark `benchmarks/engine_speed.py`.)
     seed : int, default 0
         Seed of those draws (stored; the prediction is deterministic).
     rcond : float, default 1e-10
@@ -617,7 +296,7 @@ class LinearNetworkModel(Model):
     """
 
     def __init__(self, task, n_hidden=2, representation="hidden", measure="euclidean", *, lam=None, scale=0.1,
-                 fit_scale=False, init="aligned", tau=1.0, item_order=None, label_descriptor="auto", n_draws=32,
+                 fit_scale=False, init="random", tau=1.0, item_order=None, label_descriptor="auto", n_draws=16,
                  seed=0, rcond=DEFAULT_RCOND, lam_bounds=None, log10_time_bounds=None, log10_scale_bounds=None,
                  name=None, degeneracy_rtol=1e-3):
         if not isinstance(task, Task):
@@ -673,7 +352,7 @@ class LinearNetworkModel(Model):
         if init == "aligned":
             self._engine = _AlignedEngine(task, n_hidden, representation, rcond)
         else:
-            self._engine = _AverageEngine(task, n_hidden, representation, rcond, n_draws, self.seed)
+            self._engine = _ENGINES[init](task, n_hidden, representation, rcond, n_draws, self.seed)
         self._bounds_args = (lam_bounds, log10_time_bounds, log10_scale_bounds)
         self.bounds = self._make_bounds(lam_bounds, log10_time_bounds, log10_scale_bounds)
         self.default_theta = np.array([0.5 * (lo + hi) if p != "lam" else float(np.clip(0.0, lo, hi))
@@ -920,7 +599,7 @@ class LinearNetworkModel(Model):
             f"Syx has (near-)degenerate singular values {[round(g, 6) for g in group]} straddling the cut at "
             f"mode {m} (n_hidden = {self.n_hidden} keeps the top {m} modes): a bottleneck learns an arbitrary "
             "mix within this degenerate subspace, so the task-aligned start is one arbitrary choice, not a "
-            "prediction of the theory. Use init='average' (mean over random starts), or a width that keeps or "
+            "prediction of the theory. Use init='random' (expected geometry over random starts), or a width that keeps or "
             "drops the whole group."
         )
         if self.init == "aligned":

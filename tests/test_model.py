@@ -67,7 +67,7 @@ def test_fast_path_matches_exact_dynamics(task, n_hidden, lam, rep, measure):
     if lam > 0 and n_hidden > task.n_out:
         pytest.skip("infeasible")
     scale = 0.2
-    model = rl.LinearNetworkModel(task, n_hidden, rep, measure, lam=lam, scale=scale)
+    model = rl.LinearNetworkModel(task, n_hidden, rep, measure, lam=lam, scale=scale, init="aligned")
     W1, W2 = rl.task_aligned_init(task, n_hidden, lam=lam, scale=scale)
     times = np.array([0.0, 0.4, 1.5, 10.0])
     ref = rl.to_rdms(rl.exact_dynamics(task, W1, W2, times), rep, measure).dissimilarities
@@ -78,7 +78,7 @@ def test_fast_path_matches_exact_dynamics(task, n_hidden, lam, rep, measure):
 
 # -- the rsatoolbox contract ------------------------------------------------------------------
 def test_predict_contract(task):
-    model = rl.LinearNetworkModel(task, n_hidden=2)
+    model = rl.LinearNetworkModel(task, n_hidden=2, init="aligned")
     assert isinstance(model, rsatoolbox.model.Model)
     assert model.n_param == 2 and model.param_names == ["lam", "log10_time"]
     v = model.predict()  # theta=None works
@@ -94,7 +94,7 @@ def test_predict_contract(task):
     assert rdm.rdm_descriptors["lam"][0] == 0.3 and rdm.rdm_descriptors["n_hidden"][0] == 2
     np.testing.assert_array_equal(rdm.get_vectors()[0], model.predict(theta))
     # fixed lam and free scale change the parameter vector
-    m2 = rl.LinearNetworkModel(task, n_hidden=2, lam=0.5, fit_scale=True, measure="cosine")
+    m2 = rl.LinearNetworkModel(task, n_hidden=2, lam=0.5, fit_scale=True, measure="cosine", init="aligned")
     assert m2.param_names == ["log10_time", "log10_scale"] and m2.n_param == 2
     assert m2.predict_rdm([0.0, -1.0]).dissimilarity_measure == "cosine"
     assert len(m2.bounds) == 2
@@ -102,18 +102,18 @@ def test_predict_contract(task):
 
 def test_model_errors(task):
     with pytest.raises(ValueError, match="whiten"):
-        rl.LinearNetworkModel(rl.Task(np.eye(3), np.eye(3)), n_hidden=2)
+        rl.LinearNetworkModel(rl.Task(np.eye(3), np.eye(3)), n_hidden=2, init="aligned")
     with pytest.raises(ValueError, match="rotation"):
-        rl.LinearNetworkModel(task, measure="correlation")
+        rl.LinearNetworkModel(task, measure="correlation", init="aligned")
     with pytest.raises(ValueError, match="init"):
-        rl.LinearNetworkModel(task, init="random")
+        rl.LinearNetworkModel(task, init="uniform")
     with pytest.raises(ValueError, match="n_hidden"):
-        rl.LinearNetworkModel(task, n_hidden=0)
+        rl.LinearNetworkModel(task, n_hidden=0, init="aligned")
     with pytest.raises(ValueError, match="lam"):
-        rl.LinearNetworkModel(task, n_hidden=8, lam=1.0)  # lam > 0 needs n_hidden <= n_out = 6
+        rl.LinearNetworkModel(task, n_hidden=8, lam=1.0, init="aligned")  # lam > 0 needs n_hidden <= n_out = 6
     with pytest.raises(ValueError, match="item_order"):
-        rl.LinearNetworkModel(task, item_order=["zebra", "unicorn", "ant"])
-    model = rl.LinearNetworkModel(task, n_hidden=8)
+        rl.LinearNetworkModel(task, item_order=["zebra", "unicorn", "ant"], init="aligned")
+    model = rl.LinearNetworkModel(task, n_hidden=8, init="aligned")
     assert model.bounds[0][1] == 0.0  # infeasible positive lam excluded from the search box
     with pytest.raises(ValueError, match="theta"):
         model.predict([0.1, 0.2, 0.3])
@@ -123,7 +123,7 @@ def test_model_errors(task):
 
 def test_predict_rdm_speed_p92():
     t92 = random_white_task(92, 20, seed=1)
-    model = rl.LinearNetworkModel(t92, n_hidden=6)
+    model = rl.LinearNetworkModel(t92, n_hidden=6, init="aligned")
     counter = iter(range(10**6))
 
     def call():  # a new theta each call: no cache hits
@@ -137,11 +137,11 @@ def test_predict_rdm_speed_p92():
 def test_degeneracy_warning_names_singular_values():
     deg = _aligned_task([3.0, 2.0, 2.0, 1.0], P=6)
     with pytest.warns(rl.DegeneracyWarning, match=r"2\.0, 2\.0"):
-        rl.LinearNetworkModel(deg, n_hidden=2)
+        rl.LinearNetworkModel(deg, n_hidden=2, init="aligned")
     with warnings.catch_warnings():
         warnings.simplefilter("error", rl.DegeneracyWarning)
-        rl.LinearNetworkModel(deg, n_hidden=3)  # keeps the whole degenerate group
-        rl.LinearNetworkModel(deg, n_hidden=1)
+        rl.LinearNetworkModel(deg, n_hidden=3, init="aligned")  # keeps the whole degenerate group
+        rl.LinearNetworkModel(deg, n_hidden=1, init="aligned")
         m = rl.LinearNetworkModel(deg, n_hidden=2, init="average", n_draws=2)
     assert m.degenerate_ == pytest.approx([2.0, 2.0])
 
@@ -239,14 +239,14 @@ def test_init_average_fit_p20():
 
 def test_ntk_item_order_from_data_rdms(task):
     """NTK conditions 'feature:item' read from data RDMs (sorted as calc_rdm would) drive the model's order."""
-    truth = rl.LinearNetworkModel(task, n_hidden=2, representation="ntk", lam=0.0)
+    truth = rl.LinearNetworkModel(task, n_hidden=2, representation="ntk", lam=0.0, init="aligned")
     assert truth.labels[:2] == [f"{task.feature_names[0]}:zebra", f"{task.feature_names[0]}:ant"]
     full = truth.predict_rdm([0.2])
     assert full.n_cond == task.n_out * task.P
     sorted_labels = sorted(truth.labels)  # feature-major, items alphabetical within each feature
     order = [truth.labels.index(x) for x in sorted_labels]
     data = rl.rdms_from_matrices(full.get_matrices()[0][np.ix_(order, order)], labels=sorted_labels)
-    model = rl.LinearNetworkModel(task, n_hidden=2, representation="ntk", lam=0.0, item_order=data)
+    model = rl.LinearNetworkModel(task, n_hidden=2, representation="ntk", lam=0.0, item_order=data, init="aligned")
     assert model.labels == sorted_labels
     assert [task.labels[i] for i in model.items] == sorted(ANIMALS)
     np.testing.assert_allclose(model.predict([0.2]), data.dissimilarities[0], rtol=1e-10)
@@ -257,7 +257,7 @@ def test_ntk_item_order_from_data_rdms(task):
     idx = [sorted_labels.index(x) for x in sub_labels]
     sub = RDMs(data.get_matrices()[0][np.ix_(idx, idx)][None], pattern_descriptors={"conds": np.array(sub_labels)})
     sub = RDMs(sub.get_vectors(), pattern_descriptors={"conds": np.array(sub_labels)})
-    m_sub = rl.LinearNetworkModel(task, n_hidden=2, representation="ntk", lam=0.0, item_order=sub)
+    m_sub = rl.LinearNetworkModel(task, n_hidden=2, representation="ntk", lam=0.0, item_order=sub, init="aligned")
     assert m_sub.label_key == "conds" and m_sub.labels == sub_labels
     np.testing.assert_allclose(m_sub.predict([0.2]), sub.dissimilarities[0], rtol=1e-10)
     with pytest.raises(ValueError, match="conditions"):
@@ -269,7 +269,7 @@ def test_ntk_item_order_from_data_rdms(task):
 
 # -- fitting ---------------------------------------------------------------------------------
 def test_fit_recovers_noise_free_prediction(task):
-    model = rl.LinearNetworkModel(task, n_hidden=3)
+    model = rl.LinearNetworkModel(task, n_hidden=3, init="aligned")
     truth = [-0.8, 0.1]
     data = model.predict_rdm(truth)
     theta = model.fit(data, method="corr")
@@ -277,13 +277,13 @@ def test_fit_recovers_noise_free_prediction(task):
     assert rl.compare_model(model, data, theta, "corr") > 0.9999
     assert np.allclose(model.theta_, theta)
     np.testing.assert_allclose(model.predict(), model.predict(theta))  # theta=None uses theta_ after fit
-    fixed = rl.LinearNetworkModel(task, n_hidden=3, lam=-0.8)
+    fixed = rl.LinearNetworkModel(task, n_hidden=3, lam=-0.8, init="aligned")
     th = fixed.fit(data, method="cosine")
     assert th[0] == pytest.approx(0.1, abs=1e-3)  # never normalised: the log10 time itself
 
 
 def test_fitter_signature_and_bounds(task):
-    model = rl.LinearNetworkModel(task, n_hidden=2, fit_scale=True, lam_bounds=(-1, 1))
+    model = rl.LinearNetworkModel(task, n_hidden=2, fit_scale=True, lam_bounds=(-1, 1), init="aligned")
     data = model.predict_rdm([0.2, 0.0, -1.2])
     theta = rl.fit_linear_network(model, data, "corr", None, None, None)
     for x, (lo, hi) in zip(theta, model.bounds):
@@ -295,7 +295,7 @@ def test_fitter_signature_and_bounds(task):
 
 def test_item_order_follows_data_labels(task):
     """calc_rdm sorts conditions; predictions must follow the data's order, matched by label."""
-    truth = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0)
+    truth = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0, init="aligned")
     rdm_task_order = truth.predict_rdm([0.3])
     sorted_labels = sorted(ANIMALS)
     data = rdm_task_order.subsample_pattern("item", sorted_labels)  # rsatoolbox keeps the task order here
@@ -303,13 +303,13 @@ def test_item_order_follows_data_labels(task):
     mats = rdm_task_order.get_matrices()[0][np.ix_(order, order)]
     data = rl.rdms_from_matrices(mats, labels=sorted_labels)
     with pytest.raises(ValueError, match="item_order"):
-        rl.LinearNetworkModel(task, n_hidden=2, lam=0.0).fit(data, method="corr")
-    model = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0, item_order=data)
+        rl.LinearNetworkModel(task, n_hidden=2, lam=0.0, init="aligned").fit(data, method="corr")
+    model = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0, item_order=data, init="aligned")
     assert model.labels == sorted_labels
     theta = model.fit(data, method="corr")
     np.testing.assert_allclose(model.predict(theta), data.dissimilarities[0], rtol=1e-5)
     # a subset of the items, in the data's order
-    sub = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0, item_order=["owl", "ant", "cat", "zebra"])
+    sub = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0, item_order=["owl", "ant", "cat", "zebra"], init="aligned")
     assert sub.predict().shape == (6,)
     wrong = rl.rdms_from_matrices(np.zeros((4, 4)) + 1 - np.eye(4), labels=["owl", "ant", "cat", "eel"])
     with pytest.raises(ValueError, match="'eel'"):
@@ -317,7 +317,7 @@ def test_item_order_follows_data_labels(task):
 
 
 def test_pattern_subsampling_matches_rsatoolbox(task):
-    model = rl.LinearNetworkModel(task, n_hidden=3, lam=0.3)
+    model = rl.LinearNetworkModel(task, n_hidden=3, lam=0.3, init="aligned")
     full = model.predict_rdm([0.2])
     idx = [0, 2, 2, 5, 7, 9]  # with a repeat, as in bootstrap samples
     ours = rl.model._Selection(model, model.selection(full.subsample_pattern("index", idx), idx, "index"))
@@ -349,7 +349,7 @@ def experiment(task):
         datasets.append(rsatoolbox.data.Dataset(np.concatenate(acts), descriptors={"subj": subj},
                                                 obs_descriptors={"conds": np.array(conds)}))
     rdms = rsatoolbox.rdm.calc_rdm(datasets, method="euclidean", descriptor="conds")
-    models = [rl.LinearNetworkModel(task, n_hidden=h, item_order=rdms, name=f"width {h}") for h in (2, 5)]
+    models = [rl.LinearNetworkModel(task, n_hidden=h, item_order=rdms, name=f"width {h}", init="aligned") for h in (2, 5)]
     return rdms, models
 
 
@@ -409,7 +409,7 @@ def test_results_plot_save_and_load(experiment, tmp_path):
 
 def test_to_dict_roundtrip_variants(task):
     m = rl.LinearNetworkModel(task, n_hidden=3, representation="output", measure="cosine", lam=-0.4,
-                              fit_scale=True, tau=2.0, item_order=ANIMALS[::-1])
+                              fit_scale=True, tau=2.0, item_order=ANIMALS[::-1], init="aligned")
     back = rl.model_from_dict(m.to_dict())
     assert back.param_names == m.param_names and back.theta_ is None
     np.testing.assert_allclose(back.predict([0.3, -1.5]), m.predict([0.3, -1.5]))
@@ -419,7 +419,7 @@ def test_to_dict_roundtrip_variants(task):
 
 @pytest.mark.parametrize("method", ["corr", "cosine", "spearman"])
 def test_fast_scores_equal_rsatoolbox_compare(task, method):
-    model = rl.LinearNetworkModel(task, n_hidden=3, lam=0.2)
+    model = rl.LinearNetworkModel(task, n_hidden=3, lam=0.2, init="aligned")
     rng = np.random.default_rng(0)
     data = model.predict_rdm([0.1]).subsample_pattern("index", [0, 1, 1, 3, 4, 6, 8, 9])  # NaNs from the repeat
     noisy = RDMs(data.get_vectors() + 0.3 * rng.random((3, data.dissimilarities.shape[1])) * ~np.isnan(data.get_vectors()),
@@ -465,9 +465,9 @@ def test_ntk_predictions_match_dense_ntk(init, measure):
 
 
 def test_params_accessor(task):
-    free = rl.LinearNetworkModel(task, n_hidden=2, fit_scale=True)
+    free = rl.LinearNetworkModel(task, n_hidden=2, fit_scale=True, init="aligned")
     assert free.params([0.25, 0.5, -1.0]) == pytest.approx({"lam": 0.25, "time": 10**0.5, "scale": 0.1})
-    fixed = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0, scale=0.3)
+    fixed = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0, scale=0.3, init="aligned")
     assert fixed.params([1.0]) == {"lam": 0.0, "time": 10.0, "scale": 0.3}
     assert fixed.params() == fixed.params(fixed.default_theta)
     with pytest.raises(ValueError, match="theta"):

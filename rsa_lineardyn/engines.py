@@ -1,0 +1,749 @@
+"""Numerical prediction engines behind :class:`rsa_lineardyn.LinearNetworkModel`.
+
+Each engine turns ``(lam, scale, times, tau)`` into the Gram matrices of one
+representation (``"hidden"``, ``"output"``, ``"prediction"``, ``"ntk"``) of a
+two-layer linear network on a whitened task.
+
+* :class:`_AlignedEngine` (``init="aligned"``): the task-aligned start, per-mode
+  closed form (:func:`mode_strengths`); ``Gram_t = B^T diag(w_t) B``.
+* :class:`_RandomStartEngine` (``init="random"``): the expected geometry over
+  random lambda-balanced starts, in the same rank-one form ``B^T diag(w_t) B``
+  over all input (or output) modes, with weights from the exact solution of
+  seeded draws projected on the task's modes and symmetrised.
+* :class:`_AverageEngine` (``init="average"``): the plain mean of the full
+  Gram matrices over the same draws (reference; P x P per draw).
+
+All engines are pure numerical code: no rsatoolbox objects.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from .initialization import _assemble, _random_orthogonal, balanced_factors
+
+__all__ = ["mode_strengths"]
+
+# ----------------------------------------------------------------------------
+# closed-form per-mode dynamics
+# ----------------------------------------------------------------------------
+def mode_strengths(s, a0, lam, times, tau=1.0):
+    """Closed-form strength ``a_k(t)`` of each task-aligned mode of a lambda-balanced network.
+
+    Solves ``tau da/dt = sqrt(lam^2 + 4 a^2) (s - a)``, ``a(0) = a0 >= 0``,
+    for every singular value ``s`` (whitened inputs, task-aligned start).
+    With ``b = |lam| / 2``, ``g = sqrt(s^2 + b^2)`` and ``w = a + sqrt(a^2 + b^2)``:
+    ``(w - (s + g)) / (w - (s - g)) = rho exp(-2 g t / tau)``, which is
+    solved for ``w`` and mapped back with ``a = (w - b^2 / w) / 2``
+    (``lam = 0`` reduces to the logistic ``s / (1 - (1 - s/a0) e^{-2 s t})``).
+
+    Parameters
+    ----------
+    s : array_like (m,)
+        Non-negative singular values.
+    a0 : float
+        Initial strength (``scale**2`` for :func:`rsa_lineardyn.task_aligned_init`).
+    lam : float
+    times : array_like (T,)
+        Non-negative; ``np.inf`` gives the fixed point ``a = s``.
+    tau : float
+
+    Returns
+    -------
+    ndarray, shape (T, m)
+
+    Examples
+    --------
+    >>> import numpy as np, rsa_lineardyn as rl
+    >>> rl.mode_strengths([2.0, 1.0], 1e-4, 0.5, [0.0, np.inf]).round(6)
+    array([[1.e-04, 1.e-04],
+           [2.e+00, 1.e+00]])
+    """
+    s = np.asarray(s, dtype=float).reshape(1, -1)
+    t = np.asarray(times, dtype=float).reshape(-1, 1) / tau
+    a0 = float(a0)
+    b = abs(float(lam)) / 2.0
+    g = np.hypot(s, b)
+    spg = s + g
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        smg = np.where(spg > 0, -(b * b) / np.where(spg > 0, spg, 1.0), 0.0)  # s - g, without cancellation
+        bw0 = a0 + np.hypot(a0, b)
+        rho = (bw0 - spg) / (bw0 - smg)
+        r = rho * np.exp(-2.0 * g * t)
+        bw = (spg - r * smg) / (1.0 - r)
+        a = (bw - (b * b) / bw) / 2.0
+    # special cases: a stuck at the unstable fixed point 0; s = lam = 0 (pure decay)
+    if bw0 == 0.0:
+        a = np.zeros(np.broadcast_shapes(t.shape, s.shape))
+    else:
+        dead = (spg == 0.0)
+        if np.any(dead):
+            decay = a0 / (1.0 + 2.0 * a0 * t)
+            a = np.where(dead, decay, a)
+    return np.maximum(a, 0.0)
+
+
+class _AlignedEngine:
+    """Per-mode closed form for the task-aligned start: Gram = sum_j w_j(t) b_j b_j^T."""
+
+    def __init__(self, task, n_hidden, representation, rcond):
+        self.task = task
+        self.n_hidden = n_hidden
+        self.representation = representation
+        self.rcond = rcond
+        U, s, Vt = task.svd()
+        n_in, n_out = task.n_in, task.n_out
+        self.m = min(n_in, n_hidden, n_out)
+        self.k1 = min(n_hidden, n_in)
+        self.k2 = min(n_hidden, n_out)
+        svals = np.zeros(self.m)
+        q = min(self.m, s.size)
+        svals[:q] = s[:q]
+        self.s = svals
+        self.Z = Vt @ task.X  # (n_in, P): item coordinates along input modes
+        self.Yu = U.T @ task.Y  # (n_out, P): item coordinates along output modes
+        self.U = U
+
+    def layer_weights(self, lam, scale, times, tau):
+        """d1^2 (T, k1), d2^2 (T, k2), a (T, m)."""
+        a = mode_strengths(self.s, scale**2, lam, times, tau)
+        s1, s2 = balanced_factors(a, lam)
+        T = a.shape[0]
+        d1 = np.zeros((T, self.k1))
+        d2 = np.zeros((T, self.k2))
+        d1[:, : self.m] = s1**2
+        d2[:, : self.m] = s2**2
+        if lam > 0:
+            d2[:, self.m :] = lam
+        elif lam < 0:
+            d1[:, self.m :] = -lam
+        return d1, d2, a
+
+    def basis(self):
+        """The fixed rows ``B`` (J, P) of ``Gram_t = B^T diag(w_t) B``."""
+        if self.representation == "output":
+            return self.Yu[: self.k2]
+        return self.Z[: self.m] if self.representation == "prediction" else self.Z[: self.k1]
+
+    def rank_one(self, lam, scale, times, tau):
+        """Weights (T, J) and basis (J, P) with Gram_t = B^T diag(w_t) B."""
+        d1, d2, a = self.layer_weights(lam, scale, times, tau)
+        if self.representation == "hidden":
+            return d1, self.Z[: self.k1]
+        if self.representation == "prediction":
+            return a**2, self.Z[: self.m]
+        # output: pseudo-inverse of W2 W2^T = U diag(d2, 0...) U^T with a relative cut-off
+        top = np.max(d2, axis=1, keepdims=True)
+        keep = (d2 > self.rcond * top) & (top > 0)
+        w = np.where(keep, 1.0 / np.where(keep, d2, 1.0), 0.0)
+        return w, self.Yu[: self.k2]
+
+    def ntk_parts(self, lam, scale, times, tau):
+        """Blocks of the NTK ``I (x) A + B (x) X^T X``: ``A`` (T, P, P) = X^T W1^T W1 X, ``B`` (T, n_out, n_out) = W2 W2^T."""
+        d1, d2, _ = self.layer_weights(lam, scale, times, tau)
+        Zk = self.Z[: self.k1]
+        Uk = self.U[:, : self.k2]
+        A = (Zk.T[None] * d1[:, None, :]) @ Zk
+        B = (Uk[None] * d2[:, None, :]) @ Uk.T
+        return A, B
+
+    def full_gram(self, lam, scale, times, tau):
+        """The full NTK over all conditions, shape (T, n_out P, n_out P) (reference; predictions use ``ntk_parts``)."""
+        from .representations import _ntk_dense
+
+        A, B = self.ntk_parts(lam, scale, times, tau)
+        return _ntk_dense(A, B, self.task.X.T @ self.task.X)
+
+
+class _AverageEngine:
+    """Mean Gram over seeded random lambda-balanced starts, each solved exactly; cached per (lam, scale).
+
+    The ``n_draws`` draws are exactly those of ``n_draws`` successive calls
+    ``rl.balanced_init(n_in, n_hidden, n_out, lam=lam, scale=scale, seed=rng)``
+    with ``rng = np.random.default_rng(seed)`` (same random stream for every
+    ``lam`` and ``scale``: common random numbers, so the fitter's objective is
+    smooth in ``lam`` and ``scale``).
+
+    How it is made fast (the result is the exact solution of every draw at
+    the requested times -- no time grid, no interpolation):
+
+    1. The random part of each draw (Gaussian product SVD and hidden rotation)
+       does not depend on ``(lam, scale)``: it is computed once per engine at
+       unit scale; a draw at ``(lam, scale)`` only rescales the singular values
+       by ``scale**2`` and re-splits them between the layers.
+    2. Per ``(lam, scale)`` (bounded LRU of ``cache_size`` entries) the engine
+       keeps the spectrum ``F = O diag(d) O^T`` (once per ``lam``, not once per
+       draw) and every draw's ``Z = O^T Q0``, with each group of exactly tied
+       eigenvalues (``+-lam/2`` of multiplicity ``|n_in - n_out|``) compressed
+       to ``rank`` rows by a QR factorisation.  Rows with the same eigenvalue
+       have the same row scale at every time, so ``[Z_g] = Q_g R_g`` can be
+       replaced by ``R_g`` (and ``O_g`` by ``O_g Q_g``) without changing ``QQ^T``;
+       for P = 92 items and 20 outputs this shrinks the graded QR of
+       :mod:`rsa_lineardyn.exact` from 118 to 52 rows.
+    3. A request ``(lam, scale, times)`` then runs only the time-dependent part
+       (``rsa_lineardyn.exact._factors``, vectorised over all requested times)
+       per draw, and forms the representation's Gram matrix directly from the
+       factors; the last ``result_cache_size`` results are kept as well.
+
+    A log-time grid with interpolation was measured and rejected: the exact
+    time step costs ~0.3-0.6 ms per draw and time point at P = 92, so a grid
+    fine enough for 1e-6 relative interpolation error (hundreds of points
+    over the fitter's time range) costs seconds per ``(lam, scale)``, and the
+    fitter visits ~50 values of ``lam``.
+    """
+
+    def __init__(self, task, n_hidden, representation, rcond, n_draws, seed, cache_size=32, result_cache_size=16):
+        self.task = task
+        self.n_hidden = n_hidden
+        self.representation = representation
+        self.rcond = rcond
+        self.n_draws = n_draws
+        self.seed = seed
+        self._cache = OrderedDict()  # (lam, scale) -> per-draw compressed factors
+        self._cache_size = cache_size
+        self._results = OrderedDict()  # (lam, scale, tau, times) -> mean Gram
+        self._result_cache_size = result_cache_size
+        self._spectra = OrderedDict()  # lam -> (d, O)
+        self._base = None
+        self.stats = {"state_hits": 0, "state_misses": 0, "result_hits": 0, "result_misses": 0}
+
+    # -- draws -----------------------------------------------------------------
+    def _base_draws(self):
+        """Scale- and lam-free part of each draw, from the same random stream as ``balanced_init``."""
+        if self._base is None:
+            t = self.task
+            h = self.n_hidden
+            rng = np.random.default_rng(self.seed)
+            base = []
+            for _ in range(self.n_draws):
+                G1 = rng.standard_normal((h, t.n_in))
+                G2 = rng.standard_normal((t.n_out, h))
+                U, a, Vt = np.linalg.svd(G2 @ G1, full_matrices=True)
+                R = _random_orthogonal(h, rng)
+                base.append((U, a, Vt.T, R))
+            self._base = base
+        return self._base
+
+    def draws(self, lam, scale):
+        """The ``n_draws`` initial weight pairs ``(W1, W2)`` at ``(lam, scale)``."""
+        t = self.task
+        return [_assemble(U, V, R, a * scale**2, lam, t.n_in, self.n_hidden, t.n_out)
+                for U, a, V, R in self._base_draws()]
+
+    def _spectrum(self, lam):
+        from .exact import spectrum
+
+        hit = self._spectra.get(lam)
+        if hit is None:
+            hit = spectrum(self.task.sigma_yx, lam)
+            self._spectra[lam] = hit
+            if len(self._spectra) > self._cache_size:
+                self._spectra.popitem(last=False)
+        else:
+            self._spectra.move_to_end(lam)
+        return hit
+
+    def state(self, lam, scale):
+        """``(d (n,), O (D, m, n), Z (D, n, r))``: every draw's ``Z = O^T Q0``, tied groups compressed.
+
+        LRU-cached per ``(lam, scale)``.
+        """
+        from .exact import _thin_factor
+
+        key = (float(lam), float(scale))
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            self.stats["state_hits"] += 1
+            return hit
+        self.stats["state_misses"] += 1
+        d, O = self._spectrum(key[0])
+        levels, inverse, counts = np.unique(d, return_inverse=True, return_counts=True)
+        draws = self.draws(*key)
+        Zfull = np.stack([O.T @ _thin_factor(np.concatenate([W1.T, W2], axis=0)) for W1, W2 in draws])
+        r = Zfull.shape[2]
+        self._check_manifold(d, Zfull)
+        groups = [np.flatnonzero(inverse == lev) for lev in np.flatnonzero(counts > r)]
+        keep = np.ones(d.size, dtype=bool)
+        for idx in groups:
+            keep[idx] = False
+        dc = np.concatenate([d[keep]] + [np.full(r, d[idx[0]]) for idx in groups])
+        Os_all, Zs_all = [O[:, keep][None].repeat(len(draws), axis=0)], [Zfull[:, keep]]
+        for idx in groups:  # tied rows share their row scale: Z_g = Q_g R_g -> rows R_g, columns O_g Q_g
+            Qg, Rg = np.linalg.qr(Zfull[:, idx], mode="reduced")  # batched over draws
+            Os_all.append(O[:, idx] @ Qg)
+            Zs_all.append(Rg)
+        # the compressed eigenvalues dc are the same for every draw (same levels, same rank)
+        out = (dc, np.concatenate(Os_all, axis=2), np.concatenate(Zs_all, axis=1))
+        self._cache[key] = out
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return out
+
+    @staticmethod
+    def _check_manifold(d, Zs):
+        """``exact_dynamics``' invariant-manifold warning, checked for all draws at once."""
+        from .exact import _warn_invariant_manifold
+
+        D, n, r = Zs.shape
+        n_pos = int(np.sum(d > 0))
+        k = min(r, n_pos)
+        if k == 0:
+            return
+        top = np.argsort(-d, kind="stable")[:k]
+        if np.min(d[top]) in d[np.setdiff1d(np.arange(d.size), top)]:
+            return  # a tie at the boundary: which tied mode is learned is up to the weights
+        sv = np.linalg.svd(Zs[:, top], compute_uv=False)
+        scale = np.maximum(np.linalg.svd(Zs, compute_uv=False)[:, 0], np.finfo(float).tiny)
+        bad = np.flatnonzero(np.any(sv <= 64 * np.finfo(float).eps * scale[:, None], axis=1))
+        if bad.size:
+            _warn_invariant_manifold(d, Zs[bad[0]])
+
+    def factors(self, lam, scale, times, tau):
+        """Factors ``K`` of every draw's ``QQ^T`` at ``times``, shape (n_draws, T, n_in + n_out, r).
+
+        The same computation as :func:`rsa_lineardyn.exact_dynamics` (graded QR
+        of ``[diag(sqrt g) Z; I]``), batched over draws and times in one call.
+        """
+        from .exact import _CHUNK_ELEMENTS, _GROW, _graded_qr_q, _row_scales
+
+        d, O, Z = self.state(lam, scale)  # (n,), (D, m, n), (D, n, r)
+        D, n, r = Z.shape
+        s = np.asarray(times, dtype=float) / tau
+        dmax = float(np.max(np.abs(d))) if d.size else 0.0
+        if dmax > 0:  # as exact_dynamics: beyond this every finite scale gap is astronomically large
+            s = np.where(np.isfinite(s), np.minimum(s, 1e250 / dmax), s)
+        T = s.size
+        out = np.empty((D, T, O.shape[1], r))
+        if r == 0 or T == 0:
+            out[...] = 0.0
+            return out
+        N = n + r
+        A = np.concatenate([Z, np.broadcast_to(np.eye(r), (D, r, r))], axis=1)  # (D, N, r)
+        chunk = max(1, _CHUNK_ELEMENTS // (D * N * r))
+        for start in range(0, T, chunk):
+            t = s[start : start + chunk]
+            Tc = t.size
+            ell, w = _row_scales(d, t)
+            ell_all = np.concatenate([ell, np.zeros((Tc, r))], axis=1)
+            Q = _graded_qr_q(np.broadcast_to(ell_all, (D, Tc, N)).reshape(D * Tc, N),
+                             np.broadcast_to(A[:, None], (D, Tc, N, r)).reshape(D * Tc, N, r))
+            Q = Q.reshape(D, Tc, N, r)
+            with np.errstate(over="ignore", invalid="ignore"):
+                dt = d * t[:, None]
+                dt = np.where(np.isnan(dt), 0.0, dt)  # 0 * inf for d = 0
+                grow = dt > _GROW
+                e = np.exp(np.where(grow, 0.0, dt))
+            K_small = e[None, :, :, None] * (Z[:, None] @ Q[:, :, n:, :])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                K_grow = Q[:, :, :n, :] / np.sqrt(np.where(grow, w, 1.0))[None, :, :, None]
+            K = np.where(grow[None, :, :, None], K_grow, K_small)
+            out[:, start : start + Tc] = O[:, None] @ K
+        return out
+
+    def ntk_parts(self, lam, scale, times, tau):
+        """Mean NTK blocks over the draws: ``A`` (T, P, P) = X^T W1^T W1 X, ``B`` (T, n_out, n_out) = W2 W2^T."""
+        return self._mean(lam, scale, times, tau)
+
+    def full_gram(self, lam, scale, times, tau):
+        """Mean Gram matrix over the draws, shape (T, N, N) (N = P, or n_out * P for the NTK)."""
+        out = self._mean(lam, scale, times, tau)
+        if self.representation == "ntk":
+            from .representations import _ntk_dense
+
+            return _ntk_dense(out[0], out[1], self.task.X.T @ self.task.X)
+        return out
+
+    def _mean(self, lam, scale, times, tau):
+        """Mean over the draws (LRU-cached): the Gram (T, N, N), or the NTK blocks ``(A, B)``."""
+        from .representations import _pinv_psd
+
+        times = np.asarray(times, dtype=float)
+        key = (float(lam), float(scale), float(tau), times.tobytes())
+        hit = self._results.get(key)
+        if hit is not None:
+            self._results.move_to_end(key)
+            self.stats["result_hits"] += 1
+            return hit
+        self.stats["result_misses"] += 1
+        task = self.task
+        X, Y, n_in = task.X, task.Y, task.n_in
+        rep = self.representation
+        Ks = self.factors(lam, scale, times, tau)  # (D, T, n, r)
+        nd = self.n_draws
+        if rep in ("hidden", "ntk"):  # linear in QQ^T: mean over draws = one factor with all draws' columns
+            D, T, _, r = Ks.shape
+            K1 = Ks[:, :, :n_in].transpose(2, 1, 0, 3).reshape(n_in, T * D * r)  # one BLAS call for all draws
+            H = (X.T @ K1).reshape(task.P, T, D * r).transpose(1, 0, 2)  # (T, P, D r)
+            mean = H @ np.swapaxes(H, 1, 2) / nd
+            if rep == "ntk":
+                K2 = Ks[:, :, n_in:].transpose(1, 2, 0, 3).reshape(T, task.n_out, D * r)
+                w2w2t = K2 @ np.swapaxes(K2, 1, 2) / nd
+                w2w2t.setflags(write=False)
+                mean = (mean, w2w2t)
+        else:
+            mean = 0.0
+            for K in Ks:
+                K1, K2 = K[:, :n_in], K[:, n_in:]
+                if rep == "output":
+                    pinv = _pinv_psd(K2 @ np.swapaxes(K2, 1, 2), self.rcond)
+                    G = Y.T @ pinv @ Y
+                else:  # prediction: (W2 W1 X)^T (W2 W1 X)
+                    L = K2 @ (np.swapaxes(K1, 1, 2) @ X)
+                    G = np.swapaxes(L, 1, 2) @ L
+                mean = mean + G
+            mean = mean / nd
+        (mean[0] if isinstance(mean, tuple) else mean).setflags(write=False)
+        self._results[key] = mean
+        if len(self._results) > self._result_cache_size:
+            self._results.popitem(last=False)
+        return mean
+
+
+# ----------------------------------------------------------------------------
+# the expected geometry over random lambda-balanced starts
+# ----------------------------------------------------------------------------
+#: Singular values of ``Syx`` within this relative distance (of the largest) form one tied group.
+_GROUP_RTOL = 1e-10
+#: Array elements per batch of (draw, time) QR problems (~32 MB of float64 temporaries).
+_BATCH_ELEMENTS = 4_000_000
+
+
+def _base_draws(task, n_hidden, n_draws, seed):
+    """Scale- and lam-free part ``(U, a, V, R)`` of ``n_draws`` successive ``balanced_init`` draws.
+
+    The same random stream as ``n_draws`` calls of
+    ``rl.balanced_init(n_in, n_hidden, n_out, lam, scale, seed=rng)`` with
+    ``rng = np.random.default_rng(seed)``: a draw at ``(lam, scale)`` is
+    ``_assemble(U, V, R, a * scale**2, lam, ...)``.
+    """
+    h = n_hidden
+    rng = np.random.default_rng(seed)
+    base = []
+    for _ in range(n_draws):
+        G1 = rng.standard_normal((h, task.n_in))
+        G2 = rng.standard_normal((task.n_out, h))
+        U, a, Vt = np.linalg.svd(G2 @ G1, full_matrices=True)
+        R = _random_orthogonal(h, rng)
+        base.append((U, a, Vt.T, R))
+    return base
+
+
+def _group_labels(values, n):
+    """Group id per mode: modes ``k < values.size`` by (tied) value, the rest with the value 0."""
+    v = np.zeros(n)
+    q = min(n, values.size)
+    v[:q] = values[:q]
+    top = float(np.max(np.abs(v))) if n else 0.0
+    tol = _GROUP_RTOL * top if top > 0 else 0.0
+    order = np.argsort(-v, kind="stable")
+    labels = np.empty(n, dtype=int)
+    g = -1
+    prev = None
+    for i in order:
+        if prev is None or prev - v[i] > tol:
+            g += 1
+            prev = v[i]
+        labels[i] = g
+    return labels
+
+
+def _group_mean_matrix(labels):
+    """Matrix ``S`` (n, n) with ``w @ S`` = ``w`` averaged within each group."""
+    n = labels.size
+    S = np.zeros((n, n))
+    for g in np.unique(labels):
+        idx = np.flatnonzero(labels == g)
+        S[np.ix_(idx, idx)] = 1.0 / idx.size
+    return S
+
+
+class _RandomStartEngine:
+    """Expected Gram over random lambda-balanced starts, exact per draw, in the task's mode basis.
+
+    Why a rank-one form is exact: the law of ``rl.balanced_init`` is
+    invariant under ``W1 -> W1 O1^T``, ``W2 -> O2 W2`` (orthogonal ``O1``,
+    ``O2``), and gradient flow with ``Sxx = I`` is equivariant under the pairs
+    with ``O2 Syx O1^T = Syx`` (``O1 = V D V^T``, ``O2 = U D U^T``: joint signs
+    or rotations within tied singular values, anything on the null spaces).
+    So ``E[W1^T W1]``, ``E[W2 W2^T]``, ``E[pinv(W2 W2^T)]`` and
+    ``E[(W2 W1)^T (W2 W1)]`` are diagonal in the task's mode bases (``V`` for
+    inputs, ``U`` for outputs) and constant within each tied group, and every
+    expected Gram is ``B^T diag(w_t) B`` with ``B = V^T X`` (hidden,
+    prediction; ``n_in`` rows) or ``B = U^T Y`` (output; ``n_out`` rows).
+
+    The weights ``w_t`` are the mean over ``n_draws`` seeded draws (the draws of
+    :class:`_AverageEngine`: common random numbers across ``lam`` and
+    ``scale``) of each draw's exact solution projected on the mode diagonal,
+    then averaged within the tied groups (exact in expectation; it removes
+    most of the Monte Carlo noise).  Never forms a P x P matrix per draw.
+
+    Draws on an invariant manifold of gradient flow (e.g. about half of the
+    ``lam = 0`` draws of a square network, where ``det(W2 W1)`` and
+    ``det(Syx)`` differ in sign) are included with their exact solution (they
+    converge to a saddle, as gradient flow from them does), without the
+    per-draw warning of :func:`rsa_lineardyn.exact_dynamics`.
+
+    How it is made fast:
+
+    1. The random part of a draw (``U0, a, V0``) does not depend on
+       ``(lam, scale)``; it is kept in the task's mode coordinates
+       (``V^T V0``, ``U^T U0``).  The hidden rotation drops out of ``QQ^T``, so
+       the thin factor ``C`` (``CC^T = Q0 Q0^T``) is built without it, with
+       ``r = min(n_in, n_hidden, n_out)`` columns for ``lam = 0`` (wide
+       networks too) and ``n_hidden`` otherwise.
+    2. Per ``(lam, scale)`` (LRU-cached) every draw's ``Z = O^T C`` with tied
+       eigenvalue groups compressed (as in :class:`_AverageEngine`).
+    3. Per request, one batched QR over all draws and times: LAPACK on
+       scale-sorted rows while row scales stay below ``e^300`` (the fast path
+       of :func:`rsa_lineardyn.exact._factors`), the graded QR otherwise
+       (``t = inf``, very large ``t``, draws near an invariant manifold).
+    """
+
+    def __init__(self, task, n_hidden, representation, rcond, n_draws, seed, cache_size=32, result_cache_size=64):
+        self.task = task
+        self.n_hidden = n_hidden
+        self.representation = representation
+        self.rcond = rcond
+        self.n_draws = n_draws
+        self.seed = seed
+        U, s, Vt = task.svd()
+        self.U = np.asarray(U)
+        self.V = np.asarray(Vt).T
+        self.s = np.asarray(s)
+        n_in, n_out = task.n_in, task.n_out
+        self.in_groups = _group_labels(self.s, n_in)
+        self.out_groups = _group_labels(self.s, n_out)
+        self._S_in = _group_mean_matrix(self.in_groups)
+        self._S_out = _group_mean_matrix(self.out_groups)
+        self.Z_items = np.asarray(Vt) @ task.X  # (n_in, P)
+        self.Yu = self.U.T @ task.Y  # (n_out, P)
+        self._base = None
+        self._cache = OrderedDict()
+        self._cache_size = cache_size
+        self._results = OrderedDict()
+        self._result_cache_size = result_cache_size
+        self.stats = {"state_hits": 0, "state_misses": 0, "result_hits": 0, "result_misses": 0}
+
+    # -- draws ---------------------------------------------------------------------
+    def _base_draws(self):
+        """Per draw: ``(V^T V0 (n_in, n_in), U^T U0 (n_out, n_out), a)``, plus the raw draws."""
+        if self._base is None:
+            raw = _base_draws(self.task, self.n_hidden, self.n_draws, self.seed)
+            Vm = np.stack([self.V.T @ V0 for _, _, V0, _ in raw])
+            Um = np.stack([self.U.T @ U0 for U0, _, _, _ in raw])
+            A = np.stack([a for _, a, _, _ in raw])
+            self._base = (Vm, Um, A, raw)
+        return self._base
+
+    def draws(self, lam, scale):
+        """The ``n_draws`` initial weight pairs ``(W1, W2)`` at ``(lam, scale)`` (those of ``init='average'``)."""
+        t = self.task
+        return [_assemble(U, V, R, a * scale**2, lam, t.n_in, self.n_hidden, t.n_out)
+                for U, a, V, R in self._base_draws()[3]]
+
+    def basis(self):
+        """The fixed rows ``B`` (J, P) of ``Gram_t = B^T diag(w_t) B``."""
+        return self.Yu if self.representation == "output" else self.Z_items
+
+    def _thin_modes(self, lam, scale):
+        """Every draw's thin factor of ``Q0 Q0^T`` in mode coordinates ``[V^T W1^T; U^T W2] R``, (D, n, r)."""
+        Vm, Um, A, _ = self._base_draws()
+        n_in, n_out, h = self.task.n_in, self.task.n_out, self.n_hidden
+        m = min(n_in, h, n_out)
+        r = m if lam == 0 else h
+        D = A.shape[0]
+        s1, s2 = balanced_factors(A[:, :m] * scale**2, lam)  # (D, m)
+        d1 = np.zeros((D, r))
+        d2 = np.zeros((D, r))
+        d1[:, :m], d2[:, :m] = s1, s2
+        if lam > 0:
+            d2[:, m:] = np.sqrt(lam)
+        elif lam < 0:
+            d1[:, m:] = np.sqrt(-lam)
+        k1, k2 = min(r, n_in), min(r, n_out)
+        C = np.zeros((D, n_in + n_out, r))
+        C[:, :n_in, :k1] = Vm[:, :, :k1] * d1[:, None, :k1]
+        C[:, n_in:, :k2] = Um[:, :, :k2] * d2[:, None, :k2]
+        return C
+
+    def state(self, lam, scale):
+        """``(d (nc,), Om (D, n, nc), Z (D, nc, r), fast_ok (D,))`` per ``(lam, scale)``, LRU-cached.
+
+        ``Om`` maps the (compressed) eigenbasis of ``F`` to mode coordinates.
+        """
+        from .exact import spectrum
+
+        key = (float(lam), float(scale))
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            self.stats["state_hits"] += 1
+            return hit
+        self.stats["state_misses"] += 1
+        task = self.task
+        n_in = task.n_in
+        d, O = spectrum(task.sigma_yx, key[0], svd=task.svd())
+        Om = np.concatenate([self.V.T @ O[:n_in], self.U.T @ O[n_in:]], axis=0)  # eigvecs in mode coordinates
+        C = self._thin_modes(*key)
+        Zfull = np.swapaxes(Om, 0, 1) @ C  # (D, n, r) = O^T C
+        D, n, r = Zfull.shape
+        fast_ok = self._fast_ok(d, Zfull)  # no warning: such draws are part of the expectation
+        levels, inverse, counts = np.unique(d, return_inverse=True, return_counts=True)
+        groups = [np.flatnonzero(inverse == lev) for lev in np.flatnonzero(counts > r)]
+        keep = np.ones(d.size, dtype=bool)
+        for idx in groups:
+            keep[idx] = False
+        dc = np.concatenate([d[keep]] + [np.full(r, d[idx[0]]) for idx in groups])
+        Os_all, Zs_all = [np.broadcast_to(Om[:, keep], (D,) + Om[:, keep].shape)], [Zfull[:, keep]]
+        for idx in groups:  # tied rows share their row scale: Z_g = Q_g R_g -> rows R_g, columns O_g Q_g
+            Qg, Rg = np.linalg.qr(Zfull[:, idx], mode="reduced")
+            Os_all.append(Om[:, idx] @ Qg)
+            Zs_all.append(Rg)
+        out = (dc, np.concatenate(Os_all, axis=2), np.concatenate(Zs_all, axis=1), fast_ok)
+        self._cache[key] = out
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return out
+
+    @staticmethod
+    def _fast_ok(d, Z):
+        """Per draw: the rows of the modes to be learned are well conditioned (as ``exact._warn_invariant_manifold``)."""
+        D, n, r = Z.shape
+        n_pos = int(np.sum(d > 0))
+        k = min(r, n_pos)
+        if k == 0 or D == 0:
+            return np.ones(D, dtype=bool)
+        order = np.argsort(-d, kind="stable")
+        rows = d >= d[order[k - 1]]
+        sv = np.linalg.svd(Z[:, rows], compute_uv=False)
+        if sv.shape[1] < k:
+            return np.zeros(D, dtype=bool)
+        return sv[:, k - 1] > 1e-12 * sv[:, 0]
+
+    def mode_factors(self, lam, scale, times, tau):
+        """Every draw's factor of ``QQ^T`` in mode coordinates at ``times``, shape (D, T, n_in + n_out, r).
+
+        ``[V^T W1^T W1 V, ...; ..., U^T W2 W2^T U] = K K^T`` for each draw and time; the same solution as
+        :func:`rsa_lineardyn.exact_dynamics` (graded QR of ``[diag(sqrt g) Z; I]``).
+        """
+        from .exact import _FAST_LOG_MAX, _GROW, _graded_qr_q, _row_scales
+
+        d, Om, Z, fast_ok = self.state(lam, scale)
+        D, nc, r = Z.shape
+        n = Om.shape[1]
+        s = np.asarray(times, dtype=float) / tau
+        dmax = float(np.max(np.abs(d))) if d.size else 0.0
+        if dmax > 0:
+            s = np.where(np.isfinite(s), np.minimum(s, 1e250 / dmax), s)
+        T = s.size
+        out = np.zeros((D, T, n, r))
+        if r == 0 or T == 0 or D == 0:
+            return out
+        N = nc + r
+        A = np.concatenate([Z, np.broadcast_to(np.eye(r), (D, r, r))], axis=1)  # (D, N, r)
+        ell, w = _row_scales(d, s)
+        ell_all = np.concatenate([ell, np.zeros((T, r))], axis=1)  # (T, N)
+        fast_t = np.isfinite(s) & (np.max(ell_all, axis=1) <= _FAST_LOG_MAX)
+        Q = np.empty((D, T, N, r))
+        fd, ft = np.flatnonzero(fast_ok), np.flatnonzero(fast_t)
+        if fd.size and ft.size:
+            ef = ell_all[ft]
+            with np.errstate(under="ignore"):
+                sc = np.where(ef > -_FAST_LOG_MAX, np.exp(np.minimum(ef, _FAST_LOG_MAX)), 0.0)
+            order = np.argsort(-ef, axis=1, kind="stable")  # (Tf, N): the same for every draw
+            inv = np.argsort(order, axis=1)
+            rows_sorted = A[:, order]  # (D, Tf, N, r), sorted rows
+            As = rows_sorted[fd] * np.take_along_axis(sc, order, axis=1)[None, :, :, None]
+            step = max(1, _BATCH_ELEMENTS // (As.shape[1] * N * r))
+            Qs = np.empty_like(As)
+            for i in range(0, fd.size, step):
+                Qs[i : i + step] = np.linalg.qr(As[i : i + step], mode="reduced")[0]
+            Q[np.ix_(fd, ft)] = np.take_along_axis(Qs, inv[None, :, :, None], axis=2)
+        slow = ~(fast_ok[:, None] & fast_t[None, :])
+        if np.any(slow):
+            di, ti = np.nonzero(slow)
+            step = max(1, _BATCH_ELEMENTS // (N * r))
+            for i in range(0, di.size, step):
+                a, b = di[i : i + step], ti[i : i + step]
+                Q[a, b] = _graded_qr_q(ell_all[b], A[a])
+        with np.errstate(over="ignore", invalid="ignore"):
+            dt = d * s[:, None]
+            dt = np.where(np.isnan(dt), 0.0, dt)  # 0 * inf for d = 0
+            grow = dt > _GROW
+            e = np.exp(np.where(grow, 0.0, dt))
+        K_small = e[None, :, :, None] * (Z[:, None] @ Q[:, :, nc:, :])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            K_grow = Q[:, :, :nc, :] / np.sqrt(np.where(grow, w, 1.0))[None, :, :, None]
+        K = np.where(grow[None, :, :, None], K_grow, K_small)
+        return Om[:, None] @ K
+
+    def _diagonals(self, lam, scale, times, tau):
+        """Mode-diagonal means over the draws, symmetrised, LRU-cached.
+
+        Returns ``(w_in (T, n_in), w_out (T, n_out))``: for ``hidden``/``ntk`` the diagonals of
+        ``V^T E[W1^T W1] V`` and ``U^T E[W2 W2^T] U``; for ``prediction`` ``w_in`` is that of
+        ``V^T E[(W2 W1)^T W2 W1] V``; for ``output`` ``w_out`` is that of ``U^T E[pinv(W2 W2^T)] U``.
+        """
+        times = np.asarray(times, dtype=float)
+        key = (float(lam), float(scale), float(tau), times.tobytes())
+        hit = self._results.get(key)
+        if hit is not None:
+            self._results.move_to_end(key)
+            self.stats["result_hits"] += 1
+            return hit
+        self.stats["result_misses"] += 1
+        n_in = self.task.n_in
+        K = self.mode_factors(lam, scale, times, tau)  # (D, T, n, r)
+        K1, K2 = K[:, :, :n_in], K[:, :, n_in:]
+        rep = self.representation
+        w_in = w_out = None
+        if rep in ("hidden", "ntk"):
+            w_in = np.einsum("dtir,dtir->ti", K1, K1) / self.n_draws
+            if rep == "ntk":
+                w_out = np.einsum("dtor,dtor->to", K2, K2) / self.n_draws
+        elif rep == "prediction":  # diag of (K2 K1^T)^T (K2 K1^T) = rows of K1 (K2^T K2) K1^T
+            G = np.swapaxes(K2, -1, -2) @ K2
+            w_in = np.einsum("dtir,dtir->ti", K1 @ G, K1) / self.n_draws
+        else:  # output: diag of pinv(K2 K2^T) with pinv's relative eigenvalue cut-off
+            u, sv, _ = np.linalg.svd(K2, full_matrices=False)
+            ev = sv**2
+            top = np.max(ev, axis=-1, keepdims=True)
+            keep = (ev > self.rcond * top) & (top > 0)
+            inv = np.where(keep, 1.0 / np.where(keep, ev, 1.0), 0.0)
+            w_out = np.einsum("dtok,dtk->to", u**2, inv) / self.n_draws
+        out = (None if w_in is None else w_in @ self._S_in, None if w_out is None else w_out @ self._S_out)
+        for a in out:
+            if a is not None:
+                a.setflags(write=False)
+        self._results[key] = out
+        if len(self._results) > self._result_cache_size:
+            self._results.popitem(last=False)
+        return out
+
+    def rank_one(self, lam, scale, times, tau):
+        """Weights (T, J) and basis (J, P) with the expected ``Gram_t = B^T diag(w_t) B``."""
+        w_in, w_out = self._diagonals(lam, scale, times, tau)
+        if self.representation == "output":
+            return w_out, self.Yu
+        return w_in, self.Z_items
+
+    def ntk_parts(self, lam, scale, times, tau):
+        """Expected NTK blocks: ``A`` (T, P, P) = X^T E[W1^T W1] X, ``B`` (T, n_out, n_out) = E[W2 W2^T]."""
+        w_in, w_out = self._diagonals(lam, scale, times, tau)
+        Zi = self.Z_items
+        A = (Zi.T[None] * w_in[:, None, :]) @ Zi
+        B = (self.U[None] * w_out[:, None, :]) @ self.U.T
+        return A, B
+
+    def full_gram(self, lam, scale, times, tau):
+        """Expected Gram over all conditions, shape (T, N, N) (reference; predictions use the rank-one form)."""
+        if self.representation == "ntk":
+            from .representations import _ntk_dense
+
+            A, B = self.ntk_parts(lam, scale, times, tau)
+            return _ntk_dense(A, B, self.task.X.T @ self.task.X)
+        w, Bm = self.rank_one(lam, scale, times, tau)
+        return (Bm.T[None] * w[:, None, :]) @ Bm
