@@ -680,6 +680,112 @@ class _RandomStartEngine:
         K = np.where(grow[None, :, :, None], K_grow, K_small)
         return Om[:, None] @ K
 
+    # -- split path: one large tied group of input-null modes, solved in its eigenbasis ----------------
+    def _split_state(self, lam, scale):
+        """State of the split path, or None when it does not apply.
+
+        Applies for ``lam < 0`` when the tied eigenvalue ``-lam/2`` of ``F`` (the input null space, pure
+        input directions) has more members ``c`` than the other eigenvalues (``n - c``) and ``r > n - c``
+        (wide networks).  Then ``M = I + Z^T G Z`` is ``W diag(1 + g_g sigma^2) W^T`` (the group and the
+        identity rows, with ``Z_g = Y diag(sigma) W^T``) plus the ``n - c`` other rows, and the problem
+        reduces to an ``(n - c)``-row exact step (Woodbury, in factored form) per draw and time.
+        """
+        if lam >= 0:
+            return None
+        key = ("split", float(lam), float(scale))
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit if hit != "none" else None
+        from .exact import spectrum
+
+        task = self.task
+        n_in = task.n_in
+        d, O = spectrum(task.sigma_yx, float(lam), svd=task.svd())
+        n = d.size
+        near = np.flatnonzero(np.abs(d + lam / 2.0) <= 1e-12 * np.max(np.abs(d)))
+        if near.size == 0:
+            return None
+        dg = d[near[0]]  # exactly tied after spectrum's merge
+        gidx = np.flatnonzero(d == dg)
+        oidx = np.flatnonzero(d != dg)
+        C = self._thin_modes(float(lam), float(scale))
+        r = C.shape[2]
+        Om = np.concatenate([self.V.T @ O[:n_in], self.U.T @ O[n_in:]], axis=0)
+        gmodes = np.flatnonzero(np.any(np.abs(Om[:, gidx]) > 1e-12, axis=1))
+        pure = gmodes.size == gidx.size and np.all(gmodes < n_in)
+        out = "none"
+        if pure and gidx.size > oidx.size and r > oidx.size and oidx.size > 0:
+            Z = np.swapaxes(Om, 0, 1) @ C  # (D, n, r)
+            if np.all(self._fast_ok(d, Z)):
+                Yg, sig, Wt = np.linalg.svd(Z[:, gidx], full_matrices=True)  # Z_g = Y diag(sig) W^T
+                D = Z.shape[0]
+                sigma = np.zeros((D, r))
+                sigma[:, : sig.shape[1]] = sig
+                B = Z[:, oidx] @ np.swapaxes(Wt, 1, 2)  # (D, n_o, r) = Z_o W
+                out = (dg, d[oidx], Om[:, oidx], B, sigma, gmodes)
+        self._cache[key] = out
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return out if out != "none" else None
+
+    @staticmethod
+    def _all_fast(d_o, s):
+        from .exact import _FAST_LOG_MAX, _row_scales
+
+        s = np.asarray(s, dtype=float)
+        if not np.all(np.isfinite(s)):
+            return False
+        ell, _ = _row_scales(np.asarray(d_o, dtype=float), s)
+        return bool(np.all(ell <= _FAST_LOG_MAX))
+
+    def _split_factors(self, split, s):
+        """Mode-coordinate factors of the non-group rows (D, T, n, k) and the group's trace of ``QQ^T`` (D, T)."""
+        from .exact import _FAST_LOG_MAX, _GROW, _row_scales
+
+        dg, d_o, Om_o, B, sigma, gmodes = split
+        D, n_o, r = B.shape
+        s = np.asarray(s, dtype=float)
+        T = s.size
+        k = min(r, n_o)
+        ell_g, w_g = _row_scales(np.array([dg]), s)  # (T, 1)
+        gg = np.exp(2 * ell_g[:, 0])  # g_g(t); finite on this path (ell <= 300)
+        Dv = 1.0 + gg[None, :, None] * sigma[:, None, :] ** 2  # (D, T, r)
+        Ft = np.swapaxes(B, 1, 2)[:, None] / np.sqrt(Dv)[..., None]  # (D, T, r, n_o) = (B D^-1/2)^T
+        Qf, Rf = np.linalg.qr(Ft, mode="reduced")  # Ft = Qf Rf, Qf (r, k)
+        L = np.swapaxes(Rf, -1, -2)  # (D, T, n_o, k): L L^T = B D^-1 B^T
+        ell, w = _row_scales(d_o, s)  # (T, n_o)
+        ell_all = np.concatenate([ell, np.zeros((T, k))], axis=1)
+        with np.errstate(under="ignore"):
+            sc = np.where(ell_all > -_FAST_LOG_MAX, np.exp(np.minimum(ell_all, _FAST_LOG_MAX)), 0.0)
+        A = np.concatenate([L, np.broadcast_to(np.eye(k), (D, T, k, k))], axis=2) * sc[None, :, :, None]
+        order = np.argsort(-ell_all, axis=1, kind="stable")
+        inv = np.argsort(order, axis=1)
+        Qs = np.linalg.qr(np.take_along_axis(A, order[None, :, :, None], axis=2), mode="reduced")[0]
+        Q = np.take_along_axis(Qs, inv[None, :, :, None], axis=2)  # (D, T, n_o + k, k)
+        Q_id = Q[:, :, n_o:]
+        with np.errstate(over="ignore", invalid="ignore"):
+            dt = d_o * s[:, None]
+            grow = dt > _GROW
+            e = np.exp(np.where(grow, 0.0, dt))
+        K_small = e[None, :, :, None] * (L @ Q_id)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            K_grow = Q[:, :, :n_o] / np.sqrt(np.where(grow, w, 1.0))[None, :, :, None]
+        K = np.where(grow[None, :, :, None], K_grow, K_small)
+        # group trace: e^{2 dg t} [ ||S Qperp||^2 + ||S Qf Q_id||^2 ],  S^2 = sigma^2 / (1 + g_g sigma^2)
+        if dg * 1.0 > 0:
+            big = (dg * s) > _GROW
+            e2 = np.where(big, 0.0, np.exp(2 * dg * np.where(big, 0.0, s)))
+            sig2 = sigma[:, None, :] ** 2
+            e2S = np.where(big[None, :, None], sig2 / (np.exp(-2 * dg * s)[None, :, None] + w_g[None, :, :] * sig2),
+                           e2[None, :, None] * sig2 / Dv)
+        else:
+            e2S = np.exp(2 * dg * s)[None, :, None] * sigma[:, None, :] ** 2 / Dv
+        # ||S Qperp||^2 with Qperp Qperp^T = I - Qf Qf^T (each row's share; absolute error <= eps S_i^2)
+        t1 = np.einsum("dtr,dtr->dt", e2S, np.maximum(1.0 - np.einsum("dtrj,dtrj->dtr", Qf, Qf), 0.0))
+        t2 = np.einsum("dtr,dtrj->dt", e2S, (Qf @ Q_id) ** 2)
+        return Om_o[None, None] @ K, t1 + t2, gmodes
+
     def _diagonals(self, lam, scale, times, tau):
         """Mode-diagonal means over the draws, symmetrised, LRU-cached.
 
@@ -696,12 +802,19 @@ class _RandomStartEngine:
             return hit
         self.stats["result_misses"] += 1
         n_in = self.task.n_in
-        K = self.mode_factors(lam, scale, times, tau)  # (D, T, n, r)
-        K1, K2 = K[:, :, :n_in], K[:, :, n_in:]
         rep = self.representation
+        split = self._split_state(lam, scale) if rep != "prediction" else None
+        extra = 0.0
+        if split is not None and self._all_fast(split[0], times / tau):
+            K, gtrace, gmodes = self._split_factors(split, times / tau)
+            extra = np.zeros((times.size, n_in))
+            extra[:, gmodes] = (gtrace.mean(axis=0) / gmodes.size)[:, None]
+        else:
+            K = self.mode_factors(lam, scale, times, tau)  # (D, T, n, r)
+        K1, K2 = K[:, :, :n_in], K[:, :, n_in:]
         w_in = w_out = None
         if rep in ("hidden", "ntk"):
-            w_in = np.einsum("dtir,dtir->ti", K1, K1) / self.n_draws
+            w_in = np.einsum("dtir,dtir->ti", K1, K1) / self.n_draws + extra
             if rep == "ntk":
                 w_out = np.einsum("dtor,dtor->to", K2, K2) / self.n_draws
         elif rep == "prediction":  # diag of (K2 K1^T)^T (K2 K1^T) = rows of K1 (K2^T K2) K1^T

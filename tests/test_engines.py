@@ -45,7 +45,8 @@ def _symmetrise(diag, values):
     return out
 
 
-SHAPES = [(5, 2, 4), (4, 4, 4), (3, 7, 4), (5, 3, 3)]  # (n_in, n_hidden, n_out): bottleneck, square, wide, n_out < n_in
+SHAPES = [(5, 2, 4), (4, 4, 4), (3, 7, 4), (5, 3, 3), (8, 7, 2)]  # (n_in, n_hidden, n_out): bottleneck, square,
+# wide, n_out < n_in, and wide with a large input null space (the split path of lam < 0)
 SVALS = np.array([2.0, 1.0, 1.0])  # a tie, and a null space on both sides for the larger layers
 
 
@@ -73,10 +74,13 @@ def test_random_engine_matches_mean_of_exact_dynamics(n_in, h, n_out, lam):
     ref = {k: _symmetrise(np.diagonal(a / n_draws, axis1=1, axis2=2), s) for k, a in acc.items()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        got_h, _ = eng["hidden"].rank_one(lam, scale, times, 1.0)
-        got_o, _ = eng["output"].rank_one(lam, scale, times, 1.0)
-        got_p, _ = eng["prediction"].rank_one(lam, scale, times, 1.0)
-        A, B = eng["ntk"].ntk_parts(lam, scale, times, 1.0)
+        # finite times and t = inf separately: finite times alone may take the split path (wide, lam < 0)
+        got_h, got_o, got_p, A, B = (np.concatenate(z) for z in zip(*[
+            (eng["hidden"].rank_one(lam, scale, tt, 1.0)[0], eng["output"].rank_one(lam, scale, tt, 1.0)[0],
+             eng["prediction"].rank_one(lam, scale, tt, 1.0)[0]) + eng["ntk"].ntk_parts(lam, scale, tt, 1.0)
+            for tt in (times[:-1], times[-1:])]))
+    if (n_in, h, n_out) == (8, 7, 2) and lam < 0:
+        assert eng["hidden"]._split_state(lam, scale) is not None
 
     def close(got, want, rtol=1e-10):
         np.testing.assert_allclose(got, want, rtol=0, atol=rtol * np.max(np.abs(want)))
