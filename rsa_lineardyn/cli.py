@@ -425,7 +425,7 @@ def cmd_fit(args):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", rl.DegeneracyWarning)
-            res = rl.fit_rdms(data, task, n_hidden=widths, lam=args.lam, method=args.method,
+            res = rl.fit_rdms(data, task, n_hidden=widths, lam=args.lam, method=args.method, init="aligned",
                               representation=args.representation, measure=args.measure,
                               subject_descriptor=None, stage_descriptor=None, n_boot=args.n_boot, seed=0,
                               start_check=None if args.no_start_check else "widen", progress=False)
@@ -449,7 +449,8 @@ def cmd_fit(args):
     best = {k: (v.item() if hasattr(v, "item") else v) for k, v in best.items()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", rl.DegeneracyWarning)
-        model = rl.LinearNetworkModel(task, n_hidden=int(best["n_hidden"]), representation=args.representation,
+        model = rl.LinearNetworkModel(task, n_hidden=int(best["n_hidden"]), init="aligned",
+                                      representation=args.representation,
                                       measure=args.measure, lam=args.lam, scale=best["scale"],
                                       item_order=item_order, name=f"N_h={int(best['n_hidden'])}")
     model.theta_ = np.array(([best["lam"]] if model.lam is None else []) + [best["log10_time"]])

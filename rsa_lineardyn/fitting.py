@@ -194,8 +194,13 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
         Init scale (each aligned mode starts at ``scale**2``).  With
         ``fit_scale=True`` it is free on a log grid of ``n_scale`` values in
         ``scale_bounds`` (default ``scale * [1e-2, 10]``).
-    representation, measure, init, tau
+    representation, measure, tau
         As in :class:`LinearNetworkModel`.
+    init : {"aligned", "random", "average"}, default "aligned"
+        The assumed start, as in :class:`LinearNetworkModel` (``"random"``:
+        the expected geometry over random lambda-balanced starts;
+        ``"aligned"``: the task-aligned start).  ``start_check`` refits
+        under the other one.
     subject_descriptor : "auto", str or None
         rdm descriptor naming subjects (``"auto"``: the first of
         ``subject, participant, subj, sub`` with several values).  Each
@@ -283,7 +288,7 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
     --------
     >>> import rsa_lineardyn as rl
     >>> task = rl.hierarchical_task(depth=2)
-    >>> truth = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0)
+    >>> truth = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0, init="aligned")
     >>> data = truth.predict_rdm([0.4])
     >>> res = rl.fit_rdms(data, task, n_hidden=[1, 2, 4], method="corr", seed=0, n_boot=0)
     >>> res.best["n_hidden"], round(res.best["score"], 3)
@@ -937,10 +942,10 @@ def _intervals_table(space, est, boot, alt, profs, h_best, ci, flat_tol, nh_widt
         if alt is not None and alt.get(p) is not None and np.isfinite(alt[p]):
             xa = space.to_axis(p, alt[p])
             outside = not (np.isfinite(lo) and lo <= xa <= hi)
+            if outside:
+                reasons.append(f"depends on the assumed start: init={other_init!r} gives {p} = {_fmt(alt[p])}")
             if start_mode == "widen" and np.isfinite(lo):
                 lo, hi = min(lo, xa), max(hi, xa)
-            elif outside:
-                reasons.append(f"depends on the assumed start: init={other_init!r} gives {p} = {_fmt(alt[p])}")
         if np.isfinite(lo) and span_range > 0 and (hi - lo) > SPREAD_FRACTION * span_range:
             reasons.append(f"bootstrap interval spans {100 * (hi - lo) / span_range:.0f}% of the searched range")
         lo_v = space.from_axis(p, lo) if np.isfinite(lo) else np.nan

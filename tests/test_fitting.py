@@ -17,7 +17,7 @@ def tree():
 
 
 def _noisy_rdms(task, n_hidden, lam, times, n_subjects=4, noise=0.05, seed=0):
-    truth = rl.LinearNetworkModel(task, n_hidden=n_hidden, lam=lam)
+    truth = rl.LinearNetworkModel(task, n_hidden=n_hidden, lam=lam, init="aligned")
     V = truth.predict_times(np.asarray(times, float), [0.0])
     rng = np.random.default_rng(seed)
     vecs, subj, stage = [], [], []
@@ -32,7 +32,7 @@ def _noisy_rdms(task, n_hidden, lam, times, n_subjects=4, noise=0.05, seed=0):
 
 
 def test_contract_snapshot(tree):
-    data = rl.LinearNetworkModel(tree, n_hidden=4, lam=0.0).predict_rdm([0.5])
+    data = rl.LinearNetworkModel(tree, n_hidden=4, lam=0.0, init="aligned").predict_rdm([0.5])
     res = rl.fit_rdms(data, tree, n_hidden=[1, 2, 4], method="corr", seed=0)
     assert res.best["n_hidden"] == 4
     assert res.best["score"] > 0.999
@@ -85,7 +85,7 @@ def test_condition_bootstrap_weights_equal_rsatoolbox_resampling(method):
 
 def test_subjects_stages_bootstrap_deterministic(tree):
     data = _noisy_rdms(tree, 4, 0.5, 1.2 * np.arange(1, 5), n_subjects=4)
-    res = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], method="corr", seed=3, n_boot=30)
+    res = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], method="corr", seed=3, n_boot=30, start_check=None)
     assert res.best["n_hidden"] == 4
     assert res.best["time_map"] == "linear"
     assert res.best["rate"] == pytest.approx(1.2, rel=0.15)
@@ -98,7 +98,7 @@ def test_subjects_stages_bootstrap_deterministic(tree):
     lo, hi = res.lam_ci
     assert lo <= hi
     assert res.identifiable["n_hidden"][0]
-    again = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], method="corr", seed=3, n_boot=30)
+    again = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], method="corr", seed=3, n_boot=30, start_check=None)
     pd.testing.assert_frame_equal(res.table, again.table)
     pd.testing.assert_frame_equal(res.bootstrap, again.bootstrap)
     assert res.best == again.best
@@ -106,7 +106,7 @@ def test_subjects_stages_bootstrap_deterministic(tree):
 
 def test_free_times_increase(tree):
     data = _noisy_rdms(tree, 4, 0.0, [0.8, 2.0, 3.5], n_subjects=2)
-    res = rl.fit_rdms(data, tree, n_hidden=[2, 4], lam=0.0, time_map="free", n_boot=0, seed=0)
+    res = rl.fit_rdms(data, tree, n_hidden=[2, 4], lam=0.0, time_map="free", n_boot=0, seed=0, start_check=None)
     t = list(res.best["times"].values())
     assert np.all(np.diff(t) >= 0)
     assert res.best["n_hidden"] == 4
@@ -116,7 +116,7 @@ def test_free_times_increase(tree):
 def test_flat_lam_profile_is_flagged(tree):
     # one snapshot of width 2 under corr: only the ratio of the two mode strengths matters,
     # and every lam reaches it at some time -> lam is not identifiable
-    data = rl.LinearNetworkModel(tree, n_hidden=2, lam=0.0).predict_rdm([0.5])
+    data = rl.LinearNetworkModel(tree, n_hidden=2, lam=0.0, init="aligned").predict_rdm([0.5])
     res = rl.fit_rdms(data, tree, n_hidden=[2], method="corr", n_boot=0, seed=0)
     ok, why = res.identifiable["lam"]
     assert not ok and "flat" in why
@@ -124,7 +124,7 @@ def test_flat_lam_profile_is_flagged(tree):
 
 
 def test_condition_bootstrap_single_rdm(tree):
-    data = rl.LinearNetworkModel(tree, n_hidden=4, lam=0.0).predict_rdm([1.0])
+    data = rl.LinearNetworkModel(tree, n_hidden=4, lam=0.0, init="aligned").predict_rdm([1.0])
     res = rl.fit_rdms(data, tree, n_hidden=[2, 4], n_boot=20, seed=0)
     assert res.settings["bootstrap_over"] == "conditions"
     assert len(res.bootstrap) == 20
@@ -137,28 +137,28 @@ def test_other_method_and_nan_and_fit_scale(tree):
     v[:, 5] = np.nan
     data = RDMs(v, rdm_descriptors=data.rdm_descriptors, pattern_descriptors=data.pattern_descriptors)
     for method in ("cosine", "spearman"):
-        res = rl.fit_rdms(data, tree, n_hidden=[2, 4], method=method, n_boot=0, seed=0)
+        res = rl.fit_rdms(data, tree, n_hidden=[2, 4], method=method, n_boot=0, seed=0, start_check=None)
         assert np.isfinite(res.best["score"]) and res.best["method"] == method
         # the reported score is rsatoolbox's own mean compare at the best point
-        m = rl.LinearNetworkModel(tree, n_hidden=res.best["n_hidden"], item_order=data)
+        m = rl.LinearNetworkModel(tree, n_hidden=res.best["n_hidden"], item_order=data, init="aligned")
         pred = m.predict_rdm([res.best["lam"], np.log10(res.best["time"])])
         pv = pred.dissimilarities.copy()
         pv[:, 5] = np.nan  # rsatoolbox requires matching NaN positions, then drops them
         pred = RDMs(pv, pattern_descriptors=pred.pattern_descriptors)
         assert res.best["score"] == pytest.approx(float(np.nanmean(compare(pred, data, method=method))), abs=1e-9)
-    res = rl.fit_rdms(data, tree, n_hidden=[2], fit_scale=True, n_scale=3, n_boot=0, seed=0)
+    res = rl.fit_rdms(data, tree, n_hidden=[2], fit_scale=True, n_scale=3, n_boot=0, seed=0, start_check=None)
     assert res.table["scale"].nunique() == 3 and "scale" in res.identifiable
 
 
 def test_shuffled_conditions_and_subset(tree):
-    truth = rl.LinearNetworkModel(tree, n_hidden=4, lam=0.0, item_order=list(tree.labels[::-1][:6]))
+    truth = rl.LinearNetworkModel(tree, n_hidden=4, lam=0.0, init="aligned", item_order=list(tree.labels[::-1][:6]))
     data = truth.predict_rdm([0.6])
     res = rl.fit_rdms(data, tree, n_hidden=[2, 4], n_boot=0, seed=0)
     assert res.best["n_hidden"] == 4 and res.best["score"] > 0.999
 
 
 def test_errors(tree):
-    data = rl.LinearNetworkModel(tree, n_hidden=2, lam=0.0).predict_rdm([0.5])
+    data = rl.LinearNetworkModel(tree, n_hidden=2, lam=0.0, init="aligned").predict_rdm([0.5])
     with pytest.raises(TypeError, match="data_rdms"):
         rl.fit_rdms(np.zeros((8, 8)), tree)
     with pytest.raises(ValueError, match="n_hidden"):
@@ -179,16 +179,16 @@ def test_sessions_are_repeated_measurements_not_stages(tree):
     """`session` is never read as a stage: sessions of a subject are repeated measurements of one state."""
     data = _noisy_rdms(tree, 2, 0.0, [1.0, 2.0], n_subjects=2)
     data.rdm_descriptors["session"] = data.rdm_descriptors.pop("stage")
-    res = rl.fit_rdms(data, tree, n_hidden=[2], n_boot=0, seed=0)
+    res = rl.fit_rdms(data, tree, n_hidden=[2], n_boot=0, seed=0, start_check=None)
     assert res.settings["stage_descriptor"] is None and "time" in res.best
-    staged = rl.fit_rdms(data, tree, n_hidden=[2], n_boot=0, seed=0, stage_descriptor="session")
+    staged = rl.fit_rdms(data, tree, n_hidden=[2], n_boot=0, seed=0, stage_descriptor="session", start_check=None)
     assert staged.settings["stage_descriptor"] == "session" and "rate" in staged.best
 
 
 def test_joblib_threads_equal_serial(tree):
     data = _noisy_rdms(tree, 4, 0.0, [1.0, 2.0], n_subjects=2)
-    a = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], n_boot=5, seed=0)
-    b = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], n_boot=5, seed=0, n_jobs=2, backend="threading")
+    a = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], n_boot=5, seed=0, start_check=None)
+    b = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], n_boot=5, seed=0, n_jobs=2, backend="threading", start_check=None)
     pd.testing.assert_frame_equal(a.table, b.table)
     assert a.best == b.best
 
@@ -198,13 +198,13 @@ def test_dask_distributed_local_cluster(tree):
     import joblib
 
     data = _noisy_rdms(tree, 4, 0.0, [1.0, 2.0], n_subjects=2)
-    serial = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], n_boot=5, seed=0)
+    serial = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], n_boot=5, seed=0, start_check=None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                       dashboard_address=None) as cluster, distributed.Client(cluster) as client:
             with joblib.parallel_config(backend="dask"):
-                res = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], n_boot=5, seed=0, n_jobs=2)
+                res = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], n_boot=5, seed=0, n_jobs=2, start_check=None)
             assert client.status == "running"
     pd.testing.assert_frame_equal(serial.table, res.table)
     assert serial.best == res.best
@@ -214,7 +214,120 @@ def test_plot_fit_profile(tree):
     import matplotlib
 
     matplotlib.use("Agg")
-    data = rl.LinearNetworkModel(tree, n_hidden=4, lam=0.0).predict_rdm([0.5])
+    data = rl.LinearNetworkModel(tree, n_hidden=4, lam=0.0, init="aligned").predict_rdm([0.5])
     res = rl.fit_rdms(data, tree, n_hidden=[2, 4], n_boot=0, seed=0)
     ax = rl.plot_fit_profile(res)
     assert ax.get_xlabel() == "lam"
+
+
+# --------------------------------------------------------------------------- intervals and verdicts
+def _check_table(iv, params):
+    assert list(iv.columns)[-7:] == ["parameter", "estimate", "low", "high", "level", "determined", "reason"]
+    assert set(params) <= set(iv["parameter"])
+    fin = iv[np.isfinite(iv["low"].astype(float))]
+    assert len(fin) > 0
+    assert ((fin["low"] <= fin["estimate"]) & (fin["estimate"] <= fin["high"])).all(), fin
+    assert (iv["reason"].str.len() > 0).all()
+
+
+@pytest.mark.parametrize("kind", ["snapshot", "linear", "free", "fit_scale"])
+def test_intervals_contain_estimates_simulated(tree, kind):
+    times = [1.0] if kind in ("snapshot", "fit_scale") else [0.8, 1.6, 2.4]
+    data = _noisy_rdms(tree, 4, 0.5, times, n_subjects=5, noise=0.3, seed=2)
+    kw = dict(n_hidden=[2, 4], n_boot=20, seed=0, start_check=None, n_times=21, n_lam=6)
+    if kind == "free":
+        kw["time_map"] = "free"
+    if kind == "fit_scale":
+        kw.update(fit_scale=True, n_scale=3)
+    res = rl.fit_rdms(data, tree, **kw)
+    params = {"snapshot": ["n_hidden", "lam", "time"], "linear": ["n_hidden", "lam", "rate"],
+              "free": ["n_hidden", "lam", "time[1]", "time[2]", "time[3]"],
+              "fit_scale": ["n_hidden", "lam", "time", "scale"]}[kind]
+    _check_table(res.intervals, params)
+    _check_table(res.subject_intervals, params)
+    assert list(res.subject_intervals.columns)[0] == "subject"
+    # backwards compatible views read from the table: they cannot disagree
+    for r in res.intervals.itertuples():
+        assert res.identifiable[r.parameter] == (bool(r.determined), r.reason)
+    lam_row = res.intervals.set_index("parameter").loc["lam"]
+    assert res.lam_ci == (lam_row["low"], lam_row["high"])
+    assert "lam = " in res.summary()
+
+
+def test_intervals_contain_estimates_behaviour_data():
+    """Finding 3: on the similarity judgements the estimate lay outside its own interval."""
+    task = rl.load_92images_task()
+    data = rl.load_92images_rdms("similarity_judgements").subset("subject", [f"subject{i}" for i in range(1, 7)])
+    for fit_scale in (False, True):
+        res = rl.fit_rdms(data, task, n_hidden=[4], n_boot=10, seed=0, start_check=None, n_times=21, n_lam=6,
+                          fit_scale=fit_scale, n_scale=3)
+        _check_table(res.intervals, ["lam", "time"] + (["scale"] if fit_scale else []))
+        _check_table(res.subject_intervals, ["lam", "time"])
+        t_lo, t_hi = res.settings["time_bounds"]
+        assert (res.subjects["time"] >= t_lo * (1 - 1e-12)).all() and (res.subjects["time"] <= t_hi).all()
+
+
+def test_refinement_stays_inside_bounds_and_edge_is_flagged(tree):
+    """The truth lies below the time grid: the fit sits at the floor, never below it, and says so."""
+    data = _noisy_rdms(tree, 4, 0.0, [0.15], n_subjects=4, noise=0.02, seed=1)
+    res = rl.fit_rdms(data, tree, n_hidden=[4], lam=0.0, time_bounds=(0.6, 20.0), n_boot=10, seed=0,
+                      start_check=None, n_times=15)
+    assert 0.6 <= res.best["time"] <= 0.6 * 1.0001
+    row = res.intervals.set_index("parameter").loc["time"]
+    assert not row["determined"] and "lower edge" in row["reason"]
+    assert (res.subjects["time"] >= 0.6).all()
+    assert res.subject_intervals.query("parameter == 'time'")["reason"].str.contains("lower edge").all()
+
+
+def test_hit_single_mode_time_is_not_determined():
+    """Finding 5: with N_h = 1 the hIT corr score does not depend on time; the fit must say so."""
+    task = rl.load_92images_task()
+    data = rl.load_92images_rdms("hIT")
+    res = rl.fit_rdms(data, task, n_hidden=[1], n_boot=0, seed=0, start_check=None, n_times=21, n_lam=6)
+    row = res.intervals.set_index("parameter").loc["time"]
+    assert not row["determined"] and "flat profile" in row["reason"]
+    assert not res.identifiable["time"][0]
+    assert any(m.startswith("time is not identifiable") for m in res.messages)
+
+
+def _noise_rdms(tree, seed):
+    rng = np.random.default_rng(seed)
+    return RDMs(rng.random((6, 28)), rdm_descriptors={"subject": np.array([f"s{i}" for i in range(6)])},
+                pattern_descriptors={"item": np.array(tree.labels)})
+
+
+def test_majority_and_spread_verdicts_fire(tree):
+    kw = dict(n_boot=40, seed=0, start_check=None, n_times=21, n_lam=6)
+    # pure noise (seed 2): the widths split the bootstrap samples, no majority of 80%
+    res = rl.fit_rdms(_noise_rdms(tree, 2), tree, n_hidden=[1, 2, 4], **kw)
+    row = res.intervals.set_index("parameter").loc["n_hidden"]
+    assert res.n_hidden_distribution.max() < 0.8
+    assert not row["determined"] and "majority" in row["reason"]
+    assert row["low"] == 1 and row["high"] == 4
+    # pure noise (seed 0): lam's bootstrap interval covers most of the searched range
+    res = rl.fit_rdms(_noise_rdms(tree, 0), tree, n_hidden=[1, 2, 4], **kw)
+    iv = res.intervals.set_index("parameter")
+    assert not iv.loc["lam", "determined"] and "spans" in iv.loc["lam", "reason"]
+    lv = res.table.loc[res.table["n_hidden"] == res.best["n_hidden"], "lam"]
+    assert iv.loc["lam", "high"] - iv.loc["lam", "low"] > 0.5 * (lv.max() - lv.min())
+
+
+def test_clean_case_is_determined(tree):
+    data = _noisy_rdms(tree, 4, 0.5, [0.8, 1.6, 2.4], n_subjects=6, noise=0.05, seed=5)
+    res = rl.fit_rdms(data, tree, n_hidden=[2, 4], n_boot=40, seed=0, start_check=None)
+    iv = res.intervals.set_index("parameter")
+    assert iv["determined"].all(), iv["reason"].to_dict()
+    assert iv.loc["lam", "low"] <= 0.5 <= iv.loc["lam", "high"]
+    assert iv.loc["rate", "low"] <= 0.8 <= iv.loc["rate", "high"]
+    assert res.identifiable["lam"][0] and res.lam_ci[0] <= 0.5 <= res.lam_ci[1]
+
+
+def test_no_within_subject_interval_for_other_methods(tree):
+    data = _noisy_rdms(tree, 4, 0.0, [1.0], n_subjects=3, noise=0.1, seed=6)
+    res = rl.fit_rdms(data, tree, n_hidden=[4], method="spearman", n_boot=5, seed=0, start_check=None,
+                      n_times=15, n_lam=4)
+    si = res.subject_intervals.query("parameter != 'n_hidden'")  # one width: n_hidden is fixed by the user
+    assert set(si["parameter"]) == {"lam", "time"}
+    assert si["low"].isna().all() and not si["determined"].any()
+    assert si["reason"].str.contains("no within-subject interval for method 'spearman'").all()
+    assert res.intervals["low"].notna().all()  # the group bootstrap over subjects works for every method
