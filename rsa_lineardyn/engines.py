@@ -523,6 +523,7 @@ class _RandomStartEngine:
         self._base = None
         self._cache = OrderedDict()
         self._cache_size = cache_size
+        self._spectra = OrderedDict()
         self._results = OrderedDict()
         self._result_cache_size = result_cache_size
         self.stats = {"state_hits": 0, "state_misses": 0, "result_hits": 0, "result_misses": 0}
@@ -574,8 +575,6 @@ class _RandomStartEngine:
 
         ``Om`` maps the (compressed) eigenbasis of ``F`` to mode coordinates.
         """
-        from .exact import spectrum
-
         key = (float(lam), float(scale))
         hit = self._cache.get(key)
         if hit is not None:
@@ -583,9 +582,8 @@ class _RandomStartEngine:
             self.stats["state_hits"] += 1
             return hit
         self.stats["state_misses"] += 1
-        task = self.task
-        n_in = task.n_in
-        d, O = spectrum(task.sigma_yx, key[0], svd=task.svd())
+        n_in = self.task.n_in
+        d, O = self._spectrum(key[0])
         Om = np.concatenate([self.V.T @ O[:n_in], self.U.T @ O[n_in:]], axis=0)  # eigvecs in mode coordinates
         C = self._thin_modes(*key)
         Zfull = np.swapaxes(Om, 0, 1) @ C  # (D, n, r) = O^T C
@@ -607,6 +605,20 @@ class _RandomStartEngine:
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return out
+
+    def _spectrum(self, lam):
+        """``spectrum(Syx, lam)``, LRU-cached per ``lam`` (shared by both paths)."""
+        from .exact import spectrum
+
+        hit = self._spectra.get(lam)
+        if hit is None:
+            hit = spectrum(self.task.sigma_yx, lam, svd=self.task.svd())
+            self._spectra[lam] = hit
+            if len(self._spectra) > self._cache_size:
+                self._spectra.popitem(last=False)
+        else:
+            self._spectra.move_to_end(lam)
+        return hit
 
     @staticmethod
     def _fast_ok(d, Z):
@@ -692,17 +704,18 @@ class _RandomStartEngine:
         """
         if lam >= 0:
             return None
+        task = self.task
+        n_null = task.n_in - int(np.sum(self.s[: min(task.n_in, task.n_out)] > 0))  # size of the -lam/2 group
+        n_other = task.n_in + task.n_out - n_null
+        if not (n_null > n_other and self.n_hidden > n_other) or self.representation == "prediction":
+            return None
         key = ("split", float(lam), float(scale))
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
             return hit if hit != "none" else None
-        from .exact import spectrum
-
-        task = self.task
         n_in = task.n_in
-        d, O = spectrum(task.sigma_yx, float(lam), svd=task.svd())
-        n = d.size
+        d, O = self._spectrum(float(lam))
         near = np.flatnonzero(np.abs(d + lam / 2.0) <= 1e-12 * np.max(np.abs(d)))
         if near.size == 0:
             return None
