@@ -19,7 +19,7 @@ def tree():
 
 @pytest.fixture(scope="module")
 def subjects_data(tree):
-    truth = rl.LinearNetworkModel(tree, n_hidden=2, lam=0.0)
+    truth = rl.LinearNetworkModel(tree, n_hidden=2, lam=0.0, init="aligned")
     v = truth.predict_times([2.5], [0.0])[0]
     rng = np.random.default_rng(1)
     vecs = np.array([v + rng.normal(0, 0.15 * v.std(), v.size) for _ in range(6)])
