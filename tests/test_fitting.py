@@ -331,3 +331,28 @@ def test_no_within_subject_interval_for_other_methods(tree):
     assert si["low"].isna().all() and not si["determined"].any()
     assert si["reason"].str.contains("no within-subject interval for method 'spearman'").all()
     assert res.intervals["low"].notna().all()  # the group bootstrap over subjects works for every method
+
+
+def test_coverage_on_random_start_networks():
+    """Small coverage check (finding 4; the full study is benchmarks/calibration.py).
+
+    Truth: N_h = 3 networks trained by gradient descent, each subject from its own random lambda-balanced start,
+    seen through noisy voxels (crossnobis), 3 stages at t = 3, 6, 9, 8 subjects.  The 95% intervals of lam and
+    rate must cover the truth in at least 5 of 6 cases, and an interval called determined must cover it.
+    """
+    from rsa_lineardyn.recovery import simulate_voxel_rdms
+
+    task = rl.hierarchical_task(depth=3, include_root=False)
+    covered, n = 0, 0
+    for lam, seed in [(-1.0, 11), (0.0, 12), (1.0, 13)]:
+        data = simulate_voxel_rdms(task, 3, lam, 0.1, [3.0, 6.0, 9.0], init="random", per_subject=True,
+                                   n_subjects=8, n_voxels=100, noise=0.25, seed=seed)
+        res = rl.fit_rdms(data, task, n_hidden=[3], init="random", n_boot=30, seed=0, n_times=21, n_lam=6,
+                          refine=False)
+        iv = res.intervals.set_index("parameter")
+        for p, truth in (("lam", lam), ("rate", 3.0)):
+            ok = iv.loc[p, "low"] <= truth <= iv.loc[p, "high"]
+            covered += ok
+            n += 1
+            assert ok or not iv.loc[p, "determined"], (p, lam, iv.loc[p].to_dict())
+    assert covered >= 5, f"{covered} of {n} intervals cover the truth"
