@@ -392,6 +392,8 @@ def write_atomic(path, text):
 
 
 def git_head():
+    if os.environ.get("CODE_REV"):  # when run from an exported snapshot of a commit
+        return os.environ["CODE_REV"]
     try:
         return subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True,
                               text=True, check=True).stdout.strip()
