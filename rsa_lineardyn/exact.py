@@ -36,6 +36,10 @@ No step grows with ``t``: the cost of a time point is bounded independently
 of ``t`` (the same within each of the two QR regimes), and ``t = inf`` is the
 graded computation with infinitely separated row scales (the fixed point reached from these initial weights,
 including ties, which the usual closed form gets wrong).
+
+Before any of this, ``Z`` goes through the rounding-level rule for invariant
+manifolds (:func:`_manifold_rule`, documented in :func:`exact_dynamics`), so
+both QR paths and all times see the same, exactly-zero, components.
 """
 
 from __future__ import annotations
@@ -59,8 +63,11 @@ DEFAULT_WHITE_TOL = 1e-6
 _GROW = 0.5  # modes with d t above this use the Q-row formula
 _TIE_RTOL = 1e-13  # eigenvalues of F closer than this (relative) are treated as tied
 _LOG_SPLIT = 1000.0  # log-scale gap that stands for "infinitely larger" at t = inf
-_CHUNK_ELEMENTS = 4_000_000
-_FAST_LOG_MAX = 300.0  # row log-scales up to this use LAPACK's QR on sorted rows  # time points are processed in chunks of this many array elements
+_CHUNK_ELEMENTS = 4_000_000  # time points are processed in chunks of this many array elements
+_FAST_LOG_MAX = 300.0  # row log-scales up to this use LAPACK's QR on sorted rows
+#: Components of the initial weights on a growing mode of F smaller than this times ``||Q0||_2``
+#: are treated as exactly zero (see :func:`exact_dynamics`, "Invariant manifolds").
+_MANIFOLD_RTOL = 64 * np.finfo(float).eps
 
 
 def spectrum(sigma_yx, lam, svd=None):
@@ -366,7 +373,29 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     Returns
     -------
     Trajectory
-        ``method == "exact"``; ``factors`` hold ``K`` with ``QQ^T = K K^T``.
+        ``method == "exact"``; ``factors`` hold ``K`` with ``QQ^T = K K^T``;
+        ``info["unlearned_modes"]`` is the number of top modes the rule below
+        leaves unlearned (0 for generic weights).
+
+    Invariant manifolds (the rounding-level rule)
+    ---------------------------------------------
+    A growing mode of ``F`` (eigenvalue ``d > 0``) is learned only if ``Q0``
+    has a component on it; without one, gradient flow stays on an invariant
+    manifold and converges to a saddle (e.g. lam = 0, 1x1x1, ``W2 W1 < 0 <
+    Syx``). Components far below the rounding of ``Z = O^T Q0`` cannot be told
+    apart from zero, so one rule applies on every code path (LAPACK and graded
+    QR), at every finite ``t`` and at ``t = inf``: **a component of the initial
+    weights on the growing modes (level by level, largest eigenvalue first, in
+    the directions not already taken by a larger level) whose size is at most
+    ``_MANIFOLD_RTOL * ||Q0||_2`` (``64 eps``, about 1.4e-14, relative) is set
+    to exactly zero**, i.e. the dynamics returned are the exact dynamics of
+    weights within rounding of the input that lie exactly on the manifold. When
+    this leaves some of the top ``min(n_hidden, #positive eigenvalues)`` modes
+    without a component, a ``RuntimeWarning`` says how many, and the output
+    indeed never learns them (not even at ``t = inf``). Components above the
+    tolerance are kept and learned, however small (no warning).
+    A floating-point simulation of such weights instead escapes the saddle
+    through rounding noise after a long delay.
 
     Examples
     --------
@@ -387,8 +416,11 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     d, O = spectrum(task.sigma_yx, lam, svd=task.svd())
     Q0 = np.concatenate([W1.T, W2], axis=0)
     C = _thin_factor(Q0)
-    Z = O.T @ C
-    fast_ok = _warn_invariant_manifold(d, Z)
+    Z, missing = _manifold_rule(d, O.T @ C)  # the rounding-level rule, applied once for every path and time
+    k = min(Z.shape[1], int(np.sum(d > 0)))
+    if missing:
+        warnings.warn(_manifold_message(d, k, missing), RuntimeWarning, stacklevel=2)
+    fast_ok = _fast_ok(d, Z)
     s = times / tau
     # beyond this, every finite scale gap is astronomically large: same result as the limit
     dmax = float(np.max(np.abs(d))) if d.size else 0.0
@@ -399,47 +431,103 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     out = np.empty((times.size, n, r))
     for start in range(0, times.size, chunk):
         out[start : start + chunk] = _factors(d, O, Z, s[start : start + chunk], fast=fast_ok)
-    info = {"balance_deviation": bal.relative_deviation, "eigenvalues": d, "rank": r}
+    info = {"balance_deviation": bal.relative_deviation, "eigenvalues": d, "rank": r, "unlearned_modes": missing}
     return Trajectory(times, out, method="exact", task=task, n_hidden=W1.shape[0], lam=lam, tau=tau, info=info)
 
 
-def _warn_invariant_manifold(d, Z):
-    """Check the growing modes' share of ``Q0``; warn when some are missing.
+def _manifold_rule(d, Z):
+    """Apply the rounding-level rule to ``Z = O^T C``; see :func:`exact_dynamics` ("Invariant manifolds").
 
-    Returns ``fast_ok``: whether the rows of ``Z`` on the modes that will be
-    learned are well conditioned (smallest relevant singular value above
-    ``1e-12`` of the largest), so that the LAPACK path and the graded QR cannot
-    disagree about near-zero components.  Otherwise every time point uses the
-    graded QR, whose exhaustion test treats rounding-level components as zero.
+    Processes the positive eigenvalue levels of ``F`` from the largest down.  At
+    each level the rows of ``Z`` on that level, restricted to the columns no
+    higher level has claimed, are rotated by their right singular vectors
+    (``C -> C W`` with ``W`` orthogonal, which leaves ``C C^T`` unchanged);
+    directions whose singular value exceeds ``_MANIFOLD_RTOL * ||Z||_2`` are
+    claimed by this level, and the level's entries in the remaining directions
+    (all at most the tolerance) are set to exactly zero.  The result ``Z'``
+    differs from ``Z W`` by rounding-level entries only, and lies exactly on the
+    invariant manifold it is within rounding of.
+
+    Parameters
+    ----------
+    d : (n,) eigenvalues of F (ties exact)
+    Z : (n, r) or (D, n, r) (batched over draws)
+
+    Returns
+    -------
+    Zr : same shape as ``Z``, the rotated and cleaned factor (``Zr Zr^T = Z Z^T`` up to the
+        zeroed rounding-level parts)
+    missing : int or (D,) int array, how many of the ``k = min(r, #positive)`` top modes
+        (ties at the boundary included) have no component left, i.e. are never learned
     """
+    Z = np.asarray(Z, dtype=float)
+    batched = Z.ndim == 3
+    Zb = (Z if batched else Z[None]).copy()
+    D, n, r = Zb.shape
     n_pos = int(np.sum(d > 0))
-    k = min(Z.shape[1], n_pos)
+    k = min(r, n_pos)
+    missing = np.zeros(D, dtype=np.int64)
+    if k == 0 or D == 0:
+        return (Zb if batched else Zb[0]), (missing if batched else 0)
+    boundary = np.sort(d)[::-1][k - 1]  # the k-th largest eigenvalue; levels >= it are "the top k"
+    tol = _MANIFOLD_RTOL * np.linalg.norm(Zb, ord=2, axis=(1, 2))  # (D,)
+    for b in range(D):
+        Zr = Zb[b]
+        claimed = 0
+        claimed_top = 0
+        for lev in np.unique(d[d > 0])[::-1]:
+            if claimed == r:
+                break
+            rows = np.flatnonzero(d == lev)
+            sub = Zr[np.ix_(rows, np.arange(claimed, r))]
+            _, sv, Vt = np.linalg.svd(sub, full_matrices=True)
+            Zr[:, claimed:] = Zr[:, claimed:] @ Vt.T
+            nk = int(np.sum(sv > tol[b]))
+            Zr[np.ix_(rows, np.arange(claimed + nk, r))] = 0.0  # rounding-level: exactly zero
+            claimed += nk
+            if lev >= boundary:
+                claimed_top = claimed
+        missing[b] = k - min(k, claimed_top)
+    return (Zb if batched else Zb[0]), (missing if batched else int(missing[0]))
+
+
+def _fast_ok(d, Z):
+    """Whether the LAPACK path is safe: the top modes' rows of ``Z`` are well conditioned (``1e-12``)."""
+    k = min(Z.shape[1], int(np.sum(d > 0)))
     if k == 0:
         return True
-    order = np.argsort(-d, kind="stable")
-    rows = d >= d[order[k - 1]]  # the top k modes and everything tied with the k-th
-    sv = np.linalg.svd(Z[rows], compute_uv=False)
-    if sv.size < k or sv[0] == 0:
-        fast_ok = False
-        missing = k - int(np.sum(sv > 0)) if sv.size else k
-    else:
-        fast_ok = bool(sv[k - 1] > 1e-12 * sv[0])
-        scale = max(np.linalg.norm(Z, 2), np.finfo(float).tiny)
-        missing = int(np.sum(sv[:k] <= 64 * np.finfo(float).eps * scale)) + (k - min(k, sv.size))
+    boundary = np.sort(d)[::-1][k - 1]
+    sv = np.linalg.svd(Z[d >= boundary], compute_uv=False)
+    return bool(sv.size >= k and sv[0] > 0 and sv[k - 1] > 1e-12 * sv[0])
+
+
+def _manifold_message(d, k, missing):
+    top = np.sort(d)[::-1][:k]
+    return (
+        f"the initial weights lie (to rounding) on an invariant manifold of gradient flow: {missing} of the "
+        f"{k} growing modes it would otherwise learn (eigenvalues of F: "
+        f"{', '.join(f'{x:.3g}' for x in np.sort(top)[:missing])}) "
+        f"have no component in Q0 above the rounding tolerance ({_MANIFOLD_RTOL:.2g} * ||Q0||_2). Such components "
+        "are treated as exactly zero, so the returned dynamics never learn these modes and converge to a saddle "
+        "(also at t = inf). A floating-point simulation escapes only through rounding noise, after a long delay. "
+        "This happens e.g. for lam = 0 square networks when det(W2 W1) and det(Syx) differ in sign; "
+        "use another seed or `rl.task_aligned_init`."
+    )
+
+
+def _warn_invariant_manifold(d, Z, stacklevel=3):
+    """Warn when ``Z`` lies on an invariant manifold under the rounding-level rule (see :func:`_manifold_rule`).
+
+    Returns ``fast_ok`` (see :func:`_fast_ok`) for the factor after the rule:
+    ``False`` whenever the warning fires, so those weights use the graded QR at
+    every time point.  Callers that evaluate the dynamics must evaluate them on
+    ``_manifold_rule(d, Z)[0]``, not on ``Z``, for the warning to describe the output.
+    """
+    Zr, missing = _manifold_rule(d, Z)
+    k = min(Z.shape[-1], int(np.sum(d > 0)))
     if missing:
-        top = order[:k]
-        warnings.warn(
-            f"the initial weights lie (to rounding) on an invariant manifold of gradient flow: {missing} of the "
-            f"{k} growing modes it would otherwise learn (eigenvalues of F: "
-            f"{', '.join(f'{x:.3g}' for x in np.sort(d[top])[:missing])}) "
-            "have no component in Q0, so the exact dynamics never learn them and the network converges to a "
-            "saddle. A floating-point simulation escapes only through rounding noise, after a long delay. "
-            "This happens e.g. for lam = 0 square networks when det(W2 W1) and det(Syx) differ in sign; "
-            "use another seed or `rl.task_aligned_init`.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-    return fast_ok
+        warnings.warn(_manifold_message(d, k, missing), RuntimeWarning, stacklevel=stacklevel)
+    return _fast_ok(d, Zr)
 
 
 def fixed_point(task, W1, W2, **kwargs):

@@ -240,3 +240,167 @@ def test_manifold_uses_one_path_for_all_times():
         tr = rl.exact_dynamics(task, W1, W2, np.logspace(3, 5, 40))
     # the manifold answer: converged and constant across the whole range (no switch of method)
     np.testing.assert_allclose(tr.qqt, np.repeat(tr.qqt[-1:], 40, axis=0), atol=1e-12)
+
+
+# ---------------------------------------------------------------- the rounding-level rule (issue 11) -------
+# Rule: a component of Q0 on a growing mode of F below ``_MANIFOLD_RTOL * ||Q0||_2`` is exactly zero, on every
+# path and at every t; the warning fires exactly when this leaves top modes unlearned.  References below are
+# exact per-mode (1-D logistic) closed forms in mpmath on weights whose rows are exact per mode.
+
+
+def _rand_orth(n, rng):
+    q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    return q * np.sign(np.diag(r))
+
+
+def _decoupled(s, a, b, seed):
+    """Syx = P diag(s) P'^T (signed permutations), W1 = R diag(a) P'^T, W2 = P diag(b) R^T (R random)."""
+    rng = np.random.default_rng(seed)
+    m = len(s)
+    U = np.eye(m)[rng.permutation(m)] * rng.choice([-1, 1], m)
+    V = np.eye(m)[rng.permutation(m)] * rng.choice([-1, 1], m)
+    R = _rand_orth(m, rng)
+    task = rl.Task(np.eye(m) * np.sqrt(m), U @ np.diag(s) @ V.T * np.sqrt(m))
+    return task, R @ np.diag(a) @ V.T, U @ np.diag(b) @ R.T, U, V
+
+
+def _mode_reference(s, a, b, U, V, t, zero):
+    """QQ^T(t) of decoupled lam = 0 modes; modes with ``zero`` get their growing component set to 0."""
+    import math
+
+    import mpmath as mp
+
+    diag = np.zeros((3, len(s)))
+    for i in range(len(s)):
+        with mp.workdps(60 + (int(2 * s[i] * t) if math.isfinite(t) else 0)):
+            si = mp.mpf(s[i])
+            zp = 0 if zero[i] else (mp.mpf(a[i]) + mp.mpf(b[i])) / mp.sqrt(2)
+            zm = (mp.mpf(b[i]) - mp.mpf(a[i])) / mp.sqrt(2)
+            if not math.isfinite(t):
+                diag[:, i] = float(si) if zp != 0 else 0.0
+                continue
+            tt = mp.mpf(t)
+            den = 1 + zp**2 * mp.expm1(2 * si * tt) / (2 * si) - zm**2 * mp.expm1(-2 * si * tt) / (2 * si)
+            p, q = mp.exp(si * tt) * zp, mp.exp(-si * tt) * zm
+            diag[:, i] = [float((p - q) ** 2 / (2 * den)), float((p + q) ** 2 / (2 * den)), float((p * p - q * q) / (2 * den))]
+    m = len(s)
+    P = np.zeros((2 * m, 2 * m))
+    P[:m, :m] = V @ np.diag(diag[0]) @ V.T
+    P[m:, m:] = U @ np.diag(diag[1]) @ U.T
+    P[m:, :m] = U @ np.diag(diag[2]) @ V.T
+    P[:m, m:] = P[m:, :m].T
+    return P
+
+
+RULE_TIMES = [0.0, 0.5, 2.0, 5.0, 10.0, 20.0, 40.0, 80.0, 200.0, np.inf]
+
+
+def _run(task, W1, W2, times):
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        tr = rl.exact_dynamics(task, W1, W2, times)
+    msgs = [str(w.message) for w in rec if "invariant manifold" in str(w.message)]
+    return tr, msgs
+
+
+def test_sign_mismatch_stays_at_saddle_at_every_time():
+    """1x1x1, W2 W1 < 0 < Syx: the exact flow decays to the saddle 0 (da/dt = -a (2 + a^2)); output and warning agree."""
+    task = rl.Task(np.array([[1.0]]), np.array([[2.0]]))
+    W1, W2 = np.array([[0.1]]), np.array([[-0.1]])
+    tr, msgs = _run(task, W1, W2, RULE_TIMES)
+    assert len(msgs) == 1 and "1 of the 1 growing modes" in msgs[0] and "t = inf" in msgs[0]
+    assert tr.info["unlearned_modes"] == 1
+    one = np.eye(1)
+    for k, t in enumerate(RULE_TIMES):
+        ref = _mode_reference([2.0], [0.1], [-0.1], one, one, t, [True])
+        assert np.linalg.norm(tr.qqt[k] - ref) <= 1e-13 * max(np.linalg.norm(ref), 1e-300), t
+    assert np.all(tr.qqt[-1] == 0)
+    # an independent reference: gradient flow on the weights stays exactly on a = -b
+    fl = rl.simulate(task, W1, W2, [0.5, 2.0, 5.0], method="flow", rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(fl.qqt, tr.qqt[1:4], rtol=1e-9, atol=0)
+
+
+def test_rule_does_not_depend_on_how_Z_rounds():
+    """The growing component of the sign-mismatch case is 0 or 1.6e-18 depending on FMA in matmul: same answer."""
+    from rsa_lineardyn import exact as E
+
+    d = np.array([2.0, -2.0])
+    O = np.array([[1.0, -1.0], [1.0, 1.0]]) / np.sqrt(2)
+    times = np.array([0.0, 1.0, 10.0, 100.0, np.inf])
+    out = []
+    for zp in (0.0, 1.6e-18, -1e-16):
+        Z, missing = E._manifold_rule(d, np.array([[zp], [-0.1 * np.sqrt(2)]]))
+        assert missing == 1 and Z[0, 0] == 0.0
+        out.append(E._factors(d, O, Z, times, fast=E._fast_ok(d, Z)))
+    np.testing.assert_array_equal(out[0], out[1])
+    np.testing.assert_array_equal(out[0], out[2])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_rounding_level_growing_components_are_never_learned(seed):
+    """Issue 11: growing components of rounding size (here 1e-17 next to 0.1) warned about AND not learned."""
+    s, a = [3.0, 2.0, 1.0], np.array([0.1, 1e-17, -1e-17])
+    task, W1, W2, U, V = _decoupled(s, a, a.copy(), seed)
+    tr, msgs = _run(task, W1, W2, RULE_TIMES)
+    assert len(msgs) == 1 and "2 of the 3 growing modes" in msgs[0]
+    for k, t in enumerate(RULE_TIMES):
+        ref = _mode_reference(s, a, a, U, V, t, [False, True, True])
+        assert rel_err(tr.qqt[k], ref) <= 1e-12, t
+    np.testing.assert_allclose(np.linalg.svd(tr.w2w1[-1], compute_uv=False), [3, 0, 0], atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_small_growing_components_above_the_tolerance_are_learned(seed):
+    """The other side of the rule: 1e-10 relative components are kept (no warning) and learned on time."""
+    s, a = [3.0, 2.0, 1.0], np.array([0.1, 1e-11, -1e-11])
+    task, W1, W2, U, V = _decoupled(s, a, a.copy(), seed)
+    tr, msgs = _run(task, W1, W2, RULE_TIMES)
+    assert msgs == [] and tr.info["unlearned_modes"] == 0
+    for k, t in enumerate(RULE_TIMES):
+        ref = _mode_reference(s, a, a, U, V, t, [False, False, False])
+        assert rel_err(tr.qqt[k], ref) <= 1e-10, t
+    np.testing.assert_allclose(np.linalg.svd(tr.w2w1[-1], compute_uv=False), s, rtol=1e-12)
+    fl = rl.simulate(task, W1, W2, [5.0, 10.0, 20.0], method="flow", rtol=1e-13, atol=1e-300)
+    for k, t in enumerate([5.0, 10.0, 20.0]):
+        assert rel_err(tr.qqt[RULE_TIMES.index(t)], fl.qqt[k]) <= 1e-7, t
+
+
+def test_generic_weights_do_not_warn_and_learn():
+    task, W1, W2 = _draw(4, 4, 4, 0.0, seed=5)
+    tr, msgs = _run(task, W1, W2, [0.0, 1.0, 5.0, np.inf])
+    assert msgs == [] and tr.info["unlearned_modes"] == 0
+    np.testing.assert_allclose(tr.w2w1[-1], task.sigma_yx, atol=1e-12)
+    fl = rl.simulate(task, W1, W2, [1.0, 5.0], method="flow", rtol=1e-13, atol=1e-15)
+    assert rel_err(tr.qqt[1], fl.qqt[0]) <= 1e-9 and rel_err(tr.qqt[2], fl.qqt[1]) <= 1e-9
+
+
+def test_warning_describes_the_output_in_a_sweep():
+    """Random mixes of exact sign mismatches, rounding-level and kept components: the warned count is the number of
+    modes the output does not learn at t = inf, large finite t agrees with t = inf, and finite t with the reference."""
+    from rsa_lineardyn import exact as E
+
+    rng = np.random.default_rng(0)
+    checked = 0
+    for case in range(40):
+        m = int(rng.integers(1, 5))
+        s = np.sort(rng.uniform(0.3, 3, m))[::-1]
+        scale = 10 ** rng.uniform(-3, 0)
+        kind = rng.integers(0, 3, m)  # 0: b = -a exactly, 1: rounding-level a = b, 2: kept a = b (>= 1e-9 relative)
+        kind[0] = rng.choice([0, 2])
+        rel = np.where(kind == 1, 10 ** rng.uniform(-18, -15.5, m), np.where(kind == 2, 10 ** rng.uniform(-9, 0, m), 1.0))
+        rel[0] = 1.0
+        a = scale * rel * rng.uniform(0.5, 1.5, m) * rng.choice([-1, 1], m)
+        b = np.where(kind == 0, -a, a)
+        task, W1, W2, U, V = _decoupled(s, a, b, seed=case)
+        zero = np.abs(a + b) / np.sqrt(2) <= E._MANIFOLD_RTOL * np.linalg.norm(np.concatenate([W1.T, W2]), 2)
+        tr, msgs = _run(task, W1, W2, RULE_TIMES + [1e6])
+        missing = int(msgs[0].split(": ")[1].split(" of")[0]) if msgs else 0
+        learned = int(np.sum(np.linalg.svd(tr.w2w1[-2], compute_uv=False) > 1e-8))
+        assert missing == int(np.sum(zero)) == m - learned, case
+        np.testing.assert_allclose(tr.qqt[-1], tr.qqt[-2], atol=1e-12)
+        for k, t in enumerate(RULE_TIMES):
+            ref = _mode_reference(s, a, b, U, V, t, zero)
+            floor = 1e-28 * np.linalg.norm(np.concatenate([W1.T, W2]), 2) ** 2
+            assert np.linalg.norm(tr.qqt[k] - ref) <= 1e-9 * max(np.linalg.norm(ref), floor), (case, t)
+        checked += 1
+    assert checked == 40
