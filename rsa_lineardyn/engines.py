@@ -213,17 +213,7 @@ class _AverageEngine:
     def _base_draws(self):
         """Scale- and lam-free part of each draw, from the same random stream as ``balanced_init``."""
         if self._base is None:
-            t = self.task
-            h = self.n_hidden
-            rng = np.random.default_rng(self.seed)
-            base = []
-            for _ in range(self.n_draws):
-                G1 = rng.standard_normal((h, t.n_in))
-                G2 = rng.standard_normal((t.n_out, h))
-                U, a, Vt = np.linalg.svd(G2 @ G1, full_matrices=True)
-                R = _random_orthogonal(h, rng)
-                base.append((U, a, Vt.T, R))
-            self._base = base
+            self._base = _base_draws(self.task, self.n_hidden, self.n_draws, self.seed)
         return self._base
 
     def draws(self, lam, scale):
@@ -730,7 +720,9 @@ class _RandomStartEngine:
         out = "none"
         if pure and gidx.size > oidx.size and r > oidx.size and oidx.size > 0:
             Z = np.swapaxes(Om, 0, 1) @ C  # (D, n, r)
-            if np.all(self._fast_ok(d, Z)):
+            # the LAPACK (sorted-row) QR runs on the reduced problem, whose growing rows come from the other
+            # rows: check those (the group is diagonalised exactly by its SVD)
+            if np.all(self._fast_ok(d[oidx], Z[:, oidx])):
                 Yg, sig, Wt = np.linalg.svd(Z[:, gidx], full_matrices=True)  # Z_g = Y diag(sig) W^T
                 D = Z.shape[0]
                 sigma = np.zeros((D, r))

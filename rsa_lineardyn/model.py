@@ -71,7 +71,7 @@ from ._validation import (
 )
 from .engines import _AlignedEngine, _AverageEngine, _RandomStartEngine, mode_strengths
 from .initialization import check_feasible
-from .representations import DEFAULT_RCOND, DEFAULT_ZERO_TOL, REPRESENTATIONS, _NTKPairs, representation_gram
+from .representations import DEFAULT_RCOND, DEFAULT_ZERO_TOL, REPRESENTATIONS, _NTKPairs
 from .rsa import MEASURE_NAMES
 from .task import Task
 
