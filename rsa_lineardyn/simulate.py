@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import time as _time
+
 import numpy as np
 from scipy.integrate import solve_ivp
 
@@ -10,9 +13,12 @@ from .initialization import measure_balance
 from .task import Task
 from .trajectory import Trajectory
 
-__all__ = ["simulate", "check_weights"]
+__all__ = ["simulate", "check_weights", "DEFAULT_MAX_STEPS"]
 
 _METHODS = ("gd", "flow")
+#: Default cap on gradient-descent steps (and on integrator steps of ``method="flow"``).
+DEFAULT_MAX_STEPS = 10_000_000
+_PROGRESS_AFTER = 10.0  # seconds: runs estimated longer than this report progress (when enabled)
 
 
 def check_weights(task, W1, W2):
@@ -41,7 +47,8 @@ def _grads(W1, W2, sxx, syx):
     return W2.T @ E, E @ W1.T  # minus dL/dW1, minus dL/dW2
 
 
-def simulate(task, W1, W2, times, lr=0.01, tau=1.0, method="gd", rtol=1e-12, atol=1e-14):
+def simulate(task, W1, W2, times, lr=0.01, tau=1.0, method="gd", rtol=1e-12, atol=1e-14, *,
+             max_steps=DEFAULT_MAX_STEPS, progress=None):
     """Train the network ``y = W2 W1 x`` on ``task`` and record it at ``times``.
 
     Works for any weights and inputs (unbalanced, non-white), so it is the
@@ -65,6 +72,17 @@ def simulate(task, W1, W2, times, lr=0.01, tau=1.0, method="gd", rtol=1e-12, ato
         ``"gd"``: full-batch gradient descent with learning rate ``lr``.
         ``"flow"``: gradient flow, integrated by ``scipy.integrate.solve_ivp``
         (DOP853) at tolerances ``rtol``, ``atol``.
+    max_steps : int, default ``DEFAULT_MAX_STEPS`` (1e7)
+        Cap on the work: gradient descent refuses (``InputValueError`` naming
+        ``times``, ``lr``, the step count and an estimated run time) when
+        ``max(times) / (lr * tau)`` exceeds it, and ``"flow"`` refuses when its
+        estimated step count (``max(times) / tau`` times the stiffness scale
+        ``||Syx|| + ||Sxx|| ||W2|| ||W1||``) does, or stops with the same error
+        once the integrator has actually taken ``max_steps`` steps.  For long
+        times use :func:`rsa_lineardyn.exact_dynamics` (cost independent of t).
+    progress : bool or None, default None
+        Report progress of gradient descent on stderr. ``None``: only when
+        stderr is a terminal and the run is estimated to take over 10 s.
 
     Returns
     -------
@@ -87,15 +105,20 @@ def simulate(task, W1, W2, times, lr=0.01, tau=1.0, method="gd", rtol=1e-12, ato
     n_hidden = W1.shape[0]
     lam = measure_balance(W1, W2).lam
     sxx, syx = task.sigma_xx, task.sigma_yx
+    if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
+        raise InputValueError(f"`max_steps` must be a positive integer, got {max_steps!r}.")
+    if progress is not None and not isinstance(progress, (bool, np.bool_)):
+        raise InputValueError(f"`progress` must be True, False or None, got {progress!r}.")
     if method == "gd":
         lr = check_real(lr, "lr", minimum=0, strict_min=True)
-        W1s, W2s, reached, steps = _run_gd(W1, W2, times, lr, tau, sxx, syx)
+        _check_gd_budget(W1, W2, times, lr, tau, sxx, syx, int(max_steps))
+        W1s, W2s, reached, steps = _run_gd(W1, W2, times, lr, tau, sxx, syx, progress)
         info = {"lr": lr, "steps": steps}
         method_name = "gradient_descent"
     else:
         rtol = check_real(rtol, "rtol", minimum=0, strict_min=True)
         atol = check_real(atol, "atol", minimum=0, strict_min=True)
-        W1s, W2s = _run_flow(W1, W2, times, tau, sxx, syx, rtol, atol)
+        W1s, W2s = _run_flow(W1, W2, times, tau, sxx, syx, rtol, atol, int(max_steps))
         reached = times.copy()
         info = {"rtol": rtol, "atol": atol, "solver": "DOP853"}
         method_name = "gradient_flow"
@@ -106,8 +129,49 @@ def simulate(task, W1, W2, times, lr=0.01, tau=1.0, method="gd", rtol=1e-12, ato
     )
 
 
-def _run_gd(W1, W2, times, lr, tau, sxx, syx):
+def _fmt_seconds(sec):
+    if not np.isfinite(sec):
+        return "forever"
+    for unit, size in (("years", 3.15e7), ("days", 86400.0), ("hours", 3600.0), ("minutes", 60.0)):
+        if sec >= size:
+            return f"{sec / size:.3g} {unit}"
+    return f"{sec:.3g} s"
+
+
+def _seconds_per_step(W1, W2, sxx, syx, n=50):
+    """Measured cost of one gradient-descent step on these shapes (a few dozen steps on copies)."""
+    A, B = W1.copy(), W2.copy()
+    t0 = _time.perf_counter()
+    with np.errstate(all="ignore"):
+        for _ in range(n):
+            E = syx - B @ A @ sxx
+            A, B = A + 1e-12 * (B.T @ E), B + 1e-12 * (E @ A.T)
+    return (_time.perf_counter() - t0) / n
+
+
+def _check_gd_budget(W1, W2, times, lr, tau, sxx, syx, max_steps):
+    t_max = float(np.max(times)) if times.size else 0.0
+    with np.errstate(over="ignore"):
+        need = t_max / (lr * tau)
+    if need <= max_steps:  # also False for inf / nan
+        return
+    sec = need * _seconds_per_step(W1, W2, sxx, syx)
+    raise InputValueError(
+        f"`times` up to {t_max:.6g} with `lr` = {lr:.6g} (tau = {tau:g}) need {need:.3g} gradient-descent steps, more "
+        f"than `max_steps` = {max_steps:,} (estimated run time {_fmt_seconds(sec)}). Use `rl.exact_dynamics` "
+        "(whitened input, balanced weights; cost independent of t), `method=\"flow\"`, a larger `lr`, shorter "
+        "`times`, or raise `max_steps`."
+    )
+
+
+def _run_gd(W1, W2, times, lr, tau, sxx, syx, progress=None):
     steps = np.rint(times / (lr * tau)).astype(np.int64)
+    total = int(np.max(steps)) if steps.size else 0
+    if progress is None:
+        progress = bool(getattr(sys.stderr, "isatty", lambda: False)()) and total >= 1000 and (
+            total * _seconds_per_step(W1, W2, sxx, syx) > _PROGRESS_AFTER
+        )
+    report = _Progress(total) if progress and total > 0 else None
     order = np.argsort(steps, kind="stable")
     T = times.size
     W1s = np.empty((T,) + W1.shape)
@@ -130,10 +194,38 @@ def _run_gd(W1, W2, times, lr, tau, sxx, syx):
                 k += 1
                 if k % 1000 == 0 or k == target:
                     _check_finite(W1, W2, k, lr)
+                    if report is not None:
+                        report(k)
             _check_finite(W1, W2, k, lr)
             W1s[idx] = W1
             W2s[idx] = W2
+    if report is not None:
+        report.close()
     return W1s, W2s, steps * lr * tau, steps
+
+
+class _Progress:
+    """Step counter with elapsed time and an estimate of the remaining time, on stderr (at most once a second)."""
+
+    def __init__(self, total):
+        self.total = total
+        self.start = self.last = _time.perf_counter()
+
+    def __call__(self, k):
+        now = _time.perf_counter()
+        if now - self.last < 1.0 and k < self.total:
+            return
+        self.last = now
+        el = now - self.start
+        left = el / k * (self.total - k) if k else float("inf")
+        sys.stderr.write(f"\rsimulate: step {k:,} / {self.total:,} ({100 * k / self.total:.1f}%), "
+                         f"elapsed {_fmt_seconds(el)}, about {_fmt_seconds(left)} left   ")
+        sys.stderr.flush()
+
+    def close(self):
+        self(self.total)
+        sys.stderr.write("\n")
+        sys.stderr.flush()
 
 
 def _check_finite(W1, W2, k, lr):
@@ -144,11 +236,34 @@ def _check_finite(W1, W2, k, lr):
         )
 
 
-def _run_flow(W1, W2, times, tau, sxx, syx, rtol, atol):
+class _TooManySteps(Exception):
+    pass
+
+
+def _flow_message(t_max, tau, what, max_steps):
+    return (
+        f"gradient flow to `times` up to {t_max:.6g} (tau = {tau:g}) {what}, more than `max_steps` = {max_steps:,}. "
+        "Use `rl.exact_dynamics` (whitened input, balanced weights; cost independent of t), shorter `times`, "
+        "or raise `max_steps`."
+    )
+
+
+def _run_flow(W1, W2, times, tau, sxx, syx, rtol, atol, max_steps=DEFAULT_MAX_STEPS):
     h, n_in = W1.shape
     n_out = W2.shape[0]
+    t_max = float(np.max(times)) if times.size else 0.0
+    stiff = np.linalg.norm(syx, 2) + np.linalg.norm(sxx, 2) * np.linalg.norm(W2, 2) * np.linalg.norm(W1, 2)
+    with np.errstate(over="ignore"):
+        est = t_max / tau * stiff
+    if not est <= max_steps:
+        raise InputValueError(_flow_message(t_max, tau, f"needs about {est:.3g} integrator steps", max_steps))
+    evals = [0]
+    max_evals = 12 * max_steps + 100  # DOP853 takes 12 evaluations per step
 
     def rhs(_, y):
+        evals[0] += 1
+        if evals[0] > max_evals:
+            raise _TooManySteps
         A = y[: h * n_in].reshape(h, n_in)
         B = y[h * n_in :].reshape(n_out, h)
         g1, g2 = _grads(A, B, sxx, syx)
@@ -163,7 +278,10 @@ def _run_flow(W1, W2, times, tau, sxx, syx, rtol, atol):
     if t_sorted[-1] == 0:
         Y = np.repeat(y0[:, None], T, axis=1)
     else:
-        sol = solve_ivp(rhs, (0.0, t_sorted[-1]), y0, method="DOP853", t_eval=t_sorted, rtol=rtol, atol=atol)
+        try:
+            sol = solve_ivp(rhs, (0.0, t_sorted[-1]), y0, method="DOP853", t_eval=t_sorted, rtol=rtol, atol=atol)
+        except _TooManySteps:
+            raise InputValueError(_flow_message(t_max, tau, "took more integrator steps", max_steps)) from None
         if not sol.success:
             raise RuntimeError(f"gradient flow integration failed: {sol.message}")
         Y = sol.y

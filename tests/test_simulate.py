@@ -63,3 +63,54 @@ def test_many_steps_are_fast_enough():
     W1, W2 = rl.balanced_init(3, 2, 3, 0.0, seed=1)
     sim = rl.simulate(task, W1, W2, [100.0], lr=1e-3)
     assert sim.info["steps"][0] == 100000
+
+
+# ---------------------------------------------------------------- limits (issue 11) -----------------------
+
+
+@pytest.fixture
+def small():
+    task = random_white_task(3, 3, seed=0)
+    W1, W2 = rl.balanced_init(3, 2, 3, 0.0, scale=0.1, seed=1)
+    return task, W1, W2
+
+
+@pytest.mark.parametrize("times, lr", [([1e30], 0.01), ([1.0], 1e-300), ([1e6], 1e-4), ([1.0, 1e300], 1.0)])
+def test_gd_refuses_step_counts_beyond_the_cap(small, times, lr):
+    """No int64 overflow (used to return the initial weights at time -9.22e16) and no 13-hour runs."""
+    task, W1, W2 = small
+    with pytest.raises(ValueError, match=r"(?s)`times`.*`lr`.*steps.*`max_steps`.*estimated run time.*exact_dynamics"):
+        rl.simulate(task, W1, W2, times, lr=lr)
+
+
+def test_gd_cap_is_adjustable(small):
+    task, W1, W2 = small
+    with pytest.raises(ValueError, match="max_steps"):
+        rl.simulate(task, W1, W2, [1.0], lr=1e-3, max_steps=999)
+    assert rl.simulate(task, W1, W2, [1.0], lr=1e-3, max_steps=1000).info["steps"][0] == 1000
+    with pytest.raises(ValueError, match="max_steps"):
+        rl.simulate(task, W1, W2, [1.0], max_steps=0)
+
+
+@pytest.mark.parametrize("times", [[1e30], [1e12]])
+def test_flow_refuses_very_long_times(small, times):
+    task, W1, W2 = small
+    with pytest.raises(ValueError, match=r"(?s)gradient flow.*`times`.*integrator steps.*`max_steps`.*exact_dynamics"):
+        rl.simulate(task, W1, W2, times, method="flow")
+
+
+def test_flow_stops_when_the_integrator_exceeds_the_cap(small):
+    """The estimate lets it start; the step counter stops it."""
+    task, W1, W2 = small
+    with pytest.raises(ValueError, match="took more integrator steps"):
+        rl.simulate(task, W1, W2, [2.0], method="flow", max_steps=3)
+    assert rl.simulate(task, W1, W2, [2.0], method="flow", max_steps=1000).times[0] == 2.0
+
+
+def test_progress_goes_to_stderr_only_when_asked(small, capsys):
+    task, W1, W2 = small
+    rl.simulate(task, W1, W2, [20.0], lr=1e-3, progress=True)
+    err = capsys.readouterr().err
+    assert "step 20,000 / 20,000" in err and "left" in err
+    rl.simulate(task, W1, W2, [20.0], lr=1e-3)  # default: only on a terminal and for long runs
+    assert capsys.readouterr().err == ""
