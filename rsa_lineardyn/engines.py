@@ -450,6 +450,54 @@ def _group_mean_matrix(labels):
     return S
 
 
+def _merge_ties_fast(d, rtol):
+    """Vectorised ``rsa_lineardyn.exact._merge_ties``: runs of sorted values closer than ``rtol * max|d|`` get their mean."""
+    scale = np.max(np.abs(d)) if d.size else 0.0
+    if scale == 0:
+        return np.zeros_like(d)
+    order = np.argsort(d)
+    ds = d[order]
+    gid = np.concatenate([[0], np.cumsum(np.diff(ds) > rtol * scale)])
+    means = np.bincount(gid, weights=ds) / np.bincount(gid)
+    out = means[gid]
+    out[np.abs(out) <= rtol * scale] = 0.0
+    res = np.empty_like(d)
+    res[order] = out
+    return res
+
+
+def _mode_spectrum(s, n_in, n_out, lam):
+    """``F = blockdiag(V, U) Om diag(d) Om^T blockdiag(V, U)^T``: :func:`rsa_lineardyn.exact.spectrum` in mode coordinates."""
+    from .exact import _TIE_RTOL
+
+    n = n_in + n_out
+    m = s.size
+    a = lam / 2.0
+    rho = np.hypot(s, a)
+    if a >= 0:
+        p_v, p_u = s, rho + a
+        m_v, m_u = -(rho + a), s
+    else:
+        p_v, p_u = rho - a, s
+        m_v, m_u = -s, rho - a
+    nrm = np.hypot(p_v, p_u)
+    zero = nrm == 0
+    nrm = np.where(zero, 1.0, nrm)
+    p_v, p_u = np.where(zero, 0.0, p_v / nrm), np.where(zero, 1.0, p_u / nrm)
+    m_v, m_u = np.where(zero, 1.0, m_v / nrm), np.where(zero, 0.0, m_u / nrm)
+    Om = np.zeros((n, n))
+    d = np.empty(n)
+    k = np.arange(m)
+    Om[k, k], Om[n_in + k, k], d[:m] = p_v, p_u, rho
+    Om[k, m + k], Om[n_in + k, m + k], d[m : 2 * m] = m_v, m_u, -rho
+    ji = np.arange(m, n_in)
+    Om[ji, 2 * m + (ji - m)], d[2 * m + (ji - m)] = 1.0, -a
+    jo = np.arange(m, n_out)
+    off = 2 * m + ji.size
+    Om[n_in + jo, off + (jo - m)], d[off + (jo - m)] = 1.0, a
+    return _merge_ties_fast(d, _TIE_RTOL), Om
+
+
 class _RandomStartEngine:
     """Expected Gram over random lambda-balanced starts, exact per draw, in the task's mode basis.
 
@@ -572,9 +620,7 @@ class _RandomStartEngine:
             self.stats["state_hits"] += 1
             return hit
         self.stats["state_misses"] += 1
-        n_in = self.task.n_in
-        d, O = self._spectrum(key[0])
-        Om = np.concatenate([self.V.T @ O[:n_in], self.U.T @ O[n_in:]], axis=0)  # eigvecs in mode coordinates
+        d, Om = self._spectrum(key[0])  # eigenvectors in mode coordinates
         C = self._thin_modes(*key)
         Zfull = np.swapaxes(Om, 0, 1) @ C  # (D, n, r) = O^T C
         D, n, r = Zfull.shape
@@ -597,12 +643,15 @@ class _RandomStartEngine:
         return out
 
     def _spectrum(self, lam):
-        """``spectrum(Syx, lam)``, LRU-cached per ``lam`` (shared by both paths)."""
-        from .exact import spectrum
+        """``(d, Om)``: :func:`rsa_lineardyn.exact.spectrum` with the eigenvectors in mode coordinates.
 
+        ``Om = blockdiag(V, U)^T O`` is written down directly (it is sparse: each paired eigenvector
+        has one ``v_k`` and one ``u_k`` coefficient, the others are single null modes), with the same
+        coefficients and the same tie merging as ``spectrum``.  LRU-cached per ``lam``.
+        """
         hit = self._spectra.get(lam)
         if hit is None:
-            hit = spectrum(self.task.sigma_yx, lam, svd=self.task.svd())
+            hit = _mode_spectrum(self.s, self.task.n_in, self.task.n_out, lam)
             self._spectra[lam] = hit
             if len(self._spectra) > self._cache_size:
                 self._spectra.popitem(last=False)
@@ -705,7 +754,7 @@ class _RandomStartEngine:
             self._cache.move_to_end(key)
             return hit if hit != "none" else None
         n_in = task.n_in
-        d, O = self._spectrum(float(lam))
+        d, Om = self._spectrum(float(lam))
         near = np.flatnonzero(np.abs(d + lam / 2.0) <= 1e-12 * np.max(np.abs(d)))
         if near.size == 0:
             return None
@@ -714,7 +763,6 @@ class _RandomStartEngine:
         oidx = np.flatnonzero(d != dg)
         C = self._thin_modes(float(lam), float(scale))
         r = C.shape[2]
-        Om = np.concatenate([self.V.T @ O[:n_in], self.U.T @ O[n_in:]], axis=0)
         gmodes = np.flatnonzero(np.any(np.abs(Om[:, gidx]) > 1e-12, axis=1))
         pure = gmodes.size == gidx.size and np.all(gmodes < n_in)
         out = "none"

@@ -221,3 +221,17 @@ def test_thread_limits_active_inside_predict(monkeypatch):
     assert all(n == 1 for call in seen for n in call)
     # and they are restored afterwards
     assert threadpool_info() == [] or any(p["num_threads"] >= 1 for p in threadpool_info())
+
+
+@pytest.mark.parametrize("lam", [-0.9, 0.0, 1e-17, 0.5])
+@pytest.mark.parametrize("n_in,n_out", [(5, 3), (3, 5), (4, 4)])
+def test_mode_spectrum_equals_exact_spectrum(lam, n_in, n_out):
+    from rsa_lineardyn.engines import _mode_spectrum
+    from rsa_lineardyn.exact import spectrum
+
+    task = _task(n_in, n_out, np.array([2.0, 1.0, 1.0 + 1e-15]))
+    U, s, Vt = task.svd()
+    d_ref, O = spectrum(task.sigma_yx, lam, svd=task.svd())
+    d, Om = _mode_spectrum(s, n_in, n_out, lam)
+    np.testing.assert_array_equal(d, d_ref)
+    np.testing.assert_allclose(np.concatenate([Vt.T @ Om[:n_in], U @ Om[n_in:]]), O, atol=1e-14)
