@@ -452,7 +452,7 @@ def _fit_rdms(data_rdms, task, n_hidden, lam, method, scale, fit_scale, represen
         subjects_df = pd.DataFrame(rows)
 
     def boot_row(sc, gi, prof):
-        pt, c = space.point(sc, gi, prof, None, None)
+        pt, c = space.point(sc, gi, prof)
         row = describe(c, gi[c], sc[c])
         row.update({k: v for k, v in pt.items() if k != "n_hidden"})
         if "rate" in pt:
@@ -512,7 +512,7 @@ def _fit_rdms(data_rdms, task, n_hidden, lam, method, scale, fit_scale, represen
         sc, gi, prof = aggregate(R_alt, w, sp.d.stage_of, sp.d.K, sp.d.free)
         if not np.isfinite(sc).any():
             return None
-        return sp.point(sc, gi, prof, None, None)[0]
+        return sp.point(sc, gi, prof)[0]
 
     def table_for(row, w, boot, no_boot_why):
         h = int(row["n_hidden"])
@@ -791,7 +791,7 @@ class _Space:
             return np.unique(d.tparams[:, 1])
         return d.lt  # time, time[stage]
 
-    def point(self, sc, gi, prof, w, R):
+    def point(self, sc, gi, prof):
         """Grid optimum of aggregated scores, continuous parameters interpolated (vertex of a parabola)."""
         d = self.d
         c = int(np.argmax(sc))
