@@ -192,7 +192,7 @@ def _fit(cell, task, data, seed, n_boot):
     out = {"init": init, "interval_source": source, "best_n_hidden": res.best.get("n_hidden"), "params": {}}
     for _, r in iv.iterrows():
         p = str(r["parameter"])
-        if p not in truth:
+        if p not in truth or (p == "n_hidden" and len(CANDIDATES) == 1):  # width given: nothing to cover
             continue
         lo, hi = float(r["low"]), float(r["high"])
         finite = bool(np.isfinite(lo) and np.isfinite(hi))
@@ -320,7 +320,8 @@ def summarise(cells, trials):
                 rows.append({**base, "measure": "(no result)", "trials": 0, "rate": np.nan, "ci_low": np.nan,
                              "ci_high": np.nan, "floor": np.nan, "floor_met": None, "median_width": np.nan})
         else:
-            params = list(dict.fromkeys(p for t in ok for p in t["params"]))
+            params = [p for p in dict.fromkeys(p for t in ok for p in t["params"])
+                      if not (p == "n_hidden" and len(CANDIDATES) == 1)]
             for p in params:
                 vals = [t["params"][p] for t in ok if p in t["params"]]
                 n = len(vals)
@@ -329,7 +330,11 @@ def summarise(cells, trials):
                 widths = [v["width"] for v in vals if v["width"] is not None]
                 det = [v for v in vals if v["determined"]]
                 kd = sum(v["covered"] for v in det)
+                below = sum(1 for v in vals if v["finite"] and v["truth"] < v["low"])
+                above = sum(1 for v in vals if v["finite"] and v["truth"] > v["high"])
                 rows.append({**base, "measure": f"coverage: {p}", "trials": n, "rate": k / n if n else np.nan,
+                             "truth_below_interval": below, "truth_above_interval": above,
+                             "median_estimate": float(np.median([v["estimate"] for v in vals])),
                              "ci_low": lo, "ci_high": hi, "floor": FLOORS["coverage"],
                              "floor_met": bool(k / n >= FLOORS["coverage"]) if n else None,
                              "median_width": float(np.median(widths)) if widths else np.nan,
@@ -374,11 +379,13 @@ def markdown(rows, verdicts, header):
                        f"{v['fraction']:.2f} |")
         cov = [r for r in rows if r["part"] == "b" and r["trials"]]
         if cov:
-            out += ["", "| cell | measure | determined fraction | coverage when determined | infinite intervals |",
-                    "|---|---|---|---|---|"]
+            out += ["", "| cell | measure | median estimate | truth below / above interval | determined fraction | "
+                    "coverage when determined | infinite intervals |", "|---|---|---|---|---|---|---|"]
             for r in cov:
-                out.append(f"| {r['cell']} | {r['measure']} | {_fmt(r.get('determined_fraction'))} | "
-                           f"{_fmt(r.get('coverage_if_determined'))} | {r.get('infinite_intervals', '')} |")
+                out.append(f"| {r['cell']} | {r['measure']} | {_fmt(r.get('median_estimate'), '.3g')} | "
+                           f"{r.get('truth_below_interval', '')} / {r.get('truth_above_interval', '')} | "
+                           f"{_fmt(r.get('determined_fraction'))} | {_fmt(r.get('coverage_if_determined'))} | "
+                           f"{r.get('infinite_intervals', '')} |")
     return "\n".join(out) + "\n"
 
 
@@ -412,7 +419,25 @@ def main(argv=None):
                     help="bootstrap of the hypothesis tests (0: the package default; p-values do not use it)")
     ap.add_argument("--quick", action="store_true", help="3 trials per cell, lam = 0 only in (b), n_boot 50 in (b)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/calibration"), help="path prefix (.json/.md)")
+    ap.add_argument("--from-json", help="rebuild the tables from a previous run's JSON (no simulation)")
     args = ap.parse_args(argv)
+    if args.from_json:
+        old = json.loads(Path(args.from_json).read_text())
+        for t in old["trials"]:  # params of a given width are not summarised
+            t.get("params", {}).pop("n_hidden", None) if len(CANDIDATES) == 1 else None
+        rows, verdicts = summarise(old["cells"], old["trials"])
+        st = old["settings"]
+        header = (f"Calibration run (tables rebuilt from {Path(args.from_json).name}), code at `{old['git_head']}`: "
+                  f"{st['trials']} trials per cell, seed {st['seed']}, fit n_boot {st['n_boot_fit']}, hypothesis "
+                  f"n_boot {st['n_boot_hyp']}, {old['seconds']:.0f} s on {st['jobs']} process(es). {N_SUBJECTS} "
+                  f"subjects (each its own GD-trained network from a random lambda-balanced start, lr {LR}), "
+                  f"{N_RUNS} runs, {N_VOXELS} voxels, stages t = {RATE:g} k.")
+        md = markdown(rows, verdicts, header)
+        print(md)
+        old["summary"], old["verdicts"] = rows, verdicts
+        write_atomic(args.out + ".json", json.dumps(old, indent=1, default=str))
+        write_atomic(args.out + ".md", md)
+        return rows
     if args.quick:
         args.trials, args.n_boot_fit = 3, 50
     cells = make_cells(args.parts, args.quick)
