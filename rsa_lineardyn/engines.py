@@ -18,6 +18,7 @@ All engines are pure numerical code: no rsatoolbox objects.
 
 from __future__ import annotations
 
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -240,7 +241,7 @@ class _AverageEngine:
 
         LRU-cached per ``(lam, scale)``.
         """
-        from .exact import _thin_factor
+        from .exact import _manifold_message, _manifold_rule, _thin_factor
 
         key = (float(lam), float(scale))
         hit = self._cache.get(key)
@@ -254,7 +255,12 @@ class _AverageEngine:
         draws = self.draws(*key)
         Zfull = np.stack([O.T @ _thin_factor(np.concatenate([W1.T, W2], axis=0)) for W1, W2 in draws])
         r = Zfull.shape[2]
-        self._check_manifold(d, Zfull)
+        # exact_dynamics' rule for rounding-level components (one rule everywhere): zero them, warn once
+        Zfull, missing = _manifold_rule(d, Zfull)
+        if np.any(missing):
+            bad = int(np.flatnonzero(missing)[0])
+            warnings.warn(_manifold_message(d, min(r, int(np.sum(d > 0))), int(missing[bad])), RuntimeWarning,
+                          stacklevel=4)
         groups = [np.flatnonzero(inverse == lev) for lev in np.flatnonzero(counts > r)]
         keep = np.ones(d.size, dtype=bool)
         for idx in groups:
@@ -271,25 +277,6 @@ class _AverageEngine:
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return out
-
-    @staticmethod
-    def _check_manifold(d, Zs):
-        """``exact_dynamics``' invariant-manifold warning, checked for all draws at once."""
-        from .exact import _warn_invariant_manifold
-
-        D, n, r = Zs.shape
-        n_pos = int(np.sum(d > 0))
-        k = min(r, n_pos)
-        if k == 0:
-            return
-        top = np.argsort(-d, kind="stable")[:k]
-        if np.min(d[top]) in d[np.setdiff1d(np.arange(d.size), top)]:
-            return  # a tie at the boundary: which tied mode is learned is up to the weights
-        sv = np.linalg.svd(Zs[:, top], compute_uv=False)
-        scale = np.maximum(np.linalg.svd(Zs, compute_uv=False)[:, 0], np.finfo(float).tiny)
-        bad = np.flatnonzero(np.any(sv <= 64 * np.finfo(float).eps * scale[:, None], axis=1))
-        if bad.size:
-            _warn_invariant_manifold(d, Zs[bad[0]])
 
     def factors(self, lam, scale, times, tau):
         """Factors ``K`` of every draw's ``QQ^T`` at ``times``, shape (n_draws, T, n_in + n_out, r).
@@ -619,10 +606,13 @@ class _RandomStartEngine:
             self._cache.move_to_end(key)
             self.stats["state_hits"] += 1
             return hit
+        from .exact import _manifold_rule
+
         self.stats["state_misses"] += 1
         d, Om = self._spectrum(key[0])  # eigenvectors in mode coordinates
         C = self._thin_modes(*key)
         Zfull = np.swapaxes(Om, 0, 1) @ C  # (D, n, r) = O^T C
+        Zfull, _ = _manifold_rule(d, Zfull)  # exact_dynamics' rounding-level rule; no warning: part of the expectation
         D, n, r = Zfull.shape
         fast_ok = self._fast_ok(d, Zfull)  # no warning: such draws are part of the expectation
         levels, inverse, counts = np.unique(d, return_inverse=True, return_counts=True)
