@@ -130,7 +130,11 @@ def _weighted_fast(pred, data, W, method):
     Wd = W @ d.T  # (B, R)
     Wvv = W @ (v * v).T
     Wdd = W @ (d * d).T
-    Wvd = np.einsum("bp,tp,rp->btr", W, v, d, optimize=True)
+    # sum_p W[b, p] v[t, p] d[r, p]: one BLAS product per data RDM (numpy's einsum does not use BLAS here; 25x)
+    Wvd = np.empty((W.shape[0], v.shape[0], d.shape[0]))
+    vT = np.ascontiguousarray(v.T)
+    for r in range(d.shape[0]):
+        np.matmul(W * d[r], vT, out=Wvd[:, :, r])
     with np.errstate(invalid="ignore", divide="ignore"):
         if method == "corr":
             mv, md = Wv / sw, Wd / sw
