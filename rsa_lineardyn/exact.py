@@ -471,13 +471,17 @@ def _manifold_rule(d, Z):
         return (Zb if batched else Zb[0]), (missing if batched else 0)
     boundary = np.sort(d)[::-1][k - 1]  # the k-th largest eigenvalue; levels >= it are "the top k"
     tol = _MANIFOLD_RTOL * np.linalg.norm(Zb, ord=2, axis=(1, 2))  # (D,)
+    # Early exit (the common case).  Take the rows of all positive levels if they are at most r, else the
+    # rows of the top k levels if they are exactly r (then those claim all r directions and the loop ends).
+    # If that block is well conditioned, every level's restriction to the directions the higher levels left
+    # has singular values >= the block's smallest (dist(y^T B, rowspace(A)) >= sigma_min([A; B]) |y|), so no
+    # entry is rounding-level and the rule is the identity (up to a rotation of the columns, which leaves
+    # Q Q^T unchanged).
     pos_rows = np.flatnonzero(d > 0)
-    if pos_rows.size <= r:
-        # Early exit (the common case): if the rows of all positive levels are well conditioned, every level's
-        # restriction to the directions the higher levels left has singular values >= the block's smallest
-        # (dist(y^T B, rowspace(A)) >= sigma_min([A; B]) |y|), so no entry is rounding-level and the rule is
-        # the identity (up to a rotation of the columns, which leaves Q Q^T unchanged).
-        sv_min = np.linalg.svd(Zb[:, pos_rows], compute_uv=False)[:, -1]
+    top_rows = np.flatnonzero(d >= boundary)
+    rows = pos_rows if pos_rows.size <= r else (top_rows if top_rows.size == r else None)
+    if rows is not None:
+        sv_min = np.linalg.svd(Zb[:, rows], compute_uv=False)[:, -1]
         if np.all(sv_min > 1e3 * tol):
             return (Zb if batched else Zb[0]), (missing if batched else 0)
     for b in range(D):
