@@ -29,7 +29,7 @@ from .model import DegeneracyWarning, LinearNetworkModel
 from .scoring import _score_matrix, _weighted_fast
 
 __all__ = ["STAGE_KEYS", "SUBJECT_KEYS", "Design", "Candidates", "make_design", "make_candidates", "score_tensor",
-           "aggregate"]
+           "unit_score_tensor", "stacked_scores", "aggregate"]
 
 #: rdm descriptors read as stages of learning by ``stage_descriptor="auto"`` (first present wins).  ``session``
 #: is deliberately absent: sessions (runs) of a subject are repeated measurements of one state, kept together with
@@ -268,6 +268,88 @@ def score_tensor(design, candidates, method, sigma_k=None, *, pair_weights=None,
     return np.concatenate(list(it), axis=2)
 
 
+def _stacked_group(design, model, lams, log10_scales, method, unit_matrix):
+    """Stacked-trajectory scores of one group: (n_units, n_lam * n_scale, G); see :func:`unit_score_tensor`."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegeneracyWarning)
+        D = design.data
+        keep = ~np.isnan(D).any(axis=0)
+        Dk = D[:, keep]
+        M = unit_matrix  # (R, n_units) one-hot
+        n_pairs = M.sum(axis=0) * Dk.shape[1]  # stacked length per unit
+        Sd = Dk.sum(axis=1) @ M  # (n_units,)
+        Sdd = (Dk * Dk).sum(axis=1) @ M
+        idx = design.inv[:, design.stage_of]  # (G, R)
+        cols = np.arange(Dk.shape[0])
+        out = np.empty((M.shape[1], len(lams) * len(log10_scales), idx.shape[0]))
+        c = 0
+        for lam in lams:
+            for ls in log10_scales:
+                V = model.predict_times(design.uniq, _theta(model, lam, ls))[:, keep]  # (U, p)
+                Sv = V.sum(axis=1)[idx] @ M  # (G, n_units)
+                Svv = (V * V).sum(axis=1)[idx] @ M
+                Svd = (V @ Dk.T)[idx, cols[None, :]] @ M
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    if method == "corr":
+                        num = Svd - Sv * Sd / n_pairs
+                        den = np.sqrt(np.maximum(Svv - Sv * Sv / n_pairs, 0.0) * np.maximum(Sdd - Sd * Sd / n_pairs,
+                                                                                              0.0))
+                    else:
+                        num, den = Svd, np.sqrt(Svv * Sdd)
+                    val = np.where(den > 0, num / den, np.nan)
+                out[:, c, :] = val.T
+                c += 1
+    return out
+
+
+def unit_score_tensor(design, candidates, method, unit_of, n_units, *, n_jobs=1, backend=None, progress=False,
+                      what="fit"):
+    """Score of every unit's whole trajectory: (n_units, C, G), for ``"corr"`` or ``"cosine"``.
+
+    All RDMs of a unit (its stages, and sessions within stages) are stacked
+    into one vector and compared with the prediction stacked the same way, so
+    the relative size of the RDMs across stages counts (scale-free overall,
+    not per stage).  This needs the stages measured on one common scale (same
+    voxels/channels and dissimilarity estimator, e.g. crossnobis).  Only for
+    a snapshot or a linear time map (the free map's dynamic programming needs
+    per-stage scores).
+    """
+    from joblib import Parallel, delayed
+
+    if method not in ("corr", "cosine"):
+        raise InputValueError(
+            f"stacked-trajectory scores are available for method 'corr' or 'cosine', got {method!r}; "
+            "use the per-stage scores (stage_scale='separate') for other methods."
+        )
+    if design.free:
+        raise InputValueError("stacked-trajectory scores need time_map='linear' (or one stage), not 'free'.")
+    M = np.zeros((design.n_rdm, n_units))
+    M[np.arange(design.n_rdm), unit_of] = 1.0
+    jobs = [delayed(_stacked_group)(design, model, lams, lss, method, M) for model, lams, lss in candidates.groups]
+    if n_jobs == 1 and backend is None:
+        it = (job[0](*job[1], **job[2]) for job in jobs)
+    else:
+        it = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(jobs)
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, total=len(jobs), desc=what, unit="model")
+    return np.concatenate(list(it), axis=1)
+
+
+def stacked_scores(pred, design, rows, method):
+    """Stacked score of one prediction per stage ``pred`` (K, n_pairs) against the data rows ``rows`` (one unit)."""
+    D = design.data
+    keep = ~np.isnan(D).any(axis=0)
+    d = D[rows][:, keep].ravel()
+    v = pred[design.stage_of[rows]][:, keep].ravel()
+    if method == "corr":
+        v = v - v.mean()
+        d = d - d.mean()
+    den = np.linalg.norm(v) * np.linalg.norm(d)
+    return float(v @ d / den) if den > 0 else np.nan
+
+
 def _theta(model, lam, log10_scale, log10_time=0.0):
     th = []
     if model.lam is None:
@@ -278,10 +360,8 @@ def _theta(model, lam, log10_scale, log10_time=0.0):
     return np.array(th, dtype=float)
 
 
-
 # ----------------------------------------------------------------------------
 # aggregation: weights over data RDMs -> best candidate and time parameters
-# ----------------------------------------------------------------------------
 # ----------------------------------------------------------------------------
 def _nanwmean(R, w):
     """Weighted mean over axis 0 of R (n_rdm, ...) ignoring NaN; -inf where nothing is defined."""

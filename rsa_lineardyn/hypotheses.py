@@ -45,7 +45,7 @@ import warnings
 import numpy as np
 
 from ._validation import InputTypeError, InputValueError, check_comparison_method, check_positive_int, check_real
-from .design import Candidates, _as_rdms, _lam_values, aggregate, make_design, score_tensor
+from .design import Candidates, _as_rdms, _lam_values, aggregate, make_design, score_tensor, stacked_scores, unit_score_tensor
 from .model import DegeneracyWarning, LinearNetworkModel
 from .scoring import _score_matrix
 from .task import Task
@@ -482,13 +482,13 @@ def _t_summary(x, jack, ci, two_sided=True):
                 variance_method="t-test, jackknife over units")
 
 
-def _jackknife(hyps, tensors, design, unit_of, n_units, folds, method, sigma_k):
+def _jackknife(hyps, tensors, design, rows, n_units, folds, method, sigma_k):
     """Mean crossvalidated score of every hypothesis with each unit left out entirely: (n_units, n_hyp)."""
     out = np.full((n_units, len(hyps)), np.nan)
     for k in range(n_units):
         counts = np.ones(n_units, dtype=int)
         counts[k] = 0
-        Sk = _run_cv(hyps, tensors, design, unit_of, counts, folds, method, sigma_k, None)
+        Sk = _run_cv(hyps, tensors, design, rows, counts, folds, method, sigma_k, None)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             out[k] = np.nanmean(np.delete(Sk, k, axis=0), axis=0)
@@ -498,14 +498,32 @@ def _jackknife(hyps, tensors, design, unit_of, n_units, folds, method, sigma_k):
 # ----------------------------------------------------------------------------
 # crossvalidation over units on precomputed score tensors
 # ----------------------------------------------------------------------------
-def _fold_network(R, w, design, test_rows):
-    """Fit on weights ``w`` (aggregate over R), score the test rows: (values (n_test,), choice (c, g_path) or None)."""
-    score, gidx, _ = aggregate(R, w, design.stage_of, design.K, design.free)
+class _Rows:
+    """What the rows of the score tensors are: data RDMs (scored one by one) or units (whole trajectories)."""
+
+    def __init__(self, design, unit_of, n_units, shared):
+        self.shared = shared
+        self.rdm_unit = unit_of
+        self.unit = np.arange(n_units) if shared else unit_of
+        self.stage = np.zeros(n_units, dtype=int) if shared else design.stage_of
+
+
+def _fold_network(R, w, design, rows, test_rows):
+    """Fit on row weights ``w`` (aggregate over R), score the test rows: (values, choice (c, g_path) or None)."""
+    score, gidx, _ = aggregate(R, w, rows.stage, design.K, design.free)
     if not np.any(np.isfinite(score)):
         return np.full(test_rows.size, np.nan), None
     c = int(np.nanargmax(np.where(np.isfinite(score), score, -np.inf)))
-    g = gidx[c][design.stage_of[test_rows]]
+    g = gidx[c][rows.stage[test_rows]]
     return R[test_rows, c, g], (c, gidx[c])
+
+
+def _static_scores(pred, design, rows, test_rows, method, sigma_k):
+    """Scores of one static prediction (n_pairs,) on the test rows (RDMs, or units' stacked trajectories)."""
+    if not rows.shared:
+        return _score_matrix(pred[None], design.data[test_rows], method, sigma_k)[0]
+    tiled = np.broadcast_to(pred, (design.K, pred.size))
+    return np.array([stacked_scores(tiled, design, np.flatnonzero(rows.rdm_unit == u), method) for u in test_rows])
 
 
 def _nnls_weights(F, D, w, method):
@@ -536,7 +554,7 @@ def _nnls_weights(F, D, w, method):
     return coef / colnorm
 
 
-def _run_cv(hyps, tensors, design, unit_of, counts, folds, method, sigma_k, record):
+def _run_cv(hyps, tensors, design, rows, counts, folds, method, sigma_k, record):
     """Crossvalidated score of every sampled unit under every hypothesis: (n_units, n_hyp); NaN for unsampled units.
 
     ``counts`` (n_units,) are multiplicities (1 for the data; bootstrap counts
@@ -553,45 +571,51 @@ def _run_cv(hyps, tensors, design, unit_of, counts, folds, method, sigma_k, reco
         train_counts[test_units] = 0.0
         if train_counts.sum() == 0:
             continue
-        w = train_counts[unit_of]
-        test_rows = np.flatnonzero(np.isin(unit_of, test_units))
+        w = train_counts[rows.unit]
+        test_rows = np.flatnonzero(np.isin(rows.unit, test_units))
         for j, h in enumerate(hyps):
             if h.kind == "network":
-                vals, choice = _fold_network(tensors[j], w, design, test_rows)
+                vals, choice = _fold_network(tensors[j], w, design, rows, test_rows)
                 if record is not None:
                     record.append((f, h, choice))
             elif h.kind == "fixed":
                 vals = tensors[j][test_rows]
             else:
-                coef = _nnls_weights(h.F, D, w, method)
-                pred = coef @ h.F
-                vals = (_score_matrix(pred[None], D[test_rows], method, sigma_k)[0] if np.any(coef > 0)
+                coef = _nnls_weights(h.F, D, train_counts[rows.rdm_unit], method)
+                vals = (_static_scores(coef @ h.F, design, rows, test_rows, method, sigma_k) if np.any(coef > 0)
                         else np.full(test_rows.size, np.nan))
                 if record is not None:
                     record.append((f, h, coef))
             for u in test_units:
-                v = vals[unit_of[test_rows] == u]
+                v = vals[rows.unit[test_rows] == u]
                 v = v[np.isfinite(v)]
                 S[u, j] = np.mean(v) if v.size else np.nan
     return S
 
 
-def _noise_ceiling(design, unit_of, n_units, method, sigma_k):
-    """Leave-one-unit-out lower and all-units upper noise ceiling (per stage, averaged over units and stages)."""
+def _noise_ceiling(design, unit_of, n_units, method, sigma_k, shared=False):
+    """Leave-one-unit-out lower and all-units upper noise ceiling, averaged over units.
+
+    Per stage (then averaged over stages), or on the stacked trajectory
+    (``shared``: each unit's mean RDM per stage, stacked) as the tests score.
+    """
     D = design.data
+    means = np.full((n_units, design.K, D.shape[1]), np.nan)
+    for u in range(n_units):
+        for k in range(design.K):
+            sel = (design.stage_of == k) & (unit_of == u)
+            if sel.any():
+                means[u, k] = np.nanmean(D[sel], axis=0)
     lows, highs = [], []
-    for k in range(design.K):
-        rows_k = design.stage_of == k
-        means = []
-        for u in range(n_units):
-            sel = rows_k & (unit_of == u)
-            means.append(np.nanmean(D[sel], axis=0) if sel.any() else None)
-        have = [u for u in range(n_units) if means[u] is not None]
-        if len(have) < 2:
+    blocks = [means.reshape(n_units, 1, -1)] if shared else [means[:, k:k + 1] for k in range(design.K)]
+    for block in blocks:
+        M = block.reshape(n_units, -1)
+        have = np.flatnonzero(~np.isnan(M).all(axis=1))
+        if have.size < 2:
             continue
-        M = np.array([means[u] for u in have])
+        M = M[have]
         grand = np.nanmean(M, axis=0)
-        for i, u in enumerate(have):
+        for i in range(M.shape[0]):
             others = np.nanmean(np.delete(M, i, axis=0), axis=0)
             lows.append(_score_matrix(others[None], M[i][None], method, sigma_k)[0, 0])
             highs.append(_score_matrix(grand[None], M[i][None], method, sigma_k)[0, 0])
@@ -612,8 +636,8 @@ def _folds(n_units, n_folds, rng):
 # ----------------------------------------------------------------------------
 def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline="modes", models=None,
                         subject_descriptor="auto", stage_descriptor="auto", time_map="linear", time_offset=False,
-                        time_bounds=None, n_times=41, n_lam=8, n_folds=None, n_boot=0, ci=0.95, sigma_k=None,
-                        seed=0, n_jobs=1, backend=None, progress=None):
+                        time_bounds=None, n_times=41, n_lam=8, stage_scale="separate", n_folds=None, n_boot=0,
+                        ci=0.95, sigma_k=None, seed=0, n_jobs=1, backend=None, progress=None):
     """Crossvalidated comparison of hypotheses, tested over subjects (the unit of replication).
 
     Parameters
@@ -649,6 +673,16 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
         the stage-time map fitted inside each training fold.
     time_map, time_offset, time_bounds, n_times, n_lam
         As in :func:`rsa_lineardyn.fit_rdms` (grids of the fold fits).
+    stage_scale : {"separate", "shared"}, default "separate"
+        Several stages: ``"separate"`` scores every stage's RDM on its own
+        (scale-free per stage: only the geometry within a stage counts);
+        ``"shared"`` stacks each subject's RDMs of all stages into one vector
+        (scale-free overall), so that how much the geometry grows or changes
+        between stages counts too -- what separates rich from lazy learning
+        and a bottleneck from an earlier wide network.  ``"shared"`` needs the
+        stages measured on one common scale (same voxels/channels and
+        dissimilarity estimator, e.g. crossnobis), methods ``"corr"`` or
+        ``"cosine"``, and a linear time map.
     n_folds : int, optional
         Folds over units (default: leave one unit out).
     n_boot : int, default 0
@@ -675,6 +709,8 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
     data_rdms = _as_rdms(data_rdms)
     _check_task(task)
     check_comparison_method(method)
+    if stage_scale not in ("separate", "shared"):
+        raise InputValueError(f"`stage_scale` must be 'separate' or 'shared', got {stage_scale!r}.")
     if baseline not in _BASELINES:
         raise InputValueError(f"`baseline` must be one of 'modes', 'features', None; got {baseline!r}.")
     n_boot = check_positive_int(n_boot, "n_boot", minimum=0)
@@ -737,7 +773,10 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
     if n_units < 5:
         messages.append(f"only {n_units} units: tests have {n_units - 1} degrees of freedom and little power")
 
-    # --- scores of every prediction against every RDM, computed once ---
+    shared = stage_scale == "shared" and not design.snapshot
+    rowdef = _Rows(design, unit_of, n_units, shared)
+
+    # --- scores of every prediction against every RDM (or unit trajectory), computed once ---
     from threadpoolctl import threadpool_limits
 
     tensors = []
@@ -745,31 +784,32 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
         for h in hyps:
             if h.kind == "network":
                 cands = h.candidates(n_lam)
-                R = score_tensor(design, cands, method, sigma_k, n_jobs=n_jobs, backend=backend, progress=progress,
-                                 what=f"hypothesis {h.name}")[0]
+                kw = dict(n_jobs=n_jobs, backend=backend, progress=progress, what=f"hypothesis {h.name}")
+                R = (unit_score_tensor(design, cands, method, unit_of, n_units, **kw) if shared
+                     else score_tensor(design, cands, method, sigma_k, **kw)[0])
                 h.cands = cands
                 tensors.append(R)
             elif h.kind == "fixed":
-                tensors.append(_score_matrix(h.vector[None], design.data, method, sigma_k)[0])
+                tensors.append(_static_scores(h.vector, design, rowdef, np.arange(rowdef.unit.size), method, sigma_k))
             else:
                 tensors.append(None)
 
         folds, cv_name = _folds(n_units, n_folds, rng)
         record = []
         ones = np.ones(n_units, dtype=int)
-        S = _run_cv(hyps, tensors, design, unit_of, ones, folds, method, sigma_k, record)
+        S = _run_cv(hyps, tensors, design, rowdef, ones, folds, method, sigma_k, record)
         boot = None
         if n_boot:
             boot = np.full((n_boot, len(hyps)), np.nan)
             for b in range(n_boot):
                 counts = np.bincount(rng.integers(0, n_units, n_units), minlength=n_units)
-                Sb = _run_cv(hyps, tensors, design, unit_of, counts, folds, method, sigma_k, None)
+                Sb = _run_cv(hyps, tensors, design, rowdef, counts, folds, method, sigma_k, None)
                 ok = counts > 0
                 den = np.sum(np.isfinite(Sb[ok]) * counts[ok, None], axis=0)
                 num = np.nansum(Sb[ok] * counts[ok, None], axis=0)
                 boot[b] = np.where(den > 0, num / np.maximum(den, 1), np.nan)
-        J = _jackknife(hyps, tensors, design, unit_of, n_units, folds, method, sigma_k)
-        nc_lo, nc_hi = _noise_ceiling(design, unit_of, n_units, method, sigma_k)
+        J = _jackknife(hyps, tensors, design, rowdef, n_units, folds, method, sigma_k)
+        nc_lo, nc_hi = _noise_ceiling(design, unit_of, n_units, method, sigma_k, shared)
 
     names = [h.name for h in hyps]
     rows = []
@@ -810,6 +850,7 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
     settings = dict(method=method, n_units=n_units, unit_descriptor=unit_key, cv=cv_name, n_stages=design.K,
                     stages=design.stages, stage_descriptor=design.stage_key, time_map="snapshot" if design.snapshot
                     else time_map, n_times=n_times, n_lam=n_lam, n_boot=n_boot, ci=ci, baseline=baseline,
+                    stage_scale="shared" if shared else "separate",
                     time_bounds=(design.t_lo, design.t_hi))
     folds_df = _folds_table(record, design, unit_names, folds)
     result = _rsatoolbox_result(hyps, S, J, method, nc_lo, nc_hi, data_rdms.n_cond)

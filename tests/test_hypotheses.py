@@ -123,6 +123,32 @@ def test_stages_compared_on_the_trajectory(tree):
     assert row["mean_diff"] > 0 and row["p"] < 0.05
 
 
+def test_shared_stage_scale_scores_whole_trajectories(tree):
+    """stage_scale='shared': the score tensor equals a direct correlation of the stacked stage RDMs."""
+    from rsa_lineardyn.design import Candidates, make_design, stacked_scores, unit_score_tensor
+
+    data = _staged_data(tree, 2, [1.0, 2.0, 3.0], n_subjects=4, noise=0.3, seed=5)
+    model = rl.LinearNetworkModel(tree, n_hidden=2, item_order=data)
+    design = make_design(data, tree, n_times=7)
+    cands = Candidates([(model, np.array([-0.5, 0.0]), np.array([np.log10(0.1)]))])
+    R = unit_score_tensor(design, cands, "corr", design.subject_of, 4)
+    assert R.shape == (4, 2, 7)
+    g, c, u = 3, 1, 2
+    times = design.times[g]
+    pred = model.predict_times(times, [0.0, 0.0])  # lam = 0 (candidate 1), log10_time unused
+    rows = np.flatnonzero(design.subject_of == u)
+    assert R[u, c, g] == pytest.approx(stacked_scores(pred, design, rows, "corr"), rel=1e-10)
+    v = pred[design.stage_of[rows]].ravel()
+    d = data.get_vectors()[rows].ravel()
+    assert R[u, c, g] == pytest.approx(np.corrcoef(v, d)[0, 1], rel=1e-10)
+    res = rl.compare_widths(data, tree, widths=[2, "wide"], stage_scale="shared", init="aligned")
+    assert res.settings["stage_scale"] == "shared"
+    row = res.pairwise[(res.pairwise.model_a == "N_h=2") & (res.pairwise.model_b == "N_h=wide (14)")].iloc[0]
+    assert row["mean_diff"] > 0
+    with pytest.raises(ValueError, match="stacked"):
+        rl.compare_widths(data, tree, widths=[2], stage_scale="shared", method="spearman")
+
+
 def test_nested_width_choice_inside_folds(tree):
     data = _staged_data(tree, 2, [1.0, 2.0, 3.0], n_subjects=5, noise=0.3, seed=4)
     res = rl.compare_widths(data, tree, widths=[[1, 2, 4], "wide"], init="aligned")
