@@ -425,7 +425,7 @@ def cmd_fit(args):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", rl.DegeneracyWarning)
-            res = rl.fit_rdms(data, task, n_hidden=widths, lam=args.lam, method=args.method, init="aligned",
+            res = rl.fit_rdms(data, task, n_hidden=widths, lam=args.lam, method=args.method, init=args.init,
                               representation=args.representation, measure=args.measure,
                               subject_descriptor=None, stage_descriptor=None, n_boot=args.n_boot, seed=0,
                               start_check=None if args.no_start_check else "widen", progress=False)
@@ -449,7 +449,7 @@ def cmd_fit(args):
     best = {k: (v.item() if hasattr(v, "item") else v) for k, v in best.items()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", rl.DegeneracyWarning)
-        model = rl.LinearNetworkModel(task, n_hidden=int(best["n_hidden"]), init="aligned",
+        model = rl.LinearNetworkModel(task, n_hidden=int(best["n_hidden"]), init=res.settings["init"],
                                       representation=args.representation,
                                       measure=args.measure, lam=args.lam, scale=best["scale"],
                                       item_order=item_order, name=f"N_h={int(best['n_hidden'])}")
@@ -463,12 +463,15 @@ def cmd_fit(args):
             "bootstrap_over": res.settings["bootstrap_over"], "n_boot": int(args.n_boot),
             "flat_tol": float(res.settings["flat_tol"]), "data": str(args.data), "n_rdm": int(data.n_rdm),
             "n_cond": int(data.n_cond), "task": task.name, "widths": widths, "fitter": "rsa_lineardyn.fit_rdms",
+            "init": res.settings["init"], "start_check": res.settings.get("start_check"),
+            "other_init": res.settings.get("other_init"),
             "messages": list(res.messages), "table": str(csv_path)}
     table.to_csv(csv_path, index=False)
     json_path.write_text(json.dumps(info, indent=2))
     undetermined = [str(r.parameter) for r in iv.itertuples() if not r.determined]
     _plot_fit(data, model, table, png, args.method, undetermined)
     with_pd = table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+    print(_start_line(res.settings["init"], res.settings.get("other_init")))
     print(with_pd)
     print(f"best ({args.method} = {best['score']:.4f}; {100 * res.settings['ci']:.0f}% intervals, bootstrap over "
           f"{res.settings['bootstrap_over'] or 'nothing (--n-boot 0)'}):")
@@ -477,6 +480,20 @@ def cmd_fit(args):
     for p in (csv_path, json_path, png):
         print(f"wrote {p}")
     return 0
+
+
+_START_TEXT = {
+    "random": "the expected geometry over random lambda-balanced starts (a learner from unknown small weights)",
+    "aligned": "a task-aligned start (the task's modes are present, small, at t = 0)",
+    "average": "the average geometry over random lambda-balanced starts",
+}
+
+
+def _start_line(init, other=None):
+    line = f"start: init = {init!r}: the predictions assume {_START_TEXT.get(init, init)}"
+    if other is not None:
+        line += f"; intervals widened by a refit under init = {other!r}"
+    return line
 
 
 def _plot_fit(data, model, table, out, method, undetermined=()):
@@ -584,7 +601,8 @@ def build_parser():
     p.set_defaults(func=cmd_trajectory)
 
     p = sub.add_parser("fit", help="fit width, balance and time to data RDMs (CSV, JSON, PNG)",
-                       description="Fit LinearNetworkModel (task-aligned start, exact solution) for each hidden "
+                       description="Fit LinearNetworkModel (exact solution; by default the expected geometry over "
+                                   "random lambda-balanced starts, --init aligned for a task-aligned start) for each hidden "
                                    "width to data RDMs: the balance lambda and the training time are fitted by "
                                    "rsa_lineardyn.fit_rdms (one snapshot; all RDMs pooled). DATA is a .npy / .npz / .csv matrix "
                                    "(N x N, or a stack n x N x N), an rsatoolbox .hdf5 / .pkl RDMs file, or a "
@@ -613,6 +631,9 @@ def build_parser():
     p.add_argument("--n-boot", type=int, default=100,
                    help="bootstrap samples for the intervals (default 100; over conditions for corr/cosine; "
                         "0: no intervals, every parameter reported as not determined)")
+    p.add_argument("--init", choices=("random", "aligned"), default="random",
+                   help="assumed start: 'random' (default: the expected geometry over random lambda-balanced "
+                        "starts) or 'aligned' (task-aligned, the task's modes present at t = 0)")
     p.add_argument("--no-start-check", action="store_true",
                    help="skip the refit under the other assumed start (faster; intervals then ignore the start)")
     p.set_defaults(func=cmd_fit)

@@ -165,7 +165,7 @@ def format_interval(parameter, estimate, low, high, determined, reason):
 # main entry point
 # ----------------------------------------------------------------------------
 def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0.1, fit_scale=False,
-             representation="hidden", measure="euclidean", init="aligned", tau=1.0,
+             representation="hidden", measure="euclidean", init="random", tau=1.0,
              subject_descriptor="auto", stage_descriptor="auto", time_map="linear", time_offset=False,
              time_bounds=None, n_times=61, n_lam=12, n_scale=5, scale_bounds=None, refine=True,
              n_boot=100, ci=0.95, flat_tol=FLAT_TOL, start_check="widen", subject_boot=True, sigma_k=None, seed=0,
@@ -197,11 +197,13 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
         ``scale_bounds`` (default ``scale * [1e-2, 10]``).
     representation, measure, tau
         As in :class:`LinearNetworkModel`.
-    init : {"aligned", "random", "average"}, default "aligned"
-        The assumed start, as in :class:`LinearNetworkModel` (``"random"``:
-        the expected geometry over random lambda-balanced starts;
-        ``"aligned"``: the task-aligned start).  ``start_check`` refits
-        under the other one.
+    init : {"random", "aligned", "average"}, default "random"
+        The assumed start, as in :class:`LinearNetworkModel` (``"random"``,
+        the default: the expected geometry over random lambda-balanced
+        starts, what a learner from unknown small weights looks like;
+        ``"aligned"``: the task-aligned start, which already holds the
+        task's modes at ``t = 0``).  ``start_check`` refits under the
+        other one.
     subject_descriptor : "auto", str or None
         rdm descriptor naming subjects (``"auto"``: the first of
         ``subject, participant, subj, sub`` with several values).  Each
@@ -310,7 +312,8 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
     >>> task = rl.hierarchical_task(depth=2)
     >>> truth = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0, init="aligned")
     >>> data = truth.predict_rdm([0.4])
-    >>> res = rl.fit_rdms(data, task, n_hidden=[1, 2, 4], method="corr", seed=0, n_boot=0)
+    >>> # the truth started task-aligned, so assume that start (the default is init="random")
+    >>> res = rl.fit_rdms(data, task, n_hidden=[1, 2, 4], method="corr", init="aligned", seed=0, n_boot=0)
     >>> res.best["n_hidden"], round(res.best["score"], 3)
     (2, 1.0)
     >>> list(res.intervals.columns)

@@ -238,26 +238,46 @@ def test_fit_uses_fit_rdms_and_matches_model_params(semantic_data):
     assert main(["fit", str(tmp_path / "sem.npy"), "--task", "semantic", "--widths", "2,3", "--out-dir", str(out)]) == 0
     info = json.loads((out / "sem_best.json").read_text())
     assert info["fitter"] == "rsa_lineardyn.fit_rdms"
-    b = info["best"]
-    model = rl.LinearNetworkModel(task, n_hidden=b["n_hidden"], lam=None, init="aligned")
-    theta = [b["lam"], b["log10_time"]]
-    assert model.params(theta) == pytest.approx({"lam": b["lam"], "time": b["time"], "scale": b["scale"]})
+    assert info["init"] == "random"  # the default start
     data = rl.rdms_from_matrices(np.load(tmp_path / "sem.npy"), labels=task.labels)
-    assert rl.compare_model(model, data, theta, method="corr") == pytest.approx(b["score"], abs=1e-9)
+    scores = {}
+    for init in ("random", "aligned"):
+        if init == "aligned":  # the data come from an aligned start: --init aligned fits them with that model
+            out = tmp_path / "o_fr_aligned"
+            assert main(["fit", str(tmp_path / "sem.npy"), "--task", "semantic", "--widths", "2,3", "--init",
+                         "aligned", "--out-dir", str(out)]) == 0
+            info = json.loads((out / "sem_best.json").read_text())
+            assert info["init"] == "aligned"
+        b = info["best"]
+        model = rl.LinearNetworkModel(task, n_hidden=b["n_hidden"], lam=None, init=init)
+        theta = [b["lam"], b["log10_time"]]
+        assert model.params(theta) == pytest.approx({"lam": b["lam"], "time": b["time"], "scale": b["scale"]})
+        assert rl.compare_model(model, data, theta, method="corr") == pytest.approx(b["score"], abs=1e-9)
+        scores[init] = b["score"]
+    assert scores["aligned"] > 0.999 and scores["aligned"] > scores["random"]
 
 
 def test_fit_prints_each_verdict_and_writes_intervals(tmp_path, capsys):
     """Finding 8: the verdicts were in the JSON only; now every number is printed with its interval and verdict."""
-    code = main(["fit", "92images:hIT", "--widths", "1", "--n-boot", "5", "--no-start-check",
-                 "--out-dir", str(tmp_path)])
+    # default start (random) with the default start check: the time is not determined (it depends on the start)
+    code = main(["fit", "92images:hIT", "--widths", "1", "--n-boot", "5", "--out-dir", str(tmp_path)])
     assert code == 0
     out = capsys.readouterr().out
+    assert "start: init = 'random'" in out and "refit under init = 'aligned'" in out
     time_line = next(ln for ln in out.splitlines() if ln.strip().startswith("time = "))
-    assert "[" in time_line and "(not determined: flat profile" in time_line
+    assert "[" in time_line and "(not determined: depends on the assumed start" in time_line
     assert "best: n_hidden" not in out
     info = json.loads((tmp_path / "92images_hIT_best.json").read_text())
     rows = {r["parameter"]: r for r in info["intervals"]}
     assert set(rows) == {"n_hidden", "lam", "time"}
-    assert rows["time"]["determined"] is False and "flat profile" in rows["time"]["reason"]
+    assert rows["time"]["determined"] is False and "depends on the assumed start" in rows["time"]["reason"]
     assert rows["time"]["low"] <= rows["time"]["estimate"] <= rows["time"]["high"]
     assert info["flat_tol"] == rl.fitting.FLAT_TOL
+    # the aligned start: the N_h = 1 corr score does not depend on time at all, and the line says so
+    code = main(["fit", "92images:hIT", "--widths", "1", "--n-boot", "5", "--no-start-check", "--init", "aligned",
+                 "--out-dir", str(tmp_path / "aligned")])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "start: init = 'aligned'" in out
+    time_line = next(ln for ln in out.splitlines() if ln.strip().startswith("time = "))
+    assert "[" in time_line and "(not determined: flat profile" in time_line
