@@ -7,6 +7,8 @@ Subcommands
                 (-> rsatoolbox hdf5 + PNG);
 ``fit``         fit hidden width, balance and training time to data RDMs
                 (-> CSV table, JSON best fit, PNG);
+``compare``     crossvalidated hypothesis test of widths or regimes over subjects
+                (-> CSV tables, JSON, PNG);
 ``demo``        Figure 1 and the semantic development example on the bundled data.
 
 Conventions: outputs are never overwritten without ``--force``; progress
@@ -389,11 +391,9 @@ def _plot_trajectory(traj, rdms, out, n_snap=5):
 
 
 # ----------------------------------------------------------------------------- fit
-def cmd_fit(args):
-    import pandas as pd
-
+def _data_and_task(args):
+    """Data RDMs, the task and the item order, as ``fit`` and ``compare`` read them."""
     import rsa_lineardyn as rl
-    from .fitting import format_interval
 
     labels = None
     if args.labels is not None:
@@ -406,12 +406,6 @@ def cmd_fit(args):
         else:
             raise CLIError("--task is required: the bundled task name or a .csv/.npz task file the network learns")
     task = load_task(task_spec)
-    prefix = args.prefix or Path(args.data.replace(":", "_")).stem
-    out_dir = Path(args.out_dir)
-    csv_path, json_path, png = (out_dir / f"{prefix}_fit.csv", out_dir / f"{prefix}_best.json",
-                                out_dir / f"{prefix}_fit.png")
-    _check_outputs([csv_path, json_path, png], args.force)
-    widths = _parse_list(args.widths, "--widths", int)
     item_order = data
     has_labels = any(k in data.pattern_descriptors for k in ("item", "conds", "label", "labels", "condition",
                                                             "conditions", "stimulus"))
@@ -421,6 +415,29 @@ def cmd_fit(args):
                            "give the data item labels (--labels) or a matching task")
         item_order = list(task.labels)
         data = rl.rdms_from_matrices(data.get_matrices(), labels=item_order)
+    return data, task, item_order
+
+
+def _prefix(args):
+    prefix = args.prefix or Path(args.data.replace(":", "_")).stem
+    if Path(prefix).name != prefix or prefix in ("", ".", ".."):
+        raise CLIError(f"--prefix must be a plain file name prefix (no folders), got {prefix!r}")
+    return prefix
+
+
+def cmd_fit(args):
+    import pandas as pd
+
+    import rsa_lineardyn as rl
+    from .fitting import format_interval
+
+    data, task, item_order = _data_and_task(args)
+    prefix = _prefix(args)
+    out_dir = Path(args.out_dir)
+    csv_path, json_path, png = (out_dir / f"{prefix}_fit.csv", out_dir / f"{prefix}_best.json",
+                                out_dir / f"{prefix}_fit.png")
+    _check_outputs([csv_path, json_path, png], args.force)
+    widths = _parse_list(args.widths, "--widths", int)
     _progress(f"fitting n_hidden in {widths} with rl.fit_rdms ...")
     try:
         with warnings.catch_warnings():
@@ -478,6 +495,144 @@ def cmd_fit(args):
     for r in iv.itertuples():
         print("  " + format_interval(r.parameter, r.estimate, r.low, r.high, r.determined, r.reason))
     for p in (csv_path, json_path, png):
+        print(f"wrote {p}")
+    return 0
+
+
+# ----------------------------------------------------------------------------- compare
+def _parse_widths(text):
+    """``"1,4,wide,1-3"`` -> ``[1, 4, "wide", [1, 2, 3]]`` (a range is one hypothesis, chosen in each fold)."""
+    out = []
+    for tok in str(text).replace(" ", "").split(","):
+        if not tok:
+            continue
+        if tok == "wide":
+            out.append("wide")
+            continue
+        try:
+            if "-" in tok:
+                a, b = (int(x) for x in tok.split("-", 1))
+                if a < 1 or b <= a:
+                    raise ValueError
+                out.append(list(range(a, b + 1)))
+            else:
+                h = int(tok)
+                if h < 1:
+                    raise ValueError
+                out.append(h)
+        except ValueError:
+            raise CLIError(f"`--widths` entries must be positive ints, 'wide', or a range like 1-3 (width chosen "
+                           f"inside each fold); got {tok!r} in {text!r}") from None
+    if not out:
+        raise CLIError("`--widths` is empty; give e.g. 1,4,wide")
+    return out
+
+
+def _atomic_write(items, force):
+    """Write every output to a temporary file in its folder, then rename all into place (all or none).
+
+    ``items`` is a list of ``(path, writer)``; ``writer(tmp_path)`` writes one file.  Without ``force`` a
+    target that appeared meanwhile is not replaced (os.link claims the name; it fails if the name exists).
+    """
+    import os
+    import tempfile
+
+    tmps = []
+    try:
+        for path, writer in items:
+            path = Path(path)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+            os.close(fd)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual permissions
+            tmps.append(Path(tmp))
+            writer(Path(tmp))
+        for (path, _), tmp in zip(items, tmps):
+            if force:
+                os.replace(tmp, path)
+            else:
+                try:
+                    os.link(tmp, path)
+                except FileExistsError:
+                    raise CLIError(f"output file {path} already exists (written by another run?); use --force to "
+                                   "overwrite it, or choose another --out-dir") from None
+                os.unlink(tmp)
+    finally:
+        for tmp in tmps:
+            if tmp.exists():
+                tmp.unlink()
+
+
+def _records(df):
+    recs = df.to_dict(orient="records")
+    return [{k: (None if isinstance(v, float) and not np.isfinite(v) else (v.item() if hasattr(v, "item") else v))
+             for k, v in r.items()} for r in recs]
+
+
+def cmd_compare(args):
+    import rsa_lineardyn as rl
+
+    data, task, _ = _data_and_task(args)
+    prefix = _prefix(args)
+    out_dir = Path(args.out_dir)
+    kind = "regimes" if args.regimes else "widths"
+    csv_path, pw_path, json_path, png = (out_dir / f"{prefix}_compare_{kind}.csv",
+                                         out_dir / f"{prefix}_compare_{kind}_pairwise.csv",
+                                         out_dir / f"{prefix}_compare_{kind}.json",
+                                         out_dir / f"{prefix}_compare_{kind}.png")
+    outputs = [csv_path, pw_path, json_path, png]
+    _check_outputs(outputs, args.force)
+    kw = dict(method=args.method, n_boot=args.n_boot, seed=args.seed, init=args.init, progress=False)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", rl.DegeneracyWarning)
+            if args.regimes:
+                _progress(f"rl.compare_regimes (n_hidden = {args.n_hidden or 'rank of the task'}) ...")
+                res = rl.compare_regimes(data, task, n_hidden=args.n_hidden, **kw)
+            else:
+                widths = _parse_widths(args.widths)
+                _progress(f"rl.compare_widths with widths {widths} ...")
+                res = rl.compare_widths(data, task, widths=widths, **kw)
+    except (rl.InputValueError, rl.InputTypeError) as exc:
+        raise CLIError(_one_line(exc)) from None
+    table = res.table
+    cols = [c for c in ("model", "mean", "ci_low", "ci_high", "n_units", "dof", "variance_method") if c in table]
+    pcols = [c for c in ("model_a", "model_b", "mean_diff", "p", "dof", "variance_method") if c in res.pairwise]
+    print(_start_line(args.init))
+    print(f"crossvalidated {args.method} over {res.settings['n_units']} units ({res.settings['unit_descriptor']!r}), "
+          f"{res.settings['cv']}; {res.settings['n_stages']} stage(s); {int(100 * res.settings.get('ci', 0.95))}% "
+          "t intervals")
+    print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    order = {m: i for i, m in enumerate(table["model"])}
+    once = res.pairwise[[order[a] < order[b] for a, b in zip(res.pairwise["model_a"], res.pairwise["model_b"])]]
+    print("pairwise (each pair once; two-sided, H0: equal mean crossvalidated score):")
+    print(once[pcols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    for m in res.messages:
+        print(f"note: {m}")
+    info = {"kind": kind, "data": str(args.data), "task": task.name, "init": args.init, "method": args.method,
+            "n_boot": int(args.n_boot), "seed": args.seed, "widths": None if args.regimes else args.widths,
+            "n_hidden": args.n_hidden if args.regimes else None, "table": _records(table),
+            "pairwise": _records(res.pairwise), "messages": list(res.messages),
+            "settings": {k: v for k, v in res.settings.items() if isinstance(v, (str, int, float, bool, type(None)))},
+            "csv": str(csv_path), "pairwise_csv": str(pw_path), "figure": str(png)}
+
+    def write_png(path):
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, _, _ = rl.plot_hypotheses(res)
+        fig.suptitle(f"{args.data}: {kind} ({args.method}, init = {args.init})", fontsize=10)
+        fig.savefig(path, dpi=110, format="png", bbox_inches="tight")
+        plt.close(fig)
+
+    _atomic_write([(csv_path, lambda p: table.to_csv(p, index=False)),
+                   (pw_path, lambda p: res.pairwise.to_csv(p, index=False)),
+                   (json_path, lambda p: p.write_text(json.dumps(info, indent=2, default=str))),
+                   (png, write_png)], args.force)
+    for p in outputs:
         print(f"wrote {p}")
     return 0
 
@@ -545,13 +700,14 @@ def build_parser():
             "  rsa-lineardyn trajectory semantic --n-hidden 3 --out-dir out\n"
             "  rsa-lineardyn trajectory my_items.csv --lam 0 --representation hidden --out-dir out\n"
             "  rsa-lineardyn fit 92images:hIT --widths 1,2,3,4 --out-dir out\n"
-            "  rsa-lineardyn fit my_rdms.npy --task my_items.csv --labels a,b,c,d --out-dir out\n\n"
+            "  rsa-lineardyn fit my_rdms.npy --task my_items.csv --labels a,b,c,d --out-dir out\n"
+            "  rsa-lineardyn compare 92images:hIT_subject_session --widths 1,4,wide --out-dir out\n\n"
             "Existing outputs are never overwritten without --force. Use `rsa-lineardyn <command> --help` for details."
         ),
         formatter_class=_FMT,
     )
     parser.add_argument("--verbose", action="store_true", help="show full tracebacks on errors")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{figure1,trajectory,fit,demo}",
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{figure1,trajectory,fit,compare,demo}",
                                 parser_class=_Parser)
 
     def common(p, out_default="out"):
@@ -637,6 +793,37 @@ def build_parser():
     p.add_argument("--no-start-check", action="store_true",
                    help="skip the refit under the other assumed start (faster; intervals then ignore the start)")
     p.set_defaults(func=cmd_fit)
+
+    p = sub.add_parser("compare", help="hypothesis test: which widths (or regimes) explain the data best",
+                       description="Crossvalidated hypothesis test over subjects (rl.compare_widths, or "
+                                   "rl.compare_regimes with --regimes): every hypothesis is fitted in each training "
+                                   "fold and scored on the left-out subject; a flexible feature model (non-negative "
+                                   "weights on the task's mode RDMs) is always added as a baseline. DATA and --task "
+                                   "as for `fit`. Writes <prefix>_compare_<widths|regimes>.csv (one row per "
+                                   "hypothesis), _pairwise.csv, .json and .png (all or none).",
+                       epilog="examples:\n"
+                              "  rsa-lineardyn compare 92images:hIT_subject_session --widths 1,4,wide --out-dir out\n"
+                              "  rsa-lineardyn compare 92images:similarity_judgements --widths 1-6,wide\n"
+                              "  rsa-lineardyn compare 92images:hIT_subject_session --regimes --n-hidden 4",
+                       formatter_class=_FMT)
+    p.add_argument("data", help="data RDMs: .npy/.npz/.csv/.hdf5/.pkl file or 92images:<which>")
+    p.add_argument("--task", help="the task the network learns (default for 92images:* data: 92images)")
+    common(p)
+    p.add_argument("--prefix", help="file name prefix (default: the data file name)")
+    p.add_argument("--widths", default="1,wide",
+                   help="comma-separated hypotheses: ints, 'wide', or a range like 1-3 (one hypothesis; the width "
+                        "is chosen inside each training fold) (default 1,wide)")
+    p.add_argument("--regimes", action="store_true", help="rich vs lazy (rl.compare_regimes) instead of widths")
+    p.add_argument("--n-hidden", type=int, default=None, help="width of the --regimes models (default: task rank)")
+    p.add_argument("--init", choices=("random", "aligned"), default="random",
+                   help="assumed start of the network models (default random: expected geometry over random "
+                        "lambda-balanced starts)")
+    p.add_argument("--method", default="corr", help="rsatoolbox compare method (default corr)")
+    p.add_argument("--labels", help="comma-separated condition labels for matrix files without labels")
+    p.add_argument("--n-boot", type=int, default=0, help="bootstrap samples over units for percentile intervals "
+                                                          "(default 0: t intervals only)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("demo", help="one-shot demo on the bundled data (Figure 1 + semantic development)",
                        description="Figure 1 and the semantic development example on the bundled semantic "

@@ -128,7 +128,7 @@ def test_usage_error_is_one_line_exit_2(capsys):
 
 
 def test_help_has_examples_for_every_subcommand(capsys):
-    for cmd in ([], ["figure1"], ["trajectory"], ["fit"], ["demo"]):
+    for cmd in ([], ["figure1"], ["trajectory"], ["fit"], ["compare"], ["demo"]):
         with pytest.raises(SystemExit) as exc:
             main(cmd + ["--help"])
         assert exc.value.code == 0
@@ -281,3 +281,91 @@ def test_fit_prints_each_verdict_and_writes_intervals(tmp_path, capsys):
     assert "start: init = 'aligned'" in out
     time_line = next(ln for ln in out.splitlines() if ln.strip().startswith("time = "))
     assert "[" in time_line and "(not determined: flat profile" in time_line
+
+
+# --------------------------------------------------------------------------- compare
+def _subject_rdms(tmp_path, n_subjects=5, seed=0):
+    """Noisy RDMs of 5 subjects on the small semantic task (8 items), saved as rsatoolbox hdf5 with labels."""
+    from rsatoolbox.rdm import RDMs
+
+    task = rl.load_semantic_task()
+    v = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0).predict_times([3.0], [0.0])[0]
+    rng = np.random.default_rng(seed)
+    data = RDMs(np.abs(v + 0.2 * v.std() * rng.standard_normal((n_subjects, v.size))),
+                dissimilarity_measure="squared euclidean",
+                rdm_descriptors={"subject": np.array([f"s{i}" for i in range(n_subjects)])},
+                pattern_descriptors={"item": np.array(task.labels)})
+    path = tmp_path / "subj.hdf5"
+    data.save(str(path), file_type="hdf5")
+    return path, task
+
+
+def test_parse_widths():
+    from rsa_lineardyn.cli import CLIError, _parse_widths
+
+    assert _parse_widths("1,4,wide") == [1, 4, "wide"]
+    assert _parse_widths("1-3, wide") == [[1, 2, 3], "wide"]
+    for bad in ("0,2", "3-1", "x", "1-", ""):
+        with pytest.raises(CLIError, match="widths"):
+            _parse_widths(bad)
+
+
+def test_compare_widths_writes_tables_json_png_and_matches_library(tmp_path, capsys):
+    path, task = _subject_rdms(tmp_path)
+    out = tmp_path / "o"
+    assert main(["compare", str(path), "--task", "semantic", "--widths", "1,2,wide,1-3", "--out-dir", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "start: init = 'random'" in printed and "pairwise" in printed and "variance_method" in printed
+    table = pd.read_csv(out / "subj_compare_widths.csv")
+    assert list(table.model[:4]) == ["N_h=1", "N_h=2", "N_h=wide (36)", "N_h in {1, 2, 3}"]
+    assert table.model[4].startswith("feature model")  # the baseline is always there
+    assert (table.n_units == 5).all() and (table.dof == 4).all()
+    pw = pd.read_csv(out / "subj_compare_widths_pairwise.csv")
+    assert {"model_a", "model_b", "mean_diff", "p", "variance_method"} <= set(pw.columns)
+    assert ((pw.p > 0) & (pw.p <= 1)).all()
+    info = json.loads((out / "subj_compare_widths.json").read_text())
+    assert info["kind"] == "widths" and info["init"] == "random" and len(info["table"]) == 5
+    assert (out / "subj_compare_widths.png").stat().st_size > 1000
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left behind
+    # the CLI reports what the library computes
+    from rsa_lineardyn.cli import load_data_rdms
+
+    lib = rl.compare_widths(load_data_rdms(str(path)), task, widths=[1, 2, "wide", [1, 2, 3]], progress=False)
+    np.testing.assert_allclose(table["mean"], lib.table["mean"], rtol=1e-12)
+
+
+def test_compare_regimes_and_refuses_to_overwrite(tmp_path, capsys):
+    path, task = _subject_rdms(tmp_path)
+    out = tmp_path / "o"
+    args = ["compare", str(path), "--task", "semantic", "--regimes", "--n-hidden", "2", "--out-dir", str(out)]
+    assert main(args) == 0
+    table = pd.read_csv(out / "subj_compare_regimes.csv")
+    assert {"rich", "lazy (large lam)", "lazy (large init)"} <= set(table.model)
+    capsys.readouterr()
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    err = _one_line_error(capsys, main(args))
+    assert "already exists" in err and "--force" in err
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
+    assert main(args + ["--force"]) == 0
+
+
+def test_compare_error_paths(tmp_path, capsys):
+    path, _ = _subject_rdms(tmp_path)
+    err = _one_line_error(capsys, main(["compare", str(path), "--task", "semantic", "--widths", "1,two",
+                                        "--out-dir", str(tmp_path / "o")]))
+    assert "--widths" in err
+    err = _one_line_error(capsys, main(["compare", str(path), "--task", "semantic", "--prefix", "../x",
+                                        "--out-dir", str(tmp_path / "o")]))
+    assert "--prefix" in err
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    from rsa_lineardyn.cli import _atomic_write
+
+    def boom(p):
+        raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        _atomic_write([(tmp_path / "a.csv", lambda p: p.write_text("x")), (tmp_path / "b.png", boom)], force=False)
+    assert list(tmp_path.iterdir()) == []
