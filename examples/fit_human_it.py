@@ -1,4 +1,5 @@
 """Fitting human IT: which linear network, balance and training time best match the 92-image IT RDM?
+And does a learning network explain the data better than the category structure alone?
 
 The human IT fMRI RDM of the 92 images (Kriegeskorte et al. 2008,
 ``rl.load_92images_rdms("hIT")``) is compared with the hidden-layer RDMs that
@@ -6,8 +7,10 @@ a two-layer linear network predicts while it learns the images' category
 structure (``rl.load_92images_task()``: one-hot images -> the category tree
 object / animate / inanimate / human / nonhuman / natural / artificial / face
 / body features).  For each hidden width ``N_h`` the model
-``rl.LinearNetworkModel`` (task-aligned start, exact per-mode solution) has
-two free parameters, the balance ``lam`` and ``log10`` of the training time;
+``rl.LinearNetworkModel`` (default start: the expected geometry over random
+lambda-balanced starts, exact per draw -- what a learner from unknown small
+weights looks like; ``init="aligned"`` would assume a task-aligned start,
+which already holds the task's modes at ``t = 0``) has two free parameters, the balance ``lam`` and ``log10`` of the training time;
 they are fitted by its default fitter ``rl.fit_linear_network`` (grid search +
 bounded refinement) with rsatoolbox's ``corr`` comparison.
 
@@ -24,23 +27,30 @@ Figures written into ``--out-dir``:
 * ``fit_hit_landscape.png``: the fit landscape (score over ``lam`` and
   training time) for the best width, and the best score over ``lam`` against
   time for every width;
-* ``fit_hit_crossval.png``: crossvalidated comparison of the widths against
-  the noise ceiling (``rsatoolbox.inference.bootstrap_crossval`` over the 8
-  subject/session RDMs, folds by subject and by image;
-  ``rsatoolbox.vis.plot_model_comparison``).  Inside the crossvalidation a
-  coarser grid fitter (no refinement) keeps the run short.
+* ``fit_hit_hypotheses.png`` and ``fit_behaviour_hypotheses.png``: the
+  hypothesis test "does a learning network explain these data better than the
+  category structure alone?" (``rl.evaluate_hypotheses``,
+  ``rl.plot_hypotheses``) on the hIT subject/session RDMs (4 subjects; the
+  sessions of a subject stay together) and on the similarity judgements (16
+  subjects).  Hypotheses: the network with its width chosen inside each
+  training fold among 1-6 and wide (never on all data), the animacy model RDM
+  (``ModelFixed``) and the flexible feature model (non-negative weights on the
+  task's mode RDMs, added automatically).  Leave-one-subject-out
+  crossvalidation, tests over subjects.
 
-and ``fit_hit_table.csv`` with the fitted parameters per width (``determined``: the landscape is not
-flat by the library's tolerance ``rl.fitting.FLAT_TOL``).  It also prints ``rl.fit_rdms``'s interval
-and verdict for every parameter (bootstrap over the images).
+and ``fit_hit_table.csv`` with the fitted parameters per width (``profile_not_flat``: the landscape
+varies by more than the library's tolerance ``rl.fitting.FLAT_TOL``; this is not a verdict -- the
+verdicts are ``rl.fit_rdms``'s) and ``fit_hypotheses.csv`` (both hypothesis
+tables).  It also prints ``rl.fit_rdms``'s interval and verdict for every parameter (bootstrap over the
+images, intervals widened by a refit under the aligned start) and the hypothesis tables with their
+pairwise tests.
 
-Run:  python examples/fit_human_it.py [--out-dir out] [--n-boot 50]
+Run:  python examples/fit_human_it.py [--out-dir out] [--force]
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
 import sys
 import time as _time
 import warnings
@@ -49,7 +59,12 @@ from pathlib import Path
 import numpy as np
 
 WIDTHS = (1, 2, 3, 4, 6)
+#: Widths among which the hypothesis test chooses inside each training fold.
+HYP_WIDTHS = (1, 2, 3, 4, 5, 6, "wide")
 METHOD = "corr"
+#: Data sets of the hypothesis test: short name -> (bundled RDM set, title).
+HYP_DATA = {"hit": ("hIT_subject_session", "human IT (4 subjects x 2 sessions)"),
+            "behaviour": ("similarity_judgements", "similarity judgements (16 subjects)")}
 
 
 def make_models(task, data, widths=WIDTHS):
@@ -88,22 +103,34 @@ def landscape(model, data, n_lam=41, n_time=61, method=METHOD):
     return lams, lt, scores
 
 
-def crossvalidate(models, data, n_boot=50, method=METHOD, k_pattern=2, k_rdm=2, seed=0):
-    """Bootstrap-crossvalidated comparison of the models on per-subject/session RDMs (rsatoolbox Result)."""
-    import rsatoolbox
+def hypothesis_test(task, data, widths=HYP_WIDTHS, method=METHOD, n_boot=0, seed=0):
+    """Learning network (width chosen in each training fold) vs the animacy model vs the feature baseline."""
+    from rsatoolbox.model import ModelFixed
 
     import rsa_lineardyn as rl
 
-    fitter = functools.partial(rl.fit_linear_network, n_times=21, n_lam=4, refine=False)
-    # rsatoolbox draws its bootstrap samples and folds from the global numpy generator
-    state = np.random.get_state()
-    np.random.seed(seed)
-    try:
-        return rsatoolbox.inference.bootstrap_crossval(
-            models, data, method=method, fitter=[fitter] * len(models), k_pattern=k_pattern, k_rdm=k_rdm,
-            N=n_boot, rdm_descriptor="subject", pattern_descriptor="index")
-    finally:
-        np.random.set_state(state)
+    animacy = ModelFixed("animacy", rl.load_92images_rdms("models").subset("name", "animacy"))
+    network = rl.width_models(task, data, list(widths))
+    name = "network (N_h chosen in CV)" if len(network) > 1 else f"network ({network[0].name})"
+    return rl.evaluate_hypotheses(data, {name: network}, task, models=[animacy], method=method, n_boot=n_boot,
+                                  seed=seed, progress=False)
+
+
+def print_hypotheses(res, title):
+    """The table (one row per hypothesis) and each pair once, with its p-value and variance method."""
+    import pandas as pd
+
+    cols = ["model", "mean", "ci_low", "ci_high", "noise_ceiling_lower", "n_units", "dof"]
+    order = {m: i for i, m in enumerate(res.table["model"])}
+    pw = res.pairwise[[order[a] < order[b] for a, b in zip(res.pairwise["model_a"], res.pairwise["model_b"])]]
+    s = res.settings
+    print(f"{title}: crossvalidated {s['method']}, {s['n_units']} units ({s['unit_descriptor']!r}), {s['cv']}")
+    with pd.option_context("display.width", 200):
+        print(res.table[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+        print(pw[["model_a", "model_b", "mean_diff", "p", "variance_method"]].to_string(
+            index=False, float_format=lambda v: f"{v:.3g}"))
+    for m in res.messages:
+        print(f"  note: {m}")
 
 
 # ----------------------------------------------------------------------------- plotting
@@ -139,20 +166,25 @@ def plot_rdms(data, models, out, flat=()):
     from scipy.spatial.distance import squareform
 
     categories = data.pattern_descriptors["category"]
-    fig, axes = plt.subplots(len(models), 5, figsize=(18, 3.9 * len(models)), squeeze=False)
+    # room between rows for the rotated category labels of the row above (titles were covered)
+    fig, axes = plt.subplots(len(models), 5, figsize=(18, 4.6 * len(models)), squeeze=False,
+                             gridspec_kw={"hspace": 0.75})
     for r, model in enumerate(models):
         par = model.params(model.theta_)
         lam, t = par["lam"], par["time"]
         times = [t / 4, t, 4 * t, np.inf]
         vecs = model.predict_times(times, model.theta_)
         note = " (flat fit)" if model.n_hidden in flat else ""
+        note += f", start: {model.init}"
         panels = [("human IT (data)", data.get_matrices()[0])]
         for tt, v in zip(times, vecs):
             lab = "t = inf (converged)" if not np.isfinite(tt) else f"t = {tt:.3g}" + (" (fitted)" if tt == t else "")
             panels.append((f"{model.name}{note}, $\\lambda$ = {lam:.3g}\n{lab}", squareform(v, checks=False)))
-        for ax, (title, D) in zip(axes[r], panels):
+        for c, (ax, (title, D)) in enumerate(zip(axes[r], panels)):
             im = ax.imshow(_percentile(D), cmap="viridis", vmin=0, vmax=100)
             _category_ticks(ax, categories)
+            if c > 0:  # category names on the first column only (they ran into the neighbouring panel)
+                ax.set_yticklabels([])
             ax.set_title(title, fontsize=9)
     fig.colorbar(im, ax=axes, fraction=0.015, pad=0.01, label="percentile of dissimilarity")
     fig.suptitle("Human IT RDM vs the fitted linear network's hidden RDM along training", fontsize=11)
@@ -182,7 +214,7 @@ def plot_landscape(models, data, table, out, method=METHOD):
         row = table[table.n_hidden == m.n_hidden].iloc[0]
         ax.plot(row.time, row.lam, "c*", ms=12, mec="k")
         ax.set_xscale("log")
-        ax.set_xlabel("training time t")
+        ax.set_xlabel(r"training time t (units of $\tau$)")
         span = float(np.nanmax(sc) - np.nanmin(sc)) if np.isfinite(sc).any() else 0.0
         note = ""
         if span < flat_tol:
@@ -195,7 +227,7 @@ def plot_landscape(models, data, table, out, method=METHOD):
     fig.colorbar(im, ax=axes[:n], fraction=0.02, pad=0.01, label=f"{method} with human IT")
     ax2 = axes[-1]
     ax2.set_xscale("log")
-    ax2.set_xlabel("training time t")
+    ax2.set_xlabel(r"training time t (units of $\tau$)")
     ax2.set_ylabel(f"best {method} over $\\lambda$")
     ax2.set_title("score vs training time per width", fontsize=9)
     ax2.legend(fontsize=7)
@@ -205,14 +237,14 @@ def plot_landscape(models, data, table, out, method=METHOD):
     return flat
 
 
-def plot_crossval(result, out):
+def plot_hypothesis_result(res, title, out):
     import matplotlib.pyplot as plt
-    import rsatoolbox
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        fig = rsatoolbox.vis.plot_model_comparison(result, sort=False)[0]
-    fig.suptitle("Crossvalidated comparison of hidden widths (bootstrap over subjects and images)", fontsize=11)
+    import rsa_lineardyn as rl
+
+    fig = rl.plot_hypotheses(res, sort=False)[0]
+    fig.suptitle(f"{title}: learning network vs category structure ({res.settings['method']}, "
+                 f"{res.settings['n_units']} subjects, {res.settings['cv']})", fontsize=10)
     fig.savefig(out, dpi=100, bbox_inches="tight")
     plt.close(fig)
 
@@ -227,20 +259,24 @@ def verdicts(task, data, widths=WIDTHS, method=METHOD, n_boot=100, seed=0):
                            progress=False)
 
 
-def run(out_dir="out", widths=WIDTHS, n_boot=50, method=METHOD, force=True, verbose=True, seed=0, fit_boot=100):
-    """Fit, compare, plot; returns a dict with ``files``, ``table``, ``best``, ``intervals``, ``crossval``
-    (Result), ``seconds``.  ``fit_boot``: bootstrap samples (over images) of ``rl.fit_rdms``'s intervals."""
+def run(out_dir="out", widths=WIDTHS, hyp_widths=HYP_WIDTHS, method=METHOD, force=True, verbose=True, seed=0,
+        fit_boot=100, hyp_boot=0, hyp_subjects=None):
+    """Fit, test, plot; returns a dict with ``files``, ``table``, ``best``, ``intervals``, ``hypotheses``
+    (short name -> HypothesisResult), ``seconds``.  ``fit_boot``: bootstrap samples (over images) of
+    ``rl.fit_rdms``'s intervals; ``hyp_boot``: bootstrap over subjects of the hypothesis tests (0: t intervals
+    only); ``hyp_subjects``: use only the first so many subjects of each data set (quick runs)."""
     import matplotlib
 
     matplotlib.use("Agg")
+    import pandas as pd
+
     import rsa_lineardyn as rl
 
     start = _time.perf_counter()
     out_dir = Path(out_dir)
-    names = ["fit_hit_rdms.png", "fit_hit_landscape.png", "fit_hit_crossval.png", "fit_hit_table.csv"]
+    names = ["fit_hit_rdms.png", "fit_hit_landscape.png", "fit_hit_table.csv", "fit_hit_hypotheses.png",
+             "fit_behaviour_hypotheses.png", "fit_hypotheses.csv"]
     paths = [out_dir / n for n in names]
-    if n_boot <= 0:
-        paths.remove(out_dir / "fit_hit_crossval.png")
     if not force:
         exist = [str(p) for p in paths if p.exists()]
         if exist:
@@ -252,7 +288,7 @@ def run(out_dir="out", widths=WIDTHS, n_boot=50, method=METHOD, force=True, verb
     table = fit_widths(models, data, method)
     best = models[int(np.argmax(table.score.to_numpy()))]
     flat = plot_landscape(models, data, table, out_dir / "fit_hit_landscape.png", method)
-    table["determined"] = ~table.n_hidden.isin(flat)  # lam and t, by the library's flat-profile tolerance
+    table["profile_not_flat"] = ~table.n_hidden.isin(flat)  # not a verdict: see rl.fit_rdms's intervals
     fit = verdicts(task, data, widths, method, n_boot=fit_boot, seed=seed)
     table.to_csv(out_dir / "fit_hit_table.csv", index=False)
     shown = [best]
@@ -260,52 +296,62 @@ def run(out_dir="out", widths=WIDTHS, n_boot=50, method=METHOD, force=True, verb
     if best.n_hidden in flat and ident:
         shown.append(max(ident, key=lambda m: float(table.score[table.n_hidden == m.n_hidden].iloc[0])))
     plot_rdms(data, shown, out_dir / "fit_hit_rdms.png", flat)
-    result = None
-    if n_boot > 0:
-        subj = rl.load_92images_rdms("hIT_subject_session")
-        cv_models = make_models(task, subj, widths)
+    hyps, tables = {}, []
+    for (key, (which, title)), png in zip(HYP_DATA.items(), paths[3:5]):
+        d = rl.load_92images_rdms(which)
+        if hyp_subjects is not None:
+            subj = list(dict.fromkeys(d.rdm_descriptors["subject"]))[:hyp_subjects]
+            d = d.subset("subject", subj)
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            result = crossvalidate(cv_models, subj, n_boot=n_boot, method=method, seed=seed)
-        plot_crossval(result, out_dir / "fit_hit_crossval.png")
+            warnings.simplefilter("ignore", rl.DegeneracyWarning)
+            hyps[key] = hypothesis_test(task, d, hyp_widths, method, n_boot=hyp_boot, seed=seed)
+        plot_hypothesis_result(hyps[key], title, png)
+        tables.append(hyps[key].table.assign(data=which))
+    pd.concat(tables, ignore_index=True).to_csv(paths[5], index=False)
     seconds = _time.perf_counter() - start
     if verbose:
-        import pandas as pd
-
         with pd.option_context("display.width", 200, "display.float_format", "{:.4g}".format):
-            print(f"fits to the human IT RDM ({method}):")
+            print(f"fits to the human IT RDM ({method}; start: {best.init}, the expected geometry over random "
+                  "lambda-balanced starts):")
             print(table.drop(columns=["method"]).to_string(index=False))
         from rsa_lineardyn.fitting import format_interval
 
-        print(f"rl.fit_rdms over widths {list(widths)} ({100 * fit.settings['ci']:.0f}% intervals, bootstrap over "
-              f"{fit.settings['bootstrap_over']}):")
+        print(f"rl.fit_rdms over widths {list(widths)} (start {fit.settings['init']!r}, "
+              f"{100 * fit.settings['ci']:.0f}% intervals, bootstrap over {fit.settings['bootstrap_over']}, "
+              f"widened by a refit under init={fit.settings['other_init']!r}):")
         for r in fit.intervals.itertuples():
             print("  " + format_interval(r.parameter, r.estimate, r.low, r.high, r.determined, r.reason))
         if flat:
-            print(f"widths {flat}: the score does not depend on lam or t (the predicted RDM only changes scale), "
-                  "so their fitted lam and t are not determined")
-        if result is not None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                print(result)
+            print(f"widths {flat}: the score does not depend on lam or t, so their fitted lam and t are not determined")
+        print("\nDoes a learning network explain these data better than the category structure alone?")
+        for key, (_, title) in HYP_DATA.items():
+            print()
+            print_hypotheses(hyps[key], title)
+        print()
         for p in paths:
             print(f"wrote {p}")
         print(f"done in {seconds:.1f} s")
     return {"files": [str(p) for p in paths], "table": table, "best": best, "intervals": fit.intervals,
-            "crossval": result,
-            "seconds": seconds}
+            "fit": fit, "hypotheses": hyps, "seconds": seconds}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out-dir", default="out", help="folder for the figures and table (default: out)")
-    parser.add_argument("--n-boot", type=int, default=50,
-                        help="bootstrap samples of the crossvalidation (default 50; 0 skips it)")
+    parser.add_argument("--out-dir", default="out", help="folder for the figures and tables (default: out)")
+    parser.add_argument("--force", action="store_true", help="overwrite existing output files")
     parser.add_argument("--method", default=METHOD, help=f"rsatoolbox compare method (default {METHOD})")
     parser.add_argument("--fit-boot", type=int, default=100,
                         help="bootstrap samples (over images) of rl.fit_rdms's intervals (default 100)")
+    parser.add_argument("--hyp-boot", type=int, default=0,
+                        help="bootstrap samples over subjects for percentile intervals of the hypothesis tests "
+                             "(default 0: t intervals over subjects only)")
     args = parser.parse_args(argv)
-    run(out_dir=args.out_dir, n_boot=args.n_boot, method=args.method, fit_boot=args.fit_boot)
+    try:
+        run(out_dir=args.out_dir, method=args.method, fit_boot=args.fit_boot, hyp_boot=args.hyp_boot,
+            force=args.force)
+    except FileExistsError as exc:
+        print(f"fit_human_it.py: error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -37,10 +37,19 @@ def test_semantic_development_small(tmp_path):
 
 def test_fit_human_it_small(tmp_path):
     mod = _load("fit_human_it")
-    res = mod.run(out_dir=tmp_path, widths=(1, 3), n_boot=2, verbose=False)
+    res = mod.run(out_dir=tmp_path, widths=(1, 3), hyp_widths=(1, 3, "wide"), fit_boot=5, verbose=False)
     for f in res["files"]:
         assert Path(f).stat().st_size > 100
     table = res["table"]
     assert list(table.n_hidden) == [1, 3]
     assert np.all((table.score > 0) & (table.score < 1))
-    assert res["crossval"].evaluations.shape[1] == 2
+    assert res["best"].init == "random" and res["fit"].settings["init"] == "random"  # the default start
+    # hypothesis tests over subjects: the network (width chosen in each fold), animacy, the feature baseline
+    for key, n_units in (("hit", 4), ("behaviour", 16)):
+        h = res["hypotheses"][key]
+        assert list(h.table.model[:2]) == ["network (N_h chosen in CV)", "animacy"]
+        assert h.table.model[2].startswith("feature model")
+        assert (h.table.n_units == n_units).all() and (h.table.dof == n_units - 1).all()
+        assert ((h.pairwise.p > 0) & (h.pairwise.p <= 1)).all()
+    with pytest.raises(FileExistsError):
+        mod.run(out_dir=tmp_path, widths=(1,), force=False, verbose=False)
