@@ -18,25 +18,42 @@ in two regimes:
   it needs ``N_h <= n_in``) it is dominated by its large initial value and
   barely changes relative to it.
 
-All predictions come from the exact solution (``rl.exact_dynamics``) from the
-deterministic task-aligned start (``rl.task_aligned_init``), so nothing here
-is random.  One gradient-flow simulation (``rl.simulate``) checks the theory.
+Which start, and why.  The solid curves and the RDM rows labelled "aligned"
+come from the exact solution (``rl.exact_dynamics``) from the deterministic
+task-aligned start (``rl.task_aligned_init``).  They are used here because the
+point is the stage-like learning of the task's modes: from an aligned start
+each mode follows its own closed-form sigmoid, so the half times can be read
+off and checked against the closed form.  But an aligned start already holds
+the task's modes at ``t = 0`` (tiny, yet in place): its hidden RDM shows the
+hierarchy from the first moment (colours are scaled per panel), which a real
+learner from small random weights does not.  What such a learner looks like on
+average is the expected geometry over random lambda-balanced starts
+(``rl.LinearNetworkModel(task, n_hidden=h, init="random").predict_times(...)``,
+exact per draw, the package's default model): it starts undifferentiated (all
+items about equally far apart) and acquires the hierarchy as the modes grow.
+It is drawn as dashed curves, and as the extra RDM row "random starts" of the
+widest network.  One gradient-flow simulation (``rl.simulate``) checks the
+theory.
 
 Figures written into ``--out-dir``:
 
 * ``semantic_rdms_<regime>.png``: hidden RDMs (squared Euclidean distances of
-  ``W1 x``) as heatmaps labelled with the item names, for each width (rows) at
-  the times when the training loss has made 10%, 50% and 90% of its total
-  progress, and at convergence (``t = inf``);
+  ``W1 x``) as heatmaps labelled with the item names, for each width (rows,
+  aligned start) at the times when the training loss has made 10%, 50% and
+  90% of its total progress, and at convergence (``t = inf``); last row: the
+  widest network's expected RDM over random starts at the same times;
 * ``semantic_modes.png``: singular values of ``W2 W1(t)`` over training time
   against the singular values of ``Syx`` (dashed), with the time at which each
   mode reaches half of its final strength (dots), and the half times against
   the singular value for each regime;
 * ``semantic_rdm_trajectories.png``: mean hidden distance between items that
-  differ at each level of the hierarchy (kingdom, class, item), and the size
-  of the hidden similarity matrix (RSM), over training time.
+  differ at each level of the hierarchy (kingdom, class, item), aligned start
+  (solid) and expected over random starts (dashed), and the size of the
+  hidden similarity matrix (RSM, aligned), over training time.
 
-Run:  python examples/semantic_development.py [--out-dir out] [--n-times 300]
+Time is in units of the time constant ``tau`` of gradient flow.
+
+Run:  python examples/semantic_development.py [--out-dir out] [--n-times 300] [--force]
 """
 
 from __future__ import annotations
@@ -134,6 +151,8 @@ def compute(task=None, widths=WIDTHS, n_times=300, lam_lazy=LAM_LAZY, scale=SCAL
         ``task``, ``times`` (finite grid), ``runs`` {(regime, width): dict with ``traj`` (on the grid),
         ``strength`` (T, m) mode strengths ``u_k^T W2 W1 v_k``, ``svals`` (T, m) singular values of
         ``W2 W1``, ``half`` (m,) half times, ``snap_times`` and ``snap_rdms`` (len(PROGRESS)+1, P, P),
+        ``start_rdm`` (P, P) at t = 0; ``random_rdms``, ``random_snap_rdms``, ``random_start_rdm``: the same
+        expected over random lambda-balanced starts,
         ``rdms`` (T, P, P), ``rsm`` (T, P, P)} or ``{"infeasible": message}``; ``table`` a pandas
         DataFrame of half times.
     """
@@ -164,7 +183,11 @@ def compute(task=None, widths=WIDTHS, n_times=300, lam_lazy=LAM_LAZY, scale=SCAL
             loss = traj.loss
             snaps = progress_times(times, loss[:-1], PROGRESS)
             snap_traj = rl.exact_dynamics(task, W1, W2, snaps + [np.inf])
+            rand = random_start_rdms(task, h, lam, sc, np.concatenate([times, snaps, [np.inf], [0.0]]))
+            start_traj = rl.exact_dynamics(task, W1, W2, [0.0])
             runs[reg, h] = {
+                "random_rdms": rand[:times.size], "random_snap_rdms": rand[times.size:-1],
+                "start_rdm": rl.trajectory_rdms(start_traj, "hidden", "euclidean")[0], "random_start_rdm": rand[-1],
                 "traj": grid, "lam": lam, "scale": sc, "strength": strength[:-1], "svals": svals[:-1],
                 "final_svals": svals[-1], "half": half, "loss": loss[:-1],
                 "snap_times": snaps + [np.inf], "snap_rdms": rl.trajectory_rdms(snap_traj, "hidden", "euclidean"),
@@ -175,6 +198,22 @@ def compute(task=None, widths=WIDTHS, n_times=300, lam_lazy=LAM_LAZY, scale=SCAL
                              "final_strength": strength[-1, k], "half_time": half[k]})
     return {"task": task, "times": times, "s": s, "runs": runs, "table": pd.DataFrame(rows),
             "widths": tuple(widths), "regimes": regimes(lam_lazy, scale)}
+
+
+def random_start_rdms(task, n_hidden, lam, scale, times):
+    """Expected hidden RDMs (squared Euclidean) over random lambda-balanced starts, shape (T, P, P)."""
+    import warnings
+
+    from scipy.spatial.distance import squareform
+
+    import rsa_lineardyn as rl
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rl.DegeneracyWarning)
+        model = rl.LinearNetworkModel(task, n_hidden=n_hidden, lam=lam, scale=scale, init="random",
+                                      representation="hidden", measure="euclidean")
+    V = model.predict_times(np.asarray(times, float), [0.0])  # lam and scale fixed: theta is (log10_time,)
+    return np.stack([squareform(v, checks=False) for v in V])
 
 
 def theory_half_time(s, a0, lam):
@@ -216,34 +255,54 @@ def plot_rdm(D, labels, ax, title=None, vmax=None, cbar=False, show_x=True, show
     if title:
         ax.set_title(title, fontsize=8)
     if cbar:
-        ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.03).ax.tick_params(labelsize=6)
+        from matplotlib.ticker import ScalarFormatter
+
+        fmt = ScalarFormatter(useOffset=False)
+        fmt.set_powerlimits((-3, 4))
+        cb = ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.03, format=fmt)
+        cb.ax.tick_params(labelsize=6)
+        cb.ax.yaxis.get_offset_text().set_fontsize(6)
+        cb.ax.yaxis.get_offset_text().set_x(3.0)  # keep the exponent clear of the panel title above
     return im
 
 
 def plot_snapshots(res, regime, out):
-    """Figure of hidden-RDM snapshots for one regime (rows: widths)."""
+    """Figure of hidden-RDM snapshots for one regime (rows: widths, aligned start; last row: random starts)."""
     import matplotlib.pyplot as plt
 
     widths = res["widths"]
     labels = list(res["task"].labels)
-    ncol = len(PROGRESS) + 1
-    fig, axes = plt.subplots(len(widths), ncol, figsize=(2.6 * ncol + 0.6, 2.55 * len(widths)), squeeze=False)
-    for r, h in enumerate(widths):
+    ncol = len(PROGRESS) + 2  # start, the progress snapshots, converged
+    feasible = [h for h in widths if "infeasible" not in res["runs"][regime, h]]
+    # infeasible widths get no row (a text cell made tight_layout shrink every panel); the title names them
+    skipped = [f"$N_h$ = {h} infeasible ({res['runs'][regime, h]['infeasible']})" for h in widths
+               if h not in feasible]
+    rows = [(h, "aligned") for h in feasible] + ([(max(feasible), "random")] if feasible else [])
+    fig, axes = plt.subplots(len(rows), ncol, figsize=(2.7 * ncol + 0.6, 2.7 * len(rows) + 1.0), squeeze=False)
+    for r, (h, start) in enumerate(rows):
         run = res["runs"][regime, h]
         for c in range(ncol):
             ax = axes[r, c]
             if "infeasible" in run:
                 ax.axis("off")
                 if c == 0:
-                    ax.text(0, 0.5, f"$N_h$ = {h}: infeasible\n{run['infeasible']}", fontsize=7, wrap=True,
+                    ax.text(0, 0.5, f"$N_h$ = {h}: infeasible ({run['infeasible']})", fontsize=7,
                             transform=ax.transAxes, va="center")
                 continue
-            D = run["snap_rdms"][c]
-            t = run["snap_times"][c]
-            head = f"loss {int(100 * PROGRESS[c])}% learned\n" if c < len(PROGRESS) else "converged\n"
-            plot_rdm(D, labels, ax, title=f"$N_h$ = {h}: {head}{_label(t)}, max {D.max():.2g}", cbar=True,
-                     show_x=(r == len(widths) - 1), show_y=(c == 0))
-    fig.suptitle(f"Hidden RDMs (squared Euclidean, colour scaled per panel), {res['regimes'][regime][0]}", fontsize=10)
+            if c == 0:
+                t, head = 0.0, "start"
+                D = run["start_rdm"] if start == "aligned" else run["random_start_rdm"]
+            else:
+                t = run["snap_times"][c - 1]
+                D = run["snap_rdms"][c - 1] if start == "aligned" else run["random_snap_rdms"][c - 1]
+                head = f"loss {int(100 * PROGRESS[c - 1])}% learned" if c <= len(PROGRESS) else "converged"
+            who = f"$N_h$ = {h}, {start}" if start == "aligned" else f"$N_h$ = {h}, random starts"
+            plot_rdm(D, labels, ax, title=f"{who}: {head}\n{_label(t)}, max {D.max():.2g}", cbar=True,
+                     show_x=(r == len(rows) - 1), show_y=(c == 0))
+    fig.suptitle(f"Hidden RDMs (squared Euclidean, colour scaled per panel), {res['regimes'][regime][0]}\n"
+                 "rows 'aligned': task-aligned start (modes present, tiny, at t = 0); last row: expected over "
+                 "random lambda-balanced starts; t in units of $\\tau$"
+                 + ("\n" + "; ".join(skipped) if skipped else ""), fontsize=9)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
@@ -280,7 +339,7 @@ def plot_modes(res, out):
             ax.set_xscale("log")
             ax.set_title(f"$N_h$ = {h}, $\\lambda$ = {lam:g}", fontsize=9)
             if r == len(regs) - 1:
-                ax.set_xlabel("training time t")
+                ax.set_xlabel(r"training time t (units of $\tau$)")
             if c == 0:
                 ax.set_ylabel(f"{reg}\nsingular values of $W_2W_1(t)$", fontsize=8)
         ax = axes[r, -1]
@@ -330,8 +389,10 @@ def plot_trajectories(res, out):
                 ax.text(0.02, 0.5, f"$N_h$ = {h}: infeasible for {reg}", transform=ax.transAxes, fontsize=8)
                 continue
             V = run["rdms"][:, iu[0], iu[1]]
+            Vr = run["random_rdms"][:, iu[0], iu[1]]
             for lev, (name, col) in styles.items():
                 ax.plot(times, V[:, levels == lev].mean(axis=1), color=col, lw=1.6, label=name)
+                ax.plot(times, Vr[:, levels == lev].mean(axis=1), color=col, lw=1.2, ls="--")
             rsm = run["rsm"]
             ax2 = ax.twinx()
             ax2.plot(times, np.trace(rsm, axis1=1, axis2=2) / P, color="0.5", ls=":", lw=1.2)
@@ -340,16 +401,19 @@ def plot_trajectories(res, out):
             ax.tick_params(labelsize=7)
             if r == 0:
                 ax.set_title(res["regimes"][reg][0], fontsize=8)
-            if c == 0:
-                ax.set_ylabel(f"$N_h$ = {h}\nmean hidden distance", fontsize=8)
+            ax.set_ylabel(f"$N_h$ = {h}\nmean hidden distance" if c == 0 else "mean hidden distance", fontsize=7)
             if c == len(regs) - 1:
                 ax2.set_ylabel("mean RSM diagonal (dotted)", fontsize=7, color="0.4")
-            if r == len(widths) - 1:
-                ax.set_xlabel("training time t")
+            last = max(i for i, w in enumerate(widths) if "infeasible" not in res["runs"][reg, w])
+            if r == last:  # the lowest drawn panel of each column carries the time axis
+                ax.set_xlabel(r"training time t (units of $\tau$)")
+                ax.xaxis.set_tick_params(labelbottom=True)
             if r == 0 and c == 0:
+                ax.plot([], [], color="0.3", lw=1.6, label="aligned start")
+                ax.plot([], [], color="0.3", lw=1.2, ls="--", label="random starts (expected)")
                 ax.legend(fontsize=6, loc="upper left")
-    fig.suptitle("Progressive differentiation: mean hidden distance between items that differ at each level",
-                 fontsize=10)
+    fig.suptitle("Progressive differentiation: mean hidden distance between items that differ at each level\n"
+                 "solid: task-aligned start; dashed: expected over random lambda-balanced starts", fontsize=10)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)
@@ -410,8 +474,13 @@ def main(argv=None):
     parser.add_argument("--n-times", type=int, default=300, help="time points on the log grid (default 300)")
     parser.add_argument("--lam-lazy", type=float, default=LAM_LAZY, help=f"|lam| of the lazy regimes (default {LAM_LAZY:g})")
     parser.add_argument("--scale", type=float, default=SCALE, help=f"initial weight scale (default {SCALE:g})")
+    parser.add_argument("--force", action="store_true", help="overwrite existing output files")
     args = parser.parse_args(argv)
-    run(out_dir=args.out_dir, n_times=args.n_times, lam_lazy=args.lam_lazy, scale=args.scale)
+    try:
+        run(out_dir=args.out_dir, n_times=args.n_times, lam_lazy=args.lam_lazy, scale=args.scale, force=args.force)
+    except FileExistsError as exc:
+        print(f"semantic_development.py: error: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -31,6 +31,20 @@ def test_semantic_development_small(tmp_path):
     one = table[(table.regime == "rich") & (table.n_hidden == 1)]
     assert np.isfinite(one.half_time.iloc[0]) and np.all(np.isinf(one.half_time.iloc[1:]))
     assert res["max_sim_deviation"] < 1e-6
+    # an aligned start already holds the task's modes at t = 0 (N_h = 1: plant/animal pairs far apart);
+    # the expected geometry over random starts begins undifferentiated and ends where the aligned one does
+    labels = list(res["result"]["task"].labels)
+    iu = np.triu_indices(len(labels), 1)
+    lev = np.array([mod.level_of_pair(labels[i], labels[j]) for i, j in zip(*iu)])
+
+    def ratio(D):
+        v = D[iu]
+        return v[lev == "kingdom"].mean() / v[lev == "item"].mean()
+
+    run = res["result"]["runs"]["rich", 1]
+    assert ratio(run["start_rdm"]) > 10
+    assert 0.9 < ratio(run["random_start_rdm"]) < 1.1
+    np.testing.assert_allclose(run["random_snap_rdms"][-1], run["snap_rdms"][-1], rtol=1e-6, atol=1e-9)
     with pytest.raises(FileExistsError):
         mod.run(out_dir=tmp_path, widths=(1,), n_times=10, force=False, verbose=False)
 
