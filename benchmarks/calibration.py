@@ -33,7 +33,7 @@ Cells
 Per cell: trials, rate, Wilson 95% CI of the rate, median rsatoolbox lower noise ceiling
 (boot_noise_ceiling, corr, per stage, averaged over stages).
 
-Run:  .venv/bin/python benchmarks/calibration.py [--trials 40] [--seed 0] [--jobs 2] [--quick]
+Run:  .venv/bin/python benchmarks/calibration.py [--trials 40] [--seed 0] [--jobs 2] [--quick] [--subjects 8]
       [--parts a b d] [--out benchmarks/results/calibration]
 Writes <out>.json and <out>.md atomically; progress goes to stderr.
 """
@@ -128,10 +128,11 @@ def _simulate(cell, rng):
     task = rl.hierarchical_task(depth=3, include_root=False)
     times = cell.get("times", [RATE * k for k in STAGES])
     if cell["data"] == "noise":
-        data = simulate_noise_rdms(task, times, n_subjects=N_SUBJECTS, n_runs=N_RUNS, n_voxels=N_VOXELS, seed=rng)
+        data = simulate_noise_rdms(task, times, n_subjects=cell.get("n_subjects", N_SUBJECTS), n_runs=N_RUNS, n_voxels=N_VOXELS, seed=rng)
     else:
         data = simulate_voxel_rdms(task, cell["n_hidden"], cell["lam"], cell["scale"], times,
-                                   n_subjects=N_SUBJECTS, n_runs=N_RUNS, n_voxels=N_VOXELS, noise=cell["noise"],
+                                   n_subjects=cell.get("n_subjects", N_SUBJECTS), n_runs=N_RUNS, n_voxels=N_VOXELS,
+                                   noise=cell["noise"],
                                    init="random", per_subject=True, lr=LR, seed=rng)
     if cell.get("snapshot_stage"):
         data = data.subset("stage", cell["snapshot_stage"])
@@ -417,6 +418,7 @@ def main(argv=None):
     ap.add_argument("--n-boot-fit", type=int, default=200)
     ap.add_argument("--n-boot-hyp", type=int, default=0,
                     help="bootstrap of the hypothesis tests (0: the package default; p-values do not use it)")
+    ap.add_argument("--subjects", type=int, default=N_SUBJECTS, help=f"subjects per trial (default {N_SUBJECTS})")
     ap.add_argument("--quick", action="store_true", help="3 trials per cell, lam = 0 only in (b), n_boot 50 in (b)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/calibration"), help="path prefix (.json/.md)")
     ap.add_argument("--from-json", help="rebuild the tables from a previous run's JSON (no simulation)")
@@ -441,6 +443,8 @@ def main(argv=None):
     if args.quick:
         args.trials, args.n_boot_fit = 3, 50
     cells = make_cells(args.parts, args.quick)
+    for c in cells:
+        c["n_subjects"] = args.subjects
     ss = np.random.SeedSequence(args.seed)
     cell_seeds = ss.spawn(len(cells))
     jobs = [(c, i, s) for c, cs in zip(cells, cell_seeds) for i, s in enumerate(cs.spawn(args.trials))]
@@ -464,12 +468,12 @@ def main(argv=None):
     head = git_head()
     header = (f"Calibration run {time.strftime('%Y-%m-%d %H:%M')}, code at `{head}`: {args.trials} trials per cell, "
               f"seed {args.seed}, fit n_boot {args.n_boot_fit}, hypothesis n_boot {args.n_boot_hyp}, "
-              f"{elapsed:.0f} s on {args.jobs} process(es). {N_SUBJECTS} subjects (each its own GD-trained network "
+              f"{elapsed:.0f} s on {args.jobs} process(es). {args.subjects} subjects (each its own GD-trained network "
               f"from a random lambda-balanced start, lr {LR}), {N_RUNS} runs, {N_VOXELS} voxels, stages t = {RATE:g} k.")
     md = markdown(rows, verdicts, header)
     print(md)
     settings = {k: v for k, v in vars(args).items()}
-    settings.update(rate=RATE, stages=list(STAGES), scale=SCALE, n_subjects=N_SUBJECTS, n_runs=N_RUNS,
+    settings.update(rate=RATE, stages=list(STAGES), scale=SCALE, n_subjects=args.subjects, n_runs=N_RUNS,
                     n_voxels=N_VOXELS, lr=LR, alpha=ALPHA, candidates=CANDIDATES, floors=FLOORS)
     payload = {"settings": settings, "cells": cells, "summary": rows, "verdicts": verdicts, "trials": trials,
                "seconds": elapsed, "git_head": head, "python": platform.python_version(), "cpus": os.cpu_count()}
