@@ -19,7 +19,8 @@ from .representations import gram_to_rdm, hidden_rsm, network_output, ntk, outpu
 from .rsa import make_rdms, rdms_from_matrices, task_from_dataframe, to_rdms
 from .model import DegeneracyWarning, LinearNetworkModel, UndefinedFitWarning, compare_model, fit_linear_network, load_results, mode_strengths, model_from_dict, score_grid
 from .fitting import FitResult, fit_rdms, plot_fit_profile, score_matrix
-from .hypotheses import HypothesisResult, compare_regimes, compare_widths, evaluate_hypotheses, feature_rdms, plot_hypotheses, regime_models, width_models
+from .baselines import feature_rdms
+from .hypotheses import HypothesisResult, compare_regimes, compare_widths, evaluate_hypotheses, plot_hypotheses, regime_models, width_models
 
 __version__ = "0.1.0"
 

@@ -28,6 +28,9 @@ How a comparison is computed (:func:`evaluate_hypotheses`):
    (``variance_method`` names what was used in every row).  Nothing is
    clamped: a p-value is never 0.
 
+The crossvalidation and the tests are plain functions on arrays in
+:mod:`rsa_lineardyn.crossval`; the feature baseline's RDMs come from
+:func:`rsa_lineardyn.feature_rdms` (:mod:`rsa_lineardyn.baselines`).
 The tables are pandas DataFrames; :attr:`HypothesisResult.result` is an
 rsatoolbox ``Result`` carrying the same per-subject variances and degrees of
 freedom, so ``rsatoolbox.vis.plot_model_comparison`` (:func:`plot_hypotheses`)
@@ -45,9 +48,10 @@ import warnings
 import numpy as np
 
 from ._validation import InputTypeError, InputValueError, check_comparison_method, check_positive_int, check_real
-from .design import Candidates, _as_rdms, _lam_values, aggregate, make_design, score_tensor, stacked_scores, unit_score_tensor
+from .baselines import feature_rdms
+from .crossval import Rows, jackknife, noise_ceiling, percentile, run_cv, static_scores, t_summary, unit_folds
+from .design import Candidates, _as_rdms, _lam_values, make_design, score_tensor, unit_score_tensor
 from .model import DegeneracyWarning, LinearNetworkModel
-from .scoring import _score_matrix
 from .task import Task
 
 __all__ = ["width_models", "regime_models", "feature_rdms", "evaluate_hypotheses", "compare_widths",
@@ -185,78 +189,6 @@ def regime_models(task, data_rdms, n_hidden=None, *, rich_scale=None, lazy_lam=N
             LinearNetworkModel(task, h, lam=lam_l, scale=0.1 * np.sqrt(s_max), name="lazy (large lam)", **kw),
             LinearNetworkModel(task, h, lam=0.0, scale=lazy_scale, name="lazy (large init)", **kw),
         ]
-
-
-def feature_rdms(task, data_rdms, kind="modes"):
-    """Dissimilarity vectors of the task's modes or features, in the data's condition order.
-
-    ``kind="modes"``: one squared-Euclidean RDM per singular mode of ``Syx``
-    (item coordinates ``v_k^T x``), plus one for the input directions outside
-    the modes (when there are any).  A non-negative combination of these is
-    the hidden-layer RDM of *any* linear network on the task whose hidden
-    geometry is diagonal in the mode basis (aligned starts, and the expected
-    geometry over random starts, at every time): the feature baseline is at
-    least as flexible as every learning network, and a network can only beat
-    it by being more constrained.  ``kind="features"``: one RDM per output
-    feature (row of ``Y``; rows that give the same RDM are merged).
-
-    Returns
-    -------
-    names : list of str
-    vectors : ndarray (n_features, n_pairs)
-    """
-    _check_task(task)
-    data_rdms = _as_rdms(data_rdms)
-    if kind not in ("modes", "features"):
-        raise InputValueError(f"`kind` must be 'modes' or 'features', got {kind!r}.")
-    items = _item_index(task, data_rdms)
-    ia, ib = np.triu_indices(len(items), k=1)
-    if kind == "modes":
-        _, s, Vt = task.svd()
-        r = max(task.rank(), 0)
-        Z = Vt @ task.X  # (n_in, P)
-        coords = [Z[k] for k in range(r)]
-        names = [f"mode {k + 1}" for k in range(r)]
-        vecs = [(c[items][ia] - c[items][ib]) ** 2 for c in coords]
-        if Z.shape[0] > r:
-            rest = Z[r:][:, items]
-            vecs.append(np.sum((rest[:, ia] - rest[:, ib]) ** 2, axis=0))
-            names.append("outside the modes")
-    else:
-        vecs, names, seen = [], [], []
-        for f in range(task.n_out):
-            v = (task.Y[f, items][ia] - task.Y[f, items][ib]) ** 2
-            if np.any(v > 0) and not any(np.array_equal(v, u) for u in seen):
-                seen.append(v)
-                vecs.append(v)
-                names.append(f"feature {f}")
-    keep = [i for i, v in enumerate(vecs) if np.any(v > 1e-12 * max(np.max(np.abs(u)) for u in vecs))]
-    if not keep:
-        raise InputValueError(f"the task has no non-constant {kind} RDM over the data's conditions.")
-    return [names[i] for i in keep], np.array([vecs[i] for i in keep], dtype=float)
-
-
-def _item_index(task, data_rdms):
-    """Index of every data condition among the task's items, matched by label."""
-    from .model import _LABEL_KEYS
-
-    key = next((k for k in _LABEL_KEYS if k in data_rdms.pattern_descriptors), None)
-    if key is None:
-        if data_rdms.n_cond != task.P:
-            raise InputValueError(
-                f"`data_rdms` have {data_rdms.n_cond} conditions and no item-label pattern descriptor; the task has "
-                f"{task.P} items. Add a pattern descriptor 'item' with the task's labels."
-            )
-        return np.arange(task.P)
-    pos = {str(lab): i for i, lab in enumerate(task.labels)}
-    labels = [str(x) for x in data_rdms.pattern_descriptors[key]]
-    missing = [lab for lab in labels if lab not in pos]
-    if missing:
-        raise InputValueError(
-            f"data conditions {missing[:3]} (pattern descriptor {key!r}) are not items of the task "
-            f"(items {list(task.labels)[:3]}...)."
-        )
-    return np.array([pos[lab] for lab in labels], dtype=int)
 
 
 # ----------------------------------------------------------------------------
@@ -440,198 +372,6 @@ class HypothesisResult:
 
 
 # ----------------------------------------------------------------------------
-# statistics on per-unit scores
-# ----------------------------------------------------------------------------
-def _t_summary(x, jack, ci, two_sided=True):
-    """Test of the mean crossvalidated score ``x`` (per unit) with a jackknife standard error over units.
-
-    ``jack`` (n_units,) holds the statistic recomputed -- crossvalidation
-    rerun -- without each unit.  The jackknife variance
-    ``(n - 1) / n * sum (jack_k - mean(jack))^2`` captures the dependence
-    between crossvalidated scores (every unit is in the others' training
-    folds); for a model without fitted parameters it equals the usual
-    ``s^2 / n``.  t distribution with ``n - 1`` degrees of freedom.  Units
-    with an undefined score are dropped.
-    """
-    from scipy import stats
-
-    x = np.asarray(x, dtype=float)
-    ok = np.isfinite(x) & np.isfinite(jack)
-    n = int(ok.sum())
-    mean = float(np.mean(x[ok])) if n else np.nan
-    if n < 2:
-        return dict(mean=mean, sem=np.nan, ci_low=np.nan, ci_high=np.nan, p=np.nan, n=n, dof=max(n - 1, 0),
-                    variance_method="undefined (fewer than 2 units with a defined score)")
-    jk = np.asarray(jack, dtype=float)[ok]
-    var = (n - 1) / n * float(np.sum((jk - jk.mean()) ** 2))
-    dof = n - 1
-    scale_ = max(float(np.max(np.abs(x[ok]))), 1e-300)
-    if var <= (1e-12 * scale_) ** 2:  # no spread: the t statistic is undefined
-        if abs(mean) <= 1e-12 * scale_:
-            return dict(mean=mean, sem=0.0, ci_low=mean, ci_high=mean, p=1.0, n=n, dof=dof,
-                        variance_method="identical (zero difference in every unit)")
-        same_sign = np.all(np.sign(x[ok]) == np.sign(mean))
-        p = (2.0 if two_sided else 1.0) * 0.5**n if same_sign and (two_sided or mean > 0) else 1.0
-        return dict(mean=mean, sem=0.0, ci_low=mean, ci_high=mean, p=float(min(p, 1.0)), n=n, dof=dof,
-                    variance_method="sign test (zero variance over units)")
-    sem = np.sqrt(var)
-    tq = stats.t.ppf(0.5 + ci / 2, dof)
-    tstat = mean / sem
-    p = 2 * stats.t.sf(abs(tstat), dof) if two_sided else stats.t.sf(tstat, dof)
-    return dict(mean=mean, sem=sem, ci_low=mean - tq * sem, ci_high=mean + tq * sem, p=float(p), n=n, dof=dof,
-                variance_method="t-test, jackknife over units")
-
-
-def _jackknife(hyps, tensors, design, rows, n_units, folds, method, sigma_k):
-    """Mean crossvalidated score of every hypothesis with each unit left out entirely: (n_units, n_hyp)."""
-    out = np.full((n_units, len(hyps)), np.nan)
-    for k in range(n_units):
-        counts = np.ones(n_units, dtype=int)
-        counts[k] = 0
-        Sk = _run_cv(hyps, tensors, design, rows, counts, folds, method, sigma_k, None)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            out[k] = np.nanmean(np.delete(Sk, k, axis=0), axis=0)
-    return out
-
-
-# ----------------------------------------------------------------------------
-# crossvalidation over units on precomputed score tensors
-# ----------------------------------------------------------------------------
-class _Rows:
-    """What the rows of the score tensors are: data RDMs (scored one by one) or units (whole trajectories)."""
-
-    def __init__(self, design, unit_of, n_units, shared):
-        self.shared = shared
-        self.rdm_unit = unit_of
-        self.unit = np.arange(n_units) if shared else unit_of
-        self.stage = np.zeros(n_units, dtype=int) if shared else design.stage_of
-
-
-def _fold_network(R, w, design, rows, test_rows):
-    """Fit on row weights ``w`` (aggregate over R), score the test rows: (values, choice (c, g_path) or None)."""
-    score, gidx, _ = aggregate(R, w, rows.stage, design.K, design.free)
-    if not np.any(np.isfinite(score)):
-        return np.full(test_rows.size, np.nan), None
-    c = int(np.nanargmax(np.where(np.isfinite(score), score, -np.inf)))
-    g = gidx[c][rows.stage[test_rows]]
-    return R[test_rows, c, g], (c, gidx[c])
-
-
-def _static_scores(pred, design, rows, test_rows, method, sigma_k):
-    """Scores of one static prediction (n_pairs,) on the test rows (RDMs, or units' stacked trajectories)."""
-    if not rows.shared:
-        return _score_matrix(pred[None], design.data[test_rows], method, sigma_k)[0]
-    tiled = np.broadcast_to(pred, (design.K, pred.size))
-    return np.array([stacked_scores(tiled, design, np.flatnonzero(rows.rdm_unit == u), method) for u in test_rows])
-
-
-def _nnls_weights(F, D, w, method):
-    """Non-negative weights of the feature RDMs maximising the mean ``method`` score on weighted data ``D``."""
-    from scipy.optimize import nnls
-
-    keep = ~np.isnan(D).any(axis=0)
-    A = F[:, keep].T  # (n_pairs, n_feat)
-    Dk = D[:, keep][w > 0]
-    ww = w[w > 0]
-    if method in ("cosine", "cosine_cov"):
-        Ac, Dc = A, Dk
-    else:  # correlation-type and rank methods: centred least squares maximises the correlation over the cone
-        Ac = A - A.mean(axis=0)
-        Dc = Dk - Dk.mean(axis=1, keepdims=True)
-    norms = np.linalg.norm(Dc, axis=1)
-    ok = norms > 0
-    if not np.any(ok):
-        return np.zeros(F.shape[0])
-    target = np.sum((Dc[ok] / norms[ok, None]) * ww[ok, None], axis=0) / ww[ok].sum()
-    colnorm = np.linalg.norm(Ac, axis=0)
-    colnorm[colnorm == 0] = 1.0
-    # a tiny ridge picks the minimum-norm solution when the feature RDMs are linearly dependent (e.g. one-hot
-    # inputs: all mode RDMs sum to a constant, which centring removes); it changes the fit by ~1e-4 relative
-    n_feat = A.shape[1]
-    An = np.concatenate([Ac / colnorm, 1e-4 * np.linalg.norm(target) * np.eye(n_feat)], axis=0)
-    coef, _ = nnls(An, np.concatenate([target, np.zeros(n_feat)]))
-    return coef / colnorm
-
-
-def _run_cv(hyps, tensors, design, rows, counts, folds, method, sigma_k, record):
-    """Crossvalidated score of every sampled unit under every hypothesis: (n_units, n_hyp); NaN for unsampled units.
-
-    ``counts`` (n_units,) are multiplicities (1 for the data; bootstrap counts
-    otherwise); ``folds`` is a list of arrays of unit indices held out together.
-    """
-    n_units = counts.size
-    S = np.full((n_units, len(hyps)), np.nan)
-    D = design.data
-    for f, test_units in enumerate(folds):
-        test_units = test_units[counts[test_units] > 0]
-        if test_units.size == 0:
-            continue
-        train_counts = counts.astype(float).copy()
-        train_counts[test_units] = 0.0
-        if train_counts.sum() == 0:
-            continue
-        w = train_counts[rows.unit]
-        test_rows = np.flatnonzero(np.isin(rows.unit, test_units))
-        for j, h in enumerate(hyps):
-            if h.kind == "network":
-                vals, choice = _fold_network(tensors[j], w, design, rows, test_rows)
-                if record is not None:
-                    record.append((f, h, choice))
-            elif h.kind == "fixed":
-                vals = tensors[j][test_rows]
-            else:
-                coef = _nnls_weights(h.F, D, train_counts[rows.rdm_unit], method)
-                vals = (_static_scores(coef @ h.F, design, rows, test_rows, method, sigma_k) if np.any(coef > 0)
-                        else np.full(test_rows.size, np.nan))
-                if record is not None:
-                    record.append((f, h, coef))
-            for u in test_units:
-                v = vals[rows.unit[test_rows] == u]
-                v = v[np.isfinite(v)]
-                S[u, j] = np.mean(v) if v.size else np.nan
-    return S
-
-
-def _noise_ceiling(design, unit_of, n_units, method, sigma_k, shared=False):
-    """Leave-one-unit-out lower and all-units upper noise ceiling, averaged over units.
-
-    Per stage (then averaged over stages), or on the stacked trajectory
-    (``shared``: each unit's mean RDM per stage, stacked) as the tests score.
-    """
-    D = design.data
-    means = np.full((n_units, design.K, D.shape[1]), np.nan)
-    for u in range(n_units):
-        for k in range(design.K):
-            sel = (design.stage_of == k) & (unit_of == u)
-            if sel.any():
-                means[u, k] = np.nanmean(D[sel], axis=0)
-    lows, highs = [], []
-    blocks = [means.reshape(n_units, 1, -1)] if shared else [means[:, k:k + 1] for k in range(design.K)]
-    for block in blocks:
-        M = block.reshape(n_units, -1)
-        have = np.flatnonzero(~np.isnan(M).all(axis=1))
-        if have.size < 2:
-            continue
-        M = M[have]
-        grand = np.nanmean(M, axis=0)
-        for i in range(M.shape[0]):
-            others = np.nanmean(np.delete(M, i, axis=0), axis=0)
-            lows.append(_score_matrix(others[None], M[i][None], method, sigma_k)[0, 0])
-            highs.append(_score_matrix(grand[None], M[i][None], method, sigma_k)[0, 0])
-    lo = float(np.nanmean(lows)) if lows and np.any(np.isfinite(lows)) else np.nan
-    hi = float(np.nanmean(highs)) if highs and np.any(np.isfinite(highs)) else np.nan
-    return lo, hi
-
-
-def _folds(n_units, n_folds, rng):
-    if n_folds is None or n_folds >= n_units:
-        return [np.array([u]) for u in range(n_units)], "leave-one-unit-out"
-    order = rng.permutation(n_units)
-    return [np.sort(part) for part in np.array_split(order, n_folds)], f"{n_folds}-fold over units"
-
-
-# ----------------------------------------------------------------------------
 # the entry point
 # ----------------------------------------------------------------------------
 def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline="modes", models=None,
@@ -774,7 +514,7 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
         messages.append(f"only {n_units} units: tests have {n_units - 1} degrees of freedom and little power")
 
     shared = stage_scale == "shared" and not design.snapshot
-    rowdef = _Rows(design, unit_of, n_units, shared)
+    rowdef = Rows(design, unit_of, n_units, shared)
 
     # --- scores of every prediction against every RDM (or unit trajectory), computed once ---
     from threadpoolctl import threadpool_limits
@@ -790,38 +530,38 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
                 h.cands = cands
                 tensors.append(R)
             elif h.kind == "fixed":
-                tensors.append(_static_scores(h.vector, design, rowdef, np.arange(rowdef.unit.size), method, sigma_k))
+                tensors.append(static_scores(h.vector, design, rowdef, np.arange(rowdef.unit.size), method, sigma_k))
             else:
                 tensors.append(None)
 
-        folds, cv_name = _folds(n_units, n_folds, rng)
+        folds, cv_name = unit_folds(n_units, n_folds, rng)
         record = []
         ones = np.ones(n_units, dtype=int)
-        S = _run_cv(hyps, tensors, design, rowdef, ones, folds, method, sigma_k, record)
+        S = run_cv(hyps, tensors, design, rowdef, ones, folds, method, sigma_k, record)
         boot = None
         if n_boot:
             boot = np.full((n_boot, len(hyps)), np.nan)
             for b in range(n_boot):
                 counts = np.bincount(rng.integers(0, n_units, n_units), minlength=n_units)
-                Sb = _run_cv(hyps, tensors, design, rowdef, counts, folds, method, sigma_k, None)
+                Sb = run_cv(hyps, tensors, design, rowdef, counts, folds, method, sigma_k, None)
                 ok = counts > 0
                 den = np.sum(np.isfinite(Sb[ok]) * counts[ok, None], axis=0)
                 num = np.nansum(Sb[ok] * counts[ok, None], axis=0)
                 boot[b] = np.where(den > 0, num / np.maximum(den, 1), np.nan)
-        J = _jackknife(hyps, tensors, design, rowdef, n_units, folds, method, sigma_k)
-        nc_lo, nc_hi = _noise_ceiling(design, unit_of, n_units, method, sigma_k, shared)
+        J = jackknife(hyps, tensors, design, rowdef, n_units, folds, method, sigma_k)
+        nc_lo, nc_hi = noise_ceiling(design, unit_of, n_units, method, sigma_k, shared)
 
     names = [h.name for h in hyps]
     rows = []
     for j, h in enumerate(hyps):
-        st = _t_summary(S[:, j], J[:, j], ci, two_sided=False)
-        full = _t_summary(S[:, j], J[:, j], ci)  # two-sided interval
+        st = t_summary(S[:, j], J[:, j], ci, two_sided=False)
+        full = t_summary(S[:, j], J[:, j], ci)  # two-sided interval
         row = dict(model=h.name, kind=h.kind, mean=st["mean"], sem=st["sem"], ci_low=full["ci_low"],
                    ci_high=full["ci_high"], p_zero=st["p"], noise_ceiling_lower=nc_lo, noise_ceiling_upper=nc_hi,
                    method=method, n_units=n_units, n_valid_units=st["n"], dof=st["dof"],
                    variance_method=st["variance_method"])
         if boot is not None:
-            row["boot_ci_low"], row["boot_ci_high"] = _percentile(boot[:, j], ci)
+            row["boot_ci_low"], row["boot_ci_high"] = percentile(boot[:, j], ci)
         rows.append(row)
     table = pd.DataFrame(rows)
     prow = []
@@ -829,12 +569,12 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
         for j, b in enumerate(names):
             if i == j:
                 continue
-            st = _t_summary(S[:, i] - S[:, j], J[:, i] - J[:, j], ci)
+            st = t_summary(S[:, i] - S[:, j], J[:, i] - J[:, j], ci)
             row = dict(model_a=a, model_b=b, mean_diff=st["mean"], sem=st["sem"], ci_low=st["ci_low"],
                        ci_high=st["ci_high"], p=st["p"], n_units=st["n"], dof=st["dof"],
                        variance_method=st["variance_method"])
             if boot is not None:
-                row["boot_ci_low"], row["boot_ci_high"] = _percentile(boot[:, i] - boot[:, j], ci)
+                row["boot_ci_low"], row["boot_ci_high"] = percentile(boot[:, i] - boot[:, j], ci)
             prow.append(row)
     pairwise = pd.DataFrame(prow, columns=["model_a", "model_b", "mean_diff", "sem", "ci_low", "ci_high", "p",
                                            "n_units", "dof", "variance_method"]
@@ -857,14 +597,6 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
     return HypothesisResult(table=table, pairwise=pairwise, unit_scores=unit_scores, folds=folds_df, result=result,
                             messages=messages, settings=settings, seed=seed if isinstance(seed, int) else None,
                             hypotheses=hyps)
-
-
-def _percentile(x, ci):
-    x = x[np.isfinite(x)]
-    if x.size < 2:
-        return np.nan, np.nan
-    q = (1 - ci) / 2
-    return float(np.quantile(x, q)), float(np.quantile(x, 1 - q))
 
 
 def _folds_table(record, design, unit_names, folds):
