@@ -483,10 +483,10 @@ def cmd_fit(args):
             "init": res.settings["init"], "start_check": res.settings.get("start_check"),
             "other_init": res.settings.get("other_init"),
             "messages": list(res.messages), "table": str(csv_path)}
-    table.to_csv(csv_path, index=False)
-    json_path.write_text(json.dumps(info, indent=2))
     undetermined = [str(r.parameter) for r in iv.itertuples() if not r.determined]
-    _plot_fit(data, model, table, png, args.method, undetermined)
+    _atomic_write([(csv_path, lambda p: table.to_csv(p, index=False)),
+                   (json_path, lambda p: p.write_text(json.dumps(info, indent=2))),
+                   (png, lambda p: _plot_fit(data, model, table, p, args.method, undetermined))], args.force)
     with_pd = table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
     print(_start_line(res.settings["init"], res.settings.get("other_init")))
     print(with_pd)
@@ -658,17 +658,41 @@ def _plot_fit(data, model, table, out, method, undetermined=()):
     import matplotlib.pyplot as plt
     from scipy.spatial.distance import squareform
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.8))
     dm = data.get_matrices().mean(axis=0)
     pred = squareform(model.predict(), checks=False)
-    for ax, D, title in ((axes[0], dm, f"data (mean of {data.n_rdm} RDM(s))"),
-                         (axes[1], pred, f"best fit: {model.name}, t = {model.params()['time']:.3g}"
-                          + (f"\nnot determined: {', '.join(undetermined)}" if undetermined else ""))):
+    par = model.params()
+    labels = None
+    for key in ("item", "conds", "label", "labels", "condition", "conditions", "stimulus"):
+        if key in data.pattern_descriptors:
+            labels = [str(x) for x in data.pattern_descriptors[key]]
+            break
+    cats = data.pattern_descriptors.get("category")
+    for ax, D, title, cb in ((axes[0], dm, f"data (mean of {data.n_rdm} RDM(s))", data.dissimilarity_measure),
+                             (axes[1], pred, f"best fit: {model.name}, $\\lambda$ = {par['lam']:.3g}, "
+                              f"t = {par['time']:.3g} $\\tau$, init = {model.init}"
+                              + (f"\nnot determined: {', '.join(undetermined)}" if undetermined else ""),
+                              f"predicted {model.representation} dissimilarity ({model.measure})")):
         im = ax.imshow(D, cmap="viridis")
         ax.set_title(title, fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03)
+        n = D.shape[0]
+        if cats is not None:  # category blocks (e.g. the 92 images)
+            cats_l = [str(c) for c in cats]
+            starts = [i for i in range(n) if i == 0 or cats_l[i] != cats_l[i - 1]]
+            centres = [(a + b - 1) / 2 for a, b in zip(starts, starts[1:] + [n])]
+            ax.set_xticks(centres)
+            ax.set_xticklabels([cats_l[a] for a in starts], rotation=90, fontsize=6)
+            ax.set_yticks(centres)
+            ax.set_yticklabels([cats_l[a] for a in starts], fontsize=6)
+        elif labels is not None and n <= 40:
+            ax.set_xticks(range(n))
+            ax.set_xticklabels(labels, rotation=90, fontsize=6)
+            ax.set_yticks(range(n))
+            ax.set_yticklabels(labels, fontsize=6)
+        else:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03, label=cb)
     axes[2].bar([str(h) for h in table.n_hidden], table.score, color="C0")
     axes[2].set_xlabel("hidden width $N_h$")
     axes[2].set_ylabel(f"{method} (fitted)")

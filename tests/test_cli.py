@@ -161,6 +161,7 @@ def test_fit_reads_every_format_and_writes_csv_json_png(semantic_data, name, cap
     best = json.loads((out / f"{stem}_best.json").read_text())
     assert best["best"]["n_hidden"] == 3 and best["best"]["score"] > 0.95
     assert (out / f"{stem}_fit.png").stat().st_size > 1000
+    assert sorted(p.name for p in out.iterdir()) == sorted([f"{stem}_fit.csv", f"{stem}_best.json", f"{stem}_fit.png"])
 
 
 def test_fit_bundled_data_default_task(tmp_path):
