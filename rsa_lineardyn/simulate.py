@@ -75,10 +75,11 @@ def simulate(task, W1, W2, times, lr=0.01, tau=1.0, method="gd", rtol=1e-12, ato
     max_steps : int, default ``DEFAULT_MAX_STEPS`` (1e7)
         Cap on the work: gradient descent refuses (``InputValueError`` naming
         ``times``, ``lr``, the step count and an estimated run time) when
-        ``max(times) / (lr * tau)`` exceeds it, and ``"flow"`` refuses when its
-        estimated step count (``max(times) / tau`` times the stiffness scale
-        ``||Syx|| + ||Sxx|| ||W2|| ||W1||``) does, or stops with the same error
-        once the integrator has actually taken ``max_steps`` steps.  For long
+        ``max(times) / (lr * tau)`` exceeds it, and ``"flow"`` refuses up front when
+        its estimated step count (``max(times) / tau`` times the stiffness scale
+        ``||Syx|| + ||Sxx|| ||W2|| ||W1||``, an overestimate) exceeds
+        ``1000 * max_steps``, and stops with the same error once the integrator
+        has actually taken ``max_steps`` steps.  For long
         times use :func:`rsa_lineardyn.exact_dynamics` (cost independent of t).
     progress : bool or None, default None
         Report progress of gradient descent on stderr. ``None``: only when
@@ -255,7 +256,10 @@ def _run_flow(W1, W2, times, tau, sxx, syx, rtol, atol, max_steps=DEFAULT_MAX_ST
     stiff = np.linalg.norm(syx, 2) + np.linalg.norm(sxx, 2) * np.linalg.norm(W2, 2) * np.linalg.norm(W1, 2)
     with np.errstate(over="ignore"):
         est = t_max / tau * stiff
-    if not est <= max_steps:
+    # t * stiffness overestimates the steps when large weights shrink early (measured: a property-test case with
+    # weights ~600 to t = 100 estimated 3.6e7 and ran fine), so refuse up front only when even a 1000-fold
+    # overestimate would exceed the cap; the integrator's own step count enforces `max_steps` below.
+    if not est <= 1e3 * max_steps:
         raise InputValueError(_flow_message(t_max, tau, f"needs about {est:.3g} integrator steps", max_steps))
     evals = [0]
     max_evals = 12 * max_steps + 100  # DOP853 takes 12 evaluations per step
