@@ -99,6 +99,7 @@ def test_identical_hypotheses_p_one(tree, subjects_data):
     m2 = rl.width_models(tree, subjects_data, [2], init="aligned")[0]
     res = rl.evaluate_hypotheses(subjects_data, {"one": m1, "two": m2}, tree, baseline=None)
     assert res.pairwise.loc[0, "mean_diff"] == 0.0 and res.pairwise.loc[0, "p"] == 1.0
+    assert any("cannot decide between ['one', 'two']" in m for m in res.messages)
 
 
 def test_sessions_stay_with_their_subject():
@@ -117,6 +118,10 @@ def test_stages_compared_on_the_trajectory(tree):
     data = _staged_data(tree, 2, [1.0, 2.0, 3.0], n_subjects=6, noise=0.3, seed=3)
     res = rl.compare_widths(data, tree, widths=[2, "wide"], init="aligned")
     assert res.settings["n_stages"] == 3 and res.settings["time_map"] == "linear"
+    assert res.settings["stage_scale"] == "shared"  # "auto" with corr and a linear time map
+    assert not any("cannot decide" in m for m in res.messages)
+    sep = rl.compare_widths(data, tree, widths=[2, "wide"], init="aligned", stage_scale="separate")
+    assert sep.settings["stage_scale"] == "separate"
     folds = res.folds[res.folds["model"] == "N_h=2"]
     assert len(folds) == 6 and np.all(folds["rate"] > 0)
     row = res.pairwise[(res.pairwise.model_a == "N_h=2") & (res.pairwise.model_b == "N_h=wide (14)")].iloc[0]
