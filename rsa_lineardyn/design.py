@@ -253,10 +253,17 @@ def score_tensor(design, candidates, method, sigma_k=None, *, pair_weights=None,
     over conditions).  joblib runs the groups in parallel (``n_jobs``,
     ``backend``; a dask backend from ``joblib.parallel_config`` works too).
     """
-    from joblib import Parallel, delayed
+    from joblib import delayed
 
     jobs = [delayed(_score_group)(design, model, lams, lss, method, sigma_k, pair_weights)
             for model, lams, lss in candidates.groups]
+    return np.concatenate(_run_jobs(jobs, n_jobs, backend, progress, what), axis=2)
+
+
+def _run_jobs(jobs, n_jobs, backend, progress, what):
+    """Results of joblib ``delayed`` jobs, in order: serially, or with joblib (any backend, e.g. dask)."""
+    from joblib import Parallel
+
     if n_jobs == 1 and backend is None:
         it = (job[0](*job[1], **job[2]) for job in jobs)
     else:
@@ -265,7 +272,7 @@ def score_tensor(design, candidates, method, sigma_k=None, *, pair_weights=None,
         from tqdm.auto import tqdm
 
         it = tqdm(it, total=len(jobs), desc=what, unit="model")
-    return np.concatenate(list(it), axis=2)
+    return list(it)
 
 
 def _stacked_group(design, model, lams, log10_scales, method, unit_matrix):
@@ -314,7 +321,7 @@ def unit_score_tensor(design, candidates, method, unit_of, n_units, *, n_jobs=1,
     a snapshot or a linear time map (the free map's dynamic programming needs
     per-stage scores).
     """
-    from joblib import Parallel, delayed
+    from joblib import delayed
 
     if method not in ("corr", "cosine"):
         raise InputValueError(
@@ -326,15 +333,7 @@ def unit_score_tensor(design, candidates, method, unit_of, n_units, *, n_jobs=1,
     M = np.zeros((design.n_rdm, n_units))
     M[np.arange(design.n_rdm), unit_of] = 1.0
     jobs = [delayed(_stacked_group)(design, model, lams, lss, method, M) for model, lams, lss in candidates.groups]
-    if n_jobs == 1 and backend is None:
-        it = (job[0](*job[1], **job[2]) for job in jobs)
-    else:
-        it = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(jobs)
-    if progress:
-        from tqdm.auto import tqdm
-
-        it = tqdm(it, total=len(jobs), desc=what, unit="model")
-    return np.concatenate(list(it), axis=1)
+    return np.concatenate(_run_jobs(jobs, n_jobs, backend, progress, what), axis=1)
 
 
 def stacked_scores(pred, design, rows, method):
