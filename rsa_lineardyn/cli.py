@@ -30,7 +30,24 @@ import numpy as np
 
 from ._validation import RSALinearDynError
 
-EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _examples_dir():
+    """Folder of the example scripts ``demo`` and ``figure1`` run.
+
+    The repository's ``examples/`` when the package runs from a source checkout
+    (``pyproject.toml`` next to the package folder, as in an editable install), else
+    the copy wheels and ``pip install .`` place in the package
+    (``rsa_lineardyn/_bundled/examples``, see ``[tool.setuptools.package-dir]``).
+    """
+    repo = _PACKAGE_DIR.parent
+    if (repo / "pyproject.toml").is_file() and (repo / "examples").is_dir():
+        return repo / "examples"
+    return _PACKAGE_DIR / "_bundled" / "examples"
+
+
+EXAMPLES_DIR = _examples_dir()
 
 #: Bundled task names accepted by ``trajectory`` and ``fit --task``.
 BUNDLED_TASKS = ("semantic", "semantic_item_relation", "92images", "92images_categories", "92images_flags")
@@ -65,7 +82,11 @@ def _load_example(name):
 
     path = EXAMPLES_DIR / f"{name}.py"
     if not path.exists():
-        raise CLIError(f"example script {path} not found; run from a checkout of the repository.")
+        raise CLIError(
+            f"example script {path} not found; this installation lacks the bundled examples: "
+            "reinstall rsa_lineardyn from a wheel or sdist of this version, or run from a checkout "
+            "of the repository (`pip install -e .`)."
+        )
     spec = importlib.util.spec_from_file_location(f"rsa_lineardyn_example_{name}", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

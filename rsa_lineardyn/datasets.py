@@ -16,9 +16,11 @@ square, symmetric, finite, non-negative and zero on the diagonal. A missing,
 truncated, edited or wrongly formatted file raises :class:`DatasetError`. The
 message names the file and says what is wrong.
 
-The folder is looked up at ``<repository>/datasets``, next to the package
-(this works for a source checkout or an editable install). Set the environment
-variable ``RSA_LINEARDYN_DATA`` to use another folder with the same layout.
+The folder is ``$RSA_LINEARDYN_DATA`` if that environment variable is set (another
+folder with the same layout), else the repository's top-level ``datasets/`` when
+the package runs from a source checkout (editable install), else the copy that
+wheels and ``pip install .`` place inside the package
+(``rsa_lineardyn/_bundled/datasets``). See :func:`data_dir`.
 
 Timing: reading and checking a file takes a few milliseconds (the semantic
 task needs about 1 ms, the 92-image RDMs about 10-30 ms). The first call to
@@ -69,11 +71,31 @@ class DatasetError(InputValueError):
 # ----------------------------------------------------------------------------
 # Locating and verifying files
 # ----------------------------------------------------------------------------
+_PACKAGE_DIR = Path(__file__).resolve().parent
+#: Where wheels and ``pip install .`` put the bundled data (mapped from the top-level
+#: ``datasets/`` at build time, see ``[tool.setuptools.package-dir]`` in pyproject.toml).
+_INSTALLED_DATA = _PACKAGE_DIR / "_bundled" / "datasets"
+
+
+def _checkout_dir(name):
+    """``<repository>/<name>`` if the package runs from a source checkout, else None.
+
+    A checkout is recognised by ``pyproject.toml`` next to the package folder, so a
+    stray ``site-packages/datasets`` of some other distribution is never picked up.
+    """
+    repo = _PACKAGE_DIR.parent
+    if (repo / "pyproject.toml").is_file() and (repo / name).is_dir():
+        return repo / name
+    return None
+
+
 def data_dir():
     """Folder that holds the bundled datasets.
 
-    Returns ``$RSA_LINEARDYN_DATA`` if that variable is set and not empty,
-    otherwise ``<repository>/datasets``.
+    In this order: ``$RSA_LINEARDYN_DATA`` if that variable is set and not empty;
+    the repository's ``datasets/`` if the package runs from a source checkout
+    (editable install); otherwise the copy installed with the package
+    (``rsa_lineardyn/_bundled/datasets``, carried by wheels and ``pip install .``).
 
     Returns
     -------
@@ -85,18 +107,25 @@ def data_dir():
         If the folder does not exist or has no ``SHA256SUMS`` manifest.
     """
     env = os.environ.get(DATA_ENV_VAR, "").strip()
+    checkout = _checkout_dir("datasets")
     if env:
         root = Path(env).expanduser()
         origin = f"from the environment variable {DATA_ENV_VAR}"
+        hint = f"Point {DATA_ENV_VAR} at a copy of the repository's `datasets/` folder, or unset it."
+    elif checkout is not None:
+        root = checkout
+        origin = "the source checkout next to the rsa_lineardyn package"
+        hint = _RESTORE
     else:
-        root = Path(__file__).resolve().parents[1] / "datasets"
-        origin = "next to the rsa_lineardyn package"
-    if not root.is_dir():
-        raise DatasetError(
-            f"Dataset folder {root} ({origin}) does not exist. The bundled data ship with the "
-            "source repository, not with a wheel: install from a checkout (`pip install -e .`) "
-            f"or set {DATA_ENV_VAR} to the repository's `datasets/` folder."
+        root = _INSTALLED_DATA
+        origin = "installed with the rsa_lineardyn package"
+        hint = (
+            "This installation lacks the bundled data: reinstall rsa_lineardyn from a wheel or "
+            f"sdist of this version (or `pip install -e .` from a checkout), or set {DATA_ENV_VAR} "
+            "to the repository's `datasets/` folder."
         )
+    if not root.is_dir():
+        raise DatasetError(f"Dataset folder {root} ({origin}) does not exist. {hint}")
     if not (root / _MANIFEST).is_file():
         raise DatasetError(
             f"Dataset folder {root} ({origin}) has no `{_MANIFEST}` checksum manifest, so its "
