@@ -19,6 +19,7 @@ vectorised call).
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -42,6 +43,8 @@ from .design import (
     make_design,
     score_tensor,
 )
+from .intervals import FLAT_TOL, _IV_COLS, _intervals_table, _Space, format_interval
+from .intervals import MAJORITY, SPREAD_FRACTION  # noqa: F401  (rl.fitting.*: fit_rdms's docstring names them)
 from .scoring import _FAST, _score_matrix, score_matrix
 from .task import Task
 
@@ -50,14 +53,6 @@ __all__ = ["fit_rdms", "FitResult", "FLAT_TOL", "format_interval", "STAGE_KEYS",
 _TIME_MAPS = ("linear", "free")
 _START_CHECKS = ("widen", "flag")
 _CHECK_DRAWS = 8
-
-#: A profile (best score along one parameter, the others optimised) that varies by less than this, in score units,
-#: is flat: the data do not determine the parameter.  Shared by ``fit_rdms``, the CLI and the examples.
-FLAT_TOL = 1e-3
-#: ``n_hidden`` is determined only if the estimate wins at least this fraction of the bootstrap samples.
-MAJORITY = 0.8
-#: A parameter whose interval covers more than this fraction of its searched range is not determined.
-SPREAD_FRACTION = 0.5
 
 
 # ----------------------------------------------------------------------------
@@ -149,17 +144,6 @@ class FitResult:
 
     def __repr__(self):
         return self.summary()
-
-
-def format_interval(parameter, estimate, low, high, determined, reason):
-    """One line ``name = estimate [low, high] (verdict)``, shared by ``summary()``, the CLI and the examples."""
-    iv = f"[{low:.3g}, {high:.3g}]" if np.isfinite(low) and np.isfinite(high) else "[no interval]"
-    est = f"{int(estimate)}" if parameter == "n_hidden" else f"{estimate:.4g}"
-    verdict = "determined" if determined else f"not determined: {reason}"
-    if determined and parameter == "n_hidden" and reason:
-        verdict += f"; {reason}"
-    return f"{parameter} = {est} {iv} ({verdict})"
-
 
 # ----------------------------------------------------------------------------
 # main entry point
@@ -326,16 +310,87 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
     # the matrices here are small: multi-threaded BLAS only adds overhead (x20 measured on 2 cores);
     # parallelism comes from joblib (`n_jobs`) instead
     with threadpool_limits(1):
-        return _fit_rdms(data_rdms, task, n_hidden, lam, method, scale, fit_scale, representation, measure, init,
-                         tau, subject_descriptor, stage_descriptor, time_map, time_offset, time_bounds, n_times,
-                         n_lam, n_scale, scale_bounds, refine, n_boot, ci, flat_tol, start_check, subject_boot,
-                         sigma_k, seed, n_jobs, backend, progress)
+        data_rdms, settings = _settings(
+            data_rdms, task, n_hidden=n_hidden, lam=lam, method=method, scale=scale, fit_scale=fit_scale,
+            representation=representation, measure=measure, init=init, tau=tau,
+            subject_descriptor=subject_descriptor, stage_descriptor=stage_descriptor, time_map=time_map,
+            time_offset=time_offset, time_bounds=time_bounds, n_times=n_times, n_lam=n_lam, n_scale=n_scale,
+            scale_bounds=scale_bounds, refine=refine, n_boot=n_boot, ci=ci, flat_tol=flat_tol,
+            start_check=start_check, subject_boot=subject_boot, sigma_k=sigma_k, seed=seed, n_jobs=n_jobs,
+            backend=backend, progress=progress)
+        return _fit_rdms(data_rdms, task, settings)
 
 
-def _fit_rdms(data_rdms, task, n_hidden, lam, method, scale, fit_scale, representation, measure, init, tau,
+# ----------------------------------------------------------------------------
+# the fit, step by step
+# ----------------------------------------------------------------------------
+def _fit_rdms(data_rdms, task, s):
+    """Score every candidate once, then fit the group, each subject, the bootstrap samples and the intervals."""
+    import pandas as pd
+
+    messages = []
+    search = _setup(data_rdms, task, s, messages)
+    table, widths_df, best = _group_fit(search)
+    other = _start_check(search)
+    subjects_df, subject_fits = _subject_fits(search, best)
+    boot = _bootstrap(search, messages)
+    intervals = pd.DataFrame(_interval_rows(search, best, search.w_all, boot.samples, boot.why_not, other),
+                             columns=_IV_COLS)
+    subject_iv = _subject_intervals(search, subject_fits, boot.why_not, other)
+    return _assemble(search, messages, best=best, table=table, widths_df=widths_df, subjects_df=subjects_df,
+                     boot=boot, intervals=intervals, subject_iv=subject_iv, other=other)
+
+
+@dataclass
+class _FitSettings:
+    """The validated arguments of one :func:`fit_rdms` call, with the grids they imply."""
+
+    widths: list  # the n_hidden searched
+    lam: object  # as given: None (grid), a number (fixed) or a sequence (the grid)
+    log10_scales: np.ndarray  # the init scale grid (one value unless fit_scale)
+    method: str
+    scale: float
+    fit_scale: bool
+    representation: str
+    measure: str
+    init: str
+    tau: float
+    subject_descriptor: object
+    stage_descriptor: object
+    time_map: str
+    time_offset: bool
+    time_bounds: object
+    n_times: int
+    n_lam: int
+    n_scale: int
+    refine: bool
+    n_boot: int
+    ci: float
+    flat_tol: float
+    start_check: object
+    subject_boot: bool
+    sigma_k: object
+    seed: object
+    rng: np.random.Generator  # the only source of randomness: the bootstrap draws
+    n_jobs: int
+    backend: object
+    progress: bool
+
+    @property
+    def lam_free(self):
+        return self.lam is None or np.size(self.lam) > 1
+
+    @property
+    def model_kw(self):
+        return dict(representation=self.representation, measure=self.measure, scale=self.scale,
+                    fit_scale=self.fit_scale, init=self.init, tau=self.tau)
+
+
+def _settings(data_rdms, task, *, n_hidden, lam, method, scale, fit_scale, representation, measure, init, tau,
               subject_descriptor, stage_descriptor, time_map, time_offset, time_bounds, n_times, n_lam, n_scale,
               scale_bounds, refine, n_boot, ci, flat_tol, start_check, subject_boot, sigma_k, seed, n_jobs, backend,
               progress):
+    """Check the arguments of :func:`fit_rdms`: ``(data as RDMs, _FitSettings)``."""
     data_rdms = _as_rdms(data_rdms)
     if not isinstance(task, Task):
         raise InputTypeError(f"`task` must be an rl.Task, got {type(task).__name__}.")
@@ -355,9 +410,6 @@ def _fit_rdms(data_rdms, task, n_hidden, lam, method, scale, fit_scale, represen
     if progress is None:
         progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
     widths = _widths(task, n_hidden)
-    messages = []
-
-    # --- scales ---
     if fit_scale:
         lo_s, hi_s = (scale * 1e-2, scale * 10.0) if scale_bounds is None else scale_bounds
         lo_s = check_real(lo_s, "scale_bounds[0]", minimum=0, strict_min=True)
@@ -365,242 +417,315 @@ def _fit_rdms(data_rdms, task, n_hidden, lam, method, scale, fit_scale, represen
         log10_scales = np.linspace(np.log10(lo_s), np.log10(hi_s), n_scale)
     else:
         log10_scales = np.array([np.log10(scale)])
+    return data_rdms, _FitSettings(
+        widths=widths, lam=lam, log10_scales=log10_scales, method=method, scale=scale, fit_scale=fit_scale,
+        representation=representation, measure=measure, init=init, tau=tau, subject_descriptor=subject_descriptor,
+        stage_descriptor=stage_descriptor, time_map=time_map, time_offset=time_offset, time_bounds=time_bounds,
+        n_times=n_times, n_lam=n_lam, n_scale=n_scale, refine=refine, n_boot=n_boot, ci=ci, flat_tol=flat_tol,
+        start_check=start_check, subject_boot=subject_boot, sigma_k=sigma_k, seed=seed, rng=rng, n_jobs=n_jobs,
+        backend=backend, progress=progress)
 
-    design = make_design(data_rdms, task, subject_descriptor=subject_descriptor, stage_descriptor=stage_descriptor,
-                         time_map=time_map, time_offset=time_offset, time_bounds=time_bounds, n_times=n_times,
-                         min_scale=10.0 ** log10_scales.min(), tau=tau)
-    messages.extend(design.messages)
-    subj_key, stage_key = design.subject_key, design.stage_key
-    stages, xs, stage_of, K = design.stages, design.xs, design.stage_of, design.K
-    snapshot, free = design.snapshot, design.free
-    subjects, subj_of = design.subjects, design.subject_of
-    tparams, tnames, times, lt = design.tparams, design.tnames, design.times, design.lt
-    t_lo, t_hi = design.t_lo, design.t_hi
-    n_rdm = design.n_rdm
-    D = design.data
 
-    # --- candidates ---
-    model_kw = dict(representation=representation, measure=measure, scale=scale, fit_scale=fit_scale, init=init,
-                    tau=tau)
-    cands = make_candidates(task, data_rdms, widths, lam, n_lam, log10_scales, model_kw)
-    models = {model.n_hidden: model for model, _, _ in cands.groups}
-    lam_vals = {model.n_hidden: lv for model, lv, _ in cands.groups}
-    cand = list(range(len(cands)))
-    cand_h, cand_lam, cand_ls = cands.n_hidden, cands.lam, cands.log10_scale
+class _Search:
+    """The state every step reads: the design, the candidates, their score tensor ``R`` and its parameter space."""
 
-    R = score_tensor(design, cands, method, sigma_k, n_jobs=n_jobs, backend=backend, progress=progress,
-                     what="fit_rdms fit")[0]  # (n_rdm, C, G)
-    if not np.any(np.isfinite(R)):
-        raise InputValueError(
-            f"every prediction has an undefined {method!r} score against the data (constant RDMs?); "
-            "check the data RDMs and the representation."
-        )
-    w_all = np.ones(n_rdm)
-    score, gidx, _ = aggregate(R, w_all, stage_of, K, free)
+    def __init__(self, data_rdms, task, s, design, cands, R):
+        self.data_rdms, self.task, self.s = data_rdms, task, s
+        self.design, self.cands, self.R = design, cands, R  # R: (n_rdm, C, G)
+        self.models = {model.n_hidden: model for model, _, _ in cands.groups}
+        self.lam_vals = {model.n_hidden: lv for model, lv, _ in cands.groups}
+        self.w_all = np.ones(design.n_rdm)
+        self.multi = design.subjects is not None and len(design.subjects) > 1
+        self.space = _Space(design, cands.n_hidden, cands.lam, cands.log10_scale, self.lam_vals, s.lam_free,
+                            s.log10_scales, s.fit_scale)
+        self.refiner = _Refiner(self.models, design.data, design.stage_of, design.xs, design.stages, s.method,
+                                s.sigma_k, design.snapshot, design.free, s.time_offset, s.lam_free, s.fit_scale,
+                                design.lt, design.tparams, s.log10_scales, self.lam_vals)
 
-    import pandas as pd
+    def aggregate(self, w, R=None):
+        """``(score per candidate, best time path, time profile)`` of the scores weighted by ``w`` over RDMs."""
+        d = self.design
+        return aggregate(self.R if R is None else R, w, d.stage_of, d.K, d.free)
 
-    def describe(c, g_path, sc):
-        row = {"n_hidden": int(cand_h[c]), "lam": float(cand_lam[c]), "scale": float(10.0 ** cand_ls[c])}
-        row.update(_time_fields(tparams, tnames, g_path, times, stages, snapshot, free))
+    def describe(self, c, g_path, sc):
+        """Row of candidate ``c`` at time path ``g_path`` with score ``sc``."""
+        d, cands = self.design, self.cands
+        row = {"n_hidden": int(cands.n_hidden[c]), "lam": float(cands.lam[c]),
+               "scale": float(10.0 ** cands.log10_scale[c])}
+        row.update(_time_fields(d.tparams, d.tnames, g_path, d.times, d.stages, d.snapshot, d.free))
         row["score"] = float(sc)
         return row
 
-    table = pd.DataFrame([describe(c, gidx[c], score[c]) for c in range(len(cand))])
-    table["score"] = table["score"].where(np.isfinite(table["score"]))  # undefined (constant RDM) -> NaN
-    ib = int(np.argmax(score))
-    table["is_best"] = np.arange(len(cand)) == ib
-    widths_df = (table.groupby("n_hidden", as_index=False)["score"].max())
-    best = describe(ib, gidx[ib], score[ib])
-    best.update(method=method, time_map="snapshot" if snapshot else time_map, refined=False)
-    best["n_hidden_equivalent"] = [int(h) for h, sc in zip(widths_df["n_hidden"], widths_df["score"])
-                                   if sc >= score[ib] - flat_tol]
+    def refine(self, row, c, g_path, w):
+        cands = self.cands
+        return self.refiner.refine(row, c, g_path, cands.n_hidden, cands.lam, cands.log10_scale, w)
 
-    fitter = _Refiner(models, D, stage_of, xs, stages, method, sigma_k, snapshot, free, time_offset,
-                      lam is None or np.size(lam) > 1, fit_scale, lt, tparams, log10_scales, lam_vals)
-    if refine:
-        best = fitter.refine(best, ib, gidx[ib], cand_h, cand_lam, cand_ls, w_all)
-
-    space = _Space(design, cand_h, cand_lam, cand_ls, lam_vals, lam is None or np.size(lam) > 1, log10_scales,
-                   fit_scale)
-    multi = subjects is not None and len(subjects) > 1
-
-    # --- the other assumed start (unknown starting weights) ---
-    alt_fit = None
-    other_init = None
-    if start_check is not None:
-        other_init = _other_init(init)
-        alt_fit = _alt_start_fit(data_rdms, task, widths, lam, n_lam, log10_scales, model_kw, other_init,
-                                 subject_descriptor=subj_key, stage_descriptor=stage_key, time_map=time_map,
-                                 time_offset=time_offset, t_bounds=(t_lo, t_hi), n_times=n_times, tau=tau,
-                                 method=method, sigma_k=sigma_k, n_jobs=n_jobs, backend=backend, progress=progress,
-                                 fit_scale=fit_scale)
-
-    # --- per-subject fits ---
-    subjects_df = None
-    sub_rows = []
-    if multi:
-        rows = []
-        for j, name in enumerate(subjects):
-            w = (subj_of == j).astype(float)
-            sc, gi, _ = aggregate(R, w, stage_of, K, free)
-            c = int(np.argmax(sc))
-            row = describe(c, gi[c], sc[c])
-            row.update(method=method, time_map=best["time_map"], refined=False)
-            if refine:
-                row = fitter.refine(row, c, gi[c], cand_h, cand_lam, cand_ls, w)
-            sub_rows.append((row, w))
-            row = {"subject": name, **{k: v for k, v in row.items() if k not in ("method", "time_map", "times")}}
-            rows.append(row)
-        subjects_df = pd.DataFrame(rows)
-
-    def boot_row(sc, gi, prof):
-        pt, c = space.point(sc, gi, prof)
-        row = describe(c, gi[c], sc[c])
+    def boot_row(self, sc, gi, prof):
+        """Row of one bootstrap sample: the grid optimum, continuous parameters interpolated."""
+        pt, c = self.space.point(sc, gi, prof)
+        row = self.describe(c, gi[c], sc[c])
         row.update({k: v for k, v in pt.items() if k != "n_hidden"})
         if "rate" in pt:
-            row["times"] = {st: row.get("offset", 0.0) + pt["rate"] * x for st, x in zip(stages, xs)}
+            row["times"] = {st: row.get("offset", 0.0) + pt["rate"] * x
+                            for st, x in zip(self.design.stages, self.design.xs)}
             for st, t in row["times"].items():
                 row[f"time[{st}]"] = t
         row.pop("times", None)
         return row
 
-    # --- bootstrap over independent units ---
-    boot_df, nh_dist, boot_over = None, None, None
-    no_boot_reason = "uncertainty not measured (n_boot = 0)"
-    if n_boot > 0:
-        boot_rows = []
-        if multi:
-            boot_over = "subjects"
-            draws = rng.integers(0, len(subjects), size=(n_boot, len(subjects)))
-            for b in range(n_boot):
-                counts = np.bincount(draws[b], minlength=len(subjects)).astype(float)
-                sc, gi, prof = aggregate(R, counts[subj_of], stage_of, K, free)
-                boot_rows.append(boot_row(sc, gi, prof))
-        else:
-            boot_over = "conditions"
-            if method not in _FAST:
-                no_boot_reason = f"no bootstrap for method {method!r} with a single unit (conditions: corr/cosine only)"
-                messages.append(f"condition bootstrap skipped: it is implemented for 'corr' and 'cosine' only, not {method!r}")
-            else:
-                Rb = _condition_boot_tensor(design, cands, method, sigma_k, data_rdms.n_cond, n_boot, rng, n_jobs,
-                                            backend, progress)
-                for b in range(n_boot):
-                    sc, gi, prof = aggregate(Rb[b], w_all, stage_of, K, free)
-                    boot_rows.append(boot_row(sc, gi, prof))
-                del Rb
-        if boot_rows:
-            boot_df = pd.DataFrame(boot_rows)
-            boot_df.insert(0, "sample", np.arange(len(boot_df)))
-            nh_dist = boot_df["n_hidden"].value_counts(normalize=True).sort_index()
-            nh_dist.name = "fraction"
-
-    # --- intervals and verdicts: group ---
-    def estimates(row):
+    def estimates(self, row):
+        """The reported parameters of a fitted row, named as in the intervals table."""
+        d = self.design
         e = {"n_hidden": float(row["n_hidden"]), "lam": float(row["lam"]), "scale": float(row["scale"])}
-        if snapshot:
+        if d.snapshot:
             e["time"] = float(row["time"])
-        elif free:
-            for st in stages:
+        elif d.free:
+            for st in d.stages:
                 e[f"time[{st}]"] = float(row[f"time[{st}]"])
         else:
             e["rate"] = float(row["rate"])
             e["offset"] = float(row.get("offset", 0.0))
         return e
 
-    def alt_point(w):
-        if alt_fit is None:
-            return None
-        sp, R_alt = alt_fit
-        sc, gi, prof = aggregate(R_alt, w, sp.d.stage_of, sp.d.K, sp.d.free)
+
+def _setup(data_rdms, task, s, messages):
+    """Design (stages, subjects, time grid), candidates (widths x lam x scale) and the score tensor."""
+    design = make_design(data_rdms, task, subject_descriptor=s.subject_descriptor,
+                         stage_descriptor=s.stage_descriptor, time_map=s.time_map, time_offset=s.time_offset,
+                         time_bounds=s.time_bounds, n_times=s.n_times, min_scale=10.0 ** s.log10_scales.min(),
+                         tau=s.tau)
+    messages.extend(design.messages)
+    cands = make_candidates(task, data_rdms, s.widths, s.lam, s.n_lam, s.log10_scales, s.model_kw)
+    R = score_tensor(design, cands, s.method, s.sigma_k, n_jobs=s.n_jobs, backend=s.backend, progress=s.progress,
+                     what="fit_rdms fit")[0]  # (n_rdm, C, G)
+    if not np.any(np.isfinite(R)):
+        raise InputValueError(
+            f"every prediction has an undefined {s.method!r} score against the data (constant RDMs?); "
+            "check the data RDMs and the representation."
+        )
+    return _Search(data_rdms, task, s, design, cands, R)
+
+
+def _group_fit(search):
+    """The candidate table, the best score per width and the (refined) overall best."""
+    import pandas as pd
+
+    s = search.s
+    score, gidx, _ = search.aggregate(search.w_all)
+    n_cand = len(search.cands)
+    table = pd.DataFrame([search.describe(c, gidx[c], score[c]) for c in range(n_cand)])
+    table["score"] = table["score"].where(np.isfinite(table["score"]))  # undefined (constant RDM) -> NaN
+    ib = int(np.argmax(score))
+    table["is_best"] = np.arange(n_cand) == ib
+    widths_df = (table.groupby("n_hidden", as_index=False)["score"].max())
+    best = search.describe(ib, gidx[ib], score[ib])
+    best.update(method=s.method, time_map="snapshot" if search.design.snapshot else s.time_map, refined=False)
+    best["n_hidden_equivalent"] = [int(h) for h, sc in zip(widths_df["n_hidden"], widths_df["score"])
+                                   if sc >= score[ib] - s.flat_tol]
+    if s.refine:
+        best = search.refine(best, ib, gidx[ib], search.w_all)
+    return table, widths_df, best
+
+
+class _OtherStart:
+    """The same fit under the other assumed start (the unknown starting weights): its space and score tensor."""
+
+    def __init__(self, init, space, R):
+        self.init, self.space, self.R = init, space, R
+
+    def point(self, w):
+        """Its estimate (interpolated grid optimum) for RDM weights ``w``; ``None`` if no score is defined."""
+        d = self.space.d
+        sc, gi, prof = aggregate(self.R, w, d.stage_of, d.K, d.free)
         if not np.isfinite(sc).any():
             return None
-        return sp.point(sc, gi, prof)[0]
+        return self.space.point(sc, gi, prof)[0]
 
-    def table_for(row, w, boot, no_boot_why):
-        h = int(row["n_hidden"])
-        sc_w = aggregate(R, w, stage_of, K, free)[0]
-        wbest = {hh: float(np.max(sc_w[cand_h == hh])) for hh in widths}
-        top = max(wbest.values())
-        equiv = [hh for hh in widths if wbest[hh] >= top - flat_tol]
-        return _intervals_table(space, estimates(row), boot, alt_point(w), space.profiles(R, w, h), h, ci,
-                                flat_tol, widths, start_check, other_init, no_boot_why, equiv)
 
-    intervals = pd.DataFrame(table_for(best, w_all, boot_df, no_boot_reason), columns=_IV_COLS)
+def _start_check(search):
+    """:class:`_OtherStart` on a coarser grid (a check, not a fit), or ``None`` with ``start_check=None``."""
+    s, d = search.s, search.design
+    if s.start_check is None:
+        return None
+    other_init = _other_init(s.init)
+    kw = dict(s.model_kw, init=other_init)
+    if other_init != "aligned":
+        kw["n_draws"] = _CHECK_DRAWS  # an expectation over starts: fewer draws for a check (x4 faster than 32)
+    design = make_design(search.data_rdms, search.task, subject_descriptor=d.subject_key,
+                         stage_descriptor=d.stage_key, time_map=s.time_map, time_offset=s.time_offset,
+                         time_bounds=(d.t_lo, d.t_hi), n_times=max(s.n_times // 2 + 1, 3),
+                         min_scale=10.0 ** s.log10_scales.min(), tau=s.tau)
+    cands = make_candidates(search.task, search.data_rdms, s.widths, s.lam, max((s.n_lam + 1) // 2, 2),
+                            s.log10_scales, kw)
+    R = score_tensor(design, cands, s.method, s.sigma_k, n_jobs=s.n_jobs, backend=s.backend, progress=s.progress,
+                     what=f"fit_rdms start check (init={other_init!r})")[0]
+    lam_vals = {model.n_hidden: lv for model, lv, _ in cands.groups}
+    space = _Space(design, cands.n_hidden, cands.lam, cands.log10_scale, lam_vals, s.lam_free,
+                   np.asarray(s.log10_scales, float), s.fit_scale)
+    return _OtherStart(other_init, space, R)
 
-    # --- per subject: bootstrap within the subject ---
-    subject_iv = None
-    if multi:
-        Rb_sub = None
-        per = []
-        for j, (name, (row, w)) in enumerate(zip(subjects, sub_rows)):
-            mine = np.flatnonzero(subj_of == j)
-            per_stage = np.bincount(stage_of[mine], minlength=K)
-            boot_j, why = None, no_boot_reason
-            if not subject_boot:
-                why = "uncertainty not measured (subject_boot=False)"
-            elif n_boot > 0 and per_stage[per_stage > 0].min() >= 2:
-                rows_b = []
-                for b in range(n_boot):
-                    wb = np.zeros(n_rdm)
-                    for k in np.flatnonzero(per_stage):
-                        idx = mine[stage_of[mine] == k]
-                        np.add.at(wb, rng.choice(idx, size=idx.size, replace=True), 1.0)
-                    sc, gi, prof = aggregate(R, wb, stage_of, K, free)
-                    rows_b.append(boot_row(sc, gi, prof))
-                boot_j = pd.DataFrame(rows_b)
-            elif n_boot > 0 and method in _FAST:  # the costly case: a score tensor per bootstrap sample
-                if Rb_sub is None:
-                    Rb_sub = _condition_boot_tensor(design, cands, method, sigma_k, data_rdms.n_cond, n_boot, rng,
-                                                    n_jobs, backend, progress)
-                rows_b = []
-                for b in range(n_boot):
-                    sc, gi, prof = aggregate(Rb_sub[b], w, stage_of, K, free)
-                    rows_b.append(boot_row(sc, gi, prof))
-                boot_j = pd.DataFrame(rows_b)
-            elif n_boot > 0:
-                why = (f"no within-subject interval for method {method!r}: one RDM per stage, and the condition "
-                       "bootstrap is implemented for 'corr' and 'cosine' only")
-            for r in table_for(row, w, boot_j, why):
-                per.append({"subject": name, **r})
-        del Rb_sub
-        subject_iv = pd.DataFrame(per, columns=["subject"] + _IV_COLS)
 
+def _subject_fits(search, best):
+    """Each subject's own (refined) best: ``(table or None, [(row, RDM weights) per subject])``."""
+    import pandas as pd
+
+    if not search.multi:
+        return None, []
+    s, d = search.s, search.design
+    rows, fits = [], []
+    for j, name in enumerate(d.subjects):
+        w = (d.subject_of == j).astype(float)
+        sc, gi, _ = search.aggregate(w)
+        c = int(np.argmax(sc))
+        row = search.describe(c, gi[c], sc[c])
+        row.update(method=s.method, time_map=best["time_map"], refined=False)
+        if s.refine:
+            row = search.refine(row, c, gi[c], w)
+        fits.append((row, w))
+        rows.append({"subject": name, **{k: v for k, v in row.items() if k not in ("method", "time_map", "times")}})
+    return pd.DataFrame(rows), fits
+
+
+@dataclass
+class _Boot:
+    """The group bootstrap: one row per sample (or ``None``) and why there is none."""
+
+    samples: object = None  # DataFrame
+    n_hidden_distribution: object = None  # Series
+    over: object = None  # "subjects", "conditions" or None
+    why_not: str = "uncertainty not measured (n_boot = 0)"
+
+
+def _bootstrap(search, messages):
+    """Group bootstrap over independent units: subjects when there are several, else conditions."""
+    import pandas as pd
+
+    s, d = search.s, search.design
+    boot = _Boot()
+    if s.n_boot == 0:
+        return boot
+    rows = []
+    if search.multi:
+        boot.over = "subjects"
+        n_sub = len(d.subjects)
+        draws = s.rng.integers(0, n_sub, size=(s.n_boot, n_sub))
+        for b in range(s.n_boot):
+            counts = np.bincount(draws[b], minlength=n_sub).astype(float)
+            rows.append(search.boot_row(*search.aggregate(counts[d.subject_of])))
+    else:
+        boot.over = "conditions"
+        if s.method not in _FAST:
+            boot.why_not = f"no bootstrap for method {s.method!r} with a single unit (conditions: corr/cosine only)"
+            messages.append("condition bootstrap skipped: it is implemented for 'corr' and 'cosine' only, "
+                            f"not {s.method!r}")
+        else:
+            Rb = _condition_boot_tensor(search)
+            rows = [search.boot_row(*search.aggregate(search.w_all, Rb[b])) for b in range(s.n_boot)]
+    if rows:
+        boot.samples = pd.DataFrame(rows)
+        boot.samples.insert(0, "sample", np.arange(len(boot.samples)))
+        boot.n_hidden_distribution = boot.samples["n_hidden"].value_counts(normalize=True).sort_index()
+        boot.n_hidden_distribution.name = "fraction"
+    return boot
+
+
+def _subject_bootstrap(search, j, w, why_not, cache):
+    """Bootstrap within subject ``j``: over its repeated RDMs per stage, else over conditions (corr/cosine).
+
+    ``(samples or None, why there are none)``; ``cache`` keeps the condition-bootstrap tensor shared by subjects.
+    """
+    import pandas as pd
+
+    s, d = search.s, search.design
+    mine = np.flatnonzero(d.subject_of == j)
+    per_stage = np.bincount(d.stage_of[mine], minlength=d.K)
+    if not s.subject_boot:
+        return None, "uncertainty not measured (subject_boot=False)"
+    if s.n_boot > 0 and per_stage[per_stage > 0].min() >= 2:
+        rows = []
+        for b in range(s.n_boot):
+            wb = np.zeros(d.n_rdm)
+            for k in np.flatnonzero(per_stage):
+                idx = mine[d.stage_of[mine] == k]
+                np.add.at(wb, s.rng.choice(idx, size=idx.size, replace=True), 1.0)
+            rows.append(search.boot_row(*search.aggregate(wb)))
+        return pd.DataFrame(rows), why_not
+    if s.n_boot > 0 and s.method in _FAST:  # the costly case: a score tensor per bootstrap sample
+        if "Rb" not in cache:
+            cache["Rb"] = _condition_boot_tensor(search)
+        Rb = cache["Rb"]
+        return pd.DataFrame([search.boot_row(*search.aggregate(w, Rb[b])) for b in range(s.n_boot)]), why_not
+    if s.n_boot > 0:
+        return None, (f"no within-subject interval for method {s.method!r}: one RDM per stage, and the condition "
+                      "bootstrap is implemented for 'corr' and 'cosine' only")
+    return None, why_not
+
+
+def _interval_rows(search, row, w, boot, why_not, other):
+    """Interval rows of one fit (the group: ``w`` all ones; a subject: its RDMs) from its bootstrap samples."""
+    s = search.s
+    h = int(row["n_hidden"])
+    sc_w = search.aggregate(w)[0]
+    wbest = {hh: float(np.max(sc_w[search.cands.n_hidden == hh])) for hh in s.widths}
+    top = max(wbest.values())
+    equiv = [hh for hh in s.widths if wbest[hh] >= top - s.flat_tol]
+    alt = other.point(w) if other is not None else None
+    other_init = other.init if other is not None else None
+    return _intervals_table(search.space, search.estimates(row), boot, alt, search.space.profiles(search.R, w, h), h,
+                            s.ci, s.flat_tol, s.widths, s.start_check, other_init, why_not, equiv)
+
+
+def _subject_intervals(search, subject_fits, why_not, other):
+    """Per-subject interval rows (leading ``subject`` column), each from a bootstrap within the subject."""
+    import pandas as pd
+
+    if not search.multi:
+        return None
+    cache, rows = {}, []
+    for j, (name, (row, w)) in enumerate(zip(search.design.subjects, subject_fits)):
+        boot_j, why = _subject_bootstrap(search, j, w, why_not, cache)
+        rows.extend({"subject": name, **r} for r in _interval_rows(search, row, w, boot_j, why, other))
+    return pd.DataFrame(rows, columns=["subject"] + _IV_COLS)
+
+
+def _assemble(search, messages, *, best, table, widths_df, subjects_df, boot, intervals, subject_iv, other):
+    """The :class:`FitResult`: verdicts per parameter, plain-language messages, the settings used."""
+    s, d = search.s, search.design
     identifiable = {r.parameter: (bool(r.determined), str(r.reason)) for r in intervals.itertuples()}
-    if not space.lam_free:
+    if not search.space.lam_free:
         identifiable["lam"] = (True, "fixed by the user")
     lam_ci = None
-    if space.lam_free and boot_df is not None:
+    if search.space.lam_free and boot.samples is not None:
         r = intervals.set_index("parameter").loc["lam"]
         lam_ci = (float(r["low"]), float(r["high"]))
     for p, (ok, why) in identifiable.items():
         if not ok:
             messages.append(f"{p} is not identifiable from these data: {why}")
-    settings = dict(widths=widths, n_times=n_times, n_lam=n_lam, n_scale=n_scale, time_bounds=(t_lo, t_hi),
-                    n_boot=n_boot, ci=ci, flat_tol=flat_tol, fit_scale=fit_scale, representation=representation,
-                    measure=measure, init=init, tau=tau, n_rdm=n_rdm, subject_descriptor=subj_key,
-                    stage_descriptor=stage_key, stages=stages, stage_positions=xs.tolist(), bootstrap_over=boot_over,
-                    time_offset=time_offset, start_check=start_check, other_init=other_init)
+    other_init = other.init if other is not None else None
+    settings = dict(widths=s.widths, n_times=s.n_times, n_lam=s.n_lam, n_scale=s.n_scale,
+                    time_bounds=(d.t_lo, d.t_hi), n_boot=s.n_boot, ci=s.ci, flat_tol=s.flat_tol,
+                    fit_scale=s.fit_scale, representation=s.representation, measure=s.measure, init=s.init,
+                    tau=s.tau, n_rdm=d.n_rdm, subject_descriptor=d.subject_key, stage_descriptor=d.stage_key,
+                    stages=d.stages, stage_positions=d.xs.tolist(), bootstrap_over=boot.over,
+                    time_offset=s.time_offset, start_check=s.start_check, other_init=other_init)
     start = None
-    if alt_fit is not None:
-        start = {"init": other_init, "estimate": alt_point(w_all)}
-    return FitResult(best=best, table=table, widths=widths_df, subjects=subjects_df, bootstrap=boot_df,
-                     lam_ci=lam_ci, n_hidden_distribution=nh_dist, identifiable=identifiable, messages=messages,
-                     intervals=intervals, subject_intervals=subject_iv, start=start,
-                     seed=seed if not isinstance(seed, np.random.Generator) else None, settings=settings,
-                     scores_=R)
+    if other is not None:
+        start = {"init": other_init, "estimate": other.point(search.w_all)}
+    return FitResult(best=best, table=table, widths=widths_df, subjects=subjects_df, bootstrap=boot.samples,
+                     lam_ci=lam_ci, n_hidden_distribution=boot.n_hidden_distribution, identifiable=identifiable,
+                     messages=messages, intervals=intervals, subject_intervals=subject_iv, start=start,
+                     seed=s.seed if not isinstance(s.seed, np.random.Generator) else None, settings=settings,
+                     scores_=search.R)
 
 
-_IV_COLS = ["parameter", "estimate", "low", "high", "level", "determined", "reason"]
-
-
-def _condition_boot_tensor(design, cands, method, sigma_k, n_cond, n_boot, rng, n_jobs, backend, progress):
+def _condition_boot_tensor(search):
     """Score tensor under ``n_boot`` bootstrap samples of conditions (pair weights): (B, n_rdm, C, G)."""
+    s, n_cond = search.s, search.data_rdms.n_cond
     ia, ib_ = np.triu_indices(n_cond, k=1)
-    draws = rng.integers(0, n_cond, size=(n_boot, n_cond))
+    draws = s.rng.integers(0, n_cond, size=(s.n_boot, n_cond))
     counts = np.stack([np.bincount(d, minlength=n_cond) for d in draws]).astype(float)
-    return score_tensor(design, cands, method, sigma_k, pair_weights=counts[:, ia] * counts[:, ib_],
-                        n_jobs=n_jobs, backend=backend, progress=progress, what="fit_rdms bootstrap")
+    return score_tensor(search.design, search.cands, s.method, s.sigma_k, pair_weights=counts[:, ia] * counts[:, ib_],
+                        n_jobs=s.n_jobs, backend=s.backend, progress=s.progress, what="fit_rdms bootstrap")
 
 
 def _other_init(init):
@@ -609,25 +734,6 @@ def _other_init(init):
     if init != "aligned":
         return "aligned"
     return "random" if "random" in _INITS else "average"
-
-
-def _alt_start_fit(data_rdms, task, widths, lam, n_lam, log10_scales, model_kw, other_init, *, subject_descriptor,
-                   stage_descriptor, time_map, time_offset, t_bounds, n_times, tau, method, sigma_k, n_jobs, backend,
-                   progress, fit_scale):
-    """Score tensor of the same fit under the other assumed start (coarser grid: a check, not a fit)."""
-    kw = dict(model_kw, init=other_init)
-    if other_init != "aligned":
-        kw["n_draws"] = _CHECK_DRAWS  # an expectation over starts: fewer draws for a check (x4 faster than 32)
-    design = make_design(data_rdms, task, subject_descriptor=subject_descriptor, stage_descriptor=stage_descriptor,
-                         time_map=time_map, time_offset=time_offset, time_bounds=t_bounds,
-                         n_times=max(n_times // 2 + 1, 3), min_scale=10.0 ** log10_scales.min(), tau=tau)
-    cands = make_candidates(task, data_rdms, widths, lam, max((n_lam + 1) // 2, 2), log10_scales, kw)
-    R = score_tensor(design, cands, method, sigma_k, n_jobs=n_jobs, backend=backend, progress=progress,
-                     what=f"fit_rdms start check (init={other_init!r})")[0]
-    lam_vals = {model.n_hidden: lv for model, lv, _ in cands.groups}
-    sp = _Space(design, cands.n_hidden, cands.lam, cands.log10_scale, lam_vals, lam is None or np.size(lam) > 1,
-                np.asarray(log10_scales, float), fit_scale)
-    return sp, R
 
 
 def _time_fields(tparams, tnames, g_path, times, stages, snapshot, free):
@@ -743,264 +849,6 @@ class _Refiner:
             row["score"] = -float(res.fun)
             row["refined"] = True
         return row
-
-
-# ----------------------------------------------------------------------------
-# intervals and verdicts
-# ----------------------------------------------------------------------------
-class _Space:
-    """The searched parameter space: axes (in the coordinates the grid is regular in), edges, profiles."""
-
-    def __init__(self, design, cand_h, cand_lam, cand_ls, lam_vals, lam_free, log10_scales, fit_scale):
-        self.d = design
-        self.cand_h, self.cand_lam, self.cand_ls = cand_h, cand_lam, cand_ls
-        self.lam_vals, self.lam_free = lam_vals, lam_free
-        self.log10_scales, self.fit_scale = log10_scales, fit_scale and log10_scales.size > 1
-        d = design
-        names = ["n_hidden"]
-        if lam_free:
-            names.append("lam")
-        if d.snapshot:
-            names.append("time")
-        elif d.free:
-            names += [f"time[{st}]" for st in d.stages]
-        else:
-            names.append("rate")
-            if d.time_offset:
-                names.append("offset")
-        if self.fit_scale:
-            names.append("scale")
-        self.names = names
-
-    # coordinates: lam and offset linear, times / rate / scale log10
-    @staticmethod
-    def to_axis(p, v):
-        return v if p in ("lam", "offset", "n_hidden") else np.log10(np.maximum(v, 1e-300))
-
-    @staticmethod
-    def from_axis(p, x):
-        return x if p in ("lam", "offset", "n_hidden") else 10.0 ** x
-
-    def grid(self, p, h):
-        d = self.d
-        if p == "lam":
-            return np.asarray(self.lam_vals[h], float)
-        if p == "scale":
-            return self.log10_scales
-        if p == "rate":
-            return np.unique(d.tparams[:, 0])
-        if p == "offset":
-            return np.unique(d.tparams[:, 1])
-        return d.lt  # time, time[stage]
-
-    def point(self, sc, gi, prof):
-        """Grid optimum of aggregated scores, continuous parameters interpolated (vertex of a parabola)."""
-        d = self.d
-        c = int(np.argmax(sc))
-        out = {"n_hidden": float(self.cand_h[c])}
-        same_h = self.cand_h == self.cand_h[c]
-        if self.lam_free:
-            out["lam"] = _interp_along(sc, c, self.cand_lam, same_h & (self.cand_ls == self.cand_ls[c]))
-        if self.fit_scale:
-            out["scale"] = 10.0 ** _interp_along(sc, c, self.cand_ls, same_h & (self.cand_lam == self.cand_lam[c]))
-        g = int(gi[c, 0])
-        if d.snapshot:
-            out["time"] = 10.0 ** _interp_along(prof[c], g, d.tparams[:, 0], np.ones(d.tparams.shape[0], bool))
-        elif d.free:
-            for k, st in enumerate(d.stages):
-                out[f"time[{st}]"] = float(d.times[int(gi[c, k]), k])
-        else:
-            sel = np.ones(d.tparams.shape[0], bool)
-            if d.time_offset:
-                sel = d.tparams[:, 1] == d.tparams[g, 1]
-                out["offset"] = float(d.tparams[g, 1])
-            out["rate"] = 10.0 ** _interp_along(prof[c], g, d.tparams[:, 0], sel)
-        return out, c
-
-    def profiles(self, R, w, h):
-        """Profile (max score over the other parameters, within width ``h``) along each parameter's grid."""
-        d = self.d
-        in_h = self.cand_h == h
-        out = {}
-        if d.free:
-            stage_prof = []
-            for k in range(d.K):
-                sel = d.stage_of == k
-                stage_prof.append(_nanwmean_local(R[sel][:, in_h], w[sel]).max(axis=0))  # (G,)
-            for k, st in enumerate(d.stages):
-                out[f"time[{st}]"] = stage_prof[k]
-            sc_c = aggregate(R[:, in_h], w, d.stage_of, d.K, True)[0]
-            P = None
-        else:
-            P = _nanwmean_local(R[:, in_h], w)  # (C_h, G)
-            sc_c = P.max(axis=1)
-            if d.snapshot:
-                out["time"] = P.max(axis=0)
-            else:
-                pr = P.max(axis=0)
-                rates = np.unique(d.tparams[:, 0])
-                out["rate"] = np.array([pr[d.tparams[:, 0] == r].max() for r in rates])
-                if d.time_offset:
-                    offs = np.unique(d.tparams[:, 1])
-                    out["offset"] = np.array([pr[d.tparams[:, 1] == o].max() for o in offs])
-        lam_h, ls_h = self.cand_lam[in_h], self.cand_ls[in_h]
-        if self.lam_free:
-            out["lam"] = np.array([sc_c[lam_h == v].max() for v in np.unique(lam_h)])
-        if self.fit_scale:
-            out["scale"] = np.array([sc_c[ls_h == v].max() for v in np.unique(ls_h)])
-        return out
-
-
-def _nanwmean_local(R, w):
-    from .design import _nanwmean
-
-    return _nanwmean(R, w)
-
-
-def _interp_along(score, i, axis, sel):
-    """Vertex of the parabola through ``score`` at ``i`` and its two neighbours along ``axis`` (among ``sel``)."""
-    idx = np.flatnonzero(sel)
-    order = idx[np.argsort(axis[idx], kind="stable")]
-    pos = np.flatnonzero(order == i)
-    if pos.size == 0:
-        return float(axis[i])
-    j = int(pos[0])
-    if j == 0 or j == order.size - 1:
-        return float(axis[i])
-    x = axis[order[j - 1: j + 2]].astype(float)
-    y = np.asarray(score)[order[j - 1: j + 2]].astype(float)
-    if not np.all(np.isfinite(y)) or x[1] == x[0] or x[2] == x[1]:
-        return float(axis[i])
-    d1 = (y[1] - y[0]) / (x[1] - x[0])
-    d2 = (y[2] - y[1]) / (x[2] - x[1])
-    curv = (d2 - d1) / (x[2] - x[0])
-    if curv >= 0:
-        return float(axis[i])
-    xv = 0.5 * (x[0] + x[1]) - d1 / (2 * curv)
-    return float(np.clip(xv, x[0], x[2]))
-
-
-def _half_step(grid, x, side):
-    """Half the spacing of the grid cell next to ``x`` on ``side`` (-1 below, +1 above); 0 for a 1-point grid."""
-    if grid.size < 2:
-        return 0.0
-    if side < 0:
-        i = int(np.clip(np.searchsorted(grid, x, side="left"), 1, grid.size - 1))
-    else:
-        i = int(np.clip(np.searchsorted(grid, x, side="right"), 1, grid.size - 1))
-    return 0.5 * float(grid[i] - grid[i - 1])
-
-
-def _fmt(v):
-    return f"{v:.3g}"
-
-
-def _intervals_table(space, est, boot, alt, profs, h_best, ci, flat_tol, nh_widths, start_mode, other_init,
-                     no_boot_reason, widths_equiv):
-    """Rows ``parameter, estimate, low, high, level, determined, reason`` for one fit (group or subject).
-
-    est : dict param -> point estimate (the reported, refined value).
-    boot : DataFrame of bootstrap estimates (same estimator, interpolated grid optimum) or None.
-    alt : dict param -> estimate under the other assumed start, or None.
-    profs : dict param -> profile along the parameter's grid (within width ``h_best``).
-    """
-    from scipy.stats import norm
-
-    q = (1 - ci) / 2
-    z = float(norm.ppf(1 - q))
-    score_sd = float(np.nanstd(boot["score"].to_numpy(float), ddof=1)) if boot is not None and len(boot) > 1 \
-        else np.nan
-    rows = []
-    for p in space.names:
-        e = float(est[p])
-        reasons = []
-        if p == "n_hidden":
-            grid = np.asarray(nh_widths, float)
-            if grid.size == 1:
-                rows.append(dict(parameter=p, estimate=e, low=e, high=e, level=ci, determined=True,
-                                 reason="fixed by the user"))
-                continue
-            if len(widths_equiv) > 1:
-                reasons.append(f"flat profile: widths {widths_equiv} fit within {flat_tol:g} of the best")
-            if boot is None:
-                lo, hi = np.nan, np.nan
-                reasons.append(no_boot_reason)
-            else:
-                b = boot[p].to_numpy(float)
-                lo = min(float(np.quantile(b, q, method="inverted_cdf")), e)
-                hi = max(float(np.quantile(b, 1 - q, method="inverted_cdf")), e)
-                frac = float(np.mean(b == e))
-                if frac < MAJORITY:
-                    reasons.append(f"bootstrap majority {frac:.0%} < {MAJORITY:.0%} for n_hidden = {int(e)}")
-                if grid.size > 2 and lo <= grid.min() and hi >= grid.max():
-                    reasons.append("bootstrap spread over all searched widths")
-            if alt is not None and alt.get(p) is not None and alt[p] != e:
-                if start_mode == "widen":
-                    lo, hi = (min(lo, alt[p]), max(hi, alt[p])) if np.isfinite(lo) else (lo, hi)
-                reasons.append(f"depends on the assumed start: init={other_init!r} gives n_hidden = {int(alt[p])}")
-            rows.append(dict(parameter=p, estimate=e, low=lo, high=hi, level=ci, determined=not reasons,
-                             reason="; ".join(reasons) if reasons else _ok_reason(p, boot, e)))
-            continue
-        grid = space.grid(p, int(h_best))
-        xe = space.to_axis(p, e)
-        gmin, gmax = float(grid.min()), float(grid.max())
-        span_range = gmax - gmin
-        prof = profs.get(p)
-        if prof is not None and np.isfinite(prof).any():
-            pspan = float(np.nanmax(prof) - np.nanmin(prof[np.isfinite(prof)]))
-            if pspan < flat_tol:
-                reasons.append(f"flat profile: the score varies by {pspan:.2g} < {flat_tol:g} over the searched "
-                               f"{p} range [{_fmt(space.from_axis(p, gmin))}, {_fmt(space.from_axis(p, gmax))}]")
-        elif prof is not None:
-            reasons.append("flat profile: the score is undefined over the searched range")
-        if grid.size > 1:
-            nearest = grid[int(np.argmin(np.abs(grid - xe)))]
-            if nearest in (grid[0], grid[-1]):
-                edge = "lower" if nearest == grid[0] else "upper"
-                reasons.append(f"at the {edge} edge of the searched {p} range "
-                               f"[{_fmt(space.from_axis(p, gmin))}, {_fmt(space.from_axis(p, gmax))}]")
-        if boot is None:
-            lo = hi = np.nan
-            reasons.append(no_boot_reason)
-        else:
-            b = space.to_axis(p, boot[p].to_numpy(float))
-            b = b[np.isfinite(b)]
-            lo = min(float(np.quantile(b, q)), xe) if b.size else xe
-            hi = max(float(np.quantile(b, 1 - q)), xe) if b.size else xe
-            lo = max(lo - _half_step(grid, lo, -1), gmin)
-            hi = min(hi + _half_step(grid, hi, +1), gmax)
-        if np.isfinite(lo) and prof is not None and np.isfinite(prof).any() and grid.size == prof.size:
-            # Profile set: every grid value whose profile score is within the sampling uncertainty of the best
-            # score (z * its bootstrap standard deviation, at least flat_tol).  The bootstrap of the argmax alone
-            # misses a flat or skewed profile (lam: 57-60% coverage at lam = -1 in benchmarks/calibration.py).
-            tol = max(flat_tol, z * score_sd) if np.isfinite(score_sd) else flat_tol
-            near = grid[np.isfinite(prof) & (prof >= np.nanmax(prof) - tol)]
-            if near.size:
-                lo_p = max(float(near.min()) - _half_step(grid, float(near.min()), -1), gmin)
-                hi_p = min(float(near.max()) + _half_step(grid, float(near.max()), +1), gmax)
-                lo, hi = min(lo, lo_p), max(hi, hi_p)
-        if alt is not None and alt.get(p) is not None and np.isfinite(alt[p]):
-            xa = space.to_axis(p, alt[p])
-            outside = not (np.isfinite(lo) and lo <= xa <= hi)
-            if outside:
-                reasons.append(f"depends on the assumed start: init={other_init!r} gives {p} = {_fmt(alt[p])}")
-            if start_mode == "widen" and np.isfinite(lo):
-                lo, hi = min(lo, xa), max(hi, xa)
-        if np.isfinite(lo) and span_range > 0 and (hi - lo) > SPREAD_FRACTION * span_range:
-            reasons.append(f"bootstrap interval spans {100 * (hi - lo) / span_range:.0f}% of the searched range")
-        lo_v = space.from_axis(p, lo) if np.isfinite(lo) else np.nan
-        hi_v = space.from_axis(p, hi) if np.isfinite(hi) else np.nan
-        if np.isfinite(lo_v):  # containment is exact, not up to rounding of the log/exp round trip
-            lo_v, hi_v = min(lo_v, e), max(hi_v, e)
-        rows.append(dict(parameter=p, estimate=e, low=lo_v, high=hi_v, level=ci, determined=not reasons,
-                         reason="; ".join(reasons) if reasons else _ok_reason(p, boot, e)))
-    return rows
-
-
-def _ok_reason(p, boot, e):
-    if p == "n_hidden" and boot is not None:
-        return f"chosen in {float(np.mean(boot[p].to_numpy(float) == e)):.0%} of bootstrap samples"
-    return "bootstrap interval within the searched range, away from its edges"
 
 
 # ----------------------------------------------------------------------------
