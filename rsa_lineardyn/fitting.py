@@ -333,8 +333,9 @@ def _fit_rdms(data_rdms, task, s):
     table, widths_df, best = _group_fit(search)
     other = _start_check(search)
     subjects_df, subject_fits = _subject_fits(search, best)
-    boot = _bootstrap(search, messages)
-    intervals = pd.DataFrame(_interval_rows(search, best, search.w_all, boot.samples, boot.why_not, other),
+    boot = _bootstrap(search, messages, int(best["n_hidden"]))
+    intervals = pd.DataFrame(_interval_rows(search, best, search.w_all, boot.samples, boot.why_not, other,
+                                            boot.profiles),
                              columns=_IV_COLS)
     subject_iv = _subject_intervals(search, subject_fits, boot.why_not, other)
     return _assemble(search, messages, best=best, table=table, widths_df=widths_df, subjects_df=subjects_df,
@@ -594,9 +595,10 @@ class _Boot:
     n_hidden_distribution: object = None  # Series
     over: object = None  # "subjects", "conditions" or None
     why_not: str = "uncertainty not measured (n_boot = 0)"
+    profiles: object = None  # list of per-sample profiles within the group's best width (bootstrap over subjects)
 
 
-def _bootstrap(search, messages):
+def _bootstrap(search, messages, h_best):
     """Group bootstrap over independent units: subjects when there are several, else conditions."""
     import pandas as pd
 
@@ -609,9 +611,11 @@ def _bootstrap(search, messages):
         boot.over = "subjects"
         n_sub = len(d.subjects)
         draws = s.rng.integers(0, n_sub, size=(s.n_boot, n_sub))
+        boot.profiles = []
         for b in range(s.n_boot):
             counts = np.bincount(draws[b], minlength=n_sub).astype(float)
             rows.append(search.boot_row(*search.aggregate(counts[d.subject_of])))
+            boot.profiles.append(search.space.profiles(search.R, counts[d.subject_of], h_best))
     else:
         boot.over = "conditions"
         if s.method not in _FAST:
@@ -661,7 +665,7 @@ def _subject_bootstrap(search, j, w, why_not, cache):
     return None, why_not
 
 
-def _interval_rows(search, row, w, boot, why_not, other):
+def _interval_rows(search, row, w, boot, why_not, other, boot_profiles=None):
     """Interval rows of one fit (the group: ``w`` all ones; a subject: its RDMs) from its bootstrap samples."""
     s = search.s
     h = int(row["n_hidden"])
@@ -672,7 +676,7 @@ def _interval_rows(search, row, w, boot, why_not, other):
     alt = other.point(w) if other is not None else None
     other_init = other.init if other is not None else None
     return _intervals_table(search.space, search.estimates(row), boot, alt, search.space.profiles(search.R, w, h), h,
-                            s.ci, s.flat_tol, s.widths, s.start_check, other_init, why_not, equiv)
+                            s.ci, s.flat_tol, s.widths, s.start_check, other_init, why_not, equiv, boot_profiles)
 
 
 def _subject_intervals(search, subject_fits, why_not, other):

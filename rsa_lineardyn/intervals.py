@@ -10,6 +10,8 @@ estimate under the other assumed start.  ``FLAT_TOL`` and
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from .design import _nanwmean, aggregate
@@ -179,20 +181,19 @@ def _fmt(v):
 
 
 def _intervals_table(space, est, boot, alt, profs, h_best, ci, flat_tol, nh_widths, start_mode, other_init,
-                     no_boot_reason, widths_equiv):
+                     no_boot_reason, widths_equiv, boot_profs=None):
     """Rows ``parameter, estimate, low, high, level, determined, reason`` for one fit (group or subject).
 
     est : dict param -> point estimate (the reported, refined value).
     boot : DataFrame of bootstrap estimates (same estimator, interpolated grid optimum) or None.
     alt : dict param -> estimate under the other assumed start, or None.
     profs : dict param -> profile along the parameter's grid (within width ``h_best``).
+    boot_profs : list of such dicts, one per bootstrap sample over units (group fits), or None.
     """
     from scipy.stats import norm
 
     q = (1 - ci) / 2
     z = float(norm.ppf(1 - q))
-    score_sd = float(np.nanstd(boot["score"].to_numpy(float), ddof=1)) if boot is not None and len(boot) > 1 \
-        else np.nan
     rows = []
     for p in space.names:
         e = float(est[p])
@@ -253,11 +254,20 @@ def _intervals_table(space, est, boot, alt, profs, h_best, ci, flat_tol, nh_widt
             lo = max(lo - _half_step(grid, lo, -1), gmin)
             hi = min(hi + _half_step(grid, hi, +1), gmax)
         if np.isfinite(lo) and prof is not None and np.isfinite(prof).any() and grid.size == prof.size:
-            # Profile set: every grid value whose profile score is within the sampling uncertainty of the best
-            # score (z * its bootstrap standard deviation, at least flat_tol).  The bootstrap of the argmax alone
-            # misses a flat or skewed profile (lam: 57-60% coverage at lam = -1 in benchmarks/calibration.py).
-            tol = max(flat_tol, z * score_sd) if np.isfinite(score_sd) else flat_tol
-            near = grid[np.isfinite(prof) & (prof >= np.nanmax(prof) - tol)]
+            # Profile set: every grid value whose profile score is not clearly below the best -- within flat_tol,
+            # or within z bootstrap standard deviations of its own shortfall (max(prof_b) - prof_b(x) over the
+            # bootstrap over units; a test inversion that sees how consistently the data prefer the best).  The
+            # bootstrap of the argmax alone misses flat or skewed profiles (lam at -1: 57-60% coverage).
+            short = np.nanmax(prof) - prof
+            tol = np.full(grid.size, flat_tol)
+            if boot_profs:
+                B = np.array([bp[p] for bp in boot_profs if p in bp and np.size(bp[p]) == grid.size], dtype=float)
+                if B.shape[0] > 1:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", RuntimeWarning)
+                        sd = np.nanstd(np.nanmax(B, axis=1, keepdims=True) - B, axis=0, ddof=1)
+                    tol = np.maximum(tol, z * np.where(np.isfinite(sd), sd, 0.0))
+            near = grid[np.isfinite(prof) & (short <= tol)]
             if near.size:
                 lo_p = max(float(near.min()) - _half_step(grid, float(near.min()), -1), gmin)
                 hi_p = min(float(near.max()) + _half_step(grid, float(near.max()), +1), gmax)
