@@ -281,6 +281,10 @@ def _intervals_table(space, est, boot, alt, profs, h_best, ci, flat_tol, nh_widt
                 lo, hi = min(lo, xa), max(hi, xa)
         if np.isfinite(lo) and span_range > 0 and (hi - lo) > SPREAD_FRACTION * span_range:
             reasons.append(f"bootstrap interval spans {100 * (hi - lo) / span_range:.0f}% of the searched range")
+        elif np.isfinite(lo) and span_range > 0 and p != "offset" and (lo <= gmin or hi >= gmax):
+            # the data bound the parameter on one side only (e.g. late times of a converged network all look alike)
+            side = "upper" if hi >= gmax else "lower"
+            reasons.append(f"the interval reaches the {side} edge of the searched range: only a one-sided bound")
         lo_v = space.from_axis(p, lo) if np.isfinite(lo) else np.nan
         hi_v = space.from_axis(p, hi) if np.isfinite(hi) else np.nan
         if np.isfinite(lo_v):  # containment is exact, not up to rounding of the log/exp round trip

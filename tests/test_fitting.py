@@ -334,23 +334,28 @@ def test_majority_and_spread_verdicts_fire(tree):
 
 
 def test_clean_case_is_determined(tree):
-    # the fitted model is the truth's model (aligned truth, aligned fit): every verdict is "determined"
+    """Low noise, the truth's own model: what the data determine is called determined, and only that.
+
+    With lam free, lam and the rate trade off (the rate profile, maximised over lam, varies by ~1e-3 over a
+    wide range of rates): the profile set makes both intervals reach the searched range's upper edge, so they
+    are reported as one-sided (not determined) -- yet they cover the truth.  With lam fixed, the rate is
+    determined and covered.
+    """
     data = _noisy_rdms(tree, 4, 0.5, [0.8, 1.6, 2.4], n_subjects=6, noise=0.05, seed=5)
     res = rl.fit_rdms(data, tree, n_hidden=[2, 4], n_boot=40, seed=0, start_check=None, init="aligned")
     iv = res.intervals.set_index("parameter")
-    assert iv["determined"].all(), iv["reason"].to_dict()
+    assert iv.loc["n_hidden", "determined"] and iv.loc["n_hidden", "estimate"] == 4
     assert iv.loc["lam", "low"] <= 0.5 <= iv.loc["lam", "high"]
     assert iv.loc["rate", "low"] <= 0.8 <= iv.loc["rate", "high"]
-    assert res.identifiable["lam"][0] and res.lam_ci[0] <= 0.5 <= res.lam_ci[1]
-    # the same under the default start, truth from the default model: lam and rate determined and covered
-    # (n_hidden is not asserted: widths 2 and 4 fit within flat_tol of each other under random starts)
-    data = _noisy_rdms(tree, 4, 0.5, [0.8, 1.6, 2.4], n_subjects=6, noise=0.05, seed=5, init="random")
-    res = rl.fit_rdms(data, tree, n_hidden=[2, 4], n_boot=40, seed=0, start_check=None)
-    iv = res.intervals.set_index("parameter")
-    assert res.best["n_hidden"] == 4
-    assert iv.loc[["lam", "rate"], "determined"].all(), iv["reason"].to_dict()
-    assert iv.loc["lam", "low"] <= 0.5 <= iv.loc["lam", "high"]
-    assert iv.loc["rate", "low"] <= 0.8 <= iv.loc["rate", "high"]
+    assert not iv.loc["rate", "determined"] and "one-sided" in iv.loc["rate", "reason"]
+    for init in ("aligned", "random"):
+        data = _noisy_rdms(tree, 4, 0.5, [0.8, 1.6, 2.4], n_subjects=6, noise=0.05, seed=5, init=init)
+        res = rl.fit_rdms(data, tree, n_hidden=[2, 4], lam=0.5, n_boot=40, seed=0, start_check=None, init=init)
+        iv = res.intervals.set_index("parameter")
+        assert iv["determined"].all(), iv["reason"].to_dict()
+        assert res.best["n_hidden"] == 4
+        assert iv.loc["rate", "low"] <= 0.8 <= iv.loc["rate", "high"]
+        assert iv.loc["rate", "high"] / iv.loc["rate", "low"] < 4  # a two-sided, useful interval
 
 
 def test_no_within_subject_interval_for_other_methods(tree):
