@@ -284,7 +284,7 @@ class _AverageEngine:
         The same computation as :func:`rsa_lineardyn.exact_dynamics` (graded QR
         of ``[diag(sqrt g) Z; I]``), batched over draws and times in one call.
         """
-        from .exact import _CHUNK_ELEMENTS, _GROW, _graded_qr_q, _row_scales
+        from .exact import _factor_from_q, _CHUNK_ELEMENTS, _graded_qr_q, _row_scales
 
         d, O, Z = self.state(lam, scale)  # (n,), (D, m, n), (D, n, r)
         D, n, r = Z.shape
@@ -308,16 +308,7 @@ class _AverageEngine:
             Q = _graded_qr_q(np.broadcast_to(ell_all, (D, Tc, N)).reshape(D * Tc, N),
                              np.broadcast_to(A[:, None], (D, Tc, N, r)).reshape(D * Tc, N, r))
             Q = Q.reshape(D, Tc, N, r)
-            with np.errstate(over="ignore", invalid="ignore"):
-                dt = d * t[:, None]
-                dt = np.where(np.isnan(dt), 0.0, dt)  # 0 * inf for d = 0
-                grow = dt > _GROW
-                e = np.exp(np.where(grow, 0.0, dt))
-            K_small = e[None, :, :, None] * (Z[:, None] @ Q[:, :, n:, :])
-            with np.errstate(divide="ignore", invalid="ignore"):
-                K_grow = Q[:, :, :n, :] / np.sqrt(np.where(grow, w, 1.0))[None, :, :, None]
-            K = np.where(grow[None, :, :, None], K_grow, K_small)
-            out[:, start : start + Tc] = O[:, None] @ K
+            out[:, start : start + Tc] = O[:, None] @ _factor_from_q(d, t, Z, Q, w)
         return out
 
     def ntk_parts(self, lam, scale, times, tau):
@@ -455,23 +446,12 @@ def _merge_ties_fast(d, rtol):
 
 def _mode_spectrum(s, n_in, n_out, lam):
     """``F = blockdiag(V, U) Om diag(d) Om^T blockdiag(V, U)^T``: :func:`rsa_lineardyn.exact.spectrum` in mode coordinates."""
-    from .exact import _TIE_RTOL
+    from .exact import _TIE_RTOL, _pair_eigenvectors
 
     n = n_in + n_out
     m = s.size
     a = lam / 2.0
-    rho = np.hypot(s, a)
-    if a >= 0:
-        p_v, p_u = s, rho + a
-        m_v, m_u = -(rho + a), s
-    else:
-        p_v, p_u = rho - a, s
-        m_v, m_u = -s, rho - a
-    nrm = np.hypot(p_v, p_u)
-    zero = nrm == 0
-    nrm = np.where(zero, 1.0, nrm)
-    p_v, p_u = np.where(zero, 0.0, p_v / nrm), np.where(zero, 1.0, p_u / nrm)
-    m_v, m_u = np.where(zero, 1.0, m_v / nrm), np.where(zero, 0.0, m_u / nrm)
+    rho, p_v, p_u, m_v, m_u = _pair_eigenvectors(s, a)
     Om = np.zeros((n, n))
     d = np.empty(n)
     k = np.arange(m)
@@ -670,7 +650,7 @@ class _RandomStartEngine:
         ``[V^T W1^T W1 V, ...; ..., U^T W2 W2^T U] = K K^T`` for each draw and time; the same solution as
         :func:`rsa_lineardyn.exact_dynamics` (graded QR of ``[diag(sqrt g) Z; I]``).
         """
-        from .exact import _FAST_LOG_MAX, _GROW, _graded_qr_q, _row_scales
+        from .exact import _factor_from_q, _FAST_LOG_MAX, _graded_qr_q, _row_scales
 
         d, Om, Z, fast_ok = self.state(lam, scale)
         D, nc, r = Z.shape
@@ -710,16 +690,7 @@ class _RandomStartEngine:
             for i in range(0, di.size, step):
                 a, b = di[i : i + step], ti[i : i + step]
                 Q[a, b] = _graded_qr_q(ell_all[b], A[a])
-        with np.errstate(over="ignore", invalid="ignore"):
-            dt = d * s[:, None]
-            dt = np.where(np.isnan(dt), 0.0, dt)  # 0 * inf for d = 0
-            grow = dt > _GROW
-            e = np.exp(np.where(grow, 0.0, dt))
-        K_small = e[None, :, :, None] * (Z[:, None] @ Q[:, :, nc:, :])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            K_grow = Q[:, :, :nc, :] / np.sqrt(np.where(grow, w, 1.0))[None, :, :, None]
-        K = np.where(grow[None, :, :, None], K_grow, K_small)
-        return Om[:, None] @ K
+        return Om[:, None] @ _factor_from_q(d, s, Z, Q, w)
 
     # -- split path: one large tied group of input-null modes, solved in its eigenbasis ----------------
     def _split_state(self, lam, scale):

@@ -70,6 +70,27 @@ _FAST_LOG_MAX = 300.0  # row log-scales up to this use LAPACK's QR on sorted row
 _MANIFOLD_RTOL = 64 * np.finfo(float).eps
 
 
+def _pair_eigenvectors(s, a):
+    """Eigenvalues ``+-rho`` and unit eigenvector coefficients (on ``v_k``, on ``u_k``) of each mode's 2 x 2 block.
+
+    The block of ``F`` for singular value ``s_k`` is ``[[-a, s], [s, a]]`` (``a = lam / 2``); the coefficients are
+    written without cancellation for either sign of ``a``.  Returns ``rho, p_v, p_u, m_v, m_u``.
+    """
+    rho = np.hypot(s, a)
+    if a >= 0:
+        p_v, p_u = s, rho + a
+        m_v, m_u = -(rho + a), s
+    else:
+        p_v, p_u = rho - a, s
+        m_v, m_u = -s, rho - a
+    nrm = np.hypot(p_v, p_u)
+    zero = nrm == 0  # s = 0 and lam = 0: any basis of the pair is an eigenbasis
+    nrm = np.where(zero, 1.0, nrm)
+    p_v, p_u = np.where(zero, 0.0, p_v / nrm), np.where(zero, 1.0, p_u / nrm)
+    m_v, m_u = np.where(zero, 1.0, m_v / nrm), np.where(zero, 0.0, m_u / nrm)
+    return rho, p_v, p_u, m_v, m_u
+
+
 def spectrum(sigma_yx, lam, svd=None):
     """Eigen-decomposition ``F = O diag(d) O^T`` built from the SVD of ``sigma_yx``.
 
@@ -93,19 +114,7 @@ def spectrum(sigma_yx, lam, svd=None):
     V = Vt.T
     m = s.size
     a = lam / 2.0
-    rho = np.hypot(s, a)
-    # eigenvector coefficients (on v_k, on u_k) for +rho and -rho
-    if a >= 0:
-        p_v, p_u = s, rho + a
-        m_v, m_u = -(rho + a), s
-    else:
-        p_v, p_u = rho - a, s
-        m_v, m_u = -s, rho - a
-    nrm = np.hypot(p_v, p_u)
-    zero = nrm == 0  # s = 0 and lam = 0: any basis of the pair is an eigenbasis
-    nrm = np.where(zero, 1.0, nrm)
-    p_v, p_u = np.where(zero, 0.0, p_v / nrm), np.where(zero, 1.0, p_u / nrm)
-    m_v, m_u = np.where(zero, 1.0, m_v / nrm), np.where(zero, 0.0, m_u / nrm)
+    rho, p_v, p_u, m_v, m_u = _pair_eigenvectors(s, a)
     O = np.zeros((n, n))
     d = np.empty(n)
     O[:n_in, :m] = V[:, :m] * p_v
@@ -308,18 +317,26 @@ def _factors(d, O, Z, t, fast=True):
         Q[use_fast] = _sorted_qr_q(ell_all[use_fast], A)
     if not np.all(use_fast):
         Q[~use_fast] = _graded_qr_q(ell_all[~use_fast], A)
-    Q_id = Q[:, n:, :]  # = P R^{-1}
-    tt = t[:, None]
+    return np.matmul(O, _factor_from_q(d, t, Z, Q, w))
+
+
+def _factor_from_q(d, t, Z, Q, w):
+    """``K(t)`` (in F's eigenbasis) from the Q factor of the graded matrix: ``Q[..., :n, :] / sqrt(w)`` on the
+    growing rows (where ``e^{d t}`` would overflow), ``e^{d t} Z Q[..., n:, :]`` on the others.
+
+    ``t`` (T,), ``w`` (T, n) from :func:`_row_scales`; ``Z`` (n, r) or batched (D, n, r) with ``Q`` (T, n + r, r)
+    or (D, T, n + r, r).
+    """
+    n = d.size
     with np.errstate(over="ignore", invalid="ignore"):
-        dt = np.where(d > 0, d * tt, np.where(d < 0, d * tt, 0.0))
+        dt = d * t[:, None]
         dt = np.where(np.isnan(dt), 0.0, dt)  # 0 * inf for d = 0
         grow = dt > _GROW
         e = np.exp(np.where(grow, 0.0, dt))  # only used where not growing
-    K_small = e[:, :, None] * np.matmul(Z, Q_id)
+    K_small = e[:, :, None] * np.matmul(Z[..., None, :, :], Q[..., n:, :])
     with np.errstate(divide="ignore", invalid="ignore"):
-        K_grow = Q[:, :n, :] / np.sqrt(np.where(grow, w, 1.0))[:, :, None]
-    K = np.where(grow[:, :, None], K_grow, K_small)
-    return np.matmul(O, K)
+        K_grow = Q[..., :n, :] / np.sqrt(np.where(grow, w, 1.0))[:, :, None]
+    return np.where(grow[:, :, None], K_grow, K_small)
 
 
 def _thin_factor(Q0):
