@@ -221,7 +221,7 @@ def _find(names, key):
 def _hypotheses(cell, task, data, seed, n_boot):
     import rsa_lineardyn as rl
 
-    kw = dict(method="corr", n_boot=n_boot, seed=seed, progress=False)
+    kw = dict(method=cell.get("method", "corr"), n_boot=n_boot, seed=seed, progress=False)
     if cell.get("stage_scale"):
         kw["stage_scale"] = cell["stage_scale"]
     if cell["test"] == "widths":
@@ -422,6 +422,8 @@ def main(argv=None):
                     help="bootstrap of the hypothesis tests (0: the package default; p-values do not use it)")
     ap.add_argument("--stage-scale", choices=["separate", "shared"],
                     help="stage_scale of compare_widths/compare_regimes (default: the package default)")
+    ap.add_argument("--method", choices=["corr", "cosine"],
+                    help="comparison method of the hypothesis tests (parts a, d; default corr)")
     ap.add_argument("--subjects", type=int, default=N_SUBJECTS, help=f"subjects per trial (default {N_SUBJECTS})")
     ap.add_argument("--quick", action="store_true", help="3 trials per cell, lam = 0 only in (b), n_boot 50 in (b)")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/calibration"), help="path prefix (.json/.md)")
@@ -451,6 +453,8 @@ def main(argv=None):
         c["n_subjects"] = args.subjects
         if args.stage_scale and c.get("stages"):
             c["stage_scale"] = args.stage_scale
+        if args.method:
+            c["method"] = args.method
     ss = np.random.SeedSequence(args.seed)
     cell_seeds = ss.spawn(len(cells))
     jobs = [(c, i, s) for c, cs in zip(cells, cell_seeds) for i, s in enumerate(cs.spawn(args.trials))]
