@@ -26,7 +26,7 @@ import numpy as np
 
 from ._validation import InputTypeError, InputValueError, check_positive_int
 from .model import DegeneracyWarning, LinearNetworkModel
-from .scoring import _score_matrix, _weighted_fast
+from .scoring import _score_matrix, _unit_scale, _weighted_fast
 
 __all__ = ["STAGE_KEYS", "SUBJECT_KEYS", "Design", "Candidates", "make_design", "make_candidates", "score_tensor",
            "unit_score_tensor", "stacked_scores", "aggregate"]
@@ -281,7 +281,7 @@ def _stacked_group(design, model, lams, log10_scales, method, unit_matrix):
         warnings.simplefilter("ignore", DegeneracyWarning)
         D = design.data
         keep = ~np.isnan(D).any(axis=0)
-        Dk = D[:, keep]
+        Dk = _unit_scale(D[:, keep], method, common=True)  # one factor: the stages keep their relative size
         M = unit_matrix  # (R, n_units) one-hot
         n_pairs = M.sum(axis=0) * Dk.shape[1]  # stacked length per unit
         Sd = Dk.sum(axis=1) @ M  # (n_units,)
@@ -292,7 +292,8 @@ def _stacked_group(design, model, lams, log10_scales, method, unit_matrix):
         c = 0
         for lam in lams:
             for ls in log10_scales:
-                V = model.predict_times(design.uniq, _theta(model, lam, ls))[:, keep]  # (U, p)
+                V = _unit_scale(model.predict_times(design.uniq, _theta(model, lam, ls))[:, keep], method,
+                                common=True)  # (U, p)
                 Sv = V.sum(axis=1)[idx] @ M  # (G, n_units)
                 Svv = (V * V).sum(axis=1)[idx] @ M
                 Svd = (V @ Dk.T)[idx, cols[None, :]] @ M
@@ -340,8 +341,8 @@ def stacked_scores(pred, design, rows, method):
     """Stacked score of one prediction per stage ``pred`` (K, n_pairs) against the data rows ``rows`` (one unit)."""
     D = design.data
     keep = ~np.isnan(D).any(axis=0)
-    d = D[rows][:, keep].ravel()
-    v = pred[design.stage_of[rows]][:, keep].ravel()
+    d = _unit_scale(D[rows][:, keep].ravel(), method, common=True)
+    v = _unit_scale(pred[design.stage_of[rows]][:, keep].ravel(), method, common=True)
     if method == "corr":
         v = v - v.mean()
         d = d - d.mean()

@@ -74,6 +74,7 @@ from .initialization import check_feasible
 from .representations import DEFAULT_RCOND, DEFAULT_ZERO_TOL, REPRESENTATIONS, _NTKPairs
 from .rsa import MEASURE_NAMES
 from .task import Task
+from .scoring import _unit_scale
 
 __all__ = [
     "LinearNetworkModel",
@@ -726,7 +727,7 @@ class _DataScorer:
             raise InputTypeError(f"`data` must be rsatoolbox.rdm.RDMs, got {type(data).__name__}.")
         self.method = method
         self.sigma_k = sigma_k
-        dv = data.get_vectors()
+        dv = _unit_scale(np.asarray(data.get_vectors(), dtype=float), method)  # scale-free methods: any units
         self.nan = np.isnan(dv).any(axis=0)
         self.dv = dv
         self.fast = method in ("corr", "cosine")
@@ -739,7 +740,7 @@ class _DataScorer:
             self.n_data = dv.shape[0]
 
     def __call__(self, vectors):
-        vec = np.asarray(vectors, dtype=float)
+        vec = _unit_scale(np.asarray(vectors, dtype=float), self.method)
         if self.fast:
             v = vec[:, ~self.nan]
             v = np.where(np.isnan(v), 0.0, v)

@@ -17,6 +17,25 @@ __all__ = ["score_matrix"]
 
 _FAST = ("corr", "cosine")  # also weighted (condition bootstrap)
 _DIRECT = ("corr", "cosine", "spearman")  # computed here with rsatoolbox's formulas
+#: Methods whose score does not change when a data (or predicted) RDM is multiplied by a positive number:
+#: their inputs are rescaled to a largest absolute value of 1 before scoring, so data in any units (1e-300 or
+#: 1e300) neither underflow nor overflow.  ``bures``, ``bures_metric`` and ``neg_riem_dist`` depend on the
+#: scale and get the data unchanged.
+SCALE_FREE = ("cosine", "spearman", "corr", "kendall", "tau-b", "tau-a", "rho-a", "corr_cov", "cosine_cov")
+
+
+def _unit_scale(x, method, common=False):
+    """``x`` divided by its largest finite absolute value (per row, or one ``common`` factor) for scale-free methods.
+
+    Rows without a positive finite entry are left as they are.  Returns ``x`` itself for other methods.
+    """
+    if method not in SCALE_FREE or x.size == 0:
+        return x
+    a = np.abs(x)
+    a = np.where(np.isfinite(a), a, 0.0)
+    m = a.max() if common else a.max(axis=-1, keepdims=True)
+    m = np.where(m > 0, m, 1.0)
+    return x / m
 
 
 def score_matrix(pred, data, method="corr", sigma_k=None):
@@ -79,6 +98,8 @@ def _score_input(value, name):
 
 def _score_matrix(pred, data, method, sigma_k):
     """:func:`score_matrix` without the input checks (2-D float arrays, known method): the fitters' inner loop."""
+    pred = _unit_scale(pred, method)
+    data = _unit_scale(data, method)
     keep = ~(np.isnan(data).any(axis=0) | np.isnan(pred).any(axis=0))
     if method in _DIRECT:
         v = pred[:, keep]
@@ -118,6 +139,8 @@ def _weighted_fast(pred, data, W, method):
     rsatoolbox's correlation/cosine on the resampled RDMs equals the
     weighted one computed here.
     """
+    pred = _unit_scale(pred, method)
+    data = _unit_scale(data, method)
     keep = ~(np.isnan(data).any(axis=0) | np.isnan(pred).any(axis=0))
     v = pred[:, keep]
     d = data[:, keep]

@@ -714,3 +714,39 @@ def test_loaders_bad_arguments():
         rl.load_semantic_task(form="xyz")
     with pytest.raises((InputValueError, InputTypeError), match="`form`"):
         rl.load_semantic_task(form=1)
+
+
+# ---------------------------------------------------------------- issue 13 ---------------------------
+
+
+@pytest.fixture(scope="module")
+def sem_hidden():
+    sem = rl.load_semantic_task()
+    M = rl.LinearNetworkModel(sem, 3, init="aligned").predict_rdm([0.0, 0.3]).get_matrices()[0]
+    return sem, M
+
+
+@pytest.mark.parametrize("factor", [1e300, 1e160, 1e-300])
+def test_scale_free_fit_ignores_data_units(sem_hidden, factor):
+    sem, M = sem_hidden
+    fit = lambda f: rl.fit_rdms(rl.rdms_from_matrices(M * f, labels=sem.labels), sem, n_hidden=[1, 2, 3],
+                                n_boot=0, start_check="flag")
+    ref, got = fit(1.0).best, fit(factor).best
+    assert got["n_hidden"] == ref["n_hidden"]
+    assert got["score"] == pytest.approx(ref["score"], abs=1e-9)
+    for method in ("corr", "cosine", "spearman"):
+        thetas = []
+        for f in (1.0, factor):
+            data = rl.rdms_from_matrices(M * f, labels=sem.labels)
+            model = rl.LinearNetworkModel(sem, 3, init="aligned", item_order=data)
+            thetas.append(np.asarray(model.fit(data, method=method)))
+        np.testing.assert_allclose(thetas[1], thetas[0], atol=1e-8)
+
+
+def test_scale_free_score_matrix_ignores_units():
+    rng = np.random.default_rng(0)
+    p, d = rng.random((2, 10)), rng.random((3, 10))
+    for method in ("corr", "cosine", "spearman", "corr_cov", "cosine_cov", "tau-a", "rho-a"):
+        ref = rl.score_matrix(p, d, method=method)
+        for f in (1e300, 1e-300):
+            np.testing.assert_allclose(rl.score_matrix(p * f, d * f, method=method), ref, atol=1e-9)
