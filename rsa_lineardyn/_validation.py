@@ -24,6 +24,7 @@ __all__ = [
     "check_choice",
     "check_comparison_method",
     "check_rng",
+    "check_rdm_values",
     "COMPARISON_METHODS",
 ]
 
@@ -204,3 +205,34 @@ def check_rng(seed, name="seed"):
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise InputTypeError(f"`{name}` must be None, a non-negative int or a numpy Generator, got {seed!r}.")
     return np.random.default_rng(int(seed))
+
+
+def check_rdm_values(rdms, name="data_rdms"):
+    """Refuse dissimilarities that are +-inf (NaN stays allowed: rsatoolbox treats it as a missing pair).
+
+    ``rdms`` is an ``rsatoolbox.rdm.RDMs``.  The error names the first bad RDM (its index) and
+    condition pair (its pattern labels where there are some).  Returns ``rdms``.
+    """
+    dv = np.asarray(rdms.get_vectors())
+    if np.iscomplexobj(dv):
+        raise InputTypeError(
+            f"`{name}` holds complex dissimilarities; RDMs must be real. Pass the real part "
+            "(np.real) or the magnitude (np.abs) explicitly if that is what you mean."
+        )
+    bad = np.isinf(dv)
+    if bad.any():
+        r, p = (int(i) for i in np.argwhere(bad)[0])
+        i, j = (int(k[p]) for k in np.triu_indices(int(rdms.n_cond), k=1))
+        desc = getattr(rdms, "pattern_descriptors", {}) or {}
+        labels = None
+        for key in ("item", "conds", "label", "labels", "condition", "conditions", "stimulus", "index"):
+            if key in desc and len(desc[key]) == rdms.n_cond:
+                labels = desc[key]
+                break
+        pair = f"conditions {i} and {j}" + (f" ({str(labels[i])!r}, {str(labels[j])!r})" if labels is not None else "")
+        raise InputValueError(
+            f"`{name}` contains {int(bad.sum())} infinite dissimilarit{'y' if bad.sum() == 1 else 'ies'}; the first "
+            f"is {dv[r, p]} in RDM {r} between {pair}. Dissimilarities must be finite; mark a pair as missing "
+            "with NaN (rsatoolbox leaves NaN pairs out) or fix the data."
+        )
+    return rdms

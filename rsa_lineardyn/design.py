@@ -24,7 +24,7 @@ import warnings
 
 import numpy as np
 
-from ._validation import InputTypeError, InputValueError, check_positive_int
+from ._validation import InputTypeError, InputValueError, check_positive_int, check_rdm_values
 from .model import DegeneracyWarning, LinearNetworkModel
 from .scoring import _score_matrix, _unit_scale, _weighted_fast
 
@@ -499,4 +499,4 @@ def _as_rdms(data_rdms):
             f"`data_rdms` must be rsatoolbox.rdm.RDMs, got {type(data_rdms).__name__}. "
             "Build them with rsatoolbox.rdm.calc_rdm or rl.rdms_from_matrices(matrices, labels=...)."
         )
-    return data_rdms
+    return check_rdm_values(data_rdms, "data_rdms")

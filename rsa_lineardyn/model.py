@@ -67,6 +67,7 @@ from ._validation import (
     check_choice,
     check_comparison_method,
     check_positive_int,
+    check_rdm_values,
     check_real,
 )
 from .engines import _AlignedEngine, _AverageEngine, _RandomStartEngine, mode_strengths
@@ -725,6 +726,7 @@ class _DataScorer:
     def __init__(self, data, method, sigma_k):
         if not isinstance(data, RDMs):
             raise InputTypeError(f"`data` must be rsatoolbox.rdm.RDMs, got {type(data).__name__}.")
+        check_rdm_values(data, "data")
         self.method = method
         self.sigma_k = sigma_k
         dv = _unit_scale(np.asarray(data.get_vectors(), dtype=float), method)  # scale-free methods: any units

@@ -750,3 +750,34 @@ def test_scale_free_score_matrix_ignores_units():
         ref = rl.score_matrix(p, d, method=method)
         for f in (1e300, 1e-300):
             np.testing.assert_allclose(rl.score_matrix(p * f, d * f, method=method), ref, atol=1e-9)
+
+
+def _with_pair(data, rdm, i, j, value):
+    """A copy of ``data`` (rsatoolbox RDMs) with the pair (i, j) of RDM ``rdm`` set to ``value``."""
+    out = data.copy()
+    iu = np.triu_indices(out.n_cond, k=1)
+    p = int(np.flatnonzero((iu[0] == i) & (iu[1] == j))[0])
+    out.dissimilarities[rdm, p] = value
+    return out
+
+
+@pytest.mark.parametrize("bad", [INF, -INF])
+def test_infinite_dissimilarity_is_an_input_error(sem_hidden, bad):
+    sem, M = sem_hidden
+    good = rl.rdms_from_matrices(np.stack([M, M]), labels=sem.labels)
+    data = _with_pair(good, 1, 1, 4, bad)
+    lab = rf"\({sem.labels[1]!r}, {sem.labels[4]!r}\)"
+    match = rf"`data_rdms` contains 1 infinite .* RDM 1 between conditions 1 and 4 {lab}.*NaN"
+    with pytest.raises(InputValueError, match=match):
+        rl.fit_rdms(data, sem, n_hidden=[1, 2], n_boot=0)
+    with pytest.raises(InputValueError, match=match):
+        rl.evaluate_hypotheses(data, rl.width_models(sem, data, [1, 2]), sem)
+    with pytest.raises(InputValueError, match=match):
+        rl.compare_widths(data, sem, widths=(1, 2))
+    with pytest.raises(InputValueError, match=match):
+        rl.compare_regimes(data, sem, n_hidden=2)
+    model = rl.LinearNetworkModel(sem, 2, item_order=data)
+    with pytest.raises(InputValueError, match=r"`data` contains 1 infinite .* RDM 1 between conditions 1 and 4"):
+        model.fit(data, method="corr")
+    # NaN stays a missing pair
+    assert np.all(np.isfinite(model.fit(_with_pair(good, 1, 1, 4, NAN), method="corr")))
