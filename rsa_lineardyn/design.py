@@ -104,7 +104,7 @@ def make_design(data_rdms, task, *, subject_descriptor="auto", stage_descriptor=
         stages, xs = ["all"], np.array([1.0])
         stage_of = np.zeros(n_rdm, dtype=int)
     else:
-        stages, xs = _stage_values(data_rdms.rdm_descriptors[stage_key])
+        stages, xs = _stage_values(data_rdms.rdm_descriptors[stage_key], stage_key)
         pos = {s: i for i, s in enumerate(stages)}
         stage_of = np.array([pos[s] for s in np.asarray(data_rdms.rdm_descriptors[stage_key]).tolist()], dtype=int)
     K = len(stages)
@@ -444,19 +444,26 @@ def _find_key(rdms, key, candidates, name):
     return None
 
 
-def _stage_values(values):
-    """Unique stages in order and their positions on the stage axis."""
+def _stage_values(values, key="stage"):
+    """Unique stages in order and their positions on the stage axis (numeric stages must be finite)."""
     vals = np.asarray(values)
     uniq = list(dict.fromkeys(vals.tolist()))
     try:
         num = np.array([float(u) for u in uniq])
-        order = np.argsort(num, kind="stable")
-        uniq = [uniq[i] for i in order]
-        x = num[order]
     except (TypeError, ValueError):
+        num = None
+    if num is not None and not np.all(np.isfinite(num)):
+        bad = [u for u, x in zip(uniq, num) if not np.isfinite(x)]
+        raise InputValueError(
+            f"`stage_descriptor`: the rdm descriptor {key!r} read as stages of learning has non-finite value(s) "
+            f"{bad}; every stage must be a finite number (its position on the time axis) or a label. Fix or drop "
+            "those RDMs, or pass stage_descriptor=None if they are not stages."
+        )
+    if num is None:
         uniq = sorted(uniq, key=str)
-        x = np.arange(1.0, len(uniq) + 1)
-    return uniq, x
+        return uniq, np.arange(1.0, len(uniq) + 1)
+    order = np.argsort(num, kind="stable")
+    return [uniq[i] for i in order], num[order]
 
 
 def _widths(task, n_hidden):

@@ -781,3 +781,14 @@ def test_infinite_dissimilarity_is_an_input_error(sem_hidden, bad):
         model.fit(data, method="corr")
     # NaN stays a missing pair
     assert np.all(np.isfinite(model.fit(_with_pair(good, 1, 1, 4, NAN), method="corr")))
+
+
+@pytest.mark.parametrize("stages", [[0.0, INF], [0.0, NAN], [1.0, -INF]])
+def test_non_finite_stage_values(sem_hidden, stages):
+    sem, M = sem_hidden
+    data = rl.rdms_from_matrices(np.stack([M, M]), labels=sem.labels)
+    data.rdm_descriptors["stage"] = np.array(stages)
+    with pytest.raises(InputValueError, match=r"`stage_descriptor`.*'stage'.*non-finite.*finite number"):
+        rl.fit_rdms(data, sem, n_hidden=[1, 2], n_boot=0)
+    with pytest.raises(InputValueError, match=r"`stage_descriptor`.*non-finite"):
+        rl.fit_rdms(data, sem, n_hidden=[1, 2], n_boot=0, stage_descriptor="stage", time_map="free")
