@@ -25,6 +25,7 @@ __all__ = [
     "check_comparison_method",
     "check_rng",
     "check_rdm_values",
+    "check_not_complex",
     "COMPARISON_METHODS",
 ]
 
@@ -51,6 +52,29 @@ class AssumptionError(InputValueError):
     """The input violates an assumption of the exact theory (A1 or A2)."""
 
 
+def check_not_complex(value, name):
+    """Raise :class:`InputTypeError` if ``value`` holds complex numbers (numpy would drop the imaginary part).
+
+    Anything that is not array-like is left to the caller's own conversion and its error.
+    """
+    if isinstance(value, (str, bytes, numbers.Real)) or value is None:  # the common cases, fast
+        return
+    if isinstance(value, (complex, np.complexfloating)):
+        bad = True
+    else:
+        try:
+            raw = np.asarray(value)
+        except Exception:  # ragged or odd input: the caller's float conversion reports it
+            return
+        bad = np.iscomplexobj(raw) or (raw.dtype == object and any(
+            isinstance(x, (complex, np.complexfloating)) for x in raw.ravel()))
+    if bad:
+        raise InputTypeError(
+            f"`{name}` holds complex numbers; it must be real (numpy would silently drop the imaginary part). "
+            f"Pass np.real({name}) or np.abs({name}) explicitly if that is what you mean."
+        )
+
+
 def check_matrix(value, name, *, shape=None, allow_empty=False, dtype=float):
     """Return ``value`` as a finite 2-D float array, or raise a clear error.
 
@@ -64,6 +88,7 @@ def check_matrix(value, name, *, shape=None, allow_empty=False, dtype=float):
     """
     if isinstance(value, (str, bytes)) or value is None:
         raise InputTypeError(f"`{name}` must be a 2-D numeric array, got {type(value).__name__}.")
+    check_not_complex(value, name)
     try:
         arr = np.asarray(value, dtype=dtype)
     except (TypeError, ValueError) as exc:
@@ -98,6 +123,7 @@ def check_1d(values, name, *, what="numbers", empty_hint="give at least one valu
     """
     if isinstance(values, (str, bytes)) or values is None:
         raise InputTypeError(f"`{name}` must be a 1-D array of {what}, got {type(values).__name__}.")
+    check_not_complex(values, name)
     try:
         arr = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
@@ -149,6 +175,7 @@ def check_positive_int(value, name, *, minimum=1):
 
 def check_real(value, name, *, minimum=None, maximum=None, strict_min=False, allow_inf=False):
     """Return ``value`` as a finite float within the given bounds."""
+    check_not_complex(value, name)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         try:
             arr = np.asarray(value, dtype=float)
@@ -214,11 +241,7 @@ def check_rdm_values(rdms, name="data_rdms"):
     condition pair (its pattern labels where there are some).  Returns ``rdms``.
     """
     dv = np.asarray(rdms.get_vectors())
-    if np.iscomplexobj(dv):
-        raise InputTypeError(
-            f"`{name}` holds complex dissimilarities; RDMs must be real. Pass the real part "
-            "(np.real) or the magnitude (np.abs) explicitly if that is what you mean."
-        )
+    check_not_complex(dv, name)
     bad = np.isinf(dv)
     if bad.any():
         r, p = (int(i) for i in np.argwhere(bad)[0])

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import InputTypeError, InputValueError, check_choice, check_real
+from ._validation import InputTypeError, InputValueError, check_choice, check_not_complex, check_real
 from .trajectory import Trajectory
 
 __all__ = [
@@ -331,6 +331,7 @@ def gram_to_rdm(gram, measure="euclidean", zero_tol=DEFAULT_ZERO_TOL):
         )
     check_choice(measure, "measure", ("euclidean", "cosine"))
     zero_tol = check_real(zero_tol, "zero_tol", minimum=0)
+    check_not_complex(gram, "gram")
     G = np.asarray(gram, dtype=float)
     if G.ndim not in (2, 3) or G.shape[-1] != G.shape[-2]:
         raise InputValueError(f"`gram` must have shape (N, N) or (T, N, N), got {G.shape}.")

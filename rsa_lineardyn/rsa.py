@@ -14,7 +14,7 @@ import copy
 
 import numpy as np
 
-from ._validation import InputTypeError, InputValueError, check_choice, check_real
+from ._validation import InputTypeError, InputValueError, check_choice, check_not_complex, check_real
 from .representations import DEFAULT_RCOND, MEASURES, REPRESENTATIONS, condition_labels, trajectory_rdms
 from .task import Task
 from .trajectory import Trajectory
@@ -40,6 +40,7 @@ def _copy_desc(desc, name):
 def _as_float_array(matrices):
     if matrices is None or isinstance(matrices, (str, bytes)):
         raise InputTypeError(f"`matrices` must be an array of numbers, shape (N, N) or (n, N, N), got {type(matrices).__name__}.")
+    check_not_complex(matrices, "matrices")
     try:
         return np.asarray(matrices, dtype=float)
     except (TypeError, ValueError):

@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from ._validation import InputTypeError, InputValueError, check_comparison_method
+from ._validation import InputTypeError, InputValueError, check_comparison_method, check_not_complex
 
 __all__ = ["score_matrix"]
 
@@ -82,6 +82,7 @@ def _score_input(value, name):
     """``pred`` / ``data`` of :func:`score_matrix` as a non-empty 2-D float array (a 1-D vector is one row)."""
     if isinstance(value, (str, bytes)) or value is None:
         raise InputTypeError(f"`{name}` must be a numeric array of dissimilarity vectors, got {type(value).__name__}.")
+    check_not_complex(value, name)
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):

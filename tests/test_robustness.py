@@ -792,3 +792,35 @@ def test_non_finite_stage_values(sem_hidden, stages):
         rl.fit_rdms(data, sem, n_hidden=[1, 2], n_boot=0)
     with pytest.raises(InputValueError, match=r"`stage_descriptor`.*non-finite"):
         rl.fit_rdms(data, sem, n_hidden=[1, 2], n_boot=0, stage_descriptor="stage", time_map="free")
+
+
+def test_complex_input_is_refused(setup, sem_hidden):
+    task, W1, W2 = setup
+    X, Y = task.X, task.Y
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ComplexWarning may leak
+        with pytest.raises(InputTypeError, match=r"`X` holds complex numbers.*np.real"):
+            rl.Task(X + 1e-3j, Y)
+        with pytest.raises(InputTypeError, match=r"`Y` holds complex numbers"):
+            rl.Task(X, Y.astype(complex))
+        with pytest.raises(InputTypeError, match=r"`W1` holds complex numbers"):
+            rl.exact_dynamics(task, W1 * (1 + 1j), W2, [0.0, 1.0])
+        with pytest.raises(InputTypeError, match=r"`W2` holds complex numbers"):
+            rl.simulate(task, W1, W2 * (1 + 0j), [0.0, 1.0])
+        with pytest.raises(InputTypeError, match=r"`W1` holds complex numbers"):
+            rl.measure_balance(W1.astype(complex), W2)
+        with pytest.raises(InputTypeError, match=r"`times` holds complex numbers"):
+            rl.exact_dynamics(task, W1, W2, np.array([0.0, 1.0 + 1j]))
+        with pytest.raises(InputTypeError, match=r"`scale` holds complex numbers"):
+            rl.balanced_init(3, 2, 2, scale=0.1 + 0j)
+        sem, M = sem_hidden
+        with pytest.raises(InputTypeError, match=r"`matrices` holds complex numbers"):
+            rl.rdms_from_matrices(M * (1 + 1j), labels=sem.labels)
+        with pytest.raises(InputTypeError, match=r"`gram` holds complex numbers"):
+            rl.gram_to_rdm(np.eye(3) * 1j)
+        with pytest.raises(InputTypeError, match=r"`data` holds complex numbers"):
+            rl.score_matrix(np.ones((1, 3)), np.array([[1, 2, 3j]]))
+        data = rl.rdms_from_matrices(M, labels=sem.labels)
+        data.dissimilarities = data.dissimilarities * (1 + 1j)
+        with pytest.raises(InputTypeError, match=r"`data_rdms` holds complex numbers"):
+            rl.fit_rdms(data, sem, n_hidden=[1], n_boot=0)
