@@ -280,8 +280,7 @@ def task_from_dataframe(features, inputs=None, *, name="task"):
             f"`features` must be a pandas DataFrame (items as rows, features as columns), got {type(features).__name__}."
         )
     labels = [str(x) for x in features.index]
-    if len(set(labels)) != len(labels):
-        raise InputValueError("`features` index must name each item once; it has repeated labels.")
+    _check_unique_index(labels, "features")
     Y = _numeric_block(features, "features").T
     P = Y.shape[1]
     if inputs is None:
@@ -290,6 +289,7 @@ def task_from_dataframe(features, inputs=None, *, name="task"):
         if not isinstance(inputs, pd.DataFrame):
             raise InputTypeError(f"`inputs` must be None or a pandas DataFrame, got {type(inputs).__name__}.")
         in_labels = [str(x) for x in inputs.index]
+        _check_unique_index(in_labels, "inputs")
         missing = sorted(set(labels) - set(in_labels))
         if missing:
             raise InputValueError(
@@ -298,6 +298,21 @@ def task_from_dataframe(features, inputs=None, *, name="task"):
         pos = {lab: i for i, lab in enumerate(in_labels)}
         X = _numeric_block(inputs, "inputs")[[pos[lab] for lab in labels]].T
     return Task(X, Y, labels=labels, feature_names=[str(c) for c in features.columns], name=name)
+
+
+def _check_unique_index(labels, name):
+    """Every item label (as a string) once in the index of DataFrame ``name``; the error names the repeats."""
+    seen, dup = set(), []
+    for lab in labels:
+        if lab in seen and lab not in dup:
+            dup.append(lab)
+        seen.add(lab)
+    if dup:
+        raise InputValueError(
+            f"`{name}` index must name each item once; it has repeated labels {dup[:5]}"
+            f"{' ...' if len(dup) > 5 else ''}. "
+            f"Drop or aggregate the duplicate rows first, e.g. {name}.groupby(level=0).mean()."
+        )
 
 
 def _numeric_block(df, name):

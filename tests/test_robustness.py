@@ -824,3 +824,17 @@ def test_complex_input_is_refused(setup, sem_hidden):
         data.dissimilarities = data.dissimilarities * (1 + 1j)
         with pytest.raises(InputTypeError, match=r"`data_rdms` holds complex numbers"):
             rl.fit_rdms(data, sem, n_hidden=[1], n_boot=0)
+
+
+def test_task_from_dataframe_duplicated_index():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame({"grow": [1, 1, 1], "fly": [1, 0, 0]}, index=["canary", "salmon", "oak"])
+    inputs = pd.DataFrame({"a": [1.0, 0, 0, 5], "b": [0, 1.0, 0, 5], "c": [0, 0, 1.0, 5]},
+                          index=["canary", "salmon", "oak", "oak"])
+    with pytest.raises(InputValueError,
+                       match=r"`inputs` index must name each item once; it has repeated labels \[.oak.\]"):
+        rl.task_from_dataframe(df, inputs=inputs)
+    with pytest.raises(InputValueError, match=r"`features` index .* repeated labels \['canary'\].*groupby"):
+        rl.task_from_dataframe(df.rename(index={"salmon": "canary"}))
+    task = rl.task_from_dataframe(df, inputs=inputs.iloc[:3])
+    np.testing.assert_allclose(task.X, np.eye(3))
