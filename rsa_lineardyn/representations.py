@@ -335,6 +335,12 @@ def gram_to_rdm(gram, measure="euclidean", zero_tol=DEFAULT_ZERO_TOL):
     G = np.asarray(gram, dtype=float)
     if G.ndim not in (2, 3) or G.shape[-1] != G.shape[-2]:
         raise InputValueError(f"`gram` must have shape (N, N) or (T, N, N), got {G.shape}.")
+    if not np.all(np.isfinite(G)):
+        bad = int(G.size - np.count_nonzero(np.isfinite(G)))
+        raise InputValueError(
+            f"`gram` contains {bad} non-finite value(s) (NaN or inf); a Gram matrix of finite activities is "
+            "finite. Recompute it (e.g. rl.hidden_rsm / rl.ntk of a finite trajectory) or drop those items."
+        )
     diag = np.diagonal(G, axis1=-2, axis2=-1)
     if measure == "euclidean":
         D = diag[..., :, None] + diag[..., None, :] - 2.0 * G

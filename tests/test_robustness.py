@@ -838,3 +838,14 @@ def test_task_from_dataframe_duplicated_index():
         rl.task_from_dataframe(df.rename(index={"salmon": "canary"}))
     task = rl.task_from_dataframe(df, inputs=inputs.iloc[:3])
     np.testing.assert_allclose(task.X, np.eye(3))
+
+
+@pytest.mark.parametrize("value", [NAN, INF, -INF])
+def test_gram_to_rdm_non_finite(value):
+    for measure in ("euclidean", "cosine"):
+        with pytest.raises(InputValueError, match=r"`gram` contains 9 non-finite value\(s\)"):
+            rl.gram_to_rdm(np.full((3, 3), value), measure)
+    G = np.eye(3)
+    G[0, 1] = value
+    with pytest.raises(InputValueError, match=r"`gram` contains 1 non-finite"):
+        rl.gram_to_rdm(np.stack([np.eye(3), G]))
