@@ -25,17 +25,19 @@ SCALE_FREE = ("cosine", "spearman", "corr", "kendall", "tau-b", "tau-a", "rho-a"
 
 
 def _unit_scale(x, method, common=False):
-    """``x`` divided by its largest finite absolute value (per row, or one ``common`` factor) for scale-free methods.
+    """``x`` rescaled to a largest finite absolute value in [0.5, 1) (per row, or one ``common`` factor).
 
-    Rows without a positive finite entry are left as they are.  Returns ``x`` itself for other methods.
+    Only for scale-free methods (returns ``x`` itself for others).  The factor is a power of two, so the
+    rescaling is exact: scores of data in ordinary units are bit-for-bit those without it.  Rows without a
+    positive finite entry are left as they are.
     """
     if method not in SCALE_FREE or x.size == 0:
         return x
     a = np.abs(x)
     a = np.where(np.isfinite(a), a, 0.0)
     m = a.max() if common else a.max(axis=-1, keepdims=True)
-    m = np.where(m > 0, m, 1.0)
-    return x / m
+    _, e = np.frexp(np.where(m > 0, m, 1.0))  # m = f * 2**e with 0.5 <= f < 1
+    return np.ldexp(x, -e)
 
 
 def score_matrix(pred, data, method="corr", sigma_k=None):
