@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 
 from .design import aggregate, stacked_scores
-from .scoring import _score_matrix
+from .scoring import _score_matrix, _unit_scale
 
 # ----------------------------------------------------------------------------
 # statistics on per-unit scores
@@ -114,7 +114,7 @@ def _nnls_weights(F, D, w, method):
 
     keep = ~np.isnan(D).any(axis=0)
     A = F[:, keep].T  # (n_pairs, n_feat)
-    Dk = D[:, keep][w > 0]
+    Dk = _unit_scale(D[:, keep][w > 0], method)  # exact power-of-two rescaling: data in any units (1e300)
     ww = w[w > 0]
     if method in ("cosine", "cosine_cov"):
         Ac, Dc = A, Dk

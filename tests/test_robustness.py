@@ -849,3 +849,21 @@ def test_gram_to_rdm_non_finite(value):
     G[0, 1] = value
     with pytest.raises(InputValueError, match=r"`gram` contains 1 non-finite"):
         rl.gram_to_rdm(np.stack([np.eye(3), G]))
+
+
+def test_scale_free_hypothesis_tests_ignore_data_units(sem_hidden):
+    sem, M = sem_hidden
+    rng = np.random.default_rng(0)
+    S = []
+    for _ in range(4):
+        E = rng.random(M.shape) * 0.1 * M.max()
+        E = E + E.T
+        np.fill_diagonal(E, 0.0)
+        S.append(M + E)
+    S = np.stack(S)
+    tables = []
+    for f in (1.0, 1e300):
+        data = rl.rdms_from_matrices(S * f, labels=sem.labels, rdm_descriptors={"subject": np.arange(4)})
+        tables.append(rl.compare_widths(data, sem, widths=(1, 3)).table)
+    assert tables[1]["n_valid_units"].tolist() == tables[0]["n_valid_units"].tolist() == [4, 4, 4]
+    np.testing.assert_allclose(tables[1]["mean"], tables[0]["mean"], atol=1e-12)
