@@ -86,6 +86,24 @@ def mode_strengths(s, a0, lam, times, tau=1.0):
     return np.maximum(a, 0.0)
 
 
+def _lru_get(cache, key, stats=None, kind=None):
+    """``cache[key]`` marked most recently used, or ``None``; counts ``<kind>_hits`` / ``<kind>_misses`` in ``stats``."""
+    hit = cache.get(key)
+    if hit is not None:
+        cache.move_to_end(key)
+    if stats is not None:
+        stats[f"{kind}_{'hits' if hit is not None else 'misses'}"] += 1
+    return hit
+
+
+def _lru_put(cache, key, value, size):
+    """Store ``value`` under ``key``, evicting the least recently used entry beyond ``size``; returns ``value``."""
+    cache[key] = value
+    if len(cache) > size:
+        cache.popitem(last=False)
+    return value
+
+
 class _AlignedEngine:
     """Per-mode closed form for the task-aligned start: Gram = sum_j w_j(t) b_j b_j^T."""
 
@@ -226,14 +244,9 @@ class _AverageEngine:
     def _spectrum(self, lam):
         from .exact import spectrum
 
-        hit = self._spectra.get(lam)
+        hit = _lru_get(self._spectra, lam)
         if hit is None:
-            hit = spectrum(self.task.sigma_yx, lam)
-            self._spectra[lam] = hit
-            if len(self._spectra) > self._cache_size:
-                self._spectra.popitem(last=False)
-        else:
-            self._spectra.move_to_end(lam)
+            hit = _lru_put(self._spectra, lam, spectrum(self.task.sigma_yx, lam), self._cache_size)
         return hit
 
     def state(self, lam, scale):
@@ -244,12 +257,9 @@ class _AverageEngine:
         from .exact import _manifold_message, _manifold_rule, _thin_factor
 
         key = (float(lam), float(scale))
-        hit = self._cache.get(key)
+        hit = _lru_get(self._cache, key, self.stats, "state")
         if hit is not None:
-            self._cache.move_to_end(key)
-            self.stats["state_hits"] += 1
             return hit
-        self.stats["state_misses"] += 1
         d, O = self._spectrum(key[0])
         levels, inverse, counts = np.unique(d, return_inverse=True, return_counts=True)
         draws = self.draws(*key)
@@ -273,9 +283,7 @@ class _AverageEngine:
             Zs_all.append(Rg)
         # the compressed eigenvalues dc are the same for every draw (same levels, same rank)
         out = (dc, np.concatenate(Os_all, axis=2), np.concatenate(Zs_all, axis=1))
-        self._cache[key] = out
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        _lru_put(self._cache, key, out, self._cache_size)
         return out
 
     def factors(self, lam, scale, times, tau):
@@ -330,12 +338,9 @@ class _AverageEngine:
 
         times = np.asarray(times, dtype=float)
         key = (float(lam), float(scale), float(tau), times.tobytes())
-        hit = self._results.get(key)
+        hit = _lru_get(self._results, key, self.stats, "result")
         if hit is not None:
-            self._results.move_to_end(key)
-            self.stats["result_hits"] += 1
             return hit
-        self.stats["result_misses"] += 1
         task = self.task
         X, Y, n_in = task.X, task.Y, task.n_in
         rep = self.representation
@@ -364,9 +369,7 @@ class _AverageEngine:
                 mean = mean + G
             mean = mean / nd
         (mean[0] if isinstance(mean, tuple) else mean).setflags(write=False)
-        self._results[key] = mean
-        if len(self._results) > self._result_cache_size:
-            self._results.popitem(last=False)
+        _lru_put(self._results, key, mean, self._result_cache_size)
         return mean
 
 
@@ -581,14 +584,11 @@ class _RandomStartEngine:
         ``Om`` maps the (compressed) eigenbasis of ``F`` to mode coordinates.
         """
         key = (float(lam), float(scale))
-        hit = self._cache.get(key)
+        hit = _lru_get(self._cache, key, self.stats, "state")
         if hit is not None:
-            self._cache.move_to_end(key)
-            self.stats["state_hits"] += 1
             return hit
         from .exact import _manifold_rule
 
-        self.stats["state_misses"] += 1
         d, Om = self._spectrum(key[0])  # eigenvectors in mode coordinates
         C = self._thin_modes(*key)
         Zfull = np.swapaxes(Om, 0, 1) @ C  # (D, n, r) = O^T C
@@ -607,9 +607,7 @@ class _RandomStartEngine:
             Os_all.append(Om[:, idx] @ Qg)
             Zs_all.append(Rg)
         out = (dc, np.concatenate(Os_all, axis=2), np.concatenate(Zs_all, axis=1), fast_ok)
-        self._cache[key] = out
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        _lru_put(self._cache, key, out, self._cache_size)
         return out
 
     def _spectrum(self, lam):
@@ -619,14 +617,9 @@ class _RandomStartEngine:
         has one ``v_k`` and one ``u_k`` coefficient, the others are single null modes), with the same
         coefficients and the same tie merging as ``spectrum``.  LRU-cached per ``lam``.
         """
-        hit = self._spectra.get(lam)
+        hit = _lru_get(self._spectra, lam)
         if hit is None:
-            hit = _mode_spectrum(self.s, self.task.n_in, self.task.n_out, lam)
-            self._spectra[lam] = hit
-            if len(self._spectra) > self._cache_size:
-                self._spectra.popitem(last=False)
-        else:
-            self._spectra.move_to_end(lam)
+            hit = _lru_put(self._spectra, lam, _mode_spectrum(self.s, self.task.n_in, self.task.n_out, lam), self._cache_size)
         return hit
 
     @staticmethod
@@ -710,9 +703,8 @@ class _RandomStartEngine:
         if not (n_null > n_other and self.n_hidden > n_other) or self.representation == "prediction":
             return None
         key = ("split", float(lam), float(scale))
-        hit = self._cache.get(key)
+        hit = _lru_get(self._cache, key)
         if hit is not None:
-            self._cache.move_to_end(key)
             return hit if hit != "none" else None
         n_in = task.n_in
         d, Om = self._spectrum(float(lam))
@@ -738,9 +730,7 @@ class _RandomStartEngine:
                 sigma[:, : sig.shape[1]] = sig
                 B = Z[:, oidx] @ np.swapaxes(Wt, 1, 2)  # (D, n_o, r) = Z_o W
                 out = (dg, d[oidx], Om[:, oidx], B, sigma, gmodes)
-        self._cache[key] = out
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        _lru_put(self._cache, key, out, self._cache_size)
         return out if out != "none" else None
 
     @staticmethod
@@ -809,12 +799,9 @@ class _RandomStartEngine:
         """
         times = np.asarray(times, dtype=float)
         key = (float(lam), float(scale), float(tau), times.tobytes())
-        hit = self._results.get(key)
+        hit = _lru_get(self._results, key, self.stats, "result")
         if hit is not None:
-            self._results.move_to_end(key)
-            self.stats["result_hits"] += 1
             return hit
-        self.stats["result_misses"] += 1
         n_in = self.task.n_in
         rep = self.representation
         split = self._split_state(lam, scale) if rep != "prediction" else None
@@ -845,9 +832,7 @@ class _RandomStartEngine:
         for a in out:
             if a is not None:
                 a.setflags(write=False)
-        self._results[key] = out
-        if len(self._results) > self._result_cache_size:
-            self._results.popitem(last=False)
+        _lru_put(self._results, key, out, self._result_cache_size)
         return out
 
     def rank_one(self, lam, scale, times, tau):
