@@ -45,7 +45,7 @@ from .design import (
 )
 from .intervals import FLAT_TOL, _IV_COLS, _intervals_table, _Space, format_interval
 from .intervals import MAJORITY, SPREAD_FRACTION  # noqa: F401  (rl.fitting.*: fit_rdms's docstring names them)
-from .scoring import _FAST, _score_matrix, score_matrix
+from .scoring import _FAST, _PreparedData, score_matrix
 from .task import Task
 
 __all__ = ["fit_rdms", "FitResult", "FLAT_TOL", "format_interval", "STAGE_KEYS", "SUBJECT_KEYS", "score_matrix", "plot_fit_profile"]
@@ -759,6 +759,10 @@ def _time_fields(tparams, tnames, g_path, times, stages, snapshot, free):
     return out
 
 
+#: Powell's tolerances in grid-step units (see _Refiner.refine)
+_POWELL_OPTIONS = {"xtol": 1e-3, "ftol": 1e-10}
+
+
 class _Refiner:
     """Bounded continuous search around a grid optimum (kept only if it improves the score)."""
 
@@ -804,8 +808,14 @@ class _Refiner:
                 box.append((offs[max(j - 1, 0)], offs[min(j + 1, offs.size - 1)]))
                 names.append("offset")
         x0 = np.array(x0, dtype=float)
+        # Powell works in grid-step units (u = 0 at the grid optimum, +-1 about one grid step away), so one
+        # tolerance means the same precision for lam, scale and time
+        lo, hi = np.array(box, dtype=float).T
+        unit = np.maximum(np.maximum(x0 - lo, hi - x0), 1e-300)
+        ubox = list(zip((lo - x0) / unit, (hi - x0) / unit))
 
-        def unpack(x):
+        def unpack(u):
+            x = x0 + unit * np.asarray(u, dtype=float)
             p = dict(zip(names, x))
             lam = p.get("lam", cand_lam[c])
             ls = p.get("log10_scale", cand_ls[c])
@@ -817,6 +827,10 @@ class _Refiner:
                 t = p.get("offset", 0.0) + 10.0 ** p["lrate"] * self.xs
             return lam, ls, t
 
+        rows = np.flatnonzero(w > 0)  # only the RDMs that count (one subject's, in per-subject fits)
+        prepared = _PreparedData(self.D, self.method, self.sigma_k, rows)
+        stage_rows, w_rows = self.stage_of[rows], w[rows]
+
         def objective(x):
             lam, ls, t = unpack(x)
             if self.free and np.any(np.diff(t) < 0):
@@ -825,15 +839,15 @@ class _Refiner:
                 V = model.predict_times(t, _theta(model, lam, ls))
             except ValueError:
                 return 1e3
-            S = _score_matrix(V, self.D, self.method, self.sigma_k)  # (K, R)
-            vals = S[self.stage_of, np.arange(self.D.shape[0])]
-            ok = np.isfinite(vals) & (w > 0)
+            S = prepared.score(V)  # (K, n_rows)
+            vals = S[stage_rows, np.arange(rows.size)]
+            ok = np.isfinite(vals)
             if not ok.any():
                 return 1e3
-            return -float(np.sum(vals[ok] * w[ok]) / np.sum(w[ok]))
+            return -float(np.sum(vals[ok] * w_rows[ok]) / np.sum(w_rows[ok]))
 
-        base = objective(x0)
-        res = minimize(objective, x0, method="Powell", bounds=box, options={"xtol": 1e-4, "ftol": 1e-10})
+        base = objective(np.zeros_like(x0))
+        res = minimize(objective, np.zeros_like(x0), method="Powell", bounds=ubox, options=_POWELL_OPTIONS)
         row = dict(row)
         if np.all(np.isfinite(res.x)) and res.fun < base - 1e-12:
             lam, ls, t = unpack(res.x)
@@ -847,7 +861,7 @@ class _Refiner:
                 for st, tt in row["times"].items():
                     row[f"time[{st}]"] = tt
                 if not self.free:
-                    p = dict(zip(names, res.x))
+                    p = dict(zip(names, x0 + unit * res.x))
                     row["rate"] = float(10.0 ** p["lrate"])
                     row["offset"] = float(p.get("offset", 0.0))
             row["score"] = -float(res.fun)

@@ -133,6 +133,46 @@ def _score_matrix(pred, data, method, sigma_k):
     return out.reshape(pred.shape[0], data.shape[0])
 
 
+class _PreparedData:
+    """Data RDMs prepared once for scoring many predictions against a subset of them (a fitter's inner loop).
+
+    ``score(pred)`` equals ``_score_matrix(pred, data, method, sigma_k)[:, rows]`` (to rounding): the pairs
+    left out are those NaN in any row of the *whole* ``data`` (rsatoolbox's rule), and the kept rows are
+    rescaled, centred and normalised here once instead of at every call.  Predictions with NaN in a kept
+    pair, and methods other than ``corr``/``cosine``, take the general path on the subset.
+    """
+
+    def __init__(self, data, method, sigma_k=None, rows=None):
+        data = np.asarray(data, dtype=float)
+        rows = np.arange(data.shape[0]) if rows is None else np.asarray(rows)
+        self.method, self.sigma_k = method, sigma_k
+        self.keep = ~np.isnan(data).any(axis=0)
+        sub = data[rows].copy()
+        sub[:, ~self.keep] = np.nan  # the whole data's missing pairs stay missing in the subset
+        self.sub = sub
+        self.fast = method in _FAST
+        if self.fast:
+            d = _unit_scale(sub, method)[:, self.keep]
+            if method == "corr":
+                d = d - d.mean(axis=1, keepdims=True)
+            self.d = d
+            self.nd = np.linalg.norm(d, axis=1)
+
+    def score(self, pred):
+        """Scores (T, n_rows) of the predictions ``pred`` (T, n_pairs)."""
+        if not self.fast or np.isnan(pred[:, self.keep]).any():
+            return _score_matrix(pred, self.sub, self.method, self.sigma_k)
+        v = _unit_scale(pred, self.method)[:, self.keep]
+        if self.method == "corr":
+            v = v - v.mean(axis=1, keepdims=True)
+        nv = np.linalg.norm(v, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = (v @ self.d.T) / np.outer(nv, self.nd)
+        out[nv == 0] = np.nan
+        out[:, self.nd == 0] = np.nan
+        return out
+
+
 def _weighted_fast(pred, data, W, method):
     """Scores under pair weights ``W`` (B, n_pairs) (condition bootstrap), shape (B, T, n_rdm).
 
