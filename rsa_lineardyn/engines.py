@@ -382,6 +382,39 @@ _GROUP_RTOL = 1e-10
 _BATCH_ELEMENTS = 4_000_000
 
 
+def _factor_batched(d, s, Z, Q, w):
+    """:func:`rsa_lineardyn.exact._factor_from_q` for every draw: ``Z`` (D, n, r), ``Q`` (D, T, n + r, r).
+
+    The same formula (growing rows ``Q[i] / sqrt(w_i)``, the others ``e^{d_i t} z_i^T Q[n:]``), with the
+    products ``Z Q[n:]`` of all times done as one matrix product per draw (numpy's broadcast ``matmul``
+    runs one small product per draw and time, several times slower here).
+    """
+    from .exact import _GROW
+
+    n = d.size
+    D, T, _, r = Q.shape
+    with np.errstate(over="ignore", invalid="ignore"):
+        dt = d * s[:, None]
+        dt = np.where(np.isnan(dt), 0.0, dt)  # 0 * inf for d = 0
+        grow = dt > _GROW
+        e = np.exp(np.where(grow, 0.0, dt))  # only used where not growing
+    Qi = np.ascontiguousarray(Q[:, :, n:, :].transpose(0, 2, 1, 3)).reshape(D, r, T * r)
+    K = (Z @ Qi).reshape(D, n, T, r).transpose(0, 2, 1, 3)  # (D, T, n, r), a view
+    K = K * e[None, :, :, None]
+    if np.any(grow):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            K_grow = Q[:, :, :n, :] / np.sqrt(np.where(grow, w, 1.0))[None, :, :, None]
+        K = np.where(grow[None, :, :, None], K_grow, K)
+    return K
+
+
+def _to_modes(Om, K):
+    """``Om[:, None] @ K`` for ``Om`` (D, n, nc), ``K`` (D, T, nc, r): one matrix product per draw, (D, T, n, r)."""
+    D, T, nc, r = K.shape
+    Kt = np.ascontiguousarray(K.transpose(0, 2, 1, 3)).reshape(D, nc, T * r)
+    return (Om @ Kt).reshape(D, Om.shape[1], T, r).transpose(0, 2, 1, 3)
+
+
 def _base_draws(task, n_hidden, n_draws, seed):
     """Scale- and lam-free part ``(U, a, V, R)`` of ``n_draws`` successive ``balanced_init`` draws.
 
@@ -643,7 +676,7 @@ class _RandomStartEngine:
         ``[V^T W1^T W1 V, ...; ..., U^T W2 W2^T U] = K K^T`` for each draw and time; the same solution as
         :func:`rsa_lineardyn.exact_dynamics` (graded QR of ``[diag(sqrt g) Z; I]``).
         """
-        from .exact import _factor_from_q, _FAST_LOG_MAX, _graded_qr_q, _row_scales
+        from .exact import _FAST_LOG_MAX, _graded_qr_q, _row_scales
 
         d, Om, Z, fast_ok = self.state(lam, scale)
         D, nc, r = Z.shape
@@ -669,13 +702,18 @@ class _RandomStartEngine:
                 sc = np.where(ef > -_FAST_LOG_MAX, np.exp(np.minimum(ef, _FAST_LOG_MAX)), 0.0)
             order = np.argsort(-ef, axis=1, kind="stable")  # (Tf, N): the same for every draw
             inv = np.argsort(order, axis=1)
-            rows_sorted = A[:, order]  # (D, Tf, N, r), sorted rows
-            As = rows_sorted[fd] * np.take_along_axis(sc, order, axis=1)[None, :, :, None]
+            tix = np.arange(ft.size)[:, None]
+            As = A[fd][:, order]  # (Df, Tf, N, r), sorted rows (one gather over two axes)
+            As *= sc[tix, order][None, :, :, None]
             step = max(1, _BATCH_ELEMENTS // (As.shape[1] * N * r))
             Qs = np.empty_like(As)
             for i in range(0, fd.size, step):
                 Qs[i : i + step] = np.linalg.qr(As[i : i + step], mode="reduced")[0]
-            Q[np.ix_(fd, ft)] = np.take_along_axis(Qs, inv[None, :, :, None], axis=2)
+            Qs = Qs[:, tix, inv]  # rows back in their original order
+            if fd.size == D and ft.size == T:
+                Q = Qs
+            else:
+                Q[np.ix_(fd, ft)] = Qs
         slow = ~(fast_ok[:, None] & fast_t[None, :])
         if np.any(slow):
             di, ti = np.nonzero(slow)
@@ -683,7 +721,7 @@ class _RandomStartEngine:
             for i in range(0, di.size, step):
                 a, b = di[i : i + step], ti[i : i + step]
                 Q[a, b] = _graded_qr_q(ell_all[b], A[a])
-        return Om[:, None] @ _factor_from_q(d, s, Z, Q, w)
+        return _to_modes(Om, _factor_batched(d, s, Z, Q, w))
 
     # -- split path: one large tied group of input-null modes, solved in its eigenbasis ----------------
     def _split_state(self, lam, scale):
