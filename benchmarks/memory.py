@@ -19,12 +19,14 @@ Cases (``--quick`` runs the smaller sizes only):
   running mean only: memory independent of ``T``); ``ntk budget`` is ``rl.ntk(traj)`` with the
   default 2 GiB budget (at T = 1000 the full array would be 7.6 GiB: a clear error instead).
 * Initialisations, ``n_in = 10``, ``n_out = 5``, ``lam = 0``: ``balanced_init`` +
-  ``measure_balance`` (new), ``task_aligned_init`` (new), and the previous construction (full
-  ``N_h x N_h`` random rotation, dense balance meter) at the sizes where it fits.
+  ``measure_balance`` (new), ``task_aligned_init`` + ``measure_balance`` (new), and the previous
+  construction (full ``N_h x N_h`` random rotation, dense balance meter) at the sizes where it fits.
+  ``balanced_init`` up to ``N_h = 8192`` consumes the random numbers of the full rotation (same
+  seeded draws as before, ``O(N_h^2)`` time); wider, it draws only the ``N_h x 10`` block.
 
 Usage::
 
-    python benchmarks/memory.py            # about 1-2 minutes on 2 shared cores
+    python benchmarks/memory.py            # about 1 minute on 2 shared cores
     python benchmarks/memory.py --quick    # about 20 s
 
 Writes ``benchmarks/results/memory.json`` and ``memory.md`` (atomically).
@@ -90,8 +92,11 @@ try:
             D = rl.gram_to_rdm(_ntk_dense(hidden_rsm(traj), traj.w2w2t, X.T @ X))
             out["result_bytes"] = D.nbytes
         elif m == "trajectory_rdms":
-            D = rl.trajectory_rdms(traj, "ntk")
-            out["result_bytes"] = D.nbytes
+            try:
+                D = rl.trajectory_rdms(traj, "ntk")
+                out["result_bytes"] = D.nbytes
+            except rl.InputValueError as exc:
+                out["error"] = str(exc)
         elif m == "stream":
             acc = None
             for K in rl.ntk_series(traj):
@@ -187,7 +192,7 @@ def main(argv=None):
         for m in methods:
             cases.append({"kind": "ntk", "T": T, "method": m,
                           "previous_need": f"{T} x 1012^2 x 8 B = {dense_need / 2**30:.2f} GiB per array (x ~3 peak)"})
-    sizes = (1000, 5000, 20000) if args.quick else (1000, 5000, 20000, 50000)
+    sizes = (1000, 5000, 20000) if args.quick else (1000, 2000, 8192, 20000, 50000, 200000)
     for h in sizes:
         for m in ("balanced_init", "task_aligned_init") + (("previous",) if h <= 2000 else ()):
             cases.append({"kind": "init", "N_h": h, "method": m,

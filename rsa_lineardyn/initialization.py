@@ -39,8 +39,12 @@ __all__ = ["balanced_init", "task_aligned_init", "measure_balance", "Balance", "
 SCALE_RANGE = (1e-75, 1e75)
 #: Largest allowed ``|lam|`` (a squared weight magnitude): ``lam**2`` stays a finite float64.
 MAX_ABS_LAM = 1e150
-#: Elements per block of the Gaussian draws streamed while drawing a thin random rotation (8 MiB).
-_DRAW_BLOCK = 1 << 20
+#: Elements per block of the Gaussian draws streamed while drawing a thin random rotation (1 MiB).
+_DRAW_BLOCK = 1 << 17
+#: Widest ``n_hidden`` whose hidden rotation still consumes the random numbers of a full
+#: ``n_hidden x n_hidden`` Gaussian matrix (the draws of earlier versions, O(n_hidden^2) time).
+#: Wider rotations draw only the ``n_hidden x r`` block they need (O(n_hidden r) time).
+FULL_STREAM_MAX = 8192
 
 
 def _check_scale(scale):
@@ -124,17 +128,22 @@ def _assemble(U, V, R, a, lam, n_in, n_hidden, n_out):
 def _random_orthogonal(n, rng, k=None):
     """The first ``k`` columns (default all ``n``) of a Haar-random orthogonal ``(n, n)`` matrix.
 
-    Draws exactly the random numbers of ``rng.standard_normal((n, n))`` (the
-    same stream as always, so seeded results do not change), but for
-    ``k < n`` streams them in blocks of :data:`_DRAW_BLOCK` elements and keeps
-    only the first ``k`` columns; the thin QR of that ``(n, k)`` block (signs
-    fixed so ``diag(R) > 0``) equals the first ``k`` columns of the QR of the
-    full matrix, to rounding (bit for bit when ``k = n``).  Memory is
-    ``O(n k)``; the time to draw the discarded numbers stays ``O(n^2)``.
+    ``k = n`` (the default): QR of ``rng.standard_normal((n, n))``, signs
+    fixed so ``diag(R) > 0``.  ``k < n`` and ``n <=`` :data:`FULL_STREAM_MAX`:
+    the same random numbers, streamed in blocks of :data:`_DRAW_BLOCK`
+    elements of which only the first ``k`` columns are kept; the thin QR of
+    that ``(n, k)`` block equals the first ``k`` columns of the full
+    construction to rounding (so seeded draws are those of earlier versions),
+    in ``O(n k)`` memory but ``O(n^2)`` time.  ``k < n`` and wider: the thin
+    QR of a fresh ``(n, k)`` Gaussian block, ``O(n k)`` memory and time (the
+    same Haar distribution; other numbers than the full construction, which
+    needed ``8 n^2`` bytes and an ``O(n^3)`` QR).
     """
     k = n if k is None else min(int(k), n)
     if k == n:
         G = rng.standard_normal((n, n))
+    elif n > FULL_STREAM_MAX:
+        G = rng.standard_normal((n, k))
     else:
         G = np.empty((n, k))
         rows = max(1, _DRAW_BLOCK // n)
@@ -176,11 +185,15 @@ def balanced_init(n_in, n_hidden, n_out, lam=0.0, scale=0.1, seed=None):
     Notes
     -----
     Memory is ``O(n_hidden (n_in + n_out))``: only the first
-    ``max(min(n_hidden, n_in), min(n_hidden, n_out))`` columns of the hidden
-    rotation are formed (the other hidden directions carry no weight).  The
-    random stream is that of the full ``n_hidden x n_hidden`` rotation, so a
-    seed gives the same weights (to rounding) as in earlier versions; drawing
-    it costs ``O(n_hidden**2)`` time (about 5 s at ``n_hidden = 20000``).
+    ``r = max(min(n_hidden, n_in), min(n_hidden, n_out))`` columns of the
+    hidden rotation are formed (the other hidden directions carry no weight,
+    and the rotation cancels from ``W2 W1``, ``W1^T W1`` and ``W2 W2^T``).
+    Up to ``n_hidden = 8192`` the rotation uses the random numbers of a full
+    ``n_hidden x n_hidden`` Gaussian matrix, so a seed gives the weights of
+    earlier versions (to rounding), at ``O(n_hidden**2)`` time (under a
+    second); wider, it draws only an ``n_hidden x r`` Gaussian block
+    (``O(n_hidden r)`` time; same distribution, other numbers than earlier
+    versions, which needed ``8 n_hidden**2`` bytes there).
 
     Returns
     -------
@@ -320,7 +333,7 @@ def measure_balance(W1, W2):
         # W2^T W2 - W1 W1^T = F S F^T with F = [W2^T, W1] = Q Rf (thin QR, Q of n_hidden x r) and
         # S = diag(I, -I), so D - lam I = Q (K - lam I_r) Q^T - lam (I - Q Q^T), K = Rf S Rf^T: two
         # orthogonal parts, hence ||D - lam I||_F^2 = ||K - lam I_r||_F^2 + lam^2 (n_hidden - r).
-        _, Rf = np.linalg.qr(np.hstack([w2.T, w1]))
+        Rf = np.linalg.qr(np.hstack([w2.T, w1]), mode="r")
         S = np.concatenate([np.ones(n_out), -np.ones(n_in)])
         K = (Rf * S) @ Rf.T
         dev = float(np.hypot(np.linalg.norm(K - lam * np.eye(r)), abs(lam) * np.sqrt(n_hidden - r)))
