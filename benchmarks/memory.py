@@ -137,7 +137,8 @@ def run_case(case):
     """Run one case in a fresh process; returns the case dict with its measurements."""
     code = CHILD.replace("ROOT", repr(str(ROOT)))
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    proc = subprocess.run([sys.executable, "-c", code, json.dumps(case)], capture_output=True, text=True, env=env)
+    proc = subprocess.run([sys.executable, "-c", code, json.dumps(case)], capture_output=True, text=True, env=env,
+                          check=False)
     if proc.returncode != 0:
         return {**case, "error": f"exit {proc.returncode}: {proc.stderr.strip().splitlines()[-1:]}"}
     return {**case, **json.loads(proc.stdout.strip().splitlines()[-1])}
@@ -148,8 +149,8 @@ def mib(n):
 
 
 def table(rows):
-    lines = ["| case | size | method | result (MiB) | tracemalloc peak (MiB) | ru_maxrss increase (MiB) | "
-             "previous path would need | seconds | note |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [("| case | size | method | result (MiB) | tracemalloc peak (MiB) | ru_maxrss increase (MiB) | "
+              "previous path would need | seconds | note |"), "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         size = f"T = {r['T']}" if r["kind"] == "ntk" else f"N_h = {r['N_h']}"
         note = ""
@@ -205,7 +206,8 @@ def main(argv=None):
         print(f"{case['kind']:5s} {case.get('T', case.get('N_h')):>6} {case['method']:18s} "
               f"peak {mib(r.get('tracemalloc_peak')):>10} MiB  rss+ {mib(r.get('maxrss_increase')):>10} MiB  "
               f"{r.get('seconds', float('nan')):7.2f} s {r.get('error', '')[:80]}", flush=True)
-    head = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True, text=True)
+    head = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True, text=True,
+                          check=False)
     meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "seconds": time.perf_counter() - t0,
             "git_head": head.stdout.strip(), "python": platform.python_version(), "numpy": np.__version__,
             "cpus": os.cpu_count(), "loadavg": os.getloadavg(), "quick": args.quick, "blas_threads": 1}

@@ -28,7 +28,6 @@ from ._validation import (
     check_magnitude,
     check_matrix,
     check_positive_int,
-    check_real,
     check_rng,
 )
 from .task import Task

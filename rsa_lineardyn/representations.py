@@ -58,7 +58,6 @@ from ._validation import (
     InputValueError,
     check_choice,
     check_not_complex,
-    check_positive_int,
     check_real,
 )
 from .trajectory import Trajectory
@@ -121,8 +120,9 @@ def _check_size(shape, max_memory, what, fix):
         dims = " x ".join(str(int(d)) for d in shape)
         raise InputValueError(
             f"{what} would be one float64 array of {dims} = {_fmt_bytes(need)}, above the memory budget "
-            f"`max_memory` = {_fmt_bytes(budget)}. {fix} Or raise the budget: max_memory=<bytes> "
-            "(np.inf for no limit; the default is rsa_lineardyn.representations.MAX_MEMORY)."
+            f"`max_memory` = {_fmt_bytes(budget)}. {fix} Or raise the budget: max_memory=<bytes> in rl.ntk, "
+            "rl.representation_gram or rl.trajectory_rdms (np.inf for no limit), or for every call (e.g. through "
+            "rl.to_rdms) set rsa_lineardyn.representations.MAX_MEMORY = <bytes>."
         )
     return budget
 

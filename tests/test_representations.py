@@ -202,8 +202,9 @@ def test_ntk_series_equals_dense_path_and_jacobian(pair):
         assert series.shape == dense.shape and series.nbytes == dense.nbytes
         np.testing.assert_array_equal(rl.ntk(traj), dense)
         np.testing.assert_array_equal(series.to_array(), dense)
-        for k, K in enumerate(series):
-            np.testing.assert_array_equal(K, dense[k])
+        for K, ref in zip(series, dense, strict=True):
+            np.testing.assert_array_equal(K, ref)
+        for k in range(len(TIMES)):
             np.testing.assert_array_equal(series[k], dense[k])
         np.testing.assert_array_equal(series[-1], dense[-1])
         np.testing.assert_array_equal(series[1:4].to_array(), dense[1:4])
@@ -313,3 +314,16 @@ def test_ntk_rdms_peak_memory_bounded(monkeypatch):
     assert peak_rdms < result + 12 * per_time, (peak_rdms / result)
     assert peak_default < result + 1.2 * reps.WORK_MEMORY, (peak_default / result)
     assert peak_stream < 8 * per_time, (peak_stream / per_time)
+
+
+def test_ntk_global_budget_reaches_to_rdms(pair, monkeypatch):
+    """The error's advice works: the module-wide budget also governs calls without `max_memory` (rl.to_rdms)."""
+    import rsa_lineardyn.representations as reps
+
+    task, exact, _ = pair
+    monkeypatch.setattr(reps, "MAX_MEMORY", 100)
+    with pytest.raises(rl.InputValueError, match=r"`max_memory` = 100 bytes.*MAX_MEMORY = <bytes>"):
+        rl.to_rdms(exact, "ntk")
+    monkeypatch.setattr(reps, "MAX_MEMORY", 2**30)
+    rdms = rl.to_rdms(exact, "ntk")
+    np.testing.assert_allclose(rdms.get_matrices(), rl.gram_to_rdm(rl.ntk(exact)), rtol=1e-12, atol=1e-14)
