@@ -335,6 +335,11 @@ class NTKSeries(Sequence):
     def chunks(self, max_memory=None):
         """Blocks of consecutive time points, each at most ``max_memory`` bytes (at least one time point).
 
+        Parameters
+        ----------
+        max_memory : float or None
+            Bytes per block; ``None`` uses :data:`MAX_MEMORY`, ``np.inf`` gives one block.
+
         Yields
         ------
         (slice, ndarray (t, n_out P, n_out P))
