@@ -15,7 +15,7 @@ from .datasets import (
     load_92images_rdms, load_92images_items, load_92images_task,
 )
 from .synthetic import hierarchical_task, random_regression_task, student_teacher_task
-from .representations import gram_to_rdm, hidden_rsm, network_output, ntk, output_rsm, prediction_rsm, representation_gram, trajectory_rdms
+from .representations import NTKSeries, gram_to_rdm, hidden_rsm, network_output, ntk, ntk_series, output_rsm, prediction_rsm, representation_gram, trajectory_rdms
 from .rsa import make_rdms, rdms_from_matrices, task_from_dataframe, to_rdms
 from .model import DegeneracyWarning, LinearNetworkModel, UndefinedFitWarning, compare_model, fit_linear_network, load_results, mode_strengths, model_from_dict, score_grid
 from .fitting import FitResult, fit_rdms, plot_fit_profile, score_matrix
@@ -33,7 +33,7 @@ __all__ = [
     "load_92images_rdms", "load_92images_items", "load_92images_task",
     "hierarchical_task", "random_regression_task", "student_teacher_task",
     "gram_to_rdm", "hidden_rsm", "network_output", "ntk", "output_rsm", "prediction_rsm", "representation_gram",
-    "trajectory_rdms",
+    "trajectory_rdms", "ntk_series", "NTKSeries",
     "make_rdms", "rdms_from_matrices", "task_from_dataframe", "to_rdms",
     "DegeneracyWarning", "UndefinedFitWarning", "LinearNetworkModel", "compare_model", "fit_linear_network", "load_results",
     "mode_strengths", "model_from_dict", "score_grid",

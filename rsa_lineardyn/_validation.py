@@ -259,3 +259,38 @@ def check_rdm_values(rdms, name="data_rdms"):
             "with NaN (rsatoolbox leaves NaN pairs out) or fix the data."
         )
     return rdms
+
+
+def check_magnitude(value, name, *, max_abs, min_abs=0.0, allow_zero=True, allow_negative=False, why="",
+                    fix=""):
+    """Return ``value`` as a float whose magnitude is 0 (where allowed) or within ``[min_abs, max_abs]``.
+
+    For numeric arguments whose powers the code forms (weights, their squares and products): beyond
+    the bounds those powers overflow or underflow float64 and the failure surfaces far away as a raw
+    ``OverflowError`` or ``LinAlgError``.  Booleans, strings and complex numbers are type errors;
+    NaN and inf are value errors.  ``why`` (the reason for the bounds) and ``fix`` complete the
+    message of a range error.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise InputTypeError(f"`{name}` must be a real number, got the boolean {value!r}.")
+    if value is None or isinstance(value, (str, bytes)):
+        raise InputTypeError(f"`{name}` must be a real number, got {value!r} ({type(value).__name__}).")
+    value = check_real(value, name)
+    if value < 0 and not allow_negative:
+        raise InputValueError(f"`{name}` must be >= 0, got {value:g}.")
+    if value == 0:
+        if not allow_zero:
+            raise InputValueError(f"`{name}` must be nonzero, got 0. {fix}".rstrip())
+        return value
+    mag = abs(value)
+    if mag > max_abs or mag < min_abs:
+        sign = "|" if allow_negative else ""
+        rng_txt = (f"{min_abs:g} <= {sign}{name}{sign} <= {max_abs:g}" if min_abs > 0
+                   else f"{sign}{name}{sign} <= {max_abs:g}")
+        zero_txt = "0 or " if allow_zero and min_abs > 0 else ""
+        side = "large" if mag > max_abs else "small"
+        reason = f" because {why}" if why else ""
+        raise InputValueError(
+            f"`{name}` = {value:g} is too {side}: it must be {zero_txt}{rng_txt}{reason}. {fix}".rstrip()
+        )
+    return value

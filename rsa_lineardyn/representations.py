@@ -18,6 +18,17 @@ The NTK is indexed ``(output o, item i) -> o * P + i`` (output-major), which
 is the order of ``J J^T`` for the Jacobian ``J`` of the stacked network
 outputs ``f[o * P + i] = (W2 W1 x_i)_o`` with respect to all weights.
 
+Memory.  The full NTK trajectory is ``T (n_out P)^2`` doubles (for the
+92-image task, ``n_out P = 1012``: 8.2 MB per time point, 8.2 GB for 1000).
+:func:`ntk_series` keeps only its Kronecker parts (``T (P^2 + n_out^2)``
+doubles) and gives one time point at a time, or blocks of time points within
+a budget; :func:`ntk`, :func:`representation_gram` and :func:`trajectory_rdms`
+refuse to return an NTK-sized array larger than ``max_memory`` (default
+:data:`MAX_MEMORY`, 2 GiB) with an error that states the size and the fix, and
+:func:`trajectory_rdms` fills its result block by block, so its peak memory is
+the result plus one block (at most ``WORK_MEMORY`` or one time point) rather
+than several times the result.
+
 Distances from a Gram matrix ``K`` (:func:`gram_to_rdm`):
 
 * ``"euclidean"``: squared Euclidean ``d_ij = K_ii + K_jj - 2 K_ij``, clipped
@@ -38,9 +49,17 @@ Distances from a Gram matrix ``K`` (:func:`gram_to_rdm`):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-from ._validation import InputTypeError, InputValueError, check_choice, check_not_complex, check_real
+from ._validation import (
+    InputTypeError,
+    InputValueError,
+    check_choice,
+    check_not_complex,
+    check_real,
+)
 from .trajectory import Trajectory
 
 __all__ = [
@@ -49,6 +68,9 @@ __all__ = [
     "hidden_rsm",
     "output_rsm",
     "ntk",
+    "ntk_series",
+    "NTKSeries",
+    "MAX_MEMORY",
     "network_output",
     "prediction_rsm",
     "representation_gram",
@@ -64,6 +86,45 @@ MEASURES = ("euclidean", "cosine", "correlation")
 DEFAULT_RCOND = 1e-10
 #: Default relative squared-norm threshold below which an item has "zero norm" for cosine.
 DEFAULT_ZERO_TOL = 1e-12
+#: Default budget (bytes) for one NTK-sized array returned by :func:`ntk`,
+#: :func:`representation_gram` or :func:`trajectory_rdms` (``max_memory=None`` reads it at call time).
+MAX_MEMORY = 2 * 2**30
+#: Working memory (bytes) per block of time points in :func:`trajectory_rdms` (at least one time point).
+WORK_MEMORY = 64 * 2**20
+
+
+def _budget(max_memory):
+    """``max_memory`` in bytes: ``None`` -> :data:`MAX_MEMORY`, ``np.inf`` -> no limit."""
+    if max_memory is None:
+        return float(MAX_MEMORY)
+    if isinstance(max_memory, (bool, np.bool_)):
+        raise InputTypeError(f"`max_memory` must be a number of bytes (or None, or np.inf), got {max_memory!r}.")
+    return check_real(max_memory, "max_memory", minimum=0, strict_min=True, allow_inf=True)
+
+
+def _fmt_bytes(n):
+    """Bytes as a short human-readable string (binary units)."""
+    if not np.isfinite(n):
+        return "no limit"
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{int(n)} bytes"
+
+
+def _check_size(shape, max_memory, what, fix):
+    """Raise :class:`InputValueError` if a float64 array of ``shape`` exceeds the budget."""
+    budget = _budget(max_memory)
+    need = 8.0 * float(np.prod([float(d) for d in shape]))
+    if need > budget:
+        dims = " x ".join(str(int(d)) for d in shape)
+        raise InputValueError(
+            f"{what} would be one float64 array of {dims} = {_fmt_bytes(need)}, above the memory budget "
+            f"`max_memory` = {_fmt_bytes(budget)}. {fix} Or raise the budget: max_memory=<bytes> in rl.ntk, "
+            "rl.representation_gram or rl.trajectory_rdms (np.inf for no limit), or for every call (e.g. through "
+            "rl.to_rdms) set rsa_lineardyn.representations.MAX_MEMORY = <bytes>."
+        )
+    return budget
 
 
 def _check_traj(traj):
@@ -147,7 +208,7 @@ def output_rsm(traj, rcond=DEFAULT_RCOND):
     return Y.T @ pinv @ Y
 
 
-def ntk(traj):
+def ntk(traj, max_memory=None):
     """Neural tangent kernel ``I_No (x) X^T W1^T W1 X + W2 W2^T (x) X^T X`` at every time.
 
     Equals ``J J^T`` for the Jacobian ``J`` of the stacked outputs
@@ -157,6 +218,12 @@ def ntk(traj):
     Parameters
     ----------
     traj : Trajectory
+    max_memory : float or None, default None
+        Budget in bytes for the returned array (``T (n_out P)^2`` doubles);
+        ``None`` uses :data:`MAX_MEMORY` (2 GiB), ``np.inf`` means no limit.
+        Beyond it the call raises :class:`~rsa_lineardyn.InputValueError`
+        stating the size; :func:`ntk_series` gives the same matrices one
+        time point (or one block of time points) at a time.
 
     Returns
     -------
@@ -172,9 +239,130 @@ def ntk(traj):
     >>> rl.ntk(traj).shape
     (2, 6, 6)
     """
+    return ntk_series(traj).to_array(max_memory=max_memory)
+
+
+def ntk_series(traj):
+    """The NTK of a trajectory as a lazy sequence over time (no ``T (n_out P)^2`` array).
+
+    Stores only the Kronecker parts ``A_t = X^T W1^T W1(t) X`` (T, P, P),
+    ``B_t = W2 W2^T(t)`` (T, n_out, n_out) and ``C = X^T X`` (P, P) and forms
+    ``NTK_t = I (x) A_t + B_t (x) C`` when asked.
+
+    Parameters
+    ----------
+    traj : Trajectory
+
+    Returns
+    -------
+    NTKSeries
+        ``series[k]`` is the (n_out P, n_out P) NTK at ``traj.times[k]``;
+        iterating gives one matrix per time; ``series.chunks(max_memory)``
+        gives blocks of time points within a budget; ``series[a:b]`` is a
+        series over a subset of times; ``series.to_array(max_memory)`` the
+        full array (what :func:`ntk` returns).
+
+    Examples
+    --------
+    >>> import numpy as np, rsa_lineardyn as rl
+    >>> task = rl.Task(np.eye(3) * np.sqrt(3), np.diag([3., 2]) @ np.eye(2, 3) * np.sqrt(3))
+    >>> W1, W2 = rl.task_aligned_init(task, n_hidden=2, scale=0.1)
+    >>> traj = rl.simulate(task, W1, W2, [0.0, 1.0, 5.0], method="flow")
+    >>> series = rl.ntk_series(traj)
+    >>> len(series), series.shape, series[-1].shape
+    (3, (3, 6, 6), (6, 6))
+    >>> rdm_last = rl.gram_to_rdm(series[-1], "cosine")  # one time point, never the whole trajectory
+    """
     _check_traj(traj)
     X = traj.task.X
-    return _ntk_dense(hidden_rsm(traj), traj.w2w2t, X.T @ X)
+    return NTKSeries(hidden_rsm(traj), traj.w2w2t, X.T @ X, traj.times)
+
+
+class NTKSeries(Sequence):
+    """The NTK at every time of a trajectory, formed one time point (or block) at a time.
+
+    Built by :func:`ntk_series`.  Holds ``T (P^2 + n_out^2) + P^2`` doubles;
+    each NTK matrix is ``(n_out P)^2`` doubles and exists only while used.
+
+    Attributes
+    ----------
+    A : ndarray (T, P, P)
+        ``X^T W1^T W1 X`` (the hidden Gram).
+    B : ndarray (T, n_out, n_out)
+        ``W2 W2^T``.
+    C : ndarray (P, P)
+        ``X^T X``.
+    times : ndarray (T,)
+    shape : tuple
+        ``(T, n_out P, n_out P)``, the shape of the full array.
+    nbytes : int
+        Size in bytes of the full array (what :meth:`to_array` would allocate).
+    """
+
+    def __init__(self, A, B, C, times):
+        self.A = np.asarray(A, dtype=float)
+        self.B = np.asarray(B, dtype=float)
+        self.C = np.asarray(C, dtype=float)
+        self.times = np.asarray(times, dtype=float)
+        T, P = self.A.shape[0], self.A.shape[1]
+        self.n_out = self.B.shape[1]
+        self.P = P
+        n = self.n_out * P
+        self.shape = (T, n, n)
+        self.nbytes = 8 * T * n * n
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return NTKSeries(self.A[index], self.B[index], self.C, self.times[index])
+        if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
+            raise InputTypeError(
+                f"An NTKSeries is indexed by an int (one time point) or a slice, got {type(index).__name__}."
+            )
+        T = len(self)
+        k = int(index)
+        if not -T <= k < T:
+            raise IndexError(f"time index {k} out of range for an NTKSeries of {T} time points.")
+        k %= T
+        return _ntk_dense(self.A[k : k + 1], self.B[k : k + 1], self.C)[0]
+
+    def __iter__(self):
+        for k in range(len(self)):
+            yield _ntk_dense(self.A[k : k + 1], self.B[k : k + 1], self.C)[0]
+
+    def chunks(self, max_memory=None):
+        """Blocks of consecutive time points, each at most ``max_memory`` bytes (at least one time point).
+
+        Parameters
+        ----------
+        max_memory : float or None
+            Bytes per block; ``None`` uses :data:`MAX_MEMORY`, ``np.inf`` gives one block.
+
+        Yields
+        ------
+        (slice, ndarray (t, n_out P, n_out P))
+            The time indices of the block and the NTK at those times.
+        """
+        budget = _budget(max_memory)
+        per_time = max(1, self.nbytes // max(1, len(self)))
+        step = int(max(1, min(len(self), budget // per_time))) if np.isfinite(budget) else max(1, len(self))
+        for t0 in range(0, len(self), step):
+            sl = slice(t0, min(len(self), t0 + step))
+            yield sl, _ntk_dense(self.A[sl], self.B[sl], self.C)
+
+    def to_array(self, max_memory=None):
+        """The full ``(T, n_out P, n_out P)`` array, if it fits in ``max_memory`` bytes (see :func:`ntk`)."""
+        _check_size(self.shape, max_memory, "The full NTK of this trajectory",
+                    "Use rl.ntk_series(traj) to get one time point at a time (series[k], or `for K in series`) "
+                    "or blocks of time points (series.chunks()), or ask for fewer time points.")
+        return _ntk_dense(self.A, self.B, self.C)
+
+    def __repr__(self):
+        T, n, _ = self.shape
+        return (f"NTKSeries({T} time points, {n} x {n} conditions = {self.n_out} outputs x {self.P} items; "
+                f"full array {_fmt_bytes(self.nbytes)})")
 
 
 def _ntk_dense(A, B, C):
@@ -262,7 +450,7 @@ def prediction_rsm(traj):
     return np.swapaxes(out, 1, 2) @ out
 
 
-def representation_gram(traj, representation="hidden", rcond=DEFAULT_RCOND):
+def representation_gram(traj, representation="hidden", rcond=DEFAULT_RCOND, max_memory=None):
     """Gram matrix of a named representation at every time (see the module table).
 
     Parameters
@@ -271,6 +459,8 @@ def representation_gram(traj, representation="hidden", rcond=DEFAULT_RCOND):
     representation : {"hidden", "output", "ntk", "prediction"}
     rcond : float
         Pseudo-inverse cut-off, used by ``"output"`` only.
+    max_memory : float or None
+        ``"ntk"`` only: budget in bytes for the returned array, see :func:`ntk`.
 
     Returns
     -------
@@ -283,7 +473,7 @@ def representation_gram(traj, representation="hidden", rcond=DEFAULT_RCOND):
     if representation == "output":
         return output_rsm(traj, rcond=rcond)
     if representation == "ntk":
-        return ntk(traj)
+        return ntk(traj, max_memory=max_memory)
     return prediction_rsm(traj)
 
 
@@ -374,7 +564,7 @@ def _correlation_rdm(A):
 
 
 def trajectory_rdms(traj, representation="hidden", measure="euclidean", rcond=DEFAULT_RCOND,
-                    zero_tol=DEFAULT_ZERO_TOL):
+                    zero_tol=DEFAULT_ZERO_TOL, max_memory=None):
     """Dissimilarity matrices of a representation at every time of a trajectory.
 
     Parameters
@@ -391,10 +581,18 @@ def trajectory_rdms(traj, representation="hidden", measure="euclidean", rcond=DE
         predict unit-wise statistics; asking for them raises an error.
     rcond, zero_tol : float
         See :func:`output_rsm` and :func:`gram_to_rdm`.
+    max_memory : float or None
+        ``"ntk"`` only: budget in bytes for the returned ``(T, n_out P, n_out
+        P)`` array; ``None`` uses :data:`MAX_MEMORY` (2 GiB), ``np.inf`` means
+        no limit.  Beyond it the call raises an error stating the size; for
+        one time point at a time use ``rl.gram_to_rdm(series[k], measure)``
+        with ``series = rl.ntk_series(traj)``.
 
     Returns
     -------
     ndarray, shape (T, N, N)
+        Filled block by block over time: peak memory is this array plus one
+        block of at most :data:`WORK_MEMORY` (or one time point).
 
     Examples
     --------
@@ -428,7 +626,28 @@ def trajectory_rdms(traj, representation="hidden", measure="euclidean", rcond=DE
             )
         W1s = traj.weights[0]
         return _correlation_rdm(W1s @ traj.task.X)
-    return gram_to_rdm(representation_gram(traj, representation, rcond=rcond), measure, zero_tol=zero_tol)
+    zero_tol = check_real(zero_tol, "zero_tol", minimum=0)
+    if representation == "ntk":
+        series = ntk_series(traj)
+        T, N = series.shape[0], series.shape[1]
+        _check_size(series.shape, max_memory, f"trajectory_rdms(traj, 'ntk') ({T} time points x {N} conditions)",
+                    "For one time point at a time use `rl.gram_to_rdm(series[k], measure)` with "
+                    "`series = rl.ntk_series(traj)`, or ask for fewer time points.")
+        out = np.empty(series.shape)
+        # gram_to_rdm needs about five arrays of the block's size (Gram, result, temporaries)
+        for sl, G in series.chunks(max_memory=max(WORK_MEMORY / 5.0, 1.0)):
+            out[sl] = gram_to_rdm(G, measure, zero_tol=zero_tol)
+        return out
+    T = traj.times.size
+    step = max(1, int(WORK_MEMORY // (5 * 8 * max(1, traj.task.P) ** 2)))
+    if step >= T:
+        return gram_to_rdm(representation_gram(traj, representation, rcond=rcond), measure, zero_tol=zero_tol)
+    out = np.empty((T, traj.task.P, traj.task.P))
+    for t0 in range(0, T, step):
+        idx = np.arange(t0, min(T, t0 + step))
+        out[idx] = gram_to_rdm(representation_gram(traj.subset(idx), representation, rcond=rcond), measure,
+                               zero_tol=zero_tol)
+    return out
 
 
 def condition_labels(task, representation="hidden"):

@@ -187,3 +187,143 @@ def test_bad_trajectory_type():
     traj = rl.simulate(task, W1, W2, [0.0, 1.0], method="flow")
     with pytest.raises(ValueError, match="representation"):
         rl.representation_gram(traj, "visual")
+
+
+# -- memory-bounded NTK (issue 11) ---------------------------------------------------------------
+def test_ntk_series_equals_dense_path_and_jacobian(pair):
+    """Every way of reading the lazy NTK gives the dense NTK, which is J J^T of the real weights."""
+    from rsa_lineardyn.representations import _ntk_dense, hidden_rsm
+
+    task, exact, flow = pair
+    for traj in (exact, flow):
+        dense = _ntk_dense(hidden_rsm(traj), traj.w2w2t, task.X.T @ task.X)  # the previous path
+        series = rl.ntk_series(traj)
+        assert isinstance(series, rl.NTKSeries) and len(series) == len(TIMES)
+        assert series.shape == dense.shape and series.nbytes == dense.nbytes
+        np.testing.assert_array_equal(rl.ntk(traj), dense)
+        np.testing.assert_array_equal(series.to_array(), dense)
+        for K, ref in zip(series, dense, strict=True):
+            np.testing.assert_array_equal(K, ref)
+        for k in range(len(TIMES)):
+            np.testing.assert_array_equal(series[k], dense[k])
+        np.testing.assert_array_equal(series[-1], dense[-1])
+        np.testing.assert_array_equal(series[1:4].to_array(), dense[1:4])
+        np.testing.assert_array_equal(series[1:4].times, TIMES[1:4])
+        per_time = dense[0].nbytes
+        blocks = list(series.chunks(max_memory=2.5 * per_time))  # two time points per block
+        assert [sl.stop - sl.start for sl, _ in blocks] == [2, 2, 1]
+        np.testing.assert_array_equal(np.concatenate([G for _, G in blocks]), dense)
+    W1s, W2s = flow.weights
+    series = rl.ntk_series(exact)
+    for k in range(len(TIMES)):
+        J = _jacobian(W1s[k], W2s[k], task.X)
+        assert _rel(series[k], J @ J.T) < 1e-8
+    with pytest.raises(IndexError):
+        series[len(TIMES)]
+    with pytest.raises(rl.InputTypeError, match="int"):
+        series[1.0]
+    assert "NTKSeries(5 time points" in repr(series)
+
+
+@pytest.mark.parametrize("rep", REPRESENTATIONS)
+@pytest.mark.parametrize("measure", ["euclidean", "cosine"])
+def test_trajectory_rdms_in_blocks_equals_bulk(pair, rep, measure, monkeypatch):
+    """Filling the result block by block (forced by a tiny working memory) changes nothing."""
+    import rsa_lineardyn.representations as reps
+
+    _, exact, flow = pair
+    for traj in (exact, flow):
+        bulk = rl.gram_to_rdm(rl.representation_gram(traj, rep), measure)
+        monkeypatch.setattr(reps, "WORK_MEMORY", 1)  # one time point per block
+        blocked = rl.trajectory_rdms(traj, rep, measure)
+        monkeypatch.undo()
+        np.testing.assert_allclose(blocked, bulk, rtol=1e-14, atol=1e-14 * np.max(np.abs(bulk)))
+        np.testing.assert_allclose(rl.trajectory_rdms(traj, rep, measure), bulk, rtol=1e-14,
+                                   atol=1e-14 * np.max(np.abs(bulk)))
+
+
+def test_ntk_budget_errors_name_size_and_fix(pair):
+    task, exact, _ = pair
+    T, N = len(TIMES), task.n_out * task.P
+    for call in (lambda m: rl.ntk(exact, max_memory=m),
+                 lambda m: rl.representation_gram(exact, "ntk", max_memory=m),
+                 lambda m: rl.trajectory_rdms(exact, "ntk", max_memory=m),
+                 lambda m: rl.ntk_series(exact).to_array(max_memory=m)):
+        with pytest.raises(rl.InputValueError, match=rf"{T} x {N} x {N} = .*above the memory budget `max_memory`"
+                                                     r".*ntk_series.*max_memory=<bytes>"):
+            call(1000)
+        assert call(np.inf).shape == (T, N, N)
+        assert call(8 * T * N * N).shape == (T, N, N)  # exactly at the budget
+        for bad in (0, -1.0, np.nan):
+            with pytest.raises(rl.InputValueError, match="`max_memory`"):
+                call(bad)
+        for bad in ("1GB", True, 1j):
+            with pytest.raises(rl.InputTypeError, match="`max_memory`"):
+                call(bad)
+    # the budget concerns NTK-sized arrays only: other representations ignore it
+    assert rl.representation_gram(exact, "hidden", max_memory=1).shape == (T, task.P, task.P)
+
+
+def test_ntk_of_92_images_at_1000_times_is_a_clear_error_not_7_6_gib():
+    """The issue's case: 1000 time points of the 92-image NTK is one 7.63 GiB array; refused by default."""
+    task = rl.load_92images_task()
+    W1, W2 = rl.task_aligned_init(task, 5, scale=0.1)
+    traj = rl.exact_dynamics(task, W1, W2, np.geomspace(0.01, 20.0, 1000))
+    series = rl.ntk_series(traj)
+    assert series.shape == (1000, 1012, 1012) and series.nbytes == 8 * 1000 * 1012**2
+    for call in (rl.ntk, lambda tr: rl.trajectory_rdms(tr, "ntk"), lambda tr: rl.to_rdms(tr, "ntk")):
+        with pytest.raises(rl.InputValueError, match=r"1000 x 1012 x 1012 = 7.63 GiB, above the memory budget "
+                                                     r"`max_memory` = 2 GiB"):
+            call(traj)
+    # one time point from the lazy series equals the dense NTK of that time point alone
+    np.testing.assert_array_equal(series[500], rl.ntk(traj.subset([500]))[0])
+
+
+def test_ntk_rdms_peak_memory_bounded(monkeypatch):
+    """tracemalloc: blocked RDMs peak at the result plus one block; streaming peaks near one time point."""
+    import tracemalloc
+
+    import rsa_lineardyn.representations as reps
+
+    task = random_white_task(60, 8, seed=5)  # P = 60 items, 8 outputs: NTK of 480 x 480
+    W1, W2 = rl.balanced_init(task.n_in, 4, task.n_out, 0.0, scale=0.2, seed=2)
+    traj = rl.exact_dynamics(task, W1, W2, np.linspace(0.0, 5.0, 30))
+    N = task.n_out * task.P
+    per_time = 8 * N * N
+    result = 30 * per_time
+    monkeypatch.setattr(reps, "WORK_MEMORY", 5 * 2 * per_time)  # blocks of two time points
+    tracemalloc.start()
+    try:
+        D = rl.trajectory_rdms(traj, "ntk", "cosine")
+        peak_rdms = tracemalloc.get_traced_memory()[1]
+        del D
+        monkeypatch.undo()
+        tracemalloc.reset_peak()
+        D = rl.trajectory_rdms(traj, "ntk", "cosine")  # default working memory
+        peak_default = tracemalloc.get_traced_memory()[1]
+        del D
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        acc = np.zeros((N, N))
+        for K in rl.ntk_series(traj):
+            acc += rl.gram_to_rdm(K, "cosine")
+        peak_stream = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    # the previous path held the full NTK, the RDMs and temporaries of both: about 3 x the result
+    assert peak_rdms < result + 12 * per_time, (peak_rdms / result)
+    assert peak_default < result + 1.2 * reps.WORK_MEMORY, (peak_default / result)
+    assert peak_stream < 8 * per_time, (peak_stream / per_time)
+
+
+def test_ntk_global_budget_reaches_to_rdms(pair, monkeypatch):
+    """The error's advice works: the module-wide budget also governs calls without `max_memory` (rl.to_rdms)."""
+    import rsa_lineardyn.representations as reps
+
+    task, exact, _ = pair
+    monkeypatch.setattr(reps, "MAX_MEMORY", 100)
+    with pytest.raises(rl.InputValueError, match=r"`max_memory` = 100 bytes.*MAX_MEMORY = <bytes>"):
+        rl.to_rdms(exact, "ntk")
+    monkeypatch.setattr(reps, "MAX_MEMORY", 2**30)
+    rdms = rl.to_rdms(exact, "ntk")
+    np.testing.assert_allclose(rdms.get_matrices(), rl.gram_to_rdm(rl.ntk(exact)), rtol=1e-12, atol=1e-14)
