@@ -430,7 +430,7 @@ def _base_draws(task, n_hidden, n_draws, seed):
         G1 = rng.standard_normal((h, task.n_in))
         G2 = rng.standard_normal((task.n_out, h))
         U, a, Vt = np.linalg.svd(G2 @ G1, full_matrices=True)
-        R = _random_orthogonal(h, rng)
+        R = _random_orthogonal(h, rng, max(min(h, task.n_in), min(h, task.n_out)))  # thin: O(h) memory
         base.append((U, a, Vt.T, R))
     return base
 
