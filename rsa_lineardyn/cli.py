@@ -11,16 +11,23 @@ Subcommands
                 (-> CSV tables, JSON, PNG);
 ``demo``        Figure 1 and the semantic development example on the bundled data.
 
-Conventions: outputs are never overwritten without ``--force``; progress
-messages go to stderr, and only when it is a terminal; an error is one line on
-stderr and a non-zero exit code (2 for bad usage, 1 otherwise); ``--verbose``
-shows the full traceback instead.
+Conventions: outputs are never overwritten without ``--force``; notices (what
+runs, whitened inputs, timing) are ``logging`` records of the ``rsa_lineardyn``
+logger, which the command line prints on stderr whether or not it is a terminal
+(``--quiet``: warnings only; ``--verbose``: also debug records); progress bars
+are drawn only when stderr is a terminal (never with ``--quiet``); an error is
+one line on stderr and a non-zero exit code (2 for bad usage, 1 otherwise);
+``--verbose`` shows the full traceback instead.
+
+The module imports only the standard library and numpy at the top, so that
+``rsa-lineardyn --help`` stays fast; each subcommand imports what it needs.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time as _time
 import warnings
@@ -28,7 +35,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ._log import stderr_is_terminal
 from ._validation import RSALinearDynError
+
+log = logging.getLogger("rsa_lineardyn.cli")
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -61,10 +71,65 @@ class CLIError(RSALinearDynError):
 
 # ----------------------------------------------------------------------------- helpers
 def _progress(msg):
-    """Progress message on stderr, only when stderr is a terminal."""
-    stream = sys.stderr
-    if getattr(stream, "isatty", lambda: False)():
-        print(f"[rsa-lineardyn] {msg}", file=stream, flush=True)
+    """A notice: an INFO record of the package logger (the CLI prints it on stderr unless --quiet)."""
+    log.info(msg)
+
+
+class _StderrHandler(logging.Handler):
+    """Writes records to the current ``sys.stderr`` (looked up at each record, so redirections apply)."""
+
+    def emit(self, record):
+        try:
+            sys.stderr.write(self.format(record) + "\n")
+            sys.stderr.flush()
+        except Exception:  # noqa: BLE001 - logging's own convention
+            self.handleError(record)
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record):
+        msg = record.getMessage()
+        if record.levelno >= logging.WARNING:
+            msg = f"{record.levelname.lower()}: {msg}"
+        elif record.levelno < logging.INFO:
+            msg = f"debug ({record.name}): {msg}"
+        return f"[rsa-lineardyn] {msg}"
+
+
+def _verbosity(args):
+    """``"quiet"``, ``"normal"`` or ``"verbose"`` from the parsed ``--quiet`` / ``--verbose`` flags."""
+    if getattr(args, "quiet", False):
+        return "quiet"
+    return "verbose" if getattr(args, "verbose", False) else "normal"
+
+
+def _configure_logging(verbosity):
+    """Attach a stderr handler to the ``rsa_lineardyn`` logger; returns a function that undoes it.
+
+    ``normal``: INFO and above (the notices); ``quiet``: WARNING and above; ``verbose``: DEBUG and above.
+    The records do not propagate to the root logger while the command runs (no duplicates when a
+    program that called :func:`main` configured logging itself).
+    """
+    pkg = logging.getLogger("rsa_lineardyn")
+    level = {"quiet": logging.WARNING, "normal": logging.INFO, "verbose": logging.DEBUG}[verbosity]
+    handler = _StderrHandler(level)
+    handler.setFormatter(_Formatter())
+    saved = (pkg.level, pkg.propagate)
+    pkg.addHandler(handler)
+    pkg.setLevel(level)
+    pkg.propagate = False
+
+    def undo():
+        pkg.removeHandler(handler)
+        pkg.setLevel(saved[0])
+        pkg.propagate = saved[1]
+
+    return undo
+
+
+def _show_progress(args):
+    """Progress bars for this run: only when stderr is a terminal, and never with ``--quiet``."""
+    return _verbosity(args) != "quiet" and stderr_is_terminal()
 
 
 def _check_outputs(paths, force):
@@ -466,7 +531,8 @@ def cmd_fit(args):
             res = rl.fit_rdms(data, task, n_hidden=widths, lam=args.lam, method=args.method, init=args.init,
                               representation=args.representation, measure=args.measure,
                               subject_descriptor=None, stage_descriptor=None, n_boot=args.n_boot, seed=0,
-                              start_check=None if args.no_start_check else "widen", progress=False)
+                              start_check=None if args.no_start_check else "widen",
+                              progress=_show_progress(args))
     except rl.InputValueError as exc:
         raise CLIError(_one_line(exc)) from None
     # one row per width: its best grid candidate; the overall best row is the refined optimum
@@ -604,7 +670,8 @@ def cmd_compare(args):
                                          out_dir / f"{prefix}_compare_{kind}.png")
     outputs = [csv_path, pw_path, json_path, png]
     _check_outputs(outputs, args.force)
-    kw = dict(method=args.method, n_boot=args.n_boot, seed=args.seed, init=args.init, progress=False)
+    kw = dict(method=args.method, n_boot=args.n_boot, seed=args.seed, init=args.init,
+              progress=_show_progress(args))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", rl.DegeneracyWarning)
@@ -751,15 +818,20 @@ def build_parser():
         ),
         formatter_class=_FMT,
     )
-    parser.add_argument("--verbose", action="store_true", help="show full tracebacks on errors")
+    loud = parser.add_mutually_exclusive_group()
+    loud.add_argument("--verbose", action="store_true", help="debug messages, and full tracebacks on errors")
+    loud.add_argument("--quiet", action="store_true", help="no notices and no progress bars (warnings and errors only)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="{figure1,trajectory,fit,compare,demo}",
                                 parser_class=_Parser)
 
     def common(p, out_default="out"):
         p.add_argument("--out-dir", default=out_default, help=f"output folder (default: {out_default})")
         p.add_argument("--force", action="store_true", help="overwrite existing output files")
-        p.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
-                       help="show full tracebacks on errors")
+        loud = p.add_mutually_exclusive_group()
+        loud.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                          help="debug messages, and full tracebacks on errors")
+        loud.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
+                          help="no notices and no progress bars (warnings and errors only)")
 
     p = sub.add_parser("figure1", help="reproduce Figure 1 (simulation vs exact) into a PNG",
                        description="Figure 1 of the paper: gradient descent vs the exact solution, N_h = 2, "
@@ -890,9 +962,13 @@ def main(argv=None):
     """Entry point; returns the exit code (0 success, 1 error, 2 usage error)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.verbose and args.quiet:  # one at the top level, the other after the subcommand
+        parser.error("--quiet and --verbose exclude each other")
     start = _time.perf_counter()
+    undo_logging = _configure_logging(_verbosity(args))
     try:
         code = args.func(args)
+        _progress(f"done in {_time.perf_counter() - start:.1f} s")
     except KeyboardInterrupt:
         print("rsa-lineardyn: interrupted", file=sys.stderr)
         return 130
@@ -905,7 +981,8 @@ def main(argv=None):
             msg = f"unexpected {type(exc).__name__}: {msg} (rerun with --verbose for the traceback)"
         print(f"rsa-lineardyn {args.command}: error: {msg}", file=sys.stderr)
         return 1
-    _progress(f"done in {_time.perf_counter() - start:.1f} s")
+    finally:
+        undo_logging()
     return code
 
 
