@@ -411,3 +411,47 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     with pytest.raises(RuntimeError):
         _atomic_write([(tmp_path / "a.csv", lambda p: p.write_text("x")), (tmp_path / "b.png", boom)], force=False)
     assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- exact lam values (issue 12)
+def test_lam_zero_is_exactly_zero_in_descriptors_and_selectable(tmp_path):
+    """Weights built with lam = 0 gave lam = -1.73e-18 in descriptors and titles; subset("lam", [0.0]) was empty."""
+    from rsatoolbox.rdm import load_rdm
+
+    task = rl.load_semantic_task()
+    times = [0.0, 1.0, np.inf]
+    for h, init in ((3, "aligned"), (16, "aligned"), (3, "random")):
+        W1, W2 = (rl.task_aligned_init(task, h, lam=0.0, scale=0.01) if init == "aligned"
+                  else rl.balanced_init(task.n_in, h, task.n_out, lam=0.0, scale=0.1, seed=3))
+        for traj in (rl.exact_dynamics(task, W1, W2, times), rl.simulate(task, W1, W2, [0.0, 0.5], lr=0.05)):
+            assert traj.lam == 0.0 and repr(traj).endswith("lam=0)")
+            rdms = rl.to_rdms(traj)
+            assert rdms.subset("lam", [0.0]).n_rdm == rdms.n_rdm
+    # through the CLI file: descriptor exact after an hdf5 round trip
+    assert main(["trajectory", "semantic", "--n-hidden", "3", "--times", "0,1,inf", "--out-dir", str(tmp_path)]) == 0
+    rdms = load_rdm(str(tmp_path / "semantic_8items_rdms.hdf5"))
+    assert rdms.subset("lam", [0.0]).n_rdm == 3
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.5, -0.3, 1.0, 20.0, -20.0, 0.001, 2.5e-4])
+@pytest.mark.parametrize("scale", [1e-3, 0.1, 1.0])
+def test_balance_of_built_weights_is_the_given_lam(lam, scale):
+    task = rl.load_semantic_task()
+    h = 3
+    W1, W2 = rl.balanced_init(task.n_in, h, task.n_out, lam=lam, scale=scale, seed=1)
+    assert rl.measure_balance(W1, W2).lam == lam
+    W1, W2 = rl.task_aligned_init(task, h, lam=lam, scale=scale)
+    assert rl.measure_balance(W1, W2).lam == lam
+
+
+def test_balance_snapping_changes_a_value_by_rounding_level_only():
+    """A lam with many digits is kept to within the estimate's rounding error (not snapped to a coarse grid)."""
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        lam = float(rng.uniform(-3, 3))
+        scale = float(10 ** rng.uniform(-3, 0.5))
+        W1, W2 = rl.balanced_init(5, 2, 4, lam=lam, scale=scale, seed=int(rng.integers(1000)))
+        m = (np.trace(W2.T @ W2) + np.trace(W1 @ W1.T)) / 2
+        got = rl.measure_balance(W1, W2).lam
+        assert abs(got - lam) <= 8 * np.finfo(float).eps * 9 * m * 2
+        assert got != 0.0
