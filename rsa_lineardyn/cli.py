@@ -432,7 +432,11 @@ def cmd_trajectory(args):
     return 0
 
 
-def _plot_trajectory(traj, rdms, out, n_snap=5):
+def _plot_trajectory(traj, rdms, out=None, n_snap=5):
+    """The ``trajectory`` PNG: RDM snapshots with item (or category) labels and the singular values of W2 W1.
+
+    Written to ``out``; with ``out=None`` the matplotlib Figure is returned instead.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -444,36 +448,78 @@ def _plot_trajectory(traj, rdms, out, n_snap=5):
     D = rdms.get_matrices()
     labels = [str(x) for x in rdms.pattern_descriptors.get("item", range(rdms.n_cond))]
     n = len(pick)
-    fig, axes = plt.subplots(1, n + 1, figsize=(3.1 * n + 4, 3.6))
+    fig, axes = plt.subplots(1, n + 1, figsize=(3.1 * n + 4.4, 3.9), layout="constrained")
     show_labels = len(labels) <= 24
+    cats = rdms.pattern_descriptors.get("category")
+    if cats is None and not show_labels:
+        cats = _label_groups(labels)
+    measure = {"squared euclidean": "squared Euclidean distance"}.get(rdms.dissimilarity_measure,
+                                                                      f"{rdms.dissimilarity_measure} distance")
     for ax, k in zip(axes, pick):
-        im = ax.imshow(D[k], cmap="viridis")
-        ax.set_title("t = inf" if not np.isfinite(times[k]) else f"t = {times[k]:.3g}", fontsize=9)
+        top = float(np.max(D[k]))
+        im = ax.imshow(D[k] / top if top > 0 else D[k], cmap="viridis", vmin=0, vmax=1)
+        when = r"t = $\infty$" if not np.isfinite(times[k]) else f"t = {times[k]:.3g}"
+        ax.set_title(f"{when}, max {top:.3g}", fontsize=9)
         if show_labels:
             ax.set_xticks(range(len(labels)))
             ax.set_xticklabels(labels, rotation=90, fontsize=6)
             ax.set_yticks(range(len(labels)))
             ax.set_yticklabels(labels if ax is axes[0] else [], fontsize=6)
+        elif cats is not None:  # many items: label the category blocks
+            _category_ticks(ax, [str(c) for c in cats], first=ax is axes[0])
         else:
             ax.set_xticks([])
             ax.set_yticks([])
-        fig.colorbar(im, ax=ax, fraction=0.046, pad=0.03).ax.tick_params(labelsize=6)
+    cb = fig.colorbar(im, ax=list(axes[:n]), shrink=0.8, pad=0.01)
+    cb.set_label(f"{measure} / panel max", fontsize=8)
+    cb.ax.tick_params(labelsize=6)
     ax = axes[-1]
     fin = np.isfinite(times) & (times > 0)
     sv = np.linalg.svd(traj.w2w1, compute_uv=False)
     s = traj.task.singular_values
-    for k in range(min(sv.shape[1], 10)):
-        line, = ax.plot(times[fin][np.argsort(times[fin])], sv[fin][np.argsort(times[fin]), k], lw=1.5)
+    shown = min(sv.shape[1], 10)
+    for k in range(shown):
+        line, = ax.plot(times[fin][np.argsort(times[fin])], sv[fin][np.argsort(times[fin]), k], lw=1.5,
+                        label=f"mode {k + 1}")
         if k < s.size:
             ax.axhline(s[k], color=line.get_color(), ls="--", lw=0.7)
     ax.set_xscale("log")
-    ax.set_xlabel("training time t")
-    ax.set_title("singular values of $W_2W_1$ (dashed: $\\Sigma_{yx}$)", fontsize=9)
+    ax.set_xlabel(r"training time t (units of $\tau$)")
+    ax.set_ylabel("singular value", fontsize=8)
+    ax.set_title("singular values of $W_2W_1(t)$\n(dashed: those of $\\Sigma_{yx}$, the targets)", fontsize=9)
+    if shown:
+        ax.legend(fontsize=6, loc="lower right", ncol=2 if shown > 5 else 1)
     fig.suptitle(f"{traj.task.name}: predicted {rdms.rdm_descriptors['representation'][0]} RDMs "
-                 f"({rdms.dissimilarity_measure}), $N_h$ = {traj.n_hidden}, $\\lambda$ = {traj.lam:.3g}", fontsize=10)
-    fig.tight_layout()
+                 f"({rdms.dissimilarity_measure}), $N_h$ = {traj.n_hidden}, $\\lambda$ = {traj.lam:g}; "
+                 r"t in units of $\tau$; colour scaled per panel", fontsize=10)
+    if out is None:
+        return fig
     fig.savefig(out, dpi=110)
     plt.close(fig)
+    return None
+
+
+def _label_groups(labels, max_groups=24):
+    """Groups of item labels that differ only by a trailing number (``human_body_00`` -> ``human_body``).
+
+    ``None`` unless that gives at most ``max_groups`` runs of equal groups (labels for the blocks of a large RDM).
+    """
+    import re
+
+    groups = [re.sub(r"[_\s.-]*\d+$", "", str(x)) or str(x) for x in labels]
+    runs = sum(1 for i in range(len(groups)) if i == 0 or groups[i] != groups[i - 1])
+    return groups if runs <= max_groups and runs < len(groups) else None
+
+
+def _category_ticks(ax, cats, first=True):
+    """Ticks at the centres of runs of equal category labels (e.g. the 92 images); y labels only if ``first``."""
+    n = len(cats)
+    starts = [i for i in range(n) if i == 0 or cats[i] != cats[i - 1]]
+    centres = [(a + b - 1) / 2 for a, b in zip(starts, starts[1:] + [n])]
+    ax.set_xticks(centres)
+    ax.set_xticklabels([cats[a] for a in starts], rotation=90, fontsize=6)
+    ax.set_yticks(centres)
+    ax.set_yticklabels([cats[a] for a in starts] if first else [], fontsize=6)
 
 
 # ----------------------------------------------------------------------------- fit
@@ -740,6 +786,10 @@ def _start_line(init, other=None):
 
 
 def _plot_fit(data, model, table, out, method, undetermined=()):
+    """The ``fit`` PNG: data and best-fit RDMs with labels and colour-bar labels, and the score per width.
+
+    Written to ``out``; with ``out=None`` the matplotlib Figure is returned instead.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -756,6 +806,8 @@ def _plot_fit(data, model, table, out, method, undetermined=()):
             labels = [str(x) for x in data.pattern_descriptors[key]]
             break
     cats = data.pattern_descriptors.get("category")
+    if cats is None and labels is not None and len(labels) > 40:
+        cats = _label_groups(labels)
     for ax, D, title, cb in ((axes[0], dm, f"data (mean of {data.n_rdm} RDM(s))", data.dissimilarity_measure),
                              (axes[1], pred, f"best fit: {model.name}, $\\lambda$ = {par['lam']:.3g}, "
                               f"t = {par['time']:.3g} $\\tau$, init = {model.init}"
@@ -765,13 +817,7 @@ def _plot_fit(data, model, table, out, method, undetermined=()):
         ax.set_title(title, fontsize=9)
         n = D.shape[0]
         if cats is not None:  # category blocks (e.g. the 92 images)
-            cats_l = [str(c) for c in cats]
-            starts = [i for i in range(n) if i == 0 or cats_l[i] != cats_l[i - 1]]
-            centres = [(a + b - 1) / 2 for a, b in zip(starts, starts[1:] + [n])]
-            ax.set_xticks(centres)
-            ax.set_xticklabels([cats_l[a] for a in starts], rotation=90, fontsize=6)
-            ax.set_yticks(centres)
-            ax.set_yticklabels([cats_l[a] for a in starts], fontsize=6)
+            _category_ticks(ax, [str(c) for c in cats])
         elif labels is not None and n <= 40:
             ax.set_xticks(range(n))
             ax.set_xticklabels(labels, rotation=90, fontsize=6)
@@ -786,8 +832,11 @@ def _plot_fit(data, model, table, out, method, undetermined=()):
     axes[2].set_ylabel(f"{method} (fitted)")
     axes[2].set_title("score per width", fontsize=9)
     fig.tight_layout()
+    if out is None:
+        return fig
     fig.savefig(out, dpi=110)
     plt.close(fig)
+    return None
 
 
 # ----------------------------------------------------------------------------- parser
