@@ -262,7 +262,10 @@ def plot_rdm(D, labels, ax, title=None, show_x=True, show_y=True):
 
 
 def plot_snapshots(res, regime, out):
-    """Figure of hidden-RDM snapshots for one regime (rows: widths, aligned start; last row: random starts)."""
+    """Figure of hidden-RDM snapshots for one regime (rows: widths, aligned start; last row: random starts).
+
+    Written to ``out``; with ``out=None`` the matplotlib Figure is returned instead.
+    """
     import matplotlib.pyplot as plt
 
     widths = res["widths"]
@@ -304,8 +307,11 @@ def plot_snapshots(res, regime, out):
                  "rows 'aligned': task-aligned start (modes present, tiny, at t = 0); last row: expected over "
                  "random lambda-balanced starts; t in units of $\\tau$"
                  + ("\n" + "; ".join(skipped) if skipped else ""), fontsize=9)
+    if out is None:
+        return fig
     fig.savefig(out, dpi=110)
     plt.close(fig)
+    return None
 
 
 def plot_modes(res, out):
@@ -367,7 +373,10 @@ def plot_modes(res, out):
 
 
 def plot_trajectories(res, out):
-    """Mean hidden distance per hierarchy level and RSM size over time (rows: widths, columns: regimes)."""
+    """Mean hidden distance per hierarchy level and RSM size over time (rows: widths, columns: regimes).
+
+    Written to ``out``; with ``out=None`` the matplotlib Figure is returned instead.
+    """
     import matplotlib.pyplot as plt
 
     widths, times = res["widths"], res["times"]
@@ -422,8 +431,11 @@ def plot_trajectories(res, out):
     fig.suptitle("Progressive differentiation: mean hidden distance between items that differ at each level\n"
                  "solid: task-aligned start; dashed: expected over random lambda-balanced starts", fontsize=10)
     fig.tight_layout(rect=(0, 0 if spare is not None else 0.07, 1, 1))
+    if out is None:
+        return fig
     fig.savefig(out, dpi=110)
     plt.close(fig)
+    return None
 
 
 def run(out_dir="out", widths=WIDTHS, n_times=300, lam_lazy=LAM_LAZY, scale=SCALE, force=True, verbose=True):

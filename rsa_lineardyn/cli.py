@@ -808,7 +808,9 @@ def _plot_fit(data, model, table, out, method, undetermined=()):
     cats = data.pattern_descriptors.get("category")
     if cats is None and labels is not None and len(labels) > 40:
         cats = _label_groups(labels)
-    for ax, D, title, cb in ((axes[0], dm, f"data (mean of {data.n_rdm} RDM(s))", data.dissimilarity_measure),
+    data_cb = f"data dissimilarity ({data.dissimilarity_measure})" if data.dissimilarity_measure else \
+        "data dissimilarity (as given)"
+    for ax, D, title, cb in ((axes[0], dm, f"data (mean of {data.n_rdm} RDM(s))", data_cb),
                              (axes[1], pred, f"best fit: {model.name}, $\\lambda$ = {par['lam']:.3g}, "
                               f"t = {par['time']:.3g} $\\tau$, init = {model.init}"
                               + (f"\nnot determined: {', '.join(undetermined)}" if undetermined else ""),

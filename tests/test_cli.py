@@ -455,3 +455,52 @@ def test_balance_snapping_changes_a_value_by_rounding_level_only():
         got = rl.measure_balance(W1, W2).lam
         assert abs(got - lam) <= 8 * np.finfo(float).eps * 9 * m * 2
         assert got != 0.0
+
+
+# --------------------------------------------------------------------------- figures (issue 12)
+def _ticks(ax, axis="x"):
+    return [t.get_text() for t in (ax.get_xticklabels() if axis == "x" else ax.get_yticklabels())]
+
+
+def test_trajectory_figure_labels_units_and_exact_lam():
+    import matplotlib.pyplot as plt
+
+    from rsa_lineardyn.cli import _plot_trajectory
+
+    task = rl.load_semantic_task()
+    W1, W2 = rl.balanced_init(task.n_in, 3, task.n_out, lam=0.0, scale=0.1, seed=2)
+    traj = rl.exact_dynamics(task, W1, W2, [0.0, 0.5, 2.0, np.inf])
+    fig = _plot_trajectory(traj, rl.to_rdms(traj), None)
+    heat = [ax for ax in fig.axes if ax.images]
+    assert len(heat) == 4 and all(_ticks(ax) == list(task.labels) for ax in heat)
+    assert any("squared Euclidean distance" in ax.get_ylabel() for ax in fig.axes)  # the colour bar says what it shows
+    assert "units of $\\tau$" in fig.axes[4].get_xlabel()
+    assert "$\\lambda$ = 0;" in fig._suptitle.get_text()  # exact 0, not -1.7e-18
+    plt.close(fig)
+    # 92 items: too many names, the blocks get their group labels
+    task = rl.load_92images_task()
+    traj = rl.exact_dynamics(task, *rl.task_aligned_init(task, 2, scale=0.1), [0.0, 1.0])
+    fig = _plot_trajectory(traj, rl.to_rdms(traj), None)
+    assert _ticks(fig.axes[0])[:2] == ["human_body", "human_face"] and len(_ticks(fig.axes[0])) == 6
+    plt.close(fig)
+
+
+def test_fit_figure_has_labels_colour_bar_labels_and_lam():
+    import matplotlib.pyplot as plt
+
+    from rsa_lineardyn.cli import _plot_fit
+
+    task = rl.load_semantic_task()
+    data = rl.rdms_from_matrices(_data_rdm(task), labels=task.labels)
+    model = rl.LinearNetworkModel(task, n_hidden=2, init="aligned", item_order=data, name="N_h=2")
+    model.theta_ = np.array([0.0, 0.3])  # lam, log10 time
+    table = pd.DataFrame({"n_hidden": [1, 2], "score": [0.5, 0.8]})
+    fig = _plot_fit(data, model, table, None, "corr", undetermined=["lam"])
+    heat = [ax for ax in fig.axes if ax.images]
+    assert len(heat) == 2
+    for ax in heat:
+        assert _ticks(ax) == list(task.labels) and _ticks(ax, "y") == list(task.labels)
+    bars = [ax.get_ylabel() for ax in fig.axes if not ax.images and ax not in fig.axes[:3]]
+    assert len(bars) == 2 and all(bars)  # both colour bars labelled
+    assert "$\\lambda$ = 0" in heat[1].get_title() and "not determined: lam" in heat[1].get_title()
+    plt.close(fig)
