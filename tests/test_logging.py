@@ -42,7 +42,7 @@ def test_package_logger_has_only_a_null_handler():
     assert not any(type(h) is logging.StreamHandler for h in rl.logger.handlers)
 
 
-def test_notices_reach_a_piped_stderr_and_quiet_silences_them(skewed_task, tmp_path):
+def test_notices_reach_a_piped_stderr(skewed_task, tmp_path):
     res = _run_cli("trajectory", str(skewed_task), "--n-times", "5", "--out-dir", str(tmp_path / "a"))
     assert res.returncode == 0, res.stderr
     lines = res.stderr.splitlines()
@@ -52,25 +52,34 @@ def test_notices_reach_a_piped_stderr_and_quiet_silences_them(skewed_task, tmp_p
     assert "\r" not in res.stderr  # no progress bar on a pipe
     assert "wrote" in res.stdout  # results stay on stdout
 
-    quiet = _run_cli("trajectory", str(skewed_task), "--n-times", "5", "--out-dir", str(tmp_path / "b"), "--quiet")
-    assert quiet.returncode == 0, quiet.stderr
-    assert quiet.stderr == ""
-    assert (tmp_path / "b" / "skewed_rdms.hdf5").is_file()
-
     both = _run_cli("--quiet", "trajectory", str(skewed_task), "--verbose", "--out-dir", str(tmp_path / "d"))
     assert both.returncode == 2 and "exclude each other" in both.stderr
 
 
-def test_fit_on_a_pipe_draws_no_progress_bar(tmp_path):
+def test_quiet_silences_the_notices(skewed_task, tmp_path, capsys):
+    from rsa_lineardyn.cli import main
+
+    assert main(["trajectory", str(skewed_task), "--n-times", "5", "--out-dir", str(tmp_path / "b"), "--quiet"]) == 0
+    out = capsys.readouterr()
+    assert out.err == "" and "wrote" in out.out
+    assert (tmp_path / "b" / "skewed_rdms.hdf5").is_file()
+    assert main(["trajectory", str(skewed_task), "--n-times", "5", "--out-dir", str(tmp_path / "c")]) == 0
+    assert "task inputs were not white" in capsys.readouterr().err  # same run without --quiet: the notice
+
+
+def test_fit_off_a_terminal_draws_no_progress_bar(tmp_path, capsys):
+    """stderr captured (not a terminal): the CLI asks fit_rdms for no bars; the notices still arrive."""
+    from rsa_lineardyn.cli import main
+
     task = rl.load_semantic_task()
     W1, W2 = rl.task_aligned_init(task, 2, scale=0.1)
     D = rl.trajectory_rdms(rl.exact_dynamics(task, W1, W2, [2.0]))[0]
     np.save(tmp_path / "d.npy", D)
-    res = _run_cli("fit", str(tmp_path / "d.npy"), "--task", "semantic", "--widths", "1,2", "--n-boot", "0",
-                   "--no-start-check", "--out-dir", str(tmp_path / "o"))
-    assert res.returncode == 0, res.stderr
-    assert "\r" not in res.stderr and "it/s" not in res.stderr
-    assert any(line.startswith(f"{PREFIX}fitting n_hidden in [1, 2]") for line in res.stderr.splitlines())
+    assert main(["fit", str(tmp_path / "d.npy"), "--task", "semantic", "--widths", "1,2", "--n-boot", "0",
+                 "--no-start-check", "--out-dir", str(tmp_path / "o")]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err and "it/s" not in err
+    assert any(line.startswith(f"{PREFIX}fitting n_hidden in [1, 2]") for line in err.splitlines())
 
 
 def test_cli_logging_is_undone_after_main(tmp_path, capsys):
