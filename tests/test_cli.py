@@ -504,3 +504,11 @@ def test_fit_figure_has_labels_colour_bar_labels_and_lam():
     assert len(bars) == 2 and all(bars)  # both colour bars labelled
     assert "$\\lambda$ = 0" in heat[1].get_title() and "not determined: lam" in heat[1].get_title()
     plt.close(fig)
+
+
+@pytest.mark.parametrize("lr", ["0.2", "10"])
+def test_figure1_that_fails_its_check_writes_nothing(tmp_path, capsys, lr):
+    """issue 12: `figure1 --lr 10` exited 1 but left a valid-looking figure1.png."""
+    err = _one_line_error(capsys, main(["figure1", "--out-dir", str(tmp_path), "--lr", lr]))
+    assert "lr" in err
+    assert list(tmp_path.iterdir()) == []
