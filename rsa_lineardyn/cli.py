@@ -1034,6 +1034,7 @@ def main(argv=None):
         parser.error("--quiet and --verbose exclude each other")
     start = _time.perf_counter()
     undo_logging = _configure_logging(_verbosity(args))
+    log.debug("arguments: %s", {k: v for k, v in vars(args).items() if k != "func"})
     try:
         code = args.func(args)
         _progress(f"done in {_time.perf_counter() - start:.1f} s")

@@ -87,9 +87,11 @@ def test_cli_logging_is_undone_after_main(tmp_path, capsys):
     from rsa_lineardyn.cli import main
 
     before = list(rl.logger.handlers), rl.logger.level, rl.logger.propagate
-    assert main(["trajectory", "semantic", "--times", "1,inf", "--out-dir", str(tmp_path)]) == 0
+    assert main(["trajectory", "semantic", "--times", "1,inf", "--out-dir", str(tmp_path), "--verbose"]) == 0
     assert (list(rl.logger.handlers), rl.logger.level, rl.logger.propagate) == before
-    assert f"{PREFIX}exact dynamics of" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"{PREFIX}exact dynamics of" in err
+    assert f"{PREFIX}debug (rsa_lineardyn.cli): arguments:" in err  # --verbose adds the debug records
 
 
 def _bootstrap(rdms, models):
