@@ -107,22 +107,33 @@ def _configure_logging(verbosity):
     """Attach a stderr handler to the ``rsa_lineardyn`` logger; returns a function that undoes it.
 
     ``normal``: INFO and above (the notices); ``quiet``: WARNING and above; ``verbose``: DEBUG and above.
-    The records do not propagate to the root logger while the command runs (no duplicates when a
-    program that called :func:`main` configured logging itself).
+    Python warnings shown during the run become one-line WARNING records of the ``py.warnings``
+    logger too (``Category: message``, line breaks folded).  The records do not propagate to the root logger while the
+    command runs (no duplicates when a program that called :func:`main` configured logging itself).
     """
-    pkg = logging.getLogger("rsa_lineardyn")
     level = {"quiet": logging.WARNING, "normal": logging.INFO, "verbose": logging.DEBUG}[verbosity]
     handler = _StderrHandler(level)
     handler.setFormatter(_Formatter())
-    saved = (pkg.level, pkg.propagate)
-    pkg.addHandler(handler)
-    pkg.setLevel(level)
-    pkg.propagate = False
+    loggers = [logging.getLogger("rsa_lineardyn"), logging.getLogger("py.warnings")]
+    saved = [(lg.level, lg.propagate) for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.setLevel(level)
+        lg.propagate = False
+    shown = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        loggers[1].warning("%s: %s", category.__name__, text)
+
+    warnings.showwarning = show
 
     def undo():
-        pkg.removeHandler(handler)
-        pkg.setLevel(saved[0])
-        pkg.propagate = saved[1]
+        warnings.showwarning = shown
+        for lg, (lvl, prop) in zip(loggers, saved):
+            lg.removeHandler(handler)
+            lg.setLevel(lvl)
+            lg.propagate = prop
 
     return undo
 

@@ -120,3 +120,20 @@ def test_progress_bars_switch_silences_rsatoolbox(capsys):
     with rl.progress_bars(True):
         _bootstrap(rdms, models)
     assert "5/5" in capsys.readouterr().err
+
+
+def test_cli_turns_python_warnings_into_one_line_records(capsys):
+    import warnings
+
+    from rsa_lineardyn.cli import _configure_logging
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        undo = _configure_logging("quiet")  # warnings still shown with --quiet
+        try:
+            warnings.warn("scores may be slow\nsecond line", UserWarning)
+        finally:
+            undo()
+        err = capsys.readouterr().err
+        assert err == f"{PREFIX}warning: UserWarning: scores may be slow second line\n"
+        assert not logging.getLogger("py.warnings").handlers  # undone
