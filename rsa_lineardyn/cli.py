@@ -481,8 +481,7 @@ def _plot_trajectory(traj, rdms, out=None, n_snap=5):
     cats = rdms.pattern_descriptors.get("category")
     if cats is None and not show_labels:
         cats = _label_groups(labels)
-    measure = {"squared euclidean": "squared Euclidean distance"}.get(rdms.dissimilarity_measure,
-                                                                      f"{rdms.dissimilarity_measure} distance")
+    measure = f"{_measure_name(rdms.dissimilarity_measure)} distance"
     for ax, k in zip(axes, pick):
         top = float(np.max(D[k]))
         im = ax.imshow(D[k] / top if top > 0 else D[k], cmap="viridis", vmin=0, vmax=1)
@@ -525,6 +524,11 @@ def _plot_trajectory(traj, rdms, out=None, n_snap=5):
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return None
+
+
+def _measure_name(measure):
+    """Readable name of a dissimilarity measure for axis labels (the package's "euclidean" is squared)."""
+    return {"euclidean": "squared Euclidean", "squared euclidean": "squared Euclidean"}.get(measure, str(measure))
 
 
 def _label_groups(labels, max_groups=24):
@@ -842,7 +846,7 @@ def _plot_fit(data, model, table, out, method, undetermined=()):
                              (axes[1], pred, f"best fit: {model.name}, $\\lambda$ = {par['lam']:.3g}, "
                               f"t = {par['time']:.3g} $\\tau$, init = {model.init}"
                               + (f"\nnot determined: {', '.join(undetermined)}" if undetermined else ""),
-                              f"predicted {model.representation} dissimilarity ({model.measure})")):
+                              f"predicted {model.representation} dissimilarity ({_measure_name(model.measure)})")):
         im = ax.imshow(D, cmap="viridis")
         ax.set_title(title, fontsize=9)
         n = D.shape[0]
