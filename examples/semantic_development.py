@@ -243,10 +243,14 @@ def _label(t):
     return r"$t=\infty$" if not np.isfinite(t) else f"t = {t:.3g}"
 
 
-def plot_rdm(D, labels, ax, title=None, vmax=None, cbar=False, show_x=True, show_y=True):
-    """One RDM as a heatmap with item labels; returns the image."""
-    vmax = float(np.max(D)) if vmax is None else vmax
-    im = ax.imshow(D, cmap="viridis", vmin=0, vmax=vmax if vmax > 0 else 1.0)
+def plot_rdm(D, labels, ax, title=None, show_x=True, show_y=True):
+    """One RDM as a heatmap relative to its own maximum (colour 0 .. 1), with item labels; returns the image.
+
+    Every panel of a figure then shares one colour bar (``distance / panel max``) and the panel's
+    maximum goes into its title: no per-panel colour bars with exponents that crowd the titles.
+    """
+    top = float(np.max(D))
+    im = ax.imshow(D / top if top > 0 else D, cmap="viridis", vmin=0, vmax=1)
     n = len(labels)
     ax.set_xticks(range(n))
     ax.set_yticks(range(n))
@@ -254,20 +258,14 @@ def plot_rdm(D, labels, ax, title=None, vmax=None, cbar=False, show_x=True, show
     ax.set_yticklabels(labels if show_y else [], fontsize=7)
     if title:
         ax.set_title(title, fontsize=8)
-    if cbar:
-        from matplotlib.ticker import ScalarFormatter
-
-        fmt = ScalarFormatter(useOffset=False)
-        fmt.set_powerlimits((-3, 4))
-        cb = ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.03, format=fmt)
-        cb.ax.tick_params(labelsize=6)
-        cb.ax.yaxis.get_offset_text().set_fontsize(6)
-        cb.ax.yaxis.get_offset_text().set_x(3.0)  # keep the exponent clear of the panel title above
     return im
 
 
 def plot_snapshots(res, regime, out):
-    """Figure of hidden-RDM snapshots for one regime (rows: widths, aligned start; last row: random starts)."""
+    """Figure of hidden-RDM snapshots for one regime (rows: widths, aligned start; last row: random starts).
+
+    Written to ``out``; with ``out=None`` the matplotlib Figure is returned instead.
+    """
     import matplotlib.pyplot as plt
 
     widths = res["widths"]
@@ -278,7 +276,9 @@ def plot_snapshots(res, regime, out):
     skipped = [f"$N_h$ = {h} infeasible ({res['runs'][regime, h]['infeasible']})" for h in widths
                if h not in feasible]
     rows = [(h, "aligned") for h in feasible] + ([(max(feasible), "random")] if feasible else [])
-    fig, axes = plt.subplots(len(rows), ncol, figsize=(2.7 * ncol + 0.6, 2.7 * len(rows) + 1.0), squeeze=False)
+    fig, axes = plt.subplots(len(rows), ncol, figsize=(2.45 * ncol + 1.0, 2.55 * len(rows) + 1.1), squeeze=False,
+                             layout="constrained")
+    im = None
     for r, (h, start) in enumerate(rows):
         run = res["runs"][regime, h]
         for c in range(ncol):
@@ -296,16 +296,22 @@ def plot_snapshots(res, regime, out):
                 t = run["snap_times"][c - 1]
                 D = run["snap_rdms"][c - 1] if start == "aligned" else run["random_snap_rdms"][c - 1]
                 head = f"loss {int(100 * PROGRESS[c - 1])}% learned" if c <= len(PROGRESS) else "converged"
-            who = f"$N_h$ = {h}, {start}" if start == "aligned" else f"$N_h$ = {h}, random starts"
-            plot_rdm(D, labels, ax, title=f"{who}: {head}\n{_label(t)}, max {D.max():.2g}", cbar=True,
-                     show_x=(r == len(rows) - 1), show_y=(c == 0))
-    fig.suptitle(f"Hidden RDMs (squared Euclidean, colour scaled per panel), {res['regimes'][regime][0]}\n"
+            who = f"$N_h$ = {h}, {start}"  # "aligned" or "random" (expected over random starts)
+            im = plot_rdm(D, labels, ax, title=f"{who}: {head}\n{_label(t)}, max {D.max():.2g}",
+                          show_x=True, show_y=(c == 0))
+    if im is not None:
+        cb = fig.colorbar(im, ax=axes, shrink=0.5, aspect=30, pad=0.01)
+        cb.set_label("squared Euclidean distance / panel max\n(each panel's max in its title)", fontsize=8)
+        cb.ax.tick_params(labelsize=7)
+    fig.suptitle(f"Hidden RDMs, {res['regimes'][regime][0]}\n"
                  "rows 'aligned': task-aligned start (modes present, tiny, at t = 0); last row: expected over "
                  "random lambda-balanced starts; t in units of $\\tau$"
                  + ("\n" + "; ".join(skipped) if skipped else ""), fontsize=9)
-    fig.tight_layout()
+    if out is None:
+        return fig
     fig.savefig(out, dpi=110)
     plt.close(fig)
+    return None
 
 
 def plot_modes(res, out):
@@ -367,7 +373,10 @@ def plot_modes(res, out):
 
 
 def plot_trajectories(res, out):
-    """Mean hidden distance per hierarchy level and RSM size over time (rows: widths, columns: regimes)."""
+    """Mean hidden distance per hierarchy level and RSM size over time (rows: widths, columns: regimes).
+
+    Written to ``out``; with ``out=None`` the matplotlib Figure is returned instead.
+    """
     import matplotlib.pyplot as plt
 
     widths, times = res["widths"], res["times"]
@@ -378,15 +387,17 @@ def plot_trajectories(res, out):
     levels = np.array([level_of_pair(labels[i], labels[j]) for i, j in zip(*iu)])
     styles = {"kingdom": ("plant vs animal", "C3"), "class": ("tree/flower, bird/fish", "C0"),
               "item": ("pine/oak, robin/canary, ...", "C2")}
-    fig, axes = plt.subplots(len(widths), len(regs), figsize=(3.6 * len(regs), 2.4 * len(widths)), squeeze=False,
+    fig, axes = plt.subplots(len(widths), len(regs), figsize=(4.1 * len(regs), 2.4 * len(widths)), squeeze=False,
                              sharex=True)
+    spare = None
     for c, reg in enumerate(regs):
         for r, h in enumerate(widths):
             ax = axes[r, c]
             run = res["runs"][reg, h]
             if "infeasible" in run:
                 ax.axis("off")
-                ax.text(0.02, 0.5, f"$N_h$ = {h}: infeasible for {reg}", transform=ax.transAxes, fontsize=8)
+                ax.text(0.02, 0.92, f"$N_h$ = {h}: infeasible for {reg}", transform=ax.transAxes, fontsize=8)
+                spare = ax
                 continue
             V = run["rdms"][:, iu[0], iu[1]]
             Vr = run["random_rdms"][:, iu[0], iu[1]]
@@ -402,21 +413,29 @@ def plot_trajectories(res, out):
             if r == 0:
                 ax.set_title(res["regimes"][reg][0], fontsize=8)
             ax.set_ylabel(f"$N_h$ = {h}\nmean hidden distance" if c == 0 else "mean hidden distance", fontsize=7)
-            if c == len(regs) - 1:
-                ax2.set_ylabel("mean RSM diagonal (dotted)", fontsize=7, color="0.4")
+            ax2.set_ylabel("mean RSM diagonal\n(grey dotted)", fontsize=7, color="0.4")
             last = max(i for i, w in enumerate(widths) if "infeasible" not in res["runs"][reg, w])
             if r == last:  # the lowest drawn panel of each column carries the time axis
                 ax.set_xlabel(r"training time t (units of $\tau$)")
                 ax.xaxis.set_tick_params(labelbottom=True)
-            if r == 0 and c == 0:
-                ax.plot([], [], color="0.3", lw=1.6, label="aligned start")
-                ax.plot([], [], color="0.3", lw=1.2, ls="--", label="random starts (expected)")
-                ax.legend(fontsize=6, loc="upper left")
+    from matplotlib.lines import Line2D
+
+    key = [Line2D([], [], color=col, lw=1.6, label=name) for name, col in styles.values()]
+    key += [Line2D([], [], color="0.3", lw=1.6, label="task-aligned start"),
+            Line2D([], [], color="0.3", lw=1.2, ls="--", label="random starts (expected)"),
+            Line2D([], [], color="0.5", lw=1.2, ls=":", label="mean RSM diagonal (right axis)")]
+    if spare is not None:  # the key goes into an empty (infeasible) cell, clear of every curve
+        spare.legend(handles=key, fontsize=8, loc="center", title="items differ at / curves", title_fontsize=8)
+    else:
+        fig.legend(handles=key, fontsize=7, loc="lower center", ncol=3, bbox_to_anchor=(0.5, 0.0))
     fig.suptitle("Progressive differentiation: mean hidden distance between items that differ at each level\n"
                  "solid: task-aligned start; dashed: expected over random lambda-balanced starts", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0 if spare is not None else 0.07, 1, 1))
+    if out is None:
+        return fig
     fig.savefig(out, dpi=110)
     plt.close(fig)
+    return None
 
 
 def run(out_dir="out", widths=WIDTHS, n_times=300, lam_lazy=LAM_LAZY, scale=SCALE, force=True, verbose=True):

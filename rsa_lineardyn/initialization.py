@@ -274,7 +274,10 @@ class Balance:
     Attributes
     ----------
     lam : float
-        The best-fitting balance, ``trace(W2^T W2 - W1 W1^T) / n_hidden``.
+        The best-fitting balance, ``trace(W2^T W2 - W1 W1^T) / n_hidden``,
+        rounded at the rounding level of that estimate (see
+        :func:`measure_balance`), so that weights built with ``lam = 0`` give
+        exactly ``0.0`` (not ``-1.7e-18``) and ``lam = 20`` exactly ``20.0``.
     deviation : float
         ``||W2^T W2 - W1 W1^T - lam I||_F``.
     relative_deviation : float
@@ -303,11 +306,26 @@ def measure_balance(W1, W2):
     -------
     Balance
 
+    Notes
+    -----
+    The estimate ``trace(W2^T W2 - W1 W1^T) / n_hidden`` carries a rounding
+    error of about ``eps * (n_in + n_out) * m`` with
+    ``m = (trace(W2^T W2) + trace(W1 W1^T)) / n_hidden`` (``eps`` the machine
+    epsilon).  ``Balance.lam`` is the estimate rounded to the decimal quantum
+    ``q = 10**ceil(log10(8 eps (n_in + n_out) m))`` (above that error): a
+    change of at most ``q / 2``, below what the weights can tell.  Weights
+    built with a decimal ``lam`` coarser than ``q`` (0, 0.5, 20, ...) thus give
+    back exactly that value, and descriptors built from it can be selected by
+    value (``rdms.subset("lam", [0.0])``).
+
     Examples
     --------
     >>> import numpy as np, rsa_lineardyn as rl
     >>> rl.measure_balance(np.eye(2), 2 * np.eye(2)).lam
     3.0
+    >>> W1, W2 = rl.balanced_init(3, 2, 3, lam=0.0, scale=0.1, seed=0)
+    >>> rl.measure_balance(W1, W2).lam
+    0.0
     """
     W1 = check_matrix(W1, "W1")
     W2 = check_matrix(W2, "W2")
@@ -350,4 +368,19 @@ def measure_balance(W1, W2):
             "relative deviation does not depend on their scale: measure_balance(W1 / c, W2 / c)); lam scales "
             "with c**2."
         )
-    return Balance(lam=lam_out, deviation=dev_out, relative_deviation=rel)
+    with np.errstate(over="ignore"):
+        magnitude = float(np.ldexp((np.sum(w2 * w2) + np.sum(w1 * w1)) / n_hidden, 2 * e))
+    return Balance(lam=_snap_lam(lam_out, magnitude, n_in + n_out), deviation=dev_out, relative_deviation=rel)
+
+
+def _snap_lam(lam, magnitude, n):
+    """``lam`` rounded to the decimal quantum above its rounding error (see :func:`measure_balance`)."""
+    err = 8.0 * np.finfo(float).eps * n * float(magnitude)
+    if not (np.isfinite(lam) and np.isfinite(err)) or err <= 0:
+        return lam
+    decimals = -int(np.ceil(np.log10(err)))
+    with np.errstate(over="ignore", invalid="ignore"):
+        snapped = float(np.round(lam, decimals))
+    if not np.isfinite(snapped) or abs(snapped - lam) > err:  # 10**decimals beyond the float range
+        return lam
+    return snapped + 0.0  # + 0.0: no negative zero

@@ -32,7 +32,11 @@ class Trajectory:
     task : Task
     n_in, n_hidden, n_out : int
     lam : float
-        Balance of the initial weights (``trace(W2^T W2 - W1 W1^T) / n_hidden``).
+        Balance of the initial weights, as :func:`rsa_lineardyn.measure_balance`
+        gives it: ``trace(W2^T W2 - W1 W1^T) / n_hidden`` rounded at the
+        rounding level of that estimate, so weights built with ``lam = 0``
+        (or 0.5, 20, ...) carry exactly that value here, in the ``lam``
+        descriptor of :func:`rsa_lineardyn.to_rdms` and in plot titles.
     tau : float
     weights : tuple (W1s, W2s) or None
         Real weights per time, shapes (T, n_hidden, n_in) and (T, n_out, n_hidden),

@@ -46,12 +46,21 @@ def _w(path, data):
     return path
 
 
+LOG_PREFIX = "[rsa-lineardyn] "
+
+
+def _not_log(text):
+    """The lines of stderr that are not log records of the CLI (notices start with LOG_PREFIX)."""
+    return [line for line in text.splitlines() if line.strip() and not line.startswith(LOG_PREFIX)]
+
+
 def _one_line_error(capsys, code):
-    err = capsys.readouterr().err.strip()
+    err = capsys.readouterr().err
     assert code != 0
-    assert err and len(err.splitlines()) == 1, err
+    lines = _not_log(err)
+    assert len(lines) == 1, err
     assert "Traceback" not in err
-    return err
+    return lines[0]
 
 
 # --------------------------------------------------------------------------- trajectory
@@ -134,6 +143,36 @@ def test_help_has_examples_for_every_subcommand(capsys):
         assert exc.value.code == 0
         out = capsys.readouterr().out
         assert "example" in out and "rsa-lineardyn" in out
+        assert "--quiet" in out and "--verbose" in out
+
+
+HEAVY = ("rsatoolbox", "matplotlib", "pandas", "scipy", "sklearn", "seaborn")
+
+
+def test_help_imports_no_heavy_module():
+    """``--help`` (top level and every subcommand) loads none of the slow dependencies (issue 12: it took 3 s)."""
+    script = (
+        "import sys\n"
+        "from rsa_lineardyn.cli import main\n"
+        "for cmd in ([], ['figure1'], ['trajectory'], ['fit'], ['compare'], ['demo']):\n"
+        "    try:\n"
+        "        main(cmd + ['--help'])\n"
+        "    except SystemExit as exc:\n"
+        "        assert exc.code == 0, exc.code\n"
+        "heavy = %r\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n" % (HEAVY,)
+    )
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip().splitlines()[-1] == "[]"
+    # and the lazy package still hands out every public name, importing its module on first use
+    res = subprocess.run([sys.executable, "-c", "import sys, rsa_lineardyn as rl; a = 'rsatoolbox' in sys.modules; "
+                          "rl.LinearNetworkModel; print(a, 'rsatoolbox' in sys.modules, callable(rl.simulate), "
+                          "all(hasattr(rl, n) for n in rl.__all__))"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["False", "True", "True", "True"]
 
 
 # --------------------------------------------------------------------------- fit
@@ -225,12 +264,14 @@ def test_installed_entry_point(tmp_path):
     ok = subprocess.run([str(ENTRY_POINT), "trajectory", str(npz), "--n-times", "5", "--out-dir", str(tmp_path)],
                         capture_output=True, text=True, env=env, timeout=120)
     assert ok.returncode == 0, ok.stderr
-    assert ok.stderr == ""  # progress only on a terminal
+    # stderr is a pipe: the notices arrive as log lines, no progress bar (no carriage returns)
+    assert _not_log(ok.stderr) == [] and "\r" not in ok.stderr
+    assert f"{LOG_PREFIX}exact dynamics of" in ok.stderr
     assert (tmp_path / "tiny_rdms.hdf5").exists()
     bad = subprocess.run([str(ENTRY_POINT), "fit", str(tmp_path / "nope.npy"), "--task", "semantic"],
                          capture_output=True, text=True, env=env, timeout=120)
     assert bad.returncode == 1
-    assert len(bad.stderr.strip().splitlines()) == 1 and "does not exist" in bad.stderr
+    assert len(_not_log(bad.stderr)) == 1 and "does not exist" in bad.stderr
 
 
 def test_fit_uses_fit_rdms_and_matches_model_params(semantic_data):
@@ -369,4 +410,105 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
 
     with pytest.raises(RuntimeError):
         _atomic_write([(tmp_path / "a.csv", lambda p: p.write_text("x")), (tmp_path / "b.png", boom)], force=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- exact lam values (issue 12)
+def test_lam_zero_is_exactly_zero_in_descriptors_and_selectable(tmp_path):
+    """Weights built with lam = 0 gave lam = -1.73e-18 in descriptors and titles; subset("lam", [0.0]) was empty."""
+    from rsatoolbox.rdm import load_rdm
+
+    task = rl.load_semantic_task()
+    times = [0.0, 1.0, np.inf]
+    for h, init in ((3, "aligned"), (16, "aligned"), (3, "random")):
+        W1, W2 = (rl.task_aligned_init(task, h, lam=0.0, scale=0.01) if init == "aligned"
+                  else rl.balanced_init(task.n_in, h, task.n_out, lam=0.0, scale=0.1, seed=3))
+        for traj in (rl.exact_dynamics(task, W1, W2, times), rl.simulate(task, W1, W2, [0.0, 0.5], lr=0.05)):
+            assert traj.lam == 0.0 and repr(traj).endswith("lam=0)")
+            rdms = rl.to_rdms(traj)
+            assert rdms.subset("lam", [0.0]).n_rdm == rdms.n_rdm
+    # through the CLI file: descriptor exact after an hdf5 round trip
+    assert main(["trajectory", "semantic", "--n-hidden", "3", "--times", "0,1,inf", "--out-dir", str(tmp_path)]) == 0
+    rdms = load_rdm(str(tmp_path / "semantic_8items_rdms.hdf5"))
+    assert rdms.subset("lam", [0.0]).n_rdm == 3
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.5, -0.3, 1.0, 20.0, -20.0, 0.001, 2.5e-4])
+@pytest.mark.parametrize("scale", [1e-3, 0.1, 1.0])
+def test_balance_of_built_weights_is_the_given_lam(lam, scale):
+    task = rl.load_semantic_task()
+    h = 3
+    W1, W2 = rl.balanced_init(task.n_in, h, task.n_out, lam=lam, scale=scale, seed=1)
+    assert rl.measure_balance(W1, W2).lam == lam
+    W1, W2 = rl.task_aligned_init(task, h, lam=lam, scale=scale)
+    assert rl.measure_balance(W1, W2).lam == lam
+
+
+def test_balance_snapping_changes_a_value_by_rounding_level_only():
+    """A lam with many digits is kept to within the estimate's rounding error (not snapped to a coarse grid)."""
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        lam = float(rng.uniform(-3, 3))
+        scale = float(10 ** rng.uniform(-3, 0.5))
+        W1, W2 = rl.balanced_init(5, 2, 4, lam=lam, scale=scale, seed=int(rng.integers(1000)))
+        m = (np.trace(W2.T @ W2) + np.trace(W1 @ W1.T)) / 2
+        got = rl.measure_balance(W1, W2).lam
+        assert abs(got - lam) <= 8 * np.finfo(float).eps * 9 * m * 2
+        assert got != 0.0
+
+
+# --------------------------------------------------------------------------- figures (issue 12)
+def _ticks(ax, axis="x"):
+    return [t.get_text() for t in (ax.get_xticklabels() if axis == "x" else ax.get_yticklabels())]
+
+
+def test_trajectory_figure_labels_units_and_exact_lam():
+    import matplotlib.pyplot as plt
+
+    from rsa_lineardyn.cli import _plot_trajectory
+
+    task = rl.load_semantic_task()
+    W1, W2 = rl.balanced_init(task.n_in, 3, task.n_out, lam=0.0, scale=0.1, seed=2)
+    traj = rl.exact_dynamics(task, W1, W2, [0.0, 0.5, 2.0, np.inf])
+    fig = _plot_trajectory(traj, rl.to_rdms(traj), None)
+    heat = [ax for ax in fig.axes if ax.images]
+    assert len(heat) == 4 and all(_ticks(ax) == list(task.labels) for ax in heat)
+    assert any("squared Euclidean distance" in ax.get_ylabel() for ax in fig.axes)  # the colour bar says what it shows
+    assert "units of $\\tau$" in fig.axes[4].get_xlabel()
+    assert "$\\lambda$ = 0;" in fig._suptitle.get_text()  # exact 0, not -1.7e-18
+    plt.close(fig)
+    # 92 items: too many names, the blocks get their group labels
+    task = rl.load_92images_task()
+    traj = rl.exact_dynamics(task, *rl.task_aligned_init(task, 2, scale=0.1), [0.0, 1.0])
+    fig = _plot_trajectory(traj, rl.to_rdms(traj), None)
+    assert _ticks(fig.axes[0])[:2] == ["human_body", "human_face"] and len(_ticks(fig.axes[0])) == 6
+    plt.close(fig)
+
+
+def test_fit_figure_has_labels_colour_bar_labels_and_lam():
+    import matplotlib.pyplot as plt
+
+    from rsa_lineardyn.cli import _plot_fit
+
+    task = rl.load_semantic_task()
+    data = rl.rdms_from_matrices(_data_rdm(task), labels=task.labels)
+    model = rl.LinearNetworkModel(task, n_hidden=2, init="aligned", item_order=data, name="N_h=2")
+    model.theta_ = np.array([0.0, 0.3])  # lam, log10 time
+    table = pd.DataFrame({"n_hidden": [1, 2], "score": [0.5, 0.8]})
+    fig = _plot_fit(data, model, table, None, "corr", undetermined=["lam"])
+    heat = [ax for ax in fig.axes if ax.images]
+    assert len(heat) == 2
+    for ax in heat:
+        assert _ticks(ax) == list(task.labels) and _ticks(ax, "y") == list(task.labels)
+    bars = [ax.get_ylabel() for ax in fig.axes if not ax.images and ax not in fig.axes[:3]]
+    assert len(bars) == 2 and all(bars)  # both colour bars labelled
+    assert "$\\lambda$ = 0" in heat[1].get_title() and "not determined: lam" in heat[1].get_title()
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("lr", ["0.2", "10"])
+def test_figure1_that_fails_its_check_writes_nothing(tmp_path, capsys, lr):
+    """issue 12: `figure1 --lr 10` exited 1 but left a valid-looking figure1.png."""
+    err = _one_line_error(capsys, main(["figure1", "--out-dir", str(tmp_path), "--lr", lr]))
+    assert "lr" in err
     assert list(tmp_path.iterdir()) == []

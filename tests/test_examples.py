@@ -16,9 +16,16 @@ def _load(name):
     return mod
 
 
-def test_semantic_development_small(tmp_path):
+@pytest.fixture(scope="module")
+def semantic_small(tmp_path_factory):
+    """One small run of the semantic example (shared: computing it takes most of the time)."""
+    out = tmp_path_factory.mktemp("semantic")
     mod = _load("semantic_development")
-    res = mod.run(out_dir=tmp_path, widths=(1, 16), n_times=40, verbose=False)
+    return mod, mod.run(out_dir=out, widths=(1, 16), n_times=40, verbose=False), out
+
+
+def test_semantic_development_small(semantic_small):
+    mod, res, tmp_path = semantic_small
     for f in res["files"]:
         assert Path(f).stat().st_size > 1000
     table = res["table"]
@@ -67,3 +74,73 @@ def test_fit_human_it_small(tmp_path):
         assert ((h.pairwise.p > 0) & (h.pairwise.p <= 1)).all()
     with pytest.raises(FileExistsError):
         mod.run(out_dir=tmp_path, widths=(1,), force=False, verbose=False)
+
+
+# --------------------------------------------------------------------------- figures (issue 12)
+def _ticklabels(ax, axis="x"):
+    return [t.get_text() for t in (ax.get_xticklabels() if axis == "x" else ax.get_yticklabels())]
+
+
+def test_semantic_figures_have_labels_one_colour_bar_and_no_exponents(semantic_small):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mod, run, _ = semantic_small
+    res = run["result"]
+    labels = list(res["task"].labels)
+    for regime in ("rich", "lazy_pos", "lazy_neg"):
+        fig = mod.plot_snapshots(res, regime, None)
+        fig.canvas.draw()
+        heatmaps = [ax for ax in fig.axes if ax.images]
+        cbars = [ax for ax in fig.axes if not ax.images and ax.get_ylabel().startswith("squared Euclidean")]
+        assert len(cbars) == 1  # one shared colour bar, labelled
+        # lazy_neg has no N_h = 16 row (infeasible): 1 aligned row + 1 random row, 5 columns
+        assert len(heatmaps) == 5 * (2 if regime == "lazy_neg" else 3)
+        for ax in heatmaps:
+            assert _ticklabels(ax, "x") == labels  # item names on every panel
+            assert ax.images[0].get_clim() == (0.0, 1.0)  # relative to the panel's max (named in the title)
+            assert "max " in ax.get_title()
+        assert sum(_ticklabels(ax, "y") == labels for ax in heatmaps) == len(heatmaps) // 5  # first column
+        # no colour-bar exponent ("1e-11") anywhere to collide with a title
+        assert all(not ax.yaxis.get_offset_text().get_text() for ax in fig.axes)
+        plt.close(fig)
+    fig = mod.plot_trajectories(res, None)
+    drawn = [ax for ax in fig.axes if ax.get_visible() and ax.lines and ax.get_ylabel()]
+    right = [ax for ax in drawn if "RSM diagonal" in ax.get_ylabel()]
+    left = [ax for ax in drawn if "mean hidden distance" in ax.get_ylabel()]
+    assert len(right) == len(left) == 5  # 2 widths x 3 regimes, minus infeasible (lazy_neg, 16): every column
+    assert any(ax.get_legend() is not None for ax in fig.axes)
+    plt.close(fig)
+
+
+def test_figure1_has_a_key_for_every_entry_and_time_units(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgba
+
+    from rsa_lineardyn.plotting import qqt_entry_colors
+
+    mod = _load("figure1")
+    fig, worst = mod.make_figure(lr=0.02, t_max=3.0)
+    curves, key = fig.axes[:3], fig.axes[3]
+    names = ["x1", "x2", "x3", "y1", "y2", "y3"]
+    assert _ticklabels(key, "x") == names and _ticklabels(key, "y") == names
+    colors = qqt_entry_colors(3, 3)
+    assert len(colors) == 21 and len(set(colors.values())) == 21  # one distinct colour per entry
+    key_cells = {tuple(to_rgba(p.get_facecolor())) for p in key.patches}
+    assert key_cells == set(colors.values())
+    for ax in curves:
+        assert "units of $\\tau$" in ax.get_xlabel()
+        drawn = {to_rgba(line.get_color()) for line in ax.lines if line.get_linestyle() == "-"}
+        assert drawn == set(colors.values())  # every coloured curve is in the key
+    assert max(max(v) for v in worst.values()) < 0.1
+    plt.close(fig)
+    # the script refuses to overwrite without --force
+    out = tmp_path / "f1.png"
+    out.write_bytes(b"old")
+    assert mod.main(["--out", str(out), "--lr", "0.02"]) == 1
+    assert out.read_bytes() == b"old"
