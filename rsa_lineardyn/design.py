@@ -26,7 +26,7 @@ import numpy as np
 
 from ._validation import InputTypeError, InputValueError, check_positive_int, check_rdm_values
 from .model import DegeneracyWarning, LinearNetworkModel
-from .scoring import _score_matrix, _unit_scale, _weighted_fast
+from .scoring import _PreparedData, _unit_scale, _weighted_fast
 
 __all__ = ["STAGE_KEYS", "SUBJECT_KEYS", "Design", "Candidates", "make_design", "make_candidates", "score_tensor",
            "unit_score_tensor", "stacked_scores", "aggregate"]
@@ -232,12 +232,13 @@ def _score_group(design, model, lams, log10_scales, method, sigma_k, pair_weight
         n_maps = 1 if pair_weights is None else pair_weights.shape[0]
         out = np.empty((n_maps, D.shape[0], C, inv.shape[0]))
         idx = inv[:, stage_of]  # (G, R): score of rdm r at time parameter g is S[:, idx[g, r], r]
+        prepared = _PreparedData(D, method, sigma_k) if pair_weights is None else None  # data rescaled once
         c = 0
         for lam in lams:
             for ls in log10_scales:
                 V = model.predict_times(uniq, _theta(model, lam, ls))  # (U, n_pairs)
                 if pair_weights is None:
-                    S = _score_matrix(V, D, method, sigma_k)[None]  # (1, U, R)
+                    S = prepared.score(V)[None]  # (1, U, R)
                 else:
                     S = _weighted_fast(V, D, pair_weights, method)  # (B, U, R)
                 out[:, :, c, :] = np.take_along_axis(S, idx[None], axis=1).transpose(0, 2, 1)

@@ -153,8 +153,11 @@ class _Selection:
             self.ntk = _NTKPairs(self.cond_index, task.P, task.n_out, task.X.T @ task.X, self.ia, self.ib)
         if self.fast:
             Bs = eng.basis()[:, self.cond_index]
-            self.Bp = Bs[:, self.ia] * Bs[:, self.ib]  # (J, npairs)
-            self.Bd = Bs**2  # (J, n)
+            if model.measure == "euclidean":  # d_ab = sum_j w_j (B_ja - B_jb)^2: one product, no cancellation
+                self.Bsq = (Bs[:, self.ia] - Bs[:, self.ib]) ** 2  # (J, npairs)
+            else:
+                self.Bp = Bs[:, self.ia] * Bs[:, self.ib]  # (J, npairs)
+                self.Bd = Bs**2  # (J, n)
 
     @_single_threaded
     def vectors(self, lam, scale, times):
@@ -162,7 +165,10 @@ class _Selection:
         m = self.model
         if self.fast:
             w, _ = m._engine.rank_one(lam, scale, times, m.tau)
-            v = self._distances(w @ self.Bp, w @ self.Bd)
+            if m.measure == "euclidean":
+                v = np.maximum(w @ self.Bsq, 0.0)
+            else:
+                v = self._distances(w @ self.Bp, w @ self.Bd)
         elif self.ntk is not None:
             # blocks of the NTK, then the pairs a few times at a time (cache-sized temporaries)
             A, B = m._engine.ntk_parts(lam, scale, times, m.tau)
