@@ -432,7 +432,7 @@ def cmd_trajectory(args):
     import rsa_lineardyn as rl
 
     task = load_task(args.task)
-    prefix = args.prefix or task.name
+    prefix = _check_prefix(args.prefix or task.name)
     out_dir = Path(args.out_dir)
     h5, png = out_dir / f"{prefix}_rdms.hdf5", out_dir / f"{prefix}_rdms.png"
     _check_outputs([h5, png], args.force)
@@ -583,8 +583,12 @@ def _data_and_task(args):
 
 
 def _prefix(args):
-    prefix = args.prefix or Path(args.data.replace(":", "_")).stem
-    if Path(prefix).name != prefix or prefix in ("", ".", ".."):
+    return _check_prefix(args.prefix or Path(args.data.replace(":", "_")).stem)
+
+
+def _check_prefix(prefix):
+    """A file name prefix that keeps outputs inside --out-dir (no folders, not '.' or '..')."""
+    if Path(prefix).name != prefix or prefix in ("", ".", "..") or "/" in prefix or "\\" in prefix:
         raise CLIError(f"--prefix must be a plain file name prefix (no folders), got {prefix!r}")
     return prefix
 
@@ -702,7 +706,7 @@ def _atomic_write(items, force):
     import os
     import tempfile
 
-    tmps = []
+    tmps, linked = [], []
     try:
         for path, writer in items:
             path = Path(path)
@@ -720,8 +724,11 @@ def _atomic_write(items, force):
                 try:
                     os.link(tmp, path)
                 except FileExistsError:
+                    for done in linked:  # all files of a run or none: take back what this run placed
+                        done.unlink(missing_ok=True)
                     raise CLIError(f"output file {path} already exists (written by another run?); use --force to "
                                    "overwrite it, or choose another --out-dir") from None
+                linked.append(Path(path))
                 os.unlink(tmp)
     finally:
         for tmp in tmps:

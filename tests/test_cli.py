@@ -413,6 +413,41 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_atomic_write_claim_lost_takes_back_this_runs_files(tmp_path):
+    """Another run wrote b.png meanwhile: this run fails, leaves no a.csv of its own, and b.png stays theirs."""
+    from rsa_lineardyn.cli import CLIError, _atomic_write
+
+    (tmp_path / "b.png").write_text("theirs")
+    with pytest.raises(CLIError, match="already exists"):
+        _atomic_write([(tmp_path / "a.csv", lambda p: p.write_text("mine")),
+                       (tmp_path / "b.png", lambda p: p.write_text("mine"))], force=False)
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["b.png"]
+    assert (tmp_path / "b.png").read_text() == "theirs"
+
+
+@pytest.mark.parametrize("prefix", ["../x", "sub/x", "..", "."])
+def test_trajectory_prefix_stays_inside_out_dir(tmp_path, capsys, prefix):
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["trajectory", "semantic", "--n-times", "3", "--out-dir", str(out), "--prefix", prefix]) == 1
+    assert "--prefix" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [out] and list(out.iterdir()) == []
+
+
+def test_interrupt_exits_130_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    """Ctrl-C during a run: exit code 130, no output file."""
+    import rsa_lineardyn as rl
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(rl, "exact_dynamics", interrupted)
+    code = main(["trajectory", "semantic", "--n-times", "3", "--out-dir", str(tmp_path)])
+    assert code == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 # --------------------------------------------------------------------------- exact lam values (issue 12)
 def test_lam_zero_is_exactly_zero_in_descriptors_and_selectable(tmp_path):
     """Weights built with lam = 0 gave lam = -1.73e-18 in descriptors and titles; subset("lam", [0.0]) was empty."""
