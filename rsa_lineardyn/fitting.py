@@ -759,7 +759,9 @@ def _time_fields(tparams, tnames, g_path, times, stages, snapshot, free):
     return out
 
 
-#: Powell's tolerances in grid-step units (see _Refiner.refine)
+#: Optimiser settings of the continuous refinement, in grid-step units (see _Refiner.refine): finite-difference
+#: step 1e-6 of a grid step for L-BFGS-B; Powell (the fallback) to 1e-3 of a step
+_LBFGS_OPTIONS = {"eps": 1e-6, "ftol": 1e-12, "gtol": 1e-8, "maxiter": 200}
 _POWELL_OPTIONS = {"xtol": 1e-3, "ftol": 1e-10}
 
 
@@ -847,7 +849,13 @@ class _Refiner:
             return -float(np.sum(vals[ok] * w_rows[ok]) / np.sum(w_rows[ok]))
 
         base = objective(np.zeros_like(x0))
-        res = minimize(objective, np.zeros_like(x0), method="Powell", bounds=ubox, options=_POWELL_OPTIONS)
+        # L-BFGS-B on the smooth objective (the random start's draws are fixed, so the expected geometry is a
+        # smooth function of lam and time): ~6x fewer evaluations than Powell at equal or better optima on the
+        # bundled data; Powell, which needs no gradient, where L-BFGS-B does not improve on the grid point
+        # (e.g. at the penalty wall of a non-monotone free time map)
+        res = minimize(objective, np.zeros_like(x0), method="L-BFGS-B", bounds=ubox, options=_LBFGS_OPTIONS)
+        if not (np.all(np.isfinite(res.x)) and res.fun < base - 1e-12):
+            res = minimize(objective, np.zeros_like(x0), method="Powell", bounds=ubox, options=_POWELL_OPTIONS)
         row = dict(row)
         if np.all(np.isfinite(res.x)) and res.fun < base - 1e-12:
             lam, ls, t = unpack(res.x)
