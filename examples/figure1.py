@@ -15,9 +15,7 @@ An existing output file is not overwritten without ``--force``.
 """
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -73,23 +71,11 @@ def make_figure(lr=0.01, t_max=12.0, seed=0, scale=0.35):
 
 def _save_new(fig, out, force):
     """Write the PNG to a temporary file beside ``out`` and move it into place (refuse to replace without force)."""
+    from rsa_lineardyn.outputs import write_outputs
+
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".tmp.png", dir=out.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=120)
-        os.chmod(tmp, 0o644)
-        if force:
-            os.replace(tmp, out)
-        else:
-            try:
-                os.link(tmp, out)  # fails if the name appeared meanwhile
-            except FileExistsError:
-                raise FileExistsError(f"output file {out} exists; use --force to overwrite it") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_outputs([(out, lambda tmp: fig.savefig(tmp, dpi=120))], force=force)
 
 
 def run(out="figure1.png", lr=0.01, t_max=12.0, seed=0, scale=0.35, verbose=True, force=True):

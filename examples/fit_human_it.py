@@ -268,36 +268,41 @@ def run(out_dir="out", widths=WIDTHS, hyp_widths=HYP_WIDTHS, method=METHOD, forc
     import matplotlib
 
     matplotlib.use("Agg")
-    import pandas as pd
-
-    import rsa_lineardyn as rl
+    from rsa_lineardyn.outputs import check_new, staged_outputs
 
     start = _time.perf_counter()
     out_dir = Path(out_dir)
     names = ["fit_hit_rdms.png", "fit_hit_landscape.png", "fit_hit_table.csv", "fit_hit_hypotheses.png",
              "fit_behaviour_hypotheses.png", "fit_hypotheses.csv"]
     paths = [out_dir / n for n in names]
-    if not force:
-        exist = [str(p) for p in paths if p.exists()]
-        if exist:
-            raise FileExistsError(f"output file {exist[0]} exists; use --force to overwrite it")
+    check_new(paths, force)  # before any work
     out_dir.mkdir(parents=True, exist_ok=True)
+    with staged_outputs(paths, force) as tmps:  # all files or none
+        return _run(tmps, paths, widths, hyp_widths, method, verbose, seed, fit_boot, hyp_boot, hyp_subjects, start)
+
+
+def _run(tmps, paths, widths, hyp_widths, method, verbose, seed, fit_boot, hyp_boot, hyp_subjects, start):
+    """The body of :func:`run`, writing to the temporary files ``tmps`` (same order as ``paths``)."""
+    import pandas as pd
+
+    import rsa_lineardyn as rl
+
     task = rl.load_92images_task()
     data = rl.load_92images_rdms("hIT")
     models = make_models(task, data, widths)
     table = fit_widths(models, data, method)
     best = models[int(np.argmax(table.score.to_numpy()))]
-    flat = plot_landscape(models, data, table, out_dir / "fit_hit_landscape.png", method)
+    flat = plot_landscape(models, data, table, tmps[1], method)
     table["profile_not_flat"] = ~table.n_hidden.isin(flat)  # not a verdict: see rl.fit_rdms's intervals
     fit = verdicts(task, data, widths, method, n_boot=fit_boot, seed=seed)
-    table.to_csv(out_dir / "fit_hit_table.csv", index=False)
+    table.to_csv(tmps[2], index=False)
     shown = [best]
     ident = [m for m in models if m.n_hidden not in flat]
     if best.n_hidden in flat and ident:
         shown.append(max(ident, key=lambda m: float(table.score[table.n_hidden == m.n_hidden].iloc[0])))
-    plot_rdms(data, shown, out_dir / "fit_hit_rdms.png", flat)
+    plot_rdms(data, shown, tmps[0], flat)
     hyps, tables = {}, []
-    for (key, (which, title)), png in zip(HYP_DATA.items(), paths[3:5]):
+    for (key, (which, title)), png in zip(HYP_DATA.items(), tmps[3:5]):
         d = rl.load_92images_rdms(which)
         if hyp_subjects is not None:
             subj = list(dict.fromkeys(d.rdm_descriptors["subject"]))[:hyp_subjects]
@@ -307,7 +312,7 @@ def run(out_dir="out", widths=WIDTHS, hyp_widths=HYP_WIDTHS, method=METHOD, forc
             hyps[key] = hypothesis_test(task, d, hyp_widths, method, n_boot=hyp_boot, seed=seed)
         plot_hypothesis_result(hyps[key], title, png)
         tables.append(hyps[key].table.assign(data=which))
-    pd.concat(tables, ignore_index=True).to_csv(paths[5], index=False)
+    pd.concat(tables, ignore_index=True).to_csv(tmps[5], index=False)
     seconds = _time.perf_counter() - start
     if verbose:
         with pd.option_context("display.width", 200, "display.float_format", "{:.4g}".format):

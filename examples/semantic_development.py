@@ -455,17 +455,17 @@ def run(out_dir="out", widths=WIDTHS, n_times=300, lam_lazy=LAM_LAZY, scale=SCAL
     out_dir = Path(out_dir)
     names = [f"semantic_rdms_{r}.png" for r in regimes()] + ["semantic_modes.png", "semantic_rdm_trajectories.png"]
     paths = [out_dir / n for n in names]
-    if not force:
-        exist = [str(p) for p in paths if p.exists()]
-        if exist:
-            raise FileExistsError(f"output file {exist[0]} exists; use --force to overwrite it")
+    from rsa_lineardyn.outputs import check_new, staged_outputs
+
+    check_new(paths, force)  # before any work
     out_dir.mkdir(parents=True, exist_ok=True)
     res = compute(widths=widths, n_times=n_times, lam_lazy=lam_lazy, scale=scale)
-    for reg, path in zip(res["regimes"], paths):
-        plot_snapshots(res, reg, path)
-    plot_modes(res, paths[-2])
-    plot_trajectories(res, paths[-1])
-    dev = simulation_check(res["task"], n_hidden=min(3, max(widths)), lam=0.0, scale=scale)
+    with staged_outputs(paths, force) as tmps:  # all figures or none
+        for reg, tmp in zip(res["regimes"], tmps):
+            plot_snapshots(res, reg, tmp)
+        plot_modes(res, tmps[-2])
+        plot_trajectories(res, tmps[-1])
+        dev = simulation_check(res["task"], n_hidden=min(3, max(widths)), lam=0.0, scale=scale)
     seconds = _time.perf_counter() - start
     table = res["table"]
     if verbose:

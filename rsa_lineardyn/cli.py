@@ -144,11 +144,10 @@ def _show_progress(args):
 
 
 def _check_outputs(paths, force):
-    """Refuse to overwrite existing files unless ``force``; create parent folders."""
-    for p in paths:
-        p = Path(p)
-        if p.exists() and not force:
-            raise CLIError(f"output file {p} already exists; use --force to overwrite it, or choose another --out-dir")
+    """Refuse to overwrite existing files unless ``force`` (before any work); create parent folders."""
+    from .outputs import check_new
+
+    check_new(paths, force)
     for p in paths:
         Path(p).parent.mkdir(parents=True, exist_ok=True)
 
@@ -449,10 +448,11 @@ def cmd_trajectory(args):
     traj = rl.exact_dynamics(task, W1, W2, times)
     rdms = rl.to_rdms(traj, args.representation, args.measure,
                       descriptors={"init": args.init, "scale": args.scale, "seed": -1 if args.seed is None else args.seed})
-    if h5.exists():
-        h5.unlink()  # --force was given (checked above); rsatoolbox refuses to overwrite
-    rdms.save(str(h5), file_type="hdf5")
-    _plot_trajectory(traj, rdms, png)
+    def save_h5(tmp):
+        tmp.unlink()  # rsatoolbox refuses to write over a file, even the empty temporary one
+        rdms.save(str(tmp), file_type="hdf5")
+
+    _atomic_write([(h5, save_h5), (png, lambda tmp: _plot_trajectory(traj, rdms, tmp))], args.force)
     print(f"{rdms.n_rdm} predicted RDMs ({args.representation}, {rdms.dissimilarity_measure}) of {task.name} "
           f"(P = {task.P}, n_hidden = {args.n_hidden}, lam = {args.lam:g}, init = {args.init})")
     print(f"wrote {h5}  (read with rsatoolbox.rdm.load_rdm)")
@@ -698,42 +698,10 @@ def _parse_widths(text):
 
 
 def _atomic_write(items, force):
-    """Write every output to a temporary file in its folder, then rename all into place (all or none).
+    """All outputs of a run or none (see :mod:`rsa_lineardyn.outputs`)."""
+    from .outputs import write_outputs
 
-    ``items`` is a list of ``(path, writer)``; ``writer(tmp_path)`` writes one file.  Without ``force`` a
-    target that appeared meanwhile is not replaced (os.link claims the name; it fails if the name exists).
-    """
-    import os
-    import tempfile
-
-    tmps, linked = [], []
-    try:
-        for path, writer in items:
-            path = Path(path)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-            os.close(fd)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; outputs get the usual permissions
-            tmps.append(Path(tmp))
-            writer(Path(tmp))
-        for (path, _), tmp in zip(items, tmps):
-            if force:
-                os.replace(tmp, path)
-            else:
-                try:
-                    os.link(tmp, path)
-                except FileExistsError:
-                    for done in linked:  # all files of a run or none: take back what this run placed
-                        done.unlink(missing_ok=True)
-                    raise CLIError(f"output file {path} already exists (written by another run?); use --force to "
-                                   "overwrite it, or choose another --out-dir") from None
-                linked.append(Path(path))
-                os.unlink(tmp)
-    finally:
-        for tmp in tmps:
-            if tmp.exists():
-                tmp.unlink()
+    write_outputs(items, force)
 
 
 def _records(df):
