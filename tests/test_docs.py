@@ -7,6 +7,7 @@
 """
 
 import re
+import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -41,8 +42,9 @@ def test_tutorial_has_code():
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")
-def test_tutorial_code_blocks_run_in_order(capsys):
+def test_tutorial_code_blocks_run_in_order(capsys, tmp_path, monkeypatch):
     matplotlib.use("Agg")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the tutorial's tempfile.mkdtemp() lands here
     namespace = {}
     for i, code in enumerate(_python_blocks(DOCS / "tutorial.rst")):
         try:
