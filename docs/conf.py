@@ -14,7 +14,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+import warnings  # noqa: E402
+
 import rsa_lineardyn  # noqa: E402
+
+# numpydoc reports a docstring section it does not know (and then drops its text) as a Python warning,
+# which `sphinx-build -W` does not see: make it an error that names the docstring.
+warnings.filterwarnings("error", message="Unknown section", category=UserWarning)
 
 project = "rsa_lineardyn"
 author = "rsa_lineardyn developers"
