@@ -146,14 +146,17 @@ _write_api_others()
 # Anything else that does not resolve stays a warning (and fails the -W build).
 # ----------------------------------------------------------------------------
 def _existing_object(node):
-    """Does the reference name a real object (from the docstring's module or absolutely) without a page?"""
+    """Does the reference name a real object of the package that has no page (a module constant, a helper)?
+
+    Tried: the name as written, then inside the docstring's module, then inside every loaded submodule (a
+    function documented as ``rsa_lineardyn.ntk`` has its docstring's names in ``rsa_lineardyn.representations``).
+    """
     import pydoc
 
     target, module = node.get("reftarget", ""), node.get("py:module") or ""
-    for name in ([f"{module}.{target}"] if module else []) + [target]:
-        if name.startswith("rsa_lineardyn") and pydoc.locate(name) is not None:
-            return True
-    return False
+    names = [target] + ([f"{module}.{target}"] if module else [])
+    names += [f"{m}.{target}" for m in sorted(sys.modules) if m.startswith("rsa_lineardyn.")]
+    return any(n.startswith("rsa_lineardyn") and pydoc.locate(n) is not None for n in names)
 
 
 def _resolve_public(app, env, node, contnode):
