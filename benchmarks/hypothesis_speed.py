@@ -137,7 +137,7 @@ def main(argv=None):
                 ratios[f"compare_widths_{m} / compare_widths_corr"] = rows[m]["seconds"] / rows["corr"]["seconds"]
     targets = {"compare_widths_corr / rsatoolbox_fixed": 5.0}
     targets.update({k: 10.0 for k in ratios if k != "compare_widths_corr / rsatoolbox_fixed"})
-    print(f"| run | seconds | ratio | target |\n|---|---|---|---|")
+    print("| run | seconds | ratio | target |\n|---|---|---|---|")
     print(f"| (i) rsatoolbox bootstrap_crossval, 2 ModelFixed, corr | {t_rsa:.2f} | 1 | |")
     for m, r in rows.items():
         key = ("compare_widths_corr / rsatoolbox_fixed" if m == "corr" else f"compare_widths_{m} / compare_widths_corr")

@@ -4,13 +4,13 @@ Each engine turns ``(lam, scale, times, tau)`` into the Gram matrices of one
 representation (``"hidden"``, ``"output"``, ``"prediction"``, ``"ntk"``) of a
 two-layer linear network on a whitened task.
 
-* :class:`_AlignedEngine` (``init="aligned"``): the task-aligned start, per-mode
+* ``_AlignedEngine`` (``init="aligned"``): the task-aligned start, per-mode
   closed form (:func:`mode_strengths`); ``Gram_t = B^T diag(w_t) B``.
-* :class:`_RandomStartEngine` (``init="random"``): the expected geometry over
+* ``_RandomStartEngine`` (``init="random"``): the expected geometry over
   random lambda-balanced starts, in the same rank-one form ``B^T diag(w_t) B``
   over all input (or output) modes, with weights from the exact solution of
   seeded draws projected on the task's modes and symmetrised.
-* :class:`_AverageEngine` (``init="average"``): the plain mean of the full
+* ``_AverageEngine`` (``init="average"``): the plain mean of the full
   Gram matrices over the same draws (reference; P x P per draw).
 
 All engines are pure numerical code: no rsatoolbox objects.

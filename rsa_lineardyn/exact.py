@@ -38,7 +38,7 @@ graded computation with infinitely separated row scales (the fixed point reached
 including ties, which the usual closed form gets wrong).
 
 Before any of this, ``Z`` goes through the rounding-level rule for invariant
-manifolds (:func:`_manifold_rule`, documented in :func:`exact_dynamics`), so
+manifolds (``_manifold_rule``, documented in :func:`exact_dynamics`), so
 both QR paths and all times see the same, exactly-zero, components.
 """
 
@@ -394,9 +394,9 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
         ``info["unlearned_modes"]`` is the number of top modes the rule below
         leaves unlearned (0 for generic weights).
 
-    Invariant manifolds (the rounding-level rule)
-    ---------------------------------------------
-    A growing mode of ``F`` (eigenvalue ``d > 0``) is learned only if ``Q0``
+    Notes
+    -----
+    Invariant manifolds (the rounding-level rule).  A growing mode of ``F`` (eigenvalue ``d > 0``) is learned only if ``Q0``
     has a component on it; without one, gradient flow stays on an invariant
     manifold and converges to a saddle (e.g. lam = 0, 1x1x1, ``W2 W1 < 0 <
     Syx``). Components far below the rounding of ``Z = O^T Q0`` cannot be told

@@ -1,6 +1,6 @@
 """Intervals and verdicts for :func:`rsa_lineardyn.fit_rdms`.
 
-The searched parameter space (:class:`_Space`: axes, edges, profiles, the
+The searched parameter space (``_Space``: axes, edges, profiles, the
 interpolated grid optimum every bootstrap sample is estimated by) and the
 table of ``parameter, estimate, low, high, level, determined, reason`` rows
 built from a point estimate, its bootstrap samples, its profiles and the

@@ -242,7 +242,7 @@ class LinearNetworkModel(Model):
         (:func:`rsa_lineardyn.balanced_init`, Gaussian of std ``scale``), which
         are isotropic in the *whitened* input coordinates of ``task``;
         computed exactly per draw and symmetrised over the task's modes
-        (:class:`rsa_lineardyn.engines._RandomStartEngine`).  ``"aligned"``:
+        (``rsa_lineardyn.engines._RandomStartEngine``).  ``"aligned"``:
         the task-aligned start (an untrained model already holds the task's
         modes).  ``"average"``: the plain mean of full Gram matrices over the
         same draws (slow reference for ``"random"``).
