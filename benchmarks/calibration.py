@@ -47,7 +47,6 @@ import platform
 import re
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from collections import Counter
@@ -417,12 +416,11 @@ def markdown(rows, verdicts, header):
 
 
 def write_atomic(path, text):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    """Write ``text`` to ``path`` via a temporary file in its folder (see rsa_lineardyn.outputs)."""
+    from rsa_lineardyn.outputs import write_text
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_text(Path(path), text)
 
 
 def git_head():

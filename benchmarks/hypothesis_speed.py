@@ -24,7 +24,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 import types
 import warnings
@@ -102,12 +101,11 @@ def git_head():
 
 
 def write_atomic(path, text):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    """Write ``text`` to ``path`` via a temporary file in its folder (see rsa_lineardyn.outputs)."""
+    from rsa_lineardyn.outputs import write_text
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_text(Path(path), text)
 
 
 def main(argv=None):

@@ -40,7 +40,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -165,16 +164,11 @@ def table(rows):
 
 
 def write_atomic(path, text):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``text`` to ``path`` via a temporary file in its folder (see rsa_lineardyn.outputs)."""
+    from rsa_lineardyn.outputs import write_text
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_text(Path(path), text)
 
 
 def main(argv=None):
