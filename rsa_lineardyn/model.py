@@ -64,11 +64,17 @@ from ._validation import (
     InputTypeError,
     InputValueError,
     check_1d,
+    check_bool,
+    check_bounds,
     check_choice,
     check_comparison_method,
     check_positive_int,
     check_rdm_values,
     check_real,
+    check_scale,
+    check_sigma_k,
+    check_path,
+    SCALE_RANGE,
 )
 from .engines import _AlignedEngine, _AverageEngine, _RandomStartEngine, mode_strengths
 from .initialization import check_feasible
@@ -323,7 +329,7 @@ class LinearNetworkModel(Model):
             )
         check_choice(measure, "measure", _MODEL_MEASURES)
         check_choice(init, "init", _INITS)
-        scale = check_real(scale, "scale", minimum=0, strict_min=True)
+        scale = check_scale(scale, "scale")
         tau = check_real(tau, "tau", minimum=0, strict_min=True)
         rcond = check_real(rcond, "rcond", minimum=0, maximum=1)
         n_draws = check_positive_int(n_draws, "n_draws")
@@ -442,14 +448,22 @@ class LinearNetworkModel(Model):
         if self.fit_scale:
             if sc_bounds is None:
                 sc_bounds = (np.log10(self.scale) - 2.0, np.log10(self.scale) + 1.0)
-            out.append(_check_bounds(sc_bounds, "log10_scale_bounds"))
+            lo_s, hi_s = _check_bounds(sc_bounds, "log10_scale_bounds")
+            lim = np.log10(SCALE_RANGE)
+            if not (lim[0] < lo_s and hi_s < lim[1]):
+                raise InputValueError(
+                    f"`log10_scale_bounds` = ({lo_s:g}, {hi_s:g}) must lie inside ({lim[0]:g}, {lim[1]:g}): scales "
+                    f"outside {SCALE_RANGE} overflow or underflow (each mode starts at scale**2)."
+                )
+            out.append((lo_s, hi_s))
         return out
 
     def _unpack(self, theta):
         """theta -> (lam, scale, time), validated."""
         if theta is None:
             theta = self.theta_ if self.theta_ is not None else self.default_theta
-        th = np.atleast_1d(np.asarray(theta, dtype=float)).ravel()
+        th = check_1d(theta, "theta", what=f"numbers {self.param_names}",
+                      empty_hint=f"give {self.n_param} numbers {self.param_names}")
         if th.size != self.n_param:
             raise InputValueError(
                 f"`theta` must have {self.n_param} entries {self.param_names}, got {th.size}."
@@ -463,8 +477,16 @@ class LinearNetworkModel(Model):
             i = 1
         else:
             lam = self.lam
-        time = 10.0 ** th[i]
-        scale = 10.0 ** th[i + 1] if self.fit_scale else self.scale
+        with np.errstate(over="ignore"):
+            time = 10.0 ** th[i]
+            scale = 10.0 ** th[i + 1] if self.fit_scale else self.scale
+        if not np.isfinite(time):
+            raise InputValueError(
+                f"`theta`: log10_time = {th[i]:g} gives an infinite time; it must be below 308 (use "
+                "rl.fixed_point for the end of learning)."
+            )
+        if self.fit_scale:
+            check_scale(scale, "10 ** theta[log10_scale]")
         return lam, scale, time
 
     def params(self, theta=None):
@@ -550,6 +572,15 @@ class LinearNetworkModel(Model):
         if not isinstance(data, RDMs):
             raise InputTypeError(f"`data` must be rsatoolbox.rdm.RDMs, got {type(data).__name__}.")
         if data.n_cond != rows.size:
+            n_task = self.task.P * (self.task.n_out if self.representation == "ntk" else 1)
+            unit = "conditions (feature:item pairs)" if self.representation == "ntk" else "items"
+            if data.n_cond > n_task:
+                raise InputValueError(
+                    f"the data RDMs have {data.n_cond} conditions but the model's task has only {n_task} {unit} "
+                    f"({list(self.task.labels[:5])}{' ...' if self.task.P > 5 else ''}): a model predicts only its "
+                    "task's items, so no item_order can match. Build the model on the task the data's conditions "
+                    "were measured on, or select the data's conditions that are items of this task."
+                )
             raise InputValueError(
                 f"the data RDMs have {data.n_cond} conditions but the model predicts {rows.size} "
                 f"(items {self.labels[:5]}...). Build the model with item_order=<data RDMs> (or the data's labels)."
@@ -681,13 +712,7 @@ def _scalar(v):
 
 
 def _check_bounds(b, name):
-    try:
-        lo, hi = (float(x) for x in b)
-    except (TypeError, ValueError):
-        raise InputTypeError(f"`{name}` must be a pair (low, high) of numbers, got {b!r}.") from None
-    if not (np.isfinite(lo) and np.isfinite(hi)) or lo > hi:
-        raise InputValueError(f"`{name}` must be finite with low <= high, got ({lo:g}, {hi:g}).")
-    return (lo, hi)
+    return check_bounds(b, name)
 
 
 def _find_label_key(rdms, label_descriptor, name):
@@ -728,7 +753,7 @@ class _DataScorer:
             raise InputTypeError(f"`data` must be rsatoolbox.rdm.RDMs, got {type(data).__name__}.")
         check_rdm_values(data, "data")
         self.method = method
-        self.sigma_k = sigma_k
+        self.sigma_k = check_sigma_k(sigma_k, data.n_cond)
         dv = _unit_scale(np.asarray(data.get_vectors(), dtype=float), method)  # scale-free methods: any units
         self.nan = np.isnan(dv).any(axis=0)
         self.dv = dv
@@ -887,6 +912,7 @@ def fit_linear_network(model, data, method="cosine", pattern_idx=None, pattern_d
     n_times = check_positive_int(n_times, "n_times", minimum=2)
     n_lam = check_positive_int(n_lam, "n_lam")
     n_scale = check_positive_int(n_scale, "n_scale")
+    refine = check_bool(refine, "refine")
     names = model.param_names
     bounds = dict(zip(names, model.bounds))
 
@@ -999,6 +1025,8 @@ def compare_model(model, data, theta=None, method="cosine", pattern_idx=None, pa
         raise InputTypeError(f"`model` must be a LinearNetworkModel, got {type(model).__name__}.")
     check_comparison_method(method)
     rows = model.selection(data, pattern_idx, pattern_descriptor)
+    check_rdm_values(data, "data")
+    sigma_k = check_sigma_k(sigma_k, data.n_cond)
     if rows.size == len(model.labels) and np.array_equal(rows, np.arange(rows.size)):
         pred = model.predict(theta)[None, :]  # cached
     else:
@@ -1028,15 +1056,58 @@ def load_results(filename, file_type=None):
     (rsatoolbox's own loader also works on these files; it returns each of
     our models as a ``ModelFixed`` with the same name that predicts the
     saved RDM.)
-    """
-    from rsatoolbox.inference.result import load_results as _rsa_load
-    from rsatoolbox.io.hdf5 import read_dict_hdf5
-    from rsatoolbox.io.pkl import read_dict_pkl
 
-    result = _rsa_load(filename, file_type=file_type)
-    if file_type is None and isinstance(filename, str):
-        file_type = "pkl" if filename.endswith(".pkl") else "hdf5"
-    d = read_dict_pkl(filename) if file_type == "pkl" else read_dict_hdf5(filename)
-    models = [model_from_dict(d["models"][f"model_{i}"]) for i in range(len(d["models"]))]
-    result.models = models
+    Parameters
+    ----------
+    filename : str or pathlib.Path
+        A file written by rsatoolbox's ``Result.save``.
+    file_type : {"pkl", "hdf5"}, optional
+        Default: ``"pkl"`` for a ``.pkl`` name, else ``"hdf5"``.
+
+    Returns
+    -------
+    rsatoolbox.inference.Result
+
+    Raises
+    ------
+    InputValueError
+        The file is missing, unreadable, or not an rsatoolbox results file
+        (another pickle, a corrupt or unrelated file).
+    """
+    from rsatoolbox.inference.result import result_from_dict
+    from rsatoolbox.io.hdf5 import read_dict_hdf5
+
+    path = check_path(filename, "filename", what="results file")
+    if file_type is None:
+        file_type = "pkl" if path.suffix.lower() == ".pkl" else "hdf5"
+    check_choice(file_type, "file_type", ("pkl", "hdf5"))
+    fix = "Give a file written by rsatoolbox's Result.save (e.g. HypothesisResult.result.save(path))."
+    try:
+        if file_type == "pkl":
+            import pickle
+
+            with open(path, "rb") as fh:  # (rsatoolbox's read_dict_pkl leaves the file open)
+                d = pickle.load(fh)
+        else:
+            d = read_dict_hdf5(str(path))
+    except Exception as exc:  # pickle and h5py raise many types on foreign or corrupt files
+        raise InputValueError(
+            f"`filename`: {path} could not be read as an rsatoolbox results file ({file_type}): "
+            f"{type(exc).__name__}: {str(exc)[:200]}. {fix}"
+        ) from None
+    need = ("models", "evaluations", "method", "cv_method", "noise_ceiling")
+    missing = [k for k in need if not isinstance(d, dict) or k not in d]
+    if missing:
+        got = sorted(map(str, d))[:8] if isinstance(d, dict) else type(d).__name__
+        raise InputValueError(
+            f"`filename`: {path} is not an rsatoolbox results file: it lacks {missing} (it holds {got}). {fix}"
+        )
+    try:
+        result = result_from_dict(d)
+        result.models = [model_from_dict(d["models"][f"model_{i}"]) for i in range(len(d["models"]))]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputValueError(
+            f"`filename`: {path} looks like an rsatoolbox results file but its content is damaged "
+            f"({type(exc).__name__}: {str(exc)[:200]}). {fix}"
+        ) from None
     return result
