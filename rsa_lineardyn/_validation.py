@@ -281,7 +281,7 @@ def check_scale(value, name="scale"):
         raise InputValueError(
             f"`{name}` = {value:g} is outside the usable range ({lo:g}, {hi:g}): each mode starts at {name}**2, "
             f"which {'overflows' if value >= hi else 'underflows'} in double precision. Weights only matter relative "
-            f"to the task's singular values, so rescale the task (X or Y) instead, or pass a {name} in that range."
+            f"to the task's singular values, so rescale the task's targets Y instead, or pass a {name} in that range."
         )
     return value
 
