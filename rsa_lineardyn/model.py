@@ -485,8 +485,12 @@ class LinearNetworkModel(Model):
                 f"`theta`: log10_time = {th[i]:g} gives an infinite time; it must be below 308 (use "
                 "rl.fixed_point for the end of learning)."
             )
-        if self.fit_scale:
-            check_scale(scale, "10 ** theta[log10_scale]")
+        lim = np.log10(SCALE_RANGE)
+        if self.fit_scale and not lim[0] < th[i + 1] < lim[1]:
+            raise InputValueError(
+                f"`theta`: log10_scale = {th[i + 1]:g} must lie inside ({lim[0]:g}, {lim[1]:g}); scales outside "
+                f"{SCALE_RANGE} overflow or underflow (each mode starts at scale**2)."
+            )
         return lam, scale, time
 
     def params(self, theta=None):
@@ -839,6 +843,14 @@ def score_grid(model, data, log10_times, lams=None, log10_scales=None, method="c
         lams = [model.lam]
     lams = _grid_axis(lams, "lams")
     log10_scales = _grid_axis([np.log10(model.scale)] if log10_scales is None else log10_scales, "log10_scales")
+    lim = np.log10(SCALE_RANGE)
+    if np.any(log10_scales <= lim[0]) or np.any(log10_scales >= lim[1]):
+        raise InputValueError(
+            f"`log10_scales` must lie inside ({lim[0]:g}, {lim[1]:g}) (scales outside {SCALE_RANGE} overflow or "
+            f"underflow: each mode starts at scale**2), got {log10_scales.tolist()}."
+        )
+    if np.any(lt >= 308):
+        raise InputValueError(f"`log10_times` must be below 308 (10**308 is the largest finite time), got {lt.max():g}.")
     for lam in lams:
         check_feasible(model.task.n_in, model.n_hidden, model.task.n_out, float(lam))
     sel = _Selection(model, model.selection(data, pattern_idx, pattern_descriptor))
