@@ -124,6 +124,8 @@ def check_1d(values, name, *, what="numbers", empty_hint="give at least one valu
     if isinstance(values, (str, bytes)) or values is None:
         raise InputTypeError(f"`{name}` must be a 1-D array of {what}, got {type(values).__name__}.")
     check_not_complex(values, name)
+    if isinstance(values, (bool, np.bool_)) or getattr(np.asarray(values), "dtype", None) == bool:
+        raise InputTypeError(f"`{name}` must be a 1-D array of {what}, got booleans ({values!r}).")
     try:
         arr = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
@@ -158,8 +160,8 @@ def check_times(times, name="times", *, allow_inf=True):
     return arr
 
 
-def check_positive_int(value, name, *, minimum=1):
-    """Return ``value`` as an int >= ``minimum``."""
+def check_positive_int(value, name, *, minimum=1, maximum=None, why=None):
+    """Return ``value`` as an int >= ``minimum`` (and <= ``maximum`` if given; ``why`` explains that cap)."""
     if isinstance(value, (bool, np.bool_)):
         raise InputTypeError(f"`{name}` must be an integer, got the boolean {value!r}.")
     if not isinstance(value, numbers.Integral):
@@ -170,13 +172,18 @@ def check_positive_int(value, name, *, minimum=1):
     value = int(value)
     if value < minimum:
         raise InputValueError(f"`{name}` must be >= {minimum}, got {value}.")
+    if maximum is not None and value > maximum:
+        shown = f"{value:,}" if value < 10**15 else f"{float(value):.3g}"
+        raise InputValueError(f"`{name}` must be <= {maximum:,}, got {shown}" + (f" ({why})." if why else "."))
     return value
 
 
 def check_real(value, name, *, minimum=None, maximum=None, strict_min=False, allow_inf=False):
     """Return ``value`` as a finite float within the given bounds."""
     check_not_complex(value, name)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, (bool, np.bool_)):
+        raise InputTypeError(f"`{name}` must be a real number, got the boolean {value!r}.")
+    if not isinstance(value, numbers.Real):
         try:
             arr = np.asarray(value, dtype=float)
         except (TypeError, ValueError):
@@ -337,6 +344,8 @@ def check_number_or_grid(value, name, *, allow_none=True):
     arr = check_1d(value, name)
     if not np.all(np.isfinite(arr)):
         raise InputValueError(f"`{name}` must hold finite numbers, got {arr.tolist()}.")
+    if arr.size > MAX_GRID:
+        raise InputValueError(f"`{name}` has {arr.size:,} values; at most {MAX_GRID:,} fit in memory.")
     return arr
 
 
@@ -456,7 +465,39 @@ def check_n_jobs(n_jobs, name="n_jobs"):
         raise InputTypeError(f"`{name}` must be an int (1 = serial, -1 = all cores) or None, got {n_jobs!r}.")
     if int(n_jobs) == 0:
         raise InputValueError(f"`{name}` must not be 0; use 1 for serial work or -1 for all cores.")
+    if abs(int(n_jobs)) > 100_000:
+        raise InputValueError(f"`{name}` = {n_jobs} is not a usable number of workers; use 1 for serial work, k for "
+                              "k workers or -1 for all cores.")
     return int(n_jobs)
 
 
 __all__ += ["check_n_jobs"]
+
+
+#: Largest grid size (times, lam values, scales) and bootstrap count accepted: beyond it the arrays do not fit
+#: in memory and numpy fails with a raw "Maximum allowed size exceeded" or MemoryError.
+MAX_GRID = 100_000
+MAX_BOOT = 1_000_000
+#: ``|lam|`` must stay below this: the weights grow like sqrt(|lam|) and their products overflow beyond it.
+LAM_LIMIT = 1e100
+
+
+def check_grid_size(value, name, *, minimum=1):
+    """Return ``value`` as a grid size: an int in ``[minimum, MAX_GRID]``."""
+    return check_positive_int(value, name, minimum=minimum, maximum=MAX_GRID,
+                              why="finer grids do not fit in memory; a few dozen points are typical")
+
+
+def check_lam(value, name="lam"):
+    """Return ``value`` as a balance ``lam``: a finite float with ``|lam| < LAM_LIMIT``."""
+    value = check_real(value, name)
+    if not abs(value) < LAM_LIMIT:
+        raise InputValueError(
+            f"`{name}` = {value:g} is outside the usable range |{name}| < {LAM_LIMIT:g}: weights grow like "
+            f"sqrt(|{name}|) and their products overflow. Useful values are a few times the task's largest singular "
+            "value; rescale the task's targets Y if yours are that large."
+        )
+    return value
+
+
+__all__ += ["MAX_GRID", "MAX_BOOT", "LAM_LIMIT", "check_grid_size", "check_lam"]

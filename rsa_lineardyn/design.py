@@ -24,7 +24,15 @@ import warnings
 
 import numpy as np
 
-from ._validation import InputTypeError, InputValueError, check_bounds, check_positive_int, check_rdm_values
+from ._validation import (
+    InputTypeError,
+    InputValueError,
+    check_bounds,
+    check_grid_size,
+    check_lam,
+    check_positive_int,
+    check_rdm_values,
+)
 from .model import DegeneracyWarning, LinearNetworkModel
 from .scoring import _score_matrix, _unit_scale, _weighted_fast
 
@@ -86,7 +94,7 @@ def make_design(data_rdms, task, *, subject_descriptor="auto", stage_descriptor=
     upper time bound is a time at which the slowest mode, started there, has
     converged (``lam = 0``).
     """
-    n_times = check_positive_int(n_times, "n_times", minimum=3)
+    n_times = check_grid_size(n_times, "n_times", minimum=3)
     messages = []
     subj_key = _find_key(data_rdms, subject_descriptor, SUBJECT_KEYS, "subject_descriptor")
     stage_key = _find_key(data_rdms, stage_descriptor, stage_keys, "stage_descriptor")
@@ -492,6 +500,8 @@ def _lam_values(lam, width, task, n_lam):
     vals = np.atleast_1d(np.asarray(lam, dtype=float))
     if vals.ndim != 1 or not np.all(np.isfinite(vals)):
         raise InputValueError(f"`lam` must be None, a number or a 1-D sequence of finite numbers, got {lam!r}.")
+    for v in vals:
+        check_lam(v, "lam")
     ok = vals[((vals <= 0) | (width <= task.n_out)) & ((vals >= 0) | (width <= task.n_in))]
     return np.unique(ok)
 

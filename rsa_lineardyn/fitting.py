@@ -30,6 +30,9 @@ from ._validation import (
     check_comparison_method,
     check_bool,
     check_bounds,
+    check_grid_size,
+    check_lam,
+    MAX_BOOT,
     check_n_jobs,
     check_number_or_grid,
     check_positive_int,
@@ -405,10 +408,10 @@ def _settings(data_rdms, task, *, n_hidden, lam, method, scale, fit_scale, repre
         raise InputTypeError(f"`task` must be an rl.Task, got {type(task).__name__}.")
     check_comparison_method(method)
     check_choice(time_map, "time_map", _TIME_MAPS)
-    n_times = check_positive_int(n_times, "n_times", minimum=3)
-    n_lam = check_positive_int(n_lam, "n_lam")
-    n_scale = check_positive_int(n_scale, "n_scale")
-    n_boot = check_positive_int(n_boot, "n_boot", minimum=0)
+    n_times = check_grid_size(n_times, "n_times", minimum=3)
+    n_lam = check_grid_size(n_lam, "n_lam")
+    n_scale = check_grid_size(n_scale, "n_scale")
+    n_boot = check_positive_int(n_boot, "n_boot", minimum=0, maximum=MAX_BOOT)
     ci = check_real(ci, "ci", minimum=0, maximum=1, strict_min=True)
     flat_tol = check_real(flat_tol, "flat_tol", minimum=0)
     if start_check is not None:
@@ -416,6 +419,8 @@ def _settings(data_rdms, task, *, n_hidden, lam, method, scale, fit_scale, repre
     scale = check_scale(scale, "scale")
     tau = check_real(tau, "tau", minimum=0, strict_min=True)
     lam = check_number_or_grid(lam, "lam")
+    for v in np.atleast_1d(lam if lam is not None else []):
+        check_lam(v, "lam")
     if time_bounds is not None:
         time_bounds = check_bounds(time_bounds, "time_bounds", minimum=0, strict_min=True, strict_order=True)
     fit_scale = check_bool(fit_scale, "fit_scale")
@@ -431,6 +436,9 @@ def _settings(data_rdms, task, *, n_hidden, lam, method, scale, fit_scale, repre
     if progress is None:
         progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
     widths = _widths(task, n_hidden)
+    if scale_bounds is not None:  # checked even when unused (fit_scale=False), so a typo is not silently ignored
+        sb = check_bounds(scale_bounds, "scale_bounds", minimum=0, strict_min=True)
+        check_scale(sb[0], "scale_bounds[0]"), check_scale(sb[1], "scale_bounds[1]")
     if fit_scale:
         if scale_bounds is None:  # the default box, kept inside the usable range of scales
             lo_s, hi_s = max(scale * 1e-2, 2.0 * SCALE_RANGE[0]), min(scale * 10.0, 0.5 * SCALE_RANGE[1])

@@ -54,6 +54,8 @@ from ._validation import (
     check_choice,
     check_comparison_method,
     check_distinct,
+    check_grid_size,
+    MAX_BOOT,
     check_kwargs,
     check_n_jobs,
     check_positive_int,
@@ -471,11 +473,11 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
         raise InputValueError(f"`stage_scale` must be 'auto', 'separate' or 'shared', got {stage_scale!r}.")
     if baseline not in _BASELINES:
         raise InputValueError(f"`baseline` must be one of 'modes', 'features', None; got {baseline!r}.")
-    n_boot = check_positive_int(n_boot, "n_boot", minimum=0)
+    n_boot = check_positive_int(n_boot, "n_boot", minimum=0, maximum=MAX_BOOT)
     ci = check_real(ci, "ci", minimum=0, maximum=1, strict_min=True)
     if ci >= 1:
         raise InputValueError(f"`ci` must be below 1, got {ci}.")
-    n_lam = check_positive_int(n_lam, "n_lam")
+    n_lam = check_grid_size(n_lam, "n_lam")
     check_choice(time_map, "time_map", ("linear", "free"))
     time_offset = check_bool(time_offset, "time_offset")
     if n_folds is not None:

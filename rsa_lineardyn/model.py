@@ -71,8 +71,11 @@ from ._validation import (
     check_positive_int,
     check_rdm_values,
     check_real,
+    check_grid_size,
+    check_lam,
     check_scale,
     check_sigma_k,
+    MAX_GRID,
     check_path,
     SCALE_RANGE,
 )
@@ -95,6 +98,8 @@ __all__ = [
 ]
 
 _INITS = ("random", "aligned", "average")
+#: Widest network init="random"/"average" accepts (each draw holds n_hidden x n_hidden matrices: 2 GB at 16384).
+_MAX_RANDOM_WIDTH = 16384
 _ENGINES = {"random": _RandomStartEngine, "aligned": _AlignedEngine, "average": _AverageEngine}
 _MODEL_MEASURES = ("euclidean", "cosine")
 _LABEL_KEYS = ("item", "conds", "label", "labels", "condition", "conditions", "stimulus")
@@ -332,13 +337,20 @@ class LinearNetworkModel(Model):
         scale = check_scale(scale, "scale")
         tau = check_real(tau, "tau", minimum=0, strict_min=True)
         rcond = check_real(rcond, "rcond", minimum=0, maximum=1)
-        n_draws = check_positive_int(n_draws, "n_draws")
+        n_draws = check_positive_int(n_draws, "n_draws", maximum=MAX_GRID, why="each draw is one exact solve")
+        if init != "aligned" and n_hidden > _MAX_RANDOM_WIDTH:
+            raise InputValueError(
+                f"`n_hidden` = {n_hidden:,} is too wide for init={init!r}: each random start holds n_hidden x n_hidden "
+                f"matrices (more than {_MAX_RANDOM_WIDTH:,}^2 doubles do not fit in memory). Use init='aligned', or a "
+                f"width up to {_MAX_RANDOM_WIDTH:,} (any width >= n_in + n_out = {task.n_in + task.n_out} is "
+                "already 'wide' for the exact theory)."
+            )
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
             raise InputTypeError(f"`seed` must be a non-negative int (the draws must be reproducible), got {seed!r}.")
         if not isinstance(fit_scale, bool):
             raise InputTypeError(f"`fit_scale` must be True or False, got {fit_scale!r}.")
         if lam is not None:
-            lam = check_real(lam, "lam")
+            lam = check_lam(lam, "lam")
             check_feasible(task.n_in, n_hidden, task.n_out, lam)
         name = f"linear h={n_hidden}" if name is None else name
         if not isinstance(name, str):
@@ -472,7 +484,7 @@ class LinearNetworkModel(Model):
             raise InputValueError(f"`theta` must be finite, got {th.tolist()}.")
         i = 0
         if self.lam is None:
-            lam = float(th[0])
+            lam = check_lam(float(th[0]), "theta[lam]")
             check_feasible(self.task.n_in, self.n_hidden, self.task.n_out, lam)
             i = 1
         else:
@@ -852,6 +864,7 @@ def score_grid(model, data, log10_times, lams=None, log10_scales=None, method="c
     if np.any(lt >= 308):
         raise InputValueError(f"`log10_times` must be below 308 (10**308 is the largest finite time), got {lt.max():g}.")
     for lam in lams:
+        check_lam(float(lam), "lams")
         check_feasible(model.task.n_in, model.n_hidden, model.task.n_out, float(lam))
     sel = _Selection(model, model.selection(data, pattern_idx, pattern_descriptor))
     scorer = _DataScorer(data, method, sigma_k)
@@ -921,9 +934,9 @@ def fit_linear_network(model, data, method="cosine", pattern_idx=None, pattern_d
     check_comparison_method(method)
     sel = _Selection(model, model.selection(data, pattern_idx, pattern_descriptor))
     scorer = _DataScorer(data, method, sigma_k)
-    n_times = check_positive_int(n_times, "n_times", minimum=2)
-    n_lam = check_positive_int(n_lam, "n_lam")
-    n_scale = check_positive_int(n_scale, "n_scale")
+    n_times = check_grid_size(n_times, "n_times", minimum=2)
+    n_lam = check_grid_size(n_lam, "n_lam")
+    n_scale = check_grid_size(n_scale, "n_scale")
     refine = check_bool(refine, "refine")
     names = model.param_names
     bounds = dict(zip(names, model.bounds))

@@ -86,6 +86,8 @@ def make_rdms(matrices, labels=None, *, dissimilarity_measure=None, descriptors=
     """
     from rsatoolbox.rdm import RDMs
 
+    atol = check_real(atol, "atol", minimum=0)
+    rtol = check_real(rtol, "rtol", minimum=0)
     D = _as_float_array(matrices)
     if D.ndim != 3 or D.shape[1] != D.shape[2]:
         raise InputValueError(

@@ -115,6 +115,8 @@ def simulate(task, W1, W2, times, lr=0.01, tau=1.0, method="gd", rtol=1e-12, ato
         raise InputValueError(f"`max_steps` must be a positive integer, got {max_steps!r}.")
     if progress is not None and not isinstance(progress, (bool, np.bool_)):
         raise InputValueError(f"`progress` must be True, False or None, got {progress!r}.")
+    rtol = check_real(rtol, "rtol", minimum=0, maximum=1, strict_min=True)  # checked for either method
+    atol = check_real(atol, "atol", minimum=0, strict_min=True)
     if method == "gd":
         lr = check_real(lr, "lr", minimum=0, strict_min=True)
         _check_gd_budget(W1, W2, times, lr, tau, sxx, syx, int(max_steps))
@@ -122,8 +124,6 @@ def simulate(task, W1, W2, times, lr=0.01, tau=1.0, method="gd", rtol=1e-12, ato
         info = {"lr": lr, "steps": steps}
         method_name = "gradient_descent"
     else:
-        rtol = check_real(rtol, "rtol", minimum=0, strict_min=True)
-        atol = check_real(atol, "atol", minimum=0, strict_min=True)
         W1s, W2s = _run_flow(W1, W2, times, tau, sxx, syx, rtol, atol, int(max_steps))
         reached = times.copy()
         info = {"rtol": rtol, "atol": atol, "solver": "DOP853"}
