@@ -67,6 +67,7 @@ from ._validation import (
     check_bool,
     check_bounds,
     check_choice,
+    check_times,
     check_comparison_method,
     check_positive_int,
     check_rdm_values,
@@ -560,7 +561,8 @@ class LinearNetworkModel(Model):
     def predict_times(self, times, theta=None):
         """Dissimilarity vectors at several times (other parameters from ``theta``), shape (T, npairs)."""
         lam, scale, _ = self._unpack(theta)
-        return self._full.vectors(lam, scale, np.asarray(times, dtype=float))
+        times = check_times(times, "times")  # (np.inf: the end of learning)
+        return self._full.vectors(lam, scale, times)
 
     # -- fitting ---------------------------------------------------------------
     def fit(self, data, method="cosine", pattern_idx=None, pattern_descriptor=None, sigma_k=None):
@@ -632,11 +634,14 @@ class LinearNetworkModel(Model):
         if rows is None:
             rows = self.selection(data, pattern_idx, pattern_descriptor)
         sel = rows if isinstance(rows, _Selection) else _Selection(self, rows)
-        lam = self.lam if lam is None else lam
+        lam = self.lam if lam is None else check_lam(lam, "lam")
         if lam is None:
             raise InputValueError("`lam` must be given: the model's lam is a free parameter.")
-        scale = self.scale if scale is None else scale
-        vec = sel.vectors(float(lam), float(scale), 10.0 ** np.asarray(log10_times, dtype=float))
+        scale = self.scale if scale is None else check_scale(scale, "scale")
+        lt = _grid_axis(log10_times, "log10_times")
+        if np.any(lt >= 308):
+            raise InputValueError(f"`log10_times` must be below 308 (10**308 is the largest finite time), got {lt.max():g}.")
+        vec = sel.vectors(float(lam), float(scale), 10.0**lt)
         scorer = data if isinstance(data, _DataScorer) else _DataScorer(data, method, sigma_k)
         return scorer(vec)
 
@@ -685,6 +690,18 @@ class LinearNetworkModel(Model):
         spec = model_dict.get("rsa_lineardyn") if isinstance(model_dict, dict) else None
         if spec is None:
             raise InputValueError("`model_dict` was not written by LinearNetworkModel.to_dict (no 'rsa_lineardyn' key).")
+        if not isinstance(spec, dict):
+            raise InputTypeError(f"`model_dict['rsa_lineardyn']` must be a dict, got {type(spec).__name__}.")
+        try:
+            return cls._from_spec(model_dict, spec)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise InputValueError(
+                f"`model_dict` is not a complete LinearNetworkModel.to_dict() record ({type(exc).__name__}: "
+                f"{str(exc)[:200]}); it was damaged or written by another version. Re-save the model with to_dict()."
+            ) from None
+
+    @classmethod
+    def _from_spec(cls, model_dict, spec):
         g = lambda k: _scalar(spec[k])  # noqa: E731
         task = Task(np.asarray(spec["X"]), np.asarray(spec["Y"]), labels=[str(x) for x in spec["labels"]],
                     feature_names=[str(x) for x in spec["feature_names"]], name=str(g("task_name")))
@@ -1068,11 +1085,19 @@ __all__.append("compare_model")
 # ----------------------------------------------------------------------------
 def model_from_dict(model_dict):
     """Rebuild a model saved in a results file: ``LinearNetworkModel`` if ours, else rsatoolbox's own."""
-    if isinstance(model_dict, dict) and "rsa_lineardyn" in model_dict:
+    if not isinstance(model_dict, dict):
+        raise InputTypeError(f"`model_dict` must be a dict (from model.to_dict()), got {type(model_dict).__name__}.")
+    if "rsa_lineardyn" in model_dict:
         return LinearNetworkModel.from_dict(model_dict)
     import rsatoolbox
 
-    return rsatoolbox.model.model_from_dict(model_dict)
+    try:
+        return rsatoolbox.model.model_from_dict(model_dict)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise InputValueError(
+            f"`model_dict` is neither a LinearNetworkModel record nor an rsatoolbox model dict ({type(exc).__name__}: "
+            f"{str(exc)[:200]}); pass the output of model.to_dict()."
+        ) from None
 
 
 def load_results(filename, file_type=None):

@@ -549,3 +549,42 @@ def test_make_rdms_tolerances(M, sem):
         rl.make_rdms(M[None], labels=sem.labels, rtol=-1.0)
     with pytest.raises(InputValueError, match=r"`atol` must be a finite number"):
         rl.make_rdms(M[None], labels=sem.labels, atol=NAN)
+
+
+def test_predict_times_checks_times(sem):
+    model = rl.LinearNetworkModel(sem, 3)
+    with pytest.raises(InputValueError, match=r"`times` must be non-negative"):
+        model.predict_times([-1.0])  # returned a finite (meaningless) prediction before
+    with pytest.raises(InputValueError, match=r"`times` contains NaN"):
+        model.predict_times([NAN])
+    with pytest.raises(InputTypeError, match=r"`times` holds complex"):
+        model.predict_times([1 + 1j])
+    end = model.predict_times([0.0, INF])  # inf is the end of learning
+    np.testing.assert_allclose(end[1], model.predict_times([1e6])[0], rtol=1e-9, atol=1e-12)
+
+
+def test_score_times_checks_parameters(sem):
+    model = rl.LinearNetworkModel(sem, 3)
+    data = model.predict_rdm([0.0, 0.5])
+    with pytest.raises(InputValueError, match=r"`lam` = 1e\+300 is outside the usable range"):
+        model.score_times(data, [0.0], lam=1e300, method="corr")
+    with pytest.raises(InputValueError, match=r"`scale` must be > 0"):
+        model.score_times(data, [0.0], lam=0.0, scale=0.0, method="corr")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InputValueError, match=r"`log10_times` must be below 308"):
+            model.score_times(data, [400.0], lam=0.0, method="corr")
+
+
+def test_model_from_dict_refuses_foreign_dicts(sem):
+    model = rl.LinearNetworkModel(sem, 3)
+    np.testing.assert_allclose(rl.model_from_dict(model.to_dict()).predict(), model.predict())
+    with pytest.raises(InputTypeError, match=r"`model_dict` must be a dict"):
+        rl.model_from_dict("x")
+    with pytest.raises(InputValueError, match=r"`model_dict` is neither a LinearNetworkModel record nor an rsatoolbox"):
+        rl.model_from_dict({"a": 1})
+    broken = model.to_dict()
+    del broken["rsa_lineardyn"]["Y"]
+    with pytest.raises(InputValueError, match=r"`model_dict` is not a complete LinearNetworkModel.to_dict\(\) record "
+                                              r"\(KeyError: 'Y'\)"):
+        rl.model_from_dict(broken)
