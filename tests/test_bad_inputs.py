@@ -113,6 +113,16 @@ def test_item8_cli_other_trajectory_numbers(tmp_path, capsys):
     assert "`--n-hidden` must be >= 1" in err
     err = _cli_error(capsys, ["trajectory", "semantic", "--lam", "inf", "--out-dir", str(tmp_path)])
     assert "`--lam` must be a finite number" in err
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # was an "unexpected RuntimeWarning: overflow" / MemoryError
+        err = _cli_error(capsys, ["trajectory", "semantic", "--lam", "1e300", "--out-dir", str(tmp_path)])
+        assert "`--lam` = 1e+300 is outside the usable range" in err
+        err = _cli_error(capsys, ["trajectory", "semantic", "--n-times", "100000000", "--out-dir", str(tmp_path)])
+        assert "`--n-times` must be <= 100,000" in err
+        err = _cli_error(capsys, ["trajectory", "semantic", "--n-hidden", "100000000", "--init", "random",
+                                  "--out-dir", str(tmp_path)])
+        assert "`--n-hidden` must be <= 16,384" in err
+    assert list(tmp_path.iterdir()) == []
 
 
 # ---------------------------------------------------------------- item 9: whiten at extreme scales -----------
