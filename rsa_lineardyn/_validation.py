@@ -501,3 +501,31 @@ def check_lam(value, name="lam"):
 
 
 __all__ += ["MAX_GRID", "MAX_BOOT", "LAM_LIMIT", "check_grid_size", "check_lam"]
+
+
+def check_backend(backend, name="backend"):
+    """Return ``backend`` if it is ``None`` or the name of a joblib backend registered now (e.g. ``"loky"``,
+    ``"threading"``, or ``"dask"`` once dask.distributed has registered it)."""
+    if backend is None:
+        return None
+    from joblib.parallel import BACKENDS
+
+    valid = sorted(BACKENDS)
+    if not isinstance(backend, str):
+        raise InputTypeError(f"`{name}` must be None or the name of a joblib backend ({valid}), got {backend!r}.")
+    if backend not in BACKENDS:
+        raise InputValueError(
+            f"`{name}` = {backend!r} is not a registered joblib backend; use one of {valid} (or None for joblib's "
+            "current default; `with joblib.parallel_config(backend=...)` also works)."
+        )
+    return backend
+
+
+def check_descriptor_name(value, name):
+    """Return ``value`` if it is ``"auto"``, ``None`` or a string naming a descriptor."""
+    if value is None or isinstance(value, str):
+        return value
+    raise InputTypeError(f"`{name}` must be 'auto', None or the name (a string) of an rdm descriptor, got {value!r}.")
+
+
+__all__ += ["check_backend", "check_descriptor_name"]

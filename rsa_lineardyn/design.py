@@ -528,6 +528,11 @@ def check_labelled(data_rdms, task, name="data_rdms"):
 
     key = next((k for k in _LABEL_KEYS if k in data_rdms.pattern_descriptors), None)
     n, P = int(data_rdms.n_cond), task.P
+    if n < 3:
+        raise InputValueError(
+            f"`{name}` has {n} condition(s); comparing RDMs needs at least 3 (with 2 there is a single dissimilarity, "
+            "and correlation-type scores of one number are undefined); add conditions."
+        )
     if key is None:
         order = (f" If the {n} conditions are the task's items in its order, "
                  "`rl.rdms_from_matrices(matrices, labels=task.labels)` does this.") if n == P else ""

@@ -28,7 +28,9 @@ from ._validation import (
     InputValueError,
     check_choice,
     check_comparison_method,
+    check_backend,
     check_bool,
+    check_descriptor_name,
     check_bounds,
     check_grid_size,
     check_lam,
@@ -428,6 +430,9 @@ def _settings(data_rdms, task, *, n_hidden, lam, method, scale, fit_scale, repre
     refine = check_bool(refine, "refine")
     subject_boot = check_bool(subject_boot, "subject_boot")
     n_jobs = check_n_jobs(n_jobs)
+    backend = check_backend(backend)
+    check_descriptor_name(subject_descriptor, "subject_descriptor")
+    check_descriptor_name(stage_descriptor, "stage_descriptor")
     if progress is not None:
         progress = check_bool(progress, "progress")
     sigma_k = check_sigma_k(sigma_k, data_rdms.n_cond)

@@ -50,7 +50,9 @@ import numpy as np
 from ._validation import (
     InputTypeError,
     InputValueError,
+    check_backend,
     check_bool,
+    check_descriptor_name,
     check_choice,
     check_comparison_method,
     check_distinct,
@@ -484,6 +486,9 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
         n_folds = check_positive_int(n_folds, "n_folds", minimum=2)
     sigma_k = check_sigma_k(sigma_k, data_rdms.n_cond)
     n_jobs = check_n_jobs(n_jobs)
+    backend = check_backend(backend)
+    check_descriptor_name(subject_descriptor, "subject_descriptor")
+    check_descriptor_name(stage_descriptor, "stage_descriptor")
     if progress is not None:
         progress = check_bool(progress, "progress")
     rng = check_rng(seed)

@@ -598,3 +598,33 @@ def test_model_from_dict_refuses_foreign_dicts(sem):
     with pytest.raises(InputValueError, match=r"`model_dict` is not a complete LinearNetworkModel.to_dict\(\) record "
                                               r"\(KeyError: 'Y'\)"):
         rl.model_from_dict(broken)
+
+
+def test_backend_and_descriptor_names(sem, D, subjects):
+    with pytest.raises(InputValueError, match=r"`backend` = 'foo' is not a registered joblib backend; use one of "
+                                              r"\[.*'threading'"):
+        rl.fit_rdms(D, sem, n_hidden=[1], **QUICK, backend="foo")
+    with pytest.raises(InputTypeError, match=r"`backend` must be None or the name of a joblib backend"):
+        rl.compare_widths(subjects, sem, [1], backend=3)
+    with pytest.raises(InputTypeError, match=r"`stage_descriptor` must be 'auto', None or the name \(a string\)"):
+        rl.fit_rdms(D, sem, n_hidden=[1], **QUICK, stage_descriptor=["a"])
+    with pytest.raises(InputTypeError, match=r"`subject_descriptor` must be 'auto', None or the name"):
+        rl.compare_widths(subjects, sem, [1], subject_descriptor=1)
+
+
+def test_too_few_conditions_name_the_data(sem, M):
+    two = rl.rdms_from_matrices(M[:2, :2], labels=sem.labels[:2])
+    with pytest.raises(InputValueError, match=r"`data_rdms` has 2 condition\(s\); comparing RDMs needs at least 3"):
+        rl.fit_rdms(two, sem, n_hidden=[1], **QUICK)  # blamed `item_order` before
+    with pytest.raises(InputValueError, match=r"`data_rdms` has 2 condition\(s\)"):
+        rl.width_models(sem, two, [1])
+
+
+def test_score_matrix_sigma_k():
+    p, d = np.array([[1.0, 2.0, 3.0]]), np.array([[1.0, 3.0, 2.0]])
+    with pytest.raises(InputValueError, match=r"`sigma_k` must be the covariance of the 3 conditions"):
+        rl.score_matrix(p, d, method="corr_cov", sigma_k=np.eye(2))
+    with pytest.raises(InputValueError, match=r"`sigma_k` contains non-finite"):
+        rl.score_matrix(p, d, method="corr_cov", sigma_k=np.full((3, 3), NAN))  # gave [[nan]] before
+    np.testing.assert_allclose(rl.score_matrix(p, d, method="corr_cov", sigma_k=np.eye(3)),
+                               rl.score_matrix(p, d, method="corr_cov"))
