@@ -189,9 +189,11 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
         Any rsatoolbox comparison method (``"cosine"``, ``"corr"``,
         ``"spearman"``, ``"tau-a"``, ``"corr_cov"``, ``"cosine_cov"``, ...).
     scale : float, default 0.1
-        Init scale (each aligned mode starts at ``scale**2``).  With
-        ``fit_scale=True`` it is free on a log grid of ``n_scale`` values in
-        ``scale_bounds`` (default ``scale * [1e-2, 10]``).
+        Init scale (each aligned mode starts at ``scale**2``), strictly
+        inside ``(1e-100, 1e100)`` (beyond, ``scale**2`` overflows or
+        underflows).  With ``fit_scale=True`` it is free on a log grid of
+        ``n_scale`` values in ``scale_bounds`` (default ``scale * [1e-2, 10]``,
+        kept inside that range).
     representation, measure, tau
         As in :class:`LinearNetworkModel`.
     init : {"random", "aligned", "average"}, default "random"

@@ -235,10 +235,12 @@ class LinearNetworkModel(Model):
         Euclidean).  Correlation distance is not available: the theory does
         not define the hidden-unit basis it depends on.
     lam : float or None, default None
-        ``None``: ``lam`` is the first free parameter.  A number fixes it.
+        ``None``: ``lam`` is the first free parameter.  A number fixes it
+        (``|lam| < 1e100``).
     scale : float, default 0.1
-        Initial weight scale (> 0): each aligned mode starts at strength
-        ``scale**2``; random draws use Gaussian weights of this std.
+        Initial weight scale, strictly inside ``(1e-100, 1e100)``: each
+        aligned mode starts at strength ``scale**2``; random draws use
+        Gaussian weights of this std.
     fit_scale : bool, default False
         Make ``log10_scale`` the last free parameter (``scale`` is then its
         default value).

@@ -168,7 +168,9 @@ def whiten(task, rtol=1e-10):
     dropped, so ``n_in`` may shrink.  A linear network on the whitened task has
     the same reachable input-output maps as on the original one (through
     ``W1_original = W1_white @ T``), and the same item Gram matrices
-    ``X^T W1^T W1 X`` whenever ``W1`` lives in the input span.
+    ``X^T W1^T W1 X`` whenever ``W1`` lives in the input span.  The result
+    does not depend on the scale of ``X`` (it is computed on ``X / 2**k``, an
+    exact rescaling), so inputs of any magnitude whiten alike.
 
     Parameters
     ----------
