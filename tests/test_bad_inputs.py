@@ -345,6 +345,9 @@ def test_item16_unreadable_task_file_and_datasets_folder():
     root = Path(tempfile.mkdtemp(prefix="rl_perm_"))  # not under pytest's 0700 tmp folder: "nobody" must reach it
     try:
         np.savez(root / "task.npz", X=np.eye(3), Y=np.eye(3))
+        np.save(root / "rdm.npy", np.ones((8, 8)) - np.eye(8))
+        with open(root / "res.pkl", "wb") as fh:
+            pickle.dump({"a": 1}, fh)
         data = root / "datasets"
         shutil.copytree(rl.data_dir(), data)
         for p in [root, *root.rglob("*")]:
@@ -377,6 +380,13 @@ def test_item16_unreadable_task_file_and_datasets_folder():
                     load_both(tag)
                 finally:
                     target.chmod(mode)
+            (root / "rdm.npy").chmod(0)
+            print("fit", rl.cli.main(["fit", str(root / "rdm.npy"), "--task", "semantic", "--out-dir", str(root / "o")]))
+            (root / "res.pkl").chmod(0)
+            try:
+                rl.load_results(root / "res.pkl")
+            except rl.InputValueError as exc:
+                print("load_results", exc)
             (root / "task.npz").chmod(0)
             print("cli", rl.cli.main(["trajectory", str(root / "task.npz"), "--out-dir", str(root / "out")]))
         """)
@@ -391,10 +401,16 @@ def test_item16_unreadable_task_file_and_datasets_folder():
             got = [line for line in lines if line.startswith(tag + " ")]
             assert len(got) == 2 and all(line.startswith(f"{tag} DatasetError:") for line in got), out
             assert re.search(pattern, got[0]), got[0]
-        assert lines[-1] == "cli 1", out
+        assert lines[-3:-2] == ["fit 1"] and lines[-1] == "cli 1", out
+        assert re.search(r"^load_results `filename`: results file \S+res.pkl cannot be read \(permission denied\)",
+                         lines[-2]), out
+        err_lines = err.strip().splitlines()
+        assert re.fullmatch(r"rsa-lineardyn fit: error: `data`: data file \S+rdm.npy cannot be read "
+                            r"\(permission denied\); fix its permissions \(chmod u\+r\) or copy it somewhere "
+                            r"readable.", err_lines[0]), err
         assert re.fullmatch(r"rsa-lineardyn trajectory: error: `task`: task file \S+task.npz cannot be read "
                             r"\(permission denied\); fix its permissions \(chmod u\+r\) or copy it somewhere "
-                            r"readable.", err.strip()), err
+                            r"readable.", err_lines[1]), err
     finally:
         for p in [root, *root.rglob("*")]:
             try:
