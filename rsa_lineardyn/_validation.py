@@ -124,7 +124,11 @@ def check_1d(values, name, *, what="numbers", empty_hint="give at least one valu
     if isinstance(values, (str, bytes)) or values is None:
         raise InputTypeError(f"`{name}` must be a 1-D array of {what}, got {type(values).__name__}.")
     check_not_complex(values, name)
-    if isinstance(values, (bool, np.bool_)) or getattr(np.asarray(values), "dtype", None) == bool:
+    try:
+        is_bool = isinstance(values, (bool, np.bool_)) or np.asarray(values).dtype == bool
+    except (TypeError, ValueError):  # ragged input: reported by the float conversion below
+        is_bool = False
+    if is_bool:
         raise InputTypeError(f"`{name}` must be a 1-D array of {what}, got booleans ({values!r}).")
     try:
         arr = np.asarray(values, dtype=float)
