@@ -644,3 +644,25 @@ def test_score_matrix_sigma_k():
         rl.score_matrix(p, d, method="corr_cov", sigma_k=np.full((3, 3), NAN))  # gave [[nan]] before
     np.testing.assert_allclose(rl.score_matrix(p, d, method="corr_cov", sigma_k=np.eye(3)),
                                rl.score_matrix(p, d, method="corr_cov"))
+
+
+# ---------------------------------------------------------------- item 6 (not closed on main) -------------------
+
+
+def test_item6_rdms_from_matrices_relative_tolerance_and_empty_stack():
+    D = np.array([[0.0, 1, 2], [1, 0, 3], [2, 3, 0]])
+    for factor in (1e-12, 1.0, 1e300):
+        A = D * factor
+        A[0, 1] *= 5  # a 5x asymmetry is refused at any magnitude (an absolute 1e-10 tolerance let 1e-12 pass)
+        with pytest.raises(InputValueError, match=r"`matrices` must be symmetric; matrix 0"):
+            rl.rdms_from_matrices(A)
+        B = D * factor
+        B[0, 1] *= 1 + 1e-12  # round-off-sized asymmetry: accepted, stored as the upper triangle
+        np.testing.assert_array_equal(rl.rdms_from_matrices(B).get_vectors()[0], B[np.triu_indices(3, 1)])
+        C = D * factor
+        C[1, 1] = 1e-3 * factor
+        with pytest.raises(InputValueError, match=r"zero on the diagonal"):
+            rl.rdms_from_matrices(C)
+    with pytest.raises(InputValueError, match=r"`matrices` holds no matrices \(shape \(0, 3, 3\)\)"):
+        rl.rdms_from_matrices(np.zeros((0, 3, 3)))
+    assert rl.rdms_from_matrices(np.zeros((3, 3))).n_rdm == 1  # an all-zero RDM is a valid (if constant) RDM
