@@ -666,3 +666,14 @@ def test_item6_rdms_from_matrices_relative_tolerance_and_empty_stack():
     with pytest.raises(InputValueError, match=r"`matrices` holds no matrices \(shape \(0, 3, 3\)\)"):
         rl.rdms_from_matrices(np.zeros((0, 3, 3)))
     assert rl.rdms_from_matrices(np.zeros((3, 3))).n_rdm == 1  # an all-zero RDM is a valid (if constant) RDM
+
+
+def test_item4_cli_complex_files(tmp_path, capsys, M):
+    np.save(tmp_path / "c.npy", M.astype(complex))
+    np.savez(tmp_path / "t.npz", X=np.eye(3) + 0j, Y=np.eye(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ComplexWarning
+        err = _cli_error(capsys, ["fit", str(tmp_path / "c.npy"), "--task", "semantic", "--out-dir", str(tmp_path)])
+        assert "`matrices` holds complex numbers" in err
+        err = _cli_error(capsys, ["trajectory", str(tmp_path / "t.npz"), "--out-dir", str(tmp_path / "o")])
+        assert "`X` holds complex numbers" in err
