@@ -448,6 +448,7 @@ class LinearNetworkModel(Model):
             hi = lam_max if self.n_hidden <= task.n_out else 0.0
             if lam_bounds is not None:
                 lo, hi = _check_bounds(lam_bounds, "lam_bounds")
+                check_lam(lo, "lam_bounds[0]"), check_lam(hi, "lam_bounds[1]")
                 if lo < 0 and self.n_hidden > task.n_in or hi > 0 and self.n_hidden > task.n_out:
                     lo = 0.0 if self.n_hidden > task.n_in else lo
                     hi = 0.0 if self.n_hidden > task.n_out else hi
@@ -459,7 +460,12 @@ class LinearNetworkModel(Model):
             lo_t = 1e-3 * self.tau / s_max
             hi_t = self.tau * (np.log(max(s_max / a0, np.e)) + 10.0) / (2.0 * s_min)
             t_bounds = (np.log10(lo_t), np.log10(hi_t))
-        out.append(_check_bounds(t_bounds, "log10_time_bounds"))
+        lo_t, hi_t = _check_bounds(t_bounds, "log10_time_bounds")
+        if hi_t >= 308:
+            raise InputValueError(
+                f"`log10_time_bounds` = ({lo_t:g}, {hi_t:g}) must stay below 308 (10**308 is the largest finite time)."
+            )
+        out.append((lo_t, hi_t))
         if self.fit_scale:
             if sc_bounds is None:
                 sc_bounds = (np.log10(self.scale) - 2.0, np.log10(self.scale) + 1.0)

@@ -677,3 +677,14 @@ def test_item4_cli_complex_files(tmp_path, capsys, M):
         assert "`matrices` holds complex numbers" in err
         err = _cli_error(capsys, ["trajectory", str(tmp_path / "t.npz"), "--out-dir", str(tmp_path / "o")])
         assert "`X` holds complex numbers" in err
+
+
+def test_model_bounds_ranges(sem):
+    with pytest.raises(InputValueError, match=r"`log10_time_bounds` = \(400, 500\) must stay below 308"):
+        rl.LinearNetworkModel(sem, 3, log10_time_bounds=(400, 500))
+    with pytest.raises(InputValueError, match=r"`lam_bounds` must be a pair \(low, high\) of two numbers"):
+        rl.LinearNetworkModel(sem, 3, lam_bounds=(1,))
+    with pytest.raises(InputValueError, match=r"`lam_bounds\[0\]` = -1e\+300 is outside the usable range"):
+        rl.LinearNetworkModel(sem, 3, lam_bounds=(-1e300, 1.0))
+    with pytest.raises(InputValueError, match=r"`log10_scale_bounds` = \(-200, 0\) must lie inside \(-100, 100\)"):
+        rl.LinearNetworkModel(sem, 3, fit_scale=True, log10_scale_bounds=(-200, 0))
