@@ -744,6 +744,9 @@ def compare_widths(data_rdms, task, widths=(2, "wide"), *, method="corr", n_boot
         widths = list(widths)
     except TypeError:
         raise InputTypeError(f"`widths` must be a sequence of ints, 'wide' or lists of ints, got {widths!r}.") from None
+    if not widths:
+        raise InputValueError("`widths` is empty; give at least one hidden width (an int, 'wide' or a list of ints), "
+                              "e.g. (2, 'wide').")
     check_distinct([tuple(w) if isinstance(w, (list, tuple, range)) else w for w in widths], "widths")
     hyps = _nested(task, _as_rdms(data_rdms), widths, model_kw)
     return evaluate_hypotheses(data_rdms, hyps, task, method=method, n_boot=n_boot, seed=seed, **kwargs)

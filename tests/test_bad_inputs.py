@@ -485,6 +485,8 @@ def test_item18_duplicate_widths(tmp_path, capsys, sem, subjects):
         rl.compare_widths(subjects, sem, widths=(2, 2))
     with pytest.raises(InputValueError, match=r"`widths` must name each entry once; repeated: \[\(1, 2\)\]"):
         rl.compare_widths(subjects, sem, widths=(1, [1, 2], [1, 2]))
+    with pytest.raises(InputValueError, match=r"`widths` is empty"):
+        rl.compare_widths(subjects, sem, widths=[])  # blamed `hypotheses`, an argument compare_widths has not
 
 
 # ---------------------------------------------------------------- neighbouring gaps -------------------------------
