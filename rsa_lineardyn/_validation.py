@@ -533,3 +533,10 @@ def check_descriptor_name(value, name):
 
 
 __all__ += ["check_backend", "check_descriptor_name"]
+
+
+#: Widest hidden layer accepted where weights are drawn or simulated: memory grows linearly in the width
+#: (about 7 GB at 1,000,000 hidden units for the 8-item semantic task with init="random").
+MAX_WIDTH = 1_000_000
+
+__all__ += ["MAX_WIDTH"]

@@ -336,13 +336,13 @@ def _initial_weights(task, args):
 def cmd_trajectory(args):
     import rsa_lineardyn as rl
 
-    from ._validation import check_grid_size, check_lam, check_positive_int, check_scale
+    from ._validation import MAX_WIDTH, check_grid_size, check_lam, check_positive_int, check_scale
 
     check_scale(args.scale, "--scale")
     check_lam(args.lam, "--lam")
     check_grid_size(args.n_times, "--n-times", minimum=3)
     if args.n_hidden is not None:
-        check_positive_int(args.n_hidden, "--n-hidden", maximum=16384,
+        check_positive_int(args.n_hidden, "--n-hidden", maximum=MAX_WIDTH,
                            why="the weights would not fit in memory; any width >= n_in + n_out is already 'wide'")
     task = load_task(args.task)
     prefix = args.prefix or task.name

@@ -77,6 +77,7 @@ from ._validation import (
     check_scale,
     check_sigma_k,
     MAX_GRID,
+    MAX_WIDTH,
     check_path,
     SCALE_RANGE,
 )
@@ -99,8 +100,8 @@ __all__ = [
 ]
 
 _INITS = ("random", "aligned", "average")
-#: Widest network init="random"/"average" accepts (each draw holds n_hidden x n_hidden matrices: 2 GB at 16384).
-_MAX_RANDOM_WIDTH = 16384
+#: Widest network init="random"/"average" accepts (memory grows with the width; see MAX_WIDTH).
+_MAX_RANDOM_WIDTH = MAX_WIDTH
 _ENGINES = {"random": _RandomStartEngine, "aligned": _AlignedEngine, "average": _AverageEngine}
 _MODEL_MEASURES = ("euclidean", "cosine")
 _LABEL_KEYS = ("item", "conds", "label", "labels", "condition", "conditions", "stimulus")
@@ -343,10 +344,10 @@ class LinearNetworkModel(Model):
         n_draws = check_positive_int(n_draws, "n_draws", maximum=MAX_GRID, why="each draw is one exact solve")
         if init != "aligned" and n_hidden > _MAX_RANDOM_WIDTH:
             raise InputValueError(
-                f"`n_hidden` = {n_hidden:,} is too wide for init={init!r}: each random start holds n_hidden x n_hidden "
-                f"matrices (more than {_MAX_RANDOM_WIDTH:,}^2 doubles do not fit in memory). Use init='aligned', or a "
-                f"width up to {_MAX_RANDOM_WIDTH:,} (any width >= n_in + n_out = {task.n_in + task.n_out} is "
-                "already 'wide' for the exact theory)."
+                f"`n_hidden` = {n_hidden:,} is too wide for init={init!r}: the random starts' memory grows with the "
+                f"width, and widths above {_MAX_RANDOM_WIDTH:,} do not fit. Use init='aligned', or a width up to "
+                f"{_MAX_RANDOM_WIDTH:,} (any width >= n_in + n_out = {task.n_in + task.n_out} is already 'wide' for "
+                "the exact theory)."
             )
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
             raise InputTypeError(f"`seed` must be a non-negative int (the draws must be reproducible), got {seed!r}.")

@@ -121,7 +121,7 @@ def test_item8_cli_other_trajectory_numbers(tmp_path, capsys):
         assert "`--n-times` must be <= 100,000" in err
         err = _cli_error(capsys, ["trajectory", "semantic", "--n-hidden", "100000000", "--init", "random",
                                   "--out-dir", str(tmp_path)])
-        assert "`--n-hidden` must be <= 16,384" in err
+        assert "`--n-hidden` must be <= 1,000,000" in err
     assert list(tmp_path.iterdir()) == []
 
 
@@ -526,10 +526,10 @@ def test_sizes_and_counts_are_capped(sem, D, subjects):
         rl.compare_widths(subjects, sem, [1], n_jobs=0)
     with pytest.raises(InputValueError, match=r"`n_draws` must be <= 100,000"):
         rl.LinearNetworkModel(sem, 2, n_draws=1e300)
-    with pytest.raises(InputValueError, match=r"`n_hidden` = 1,000,000 is too wide for init='random'.*init='aligned'"):
-        rl.LinearNetworkModel(sem, 10**6)
+    with pytest.raises(InputValueError, match=r"`n_hidden` = 10,000,000 is too wide for init='random'.*init='aligned'"):
+        rl.LinearNetworkModel(sem, 10**7)
     # the aligned start has no such cost: a huge width is simply wide
-    wide = rl.LinearNetworkModel(sem, 10**6, init="aligned").predict()
+    wide = rl.LinearNetworkModel(sem, 10**7, init="aligned").predict()
     np.testing.assert_allclose(wide, rl.LinearNetworkModel(sem, 100, init="aligned").predict(), rtol=1e-12)
 
 
