@@ -470,6 +470,7 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
 
     data_rdms = _as_rdms(data_rdms)
     _check_task(task)
+    check_labelled(data_rdms, task)  # conditions are matched to items by label, never by position
     check_comparison_method(method)
     if stage_scale not in ("auto", "separate", "shared"):
         raise InputValueError(f"`stage_scale` must be 'auto', 'separate' or 'shared', got {stage_scale!r}.")

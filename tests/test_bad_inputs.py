@@ -690,3 +690,10 @@ def test_model_bounds_ranges(sem):
         rl.LinearNetworkModel(sem, 3, lam_bounds=(-1e300, 1.0))
     with pytest.raises(InputValueError, match=r"`log10_scale_bounds` = \(-200, 0\) must lie inside \(-100, 100\)"):
         rl.LinearNetworkModel(sem, 3, fit_scale=True, log10_scale_bounds=(-200, 0))
+
+
+def test_evaluate_hypotheses_needs_labels(sem, subjects):
+    unlabelled = rl.rdms_from_matrices(subjects.get_matrices(), rdm_descriptors={"subject": np.arange(3)})
+    model = rl.LinearNetworkModel(sem, 3)  # built without the data: it would have matched conditions by position
+    with pytest.raises(InputValueError, match=r"`data_rdms` has no item labels"):
+        rl.evaluate_hypotheses(unlabelled, [model], sem)
