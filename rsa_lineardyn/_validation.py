@@ -125,6 +125,12 @@ def check_1d(values, name, *, what="numbers", empty_hint="give at least one valu
         raise InputTypeError(f"`{name}` must be a 1-D array of {what}, got {type(values).__name__}.")
     check_not_complex(values, name)
     try:
+        is_bool = isinstance(values, (bool, np.bool_)) or np.asarray(values).dtype == bool
+    except (TypeError, ValueError):  # ragged input: reported by the float conversion below
+        is_bool = False
+    if is_bool:
+        raise InputTypeError(f"`{name}` must be a 1-D array of {what}, got booleans ({values!r}).")
+    try:
         arr = np.asarray(values, dtype=float)
     except (TypeError, ValueError):
         raise InputTypeError(f"`{name}` must be a 1-D array of {what}.") from None
@@ -158,8 +164,8 @@ def check_times(times, name="times", *, allow_inf=True):
     return arr
 
 
-def check_positive_int(value, name, *, minimum=1):
-    """Return ``value`` as an int >= ``minimum``."""
+def check_positive_int(value, name, *, minimum=1, maximum=None, why=None):
+    """Return ``value`` as an int >= ``minimum`` (and <= ``maximum`` if given; ``why`` explains that cap)."""
     if isinstance(value, (bool, np.bool_)):
         raise InputTypeError(f"`{name}` must be an integer, got the boolean {value!r}.")
     if not isinstance(value, numbers.Integral):
@@ -170,13 +176,18 @@ def check_positive_int(value, name, *, minimum=1):
     value = int(value)
     if value < minimum:
         raise InputValueError(f"`{name}` must be >= {minimum}, got {value}.")
+    if maximum is not None and value > maximum:
+        shown = f"{value:,}" if value < 10**15 else f"{float(value):.3g}"
+        raise InputValueError(f"`{name}` must be <= {maximum:,}, got {shown}" + (f" ({why})." if why else "."))
     return value
 
 
 def check_real(value, name, *, minimum=None, maximum=None, strict_min=False, allow_inf=False):
     """Return ``value`` as a finite float within the given bounds."""
     check_not_complex(value, name)
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, (bool, np.bool_)):
+        raise InputTypeError(f"`{name}` must be a real number, got the boolean {value!r}.")
+    if not isinstance(value, numbers.Real):
         try:
             arr = np.asarray(value, dtype=float)
         except (TypeError, ValueError):
@@ -294,3 +305,273 @@ def check_magnitude(value, name, *, max_abs, min_abs=0.0, allow_zero=True, allow
             f"`{name}` = {value:g} is too {side}: it must be {zero_txt}{rng_txt}{reason}. {fix}".rstrip()
         )
     return value
+
+
+# ----------------------------------------------------------------------------
+# issue 13, items 8-18: further shared checks (scales, bounds, flags, sigma_k, files, keywords)
+# ----------------------------------------------------------------------------
+#: Usable range of an initial weight scale: each aligned mode starts at ``scale**2`` and products of a few
+#: such strengths must stay finite and non-zero in double precision (1e-100**2 = 1e-200, 1e100**2 = 1e200).
+SCALE_RANGE = (1e-100, 1e100)
+
+
+def check_scale(value, name="scale"):
+    """Return ``value`` as an init scale: a finite float strictly inside :data:`SCALE_RANGE`.
+
+    Outside that range ``scale**2`` (the starting strength of every mode) and the
+    time grids built from it overflow to inf or underflow to 0.
+    """
+    value = check_real(value, name, minimum=0, strict_min=True)
+    lo, hi = SCALE_RANGE
+    if not lo < value < hi:
+        raise InputValueError(
+            f"`{name}` = {value:g} is outside the usable range ({lo:g}, {hi:g}): each mode starts at {name}**2, "
+            f"which {'overflows' if value >= hi else 'underflows'} in double precision. Weights only matter relative "
+            f"to the task's singular values, so rescale the task's targets Y instead, or pass a {name} in that range."
+        )
+    return value
+
+
+def check_bool(value, name):
+    """Return ``value`` as a bool; only ``True``/``False`` (also numpy's) are accepted."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise InputTypeError(f"`{name}` must be True or False, got {value!r} ({type(value).__name__}).")
+
+
+def check_bounds(value, name, *, minimum=None, strict_min=False, strict_order=False):
+    """Return ``value`` as a pair ``(low, high)`` of finite floats with ``low <= high`` (``<`` if ``strict_order``).
+
+    ``minimum`` bounds ``low`` from below (strictly with ``strict_min``).
+    """
+    if isinstance(value, (str, bytes)) or value is None:
+        raise InputTypeError(f"`{name}` must be a pair (low, high) of numbers, got {value!r}.")
+    check_not_complex(value, name)
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise InputTypeError(f"`{name}` must be a pair (low, high) of numbers, got {value!r}.") from None
+    if arr.shape != (2,):
+        raise InputValueError(
+            f"`{name}` must be a pair (low, high) of two numbers, got {value!r} (shape {arr.shape}); e.g. (1e-2, 1e2)."
+        )
+    lo, hi = float(arr[0]), float(arr[1])
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        raise InputValueError(f"`{name}` must be finite, got ({lo:g}, {hi:g}).")
+    if minimum is not None and (lo <= minimum if strict_min else lo < minimum):
+        raise InputValueError(f"`{name}` must have low {'>' if strict_min else '>='} {minimum:g}, got ({lo:g}, {hi:g}).")
+    if hi < lo or (strict_order and hi == lo):
+        raise InputValueError(
+            f"`{name}` must have low {'<' if strict_order else '<='} high, got ({lo:g}, {hi:g}); swap them."
+        )
+    return lo, hi
+
+
+def check_number_or_grid(value, name, *, allow_none=True):
+    """Return ``None``, a float, or a non-empty 1-D float array of finite numbers (a parameter fixed or gridded)."""
+    if value is None:
+        if allow_none:
+            return None
+        raise InputTypeError(f"`{name}` must be a number or a sequence of numbers, got None.")
+    if isinstance(value, (str, bytes)):
+        raise InputTypeError(
+            f"`{name}` must be {'None, ' if allow_none else ''}a number or a sequence of numbers, got the string "
+            f"{value!r}."
+        )
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return check_real(value, name)
+    arr = check_1d(value, name)
+    if not np.all(np.isfinite(arr)):
+        raise InputValueError(f"`{name}` must hold finite numbers, got {arr.tolist()}.")
+    if arr.size > MAX_GRID:
+        raise InputValueError(f"`{name}` has {arr.size:,} values; at most {MAX_GRID:,} fit in memory.")
+    return arr
+
+
+def check_sigma_k(sigma_k, n_cond, name="sigma_k"):
+    """Return ``None`` or ``sigma_k`` as rsatoolbox uses it: (n_cond,) positive variances or an (n_cond, n_cond)
+    symmetric positive-definite pattern covariance; finite, real."""
+    if sigma_k is None:
+        return None
+    check_not_complex(sigma_k, name)
+    try:
+        arr = np.asarray(sigma_k, dtype=float)
+    except (TypeError, ValueError):
+        raise InputTypeError(f"`{name}` must be a numeric array (the pattern covariance), got {sigma_k!r}.") from None
+    if arr.ndim not in (1, 2) or arr.shape[0] != n_cond or (arr.ndim == 2 and arr.shape[1] != n_cond):
+        raise InputValueError(
+            f"`{name}` must be the covariance of the {n_cond} conditions: shape ({n_cond}, {n_cond}) (or ({n_cond},) "
+            f"for variances only), got shape {arr.shape}. Its rows and columns follow the data's conditions."
+        )
+    if not np.all(np.isfinite(arr)):
+        raise InputValueError(f"`{name}` contains non-finite values (NaN or inf); it must be a finite covariance.")
+    if arr.ndim == 1:
+        if np.any(arr <= 0):
+            raise InputValueError(f"`{name}` (variances) must be > 0, got minimum {arr.min():g}.")
+        return arr
+    if not np.allclose(arr, arr.T, rtol=1e-8, atol=1e-12 * np.max(np.abs(arr))):
+        raise InputValueError(f"`{name}` must be symmetric (a covariance matrix); use (s + s.T) / 2.")
+    ev = np.linalg.eigvalsh((arr + arr.T) / 2)
+    if not ev[0] > 1e-12 * max(ev[-1], 0.0):
+        raise InputValueError(
+            f"`{name}` must be positive definite (rsatoolbox inverts it); its smallest eigenvalue is {ev[0]:.3g}. "
+            "Regularise it, e.g. sigma_k + 1e-6 * np.trace(sigma_k) / n * np.eye(n)."
+        )
+    return arr
+
+
+def check_path(path, name, *, what="file", kind="file", error=None):
+    """Return ``path`` (str or os.PathLike) as a ``pathlib.Path`` to an existing, readable file or folder.
+
+    ``kind`` is ``"file"`` or ``"dir"``.  Missing paths, the wrong kind and paths that cannot be
+    read (permissions) raise ``error`` (default :class:`InputValueError`) naming the path and the fix.
+    """
+    import os
+    from pathlib import Path
+
+    error = InputValueError if error is None else error
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not isinstance(path, (str, os.PathLike)):
+        raise InputTypeError(f"`{name}` must be a path (str or pathlib.Path), got {type(path).__name__}.")
+    p = Path(path)
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise error(f"`{name}`: {what} {p} does not exist; check the path.") from None
+    except PermissionError:
+        raise error(
+            f"`{name}`: {what} {p} cannot be reached (permission denied on a folder above it); fix the folder "
+            "permissions (chmod u+rx) or copy it somewhere readable."
+        ) from None
+    except OSError as exc:
+        raise error(f"`{name}`: {what} {p} cannot be accessed ({exc.strerror or exc}).") from None
+    import stat as _stat
+
+    is_dir = _stat.S_ISDIR(st.st_mode)
+    if kind == "file" and is_dir:
+        raise error(f"`{name}`: {what} {p} is a folder, not a file; give the file inside it.")
+    if kind == "dir" and not is_dir:
+        raise error(f"`{name}`: {what} {p} is not a folder.")
+    try:
+        if is_dir:
+            os.listdir(p)
+        else:
+            with open(p, "rb") as fh:
+                fh.read(1)
+    except PermissionError:
+        fix = "chmod u+rx" if is_dir else "chmod u+r"
+        raise error(
+            f"`{name}`: {what} {p} cannot be read (permission denied); fix its permissions ({fix}) or copy it "
+            "somewhere readable."
+        ) from None
+    except OSError as exc:
+        raise error(f"`{name}`: {what} {p} cannot be read ({exc.strerror or exc}).") from None
+    return p
+
+
+def check_kwargs(kwargs, allowed, func):
+    """Refuse keyword arguments that ``func`` (its name) does not take, listing the ones it does."""
+    bad = sorted(set(kwargs) - set(allowed))
+    if bad:
+        raise InputTypeError(
+            f"{func}() got unexpected keyword argument(s) {bad}; it accepts {sorted(allowed)}."
+        )
+
+
+def check_distinct(values, name):
+    """Refuse repeated entries in ``values`` (a list), naming the repeats."""
+    seen, rep = set(), []
+    for v in values:
+        key = repr(v)
+        if key in seen and v not in rep:
+            rep.append(v)
+        seen.add(key)
+    if rep:
+        raise InputValueError(f"`{name}` must name each entry once; repeated: {rep}. Remove the duplicates.")
+    return values
+
+
+__all__ += ["SCALE_RANGE", "check_scale", "check_bool", "check_bounds", "check_number_or_grid", "check_sigma_k",
+            "check_path", "check_kwargs", "check_distinct"]
+
+
+def check_n_jobs(n_jobs, name="n_jobs"):
+    """Return ``n_jobs`` for joblib: ``None`` or a non-zero int (negative counts back from all cores, -1 = all)."""
+    if n_jobs is None:
+        return None
+    if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, numbers.Integral):
+        raise InputTypeError(f"`{name}` must be an int (1 = serial, -1 = all cores) or None, got {n_jobs!r}.")
+    if int(n_jobs) == 0:
+        raise InputValueError(f"`{name}` must not be 0; use 1 for serial work or -1 for all cores.")
+    if abs(int(n_jobs)) > 100_000:
+        raise InputValueError(f"`{name}` = {n_jobs} is not a usable number of workers; use 1 for serial work, k for "
+                              "k workers or -1 for all cores.")
+    return int(n_jobs)
+
+
+__all__ += ["check_n_jobs"]
+
+
+#: Largest grid size (times, lam values, scales) and bootstrap count accepted: beyond it the arrays do not fit
+#: in memory and numpy fails with a raw "Maximum allowed size exceeded" or MemoryError.
+MAX_GRID = 100_000
+MAX_BOOT = 1_000_000
+#: ``|lam|`` must stay below this: the weights grow like sqrt(|lam|) and their products overflow beyond it.
+LAM_LIMIT = 1e100
+
+
+def check_grid_size(value, name, *, minimum=1):
+    """Return ``value`` as a grid size: an int in ``[minimum, MAX_GRID]``."""
+    return check_positive_int(value, name, minimum=minimum, maximum=MAX_GRID,
+                              why="finer grids do not fit in memory; a few dozen points are typical")
+
+
+def check_lam(value, name="lam"):
+    """Return ``value`` as a balance ``lam``: a finite float with ``|lam| < LAM_LIMIT``."""
+    value = check_real(value, name)
+    if not abs(value) < LAM_LIMIT:
+        raise InputValueError(
+            f"`{name}` = {value:g} is outside the usable range |{name}| < {LAM_LIMIT:g}: weights grow like "
+            f"sqrt(|{name}|) and their products overflow. Useful values are a few times the task's largest singular "
+            "value; rescale the task's targets Y if yours are that large."
+        )
+    return value
+
+
+__all__ += ["MAX_GRID", "MAX_BOOT", "LAM_LIMIT", "check_grid_size", "check_lam"]
+
+
+def check_backend(backend, name="backend"):
+    """Return ``backend`` if it is ``None`` or the name of a joblib backend registered now (e.g. ``"loky"``,
+    ``"threading"``, or ``"dask"`` once dask.distributed has registered it)."""
+    if backend is None:
+        return None
+    from joblib.parallel import BACKENDS
+
+    valid = sorted(BACKENDS)
+    if not isinstance(backend, str):
+        raise InputTypeError(f"`{name}` must be None or the name of a joblib backend ({valid}), got {backend!r}.")
+    if backend not in BACKENDS:
+        raise InputValueError(
+            f"`{name}` = {backend!r} is not a registered joblib backend; use one of {valid} (or None for joblib's "
+            "current default; `with joblib.parallel_config(backend=...)` also works)."
+        )
+    return backend
+
+
+def check_descriptor_name(value, name):
+    """Return ``value`` if it is ``"auto"``, ``None`` or a string naming a descriptor."""
+    if value is None or isinstance(value, str):
+        return value
+    raise InputTypeError(f"`{name}` must be 'auto', None or the name (a string) of an rdm descriptor, got {value!r}.")
+
+
+__all__ += ["check_backend", "check_descriptor_name"]
+
+
+#: Widest hidden layer accepted where weights are drawn or simulated: memory grows linearly in the width
+#: (about 7 GB at 1,000,000 hidden units for the 8-item semantic task with init="random").
+MAX_WIDTH = 1_000_000
+
+__all__ += ["MAX_WIDTH"]

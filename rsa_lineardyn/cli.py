@@ -169,12 +169,10 @@ def _load_example(name):
 
 
 def _existing_file(path, what):
-    p = Path(path)
-    if not p.exists():
-        raise CLIError(f"{what} file {p} does not exist")
-    if not p.is_file():
-        raise CLIError(f"{what} {p} is not a file")
-    return p
+    """``path`` as a Path to an existing file that can be read (else a one-line CLIError naming it)."""
+    from ._validation import check_path
+
+    return check_path(path, what, what=f"{what} file", error=CLIError)
 
 
 def _parse_list(text, name, conv=float):
@@ -430,6 +428,14 @@ def _initial_weights(task, args):
 def cmd_trajectory(args):
     import rsa_lineardyn as rl
 
+    from ._validation import MAX_WIDTH, check_grid_size, check_lam, check_positive_int, check_scale
+
+    check_scale(args.scale, "--scale")
+    check_lam(args.lam, "--lam")
+    check_grid_size(args.n_times, "--n-times", minimum=3)
+    if args.n_hidden is not None:
+        check_positive_int(args.n_hidden, "--n-hidden", maximum=MAX_WIDTH,
+                           why="the weights would not fit in memory; any width >= n_in + n_out is already 'wide'")
     task = load_task(args.task)
     prefix = _check_prefix(args.prefix or task.name)
     out_dir = Path(args.out_dir)
@@ -606,6 +612,7 @@ def cmd_fit(args):
                                 out_dir / f"{prefix}_fit.png")
     _check_outputs([csv_path, json_path, png], args.force)
     widths = _parse_list(args.widths, "--widths", int)
+    _check_distinct_widths(widths, args.widths)
     _progress(f"fitting n_hidden in {widths} with rl.fit_rdms ...")
     try:
         with warnings.catch_warnings():
@@ -694,7 +701,18 @@ def _parse_widths(text):
                            f"inside each fold); got {tok!r} in {text!r}") from None
     if not out:
         raise CLIError("`--widths` is empty; give e.g. 1,4,wide")
+    _check_distinct_widths(out, text)
     return out
+
+
+def _check_distinct_widths(widths, text):
+    """Refuse a width (or range) listed twice: it would give duplicate rows."""
+    seen, rep = [], []
+    for w in widths:
+        (rep if w in seen and w not in rep else seen).append(w)
+    if rep:
+        shown = ", ".join(f"{w[0]}-{w[-1]}" if isinstance(w, list) else str(w) for w in rep)
+        raise CLIError(f"`--widths` lists {shown} more than once ({text!r}); give each width once")
 
 
 def _atomic_write(items, force):

@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._validation import InputTypeError, InputValueError, check_choice
+from ._validation import InputTypeError, InputValueError, check_choice, check_path
 from .task import Task
 
 __all__ = [
@@ -124,8 +124,14 @@ def data_dir():
             f"sdist of this version (or `pip install -e .` from a checkout), or set {DATA_ENV_VAR} "
             "to the repository's `datasets/` folder."
         )
-    if not root.is_dir():
+    try:
+        exists = root.exists()
+    except OSError:  # a folder above it cannot be searched: check_path says so below
+        exists = True
+    if not exists:
         raise DatasetError(f"Dataset folder {root} ({origin}) does not exist. {hint}")
+    check_path(root, DATA_ENV_VAR if env else "data_dir()", what=f"dataset folder ({origin})", kind="dir",
+               error=DatasetError)
     if not (root / _MANIFEST).is_file():
         raise DatasetError(
             f"Dataset folder {root} ({origin}) has no `{_MANIFEST}` checksum manifest, so its "
@@ -164,12 +170,17 @@ def _read_verified(relpath):
     manifest = _manifest(root)
     if relpath not in manifest:
         raise DatasetError(f"`{relpath}` has no entry in {root / _MANIFEST}, so it cannot be verified. {_RESTORE}")
-    if not path.is_file():
+    try:
+        exists = path.exists()
+    except OSError:  # a folder on the way cannot be searched: check_path says so below
+        exists = True
+    if not exists:
         raise DatasetError(f"Data file {path} is missing. {_RESTORE}")
+    check_path(path, relpath, what="data file", error=DatasetError)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise DatasetError(f"Data file {path} could not be read ({exc}).") from None
+        raise DatasetError(f"Data file {path} could not be read ({exc}); check its permissions.") from None
     got = hashlib.sha256(data).hexdigest()
     want = manifest[relpath]
     if got != want:

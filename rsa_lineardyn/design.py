@@ -24,11 +24,19 @@ import warnings
 
 import numpy as np
 
-from ._validation import InputTypeError, InputValueError, check_positive_int, check_rdm_values
+from ._validation import (
+    InputTypeError,
+    InputValueError,
+    check_bounds,
+    check_grid_size,
+    check_lam,
+    check_positive_int,
+    check_rdm_values,
+)
 from .model import DegeneracyWarning, LinearNetworkModel
 from .scoring import _PreparedData, _unit_scale, _weighted_fast
 
-__all__ = ["STAGE_KEYS", "SUBJECT_KEYS", "Design", "Candidates", "make_design", "make_candidates", "score_tensor",
+__all__ = ["check_labelled", "STAGE_KEYS", "SUBJECT_KEYS", "Design", "Candidates", "make_design", "make_candidates", "score_tensor",
            "unit_score_tensor", "stacked_scores", "aggregate"]
 
 #: rdm descriptors read as stages of learning by ``stage_descriptor="auto"`` (first present wins).  ``session``
@@ -86,7 +94,7 @@ def make_design(data_rdms, task, *, subject_descriptor="auto", stage_descriptor=
     upper time bound is a time at which the slowest mode, started there, has
     converged (``lam = 0``).
     """
-    n_times = check_positive_int(n_times, "n_times", minimum=3)
+    n_times = check_grid_size(n_times, "n_times", minimum=3)
     messages = []
     subj_key = _find_key(data_rdms, subject_descriptor, SUBJECT_KEYS, "subject_descriptor")
     stage_key = _find_key(data_rdms, stage_descriptor, stage_keys, "stage_descriptor")
@@ -131,9 +139,7 @@ def make_design(data_rdms, task, *, subject_descriptor="auto", stage_descriptor=
         t_lo = 1e-3 * tau / s_max
         t_hi = tau * (np.log(max(s_max / a0, np.e)) + 10.0) / (2.0 * s_min)  # slowest mode converged (lam = 0)
     else:
-        t_lo, t_hi = (float(x) for x in time_bounds)
-        if not (0 < t_lo < t_hi < np.inf):
-            raise InputValueError(f"`time_bounds` must be (low, high) with 0 < low < high < inf, got {time_bounds!r}.")
+        t_lo, t_hi = check_bounds(time_bounds, "time_bounds", minimum=0, strict_min=True, strict_order=True)
     lt = np.linspace(np.log10(t_lo), np.log10(t_hi), n_times)
     free = (not snapshot) and time_map == "free"
     if snapshot or free:
@@ -495,6 +501,8 @@ def _lam_values(lam, width, task, n_lam):
     vals = np.atleast_1d(np.asarray(lam, dtype=float))
     if vals.ndim != 1 or not np.all(np.isfinite(vals)):
         raise InputValueError(f"`lam` must be None, a number or a 1-D sequence of finite numbers, got {lam!r}.")
+    for v in vals:
+        check_lam(v, "lam")
     ok = vals[((vals <= 0) | (width <= task.n_out)) & ((vals >= 0) | (width <= task.n_in))]
     return np.unique(ok)
 
@@ -508,3 +516,50 @@ def _as_rdms(data_rdms):
             "Build them with rsatoolbox.rdm.calc_rdm or rl.rdms_from_matrices(matrices, labels=...)."
         )
     return check_rdm_values(data_rdms, "data_rdms")
+
+
+def check_labelled(data_rdms, task, name="data_rdms"):
+    """Refuse data RDMs whose conditions cannot be matched to ``task``'s items by label, saying how to fix them.
+
+    The data need a pattern descriptor with item labels (one of ``item, conds, label, labels, condition,
+    conditions, stimulus``) naming distinct items of the task (any order, any subset).  NTK data (labels
+    ``"feature:item"``) are left to the model's own check.
+    """
+    from .model import _LABEL_KEYS
+
+    key = next((k for k in _LABEL_KEYS if k in data_rdms.pattern_descriptors), None)
+    n, P = int(data_rdms.n_cond), task.P
+    if n < 3:
+        raise InputValueError(
+            f"`{name}` has {n} condition(s); comparing RDMs needs at least 3 (with 2 there is a single dissimilarity, "
+            "and correlation-type scores of one number are undefined); add conditions."
+        )
+    if key is None:
+        order = (f" If the {n} conditions are the task's items in its order, "
+                 "`rl.rdms_from_matrices(matrices, labels=task.labels)` does this.") if n == P else ""
+        raise InputValueError(
+            f"`{name}` has no item labels: its pattern descriptors are {sorted(data_rdms.pattern_descriptors)}, none "
+            f"of {list(_LABEL_KEYS)}. Conditions are matched to the task's items by label; add them, e.g. "
+            f"`{name}.pattern_descriptors['item'] = np.array(labels)` (one label per condition, from "
+            f"task.labels).{order}"
+        )
+    labels = [str(x) for x in np.asarray(data_rdms.pattern_descriptors[key]).tolist()]
+    if any(":" in lab for lab in labels) and not all(":" in lab for lab in task.labels):
+        return  # NTK conditions "feature:item": checked by the model
+    known = set(task.labels)
+    missing = [lab for lab in labels if lab not in known]
+    if n > P or missing:
+        what = (f"{n} conditions but the task has only {P} items" if n > P
+                else f"condition label(s) {missing[:5]}{' ...' if len(missing) > 5 else ''} (pattern descriptor "
+                     f"{key!r}) that are not items of the task")
+        raise InputValueError(
+            f"`{name}` has {what}: the network predicts only its task's items "
+            f"({list(task.labels[:6])}{' ...' if P > 6 else ''}). Use the task the data's conditions were "
+            "measured on (one item per condition, with the same labels), or select the matching conditions."
+        )
+    if len(set(labels)) != len(labels):
+        rep = sorted({x for x in labels if labels.count(x) > 1})
+        raise InputValueError(
+            f"`{name}` names item(s) {rep[:5]} more than once in pattern descriptor {key!r}; each condition must be "
+            "a different item (average repeated conditions first)."
+        )

@@ -28,9 +28,21 @@ from ._validation import (
     InputValueError,
     check_choice,
     check_comparison_method,
+    check_backend,
+    check_bool,
+    check_descriptor_name,
+    check_bounds,
+    check_grid_size,
+    check_lam,
+    MAX_BOOT,
+    check_n_jobs,
+    check_number_or_grid,
     check_positive_int,
     check_real,
     check_rng,
+    check_scale,
+    check_sigma_k,
+    SCALE_RANGE,
 )
 from .design import (
     STAGE_KEYS,
@@ -39,6 +51,7 @@ from .design import (
     _theta,
     _widths,
     aggregate,
+    check_labelled,
     make_candidates,
     make_design,
     score_tensor,
@@ -176,9 +189,11 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
         Any rsatoolbox comparison method (``"cosine"``, ``"corr"``,
         ``"spearman"``, ``"tau-a"``, ``"corr_cov"``, ``"cosine_cov"``, ...).
     scale : float, default 0.1
-        Init scale (each aligned mode starts at ``scale**2``).  With
-        ``fit_scale=True`` it is free on a log grid of ``n_scale`` values in
-        ``scale_bounds`` (default ``scale * [1e-2, 10]``).
+        Init scale (each aligned mode starts at ``scale**2``), strictly
+        inside ``(1e-100, 1e100)`` (beyond, ``scale**2`` overflows or
+        underflows).  With ``fit_scale=True`` it is free on a log grid of
+        ``n_scale`` values in ``scale_bounds`` (default ``scale * [1e-2, 10]``,
+        kept inside that range).
     representation, measure, tau
         As in :class:`LinearNetworkModel`.
     init : {"random", "aligned", "average"}, default "random"
@@ -397,24 +412,46 @@ def _settings(data_rdms, task, *, n_hidden, lam, method, scale, fit_scale, repre
         raise InputTypeError(f"`task` must be an rl.Task, got {type(task).__name__}.")
     check_comparison_method(method)
     check_choice(time_map, "time_map", _TIME_MAPS)
-    n_times = check_positive_int(n_times, "n_times", minimum=3)
-    n_lam = check_positive_int(n_lam, "n_lam")
-    n_scale = check_positive_int(n_scale, "n_scale")
-    n_boot = check_positive_int(n_boot, "n_boot", minimum=0)
+    n_times = check_grid_size(n_times, "n_times", minimum=3)
+    n_lam = check_grid_size(n_lam, "n_lam")
+    n_scale = check_grid_size(n_scale, "n_scale")
+    n_boot = check_positive_int(n_boot, "n_boot", minimum=0, maximum=MAX_BOOT)
     ci = check_real(ci, "ci", minimum=0, maximum=1, strict_min=True)
     flat_tol = check_real(flat_tol, "flat_tol", minimum=0)
     if start_check is not None:
         check_choice(start_check, "start_check", _START_CHECKS)
-    scale = check_real(scale, "scale", minimum=0, strict_min=True)
+    scale = check_scale(scale, "scale")
     tau = check_real(tau, "tau", minimum=0, strict_min=True)
+    lam = check_number_or_grid(lam, "lam")
+    for v in np.atleast_1d(lam if lam is not None else []):
+        check_lam(v, "lam")
+    if time_bounds is not None:
+        time_bounds = check_bounds(time_bounds, "time_bounds", minimum=0, strict_min=True, strict_order=True)
+    fit_scale = check_bool(fit_scale, "fit_scale")
+    time_offset = check_bool(time_offset, "time_offset")
+    refine = check_bool(refine, "refine")
+    subject_boot = check_bool(subject_boot, "subject_boot")
+    n_jobs = check_n_jobs(n_jobs)
+    backend = check_backend(backend)
+    check_descriptor_name(subject_descriptor, "subject_descriptor")
+    check_descriptor_name(stage_descriptor, "stage_descriptor")
+    if progress is not None:
+        progress = check_bool(progress, "progress")
+    sigma_k = check_sigma_k(sigma_k, data_rdms.n_cond)
+    check_labelled(data_rdms, task)
     rng = check_rng(seed)
     if progress is None:
         progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
     widths = _widths(task, n_hidden)
+    if scale_bounds is not None:  # checked even when unused (fit_scale=False), so a typo is not silently ignored
+        sb = check_bounds(scale_bounds, "scale_bounds", minimum=0, strict_min=True)
+        check_scale(sb[0], "scale_bounds[0]"), check_scale(sb[1], "scale_bounds[1]")
     if fit_scale:
-        lo_s, hi_s = (scale * 1e-2, scale * 10.0) if scale_bounds is None else scale_bounds
-        lo_s = check_real(lo_s, "scale_bounds[0]", minimum=0, strict_min=True)
-        hi_s = check_real(hi_s, "scale_bounds[1]", minimum=lo_s)
+        if scale_bounds is None:  # the default box, kept inside the usable range of scales
+            lo_s, hi_s = max(scale * 1e-2, 2.0 * SCALE_RANGE[0]), min(scale * 10.0, 0.5 * SCALE_RANGE[1])
+        else:
+            lo_s, hi_s = check_bounds(scale_bounds, "scale_bounds", minimum=0, strict_min=True)
+            lo_s, hi_s = check_scale(lo_s, "scale_bounds[0]"), check_scale(hi_s, "scale_bounds[1]")
         log10_scales = np.linspace(np.log10(lo_s), np.log10(hi_s), n_scale)
     else:
         log10_scales = np.array([np.log10(scale)])

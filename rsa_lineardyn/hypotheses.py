@@ -47,10 +47,27 @@ import warnings
 
 import numpy as np
 
-from ._validation import InputTypeError, InputValueError, check_comparison_method, check_positive_int, check_real
+from ._validation import (
+    InputTypeError,
+    InputValueError,
+    check_backend,
+    check_bool,
+    check_descriptor_name,
+    check_choice,
+    check_comparison_method,
+    check_distinct,
+    check_grid_size,
+    MAX_BOOT,
+    check_kwargs,
+    check_n_jobs,
+    check_positive_int,
+    check_real,
+    check_scale,
+    check_sigma_k,
+)
 from .baselines import feature_rdms
 from .crossval import Rows, jackknife, noise_ceiling, percentile, run_cv, static_scores, t_summary, unit_folds
-from .design import Candidates, _as_rdms, _lam_values, make_design, score_tensor, unit_score_tensor
+from .design import Candidates, _as_rdms, _lam_values, check_labelled, make_design, score_tensor, unit_score_tensor
 from .model import DegeneracyWarning, LinearNetworkModel
 from .task import Task
 
@@ -103,6 +120,7 @@ def width_models(task, data_rdms, widths=(2, "wide"), *, representation="hidden"
     """
     _check_task(task)
     data_rdms = _as_rdms(data_rdms)
+    check_labelled(data_rdms, task)
     if isinstance(widths, (str, bytes, numbers.Integral)):
         widths = [widths]
     try:
@@ -162,16 +180,17 @@ def regime_models(task, data_rdms, n_hidden=None, *, rich_scale=None, lazy_lam=N
     """
     _check_task(task)
     data_rdms = _as_rdms(data_rdms)
+    check_labelled(data_rdms, task)
     h = max(task.rank(), 1) if n_hidden is None else check_positive_int(n_hidden, "n_hidden")
     s_max = _s_max(task)
-    rich_scale = 1e-3 * np.sqrt(s_max) if rich_scale is None else check_real(rich_scale, "rich_scale", minimum=0,
-                                                                              strict_min=True)
+    rich_scale = 1e-3 * np.sqrt(s_max) if rich_scale is None else check_scale(rich_scale, "rich_scale")
     lazy_lam = 4.0 * s_max if lazy_lam is None else abs(check_real(lazy_lam, "lazy_lam"))
-    lazy_scale = np.sqrt(s_max) if lazy_scale is None else check_real(lazy_scale, "lazy_scale", minimum=0,
-                                                                      strict_min=True)
-    for name, v in (("rich_scale", rich_scale), ("lazy_lam", lazy_lam), ("lazy_scale", lazy_scale)):
-        if not 1e-100 < v < 1e100:
-            raise InputValueError(f"`{name}` = {v:g} is outside the usable range (1e-100, 1e100).")
+    lazy_scale = np.sqrt(s_max) if lazy_scale is None else check_scale(lazy_scale, "lazy_scale")
+    if not 1e-100 < lazy_lam < 1e100:
+        raise InputValueError(
+            f"`lazy_lam` = {lazy_lam:g} is outside the usable range (1e-100, 1e+100) of |lam|; the default is "
+            f"4 * s_max = {4.0 * s_max:g} (s_max: the task's largest singular value)."
+        )
     if h <= task.n_out:
         lam_l = lazy_lam
     elif h <= task.n_in:
@@ -451,16 +470,28 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
 
     data_rdms = _as_rdms(data_rdms)
     _check_task(task)
+    check_labelled(data_rdms, task)  # conditions are matched to items by label, never by position
     check_comparison_method(method)
     if stage_scale not in ("auto", "separate", "shared"):
         raise InputValueError(f"`stage_scale` must be 'auto', 'separate' or 'shared', got {stage_scale!r}.")
     if baseline not in _BASELINES:
         raise InputValueError(f"`baseline` must be one of 'modes', 'features', None; got {baseline!r}.")
-    n_boot = check_positive_int(n_boot, "n_boot", minimum=0)
+    n_boot = check_positive_int(n_boot, "n_boot", minimum=0, maximum=MAX_BOOT)
     ci = check_real(ci, "ci", minimum=0, maximum=1, strict_min=True)
     if ci >= 1:
         raise InputValueError(f"`ci` must be below 1, got {ci}.")
-    n_lam = check_positive_int(n_lam, "n_lam")
+    n_lam = check_grid_size(n_lam, "n_lam")
+    check_choice(time_map, "time_map", ("linear", "free"))
+    time_offset = check_bool(time_offset, "time_offset")
+    if n_folds is not None:
+        n_folds = check_positive_int(n_folds, "n_folds", minimum=2)
+    sigma_k = check_sigma_k(sigma_k, data_rdms.n_cond)
+    n_jobs = check_n_jobs(n_jobs)
+    backend = check_backend(backend)
+    check_descriptor_name(subject_descriptor, "subject_descriptor")
+    check_descriptor_name(stage_descriptor, "stage_descriptor")
+    if progress is not None:
+        progress = check_bool(progress, "progress")
     rng = check_rng(seed)
     if progress is None:
         progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
@@ -674,6 +705,13 @@ def _nested(task, data_rdms, widths, model_kw):
     return hyps
 
 
+#: Keywords that compare_widths / compare_regimes pass on to :func:`evaluate_hypotheses`.
+_EVALUATE_KW = ("baseline", "models", "subject_descriptor", "stage_descriptor", "time_map", "time_offset",
+                "time_bounds", "n_times", "n_lam", "stage_scale", "n_folds", "ci", "sigma_k", "n_jobs", "backend",
+                "progress")
+_WIDTH_MODEL_KW = ("representation", "measure", "scale", "lam", "init")
+
+
 def compare_widths(data_rdms, task, widths=(2, "wide"), *, method="corr", n_boot=0, seed=0, **kwargs):
     """Bottleneck or wide? :func:`evaluate_hypotheses` on :func:`width_models`, plus the feature baseline.
 
@@ -698,11 +736,20 @@ def compare_widths(data_rdms, task, widths=(2, "wide"), *, method="corr", n_boot
     5
     """
     check_comparison_method(method)
-    model_kw = {k: kwargs.pop(k) for k in ("representation", "measure", "scale", "lam", "init") if k in kwargs}
+    check_kwargs(kwargs, _WIDTH_MODEL_KW + _EVALUATE_KW, "compare_widths")
+    model_kw = {k: kwargs.pop(k) for k in _WIDTH_MODEL_KW if k in kwargs}
     _check_task(task)
     if isinstance(widths, (str, bytes, numbers.Integral)):
         widths = [widths]
-    hyps = _nested(task, _as_rdms(data_rdms), list(widths), model_kw)
+    try:
+        widths = list(widths)
+    except TypeError:
+        raise InputTypeError(f"`widths` must be a sequence of ints, 'wide' or lists of ints, got {widths!r}.") from None
+    if not widths:
+        raise InputValueError("`widths` is empty; give at least one hidden width (an int, 'wide' or a list of ints), "
+                              "e.g. (2, 'wide').")
+    check_distinct([tuple(w) if isinstance(w, (list, tuple, range)) else w for w in widths], "widths")
+    hyps = _nested(task, _as_rdms(data_rdms), widths, model_kw)
     return evaluate_hypotheses(data_rdms, hyps, task, method=method, n_boot=n_boot, seed=seed, **kwargs)
 
 
@@ -710,6 +757,7 @@ def compare_regimes(data_rdms, task, n_hidden=None, *, method="corr", n_boot=0, 
     """Rich or lazy? :func:`evaluate_hypotheses` on :func:`regime_models`, plus the feature baseline."""
     check_comparison_method(method)
     keys = ("rich_scale", "lazy_lam", "lazy_scale", "representation", "measure", "init")
+    check_kwargs(kwargs, keys + _EVALUATE_KW, "compare_regimes")
     model_kw = {k: kwargs.pop(k) for k in keys if k in kwargs}
     models = regime_models(task, data_rdms, n_hidden, **model_kw)
     return evaluate_hypotheses(data_rdms, models, task, method=method, n_boot=n_boot, seed=seed, **kwargs)

@@ -64,11 +64,22 @@ from ._validation import (
     InputTypeError,
     InputValueError,
     check_1d,
+    check_bool,
+    check_bounds,
     check_choice,
+    check_times,
     check_comparison_method,
     check_positive_int,
     check_rdm_values,
     check_real,
+    check_grid_size,
+    check_lam,
+    check_scale,
+    check_sigma_k,
+    MAX_GRID,
+    MAX_WIDTH,
+    check_path,
+    SCALE_RANGE,
 )
 from .engines import _AlignedEngine, _AverageEngine, _RandomStartEngine, mode_strengths
 from .initialization import check_feasible
@@ -89,6 +100,8 @@ __all__ = [
 ]
 
 _INITS = ("random", "aligned", "average")
+#: Widest network init="random"/"average" accepts (memory grows with the width; see MAX_WIDTH).
+_MAX_RANDOM_WIDTH = MAX_WIDTH
 _ENGINES = {"random": _RandomStartEngine, "aligned": _AlignedEngine, "average": _AverageEngine}
 _MODEL_MEASURES = ("euclidean", "cosine")
 _LABEL_KEYS = ("item", "conds", "label", "labels", "condition", "conditions", "stimulus")
@@ -229,10 +242,12 @@ class LinearNetworkModel(Model):
         Euclidean).  Correlation distance is not available: the theory does
         not define the hidden-unit basis it depends on.
     lam : float or None, default None
-        ``None``: ``lam`` is the first free parameter.  A number fixes it.
+        ``None``: ``lam`` is the first free parameter.  A number fixes it
+        (``|lam| < 1e100``).
     scale : float, default 0.1
-        Initial weight scale (> 0): each aligned mode starts at strength
-        ``scale**2``; random draws use Gaussian weights of this std.
+        Initial weight scale, strictly inside ``(1e-100, 1e100)``: each
+        aligned mode starts at strength ``scale**2``; random draws use
+        Gaussian weights of this std.
     fit_scale : bool, default False
         Make ``log10_scale`` the last free parameter (``scale`` is then its
         default value).
@@ -329,16 +344,23 @@ class LinearNetworkModel(Model):
             )
         check_choice(measure, "measure", _MODEL_MEASURES)
         check_choice(init, "init", _INITS)
-        scale = check_real(scale, "scale", minimum=0, strict_min=True)
+        scale = check_scale(scale, "scale")
         tau = check_real(tau, "tau", minimum=0, strict_min=True)
         rcond = check_real(rcond, "rcond", minimum=0, maximum=1)
-        n_draws = check_positive_int(n_draws, "n_draws")
+        n_draws = check_positive_int(n_draws, "n_draws", maximum=MAX_GRID, why="each draw is one exact solve")
+        if init != "aligned" and n_hidden > _MAX_RANDOM_WIDTH:
+            raise InputValueError(
+                f"`n_hidden` = {n_hidden:,} is too wide for init={init!r}: the random starts' memory grows with the "
+                f"width, and widths above {_MAX_RANDOM_WIDTH:,} do not fit. Use init='aligned', or a width up to "
+                f"{_MAX_RANDOM_WIDTH:,} (any width >= n_in + n_out = {task.n_in + task.n_out} is already 'wide' for "
+                "the exact theory)."
+            )
         if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
             raise InputTypeError(f"`seed` must be a non-negative int (the draws must be reproducible), got {seed!r}.")
         if not isinstance(fit_scale, bool):
             raise InputTypeError(f"`fit_scale` must be True or False, got {fit_scale!r}.")
         if lam is not None:
-            lam = check_real(lam, "lam")
+            lam = check_lam(lam, "lam")
             check_feasible(task.n_in, n_hidden, task.n_out, lam)
         name = f"linear h={n_hidden}" if name is None else name
         if not isinstance(name, str):
@@ -433,6 +455,7 @@ class LinearNetworkModel(Model):
             hi = lam_max if self.n_hidden <= task.n_out else 0.0
             if lam_bounds is not None:
                 lo, hi = _check_bounds(lam_bounds, "lam_bounds")
+                check_lam(lo, "lam_bounds[0]"), check_lam(hi, "lam_bounds[1]")
                 if lo < 0 and self.n_hidden > task.n_in or hi > 0 and self.n_hidden > task.n_out:
                     lo = 0.0 if self.n_hidden > task.n_in else lo
                     hi = 0.0 if self.n_hidden > task.n_out else hi
@@ -444,18 +467,31 @@ class LinearNetworkModel(Model):
             lo_t = 1e-3 * self.tau / s_max
             hi_t = self.tau * (np.log(max(s_max / a0, np.e)) + 10.0) / (2.0 * s_min)
             t_bounds = (np.log10(lo_t), np.log10(hi_t))
-        out.append(_check_bounds(t_bounds, "log10_time_bounds"))
+        lo_t, hi_t = _check_bounds(t_bounds, "log10_time_bounds")
+        if hi_t >= 308:
+            raise InputValueError(
+                f"`log10_time_bounds` = ({lo_t:g}, {hi_t:g}) must stay below 308 (10**308 is the largest finite time)."
+            )
+        out.append((lo_t, hi_t))
         if self.fit_scale:
             if sc_bounds is None:
                 sc_bounds = (np.log10(self.scale) - 2.0, np.log10(self.scale) + 1.0)
-            out.append(_check_bounds(sc_bounds, "log10_scale_bounds"))
+            lo_s, hi_s = _check_bounds(sc_bounds, "log10_scale_bounds")
+            lim = np.log10(SCALE_RANGE)
+            if not (lim[0] < lo_s and hi_s < lim[1]):
+                raise InputValueError(
+                    f"`log10_scale_bounds` = ({lo_s:g}, {hi_s:g}) must lie inside ({lim[0]:g}, {lim[1]:g}): scales "
+                    f"outside {SCALE_RANGE} overflow or underflow (each mode starts at scale**2)."
+                )
+            out.append((lo_s, hi_s))
         return out
 
     def _unpack(self, theta):
         """theta -> (lam, scale, time), validated."""
         if theta is None:
             theta = self.theta_ if self.theta_ is not None else self.default_theta
-        th = np.atleast_1d(np.asarray(theta, dtype=float)).ravel()
+        th = check_1d(theta, "theta", what=f"numbers {self.param_names}",
+                      empty_hint=f"give {self.n_param} numbers {self.param_names}")
         if th.size != self.n_param:
             raise InputValueError(
                 f"`theta` must have {self.n_param} entries {self.param_names}, got {th.size}."
@@ -464,13 +500,25 @@ class LinearNetworkModel(Model):
             raise InputValueError(f"`theta` must be finite, got {th.tolist()}.")
         i = 0
         if self.lam is None:
-            lam = float(th[0])
+            lam = check_lam(float(th[0]), "theta[lam]")
             check_feasible(self.task.n_in, self.n_hidden, self.task.n_out, lam)
             i = 1
         else:
             lam = self.lam
-        time = 10.0 ** th[i]
-        scale = 10.0 ** th[i + 1] if self.fit_scale else self.scale
+        with np.errstate(over="ignore"):
+            time = 10.0 ** th[i]
+            scale = 10.0 ** th[i + 1] if self.fit_scale else self.scale
+        if not np.isfinite(time):
+            raise InputValueError(
+                f"`theta`: log10_time = {th[i]:g} gives an infinite time; it must be below 308 (use "
+                "rl.fixed_point for the end of learning)."
+            )
+        lim = np.log10(SCALE_RANGE)
+        if self.fit_scale and not lim[0] < th[i + 1] < lim[1]:
+            raise InputValueError(
+                f"`theta`: log10_scale = {th[i + 1]:g} must lie inside ({lim[0]:g}, {lim[1]:g}); scales outside "
+                f"{SCALE_RANGE} overflow or underflow (each mode starts at scale**2)."
+            )
         return lam, scale, time
 
     def params(self, theta=None):
@@ -528,7 +576,8 @@ class LinearNetworkModel(Model):
     def predict_times(self, times, theta=None):
         """Dissimilarity vectors at several times (other parameters from ``theta``), shape (T, npairs)."""
         lam, scale, _ = self._unpack(theta)
-        return self._full.vectors(lam, scale, np.asarray(times, dtype=float))
+        times = check_times(times, "times")  # (np.inf: the end of learning)
+        return self._full.vectors(lam, scale, times)
 
     # -- fitting ---------------------------------------------------------------
     def fit(self, data, method="cosine", pattern_idx=None, pattern_descriptor=None, sigma_k=None):
@@ -556,6 +605,15 @@ class LinearNetworkModel(Model):
         if not isinstance(data, RDMs):
             raise InputTypeError(f"`data` must be rsatoolbox.rdm.RDMs, got {type(data).__name__}.")
         if data.n_cond != rows.size:
+            n_task = self.task.P * (self.task.n_out if self.representation == "ntk" else 1)
+            unit = "conditions (feature:item pairs)" if self.representation == "ntk" else "items"
+            if data.n_cond > n_task:
+                raise InputValueError(
+                    f"the data RDMs have {data.n_cond} conditions but the model's task has only {n_task} {unit} "
+                    f"({list(self.task.labels[:5])}{' ...' if self.task.P > 5 else ''}): a model predicts only its "
+                    "task's items, so no item_order can match. Build the model on the task the data's conditions "
+                    "were measured on, or select the data's conditions that are items of this task."
+                )
             raise InputValueError(
                 f"the data RDMs have {data.n_cond} conditions but the model predicts {rows.size} "
                 f"(items {self.labels[:5]}...). Build the model with item_order=<data RDMs> (or the data's labels)."
@@ -591,11 +649,14 @@ class LinearNetworkModel(Model):
         if rows is None:
             rows = self.selection(data, pattern_idx, pattern_descriptor)
         sel = rows if isinstance(rows, _Selection) else _Selection(self, rows)
-        lam = self.lam if lam is None else lam
+        lam = self.lam if lam is None else check_lam(lam, "lam")
         if lam is None:
             raise InputValueError("`lam` must be given: the model's lam is a free parameter.")
-        scale = self.scale if scale is None else scale
-        vec = sel.vectors(float(lam), float(scale), 10.0 ** np.asarray(log10_times, dtype=float))
+        scale = self.scale if scale is None else check_scale(scale, "scale")
+        lt = _grid_axis(log10_times, "log10_times")
+        if np.any(lt >= 308):
+            raise InputValueError(f"`log10_times` must be below 308 (10**308 is the largest finite time), got {lt.max():g}.")
+        vec = sel.vectors(float(lam), float(scale), 10.0**lt)
         scorer = data if isinstance(data, _DataScorer) else _DataScorer(data, method, sigma_k)
         return scorer(vec)
 
@@ -644,6 +705,18 @@ class LinearNetworkModel(Model):
         spec = model_dict.get("rsa_lineardyn") if isinstance(model_dict, dict) else None
         if spec is None:
             raise InputValueError("`model_dict` was not written by LinearNetworkModel.to_dict (no 'rsa_lineardyn' key).")
+        if not isinstance(spec, dict):
+            raise InputTypeError(f"`model_dict['rsa_lineardyn']` must be a dict, got {type(spec).__name__}.")
+        try:
+            return cls._from_spec(model_dict, spec)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise InputValueError(
+                f"`model_dict` is not a complete LinearNetworkModel.to_dict() record ({type(exc).__name__}: "
+                f"{str(exc)[:200]}); it was damaged or written by another version. Re-save the model with to_dict()."
+            ) from None
+
+    @classmethod
+    def _from_spec(cls, model_dict, spec):
         g = lambda k: _scalar(spec[k])  # noqa: E731
         task = Task(np.asarray(spec["X"]), np.asarray(spec["Y"]), labels=[str(x) for x in spec["labels"]],
                     feature_names=[str(x) for x in spec["feature_names"]], name=str(g("task_name")))
@@ -687,13 +760,7 @@ def _scalar(v):
 
 
 def _check_bounds(b, name):
-    try:
-        lo, hi = (float(x) for x in b)
-    except (TypeError, ValueError):
-        raise InputTypeError(f"`{name}` must be a pair (low, high) of numbers, got {b!r}.") from None
-    if not (np.isfinite(lo) and np.isfinite(hi)) or lo > hi:
-        raise InputValueError(f"`{name}` must be finite with low <= high, got ({lo:g}, {hi:g}).")
-    return (lo, hi)
+    return check_bounds(b, name)
 
 
 def _find_label_key(rdms, label_descriptor, name):
@@ -734,7 +801,7 @@ class _DataScorer:
             raise InputTypeError(f"`data` must be rsatoolbox.rdm.RDMs, got {type(data).__name__}.")
         check_rdm_values(data, "data")
         self.method = method
-        self.sigma_k = sigma_k
+        self.sigma_k = check_sigma_k(sigma_k, data.n_cond)
         dv = _unit_scale(np.asarray(data.get_vectors(), dtype=float), method)  # scale-free methods: any units
         self.nan = np.isnan(dv).any(axis=0)
         self.dv = dv
@@ -820,7 +887,16 @@ def score_grid(model, data, log10_times, lams=None, log10_scales=None, method="c
         lams = [model.lam]
     lams = _grid_axis(lams, "lams")
     log10_scales = _grid_axis([np.log10(model.scale)] if log10_scales is None else log10_scales, "log10_scales")
+    lim = np.log10(SCALE_RANGE)
+    if np.any(log10_scales <= lim[0]) or np.any(log10_scales >= lim[1]):
+        raise InputValueError(
+            f"`log10_scales` must lie inside ({lim[0]:g}, {lim[1]:g}) (scales outside {SCALE_RANGE} overflow or "
+            f"underflow: each mode starts at scale**2), got {log10_scales.tolist()}."
+        )
+    if np.any(lt >= 308):
+        raise InputValueError(f"`log10_times` must be below 308 (10**308 is the largest finite time), got {lt.max():g}.")
     for lam in lams:
+        check_lam(float(lam), "lams")
         check_feasible(model.task.n_in, model.n_hidden, model.task.n_out, float(lam))
     sel = _Selection(model, model.selection(data, pattern_idx, pattern_descriptor))
     scorer = _DataScorer(data, method, sigma_k)
@@ -890,9 +966,10 @@ def fit_linear_network(model, data, method="cosine", pattern_idx=None, pattern_d
     check_comparison_method(method)
     sel = _Selection(model, model.selection(data, pattern_idx, pattern_descriptor))
     scorer = _DataScorer(data, method, sigma_k)
-    n_times = check_positive_int(n_times, "n_times", minimum=2)
-    n_lam = check_positive_int(n_lam, "n_lam")
-    n_scale = check_positive_int(n_scale, "n_scale")
+    n_times = check_grid_size(n_times, "n_times", minimum=2)
+    n_lam = check_grid_size(n_lam, "n_lam")
+    n_scale = check_grid_size(n_scale, "n_scale")
+    refine = check_bool(refine, "refine")
     names = model.param_names
     bounds = dict(zip(names, model.bounds))
 
@@ -1005,6 +1082,8 @@ def compare_model(model, data, theta=None, method="cosine", pattern_idx=None, pa
         raise InputTypeError(f"`model` must be a LinearNetworkModel, got {type(model).__name__}.")
     check_comparison_method(method)
     rows = model.selection(data, pattern_idx, pattern_descriptor)
+    check_rdm_values(data, "data")
+    sigma_k = check_sigma_k(sigma_k, data.n_cond)
     if rows.size == len(model.labels) and np.array_equal(rows, np.arange(rows.size)):
         pred = model.predict(theta)[None, :]  # cached
     else:
@@ -1021,11 +1100,19 @@ __all__.append("compare_model")
 # ----------------------------------------------------------------------------
 def model_from_dict(model_dict):
     """Rebuild a model saved in a results file: ``LinearNetworkModel`` if ours, else rsatoolbox's own."""
-    if isinstance(model_dict, dict) and "rsa_lineardyn" in model_dict:
+    if not isinstance(model_dict, dict):
+        raise InputTypeError(f"`model_dict` must be a dict (from model.to_dict()), got {type(model_dict).__name__}.")
+    if "rsa_lineardyn" in model_dict:
         return LinearNetworkModel.from_dict(model_dict)
     import rsatoolbox
 
-    return rsatoolbox.model.model_from_dict(model_dict)
+    try:
+        return rsatoolbox.model.model_from_dict(model_dict)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise InputValueError(
+            f"`model_dict` is neither a LinearNetworkModel record nor an rsatoolbox model dict ({type(exc).__name__}: "
+            f"{str(exc)[:200]}); pass the output of model.to_dict()."
+        ) from None
 
 
 def load_results(filename, file_type=None):
@@ -1034,15 +1121,58 @@ def load_results(filename, file_type=None):
     (rsatoolbox's own loader also works on these files; it returns each of
     our models as a ``ModelFixed`` with the same name that predicts the
     saved RDM.)
-    """
-    from rsatoolbox.inference.result import load_results as _rsa_load
-    from rsatoolbox.io.hdf5 import read_dict_hdf5
-    from rsatoolbox.io.pkl import read_dict_pkl
 
-    result = _rsa_load(filename, file_type=file_type)
-    if file_type is None and isinstance(filename, str):
-        file_type = "pkl" if filename.endswith(".pkl") else "hdf5"
-    d = read_dict_pkl(filename) if file_type == "pkl" else read_dict_hdf5(filename)
-    models = [model_from_dict(d["models"][f"model_{i}"]) for i in range(len(d["models"]))]
-    result.models = models
+    Parameters
+    ----------
+    filename : str or pathlib.Path
+        A file written by rsatoolbox's ``Result.save``.
+    file_type : {"pkl", "hdf5"}, optional
+        Default: ``"pkl"`` for a ``.pkl`` name, else ``"hdf5"``.
+
+    Returns
+    -------
+    rsatoolbox.inference.Result
+
+    Raises
+    ------
+    InputValueError
+        The file is missing, unreadable, or not an rsatoolbox results file
+        (another pickle, a corrupt or unrelated file).
+    """
+    from rsatoolbox.inference.result import result_from_dict
+    from rsatoolbox.io.hdf5 import read_dict_hdf5
+
+    path = check_path(filename, "filename", what="results file")
+    if file_type is None:
+        file_type = "pkl" if path.suffix.lower() == ".pkl" else "hdf5"
+    check_choice(file_type, "file_type", ("pkl", "hdf5"))
+    fix = "Give a file written by rsatoolbox's Result.save (e.g. HypothesisResult.result.save(path))."
+    try:
+        if file_type == "pkl":
+            import pickle
+
+            with open(path, "rb") as fh:  # (rsatoolbox's read_dict_pkl leaves the file open)
+                d = pickle.load(fh)
+        else:
+            d = read_dict_hdf5(str(path))
+    except Exception as exc:  # pickle and h5py raise many types on foreign or corrupt files
+        raise InputValueError(
+            f"`filename`: {path} could not be read as an rsatoolbox results file ({file_type}): "
+            f"{type(exc).__name__}: {str(exc)[:200]}. {fix}"
+        ) from None
+    need = ("models", "evaluations", "method", "cv_method", "noise_ceiling")
+    missing = [k for k in need if not isinstance(d, dict) or k not in d]
+    if missing:
+        got = sorted(map(str, d))[:8] if isinstance(d, dict) else type(d).__name__
+        raise InputValueError(
+            f"`filename`: {path} is not an rsatoolbox results file: it lacks {missing} (it holds {got}). {fix}"
+        )
+    try:
+        result = result_from_dict(d)
+        result.models = [model_from_dict(d["models"][f"model_{i}"]) for i in range(len(d["models"]))]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputValueError(
+            f"`filename`: {path} looks like an rsatoolbox results file but its content is damaged "
+            f"({type(exc).__name__}: {str(exc)[:200]}). {fix}"
+        ) from None
     return result

@@ -51,7 +51,7 @@ def _as_float_array(matrices):
 
 
 def make_rdms(matrices, labels=None, *, dissimilarity_measure=None, descriptors=None, rdm_descriptors=None,
-              pattern_descriptors=None, label_key="item", atol=1e-10, rtol=1e-8):
+              pattern_descriptors=None, label_key="item", atol=0.0, rtol=1e-8):
     """The one gate into rsatoolbox: check dissimilarity matrices and build ``RDMs``.
 
     Parameters
@@ -66,10 +66,14 @@ def make_rdms(matrices, labels=None, *, dissimilarity_measure=None, descriptors=
         Copied (deeply) before use; the caller's dicts are never modified.
         ``rdm_descriptors`` values must have length ``n``, pattern ones ``N``.
     label_key : str, default "item"
-    atol, rtol : float
-        Tolerances of the symmetry and zero-diagonal checks, relative to the
-        largest absolute entry of each matrix.  The stored matrices are the
-        upper triangles (so tiny asymmetries within tolerance disappear).
+    atol, rtol : float, default 0 and 1e-8
+        Tolerances of the symmetry and zero-diagonal checks: an entry may
+        differ from its mirror image (and the diagonal from 0) by
+        ``atol + rtol * max|D|`` (per matrix).  The default is purely
+        relative, so the check does not depend on the data's units (a matrix
+        of magnitude 1e-12 with a 5x asymmetry is refused).  The stored
+        matrices are the upper triangles (so tiny asymmetries within
+        tolerance disappear).
 
     Returns
     -------
@@ -86,12 +90,18 @@ def make_rdms(matrices, labels=None, *, dissimilarity_measure=None, descriptors=
     """
     from rsatoolbox.rdm import RDMs
 
+    atol = check_real(atol, "atol", minimum=0)
+    rtol = check_real(rtol, "rtol", minimum=0)
     D = _as_float_array(matrices)
     if D.ndim != 3 or D.shape[1] != D.shape[2]:
         raise InputValueError(
             f"`matrices` must be a stack of square matrices, shape (n, N, N), got {D.shape}."
         )
     n, N = D.shape[0], D.shape[1]
+    if n == 0:
+        raise InputValueError(
+            f"`matrices` holds no matrices (shape {D.shape}); give at least one (N, N) dissimilarity matrix."
+        )
     if N < 2:
         raise InputValueError(f"`matrices` must have at least 2 conditions, got N = {N}.")
     if not np.all(np.isfinite(D)):
@@ -145,7 +155,7 @@ def make_rdms(matrices, labels=None, *, dissimilarity_measure=None, descriptors=
 
 
 def rdms_from_matrices(matrices, labels=None, *, dissimilarity_measure=None, descriptors=None,
-                       rdm_descriptors=None, label_key="item", atol=1e-10, rtol=1e-8):
+                       rdm_descriptors=None, label_key="item", atol=0.0, rtol=1e-8):
     """Build rsatoolbox ``RDMs`` from your own (N, N) matrix or (n, N, N) stack, with condition labels.
 
     A 2-D input is always read as *one* N x N matrix.  (rsatoolbox's

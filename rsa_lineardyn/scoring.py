@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from ._validation import InputTypeError, InputValueError, check_comparison_method, check_not_complex
+from ._validation import InputTypeError, InputValueError, check_comparison_method, check_not_complex, check_sigma_k
 
 __all__ = ["score_matrix"]
 
@@ -77,6 +77,7 @@ def score_matrix(pred, data, method="corr", sigma_k=None):
             f"{pred.shape[1]}, `data` has {data.shape[1]}. Both are dissimilarity vectors in rsatoolbox's "
             "upper-triangle order over the same conditions (e.g. model.predict_times(...) and data.get_vectors())."
         )
+    sigma_k = check_sigma_k(sigma_k, int(round((1 + np.sqrt(1 + 8 * pred.shape[1])) / 2)))  # n_cond from pairs
     return _score_matrix(pred, data, method, sigma_k)
 
 

@@ -90,9 +90,20 @@ class Task:
             raise InputTypeError(f"`name` must be a string, got {type(name).__name__}.")
         self.name = name
         self.whitening = None
-        self.sigma_xx = X @ X.T / self.P
-        self.sigma_yx = Y @ X.T / self.P
-        self.sigma_yy = Y @ Y.T / self.P
+        with np.errstate(over="ignore", invalid="ignore"):
+            self.sigma_xx = X @ X.T / self.P
+            self.sigma_yx = Y @ X.T / self.P
+            self.sigma_yy = Y @ Y.T / self.P
+        for stat, arg, what in ((self.sigma_xx, "X", "X X^T / P"), (self.sigma_yx, "Y", "Y X^T / P"),
+                                (self.sigma_yy, "Y", "Y Y^T / P")):
+            if not np.all(np.isfinite(stat)):
+                big = max(float(np.max(np.abs(X))), float(np.max(np.abs(Y))))
+                raise InputValueError(
+                    f"`{arg}` is too large: the task statistic {what} overflows double precision (largest |entry| of "
+                    f"X and Y is {big:.3g}; products must stay below ~1e308). Divide `{arg}` by a constant first, "
+                    f"e.g. {arg} / np.abs({arg}).max() (whitening removes the scale of X; the scale of Y only sets "
+                    "the time unit)."
+                )
 
     # ------------------------------------------------------------------
     def whiteness_error(self):
@@ -157,7 +168,9 @@ def whiten(task, rtol=1e-10):
     dropped, so ``n_in`` may shrink.  A linear network on the whitened task has
     the same reachable input-output maps as on the original one (through
     ``W1_original = W1_white @ T``), and the same item Gram matrices
-    ``X^T W1^T W1 X`` whenever ``W1`` lives in the input span.
+    ``X^T W1^T W1 X`` whenever ``W1`` lives in the input span.  The result
+    does not depend on the scale of ``X`` (it is computed on ``X / 2**k``, an
+    exact rescaling), so inputs of any magnitude whiten alike.
 
     Parameters
     ----------
@@ -181,8 +194,15 @@ def whiten(task, rtol=1e-10):
     """
     if not isinstance(task, Task):
         raise InputTypeError(f"`task` must be an rl.Task, got {type(task).__name__}.")
-    rtol = check_real(rtol, "rtol", minimum=0)
-    evals, evecs = np.linalg.eigh(task.sigma_xx)
+    rtol = check_real(rtol, "rtol", minimum=0, maximum=1)
+    # whitening does not depend on the scale of X: work on X / c (c a power of two, so exact) so that tiny or huge
+    # inputs (whose X X^T / P underflows or loses precision) whiten like any others
+    top_x = float(np.max(np.abs(task.X)))
+    if top_x == 0:
+        raise InputValueError("`task.X` is all zeros; there is nothing to whiten.")
+    c = 2.0 ** np.round(np.log2(top_x))
+    Xs = task.X / c
+    evals, evecs = np.linalg.eigh(Xs @ Xs.T / task.P)
     order = np.argsort(evals)[::-1]
     evals, evecs = evals[order], evecs[:, order]
     top = evals[0] if evals.size else 0.0
@@ -190,13 +210,21 @@ def whiten(task, rtol=1e-10):
         raise InputValueError("`task.X` is all zeros; there is nothing to whiten.")
     keep = evals > rtol * top
     rank = int(keep.sum())
-    transform = (evecs[:, keep] / np.sqrt(evals[keep])).T
-    X_white = transform @ task.X
+    transform_s = (evecs[:, keep] / np.sqrt(evals[keep])).T
+    X_white = transform_s @ Xs
+    transform = transform_s / c  # X_white = transform @ task.X
+    evals_s = evals
+    with np.errstate(over="ignore", under="ignore"):
+        evals = evals * c * c  # the eigenvalues of task.sigma_xx (0 or inf where they underflow or overflow)
+    if np.all(np.isfinite(evals)) and np.all(evals[keep] > 0):
+        span = f"{evals[-1]:.3g}..{evals[0]:.3g}"
+    else:
+        span = f"{evals_s[-1]:.3g}..{evals_s[0]:.3g} times 2^{2 * int(np.log2(c))}, beyond double precision"
     dropped = task.n_in - rank
     msg = (
         f"rotated inputs onto the {rank} principal axes of Sxx and scaled them to unit variance"
         + (f"; dropped {dropped} direction(s) with variance below {rtol:g} x max" if dropped else "")
-        + f" (Sxx eigenvalues ranged {evals[-1]:.3g}..{top:.3g})"
+        + f" (Sxx eigenvalues ranged {span})"
     )
     new = Task(X_white, task.Y, labels=task.labels, feature_names=task.feature_names, name=task.name)
     new.whitening = Whitening(transform=transform, rank=rank, dropped=dropped, eigenvalues=evals, message=msg)

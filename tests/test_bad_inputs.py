@@ -1,0 +1,699 @@
+"""Issue 13, items 8-18: every bad input gets the package's own error naming the argument, the rule and the fix.
+
+Also the neighbouring gaps found while closing them (every numeric argument of the public entry
+points: bounds, type, finiteness; every file reader: permissions, wrong content, pathlib.Path).
+Shorthand as in the issue: ``sem`` the bundled semantic task, ``M`` an 8 x 8 hidden RDM of it.
+"""
+
+import os
+import pickle
+import re
+import subprocess
+import sys
+import tempfile
+import textwrap
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import rsa_lineardyn as rl
+from rsa_lineardyn._validation import InputTypeError, InputValueError, check_path
+from rsa_lineardyn.cli import main
+
+NAN, INF = float("nan"), float("inf")
+QUICK = dict(n_boot=0, start_check=None, n_lam=3, n_times=9)
+
+
+@pytest.fixture(scope="module")
+def sem():
+    return rl.load_semantic_task()
+
+
+@pytest.fixture(scope="module")
+def M(sem):
+    return rl.LinearNetworkModel(sem, 3, init="aligned").predict_rdm([0.0, 0.3]).get_matrices()[0]
+
+
+@pytest.fixture(scope="module")
+def D(sem, M):
+    return rl.rdms_from_matrices(M, labels=sem.labels)
+
+
+@pytest.fixture(scope="module")
+def subjects(sem, M):
+    rng = np.random.default_rng(0)
+    S = []
+    for _ in range(3):
+        E = rng.random(M.shape) * 0.1 * M.max()
+        E = E + E.T
+        np.fill_diagonal(E, 0.0)
+        S.append(M + E)
+    return rl.rdms_from_matrices(np.stack(S), labels=sem.labels, rdm_descriptors={"subject": np.arange(3)})
+
+
+def _cli_error(capsys, argv):
+    """Run the CLI, expect exit code 1 and one line on stderr; return that line."""
+    code = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert code == 1, err
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+# ---------------------------------------------------------------- item 8: init scales ------------------------
+
+
+@pytest.mark.parametrize("scale, word", [(1e200, "overflows"), (1e-200, "underflows"), (1e100, "overflows")])
+def test_item8_fit_rdms_scale_outside_usable_range(sem, D, scale, word):
+    with pytest.raises(InputValueError, match=rf"`scale` = {re.escape(f'{scale:g}')} is outside the usable range \(1e-100, 1e\+100\).*"
+                                              rf"{word}.*rescale the task's targets Y"):
+        rl.fit_rdms(D, sem, n_hidden=[1, 2, 3], **QUICK, scale=scale)
+    with pytest.raises(InputValueError, match=r"`scale_bounds\[0\]` = 1e-200 is outside the usable range"):
+        rl.fit_rdms(D, sem, n_hidden=[1], **QUICK, fit_scale=True, scale_bounds=(1e-200, 1.0))
+    with pytest.raises(InputValueError, match=r"`scale` = .*usable range"):
+        rl.LinearNetworkModel(sem, 2, scale=scale)
+    with pytest.raises(InputValueError, match=r"`scale` = .*usable range"):
+        rl.width_models(sem, D, [1, 2], scale=scale)
+
+
+def test_item8_scales_inside_the_range_fit_without_warnings(sem, D):
+    ref = rl.fit_rdms(D, sem, n_hidden=[1, 3], init="aligned", **QUICK).best
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow/underflow RuntimeWarning may leak
+        for scale in (1.01e-100, 0.99e100):
+            for init in ("aligned", "random"):
+                best = rl.fit_rdms(D, sem, n_hidden=[1, 3], init=init, scale=scale, **QUICK).best
+                assert best["n_hidden"] == ref["n_hidden"] == 3
+                assert np.isfinite(best["score"]) and best["score"] > 0.9
+
+
+@pytest.mark.parametrize("kw, name", [({"lazy_scale": 1e200}, "lazy_scale"), ({"rich_scale": 1e-200}, "rich_scale"),
+                                      ({"lazy_lam": 1e200}, "lazy_lam")])
+def test_item8_compare_regimes_scales(sem, subjects, kw, name):
+    with pytest.raises(InputValueError, match=rf"`{name}` = .*outside the usable range"):
+        rl.compare_regimes(subjects, sem, n_hidden=2, **kw)
+
+
+@pytest.mark.parametrize("value, match", [("1e200", r"`--scale` = 1e\+200 is outside the usable range"),
+                                          ("0", r"`--scale` must be > 0, got 0"),
+                                          ("nan", r"`--scale` must be a finite number")])
+def test_item8_cli_scale(tmp_path, capsys, value, match):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the leaked RuntimeWarning of the issue
+        err = _cli_error(capsys, ["trajectory", "semantic", "--scale", value, "--out-dir", str(tmp_path)])
+    assert "rsa-lineardyn trajectory: error:" in err
+    assert re.search(match, err), err
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_item8_cli_other_trajectory_numbers(tmp_path, capsys):
+    err = _cli_error(capsys, ["trajectory", "semantic", "--n-hidden", "0", "--out-dir", str(tmp_path)])
+    assert "`--n-hidden` must be >= 1" in err
+    err = _cli_error(capsys, ["trajectory", "semantic", "--lam", "inf", "--out-dir", str(tmp_path)])
+    assert "`--lam` must be a finite number" in err
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # was an "unexpected RuntimeWarning: overflow" / MemoryError
+        err = _cli_error(capsys, ["trajectory", "semantic", "--lam", "1e300", "--out-dir", str(tmp_path)])
+        assert "`--lam` = 1e+300 is outside the usable range" in err
+        err = _cli_error(capsys, ["trajectory", "semantic", "--n-times", "100000000", "--out-dir", str(tmp_path)])
+        assert "`--n-times` must be <= 100,000" in err
+        err = _cli_error(capsys, ["trajectory", "semantic", "--n-hidden", "100000000", "--init", "random",
+                                  "--out-dir", str(tmp_path)])
+        assert "`--n-hidden` must be <= 1,000,000" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------- item 9: whiten at extreme scales -----------
+
+
+def test_item9_whiten_is_scale_free():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((2, 4))  # rank 2 inputs for 4 items
+    Y = rng.standard_normal((3, 4))
+    # independent reference: whitened inputs span the row space of X with X_w X_w^T = P I, so their
+    # item Gram is P times the projector onto that row space
+    ref = X.shape[1] * (np.linalg.pinv(X) @ X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for factor in (1.0, 1e-170, 1e-300, 1e150):
+            w = rl.whiten(rl.Task(X * factor, Y))
+            assert w.is_white()
+            np.testing.assert_allclose(w.X.T @ w.X, ref, atol=1e-12)
+            np.testing.assert_allclose(w.whitening.transform @ (X * factor), w.X, rtol=1e-12, atol=1e-12)
+    assert "beyond double precision" in rl.whiten(rl.Task(X * 1e-170, Y)).whitening.message
+
+
+@pytest.mark.parametrize("which", ["X", "Y"])
+def test_item9_task_statistics_overflow(which):
+    X, Y = np.eye(3), np.diag([3.0, 2.0, 1.0])
+    big = {"X": X * 1e300, "Y": Y} if which == "X" else {"X": X, "Y": Y * 1e300}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InputValueError, match=rf"`{which}` is too large: .* overflows double precision.*"
+                                                  rf"{which} / np.abs\({which}\).max\(\)"):
+            rl.Task(big["X"], big["Y"])
+
+
+# ---------------------------------------------------------------- item 10: sigma_k ---------------------------
+
+
+def test_item10_sigma_k_checked(sem, D, subjects):
+    kw = dict(n_hidden=[1, 2, 3], **QUICK, method="corr_cov")
+    with pytest.raises(InputValueError, match=r"`sigma_k` must be the covariance of the 8 conditions: shape \(8, 8\)"
+                                              r".*got shape \(3, 3\)"):
+        rl.fit_rdms(D, sem, sigma_k=np.eye(3), **kw)
+    with pytest.raises(InputValueError, match=r"`sigma_k` contains non-finite values"):
+        rl.fit_rdms(D, sem, sigma_k=np.full((8, 8), NAN), **kw)
+    with pytest.raises(InputValueError, match=r"`sigma_k` must be positive definite.*Regularise"):
+        rl.fit_rdms(D, sem, sigma_k=np.ones((8, 8)), **kw)
+    asym = np.eye(8)
+    asym[0, 1] = 0.5
+    with pytest.raises(InputValueError, match=r"`sigma_k` must be symmetric"):
+        rl.fit_rdms(D, sem, sigma_k=asym, **kw)
+    with pytest.raises(InputValueError, match=r"`sigma_k` \(variances\) must be > 0"):
+        rl.fit_rdms(D, sem, sigma_k=-np.ones(8), **kw)
+    with pytest.raises(InputTypeError, match=r"`sigma_k` holds complex"):
+        rl.fit_rdms(D, sem, sigma_k=np.eye(8) * 1j, **kw)
+    with pytest.raises(InputValueError, match=r"`sigma_k` must be the covariance of the 8 conditions"):
+        rl.compare_widths(subjects, sem, widths=(1,), method="corr_cov", sigma_k=np.eye(3))
+    model = rl.LinearNetworkModel(sem, 3, item_order=D)
+    with pytest.raises(InputValueError, match=r"`sigma_k` must be the covariance"):
+        model.fit(D, method="corr_cov", sigma_k=np.eye(3))
+    with pytest.raises(InputValueError, match=r"`sigma_k` contains non-finite"):
+        rl.compare_model(model, D, method="corr_cov", sigma_k=np.full(8, NAN))
+    # valid forms: the identity, as a matrix or as unit variances, is rsatoolbox's default
+    ref = rl.compare_model(model, D, method="corr_cov")
+    assert rl.compare_model(model, D, method="corr_cov", sigma_k=np.eye(8)) == pytest.approx(ref, abs=1e-12)
+    assert rl.compare_model(model, D, method="corr_cov", sigma_k=np.ones(8)) == pytest.approx(ref, abs=1e-12)
+
+
+# ---------------------------------------------------------------- item 11: lam, time_bounds --------------------
+
+
+def test_item11_lam_and_time_bounds(sem, D):
+    kw = dict(n_hidden=[1, 2, 3], **QUICK)
+    with pytest.raises(InputTypeError, match=r"`lam` must be None, a number or a sequence of numbers, got the string"):
+        rl.fit_rdms(D, sem, lam="a", **kw)
+    with pytest.raises(InputValueError, match=r"`lam` must hold finite numbers"):
+        rl.fit_rdms(D, sem, lam=[0.0, NAN], **kw)
+    with pytest.raises(InputValueError, match=r"`lam` = 1e\+300 is outside the usable range"):
+        rl.fit_rdms(D, sem, lam=1e300, **kw)
+    with pytest.raises(InputValueError, match=r"`time_bounds` must be a pair \(low, high\) of two numbers, got \(1,\)"):
+        rl.fit_rdms(D, sem, time_bounds=(1,), **kw)
+    with pytest.raises(InputValueError, match=r"`time_bounds` must have low < high, got \(2, 1\); swap them"):
+        rl.fit_rdms(D, sem, time_bounds=(2, 1), **kw)
+    with pytest.raises(InputValueError, match=r"`time_bounds` must have low > 0"):
+        rl.fit_rdms(D, sem, time_bounds=(0, 1), **kw)
+    with pytest.raises(InputValueError, match=r"`time_bounds` must be finite"):
+        rl.fit_rdms(D, sem, time_bounds=(1, INF), **kw)
+    with pytest.raises(InputTypeError, match=r"`time_bounds` must be a pair"):
+        rl.fit_rdms(D, sem, time_bounds="1,2", **kw)
+
+
+# ---------------------------------------------------------------- item 12: labels ------------------------------
+
+
+def test_item12_unlabelled_data_in_fit_rdms(sem, M):
+    with pytest.raises(InputValueError) as exc:
+        rl.fit_rdms(rl.rdms_from_matrices(M), sem, n_hidden=[1, 2, 3], **QUICK)
+    msg = str(exc.value)
+    assert msg.startswith("`data_rdms` has no item labels")
+    assert "rl.rdms_from_matrices(matrices, labels=task.labels)" in msg
+    assert "label_descriptor" not in msg and "item_order" not in msg  # fit_rdms takes neither
+
+
+def test_item12_more_conditions_than_task_items(sem):
+    data = rl.load_92images_rdms("hIT")
+    model = rl.LinearNetworkModel(sem, 3)
+    with pytest.raises(InputValueError) as exc:
+        model.fit(data)
+    msg = str(exc.value)
+    assert "92 conditions but the model's task has only 8 items" in msg
+    assert "no item_order can match" in msg and "item_order=<" not in msg
+    with pytest.raises(InputValueError, match=r"`data_rdms` has 92 conditions but the task has only 8 items"):
+        rl.fit_rdms(data, sem, n_hidden=[1], **QUICK)
+
+
+# ---------------------------------------------------------------- item 13: theta -------------------------------
+
+
+def test_item13_theta(sem):
+    model = rl.LinearNetworkModel(sem, 3)
+    with pytest.raises(InputTypeError, match=r"`theta` must be a 1-D array of numbers"):
+        model.predict_rdm(["a", "b"])
+    with pytest.raises(InputTypeError, match=r"`theta` holds complex numbers"):
+        model.predict_rdm([0.1 + 1j, 0.2])
+    with pytest.raises(InputTypeError, match=r"`theta`.*booleans"):
+        model.predict([True, False])
+    with pytest.raises(InputValueError, match=r"`theta`: log10_time = 400 gives an infinite time"):
+        model.predict([0.0, 400.0])
+    with pytest.raises(InputValueError, match=r"`theta\[lam\]` = -1e\+300 is outside the usable range"):
+        model.predict([-1e300, 0.0])
+    scaled = rl.LinearNetworkModel(sem, 3, fit_scale=True)
+    with pytest.raises(InputValueError, match=r"`theta`: log10_scale = 200 must lie inside \(-100, 100\)"):
+        scaled.predict([0.0, 0.0, 200.0])
+    assert np.all(np.isfinite(scaled.predict([0.0, 0.0, -99.0])))
+
+
+# ---------------------------------------------------------------- item 14: load_results ----------------------------
+
+
+def test_item14_load_results(sem, D, tmp_path):
+    from rsatoolbox.inference import eval_fixed
+
+    model = rl.LinearNetworkModel(sem, 3, item_order=D)
+    result = eval_fixed([model], D, method="corr")
+    for suffix, ftype in ((".pkl", "pkl"), (".hdf5", "hdf5")):
+        path = tmp_path / f"res{suffix}"
+        result.save(str(path), file_type=ftype)
+        for arg in (path, str(path)):  # pathlib.Path and str
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # also no ResourceWarning from an unclosed file
+                back = rl.load_results(arg)
+            assert isinstance(back.models[0], rl.LinearNetworkModel)
+            np.testing.assert_allclose(back.evaluations, result.evaluations)
+            np.testing.assert_allclose(back.models[0].predict(), model.predict())
+    with open(tmp_path / "dict.pkl", "wb") as fh:
+        pickle.dump({"a": 1}, fh)
+    with pytest.raises(InputValueError, match=r"`filename`: .*dict.pkl is not an rsatoolbox results file: it lacks "
+                                              r"\['models', 'evaluations'.*Result.save"):
+        rl.load_results(tmp_path / "dict.pkl")
+    with open(tmp_path / "list.pkl", "wb") as fh:
+        pickle.dump([1, 2], fh)
+    with pytest.raises(InputValueError, match=r"is not an rsatoolbox results file.*it holds list"):
+        rl.load_results(tmp_path / "list.pkl")
+    for name in ("garbage.pkl", "garbage.hdf5"):
+        (tmp_path / name).write_bytes(b"garbage\x00\x01")
+        with pytest.raises(InputValueError, match=rf"{name} could not be read as an rsatoolbox results file"):
+            rl.load_results(tmp_path / name)
+    with pytest.raises(InputValueError, match=r"`filename`: results file .*missing.pkl does not exist"):
+        rl.load_results(tmp_path / "missing.pkl")
+    with pytest.raises(InputValueError, match=r"is a folder, not a file"):
+        rl.load_results(tmp_path)
+    with pytest.raises(InputTypeError, match=r"`filename` must be a path"):
+        rl.load_results(3)
+    with pytest.raises(InputValueError, match=r"`file_type` must be one of 'pkl', 'hdf5'"):
+        rl.load_results(tmp_path / "res.pkl", file_type="csv")
+
+
+# ---------------------------------------------------------------- item 15: unknown keywords, folds -----------------
+
+
+def test_item15_unknown_keywords_and_folds(sem, subjects):
+    with pytest.raises(InputTypeError, match=r"compare_widths\(\) got unexpected keyword argument\(s\) \['k_pattern'\]; "
+                                             r"it accepts \[.*'n_folds'"):
+        rl.compare_widths(subjects, sem, [1, 2, 3], k_pattern=0)
+    with pytest.raises(InputTypeError, match=r"compare_regimes\(\) got unexpected keyword argument\(s\) \['k_rdm'\]"):
+        rl.compare_regimes(subjects, sem, 2, k_rdm=2)
+    for n_folds in (0, 1):
+        with pytest.raises(InputValueError, match=rf"`n_folds` must be >= 2, got {n_folds}"):
+            rl.compare_widths(subjects, sem, [1, 2], n_folds=n_folds)
+    with pytest.raises(InputTypeError, match=r"`n_folds` must be an integer"):
+        rl.compare_widths(subjects, sem, [1, 2], n_folds="2")
+
+
+# ---------------------------------------------------------------- item 16: unreadable files ---------------------
+
+
+def _run_unprivileged(code):
+    """Run ``code`` in a fresh interpreter that cannot bypass file permissions; return ``(stdout, stderr)``.
+
+    As root (which reads any file) the child first imports what it needs and then drops to the
+    unprivileged user 65534 ("nobody"); otherwise it runs as the current user.
+    """
+    prelude = textwrap.dedent("""
+        import os, sys, encodings.idna, encodings.cp437, zipfile, csv, hashlib, io, pickle, stat, pathlib
+        import numpy, pandas, rsatoolbox
+        import rsa_lineardyn as rl, rsa_lineardyn.cli, rsa_lineardyn.datasets
+        if os.geteuid() == 0:
+            os.setgid(65534)
+            os.setuid(65534)
+    """)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(rl.__file__).parent.parent)] + sys.path))
+    out = subprocess.run([sys.executable, "-c", prelude + textwrap.dedent(code)], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout, out.stderr
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file permissions are POSIX")
+def test_item16_unreadable_task_file_and_datasets_folder():
+    import shutil
+
+    root = Path(tempfile.mkdtemp(prefix="rl_perm_"))  # not under pytest's 0700 tmp folder: "nobody" must reach it
+    try:
+        np.savez(root / "task.npz", X=np.eye(3), Y=np.eye(3))
+        np.save(root / "rdm.npy", np.ones((8, 8)) - np.eye(8))
+        with open(root / "res.pkl", "wb") as fh:
+            pickle.dump({"a": 1}, fh)
+        data = root / "datasets"
+        shutil.copytree(rl.data_dir(), data)
+        for p in [root, *root.rglob("*")]:
+            p.chmod(0o755 if p.is_dir() else 0o644)
+            if os.geteuid() == 0:  # the unprivileged child must own the files to change their permissions
+                os.chown(p, 65534, 65534)
+        # one child process (its imports are slow): it removes read permission from each target in turn
+        out, err = _run_unprivileged(f"""
+            from pathlib import Path
+            root = Path({str(root)!r})
+            data = root / "datasets"
+            sub = data / "rumelhart_todd_semantic_8items"
+            os.environ["RSA_LINEARDYN_DATA"] = str(data)
+
+            def load_both(tag):
+                for f in (rl.load_semantic_task, rl.verify_datasets):
+                    try:
+                        f()
+                        print(tag, "loaded")
+                    except rl.DatasetError as exc:
+                        print(tag, "DatasetError:", str(exc).replace(chr(10), " "))
+                    except Exception as exc:
+                        print(tag, "RAW", type(exc).__name__, exc)
+
+            load_both("readable")
+            for tag, target in (("folder", data), ("subfolder", sub), ("file", sub / "item_by_attribute.csv")):
+                mode = target.stat().st_mode
+                target.chmod(0)
+                try:
+                    load_both(tag)
+                finally:
+                    target.chmod(mode)
+            (root / "rdm.npy").chmod(0)
+            print("fit", rl.cli.main(["fit", str(root / "rdm.npy"), "--task", "semantic", "--out-dir", str(root / "o")]))
+            (root / "res.pkl").chmod(0)
+            try:
+                rl.load_results(root / "res.pkl")
+            except rl.InputValueError as exc:
+                print("load_results", exc)
+            (root / "task.npz").chmod(0)
+            print("cli", rl.cli.main(["trajectory", str(root / "task.npz"), "--out-dir", str(root / "out")]))
+        """)
+        lines = out.strip().splitlines()
+        assert lines[:2] == ["readable loaded", "readable loaded"], out  # the readable copy loads
+        patterns = {
+            "folder": r"dataset folder .* cannot be read \(permission denied\); fix its permissions \(chmod u\+rx\)",
+            "subfolder": r"cannot be reached \(permission denied on a folder above it\); fix the folder permissions",
+            "file": r"item_by_attribute.csv cannot be read \(permission denied\); fix its permissions \(chmod u\+r\)",
+        }
+        for tag, pattern in patterns.items():
+            got = [line for line in lines if line.startswith(tag + " ")]
+            assert len(got) == 2 and all(line.startswith(f"{tag} DatasetError:") for line in got), out
+            assert re.search(pattern, got[0]), got[0]
+        assert lines[-3:-2] == ["fit 1"] and lines[-1] == "cli 1", out
+        assert re.search(r"^load_results `filename`: results file \S+res.pkl cannot be read \(permission denied\)",
+                         lines[-2]), out
+        err_lines = err.strip().splitlines()
+        assert re.fullmatch(r"rsa-lineardyn fit: error: `data`: data file \S+rdm.npy cannot be read "
+                            r"\(permission denied\); fix its permissions \(chmod u\+r\) or copy it somewhere "
+                            r"readable.", err_lines[0]), err
+        assert re.fullmatch(r"rsa-lineardyn trajectory: error: `task`: task file \S+task.npz cannot be read "
+                            r"\(permission denied\); fix its permissions \(chmod u\+r\) or copy it somewhere "
+                            r"readable.", err_lines[1]), err
+    finally:
+        for p in [root, *root.rglob("*")]:
+            try:
+                p.chmod(0o700)
+            except OSError:
+                pass
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_item16_cli_task_file_wrong_kind(tmp_path, capsys):
+    (tmp_path / "t.npz").mkdir()
+    err = _cli_error(capsys, ["trajectory", str(tmp_path / "t.npz"), "--out-dir", str(tmp_path / "out")])
+    assert "`task`: task file" in err and "is a folder, not a file" in err
+    err = _cli_error(capsys, ["fit", str(tmp_path), "--task", "semantic", "--out-dir", str(tmp_path / "out")])
+    assert "`data`: data file" in err and "is a folder, not a file" in err
+
+
+def test_check_path_types(tmp_path):
+    f = tmp_path / "a.txt"
+    f.write_text("x")
+    assert check_path(f, "p") == f and check_path(str(f), "p") == f and check_path(os.fsencode(f), "p") == f
+    with pytest.raises(InputTypeError, match=r"`p` must be a path \(str or pathlib.Path\), got int"):
+        check_path(3, "p")
+    with pytest.raises(InputValueError, match=r"`p`: file .* is not a folder"):
+        check_path(f, "p", kind="dir")
+
+
+# ---------------------------------------------------------------- item 17: simulate with huge weights -------------
+
+
+@pytest.mark.parametrize("method", ["flow", "gd"])
+def test_item17_simulate_huge_weights(method):
+    t = rl.Task(np.eye(3) * 3**0.5, np.diag([3.0, 2.0, 1.0]) * 3**0.5)
+    W1, W2 = rl.task_aligned_init(t, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow RuntimeWarning may leak either
+        with pytest.raises(InputValueError, match=r"cannot be trained from these weights: the gradient at the start "
+                                                  r"overflows.*`W1` and `W2` is 1(\.\d+)?e\+1(59|60).*smaller initial weights"):
+            rl.simulate(t, W1 * 1e160, W2 * 1e160, [0.0, 1e-190], method=method)
+        if method == "flow":  # finite gradient, but too stiff to integrate: the integrator fails
+            with pytest.raises(InputValueError, match=r"cannot be trained from these weights: the integrator failed"):
+                rl.simulate(t, W1 * 1e100, W2 * 1e100, [0.0, 1e-190], method="flow")
+            with pytest.raises(InputValueError, match=r"needs about 1e\+198 integrator steps"):
+                rl.simulate(t, W1 * 1e100, W2 * 1e100, [0.0, 1.0], method="flow")
+
+
+def test_simulate_tolerances_checked_for_both_methods():
+    t = rl.Task(np.eye(3) * 3**0.5, np.diag([3.0, 2.0, 1.0]) * 3**0.5)
+    W1, W2 = rl.task_aligned_init(t, 2)
+    with pytest.raises(InputTypeError, match=r"`rtol` must be a real number"):
+        rl.simulate(t, W1, W2, [0.0, 0.1], rtol="a")  # gd ignores rtol, but a typo is still an error
+    with pytest.raises(InputValueError, match=r"`atol` must be > 0"):
+        rl.simulate(t, W1, W2, [0.0, 0.1], atol=-1.0)
+    with pytest.raises(InputValueError, match=r"`rtol` must be <= 1"):
+        rl.simulate(t, W1, W2, [0.0, 0.1], method="flow", rtol=2.0)
+
+
+# ---------------------------------------------------------------- item 18: duplicate widths ---------------------
+
+
+def test_item18_duplicate_widths(tmp_path, capsys, sem, subjects):
+    path = tmp_path / "sem.npy"
+    np.save(path, subjects.get_matrices())
+    out = tmp_path / "out"
+    err = _cli_error(capsys, ["fit", str(path), "--task", "semantic", "--widths", "2,2", "--out-dir", str(out)])
+    assert "`--widths` lists 2 more than once ('2,2'); give each width once" in err
+    err = _cli_error(capsys, ["compare", str(path), "--task", "semantic", "--widths", "1-3,2,1-3",
+                              "--out-dir", str(out)])
+    assert "`--widths` lists 1-3 more than once" in err
+    assert not out.exists() or list(out.iterdir()) == []
+    with pytest.raises(InputValueError, match=r"`widths` must name each entry once; repeated: \[2\]"):
+        rl.compare_widths(subjects, sem, widths=(2, 2))
+    with pytest.raises(InputValueError, match=r"`widths` must name each entry once; repeated: \[\(1, 2\)\]"):
+        rl.compare_widths(subjects, sem, widths=(1, [1, 2], [1, 2]))
+    with pytest.raises(InputValueError, match=r"`widths` is empty"):
+        rl.compare_widths(subjects, sem, widths=[])  # blamed `hypotheses`, an argument compare_widths has not
+
+
+# ---------------------------------------------------------------- neighbouring gaps -------------------------------
+
+
+def test_flags_are_booleans(sem, D, subjects):
+    for name in ("fit_scale", "refine", "time_offset", "subject_boot", "progress"):
+        with pytest.raises(InputTypeError, match=rf"`{name}` must be True or False, got 'yes'"):
+            rl.fit_rdms(D, sem, n_hidden=[1], **QUICK, **{name: "yes"})
+    with pytest.raises(InputTypeError, match=r"`fit_scale` must be True or False, got 1 \(int\)"):
+        rl.fit_rdms(D, sem, n_hidden=[1], **QUICK, fit_scale=1)
+    with pytest.raises(InputTypeError, match=r"`time_offset` must be True or False"):
+        rl.evaluate_hypotheses(subjects, rl.width_models(sem, subjects, [1]), sem, time_offset="no")
+    with pytest.raises(InputTypeError, match=r"`refine` must be True or False"):
+        rl.fit_linear_network(rl.LinearNetworkModel(sem, 3, item_order=D), D, method="corr", refine="no")
+
+
+def test_real_arguments_refuse_booleans(sem, D):
+    with pytest.raises(InputTypeError, match=r"`ci` must be a real number, got the boolean True"):
+        rl.fit_rdms(D, sem, n_hidden=[1], **QUICK, ci=True)
+    with pytest.raises(InputTypeError, match=r"`tau` must be a real number, got the boolean"):
+        rl.LinearNetworkModel(sem, 2, tau=True)
+    with pytest.raises(InputTypeError, match=r"`lams`.*booleans"):
+        rl.score_grid(rl.LinearNetworkModel(sem, 2, item_order=D), D, [0.0], lams=[True])
+
+
+def test_sizes_and_counts_are_capped(sem, D, subjects):
+    with pytest.raises(InputValueError, match=r"`n_times` must be <= 100,000, got 1e\+30.*do not fit in memory"):
+        rl.fit_rdms(D, sem, n_hidden=[1], n_boot=0, start_check=None, n_times=10**30)
+    with pytest.raises(InputValueError, match=r"`n_lam` must be <= 100,000"):
+        rl.fit_linear_network(rl.LinearNetworkModel(sem, 3, item_order=D), D, method="corr", n_lam=1e300)
+    with pytest.raises(InputValueError, match=r"`n_boot` must be <= 1,000,000"):
+        rl.compare_widths(subjects, sem, [1], n_boot=10**7)
+    with pytest.raises(InputValueError, match=r"`n_jobs` = .* is not a usable number of workers"):
+        rl.fit_rdms(D, sem, n_hidden=[1], **QUICK, n_jobs=10**30)
+    with pytest.raises(InputValueError, match=r"`n_jobs` must not be 0"):
+        rl.compare_widths(subjects, sem, [1], n_jobs=0)
+    with pytest.raises(InputValueError, match=r"`n_draws` must be <= 100,000"):
+        rl.LinearNetworkModel(sem, 2, n_draws=1e300)
+    with pytest.raises(InputValueError, match=r"`n_hidden` = 10,000,000 is too wide for init='random'.*init='aligned'"):
+        rl.LinearNetworkModel(sem, 10**7)
+    # the aligned start has no such cost: a huge width is simply wide
+    wide = rl.LinearNetworkModel(sem, 10**7, init="aligned").predict()
+    np.testing.assert_allclose(wide, rl.LinearNetworkModel(sem, 100, init="aligned").predict(), rtol=1e-12)
+
+
+def test_lam_is_bounded(sem, D):
+    with pytest.raises(InputValueError, match=r"`lam` = -1e\+300 is outside the usable range \|lam\| < 1e\+100"):
+        rl.LinearNetworkModel(sem, 3, lam=-1e300, init="aligned")  # predicted NaN before
+    with pytest.raises(InputValueError, match=r"`lams` = 1e\+300 is outside the usable range"):
+        rl.score_grid(rl.LinearNetworkModel(sem, 2, item_order=D), D, [0.0], lams=[1e300])
+    with pytest.raises(InputValueError, match=r"`lam` = 1e\+200 is outside the usable range"):
+        rl.width_models(sem, D, [1], lam=1e200)
+    for lam in (-1e99, 1e99):
+        for init in ("aligned", "random"):
+            assert np.all(np.isfinite(rl.LinearNetworkModel(sem, 3, lam=lam, init=init).predict([0.0])))
+
+
+def test_score_grid_ranges(sem, D):
+    model = rl.LinearNetworkModel(sem, 2, item_order=D)
+    with pytest.raises(InputValueError, match=r"`log10_scales` must lie inside \(-100, 100\)"):
+        rl.score_grid(model, D, [0.0], lams=[0.0], log10_scales=[200.0])
+    with pytest.raises(InputValueError, match=r"`log10_times` must be below 308"):
+        rl.score_grid(model, D, [400.0], lams=[0.0])
+
+
+def test_scale_bounds_checked_even_without_fit_scale(sem, D):
+    with pytest.raises(InputValueError, match=r"`scale_bounds` must have low <= high"):
+        rl.fit_rdms(D, sem, n_hidden=[1], **QUICK, scale_bounds=(1.0, 0.1))
+    with pytest.raises(InputValueError, match=r"`scale_bounds` must have low > 0"):
+        rl.fit_rdms(D, sem, n_hidden=[1], **QUICK, fit_scale=True, scale_bounds=(0.0, 1.0))
+
+
+def test_evaluate_hypotheses_options(sem, subjects):
+    models = rl.width_models(sem, subjects, [1])
+    with pytest.raises(InputValueError, match=r"`time_map` must be one of 'linear', 'free'; got 'x'"):
+        rl.evaluate_hypotheses(subjects, models, sem, time_map="x")
+    with pytest.raises(InputTypeError, match=r"`progress` must be True or False"):
+        rl.evaluate_hypotheses(subjects, models, sem, progress="y")
+    with pytest.raises(InputValueError, match=r"`time_bounds` must be a pair"):
+        rl.evaluate_hypotheses(subjects, models, sem, time_bounds=(1.0,))
+
+
+def test_make_rdms_tolerances(M, sem):
+    with pytest.raises(InputTypeError, match=r"`atol` must be a real number"):
+        rl.rdms_from_matrices(M, labels=sem.labels, atol="a")
+    with pytest.raises(InputValueError, match=r"`rtol` must be >= 0"):
+        rl.make_rdms(M[None], labels=sem.labels, rtol=-1.0)
+    with pytest.raises(InputValueError, match=r"`atol` must be a finite number"):
+        rl.make_rdms(M[None], labels=sem.labels, atol=NAN)
+
+
+def test_predict_times_checks_times(sem):
+    model = rl.LinearNetworkModel(sem, 3)
+    with pytest.raises(InputValueError, match=r"`times` must be non-negative"):
+        model.predict_times([-1.0])  # returned a finite (meaningless) prediction before
+    with pytest.raises(InputValueError, match=r"`times` contains NaN"):
+        model.predict_times([NAN])
+    with pytest.raises(InputTypeError, match=r"`times` holds complex"):
+        model.predict_times([1 + 1j])
+    end = model.predict_times([0.0, INF])  # inf is the end of learning
+    np.testing.assert_allclose(end[1], model.predict_times([1e6])[0], rtol=1e-9, atol=1e-12)
+
+
+def test_score_times_checks_parameters(sem):
+    model = rl.LinearNetworkModel(sem, 3)
+    data = model.predict_rdm([0.0, 0.5])
+    with pytest.raises(InputValueError, match=r"`lam` = 1e\+300 is outside the usable range"):
+        model.score_times(data, [0.0], lam=1e300, method="corr")
+    with pytest.raises(InputValueError, match=r"`scale` must be > 0"):
+        model.score_times(data, [0.0], lam=0.0, scale=0.0, method="corr")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(InputValueError, match=r"`log10_times` must be below 308"):
+            model.score_times(data, [400.0], lam=0.0, method="corr")
+
+
+def test_model_from_dict_refuses_foreign_dicts(sem):
+    model = rl.LinearNetworkModel(sem, 3)
+    np.testing.assert_allclose(rl.model_from_dict(model.to_dict()).predict(), model.predict())
+    with pytest.raises(InputTypeError, match=r"`model_dict` must be a dict"):
+        rl.model_from_dict("x")
+    with pytest.raises(InputValueError, match=r"`model_dict` is neither a LinearNetworkModel record nor an rsatoolbox"):
+        rl.model_from_dict({"a": 1})
+    broken = model.to_dict()
+    del broken["rsa_lineardyn"]["Y"]
+    with pytest.raises(InputValueError, match=r"`model_dict` is not a complete LinearNetworkModel.to_dict\(\) record "
+                                              r"\(KeyError: 'Y'\)"):
+        rl.model_from_dict(broken)
+
+
+def test_backend_and_descriptor_names(sem, D, subjects):
+    with pytest.raises(InputValueError, match=r"`backend` = 'foo' is not a registered joblib backend; use one of "
+                                              r"\[.*'threading'"):
+        rl.fit_rdms(D, sem, n_hidden=[1], **QUICK, backend="foo")
+    with pytest.raises(InputTypeError, match=r"`backend` must be None or the name of a joblib backend"):
+        rl.compare_widths(subjects, sem, [1], backend=3)
+    with pytest.raises(InputTypeError, match=r"`stage_descriptor` must be 'auto', None or the name \(a string\)"):
+        rl.fit_rdms(D, sem, n_hidden=[1], **QUICK, stage_descriptor=["a"])
+    with pytest.raises(InputTypeError, match=r"`subject_descriptor` must be 'auto', None or the name"):
+        rl.compare_widths(subjects, sem, [1], subject_descriptor=1)
+
+
+def test_too_few_conditions_name_the_data(sem, M):
+    two = rl.rdms_from_matrices(M[:2, :2], labels=sem.labels[:2])
+    with pytest.raises(InputValueError, match=r"`data_rdms` has 2 condition\(s\); comparing RDMs needs at least 3"):
+        rl.fit_rdms(two, sem, n_hidden=[1], **QUICK)  # blamed `item_order` before
+    with pytest.raises(InputValueError, match=r"`data_rdms` has 2 condition\(s\)"):
+        rl.width_models(sem, two, [1])
+
+
+def test_score_matrix_sigma_k():
+    p, d = np.array([[1.0, 2.0, 3.0]]), np.array([[1.0, 3.0, 2.0]])
+    with pytest.raises(InputValueError, match=r"`sigma_k` must be the covariance of the 3 conditions"):
+        rl.score_matrix(p, d, method="corr_cov", sigma_k=np.eye(2))
+    with pytest.raises(InputValueError, match=r"`sigma_k` contains non-finite"):
+        rl.score_matrix(p, d, method="corr_cov", sigma_k=np.full((3, 3), NAN))  # gave [[nan]] before
+    np.testing.assert_allclose(rl.score_matrix(p, d, method="corr_cov", sigma_k=np.eye(3)),
+                               rl.score_matrix(p, d, method="corr_cov"))
+
+
+# ---------------------------------------------------------------- item 6 (not closed on main) -------------------
+
+
+def test_item6_rdms_from_matrices_relative_tolerance_and_empty_stack():
+    D = np.array([[0.0, 1, 2], [1, 0, 3], [2, 3, 0]])
+    for factor in (1e-12, 1.0, 1e300):
+        A = D * factor
+        A[0, 1] *= 5  # a 5x asymmetry is refused at any magnitude (an absolute 1e-10 tolerance let 1e-12 pass)
+        with pytest.raises(InputValueError, match=r"`matrices` must be symmetric; matrix 0"):
+            rl.rdms_from_matrices(A)
+        B = D * factor
+        B[0, 1] *= 1 + 1e-12  # round-off-sized asymmetry: accepted, stored as the upper triangle
+        np.testing.assert_array_equal(rl.rdms_from_matrices(B).get_vectors()[0], B[np.triu_indices(3, 1)])
+        C = D * factor
+        C[1, 1] = 1e-3 * factor
+        with pytest.raises(InputValueError, match=r"zero on the diagonal"):
+            rl.rdms_from_matrices(C)
+    with pytest.raises(InputValueError, match=r"`matrices` holds no matrices \(shape \(0, 3, 3\)\)"):
+        rl.rdms_from_matrices(np.zeros((0, 3, 3)))
+    assert rl.rdms_from_matrices(np.zeros((3, 3))).n_rdm == 1  # an all-zero RDM is a valid (if constant) RDM
+
+
+def test_item4_cli_complex_files(tmp_path, capsys, M):
+    np.save(tmp_path / "c.npy", M.astype(complex))
+    np.savez(tmp_path / "t.npz", X=np.eye(3) + 0j, Y=np.eye(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no ComplexWarning
+        err = _cli_error(capsys, ["fit", str(tmp_path / "c.npy"), "--task", "semantic", "--out-dir", str(tmp_path)])
+        assert "`matrices` holds complex numbers" in err
+        err = _cli_error(capsys, ["trajectory", str(tmp_path / "t.npz"), "--out-dir", str(tmp_path / "o")])
+        assert "`X` holds complex numbers" in err
+
+
+def test_model_bounds_ranges(sem):
+    with pytest.raises(InputValueError, match=r"`log10_time_bounds` = \(400, 500\) must stay below 308"):
+        rl.LinearNetworkModel(sem, 3, log10_time_bounds=(400, 500))
+    with pytest.raises(InputValueError, match=r"`lam_bounds` must be a pair \(low, high\) of two numbers"):
+        rl.LinearNetworkModel(sem, 3, lam_bounds=(1,))
+    with pytest.raises(InputValueError, match=r"`lam_bounds\[0\]` = -1e\+300 is outside the usable range"):
+        rl.LinearNetworkModel(sem, 3, lam_bounds=(-1e300, 1.0))
+    with pytest.raises(InputValueError, match=r"`log10_scale_bounds` = \(-200, 0\) must lie inside \(-100, 100\)"):
+        rl.LinearNetworkModel(sem, 3, fit_scale=True, log10_scale_bounds=(-200, 0))
+
+
+def test_evaluate_hypotheses_needs_labels(sem, subjects):
+    unlabelled = rl.rdms_from_matrices(subjects.get_matrices(), rdm_descriptors={"subject": np.arange(3)})
+    model = rl.LinearNetworkModel(sem, 3)  # built without the data: it would have matched conditions by position
+    with pytest.raises(InputValueError, match=r"`data_rdms` has no item labels"):
+        rl.evaluate_hypotheses(unlabelled, [model], sem)
