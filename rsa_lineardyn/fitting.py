@@ -18,11 +18,11 @@ vectorised call).
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 import numpy as np
 
+from ._log import stderr_is_terminal
 from ._validation import (
     InputTypeError,
     InputValueError,
@@ -441,7 +441,7 @@ def _settings(data_rdms, task, *, n_hidden, lam, method, scale, fit_scale, repre
     check_labelled(data_rdms, task)
     rng = check_rng(seed)
     if progress is None:
-        progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
+        progress = stderr_is_terminal()
     widths = _widths(task, n_hidden)
     if scale_bounds is not None:  # checked even when unused (fit_scale=False), so a typo is not silently ignored
         sb = check_bounds(scale_bounds, "scale_bounds", minimum=0, strict_min=True)

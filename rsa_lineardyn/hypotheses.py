@@ -42,11 +42,11 @@ learners (false-positive rate, power) is measured by
 from __future__ import annotations
 
 import numbers
-import sys
 import warnings
 
 import numpy as np
 
+from ._log import stderr_is_terminal
 from ._validation import (
     InputTypeError,
     InputValueError,
@@ -494,7 +494,7 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
         progress = check_bool(progress, "progress")
     rng = check_rng(seed)
     if progress is None:
-        progress = bool(getattr(sys.stderr, "isatty", lambda: False)())
+        progress = stderr_is_terminal()
     if method in _SLOW_METHODS:
         warnings.warn(
             f"method {method!r} scores every prediction with rsatoolbox.rdm.compare (no vectorised form): about "

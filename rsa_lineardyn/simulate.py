@@ -8,6 +8,7 @@ import time as _time
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from ._log import stderr_is_terminal
 from ._validation import InputTypeError, InputValueError, check_choice, check_matrix, check_real, check_times
 from .initialization import measure_balance
 from .task import Task
@@ -174,7 +175,7 @@ def _run_gd(W1, W2, times, lr, tau, sxx, syx, progress=None):
     steps = np.rint(times / (lr * tau)).astype(np.int64)
     total = int(np.max(steps)) if steps.size else 0
     if progress is None:
-        progress = bool(getattr(sys.stderr, "isatty", lambda: False)()) and total >= 1000 and (
+        progress = stderr_is_terminal() and total >= 1000 and (
             total * _seconds_per_step(W1, W2, sxx, syx) > _PROGRESS_AFTER
         )
     report = _Progress(total) if progress and total > 0 else None
