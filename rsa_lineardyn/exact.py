@@ -290,19 +290,40 @@ def _sorted_qr_q(ell, A):
     r = A.shape[-1]
     with np.errstate(under="ignore"):
         scale = np.where(ell > -_FAST_LOG_MAX, np.exp(np.minimum(ell, _FAST_LOG_MAX)), 0.0)
-    order = np.argsort(-ell, axis=1, kind="stable")
     As = scale[:, :, None] * np.broadcast_to(A, (T, N, r))
+    # sort by the actual row norms (scale times the unscaled norm), not the scales alone: with tiny initial
+    # weights a growing row can be far below the identity rows, and a Householder QR is accurate row by row
+    # only when the rows come largest first
+    with np.errstate(divide="ignore"):
+        key = ell + np.log(np.linalg.norm(A, axis=-1))
+    order = np.argsort(-key, axis=1, kind="stable")
     Qs, _ = np.linalg.qr(np.take_along_axis(As, order[:, :, None], axis=1), mode="reduced")
     Q = np.empty_like(Qs)
     np.put_along_axis(Q, order[:, :, None], Qs, axis=1)
     return Q
 
 
-def _factors(d, O, Z, t, fast=True):
+def _pair_data(svd, lam):
+    """What :func:`_assemble` needs to write the non-growing modes in the input/output coordinates.
+
+    ``svd`` is the full SVD ``(U, s, Vt)`` of ``Syx``; returns a dict with ``U`` (n_out, n_out), ``V`` (n_in, n_in),
+    ``s`` (m,) and the eigenvector coefficients ``p_v, p_u, m_v, m_u`` (m,) of :func:`_pair_eigenvectors`, in the
+    column order of :func:`spectrum`.
+    """
+    U, s, Vt = svd
+    _, p_v, p_u, m_v, m_u = _pair_eigenvectors(s, lam / 2.0)
+    return {"U": U, "V": Vt.T, "s": s, "p_v": p_v, "p_u": p_u, "m_v": m_v, "m_u": m_u}
+
+
+def _factors(d, O, Z, t, fast=True, basis=None):
     """Factor ``O K`` of ``P(t)`` for each time in ``t`` (T,); see module docstring.
 
     ``fast`` allows the LAPACK path for time points whose row scales stay below
     ``e^_FAST_LOG_MAX``; other time points (large ``t``, ``inf``) use the graded QR.
+    ``basis = (pair_data, C)`` (from :func:`_pair_data`, and ``C`` with ``O^T C = Z`` in the input/output
+    coordinates) writes the non-growing modes without passing through ``O`` (:func:`_assemble`), which keeps
+    each block of ``P`` accurate relative to its own size; without it the factor is ``O K`` as computed in
+    the eigenbasis (accurate relative to ``||P||``).
     """
     n, r = Z.shape
     T = t.size
@@ -317,7 +338,61 @@ def _factors(d, O, Z, t, fast=True):
         Q[use_fast] = _sorted_qr_q(ell_all[use_fast], A)
     if not np.all(use_fast):
         Q[~use_fast] = _graded_qr_q(ell_all[~use_fast], A)
+    if basis is not None:
+        return _assemble(d, O, t, Z, Q, w, *basis)
     return np.matmul(O, _factor_from_q(d, t, Z, Q, w))
+
+
+def _assemble(d, O, t, Z, Q, w, pd, C):
+    """``X = e^{Ft} C R^{-1}`` (``P = X X^T``) with every block accurate relative to its own size.
+
+    Growing modes (``d t > _GROW``) enter as ``O_i K_i`` with ``K_i = Q_A[i] / sqrt(w_i)``, as in
+    :func:`_factor_from_q`.  The others are written in the input/output coordinates: for a singular pair
+    ``(s, u, v)`` whose ``+rho`` member does not grow, ``e^{Ft}`` restricted to the pair is the 2 x 2 matrix
+    ``[[c11, c12], [c12, c22]]`` with ``c11 = p_v^2 e^{rho t} + m_v^2 e^{-rho t}``,
+    ``c22 = p_u^2 e^{rho t} + m_u^2 e^{-rho t}`` (sums of positive terms) and ``c12 = s sinh(rho t) / rho``,
+    applied to ``(v^T C_1, u^T C_2)``; no sum of eigenvectors of the opposite signs is formed, so a tiny
+    ``W1`` next to an ``O(1)`` ``W2`` (lam > 0, small weights, small t) keeps its relative accuracy.  When the
+    ``+rho`` member grows, the pair's decaying member enters as ``o_- e^{-rho t} z_- R^{-1}``; the extra input
+    (output) directions are pure input (output) rows of ``O``.  ``R^{-1}`` is read off the identity rows of
+    ``Q_A``.
+    """
+    n, r = Z.shape
+    U, V, s = pd["U"], pd["V"], pd["s"]
+    n_in, n_out, m = V.shape[0], U.shape[0], s.size
+    with np.errstate(over="ignore", invalid="ignore"):
+        dt = d * t[:, None]
+        dt = np.where(np.isnan(dt), 0.0, dt)  # 0 * inf for d = 0
+        grow = dt > _GROW
+        e = np.exp(np.where(grow, 0.0, dt))  # e^{d t} of the non-growing modes (<= e^{1/2})
+    with np.errstate(divide="ignore", invalid="ignore"):
+        K_grow = np.where(grow[:, :, None], Q[:, :n, :] / np.sqrt(np.where(grow, w, 1.0))[:, :, None], 0.0)
+    X = np.matmul(O, K_grow)
+    cv = V.T @ C[:n_in]  # (n_in, r)
+    cu = U.T @ C[n_in:]  # (n_out, r)
+    Y1 = np.zeros((t.size, n_in, r))
+    Y2 = np.zeros((t.size, n_out, r))
+    if m:
+        rho = d[:m]
+        still = ~grow[:, :m]  # (T, m): the pair's +rho member does not grow
+        x = np.where(still, dt[:, :m], 0.0)  # rho t <= _GROW
+        ep, em = np.exp(x), np.exp(-x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shc = np.where(rho > 0, np.sinh(x) / np.where(rho > 0, rho, 1.0), np.where(np.isfinite(t), t, 0.0)[:, None])
+        c11 = pd["p_v"] ** 2 * ep + pd["m_v"] ** 2 * em
+        c22 = pd["p_u"] ** 2 * ep + pd["m_u"] ** 2 * em
+        c12 = np.where(s > 0, s * shc, 0.0)
+        zm = e[:, m : 2 * m, None] * Z[m : 2 * m]  # the decaying member, e^{-rho t} z_-
+        st = still[:, :, None]
+        Y1[:, :m] = np.where(st, c11[:, :, None] * cv[:m] + c12[:, :, None] * cu[:m], pd["m_v"][:, None] * zm)
+        Y2[:, :m] = np.where(st, c12[:, :, None] * cv[:m] + c22[:, :, None] * cu[:m], pd["m_u"][:, None] * zm)
+    ki, ko = slice(2 * m, m + n_in), slice(m + n_in, n)  # extra input / output directions in spectrum's order
+    Y1[:, m:] = np.where(grow[:, ki, None], 0.0, e[:, ki, None] * cv[m:])
+    Y2[:, m:] = np.where(grow[:, ko, None], 0.0, e[:, ko, None] * cu[m:])
+    Rinv = Q[:, n:, :]
+    X[:, :n_in] += np.matmul(np.matmul(V, Y1), Rinv)
+    X[:, n_in:] += np.matmul(np.matmul(U, Y2), Rinv)
+    return X
 
 
 def _factor_from_q(d, t, Z, Q, w):
@@ -433,7 +508,10 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     d, O = spectrum(task.sigma_yx, lam, svd=task.svd())
     Q0 = np.concatenate([W1.T, W2], axis=0)
     C = _thin_factor(Q0)
-    Z, missing = _manifold_rule(d, O.T @ C)  # the rounding-level rule, applied once for every path and time
+    Z, missing, change = _manifold_rule(d, O.T @ C, track=True)  # the rounding-level rule, once for every path and t
+    if change is not None:
+        C = C @ change[0] + O @ change[1]  # the same factor as Z, in input/output coordinates
+    basis = (_pair_data(task.svd(), lam), C)
     k = min(Z.shape[1], int(np.sum(d > 0)))
     if missing:
         warnings.warn(_manifold_message(d, k, missing), RuntimeWarning, stacklevel=2)
@@ -447,12 +525,12 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     chunk = max(1, _CHUNK_ELEMENTS // max(1, (n + r) * max(r, 1)))
     out = np.empty((times.size, n, r))
     for start in range(0, times.size, chunk):
-        out[start : start + chunk] = _factors(d, O, Z, s[start : start + chunk], fast=fast_ok)
+        out[start : start + chunk] = _factors(d, O, Z, s[start : start + chunk], fast=fast_ok, basis=basis)
     info = {"balance_deviation": bal.relative_deviation, "eigenvalues": d, "rank": r, "unlearned_modes": missing}
     return Trajectory(times, out, method="exact", task=task, n_hidden=W1.shape[0], lam=lam, tau=tau, info=info)
 
 
-def _manifold_rule(d, Z):
+def _manifold_rule(d, Z, track=False):
     """Apply the rounding-level rule to ``Z = O^T C``; see :func:`exact_dynamics` ("Invariant manifolds").
 
     Processes the positive eigenvalue levels of ``F`` from the largest down.  At
@@ -476,6 +554,10 @@ def _manifold_rule(d, Z):
         zeroed rounding-level parts)
     missing : int or (D,) int array, how many of the ``k = min(r, #positive)`` top modes
         (ties at the boundary included) have no component left, i.e. are never learned
+    change : only with ``track=True`` (unbatched ``Z``): ``None`` when ``Zr`` is ``Z`` itself, else
+        ``(W, Delta)`` with ``Zr = Z W + Delta`` (``W`` orthogonal, ``Delta`` the rounding-level entries set
+        to zero, carried through the later rotations), so that ``C W + O Delta`` is the factor in the
+        input/output coordinates without a round trip through ``O``
     """
     Z = np.asarray(Z, dtype=float)
     batched = Z.ndim == 3
@@ -485,7 +567,7 @@ def _manifold_rule(d, Z):
     k = min(r, n_pos)
     missing = np.zeros(D, dtype=np.int64)
     if k == 0 or D == 0:
-        return (Zb if batched else Zb[0]), (missing if batched else 0)
+        return _rule_out(Zb, missing, batched, track, None)
     boundary = np.sort(d)[::-1][k - 1]  # the k-th largest eigenvalue; levels >= it are "the top k"
     tol = _MANIFOLD_RTOL * np.linalg.norm(Zb, ord=2, axis=(1, 2))  # (D,)
     # Early exit (the common case).  Take the rows of all positive levels if they are at most r, else the
@@ -500,7 +582,9 @@ def _manifold_rule(d, Z):
     if rows is not None:
         sv_min = np.linalg.svd(Zb[:, rows], compute_uv=False)[:, -1]
         if np.all(sv_min > 1e3 * tol):
-            return (Zb if batched else Zb[0]), (missing if batched else 0)
+            return _rule_out(Zb, missing, batched, track, None)
+    W = np.broadcast_to(np.eye(r), (D, r, r)).copy()
+    Delta = np.zeros_like(Zb)
     for b in range(D):
         Zr = Zb[b]
         claimed = 0
@@ -512,13 +596,26 @@ def _manifold_rule(d, Z):
             sub = Zr[np.ix_(rows, np.arange(claimed, r))]
             _, sv, Vt = np.linalg.svd(sub, full_matrices=True)
             Zr[:, claimed:] = Zr[:, claimed:] @ Vt.T
+            W[b][:, claimed:] = W[b][:, claimed:] @ Vt.T
+            Delta[b][:, claimed:] = Delta[b][:, claimed:] @ Vt.T
             nk = int(np.sum(sv > tol[b]))
-            Zr[np.ix_(rows, np.arange(claimed + nk, r))] = 0.0  # rounding-level: exactly zero
+            zeroed = np.ix_(rows, np.arange(claimed + nk, r))
+            Delta[b][zeroed] -= Zr[zeroed]
+            Zr[zeroed] = 0.0  # rounding-level: exactly zero
             claimed += nk
             if lev >= boundary:
                 claimed_top = claimed
         missing[b] = k - min(k, claimed_top)
-    return (Zb if batched else Zb[0]), (missing if batched else int(missing[0]))
+    return _rule_out(Zb, missing, batched, track, (W, Delta))
+
+
+def _rule_out(Zb, missing, batched, track, change):
+    if batched:
+        return (Zb, missing, change) if track else (Zb, missing)
+    out = (Zb[0], int(missing[0]))
+    if track:
+        out += (None if change is None else (change[0][0], change[1][0]),)
+    return out
 
 
 def _fast_ok(d, Z):
