@@ -505,13 +505,7 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     white_tol = check_real(white_tol, "white_tol", minimum=0)
     bal = _check_assumptions(task, W1, W2, balance_tol, white_tol)
     lam = bal.lam
-    d, O = spectrum(task.sigma_yx, lam, svd=task.svd())
-    Q0 = np.concatenate([W1.T, W2], axis=0)
-    C = _thin_factor(Q0)
-    Z, missing, change = _manifold_rule(d, O.T @ C, track=True)  # the rounding-level rule, once for every path and t
-    if change is not None:
-        C = C @ change[0] + O @ change[1]  # the same factor as Z, in input/output coordinates
-    basis = (_pair_data(task.svd(), lam), C)
+    d, O, Z, missing, basis = _prepare(task, W1, W2, lam)
     k = min(Z.shape[1], int(np.sum(d > 0)))
     if missing:
         warnings.warn(_manifold_message(d, k, missing), RuntimeWarning, stacklevel=2)
@@ -528,6 +522,24 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
         out[start : start + chunk] = _factors(d, O, Z, s[start : start + chunk], fast=fast_ok, basis=basis)
     info = {"balance_deviation": bal.relative_deviation, "eigenvalues": d, "rank": r, "unlearned_modes": missing}
     return Trajectory(times, out, method="exact", task=task, n_hidden=W1.shape[0], lam=lam, tau=tau, info=info)
+
+
+def _prepare(task, W1, W2, lam):
+    """Spectrum, rule-cleaned factor and ``basis`` (for :func:`_factors`) of the initial weights.
+
+    Returns ``d, O, Z, missing, basis``: ``Z = O^T C`` after :func:`_manifold_rule` (the rounding-level rule,
+    applied once for every path and time), ``missing`` its count of unlearned top modes, and
+    ``basis = (_pair_data(...), C)`` with ``C`` the factor rotated like ``Z``, in input/output coordinates.
+    """
+    d, O = spectrum(task.sigma_yx, lam, svd=task.svd())
+    C = _thin_factor(np.concatenate([W1.T, W2], axis=0))
+    Z, missing, change = _manifold_rule(d, O.T @ C, track=True)
+    if change is not None:
+        # the same rotation of the columns as Z; the zeroed rounding-level entries (change[1]) are not carried
+        # back: adding O @ change[1] would put rounding of ||Q0|| into a much smaller block (e.g. W1 ~ 1e-21
+        # next to W2 ~ 0.1).  They only matter once their mode grows, and there the rows of Z (zero) are used.
+        C = C @ change[0]
+    return d, O, Z, missing, (_pair_data(task.svd(), lam), C)
 
 
 def _manifold_rule(d, Z, track=False):
