@@ -290,16 +290,53 @@ def _sorted_qr_q(ell, A):
     r = A.shape[-1]
     with np.errstate(under="ignore"):
         scale = np.where(ell > -_FAST_LOG_MAX, np.exp(np.minimum(ell, _FAST_LOG_MAX)), 0.0)
-    As = scale[:, :, None] * np.broadcast_to(A, (T, N, r))
-    # sort by the actual row norms (scale times the unscaled norm), not the scales alone: with tiny initial
-    # weights a growing row can be far below the identity rows, and a Householder QR is accurate row by row
-    # only when the rows come largest first
-    with np.errstate(divide="ignore"):
-        key = ell + np.log(np.linalg.norm(A, axis=-1))
-    order = np.argsort(-key, axis=1, kind="stable")
+    return _qr_rows_sorted(scale[:, :, None] * np.broadcast_to(A, (T, N, r)))
+
+
+def _qr_rows_sorted(As):
+    """``Q`` of the batched (T, N, r) matrix ``As`` by LAPACK's Householder QR on its rows sorted by norm.
+
+    Sorting by the actual row norms (not the scales alone) matters: with tiny initial weights a growing row
+    can be far below the identity rows, and a Householder QR is accurate row by row only when the rows come
+    largest first.
+    """
+    order = np.argsort(-np.linalg.norm(As, axis=-1), axis=1, kind="stable")
     Qs, _ = np.linalg.qr(np.take_along_axis(As, order[:, :, None], axis=1), mode="reduced")
     Q = np.empty_like(Qs)
     np.put_along_axis(Q, order[:, :, None], Qs, axis=1)
+    return Q
+
+
+def _merged_qr_q(ell, A, merge):
+    """The fast path with dependent growing rows merged exactly into the rows that span them.
+
+    ``merge = (hr, yr, beta)`` from :func:`_split_dependent`: rows ``yr`` of ``A`` satisfy
+    ``A[yr] = beta A[hr]`` exactly (their levels are below those of ``hr``, listed by decreasing eigenvalue).
+    With ``D = diag(e^ell[hr])`` and ``Gamma^T = diag(e^ell[yr]) beta D^{-1}`` (entries at most ``|beta|``:
+    the scales of ``yr`` are the smaller), the growing block is ``[I; Gamma^T] D A[hr]``.  A QR
+    ``[I; Gamma^T] = Q_g R_g`` (well conditioned) turns it into ``Q_g (R_g D A[hr])``, where ``R_g D A[hr]``
+    has independent rows (no row left for rounding to push into a direction no larger row claims).  One
+    row-sorted QR of ``[R_g D A[hr]; other rows]`` then gives ``Q``, and the rows ``hr, yr`` of the
+    original ``Q`` are ``Q_g`` times its first rows.
+    """
+    hr, yr, beta = merge
+    T, N = ell.shape
+    r = A.shape[-1]
+    c, q = hr.size, yr.size
+    with np.errstate(invalid="ignore"):
+        diff = ell[:, yr, None] - ell[:, None, hr]  # (T, q, c), <= 0 (at t = 0: -inf - -inf -> nan, any value will do)
+    diff = np.where(np.isnan(diff), 0.0, np.minimum(diff, 0.0))
+    S = np.concatenate([np.broadcast_to(np.eye(c), (T, c, c)), np.exp(diff) * beta], axis=1)
+    Qg, Rg = np.linalg.qr(S, mode="reduced")  # (T, c + q, c), (T, c, c)
+    with np.errstate(under="ignore"):
+        scale = np.where(ell > -_FAST_LOG_MAX, np.exp(np.minimum(ell, _FAST_LOG_MAX)), 0.0)
+    rest = np.setdiff1d(np.arange(N), np.concatenate([hr, yr]))
+    top = np.matmul(Rg, scale[:, hr, None] * A[hr])
+    Qt = _qr_rows_sorted(np.concatenate([top, scale[:, rest, None] * A[rest]], axis=1))
+    Q = np.empty((T, N, r))
+    Q[:, hr] = np.matmul(Qg[:, :c], Qt[:, :c])
+    Q[:, yr] = np.matmul(Qg[:, c:], Qt[:, :c])
+    Q[:, rest] = Qt[:, c:]
     return Q
 
 
@@ -315,7 +352,7 @@ def _pair_data(svd, lam):
     return {"U": U, "V": Vt.T, "s": s, "p_v": p_v, "p_u": p_u, "m_v": m_v, "m_u": m_u}
 
 
-def _factors(d, O, Z, t, fast=True, basis=None):
+def _factors(d, O, Z, t, fast=True, basis=None, merge=None):
     """Factor ``O K`` of ``P(t)`` for each time in ``t`` (T,); see module docstring.
 
     ``fast`` allows the LAPACK path for time points whose row scales stay below
@@ -323,7 +360,8 @@ def _factors(d, O, Z, t, fast=True, basis=None):
     ``basis = (pair_data, C)`` (from :func:`_pair_data`, and ``C`` with ``O^T C = Z`` in the input/output
     coordinates) writes the non-growing modes without passing through ``O`` (:func:`_assemble`), which keeps
     each block of ``P`` accurate relative to its own size; without it the factor is ``O K`` as computed in
-    the eigenbasis (accurate relative to ``||P||``).
+    the eigenbasis (accurate relative to ``||P||``).  ``merge`` (from :func:`_split_dependent`) makes the
+    LAPACK path exact on weights with dependent growing rows (invariant manifolds, :func:`_merged_qr_q`).
     """
     n, r = Z.shape
     T = t.size
@@ -335,7 +373,10 @@ def _factors(d, O, Z, t, fast=True, basis=None):
     use_fast = np.isfinite(t) & (np.max(ell_all, axis=1) <= _FAST_LOG_MAX) if fast else np.zeros(T, bool)
     Q = np.empty((T, n + r, r))
     if np.any(use_fast):
-        Q[use_fast] = _sorted_qr_q(ell_all[use_fast], A)
+        if merge is None:
+            Q[use_fast] = _sorted_qr_q(ell_all[use_fast], A)
+        else:
+            Q[use_fast] = _merged_qr_q(ell_all[use_fast], A, merge)
     if not np.all(use_fast):
         Q[~use_fast] = _graded_qr_q(ell_all[~use_fast], A)
     if basis is not None:
@@ -505,11 +546,10 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     white_tol = check_real(white_tol, "white_tol", minimum=0)
     bal = _check_assumptions(task, W1, W2, balance_tol, white_tol)
     lam = bal.lam
-    d, O, Z, missing, basis = _prepare(task, W1, W2, lam)
+    d, O, Z, missing, basis, merge, fast_ok = _prepare(task, W1, W2, lam)
     k = min(Z.shape[1], int(np.sum(d > 0)))
     if missing:
         warnings.warn(_manifold_message(d, k, missing), RuntimeWarning, stacklevel=2)
-    fast_ok = _fast_ok(d, Z)
     s = times / tau
     # beyond this, every finite scale gap is astronomically large: same result as the limit
     dmax = float(np.max(np.abs(d))) if d.size else 0.0
@@ -519,7 +559,7 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     chunk = max(1, _CHUNK_ELEMENTS // max(1, (n + r) * max(r, 1)))
     out = np.empty((times.size, n, r))
     for start in range(0, times.size, chunk):
-        out[start : start + chunk] = _factors(d, O, Z, s[start : start + chunk], fast=fast_ok, basis=basis)
+        out[start : start + chunk] = _factors(d, O, Z, s[start : start + chunk], fast=fast_ok, basis=basis, merge=merge)
     info = {"balance_deviation": bal.relative_deviation, "eigenvalues": d, "rank": r, "unlearned_modes": missing}
     return Trajectory(times, out, method="exact", task=task, n_hidden=W1.shape[0], lam=lam, tau=tau, info=info)
 
@@ -527,9 +567,11 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
 def _prepare(task, W1, W2, lam):
     """Spectrum, rule-cleaned factor and ``basis`` (for :func:`_factors`) of the initial weights.
 
-    Returns ``d, O, Z, missing, basis``: ``Z = O^T C`` after :func:`_manifold_rule` (the rounding-level rule,
-    applied once for every path and time), ``missing`` its count of unlearned top modes, and
-    ``basis = (_pair_data(...), C)`` with ``C`` the factor rotated like ``Z``, in input/output coordinates.
+    Returns ``d, O, Z, missing, basis, merge, fast_ok``: ``Z = O^T C`` after :func:`_manifold_rule` (the
+    rounding-level rule, applied once for every path and time) and :func:`_split_dependent` (``O`` with its
+    columns rotated within tied levels to match), ``missing`` the rule's count of unlearned top modes,
+    ``basis = (_pair_data(...), C)`` with ``C`` the factor rotated like ``Z``, in input/output coordinates,
+    ``merge`` the dependent growing rows (or None) and ``fast_ok`` whether the LAPACK path is accurate.
     """
     d, O = spectrum(task.sigma_yx, lam, svd=task.svd())
     C = _thin_factor(np.concatenate([W1.T, W2], axis=0))
@@ -539,7 +581,64 @@ def _prepare(task, W1, W2, lam):
         # back: adding O @ change[1] would put rounding of ||Q0|| into a much smaller block (e.g. W1 ~ 1e-21
         # next to W2 ~ 0.1).  They only matter once their mode grows, and there the rows of Z (zero) are used.
         C = C @ change[0]
-    return d, O, Z, missing, (_pair_data(task.svd(), lam), C)
+    if change is None:  # the rule's early exit: the growing rows are well conditioned, none is dependent
+        merge, fast_ok = None, _fast_ok(d, Z)
+    else:
+        O, Z, merge, fast_ok = _split_dependent(d, O, Z)
+    return d, O, Z, missing, (_pair_data(task.svd(), lam), C), merge, fast_ok
+
+
+def _split_dependent(d, O, Z):
+    """Find the growing rows of ``Z`` that add no new direction while directions remain (invariant manifolds).
+
+    For the output of :func:`_manifold_rule`'s level loop (not its early exit).  Goes through the positive
+    eigenvalue levels from the largest, as the rule does (its output ``Z`` has, at each level, nonzero entries only in the directions claimed so far and in the level's
+    own new ones).  A level with more rows than new directions is rotated within itself (``Z[rows] <- U^T
+    Z[rows]``, ``O[:, rows] <- O[:, rows] U``, which leaves ``O Z`` and every row scale unchanged) so that its
+    last rows have no new component (set exactly to zero).  Those rows are *dependent*: ``y = beta H`` for the
+    independent rows ``H`` of the higher levels.  They are harmless for a row-sorted QR once the levels above
+    them have claimed all ``r`` directions (the bottleneck case); otherwise rounding would push them into a
+    direction only smaller rows claim, and a mode on the manifold would be learned spuriously at large t.
+
+    Returns ``O, Z`` (rotated), ``merge = (hr, yr, beta)`` for :func:`_merged_qr_q` (None without harmful
+    dependent rows), and ``fast_ok``: the LAPACK path is accurate if the independent growing rows are well
+    conditioned (``1e-12``; for ``merge is None`` this is :func:`_fast_ok`).
+    """
+    n, r = Z.shape
+    O, Z = O.copy(), Z.copy()
+    claimed = 0
+    hrows, yrows, ybeta = [], [], []
+    for lev in np.unique(d[d > 0])[::-1]:
+        if claimed == r:
+            break
+        rows = np.flatnonzero(d == lev)
+        new = Z[np.ix_(rows, np.arange(claimed, r))]
+        nk = int(np.sum(np.any(new != 0, axis=0)))  # the rule leaves exactly the claimed new columns nonzero
+        if rows.size > nk:
+            U, _, _ = np.linalg.svd(new[:, :nk], full_matrices=True)
+            Z[rows] = U.T @ Z[rows]
+            O[:, rows] = O[:, rows] @ U
+            Z[np.ix_(rows[nk:], np.arange(claimed, r))] = 0.0
+            if claimed + nk < r and claimed > 0:
+                Y = Z[rows[nk:], :claimed]
+                keep = np.any(Y != 0, axis=1)  # zero rows take no part in anything
+                if np.any(keep):
+                    H = Z[np.array(hrows), :claimed]  # (claimed, claimed), nonsingular (staircase of new blocks)
+                    ybeta.append(np.linalg.solve(H.T, Y[keep].T).T)
+                    yrows.extend(rows[nk:][keep].tolist())
+        hrows.extend(rows[:nk].tolist())
+        claimed += nk
+    if not yrows:
+        return O, Z, None, _fast_ok(d, Z)
+    hr = np.array(hrows)
+    beta = np.zeros((len(yrows), hr.size))
+    i = 0
+    for b in ybeta:
+        beta[i : i + b.shape[0], : b.shape[1]] = b
+        i += b.shape[0]
+    sv = np.linalg.svd(Z[hr][:, :claimed], compute_uv=False)
+    fast_ok = bool(sv[0] > 0 and sv[-1] > 1e-12 * sv[0])
+    return O, Z, (hr, np.array(yrows), beta), fast_ok
 
 
 def _manifold_rule(d, Z, track=False):
