@@ -47,6 +47,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import scipy.linalg
 
 from ._validation import AssumptionError, check_real, check_times
 from .initialization import measure_balance
@@ -307,39 +308,6 @@ def _qr_rows_sorted(As):
     return Q
 
 
-def _merged_qr_q(ell, A, merge):
-    """The fast path with dependent growing rows merged exactly into the rows that span them.
-
-    ``merge = (hr, yr, beta)`` from :func:`_split_dependent`: rows ``yr`` of ``A`` satisfy
-    ``A[yr] = beta A[hr]`` exactly (their levels are below those of ``hr``, listed by decreasing eigenvalue).
-    With ``D = diag(e^ell[hr])`` and ``Gamma^T = diag(e^ell[yr]) beta D^{-1}`` (entries at most ``|beta|``:
-    the scales of ``yr`` are the smaller), the growing block is ``[I; Gamma^T] D A[hr]``.  A QR
-    ``[I; Gamma^T] = Q_g R_g`` (well conditioned) turns it into ``Q_g (R_g D A[hr])``, where ``R_g D A[hr]``
-    has independent rows (no row left for rounding to push into a direction no larger row claims).  One
-    row-sorted QR of ``[R_g D A[hr]; other rows]`` then gives ``Q``, and the rows ``hr, yr`` of the
-    original ``Q`` are ``Q_g`` times its first rows.
-    """
-    hr, yr, beta = merge
-    T, N = ell.shape
-    r = A.shape[-1]
-    c, q = hr.size, yr.size
-    with np.errstate(invalid="ignore"):
-        diff = ell[:, yr, None] - ell[:, None, hr]  # (T, q, c), <= 0 (at t = 0: -inf - -inf -> nan, any value will do)
-    diff = np.where(np.isnan(diff), 0.0, np.minimum(diff, 0.0))
-    S = np.concatenate([np.broadcast_to(np.eye(c), (T, c, c)), np.exp(diff) * beta], axis=1)
-    Qg, Rg = np.linalg.qr(S, mode="reduced")  # (T, c + q, c), (T, c, c)
-    with np.errstate(under="ignore"):
-        scale = np.where(ell > -_FAST_LOG_MAX, np.exp(np.minimum(ell, _FAST_LOG_MAX)), 0.0)
-    rest = np.setdiff1d(np.arange(N), np.concatenate([hr, yr]))
-    top = np.matmul(Rg, scale[:, hr, None] * A[hr])
-    Qt = _qr_rows_sorted(np.concatenate([top, scale[:, rest, None] * A[rest]], axis=1))
-    Q = np.empty((T, N, r))
-    Q[:, hr] = np.matmul(Qg[:, :c], Qt[:, :c])
-    Q[:, yr] = np.matmul(Qg[:, c:], Qt[:, :c])
-    Q[:, rest] = Qt[:, c:]
-    return Q
-
-
 def _pair_data(svd, lam):
     """What :func:`_assemble` needs to write the non-growing modes in the input/output coordinates.
 
@@ -352,7 +320,7 @@ def _pair_data(svd, lam):
     return {"U": U, "V": Vt.T, "s": s, "p_v": p_v, "p_u": p_u, "m_v": m_v, "m_u": m_u}
 
 
-def _factors(d, O, Z, t, fast=True, basis=None, merge=None):
+def _factors(d, O, Z, t, fast=True, basis=None):
     """Factor ``O K`` of ``P(t)`` for each time in ``t`` (T,); see module docstring.
 
     ``fast`` allows the LAPACK path for time points whose row scales stay below
@@ -360,8 +328,7 @@ def _factors(d, O, Z, t, fast=True, basis=None, merge=None):
     ``basis = (pair_data, C)`` (from :func:`_pair_data`, and ``C`` with ``O^T C = Z`` in the input/output
     coordinates) writes the non-growing modes without passing through ``O`` (:func:`_assemble`), which keeps
     each block of ``P`` accurate relative to its own size; without it the factor is ``O K`` as computed in
-    the eigenbasis (accurate relative to ``||P||``).  ``merge`` (from :func:`_split_dependent`) makes the
-    LAPACK path exact on weights with dependent growing rows (invariant manifolds, :func:`_merged_qr_q`).
+    the eigenbasis (accurate relative to ``||P||``).
     """
     n, r = Z.shape
     T = t.size
@@ -373,10 +340,7 @@ def _factors(d, O, Z, t, fast=True, basis=None, merge=None):
     use_fast = np.isfinite(t) & (np.max(ell_all, axis=1) <= _FAST_LOG_MAX) if fast else np.zeros(T, bool)
     Q = np.empty((T, n + r, r))
     if np.any(use_fast):
-        if merge is None:
-            Q[use_fast] = _sorted_qr_q(ell_all[use_fast], A)
-        else:
-            Q[use_fast] = _merged_qr_q(ell_all[use_fast], A, merge)
+        Q[use_fast] = _sorted_qr_q(ell_all[use_fast], A)
     if not np.all(use_fast):
         Q[~use_fast] = _graded_qr_q(ell_all[~use_fast], A)
     if basis is not None:
@@ -546,7 +510,7 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     white_tol = check_real(white_tol, "white_tol", minimum=0)
     bal = _check_assumptions(task, W1, W2, balance_tol, white_tol)
     lam = bal.lam
-    d, O, Z, missing, basis, merge, fast_ok = _prepare(task, W1, W2, lam)
+    d, O, Z, missing, basis, fast_ok = _prepare(task, W1, W2, lam)
     k = min(Z.shape[1], int(np.sum(d > 0)))
     if missing:
         warnings.warn(_manifold_message(d, k, missing), RuntimeWarning, stacklevel=2)
@@ -559,7 +523,7 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     chunk = max(1, _CHUNK_ELEMENTS // max(1, (n + r) * max(r, 1)))
     out = np.empty((times.size, n, r))
     for start in range(0, times.size, chunk):
-        out[start : start + chunk] = _factors(d, O, Z, s[start : start + chunk], fast=fast_ok, basis=basis, merge=merge)
+        out[start : start + chunk] = _factors(d, O, Z, s[start : start + chunk], fast=fast_ok, basis=basis)
     info = {"balance_deviation": bal.relative_deviation, "eigenvalues": d, "rank": r, "unlearned_modes": missing}
     return Trajectory(times, out, method="exact", task=task, n_hidden=W1.shape[0], lam=lam, tau=tau, info=info)
 
@@ -567,47 +531,47 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
 def _prepare(task, W1, W2, lam):
     """Spectrum, rule-cleaned factor and ``basis`` (for :func:`_factors`) of the initial weights.
 
-    Returns ``d, O, Z, missing, basis, merge, fast_ok``: ``Z = O^T C`` after :func:`_manifold_rule` (the
-    rounding-level rule, applied once for every path and time) and :func:`_split_dependent` (``O`` with its
-    columns rotated within tied levels to match), ``missing`` the rule's count of unlearned top modes,
+    Returns ``d, O, Z, missing, basis, fast_ok``: ``Z = O^T C`` after :func:`_manifold_rule` (the
+    rounding-level rule, applied once for every path and time; ``O`` with its columns rotated within tied
+    levels by :func:`_split_dependent`), ``missing`` the rule's count of unlearned top modes,
     ``basis = (_pair_data(...), C)`` with ``C`` the factor rotated like ``Z``, in input/output coordinates,
-    ``merge`` the dependent growing rows (or None) and ``fast_ok`` whether the LAPACK path is accurate.
+    and ``fast_ok`` whether the LAPACK path is accurate.
     """
     d, O = spectrum(task.sigma_yx, lam, svd=task.svd())
     C = _thin_factor(np.concatenate([W1.T, W2], axis=0))
     Z, missing, change = _manifold_rule(d, O.T @ C, track=True)
-    if change is not None:
-        # the same rotation of the columns as Z; the zeroed rounding-level entries (change[1]) are not carried
-        # back: adding O @ change[1] would put rounding of ||Q0|| into a much smaller block (e.g. W1 ~ 1e-21
-        # next to W2 ~ 0.1).  They only matter once their mode grows, and there the rows of Z (zero) are used.
-        C = C @ change[0]
-    if change is None:  # the rule's early exit: the growing rows are well conditioned, none is dependent
-        merge, fast_ok = None, _fast_ok(d, Z)
+    if change is None:  # the rule's early exit: the growing rows are well conditioned
+        fast_ok = _fast_ok(d, Z)
     else:
-        O, Z, merge, fast_ok = _split_dependent(d, O, Z)
-    return d, O, Z, missing, (_pair_data(task.svd(), lam), C), merge, fast_ok
+        # the same rotation of the columns as Z; the zeroed rounding-level entries are not carried back into C:
+        # O @ (those entries) would put rounding of ||Q0|| into a much smaller block (e.g. W1 ~ 1e-21 next to
+        # W2 ~ 0.1).  They only matter once their mode grows, and there the rows of Z (zero) are used.
+        C = C @ change
+        O, Z, fast_ok = _split_dependent(d, O, Z)
+    return d, O, Z, missing, (_pair_data(task.svd(), lam), C), fast_ok
 
 
 def _split_dependent(d, O, Z):
-    """Find the growing rows of ``Z`` that add no new direction while directions remain (invariant manifolds).
+    """Whether the LAPACK path is accurate on the output of :func:`_manifold_rule`'s level loop.
 
-    For the output of :func:`_manifold_rule`'s level loop (not its early exit).  Goes through the positive
-    eigenvalue levels from the largest, as the rule does (its output ``Z`` has, at each level, nonzero entries only in the directions claimed so far and in the level's
-    own new ones).  A level with more rows than new directions is rotated within itself (``Z[rows] <- U^T
-    Z[rows]``, ``O[:, rows] <- O[:, rows] U``, which leaves ``O Z`` and every row scale unchanged) so that its
-    last rows have no new component (set exactly to zero).  Those rows are *dependent*: ``y = beta H`` for the
-    independent rows ``H`` of the higher levels.  They are harmless for a row-sorted QR once the levels above
-    them have claimed all ``r`` directions (the bottleneck case); otherwise rounding would push them into a
-    direction only smaller rows claim, and a mode on the manifold would be learned spuriously at large t.
+    The rule leaves, at each positive eigenvalue level (largest first), nonzero entries only in the
+    directions claimed so far and in the level's own new ones; its entries in the directions no level
+    above or at it has claimed are *exact* zeros.  A level with more rows than new directions is rotated
+    within itself (``Z[rows] <- U^T Z[rows]``, ``O[:, rows] <- O[:, rows] U``: ``O Z`` and every row scale
+    unchanged) so that its last rows have no new component (set exactly to zero): these rows are dependent
+    on the rows of the levels above (an invariant manifold when directions remain).  Exact zeros stay at the
+    size of Householder fill-in (bounded entries times small reflector components), never at rounding of a
+    huge row, so dependent rows do not push a mode on the manifold into being learned and need no special
+    path; the LAPACK path is accurate when the *independent* growing rows are well conditioned (``1e-12``,
+    as :func:`_fast_ok` asks of all top rows for generic weights).  Weights on a manifold therefore cost
+    the same as generic ones (issue 11: they used to take the graded QR at every t, 4-20x slower).
 
-    Returns ``O, Z`` (rotated), ``merge = (hr, yr, beta)`` for :func:`_merged_qr_q` (None without harmful
-    dependent rows), and ``fast_ok``: the LAPACK path is accurate if the independent growing rows are well
-    conditioned (``1e-12``; for ``merge is None`` this is :func:`_fast_ok`).
+    Returns ``O, Z`` (rotated) and ``fast_ok``.
     """
     n, r = Z.shape
     O, Z = O.copy(), Z.copy()
     claimed = 0
-    hrows, yrows, ybeta = [], [], []
+    hrows = []
     for lev in np.unique(d[d > 0])[::-1]:
         if claimed == r:
             break
@@ -619,26 +583,12 @@ def _split_dependent(d, O, Z):
             Z[rows] = U.T @ Z[rows]
             O[:, rows] = O[:, rows] @ U
             Z[np.ix_(rows[nk:], np.arange(claimed, r))] = 0.0
-            if claimed + nk < r and claimed > 0:
-                Y = Z[rows[nk:], :claimed]
-                keep = np.any(Y != 0, axis=1)  # zero rows take no part in anything
-                if np.any(keep):
-                    H = Z[np.array(hrows), :claimed]  # (claimed, claimed), nonsingular (staircase of new blocks)
-                    ybeta.append(np.linalg.solve(H.T, Y[keep].T).T)
-                    yrows.extend(rows[nk:][keep].tolist())
         hrows.extend(rows[:nk].tolist())
         claimed += nk
-    if not yrows:
-        return O, Z, None, _fast_ok(d, Z)
-    hr = np.array(hrows)
-    beta = np.zeros((len(yrows), hr.size))
-    i = 0
-    for b in ybeta:
-        beta[i : i + b.shape[0], : b.shape[1]] = b
-        i += b.shape[0]
-    sv = np.linalg.svd(Z[hr][:, :claimed], compute_uv=False)
-    fast_ok = bool(sv[0] > 0 and sv[-1] > 1e-12 * sv[0])
-    return O, Z, (hr, np.array(yrows), beta), fast_ok
+    if claimed == 0:
+        return O, Z, True  # no growing component at all: nothing graded to resolve
+    sv = np.linalg.svd(Z[np.array(hrows)][:, :claimed], compute_uv=False)
+    return O, Z, bool(sv[0] > 0 and sv[-1] > 1e-12 * sv[0])
 
 
 def _manifold_rule(d, Z, track=False):
@@ -665,10 +615,9 @@ def _manifold_rule(d, Z, track=False):
         zeroed rounding-level parts)
     missing : int or (D,) int array, how many of the ``k = min(r, #positive)`` top modes
         (ties at the boundary included) have no component left, i.e. are never learned
-    change : only with ``track=True`` (unbatched ``Z``): ``None`` when ``Zr`` is ``Z`` itself, else
-        ``(W, Delta)`` with ``Zr = Z W + Delta`` (``W`` orthogonal, ``Delta`` the rounding-level entries set
-        to zero, carried through the later rotations), so that ``C W + O Delta`` is the factor in the
-        input/output coordinates without a round trip through ``O``
+    change : only with ``track=True``: ``None`` when ``Zr`` is ``Z`` itself, else the orthogonal ``W`` (r, r)
+        (or (D, r, r)) with ``Zr = Z W`` up to the rounding-level entries set to zero, so that ``C W`` is the
+        factor in the input/output coordinates without a round trip through ``O``
     """
     Z = np.asarray(Z, dtype=float)
     batched = Z.ndim == 3
@@ -694,10 +643,10 @@ def _manifold_rule(d, Z, track=False):
         sv_min = np.linalg.svd(Zb[:, rows], compute_uv=False)[:, -1]
         if np.all(sv_min > 1e3 * tol):
             return _rule_out(Zb, missing, batched, track, None)
-    W = np.broadcast_to(np.eye(r), (D, r, r)).copy()
-    Delta = np.zeros_like(Zb)
+    W = np.broadcast_to(np.eye(r), (D, r, r)).copy() if track else None
     for b in range(D):
-        Zr = Zb[b]
+        Zr = np.asfortranarray(Zb[b])  # column slices stay contiguous: the reflectors are applied in place
+        Wb = np.asfortranarray(W[b]) if track else None
         claimed = 0
         claimed_top = 0
         for lev in np.unique(d[d > 0])[::-1]:
@@ -705,19 +654,42 @@ def _manifold_rule(d, Z, track=False):
                 break
             rows = np.flatnonzero(d == lev)
             sub = Zr[np.ix_(rows, np.arange(claimed, r))]
-            _, sv, Vt = np.linalg.svd(sub, full_matrices=True)
-            Zr[:, claimed:] = Zr[:, claimed:] @ Vt.T
-            W[b][:, claimed:] = W[b][:, claimed:] @ Vt.T
-            Delta[b][:, claimed:] = Delta[b][:, claimed:] @ Vt.T
+            _, sv, Vt = np.linalg.svd(sub, full_matrices=False)
             nk = int(np.sum(sv > tol[b]))
-            zeroed = np.ix_(rows, np.arange(claimed + nk, r))
-            Delta[b][zeroed] -= Zr[zeroed]
-            Zr[zeroed] = 0.0  # rounding-level: exactly zero
+            if nk:
+                # rotate the free columns so that the first nk span the level's top right singular vectors:
+                # nk Householder reflectors (LAPACK ormqr), O(n r nk) instead of a full (r x r) rotation
+                refl = _reflectors(Vt[:nk].T)
+                for M in (Zr, Wb) if track else (Zr,):
+                    _apply_reflectors(refl, M[:, claimed:])
+            Zr[np.ix_(rows, np.arange(claimed + nk, r))] = 0.0  # rounding-level: exactly zero
             claimed += nk
             if lev >= boundary:
                 claimed_top = claimed
         missing[b] = k - min(k, claimed_top)
-    return _rule_out(Zb, missing, batched, track, (W, Delta))
+        Zb[b] = Zr
+        if track:
+            W[b] = Wb
+    return _rule_out(Zb, missing, batched, track, W)
+
+
+def _reflectors(X):
+    """Householder reflectors (LAPACK ``geqrf`` raw form) of ``X`` (m, k): ``H_1 ... H_k`` has ``X``'s span first."""
+    (qr, tau), _ = scipy.linalg.qr(X, mode="raw")
+    return qr, tau
+
+
+def _apply_reflectors(refl, M):
+    """``M <- M @ (H_1 ... H_k)`` in place (``M`` a Fortran-contiguous float view) for the reflectors of
+    :func:`_reflectors` (LAPACK ``ormqr``: no dense rotation is formed)."""
+    qr, tau = refl
+    if M.shape[0] == 0:
+        return
+    out, _, info = scipy.linalg.lapack.dormqr("R", "N", qr, tau, M, max(1, M.shape[0]) * 64, overwrite_c=1)
+    if info != 0:  # pragma: no cover - LAPACK argument error, not reachable with these shapes
+        raise RuntimeError(f"LAPACK dormqr failed (info={info})")
+    if out is not M and not np.shares_memory(out, M):
+        M[...] = out
 
 
 def _rule_out(Zb, missing, batched, track, change):
@@ -725,7 +697,7 @@ def _rule_out(Zb, missing, batched, track, change):
         return (Zb, missing, change) if track else (Zb, missing)
     out = (Zb[0], int(missing[0]))
     if track:
-        out += (None if change is None else (change[0][0], change[1][0]),)
+        out += (None if change is None else change[0],)
     return out
 
 

@@ -98,11 +98,11 @@ def test_both_qr_paths_keep_block_accuracy_at_scale_1e12(lam):
     task = _task(n_in, n_out, seed=5)
     W1, W2 = _weights(task, h, lam, 1e-12, seed=2)
     lam = rl.measure_balance(W1, W2).lam
-    d, O, Z, missing, basis, merge, fast_ok = E._prepare(task, W1, W2, lam)
+    d, O, Z, missing, basis, fast_ok = E._prepare(task, W1, W2, lam)
     assert missing == 0 and fast_ok
     times = np.array([0.0, 1e-9, 0.5, 1.5, 10.0]) / (1 if abs(lam) < 10 else 100)
     for fast in (True, False):
-        X = E._factors(d, O, Z, times, fast=fast, basis=basis, merge=merge)
+        X = E._factors(d, O, Z, times, fast=fast, basis=basis)
         for k, t in enumerate(times):
             ref = reference_qqt(task.sigma_yx, W1, W2, lam, t)
             errs = block_errors(X[k] @ X[k].T, ref, n_in)
