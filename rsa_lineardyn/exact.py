@@ -370,9 +370,11 @@ def _assemble(d, O, t, Z, Q, w, pd, C):
         dt = np.where(np.isnan(dt), 0.0, dt)  # 0 * inf for d = 0
         grow = dt > _GROW
         e = np.exp(np.where(grow, 0.0, dt))  # e^{d t} of the non-growing modes (<= e^{1/2})
+    cols = np.flatnonzero(np.any(grow, axis=0))  # modes growing at some time of the batch
+    gc = grow[:, cols]
     with np.errstate(divide="ignore", invalid="ignore"):
-        K_grow = np.where(grow[:, :, None], Q[:, :n, :] / np.sqrt(np.where(grow, w, 1.0))[:, :, None], 0.0)
-    X = np.matmul(O, K_grow)
+        K_grow = np.where(gc[:, :, None], Q[:, cols, :] / np.sqrt(np.where(gc, w[:, cols], 1.0))[:, :, None], 0.0)
+    X = np.matmul(O[:, cols], K_grow) if cols.size else np.zeros((t.size, n, r))
     cv = V.T @ C[:n_in]  # (n_in, r)
     cu = U.T @ C[n_in:]  # (n_out, r)
     Y1 = np.zeros((t.size, n_in, r))
