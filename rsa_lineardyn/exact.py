@@ -20,17 +20,29 @@ e.g. ``+-lam/2`` of multiplicity ``|n_in - n_out|``, are exactly tied), and
 the stacked matrix ``A = [diag(sqrt(g)) Z; I_r]``.  Rows of ``A`` grow like
 ``e^{d_i t}``, so ``A`` is kept as unscaled rows plus a log-scale per row and
 factored ``A = Q_A R`` (up to a column permutation).  While every row scale is
-below ``e^300`` (and the rows of the modes to be learned are well conditioned),
-LAPACK's Householder QR on the scaled rows sorted by scale does it; otherwise
-(large ``t``, ``inf``, weights on an invariant manifold) a Householder QR with
-row pivoting on the true row norms and column pivoting within the pivot row
-(Powell-Reid style), computed in log-scaled arithmetic.  Then ``K = E Z R^{-1}``
-(``E = diag(e^{d t})``) gives ``P = O K K^T O^T`` and is formed without overflow:
+below ``e^300`` (and the independent rows of the modes to be learned are well
+conditioned), LAPACK's Householder QR on the scaled rows sorted by their actual
+norms (scale times unscaled norm: with tiny initial weights a growing row can
+sit far below the identity rows) does it; otherwise (large ``t``, ``inf``) a
+Householder QR with row pivoting on the true row norms and column pivoting
+within the pivot row (Powell-Reid style), computed in log-scaled arithmetic.
+Then ``K = E Z R^{-1}`` (``E = diag(e^{d t})``) gives ``P = O K K^T O^T``; the
+factor ``X = O K`` (``P = X X^T``) is formed without overflow and with every
+block of ``P`` accurate relative to its own size (:func:`_assemble`):
 
-* growing modes (``d_i t > 1/2``): ``K_i = Q_A[i] / sqrt(w_i)`` with the
-  bounded ``w_i = g_i e^{-2 d_i t}``;
-* all other modes: ``K_i = e^{d_i t} z_i R^{-1}``, where ``R^{-1}`` is read off
-  the identity rows of ``Q_A`` (``||R^{-1}|| <= 1``).
+* growing modes (``d_i t > 1/2``): ``O_i K_i`` with ``K_i = Q_A[i] / sqrt(w_i)``
+  and the bounded ``w_i = g_i e^{-2 d_i t}``;
+* all other modes: ``e^{Ft}`` restricted to them, written in the input/output
+  coordinates (per singular pair a 2 x 2 matrix whose entries are sums of
+  positive terms or ``s sinh(rho t) / rho``), applied to ``C`` and then to
+  ``R^{-1}``, which is read off the identity rows of ``Q_A`` (``||R^{-1}|| <= 1``).
+  Going through ``O`` here would mix the input and output blocks and lose a
+  tiny ``W1`` next to an ``O(1)`` ``W2`` (lam != 0, small weights, small t).
+
+Measured against an mpmath reference, every block (``W1^T W1``, ``W2 W1``,
+``W2 W2^T``, each against its own norm) is accurate to about 1e-14 for initial
+weights down to scale 1e-12 (products of singular values 1e-24), every shape
+and sign of lam, at every t including ``inf`` (``benchmarks/accuracy_scale.py``).
 
 No step grows with ``t``: the cost of a time point is bounded independently
 of ``t`` (the same within each of the two QR regimes), and ``t = inf`` is the
@@ -39,7 +51,10 @@ including ties, which the usual closed form gets wrong).
 
 Before any of this, ``Z`` goes through the rounding-level rule for invariant
 manifolds (:func:`_manifold_rule`, documented in :func:`exact_dynamics`), so
-both QR paths and all times see the same, exactly-zero, components.
+both QR paths and all times see the same, exactly-zero, components.  Exact
+zeros stay exact through the LAPACK path (Householder fill-in into them is
+bounded, never rounding of a huge row), so weights on a manifold take the same
+paths, at the same cost, as generic ones (:func:`_split_dependent`).
 """
 
 from __future__ import annotations
@@ -284,7 +299,8 @@ def _sorted_qr_q(ell, A):
 
     The fast path for moderate scales (``max ell <= _FAST_LOG_MAX``): row-sorted Householder QR is
     accurate row-wise for graded matrices whose leading rows are not (numerically) linearly
-    dependent, which ``_warn_invariant_manifold`` checks up front.  Rows with ``ell`` below
+    dependent, except through exact zeros left by the rounding-level rule (checked up front by
+    :func:`_fast_ok` / :func:`_split_dependent`).  Rows with ``ell`` below
     ``-_FAST_LOG_MAX`` are negligible next to the identity rows and are dropped (zero ``Q`` rows).
     """
     T, N = ell.shape
@@ -494,7 +510,12 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     indeed never learns them (not even at ``t = inf``). Components above the
     tolerance are kept and learned, however small (no warning).
     A floating-point simulation of such weights instead escapes the saddle
-    through rounding noise after a long delay.
+    through rounding noise after a long delay.  Both QR paths see the same
+    exactly-zero components and agree to rounding; such weights cost about
+    the same as generic ones (``benchmarks/manifold_cost.py``).  Before a
+    zeroed mode would grow (``d t <= 1/2``) the output still carries its
+    input component (at most ``e^{1/2}`` times the tolerance), so that a tiny
+    block such as ``W1^T W1`` keeps its own relative accuracy at ``t = 0``.
 
     Examples
     --------
