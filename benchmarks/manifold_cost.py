@@ -8,7 +8,7 @@ balanced draws have ``det(W2 W1)`` of the other sign than ``det(Syx)``, which le
 without a component (the rounding-level rule warns; the output never learns that mode).  For each ``N``
 the first generic and the first manifold seed are timed on the same task and the same times (``--times``
 points at moderate t, where the LAPACK path applies, and at long t, 1e3..1e7, where the graded QR does;
-best of 2 calls), per time point and for the one-time set-up (spectrum, rule, assumption checks: a call
+best of ``--reps`` calls), per time point and for the one-time set-up (spectrum, rule, assumption checks: a call
 with a single time point).  Writes ``<out>.md`` and ``<out>.json`` atomically.
 """
 
@@ -65,12 +65,13 @@ def _best(fn, reps=2):
     return best
 
 
-def measure(N, n_times):
+def measure(N, n_times, hidden=None, reps=2):
+    h = N if hidden is None else hidden
     task = _task(N)
     task.svd()
     seeds = {}
     for seed in range(40):
-        W1, W2 = rl.balanced_init(N, N, N, 0.0, scale=0.1, seed=seed)
+        W1, W2 = rl.balanced_init(N, h, N, 0.0, scale=0.1, seed=seed)
         kind = "manifold" if _on_manifold(task, W1, W2) else "generic"
         seeds.setdefault(kind, (seed, W1, W2))
         if len(seeds) == 2:
@@ -78,14 +79,14 @@ def measure(N, n_times):
     d_max = float(np.linalg.svd(task.sigma_yx, compute_uv=False)[0])
     grids = {"moderate": np.linspace(0.5, 250.0 / d_max, n_times),  # row scales below e^300: LAPACK path
              "long": np.geomspace(1e3, 1e7, n_times)}  # graded QR
-    out = {"N": N, "n": 2 * N, "n_hidden": N, "n_times": n_times, "moderate_t_max": 250.0 / d_max}
+    out = {"N": N, "n": 2 * N, "n_hidden": h, "n_times": n_times, "moderate_t_max": 250.0 / d_max}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         for kind, (seed, W1, W2) in seeds.items():
-            setup = _best(lambda: rl.exact_dynamics(task, W1, W2, [1.0]))
+            setup = _best(lambda: rl.exact_dynamics(task, W1, W2, [1.0]), reps)
             out[kind] = {"seed": seed, "setup_s": setup}
             for g, times in grids.items():
-                full = _best(lambda: rl.exact_dynamics(task, W1, W2, times))
+                full = _best(lambda: rl.exact_dynamics(task, W1, W2, times), reps)
                 out[kind][g + "_total_s"] = full
                 out[kind][g + "_per_point_s"] = max(full - setup, 0.0) / max(n_times - 1, 1)
     if "manifold" in out and "generic" in out:
@@ -108,16 +109,18 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="200,400", help="comma-separated N (n_in = n_out = n_hidden)")
     ap.add_argument("--times", type=int, default=8, help="time points per call")
+    ap.add_argument("--hidden", type=int, default=None, help="n_hidden (default N)")
+    ap.add_argument("--reps", type=int, default=2, help="calls per measurement (best of)")
     ap.add_argument("--blas-threads", default="1", help="BLAS threads (set before numpy loads)")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "manifold_cost"), help="output path without suffix")
     args = ap.parse_args(argv)
-    rows = [measure(int(N), args.times) for N in args.sizes.split(",")]
+    rows = [measure(int(N), args.times, args.hidden, args.reps) for N in args.sizes.split(",")]
     load = os.getloadavg()
     lines = ["# Cost on an invariant manifold vs generic weights (issue 11)", "",
              f"`python benchmarks/manifold_cost.py {' '.join(argv)}` "
              f"({datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M')} UTC, BLAS threads "
              f"{_THREADS}, load {load[0]:.1f} on {os.cpu_count()} cores, numpy {np.__version__}).", "",
-             "lam = 0, n_in = n_out = n_hidden = N, one random whitened task; the first generic and the first "
+             f"lam = 0, n_in = n_out = N, n_hidden = {args.hidden or 'N'}, one random whitened task; the first generic and the first "
              "manifold seed (one growing mode without a component: warned, never learned). Set-up = a call with "
              f"one time point; per point = (call with {args.times} points - set-up) / {args.times - 1}; best of 2. "
              "Two grids: moderate t (0.5 .. 250 / s_max, row scales below e^300: LAPACK path) and long t "

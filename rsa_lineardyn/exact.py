@@ -84,6 +84,8 @@ _FAST_LOG_MAX = 300.0  # row log-scales up to this use LAPACK's QR on sorted row
 #: Components of the initial weights on a growing mode of F smaller than this times ``||Q0||_2``
 #: are treated as exactly zero (see :func:`exact_dynamics`, "Invariant manifolds").
 _MANIFOLD_RTOL = 64 * np.finfo(float).eps
+#: A dependence among the growing rows (unit vector) "involves" a set of rows when its part on them exceeds this.
+_DEP_RTOL = 1e-8
 
 
 def _pair_eigenvectors(s, a):
@@ -499,12 +501,19 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     manifold and converges to a saddle (e.g. lam = 0, 1x1x1, ``W2 W1 < 0 <
     Syx``). Components far below the rounding of ``Z = O^T Q0`` cannot be told
     apart from zero, so one rule applies on every code path (LAPACK and graded
-    QR), at every finite ``t`` and at ``t = inf``: **a component of the initial
-    weights on the growing modes (level by level, largest eigenvalue first, in
-    the directions not already taken by a larger level) whose size is at most
-    ``_MANIFOLD_RTOL * ||Q0||_2`` (``64 eps``, about 1.4e-14, relative) is set
-    to exactly zero**, i.e. the dynamics returned are the exact dynamics of
-    weights within rounding of the input that lie exactly on the manifold. When
+    QR), at every finite ``t`` and at ``t = inf``: **singular values of the
+    growing block of ``Z = O^T Q0`` (its rows with ``d > 0``) at or below
+    ``_MANIFOLD_RTOL * ||Q0||_2`` (``64 eps``, about 1.4e-14, relative) are set
+    to zero; then, level by level (largest eigenvalue first, in the directions
+    not already taken by a larger level), a level's components at or below
+    that tolerance are set to exactly zero, and levels 1..l together keep at
+    most as many directions as the numerical rank of their rows** (so a
+    dependence among the growing rows is assigned to the last level it
+    involves, whatever its geometry: e.g. lam = 0 square networks with
+    ``det(W2 W1)`` of the other sign than ``det(Syx)`` have one singular value
+    ~1e-16 relative spread over all levels).  The dynamics returned are the
+    exact dynamics of weights within rounding of the input that lie exactly on
+    the manifold. When
     this leaves some of the top ``min(n_hidden, #positive eigenvalues)`` modes
     without a component, a ``RuntimeWarning`` says how many, and the output
     indeed never learns them (not even at ``t = inf``). Components above the
@@ -670,15 +679,36 @@ def _manifold_rule(d, Z, track=False):
     for b in range(D):
         Zr = np.asfortranarray(Zb[b])  # column slices stay contiguous: the reflectors are applied in place
         Wb = np.asfortranarray(W[b]) if track else None
+        # Joint part of the rule: singular values of the growing block at or below the tolerance are removed
+        # (a perturbation of at most the tolerance), and the dependences among its rows this leaves (the left
+        # singular vectors ``Cdef``) cap what each prefix of levels can claim: levels 1..l together claim at
+        # most their numerical rank, ``#rows - #(dependences supported on them)``.  So a near-dependence spread
+        # over many levels (lam = 0 with det(W2 W1) of the other sign than det(Syx) gives one singular value
+        # ~1e-16 relative, shared by hundreds of rows at n = 1000) is assigned to the last level it involves,
+        # whatever the order and geometry of the rows, instead of surviving as per-level remainders ~1e-13.
+        Ub, sv_all, Vt_all = np.linalg.svd(Zr[pos_rows], full_matrices=True)
+        sv_full = np.zeros(pos_rows.size)
+        sv_full[: sv_all.size] = sv_all
+        small = (sv_all <= tol[b]) & (sv_all > 0)
+        if np.any(small):
+            Zr[pos_rows] -= (Zr[pos_rows] @ Vt_all[: sv_all.size][small].T) @ Vt_all[: sv_all.size][small]
+        Cdef = Ub[:, sv_full <= tol[b]]  # (n_pos, n_def): dependences among the growing rows
+        pos_index = {row: i for i, row in enumerate(pos_rows)}
+        in_prefix = np.zeros(pos_rows.size, dtype=bool)
         claimed = 0
         claimed_top = 0
         for lev in np.unique(d[d > 0])[::-1]:
             if claimed == r:
                 break
             rows = np.flatnonzero(d == lev)
+            in_prefix[[pos_index[i] for i in rows]] = True
             sub = Zr[np.ix_(rows, np.arange(claimed, r))]
             _, sv, Vt = np.linalg.svd(sub, full_matrices=False)
             nk = int(np.sum(sv > tol[b]))
+            if Cdef.shape[1]:
+                out = Cdef[~in_prefix]
+                out_rank = int(np.sum(np.linalg.svd(out, compute_uv=False) > _DEP_RTOL)) if out.size else 0
+                nk = max(0, min(nk, int(np.sum(in_prefix)) - (Cdef.shape[1] - out_rank) - claimed))
             if nk:
                 # rotate the free columns so that the first nk span the level's top right singular vectors:
                 # nk Householder reflectors (LAPACK ormqr), O(n r nk) instead of a full (r x r) rotation
