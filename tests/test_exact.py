@@ -436,3 +436,30 @@ def test_manifold_weights_take_the_fast_path_and_both_paths_agree(n, h, seed):
     fl = rl.simulate(task, W1, W2, [0.5, 2.0, 5.0], method="flow", rtol=1e-13, atol=1e-15)
     for t, P in zip([0.5, 2.0, 5.0], fl.qqt):
         assert rel_err(_run(task, W1, W2, [t])[0].qqt[0], P) <= 1e-8, t
+
+
+def test_near_dependence_spread_over_many_levels_is_one_rule():
+    """lam = 0, n_in = n_out = 150, n_hidden = 300: det(W2 W1) has the other sign than det(Syx), so the growing
+    block of Z has one singular value ~1e-16 relative, spread over all 150 levels (no single level's remainder is
+    rounding-level).  The joint part of the rule treats it as a dependence: warned, the last mode never learned
+    (up to t = inf), the LAPACK path used, and it agrees with the graded QR."""
+    from rsa_lineardyn import exact as E
+
+    N = 150
+    rng = np.random.default_rng(0)
+    task = rl.Task(np.eye(N) * np.sqrt(N), rng.standard_normal((N, N)) * 0.7 * np.sqrt(N))
+    W1, W2 = rl.balanced_init(N, 2 * N, N, 0.0, scale=0.1, seed=1)
+    d, O = spectrum(task.sigma_yx, 0.0)
+    sv = np.linalg.svd((O.T @ np.concatenate([W1.T, W2]))[d > 0], compute_uv=False)
+    assert sv[-1] <= E._MANIFOLD_RTOL * np.linalg.norm(np.concatenate([W1.T, W2]), 2) < sv[-2]
+    d, O, Z, missing, basis, fast_ok = E._prepare(task, W1, W2, 0.0)
+    assert missing == 1 and fast_ok
+    times = np.array([1.0, 6.0])
+    a = E._factors(d, O, Z, times, fast=True, basis=basis)
+    b = E._factors(d, O, Z, times, fast=False, basis=basis)
+    for k in range(times.size):
+        assert rel_err(a[k] @ a[k].T, b[k] @ b[k].T) <= 1e-11
+    tr, msgs = _run(task, W1, W2, [np.inf])
+    assert len(msgs) == 1 and f"1 of the {N} growing modes" in msgs[0]
+    s = np.linalg.svd(task.sigma_yx, compute_uv=False)
+    np.testing.assert_allclose(np.linalg.svd(tr.w2w1[0], compute_uv=False), np.r_[s[:-1], 0.0], atol=1e-9 * s[0])
