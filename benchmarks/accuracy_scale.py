@@ -124,7 +124,7 @@ def summarise(records, seconds, args):
              f"lam>0: 2,5,5), lam in {LAMS}, {args.seeds} random task/weights per case, and t in {{0, 1e-9, "
              f"1e-4, {args.n_mid} points geometric from 0.05 to past the slowest learned transition, inf}}. "
              "Reference: `tests/_reference.py::reference_qqt` (mpmath) at finite t, the closed-form fixed "
-             "point at t = inf. Target <= 1e-10.", ""]
+             "point at t = inf. Target <= 1e-10.", ""] + ([args.note, ""] if args.note else [])
     head = "| init scale | " + " | ".join(BLOCKS) + " | worst case (block, shape, lam, t) |"
     lines += [head, "|" + "---|" * (len(BLOCKS) + 2)]
     by_scale = {}
@@ -164,12 +164,13 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="fewer time points (8 instead of 16)")
     ap.add_argument("--seeds", type=int, default=1, help="random tasks/weights per (scale, lam, shape)")
     ap.add_argument("--out", default=os.path.join(HERE, "results", "accuracy_scale"), help="output path without suffix")
+    ap.add_argument("--note", default="", help="a line added under the title (e.g. which code was measured)")
     args = ap.parse_args(argv)
     args.n_mid = 8 if args.quick else 16
     records, seconds = run(args.seeds, args.n_mid)
     md, overall = summarise(records, seconds, args)
     print(md)
-    payload = {"command": " ".join(["python", "benchmarks/accuracy_scale.py"] + (argv if argv is not None else sys.argv[1:])),
+    payload = {"note": args.note, "command": " ".join(["python", "benchmarks/accuracy_scale.py"] + (argv if argv is not None else sys.argv[1:])),
                "seconds": seconds, "blocks": list(BLOCKS), "scales": SCALES, "lams": LAMS,
                "worst_overall": overall, "target_met": overall <= 1e-10, "records": records,
                "numpy": np.__version__, "python": platform.python_version()}
