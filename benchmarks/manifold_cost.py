@@ -122,7 +122,7 @@ def main(argv=None):
              f"{_THREADS}, load {load[0]:.1f} on {os.cpu_count()} cores, numpy {np.__version__}).", "",
              f"lam = 0, n_in = n_out = N, n_hidden = {args.hidden or 'N'}, one random whitened task; the first generic and the first "
              "manifold seed (one growing mode without a component: warned, never learned). Set-up = a call with "
-             f"one time point; per point = (call with {args.times} points - set-up) / {args.times - 1}; best of 2. "
+             f"one time point; per point = (call with {args.times} points - set-up) / {args.times - 1}; best of {args.reps}. "
              "Two grids: moderate t (0.5 .. 250 / s_max, row scales below e^300: LAPACK path) and long t "
              "(1e3 .. 1e7: graded QR). Ratio = manifold / generic for the whole call.", "",
              "| N (n = 2N) | set-up s (generic / manifold) | per point, moderate t (generic / manifold) | ratio "
