@@ -20,17 +20,29 @@ e.g. ``+-lam/2`` of multiplicity ``|n_in - n_out|``, are exactly tied), and
 the stacked matrix ``A = [diag(sqrt(g)) Z; I_r]``.  Rows of ``A`` grow like
 ``e^{d_i t}``, so ``A`` is kept as unscaled rows plus a log-scale per row and
 factored ``A = Q_A R`` (up to a column permutation).  While every row scale is
-below ``e^300`` (and the rows of the modes to be learned are well conditioned),
-LAPACK's Householder QR on the scaled rows sorted by scale does it; otherwise
-(large ``t``, ``inf``, weights on an invariant manifold) a Householder QR with
-row pivoting on the true row norms and column pivoting within the pivot row
-(Powell-Reid style), computed in log-scaled arithmetic.  Then ``K = E Z R^{-1}``
-(``E = diag(e^{d t})``) gives ``P = O K K^T O^T`` and is formed without overflow:
+below ``e^300`` (and the independent rows of the modes to be learned are well
+conditioned), LAPACK's Householder QR on the scaled rows sorted by their actual
+norms (scale times unscaled norm: with tiny initial weights a growing row can
+sit far below the identity rows) does it; otherwise (large ``t``, ``inf``) a
+Householder QR with row pivoting on the true row norms and column pivoting
+within the pivot row (Powell-Reid style), computed in log-scaled arithmetic.
+Then ``K = E Z R^{-1}`` (``E = diag(e^{d t})``) gives ``P = O K K^T O^T``; the
+factor ``X = O K`` (``P = X X^T``) is formed without overflow and with every
+block of ``P`` accurate relative to its own size (:func:`_assemble`):
 
-* growing modes (``d_i t > 1/2``): ``K_i = Q_A[i] / sqrt(w_i)`` with the
-  bounded ``w_i = g_i e^{-2 d_i t}``;
-* all other modes: ``K_i = e^{d_i t} z_i R^{-1}``, where ``R^{-1}`` is read off
-  the identity rows of ``Q_A`` (``||R^{-1}|| <= 1``).
+* growing modes (``d_i t > 1/2``): ``O_i K_i`` with ``K_i = Q_A[i] / sqrt(w_i)``
+  and the bounded ``w_i = g_i e^{-2 d_i t}``;
+* all other modes: ``e^{Ft}`` restricted to them, written in the input/output
+  coordinates (per singular pair a 2 x 2 matrix whose entries are sums of
+  positive terms or ``s sinh(rho t) / rho``), applied to ``C`` and then to
+  ``R^{-1}``, which is read off the identity rows of ``Q_A`` (``||R^{-1}|| <= 1``).
+  Going through ``O`` here would mix the input and output blocks and lose a
+  tiny ``W1`` next to an ``O(1)`` ``W2`` (lam != 0, small weights, small t).
+
+Measured against an mpmath reference, every block (``W1^T W1``, ``W2 W1``,
+``W2 W2^T``, each against its own norm) is accurate to about 1e-14 for initial
+weights down to scale 1e-12 (products of singular values 1e-24), every shape
+and sign of lam, at every t including ``inf`` (``benchmarks/accuracy_scale.py``).
 
 No step grows with ``t``: the cost of a time point is bounded independently
 of ``t`` (the same within each of the two QR regimes), and ``t = inf`` is the
@@ -39,7 +51,10 @@ including ties, which the usual closed form gets wrong).
 
 Before any of this, ``Z`` goes through the rounding-level rule for invariant
 manifolds (``_manifold_rule``, documented in :func:`exact_dynamics`), so
-both QR paths and all times see the same, exactly-zero, components.
+both QR paths and all times see the same, exactly-zero, components.  Exact
+zeros stay exact through the LAPACK path (Householder fill-in into them is
+bounded, never rounding of a huge row), so weights on a manifold take the same
+paths, at the same cost, as generic ones (``_split_dependent``).
 """
 
 from __future__ import annotations
@@ -47,6 +62,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import scipy.linalg
 
 from ._validation import AssumptionError, check_real, check_times
 from .initialization import measure_balance
@@ -68,6 +84,8 @@ _FAST_LOG_MAX = 300.0  # row log-scales up to this use LAPACK's QR on sorted row
 #: Components of the initial weights on a growing mode of F smaller than this times ``||Q0||_2``
 #: are treated as exactly zero (see :func:`exact_dynamics`, "Invariant manifolds").
 _MANIFOLD_RTOL = 64 * np.finfo(float).eps
+#: A dependence among the growing rows (unit vector) "involves" a set of rows when its part on them exceeds this.
+_DEP_RTOL = 1e-8
 
 
 def _pair_eigenvectors(s, a):
@@ -283,26 +301,52 @@ def _sorted_qr_q(ell, A):
 
     The fast path for moderate scales (``max ell <= _FAST_LOG_MAX``): row-sorted Householder QR is
     accurate row-wise for graded matrices whose leading rows are not (numerically) linearly
-    dependent, which ``_warn_invariant_manifold`` checks up front.  Rows with ``ell`` below
+    dependent, except through exact zeros left by the rounding-level rule (checked up front by
+    :func:`_fast_ok` / :func:`_split_dependent`).  Rows with ``ell`` below
     ``-_FAST_LOG_MAX`` are negligible next to the identity rows and are dropped (zero ``Q`` rows).
     """
     T, N = ell.shape
     r = A.shape[-1]
     with np.errstate(under="ignore"):
         scale = np.where(ell > -_FAST_LOG_MAX, np.exp(np.minimum(ell, _FAST_LOG_MAX)), 0.0)
-    order = np.argsort(-ell, axis=1, kind="stable")
-    As = scale[:, :, None] * np.broadcast_to(A, (T, N, r))
+    return _qr_rows_sorted(scale[:, :, None] * np.broadcast_to(A, (T, N, r)))
+
+
+def _qr_rows_sorted(As):
+    """``Q`` of the batched (T, N, r) matrix ``As`` by LAPACK's Householder QR on its rows sorted by norm.
+
+    Sorting by the actual row norms (not the scales alone) matters: with tiny initial weights a growing row
+    can be far below the identity rows, and a Householder QR is accurate row by row only when the rows come
+    largest first.
+    """
+    order = np.argsort(-np.linalg.norm(As, axis=-1), axis=1, kind="stable")
     Qs, _ = np.linalg.qr(np.take_along_axis(As, order[:, :, None], axis=1), mode="reduced")
     Q = np.empty_like(Qs)
     np.put_along_axis(Q, order[:, :, None], Qs, axis=1)
     return Q
 
 
-def _factors(d, O, Z, t, fast=True):
+def _pair_data(svd, lam):
+    """What :func:`_assemble` needs to write the non-growing modes in the input/output coordinates.
+
+    ``svd`` is the full SVD ``(U, s, Vt)`` of ``Syx``; returns a dict with ``U`` (n_out, n_out), ``V`` (n_in, n_in),
+    ``s`` (m,) and the eigenvector coefficients ``p_v, p_u, m_v, m_u`` (m,) of :func:`_pair_eigenvectors`, in the
+    column order of :func:`spectrum`.
+    """
+    U, s, Vt = svd
+    _, p_v, p_u, m_v, m_u = _pair_eigenvectors(s, lam / 2.0)
+    return {"U": U, "V": Vt.T, "s": s, "p_v": p_v, "p_u": p_u, "m_v": m_v, "m_u": m_u}
+
+
+def _factors(d, O, Z, t, fast=True, basis=None):
     """Factor ``O K`` of ``P(t)`` for each time in ``t`` (T,); see module docstring.
 
     ``fast`` allows the LAPACK path for time points whose row scales stay below
     ``e^_FAST_LOG_MAX``; other time points (large ``t``, ``inf``) use the graded QR.
+    ``basis = (pair_data, C)`` (from :func:`_pair_data`, and ``C`` with ``O^T C = Z`` in the input/output
+    coordinates) writes the non-growing modes without passing through ``O`` (:func:`_assemble`), which keeps
+    each block of ``P`` accurate relative to its own size; without it the factor is ``O K`` as computed in
+    the eigenbasis (accurate relative to ``||P||``).
     """
     n, r = Z.shape
     T = t.size
@@ -317,7 +361,63 @@ def _factors(d, O, Z, t, fast=True):
         Q[use_fast] = _sorted_qr_q(ell_all[use_fast], A)
     if not np.all(use_fast):
         Q[~use_fast] = _graded_qr_q(ell_all[~use_fast], A)
+    if basis is not None:
+        return _assemble(d, O, t, Z, Q, w, *basis)
     return np.matmul(O, _factor_from_q(d, t, Z, Q, w))
+
+
+def _assemble(d, O, t, Z, Q, w, pd, C):
+    """``X = e^{Ft} C R^{-1}`` (``P = X X^T``) with every block accurate relative to its own size.
+
+    Growing modes (``d t > _GROW``) enter as ``O_i K_i`` with ``K_i = Q_A[i] / sqrt(w_i)``, as in
+    :func:`_factor_from_q`.  The others are written in the input/output coordinates: for a singular pair
+    ``(s, u, v)`` whose ``+rho`` member does not grow, ``e^{Ft}`` restricted to the pair is the 2 x 2 matrix
+    ``[[c11, c12], [c12, c22]]`` with ``c11 = p_v^2 e^{rho t} + m_v^2 e^{-rho t}``,
+    ``c22 = p_u^2 e^{rho t} + m_u^2 e^{-rho t}`` (sums of positive terms) and ``c12 = s sinh(rho t) / rho``,
+    applied to ``(v^T C_1, u^T C_2)``; no sum of eigenvectors of the opposite signs is formed, so a tiny
+    ``W1`` next to an ``O(1)`` ``W2`` (lam > 0, small weights, small t) keeps its relative accuracy.  When the
+    ``+rho`` member grows, the pair's decaying member enters as ``o_- e^{-rho t} z_- R^{-1}``; the extra input
+    (output) directions are pure input (output) rows of ``O``.  ``R^{-1}`` is read off the identity rows of
+    ``Q_A``.
+    """
+    n, r = Z.shape
+    U, V, s = pd["U"], pd["V"], pd["s"]
+    n_in, n_out, m = V.shape[0], U.shape[0], s.size
+    with np.errstate(over="ignore", invalid="ignore"):
+        dt = d * t[:, None]
+        dt = np.where(np.isnan(dt), 0.0, dt)  # 0 * inf for d = 0
+        grow = dt > _GROW
+        e = np.exp(np.where(grow, 0.0, dt))  # e^{d t} of the non-growing modes (<= e^{1/2})
+    cols = np.flatnonzero(np.any(grow, axis=0))  # modes growing at some time of the batch
+    gc = grow[:, cols]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        K_grow = np.where(gc[:, :, None], Q[:, cols, :] / np.sqrt(np.where(gc, w[:, cols], 1.0))[:, :, None], 0.0)
+    X = np.matmul(O[:, cols], K_grow) if cols.size else np.zeros((t.size, n, r))
+    cv = V.T @ C[:n_in]  # (n_in, r)
+    cu = U.T @ C[n_in:]  # (n_out, r)
+    Y1 = np.zeros((t.size, n_in, r))
+    Y2 = np.zeros((t.size, n_out, r))
+    if m:
+        rho = d[:m]
+        still = ~grow[:, :m]  # (T, m): the pair's +rho member does not grow
+        x = np.where(still, dt[:, :m], 0.0)  # rho t <= _GROW
+        ep, em = np.exp(x), np.exp(-x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shc = np.where(rho > 0, np.sinh(x) / np.where(rho > 0, rho, 1.0), np.where(np.isfinite(t), t, 0.0)[:, None])
+        c11 = pd["p_v"] ** 2 * ep + pd["m_v"] ** 2 * em
+        c22 = pd["p_u"] ** 2 * ep + pd["m_u"] ** 2 * em
+        c12 = np.where(s > 0, s * shc, 0.0)
+        zm = e[:, m : 2 * m, None] * Z[m : 2 * m]  # the decaying member, e^{-rho t} z_-
+        st = still[:, :, None]
+        Y1[:, :m] = np.where(st, c11[:, :, None] * cv[:m] + c12[:, :, None] * cu[:m], pd["m_v"][:, None] * zm)
+        Y2[:, :m] = np.where(st, c12[:, :, None] * cv[:m] + c22[:, :, None] * cu[:m], pd["m_u"][:, None] * zm)
+    ki, ko = slice(2 * m, m + n_in), slice(m + n_in, n)  # extra input / output directions in spectrum's order
+    Y1[:, m:] = np.where(grow[:, ki, None], 0.0, e[:, ki, None] * cv[m:])
+    Y2[:, m:] = np.where(grow[:, ko, None], 0.0, e[:, ko, None] * cu[m:])
+    Rinv = Q[:, n:, :]
+    X[:, :n_in] += np.matmul(np.matmul(V, Y1), Rinv)
+    X[:, n_in:] += np.matmul(np.matmul(U, Y2), Rinv)
+    return X
 
 
 def _factor_from_q(d, t, Z, Q, w):
@@ -401,18 +501,30 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     manifold and converges to a saddle (e.g. lam = 0, 1x1x1, ``W2 W1 < 0 <
     Syx``). Components far below the rounding of ``Z = O^T Q0`` cannot be told
     apart from zero, so one rule applies on every code path (LAPACK and graded
-    QR), at every finite ``t`` and at ``t = inf``: **a component of the initial
-    weights on the growing modes (level by level, largest eigenvalue first, in
-    the directions not already taken by a larger level) whose size is at most
-    ``_MANIFOLD_RTOL * ||Q0||_2`` (``64 eps``, about 1.4e-14, relative) is set
-    to exactly zero**, i.e. the dynamics returned are the exact dynamics of
-    weights within rounding of the input that lie exactly on the manifold. When
+    QR), at every finite ``t`` and at ``t = inf``: **singular values of the
+    growing block of ``Z = O^T Q0`` (its rows with ``d > 0``) at or below
+    ``_MANIFOLD_RTOL * ||Q0||_2`` (``64 eps``, about 1.4e-14, relative) are set
+    to zero; then, level by level (largest eigenvalue first, in the directions
+    not already taken by a larger level), a level's components at or below
+    that tolerance are set to exactly zero, and levels 1..l together keep at
+    most as many directions as the numerical rank of their rows** (so a
+    dependence among the growing rows is assigned to the last level it
+    involves, whatever its geometry: e.g. lam = 0 square networks with
+    ``det(W2 W1)`` of the other sign than ``det(Syx)`` have one singular value
+    ~1e-16 relative spread over all levels).  The dynamics returned are the
+    exact dynamics of weights within rounding of the input that lie exactly on
+    the manifold. When
     this leaves some of the top ``min(n_hidden, #positive eigenvalues)`` modes
     without a component, a ``RuntimeWarning`` says how many, and the output
     indeed never learns them (not even at ``t = inf``). Components above the
     tolerance are kept and learned, however small (no warning).
     A floating-point simulation of such weights instead escapes the saddle
-    through rounding noise after a long delay.
+    through rounding noise after a long delay.  Both QR paths see the same
+    exactly-zero components and agree to rounding; such weights cost about
+    the same as generic ones (``benchmarks/manifold_cost.py``).  Before a
+    zeroed mode would grow (``d t <= 1/2``) the output still carries its
+    input component (at most ``e^{1/2}`` times the tolerance), so that a tiny
+    block such as ``W1^T W1`` keeps its own relative accuracy at ``t = 0``.
 
     Examples
     --------
@@ -430,14 +542,10 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     white_tol = check_real(white_tol, "white_tol", minimum=0)
     bal = _check_assumptions(task, W1, W2, balance_tol, white_tol)
     lam = bal.lam
-    d, O = spectrum(task.sigma_yx, lam, svd=task.svd())
-    Q0 = np.concatenate([W1.T, W2], axis=0)
-    C = _thin_factor(Q0)
-    Z, missing = _manifold_rule(d, O.T @ C)  # the rounding-level rule, applied once for every path and time
+    d, O, Z, missing, basis, fast_ok = _prepare(task, W1, W2, lam)
     k = min(Z.shape[1], int(np.sum(d > 0)))
     if missing:
         warnings.warn(_manifold_message(d, k, missing), RuntimeWarning, stacklevel=2)
-    fast_ok = _fast_ok(d, Z)
     s = times / tau
     # beyond this, every finite scale gap is astronomically large: same result as the limit
     dmax = float(np.max(np.abs(d))) if d.size else 0.0
@@ -447,12 +555,75 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     chunk = max(1, _CHUNK_ELEMENTS // max(1, (n + r) * max(r, 1)))
     out = np.empty((times.size, n, r))
     for start in range(0, times.size, chunk):
-        out[start : start + chunk] = _factors(d, O, Z, s[start : start + chunk], fast=fast_ok)
+        out[start : start + chunk] = _factors(d, O, Z, s[start : start + chunk], fast=fast_ok, basis=basis)
     info = {"balance_deviation": bal.relative_deviation, "eigenvalues": d, "rank": r, "unlearned_modes": missing}
     return Trajectory(times, out, method="exact", task=task, n_hidden=W1.shape[0], lam=lam, tau=tau, info=info)
 
 
-def _manifold_rule(d, Z):
+def _prepare(task, W1, W2, lam):
+    """Spectrum, rule-cleaned factor and ``basis`` (for :func:`_factors`) of the initial weights.
+
+    Returns ``d, O, Z, missing, basis, fast_ok``: ``Z = O^T C`` after :func:`_manifold_rule` (the
+    rounding-level rule, applied once for every path and time; ``O`` with its columns rotated within tied
+    levels by :func:`_split_dependent`), ``missing`` the rule's count of unlearned top modes,
+    ``basis = (_pair_data(...), C)`` with ``C`` the factor rotated like ``Z``, in input/output coordinates,
+    and ``fast_ok`` whether the LAPACK path is accurate.
+    """
+    d, O = spectrum(task.sigma_yx, lam, svd=task.svd())
+    C = _thin_factor(np.concatenate([W1.T, W2], axis=0))
+    Z, missing, change = _manifold_rule(d, O.T @ C, track=True)
+    if change is None:  # the rule's early exit: the growing rows are well conditioned
+        fast_ok = _fast_ok(d, Z)
+    else:
+        # the same rotation of the columns as Z; the zeroed rounding-level entries are not carried back into C:
+        # O @ (those entries) would put rounding of ||Q0|| into a much smaller block (e.g. W1 ~ 1e-21 next to
+        # W2 ~ 0.1).  They only matter once their mode grows, and there the rows of Z (zero) are used.
+        C = C @ change
+        O, Z, fast_ok = _split_dependent(d, O, Z)
+    return d, O, Z, missing, (_pair_data(task.svd(), lam), C), fast_ok
+
+
+def _split_dependent(d, O, Z):
+    """Whether the LAPACK path is accurate on the output of :func:`_manifold_rule`'s level loop.
+
+    The rule leaves, at each positive eigenvalue level (largest first), nonzero entries only in the
+    directions claimed so far and in the level's own new ones; its entries in the directions no level
+    above or at it has claimed are *exact* zeros.  A level with more rows than new directions is rotated
+    within itself (``Z[rows] <- U^T Z[rows]``, ``O[:, rows] <- O[:, rows] U``: ``O Z`` and every row scale
+    unchanged) so that its last rows have no new component (set exactly to zero): these rows are dependent
+    on the rows of the levels above (an invariant manifold when directions remain).  Exact zeros stay at the
+    size of Householder fill-in (bounded entries times small reflector components), never at rounding of a
+    huge row, so dependent rows do not push a mode on the manifold into being learned and need no special
+    path; the LAPACK path is accurate when the *independent* growing rows are well conditioned (``1e-12``,
+    as :func:`_fast_ok` asks of all top rows for generic weights).  Weights on a manifold therefore cost
+    the same as generic ones (issue 11: they used to take the graded QR at every t, 4-20x slower).
+
+    Returns ``O, Z`` (rotated) and ``fast_ok``.
+    """
+    n, r = Z.shape
+    O, Z = O.copy(), Z.copy()
+    claimed = 0
+    hrows = []
+    for lev in np.unique(d[d > 0])[::-1]:
+        if claimed == r:
+            break
+        rows = np.flatnonzero(d == lev)
+        new = Z[np.ix_(rows, np.arange(claimed, r))]
+        nk = int(np.sum(np.any(new != 0, axis=0)))  # the rule leaves exactly the claimed new columns nonzero
+        if rows.size > nk:
+            U, _, _ = np.linalg.svd(new[:, :nk], full_matrices=True)
+            Z[rows] = U.T @ Z[rows]
+            O[:, rows] = O[:, rows] @ U
+            Z[np.ix_(rows[nk:], np.arange(claimed, r))] = 0.0
+        hrows.extend(rows[:nk].tolist())
+        claimed += nk
+    if claimed == 0:
+        return O, Z, True  # no growing component at all: nothing graded to resolve
+    sv = np.linalg.svd(Z[np.array(hrows)][:, :claimed], compute_uv=False)
+    return O, Z, bool(sv[0] > 0 and sv[-1] > 1e-12 * sv[0])
+
+
+def _manifold_rule(d, Z, track=False):
     """Apply the rounding-level rule to ``Z = O^T C``; see :func:`exact_dynamics` ("Invariant manifolds").
 
     Processes the positive eigenvalue levels of ``F`` from the largest down.  At
@@ -476,6 +647,9 @@ def _manifold_rule(d, Z):
         zeroed rounding-level parts)
     missing : int or (D,) int array, how many of the ``k = min(r, #positive)`` top modes
         (ties at the boundary included) have no component left, i.e. are never learned
+    change : only with ``track=True``: ``None`` when ``Zr`` is ``Z`` itself, else the orthogonal ``W`` (r, r)
+        (or (D, r, r)) with ``Zr = Z W`` up to the rounding-level entries set to zero, so that ``C W`` is the
+        factor in the input/output coordinates without a round trip through ``O``
     """
     Z = np.asarray(Z, dtype=float)
     batched = Z.ndim == 3
@@ -485,7 +659,7 @@ def _manifold_rule(d, Z):
     k = min(r, n_pos)
     missing = np.zeros(D, dtype=np.int64)
     if k == 0 or D == 0:
-        return (Zb if batched else Zb[0]), (missing if batched else 0)
+        return _rule_out(Zb, missing, batched, track, None)
     boundary = np.sort(d)[::-1][k - 1]  # the k-th largest eigenvalue; levels >= it are "the top k"
     tol = _MANIFOLD_RTOL * np.linalg.norm(Zb, ord=2, axis=(1, 2))  # (D,)
     # Early exit (the common case).  Take the rows of all positive levels if they are at most r, else the
@@ -500,25 +674,84 @@ def _manifold_rule(d, Z):
     if rows is not None:
         sv_min = np.linalg.svd(Zb[:, rows], compute_uv=False)[:, -1]
         if np.all(sv_min > 1e3 * tol):
-            return (Zb if batched else Zb[0]), (missing if batched else 0)
+            return _rule_out(Zb, missing, batched, track, None)
+    W = np.broadcast_to(np.eye(r), (D, r, r)).copy() if track else None
     for b in range(D):
-        Zr = Zb[b]
+        Zr = np.asfortranarray(Zb[b])  # column slices stay contiguous: the reflectors are applied in place
+        Wb = np.asfortranarray(W[b]) if track else None
+        # Joint part of the rule: singular values of the growing block at or below the tolerance are removed
+        # (a perturbation of at most the tolerance), and the dependences among its rows this leaves (the left
+        # singular vectors ``Cdef``) cap what each prefix of levels can claim: levels 1..l together claim at
+        # most their numerical rank, ``#rows - #(dependences supported on them)``.  So a near-dependence spread
+        # over many levels (lam = 0 with det(W2 W1) of the other sign than det(Syx) gives one singular value
+        # ~1e-16 relative, shared by hundreds of rows at n = 1000) is assigned to the last level it involves,
+        # whatever the order and geometry of the rows, instead of surviving as per-level remainders ~1e-13.
+        Ub, sv_all, Vt_all = np.linalg.svd(Zr[pos_rows], full_matrices=True)
+        sv_full = np.zeros(pos_rows.size)
+        sv_full[: sv_all.size] = sv_all
+        small = (sv_all <= tol[b]) & (sv_all > 0)
+        if np.any(small):
+            Zr[pos_rows] -= (Zr[pos_rows] @ Vt_all[: sv_all.size][small].T) @ Vt_all[: sv_all.size][small]
+        Cdef = Ub[:, sv_full <= tol[b]]  # (n_pos, n_def): dependences among the growing rows
+        pos_index = {row: i for i, row in enumerate(pos_rows)}
+        in_prefix = np.zeros(pos_rows.size, dtype=bool)
         claimed = 0
         claimed_top = 0
         for lev in np.unique(d[d > 0])[::-1]:
             if claimed == r:
                 break
             rows = np.flatnonzero(d == lev)
+            in_prefix[[pos_index[i] for i in rows]] = True
             sub = Zr[np.ix_(rows, np.arange(claimed, r))]
-            _, sv, Vt = np.linalg.svd(sub, full_matrices=True)
-            Zr[:, claimed:] = Zr[:, claimed:] @ Vt.T
+            _, sv, Vt = np.linalg.svd(sub, full_matrices=False)
             nk = int(np.sum(sv > tol[b]))
+            if Cdef.shape[1]:
+                out = Cdef[~in_prefix]
+                out_rank = int(np.sum(np.linalg.svd(out, compute_uv=False) > _DEP_RTOL)) if out.size else 0
+                nk = max(0, min(nk, int(np.sum(in_prefix)) - (Cdef.shape[1] - out_rank) - claimed))
+            if nk:
+                # rotate the free columns so that the first nk span the level's top right singular vectors:
+                # nk Householder reflectors (LAPACK ormqr), O(n r nk) instead of a full (r x r) rotation
+                refl = _reflectors(Vt[:nk].T)
+                for M in (Zr, Wb) if track else (Zr,):
+                    _apply_reflectors(refl, M[:, claimed:])
             Zr[np.ix_(rows, np.arange(claimed + nk, r))] = 0.0  # rounding-level: exactly zero
             claimed += nk
             if lev >= boundary:
                 claimed_top = claimed
         missing[b] = k - min(k, claimed_top)
-    return (Zb if batched else Zb[0]), (missing if batched else int(missing[0]))
+        Zb[b] = Zr
+        if track:
+            W[b] = Wb
+    return _rule_out(Zb, missing, batched, track, W)
+
+
+def _reflectors(X):
+    """Householder reflectors (LAPACK ``geqrf`` raw form) of ``X`` (m, k): ``H_1 ... H_k`` has ``X``'s span first."""
+    (qr, tau), _ = scipy.linalg.qr(X, mode="raw")
+    return qr, tau
+
+
+def _apply_reflectors(refl, M):
+    """``M <- M @ (H_1 ... H_k)`` in place (``M`` a Fortran-contiguous float view) for the reflectors of
+    :func:`_reflectors` (LAPACK ``ormqr``: no dense rotation is formed)."""
+    qr, tau = refl
+    if M.shape[0] == 0:
+        return
+    out, _, info = scipy.linalg.lapack.dormqr("R", "N", qr, tau, M, max(1, M.shape[0]) * 64, overwrite_c=1)
+    if info != 0:  # pragma: no cover - LAPACK argument error, not reachable with these shapes
+        raise RuntimeError(f"LAPACK dormqr failed (info={info})")
+    if out is not M and not np.shares_memory(out, M):
+        M[...] = out
+
+
+def _rule_out(Zb, missing, batched, track, change):
+    if batched:
+        return (Zb, missing, change) if track else (Zb, missing)
+    out = (Zb[0], int(missing[0]))
+    if track:
+        out += (None if change is None else change[0],)
+    return out
 
 
 def _fast_ok(d, Z):

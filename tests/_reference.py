@@ -2,7 +2,10 @@
 
 Evaluates the closed form ``e^{Ft} Q0 (I + Q0^T G(t) Q0)^{-1} Q0^T e^{Ft}`` directly, in
 arithmetic with enough digits that the cancellation inside it is exact:
-``dps = 2 * max|eig F| * t / ln(10) + 40``.  It shares no code with the package.
+``dps = 2 * max|eig F| * t / ln(10) + 40``, plus the orders of magnitude between ``||W1||^2`` and
+``||W2||^2`` (so that the smaller block of ``QQ^T`` keeps its own relative accuracy when the weights are
+very unequal, e.g. lam = 1 at init scale 1e-12: ``W1 ~ 1e-24`` next to ``W2 ~ 1``).  It shares no code with
+the package.
 """
 
 import math
@@ -12,6 +15,9 @@ import numpy as np
 
 
 def reference_qqt(syx, W1, W2, lam, t, extra_digits=40):
+    n1, n2 = np.linalg.norm(np.asarray(W1, float)), np.linalg.norm(np.asarray(W2, float))
+    if n1 > 0 and n2 > 0:
+        extra_digits += int(math.ceil(2 * abs(math.log10(n1 / n2))))
     syx = np.asarray(syx, dtype=float)
     n_out, n_in = syx.shape
     n = n_in + n_out

@@ -227,7 +227,8 @@ def test_fast_and_graded_paths_agree():
 
 
 def test_manifold_uses_one_path_for_all_times():
-    """Weights on an invariant manifold use the graded QR at every t: no jump where the LAPACK path would end."""
+    """Weights on an invariant manifold: the random-start engines' check sends them to the graded QR; exact_dynamics
+    (LAPACK path up to row scales e^300, graded QR beyond) shows no jump where the LAPACK path ends."""
     from rsa_lineardyn import exact as E
 
     task = random_white_task(4, 4, seed=1)
@@ -404,3 +405,61 @@ def test_warning_describes_the_output_in_a_sweep():
             assert np.linalg.norm(tr.qqt[k] - ref) <= 1e-9 * max(np.linalg.norm(ref), floor), (case, t)
         checked += 1
     assert checked == 40
+
+
+@pytest.mark.parametrize("n,h,seed", [(4, 4, 11), (5, 5, 0), (3, 3, 2), (4, 6, 1)])
+def test_manifold_weights_take_the_fast_path_and_both_paths_agree(n, h, seed):
+    """lam = 0 networks whose W2 W1 and Syx differ in orientation (det sign): one mode has no growing component.
+    The warning fires and names it, the LAPACK path is used (issue 11: cost) and agrees with the graded QR
+    at every t, the output never learns that mode (also at large finite t and inf), and it follows gradient flow
+    while rounding noise in the flow is still negligible."""
+    from rsa_lineardyn import exact as E
+
+    task = random_white_task(n, n, seed=1)
+    W1, W2 = rl.balanced_init(n, h, n, 0.0, scale=0.3, seed=seed)
+    d, O, Z, missing, basis, fast_ok = E._prepare(task, W1, W2, 0.0)
+    assert missing == 1 and fast_ok
+    times = np.concatenate([[0.0], np.logspace(-2, np.log10(250), 30)])
+    a = E._factors(d, O, Z, times, fast=True, basis=basis)
+    b = E._factors(d, O, Z, times, fast=False, basis=basis)
+    for k in range(times.size):
+        assert rel_err(a[k] @ a[k].T, b[k] @ b[k].T) <= 1e-11, times[k]
+    tr, msgs = _run(task, W1, W2, list(times) + [1e3, 1e6, np.inf])
+    assert len(msgs) == 1 and f"1 of the {n} growing modes" in msgs[0]
+    assert tr.info["unlearned_modes"] == 1
+    for k in range(times.size):
+        assert rel_err(tr.qqt[k], a[k] @ a[k].T) <= 1e-13  # exact_dynamics is this (fast) computation
+    s = np.linalg.svd(task.sigma_yx, compute_uv=False)
+    for P in tr.w2w1[-4:]:  # t = 250, 1e3, 1e6, inf: the top n - 1 modes learned, the last one not
+        np.testing.assert_allclose(np.linalg.svd(P, compute_uv=False), np.r_[s[:-1], 0.0], atol=1e-9 * s[0])
+    np.testing.assert_allclose(tr.qqt[-3:], np.repeat(tr.qqt[-1:], 3, axis=0), atol=1e-12)
+    fl = rl.simulate(task, W1, W2, [0.5, 2.0, 5.0], method="flow", rtol=1e-13, atol=1e-15)
+    for t, P in zip([0.5, 2.0, 5.0], fl.qqt):
+        assert rel_err(_run(task, W1, W2, [t])[0].qqt[0], P) <= 1e-8, t
+
+
+def test_near_dependence_spread_over_many_levels_is_one_rule():
+    """lam = 0, n_in = n_out = 150, n_hidden = 300: det(W2 W1) has the other sign than det(Syx), so the growing
+    block of Z has one singular value ~1e-16 relative, spread over all 150 levels (no single level's remainder is
+    rounding-level).  The joint part of the rule treats it as a dependence: warned, the last mode never learned
+    (up to t = inf), the LAPACK path used, and it agrees with the graded QR."""
+    from rsa_lineardyn import exact as E
+
+    N = 150
+    rng = np.random.default_rng(0)
+    task = rl.Task(np.eye(N) * np.sqrt(N), rng.standard_normal((N, N)) * 0.7 * np.sqrt(N))
+    W1, W2 = rl.balanced_init(N, 2 * N, N, 0.0, scale=0.1, seed=1)
+    d, O = spectrum(task.sigma_yx, 0.0)
+    sv = np.linalg.svd((O.T @ np.concatenate([W1.T, W2]))[d > 0], compute_uv=False)
+    assert sv[-1] <= E._MANIFOLD_RTOL * np.linalg.norm(np.concatenate([W1.T, W2]), 2) < sv[-2]
+    d, O, Z, missing, basis, fast_ok = E._prepare(task, W1, W2, 0.0)
+    assert missing == 1 and fast_ok
+    times = np.array([1.0, 6.0])
+    a = E._factors(d, O, Z, times, fast=True, basis=basis)
+    b = E._factors(d, O, Z, times, fast=False, basis=basis)
+    for k in range(times.size):
+        assert rel_err(a[k] @ a[k].T, b[k] @ b[k].T) <= 1e-11
+    tr, msgs = _run(task, W1, W2, [np.inf])
+    assert len(msgs) == 1 and f"1 of the {N} growing modes" in msgs[0]
+    s = np.linalg.svd(task.sigma_yx, compute_uv=False)
+    np.testing.assert_allclose(np.linalg.svd(tr.w2w1[0], compute_uv=False), np.r_[s[:-1], 0.0], atol=1e-9 * s[0])
