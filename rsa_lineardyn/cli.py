@@ -589,7 +589,14 @@ def _data_and_task(args):
 
 
 def _prefix(args):
-    return _check_prefix(args.prefix or Path(args.data.replace(":", "_")).stem)
+    """``--prefix``, else derived from the whole input name, so inputs never share outputs.
+
+    ``92images:hIT`` -> ``92images_hIT``; a file ``rdm.npy`` -> ``rdm_npy`` (``rdm.csv`` -> ``rdm_csv``).
+    """
+    if args.prefix:
+        return _check_prefix(args.prefix)
+    name = args.data.replace(":", "_") if args.data.startswith(BUNDLED_DATA_PREFIX) else Path(args.data).name
+    return _check_prefix(name.replace(".", "_"))
 
 
 def _check_prefix(prefix):
@@ -970,7 +977,7 @@ def build_parser():
     p.add_argument("--task", help="the task the network learns: bundled name or .csv/.npz file "
                                   "(default for 92images:* data: 92images)")
     common(p)
-    p.add_argument("--prefix", help="file name prefix (default: the data file name)")
+    p.add_argument("--prefix", help="file name prefix (default: the whole data file name with dots as underscores, e.g. rdm_npy)")
     p.add_argument("--widths", default="1,2,3", help="comma-separated hidden widths to compare (default 1,2,3)")
     p.add_argument("--lam", type=float, default=None, help="fix lambda instead of fitting it")
     p.add_argument("--method", default="corr", help="rsatoolbox compare method (default corr)")
@@ -1002,7 +1009,7 @@ def build_parser():
     p.add_argument("data", help="data RDMs: .npy/.npz/.csv/.hdf5/.pkl file or 92images:<which>")
     p.add_argument("--task", help="the task the network learns (default for 92images:* data: 92images)")
     common(p)
-    p.add_argument("--prefix", help="file name prefix (default: the data file name)")
+    p.add_argument("--prefix", help="file name prefix (default: the whole data file name with dots as underscores, e.g. rdm_npy)")
     p.add_argument("--widths", default="1,wide",
                    help="comma-separated hypotheses: ints, 'wide', or a range like 1-3 (one hypothesis; the width "
                         "is chosen inside each training fold) (default 1,wide)")

@@ -194,7 +194,7 @@ def test_fit_reads_every_format_and_writes_csv_json_png(semantic_data, name, cap
     out = tmp_path / f"out_{name.replace('.', '_')}"
     code = main(["fit", str(tmp_path / name), "--task", "semantic", "--widths", "1,3", "--out-dir", str(out)])
     assert code == 0, capsys.readouterr().err
-    stem = Path(name).stem
+    stem = name.replace(".", "_")  # the whole input name: sem.npy and sem.csv never share outputs
     table = pd.read_csv(out / f"{stem}_fit.csv")
     assert list(table.n_hidden) == [1, 3] and np.all(np.isfinite(table.score))
     best = json.loads((out / f"{stem}_best.json").read_text())
@@ -237,11 +237,11 @@ def test_fit_error_paths(tmp_path, capsys, make, match):
 def test_fit_refuses_to_overwrite(semantic_data, capsys):
     tmp_path, _ = semantic_data
     (tmp_path / "o").mkdir()
-    (tmp_path / "o" / "sem_best.json").write_text("{}")
+    (tmp_path / "o" / "sem_npy_best.json").write_text("{}")
     err = _one_line_error(capsys, main(["fit", str(tmp_path / "sem.npy"), "--task", "semantic", "--widths", "3",
                                         "--out-dir", str(tmp_path / "o")]))
     assert "already exists" in err
-    assert (tmp_path / "o" / "sem_best.json").read_text() == "{}"
+    assert (tmp_path / "o" / "sem_npy_best.json").read_text() == "{}"
 
 
 # --------------------------------------------------------------------------- figure1, demo, entry point
@@ -278,7 +278,7 @@ def test_fit_uses_fit_rdms_and_matches_model_params(semantic_data):
     tmp_path, task = semantic_data
     out = tmp_path / "o_fr"
     assert main(["fit", str(tmp_path / "sem.npy"), "--task", "semantic", "--widths", "2,3", "--out-dir", str(out)]) == 0
-    info = json.loads((out / "sem_best.json").read_text())
+    info = json.loads((out / "sem_npy_best.json").read_text())
     assert info["fitter"] == "rsa_lineardyn.fit_rdms"
     assert info["init"] == "random"  # the default start
     data = rl.rdms_from_matrices(np.load(tmp_path / "sem.npy"), labels=task.labels)
@@ -288,7 +288,7 @@ def test_fit_uses_fit_rdms_and_matches_model_params(semantic_data):
             out = tmp_path / "o_fr_aligned"
             assert main(["fit", str(tmp_path / "sem.npy"), "--task", "semantic", "--widths", "2,3", "--init",
                          "aligned", "--out-dir", str(out)]) == 0
-            info = json.loads((out / "sem_best.json").read_text())
+            info = json.loads((out / "sem_npy_best.json").read_text())
             assert info["init"] == "aligned"
         b = info["best"]
         model = rl.LinearNetworkModel(task, n_hidden=b["n_hidden"], lam=None, init=init)
@@ -362,16 +362,16 @@ def test_compare_widths_writes_tables_json_png_and_matches_library(tmp_path, cap
     assert main(["compare", str(path), "--task", "semantic", "--widths", "1,2,wide,1-3", "--out-dir", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "start: init = 'random'" in printed and "pairwise" in printed and "variance_method" in printed
-    table = pd.read_csv(out / "subj_compare_widths.csv")
+    table = pd.read_csv(out / "subj_hdf5_compare_widths.csv")
     assert list(table.model[:4]) == ["N_h=1", "N_h=2", "N_h=wide (36)", "N_h in {1, 2, 3}"]
     assert table.model[4].startswith("feature model")  # the baseline is always there
     assert (table.n_units == 5).all() and (table.dof == 4).all()
-    pw = pd.read_csv(out / "subj_compare_widths_pairwise.csv")
+    pw = pd.read_csv(out / "subj_hdf5_compare_widths_pairwise.csv")
     assert {"model_a", "model_b", "mean_diff", "p", "variance_method"} <= set(pw.columns)
     assert ((pw.p > 0) & (pw.p <= 1)).all()
-    info = json.loads((out / "subj_compare_widths.json").read_text())
+    info = json.loads((out / "subj_hdf5_compare_widths.json").read_text())
     assert info["kind"] == "widths" and info["init"] == "random" and len(info["table"]) == 5
-    assert (out / "subj_compare_widths.png").stat().st_size > 1000
+    assert (out / "subj_hdf5_compare_widths.png").stat().st_size > 1000
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left behind
     # the CLI reports what the library computes
     from rsa_lineardyn.cli import load_data_rdms
@@ -385,7 +385,7 @@ def test_compare_regimes_and_refuses_to_overwrite(tmp_path, capsys):
     out = tmp_path / "o"
     args = ["compare", str(path), "--task", "semantic", "--regimes", "--n-hidden", "2", "--out-dir", str(out)]
     assert main(args) == 0
-    table = pd.read_csv(out / "subj_compare_regimes.csv")
+    table = pd.read_csv(out / "subj_hdf5_compare_regimes.csv")
     assert {"rich", "lazy (large lam)", "lazy (large init)"} <= set(table.model)
     capsys.readouterr()
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
@@ -451,6 +451,17 @@ def test_interrupt_exits_130_and_writes_nothing(tmp_path, capsys, monkeypatch):
     assert code == 130
     assert "interrupted" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_inputs_with_one_stem_never_share_outputs(semantic_data, capsys):
+    """rdm.npy and rdm.csv used to write the same rdm_fit.csv: the default prefix is the whole input name."""
+    tmp_path, _ = semantic_data
+    out = tmp_path / "shared"
+    for name in ("sem.npy", "sem.csv"):
+        assert main(["fit", str(tmp_path / name), "--task", "semantic", "--widths", "3", "--n-boot", "0",
+                     "--out-dir", str(out)]) == 0, capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        f"sem_{ext}_{kind}" for ext in ("npy", "csv") for kind in ("fit.csv", "best.json", "fit.png"))
 
 
 # --------------------------------------------------------------------------- exact lam values (issue 12)
