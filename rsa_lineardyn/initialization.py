@@ -309,14 +309,14 @@ def measure_balance(W1, W2):
     Notes
     -----
     The estimate ``trace(W2^T W2 - W1 W1^T) / n_hidden`` carries a rounding
-    error of about ``eps * (n_in + n_out) * m`` with
-    ``m = (trace(W2^T W2) + trace(W1 W1^T)) / n_hidden`` (``eps`` the machine
-    epsilon).  ``Balance.lam`` is the estimate rounded to the decimal quantum
-    ``q = 10**ceil(log10(8 eps (n_in + n_out) m))`` (above that error): a
-    change of at most ``q / 2``, below what the weights can tell.  Weights
-    built with a decimal ``lam`` coarser than ``q`` (0, 0.5, 20, ...) thus give
-    back exactly that value, and descriptors built from it can be selected by
-    value (``rdms.subset("lam", [0.0])``).
+    error of about ``eps * m`` with ``m = (trace(W2^T W2) + trace(W1 W1^T)) /
+    n_hidden`` (``eps`` the machine epsilon): the weights cannot tell ``lam``
+    more precisely.  ``Balance.lam`` is the shortest decimal within
+    ``4 eps m`` of the estimate (the estimate itself when none is): a change
+    of at most a few rounding errors, so the exact solution built on it stays
+    the solution for these weights, while weights built with a decimal ``lam``
+    (0, 0.5, -0.25, 20, ...) give back exactly that value, and descriptors
+    built from it can be selected by value (``rdms.subset("lam", [0.0])``).
 
     Examples
     --------
@@ -373,14 +373,19 @@ def measure_balance(W1, W2):
     return Balance(lam=_snap_lam(lam_out, magnitude, n_in + n_out), deviation=dev_out, relative_deviation=rel)
 
 
-def _snap_lam(lam, magnitude, n):
-    """``lam`` rounded to the decimal quantum above its rounding error (see :func:`measure_balance`)."""
-    err = 8.0 * np.finfo(float).eps * n * float(magnitude)
-    if not (np.isfinite(lam) and np.isfinite(err)) or err <= 0:
+def _snap_lam(lam, magnitude, n=None):
+    """The shortest decimal within ``4 eps magnitude`` of ``lam`` (see :func:`measure_balance`), else ``lam``."""
+    tol = 4.0 * np.finfo(float).eps * float(magnitude)
+    if not (np.isfinite(lam) and np.isfinite(tol)) or tol <= 0:
         return lam
-    decimals = -int(np.ceil(np.log10(err)))
+    if abs(lam) <= tol:
+        return 0.0
+    snapped = lam
+    top = int(np.floor(np.log10(abs(lam))))  # decimals: from the leading digit down to the tolerance
     with np.errstate(over="ignore", invalid="ignore"):
-        snapped = float(np.round(lam, decimals))
-    if not np.isfinite(snapped) or abs(snapped - lam) > err:  # 10**decimals beyond the float range
-        return lam
+        for decimals in range(-top, -int(np.floor(np.log10(tol))) + 1):
+            cand = float(np.round(lam, decimals))
+            if np.isfinite(cand) and abs(cand - lam) <= tol:
+                snapped = cand
+                break
     return snapped + 0.0  # + 0.0: no negative zero

@@ -253,3 +253,21 @@ def test_init_integer_and_weight_arguments_complex_or_odd():
     assert not Z1.any() and not Z2.any()
     B1, B2 = rl.balanced_init(3, 2, 3, lam=0.5, scale=0.0, seed=0)
     assert np.allclose(B2.T @ B2, 0.5 * np.eye(2)) and not (B2 @ B1).any()
+
+
+@pytest.mark.parametrize("scale", [0.1, 3.0, 233.5])
+@pytest.mark.parametrize("lam", [-0.05209330747831274, -0.123456789, -7.5, 0.0])
+def test_reported_lam_moves_by_rounding_only_and_keeps_the_dynamics_balanced(lam, scale):
+    """Sweep config 3342 (scale 233, lam -0.052, Syx = 0): a decimal snap coarser than the weights' rounding
+    moved lam by 2.5e-9 and broke the balance of the exact solution at t = inf (residual 1.3e-9)."""
+    W1, W2 = rl.balanced_init(6, 5, 3, lam=lam, scale=scale, seed=3)
+    m = (np.sum(W1**2) + np.sum(W2**2)) / 5
+    raw = (np.sum(W2**2) - np.sum(W1**2)) / 5
+    got = rl.measure_balance(W1, W2).lam
+    assert abs(got - raw) <= 4 * np.finfo(float).eps * m
+    task = rl.Task(np.sqrt(6.0) * np.eye(6), np.zeros((3, 6)))  # whitened (Sxx = I), Syx = 0
+    traj = rl.exact_dynamics(task, W1, W2, [0.0, 30.0, np.inf])
+    J = np.diag(np.r_[-np.ones(6), np.ones(3)])
+    for P in traj.qqt:
+        scale_P = np.linalg.norm(P) * (np.linalg.norm(P) + abs(got) + 1.0)
+        assert np.linalg.norm(P @ J @ P - got * P) <= 1e-10 * scale_P
