@@ -439,6 +439,23 @@ def test_trajectory_prefix_stays_inside_out_dir(tmp_path, capsys, prefix):
     assert list(tmp_path.iterdir()) == [out] and list(out.iterdir()) == []
 
 
+def test_trajectory_force_that_fails_keeps_the_old_pair(tmp_path, capsys, monkeypatch):
+    """`trajectory --force` interrupted while drawing left a new hdf5 beside the old PNG; now both stay old."""
+    import rsa_lineardyn.cli as cli
+
+    args = ["trajectory", "semantic", "--n-times", "3", "--out-dir", str(tmp_path)]
+    assert main(args) == 0
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert len(before) == 2 and {p.suffix for p in tmp_path.iterdir()} == {".hdf5", ".png"}
+
+    def broken_plot(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_plot_trajectory", broken_plot)
+    assert main(args + ["--lam", "0.5", "--n-hidden", "2", "--force"]) == 130
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no temporary file left either
+
+
 def test_interrupt_exits_130_and_writes_nothing(tmp_path, capsys, monkeypatch):
     """Ctrl-C during a run: exit code 130, no output file."""
     import rsa_lineardyn as rl
