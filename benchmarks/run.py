@@ -427,11 +427,11 @@ def _crossval_time(models, data, sets, reps, method="corr"):
 def _bootcv_time(models, data, n_boot, seed, method="corr"):
     from rsatoolbox.inference import bootstrap_crossval
 
-    from rsa_lineardyn.hypotheses import _quiet_tqdm
+    from rsa_lineardyn import progress_bars
 
     np.random.seed(seed)  # rsatoolbox draws from the global generator
     t0 = now()
-    with warnings.catch_warnings(), _quiet_tqdm(False):
+    with warnings.catch_warnings(), progress_bars(False):
         warnings.simplefilter("ignore")
         res = bootstrap_crossval(models, data, method=method, k_pattern=3, k_rdm=2, N=n_boot,
                                  pattern_descriptor="item", rdm_descriptor="subject", boot_type="both")
