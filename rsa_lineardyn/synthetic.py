@@ -135,8 +135,8 @@ def hierarchical_task(depth, branching=2, *, include_root=True, include_leaves=T
     """
     depth = check_positive_int(
         depth, "depth", minimum=1, maximum=MAX_DEPTH,
-        why=f"a tree with branching >= 2 has at least 2**depth items, and X is P x P: at depth {MAX_DEPTH + 1} "
-            f"X alone would take {8 * 4 ** (MAX_DEPTH + 1) / 2**30:g} GiB",
+        why=f"a tree with branching >= 2 has at least 2**depth items, more than {MAX_TREE_ITEMS} items are refused, "
+            f"and X is P x P: at depth {MAX_DEPTH + 1} X alone would take {8 * 4 ** (MAX_DEPTH + 1) / 2**30:g} GiB",
     )
     name = _check_name(name)
     if isinstance(branching, numbers.Integral) and not isinstance(branching, bool):
