@@ -655,3 +655,16 @@ def check_nonneg_array(values, name, *, max_abs=MAX_SQUARED, why="their squares 
 
 __all__ += ["MAX_BUILD_MEMORY", "MAX_SQUARED", "format_bytes", "check_memory", "check_fraction",
             "check_nonneg_array"]
+
+
+def check_number(value, name, **bounds):
+    """Return ``value`` as a float like :func:`check_real` (same ``bounds``), but ``None``, strings and booleans
+    are type errors (``check_real`` alone reads ``None`` as NaN)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise InputTypeError(f"`{name}` must be a real number, got the boolean {value!r}.")
+    if value is None or isinstance(value, (str, bytes)):
+        raise InputTypeError(f"`{name}` must be a real number, got {value!r} ({type(value).__name__}).")
+    return check_real(value, name, **bounds)
+
+
+__all__ += ["check_number"]

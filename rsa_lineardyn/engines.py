@@ -43,17 +43,33 @@ def mode_strengths(s, a0, lam, times, tau=1.0):
     Parameters
     ----------
     s : array_like (m,)
-        Non-negative singular values.
+        Singular values of the task: finite, ``0 <= s <= 1e150`` (a task's
+        statistics hold their squares); a scalar counts as one mode.
     a0 : float
-        Initial strength (``scale**2`` for :func:`rsa_lineardyn.task_aligned_init`).
+        Initial strength, ``0 <= a0 <= 1e200`` (``scale**2`` for
+        :func:`rsa_lineardyn.task_aligned_init`, whose scales lie in
+        ``(1e-100, 1e100)``).  ``a0 = 0`` stays at the unstable fixed point 0.
     lam : float
+        Balance ``W1 W1^T - W2^T W2 = lam I``; finite, ``|lam| < 1e100``.  Only
+        ``|lam|`` enters the strength.
     times : array_like (T,)
-        Non-negative; ``np.inf`` gives the fixed point ``a = s``.
-    tau : float
+        Non-negative (a scalar counts as one time); ``np.inf`` gives the
+        fixed point ``a = s`` (``a = 0`` where ``a0 = 0``).  NaN is refused.
+    tau : float, default 1.0
+        Time constant of learning (one over the learning rate): finite and
+        ``> 0``.
 
     Returns
     -------
     ndarray, shape (T, m)
+
+    Raises
+    ------
+    InputTypeError
+        An argument is not real numbers (a string, None, a boolean, complex).
+    InputValueError
+        An argument is NaN, infinite (except ``times``), negative or out of
+        the ranges above, or the result would not fit in memory.
 
     Examples
     --------
@@ -62,10 +78,29 @@ def mode_strengths(s, a0, lam, times, tau=1.0):
     array([[1.e-04, 1.e-04],
            [2.e+00, 1.e+00]])
     """
-    s = np.asarray(s, dtype=float).reshape(1, -1)
-    t = np.asarray(times, dtype=float).reshape(-1, 1) / tau
-    a0 = float(a0)
-    b = abs(float(lam)) / 2.0
+    from ._validation import (
+        MAX_SQUARED,
+        check_lam,
+        check_magnitude,
+        check_memory,
+        check_nonneg_array,
+        check_number,
+        check_times,
+    )
+
+    s = check_nonneg_array(s, "s", max_abs=MAX_SQUARED,
+                           why="a task's statistics hold the squares of its singular values", max_size=10**8)
+    a0 = check_magnitude(a0, "a0", max_abs=1e200, why="a0 = scale**2 and usable init scales lie below 1e100",
+                         fix="Rescale the task (divide Y by a constant) instead.")
+    lam = check_lam(check_number(lam, "lam"), "lam")
+    times = check_times(times, "times")
+    tau = check_number(tau, "tau", minimum=0.0, strict_min=True)
+    check_memory(8 * times.size * s.size, f"The working arrays of mode_strengths (about 8 of {times.size:,} times x "
+                 f"{s.size:,} modes)",
+                 "Pass fewer `times` or fewer singular values `s` per call.")
+    s = s.reshape(1, -1)
+    t = times.reshape(-1, 1) / tau
+    b = abs(lam) / 2.0
     g = np.hypot(s, b)
     spg = s + g
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
