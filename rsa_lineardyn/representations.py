@@ -57,6 +57,7 @@ from ._validation import (
     InputTypeError,
     InputValueError,
     check_choice,
+    check_fraction,
     check_not_complex,
     check_real,
 )
@@ -125,6 +126,16 @@ def _check_size(shape, max_memory, what, fix):
             "rl.to_rdms) set rsa_lineardyn.representations.MAX_MEMORY = <bytes>."
         )
     return budget
+
+
+def _check_rcond(rcond):
+    return check_fraction(rcond, "rcond", why="eigenvalues of W2 W2^T at or below rcond times the largest are dropped "
+                                              "from the pseudo-inverse")
+
+
+def _check_zero_tol(zero_tol):
+    return check_fraction(zero_tol, "zero_tol", why="items whose squared norm is at or below zero_tol times the "
+                                                    "largest count as zero vectors for the cosine")
 
 
 def _check_traj(traj):
@@ -202,7 +213,7 @@ def output_rsm(traj, rcond=DEFAULT_RCOND):
     (2, 3, 3)
     """
     _check_traj(traj)
-    rcond = check_real(rcond, "rcond", minimum=0, maximum=1)
+    rcond = _check_rcond(rcond)
     Y = traj.task.Y
     pinv = _pinv_psd(traj.w2w2t, rcond)
     return Y.T @ pinv @ Y
@@ -458,16 +469,21 @@ def representation_gram(traj, representation="hidden", rcond=DEFAULT_RCOND, max_
     traj : Trajectory
     representation : {"hidden", "output", "ntk", "prediction"}
     rcond : float
-        Pseudo-inverse cut-off, used by ``"output"`` only.
+        Pseudo-inverse cut-off, ``0 <= rcond < 1``, used by ``"output"`` only
+        (checked for every representation).
     max_memory : float or None
-        ``"ntk"`` only: budget in bytes for the returned array, see :func:`ntk`.
+        ``"ntk"`` only: budget in bytes for the returned array, see :func:`ntk`
+        (checked for every representation).
 
     Returns
     -------
     ndarray, shape (T, N, N)
         ``N = P``, or ``n_out * P`` for the NTK.
     """
+    _check_traj(traj)
     check_choice(representation, "representation", REPRESENTATIONS)
+    rcond = _check_rcond(rcond)  # checked whatever the representation: a typo is an error even where unused
+    _budget(max_memory)
     if representation == "hidden":
         return hidden_rsm(traj)
     if representation == "output":
@@ -491,9 +507,10 @@ def gram_to_rdm(gram, measure="euclidean", zero_tol=DEFAULT_ZERO_TOL):
         distance cannot be computed from a Gram matrix (it needs unit
         activities); see :func:`trajectory_rdms`.
     zero_tol : float, default 1e-12
-        Cosine only: an item with ``K_ii <= zero_tol * max_j K_jj`` has zero
-        norm; its distance to every other item is defined as 1 (similarity
-        0) instead of NaN.  The diagonal is always 0.
+        Cosine only (checked for both measures): an item with
+        ``K_ii <= zero_tol * max_j K_jj`` has zero norm; its distance to every
+        other item is defined as 1 (similarity 0) instead of NaN.  The
+        diagonal is always 0.  ``0 <= zero_tol < 1``.
 
     Returns
     -------
@@ -520,7 +537,7 @@ def gram_to_rdm(gram, measure="euclidean", zero_tol=DEFAULT_ZERO_TOL):
             "measure='euclidean' / 'cosine'."
         )
     check_choice(measure, "measure", ("euclidean", "cosine"))
-    zero_tol = check_real(zero_tol, "zero_tol", minimum=0)
+    zero_tol = _check_zero_tol(zero_tol)
     check_not_complex(gram, "gram")
     G = np.asarray(gram, dtype=float)
     if G.ndim not in (2, 3) or G.shape[-1] != G.shape[-2]:
@@ -580,7 +597,9 @@ def trajectory_rdms(traj, representation="hidden", measure="euclidean", rcond=DE
         of the hidden units gives the same dynamics), so the theory does not
         predict unit-wise statistics; asking for them raises an error.
     rcond, zero_tol : float
-        See :func:`output_rsm` and :func:`gram_to_rdm`.
+        Relative tolerances, each ``0 <= value < 1``; see :func:`output_rsm`
+        and :func:`gram_to_rdm`.  Both are checked for every representation
+        and measure, also where they are not used.
     max_memory : float or None
         ``"ntk"`` only: budget in bytes for the returned ``(T, n_out P, n_out
         P)`` array; ``None`` uses :data:`MAX_MEMORY` (2 GiB), ``np.inf`` means
@@ -606,6 +625,9 @@ def trajectory_rdms(traj, representation="hidden", measure="euclidean", rcond=DE
     _check_traj(traj)
     check_choice(representation, "representation", REPRESENTATIONS)
     check_choice(measure, "measure", MEASURES)
+    rcond = _check_rcond(rcond)
+    zero_tol = _check_zero_tol(zero_tol)
+    _budget(max_memory)
     if measure == "correlation":
         if representation == "prediction":
             return _correlation_rdm(network_output(traj))
@@ -626,7 +648,6 @@ def trajectory_rdms(traj, representation="hidden", measure="euclidean", rcond=DE
             )
         W1s = traj.weights[0]
         return _correlation_rdm(W1s @ traj.task.X)
-    zero_tol = check_real(zero_tol, "zero_tol", minimum=0)
     if representation == "ntk":
         series = ntk_series(traj)
         T, N = series.shape[0], series.shape[1]
