@@ -48,13 +48,15 @@ def mode_strengths(s, a0, lam, times, tau=1.0):
     a0 : float
         Initial strength, ``0 <= a0 <= 1e200`` (``scale**2`` for
         :func:`rsa_lineardyn.task_aligned_init`, whose scales lie in
-        ``(1e-100, 1e100)``).  ``a0 = 0`` stays at the unstable fixed point 0.
+        ``(1e-100, 1e100)``).  With ``lam = 0``, ``a0 = 0`` stays at the
+        unstable fixed point 0 (with ``lam != 0`` the mode grows from 0).
     lam : float
         Balance ``W1 W1^T - W2^T W2 = lam I``; finite, ``|lam| < 1e100``.  Only
         ``|lam|`` enters the strength.
     times : array_like (T,)
         Non-negative (a scalar counts as one time); ``np.inf`` gives the
-        fixed point ``a = s`` (``a = 0`` where ``a0 = 0``).  NaN is refused.
+        fixed point ``a = s`` (``a = 0`` where ``a0 = lam = 0``).  NaN is
+        refused.
     tau : float, default 1.0
         Time constant of learning (one over the learning rate): finite and
         ``> 0``.

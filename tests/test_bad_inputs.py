@@ -697,3 +697,116 @@ def test_evaluate_hypotheses_needs_labels(sem, subjects):
     model = rl.LinearNetworkModel(sem, 3)  # built without the data: it would have matched conditions by position
     with pytest.raises(InputValueError, match=r"`data_rdms` has no item labels"):
         rl.evaluate_hypotheses(unlabelled, [model], sem)
+
+
+# ---------------------------------------------------------------- further gaps (synthetic, mode_strengths, ...) ----
+
+
+@pytest.mark.parametrize("call, arg", [
+    (lambda: rl.hierarchical_task(10**9), "`depth` must be <= 16"),  # MemoryError before (a list of 1e9 levels)
+    (lambda: rl.hierarchical_task(14), r"The tree's X \(P x P = 16,384 x 16,384\).* 6 GiB.*Lower `depth`"),
+    (lambda: rl.hierarchical_task(2, name=3), "`name` must be a string or None"),
+    (lambda: rl.random_regression_task([1.0, 2.0], n_items=10**12), r"n_items = 2 x 1,000,000,000,000\).*TiB.*"
+                                                                       r"Lower `n_in`, `n_out` or `n_items`"),
+    (lambda: rl.random_regression_task([1.0], n_out=10**12), r"n_out x n_items = 1,000,000,000,000 x 1"),
+    (lambda: rl.random_regression_task([True, False]), "`singular_values` must be a 1-D array of non-negative "
+                                                       "numbers, got booleans"),
+    (lambda: rl.random_regression_task([1e300, 1.0]), r"`singular_values` holds 1e\+300, above the largest usable "
+                                                      r"value 1e\+150"),  # blamed `Y` before
+    (lambda: rl.student_teacher_task(10**6, 10**6, 10**6), r"\(n_in x n_items = 1,000,000 x 1,000,000\).*TiB"),
+    (lambda: rl.student_teacher_task(3, 10**12, 10), r"n_out x n_items = 1,000,000,000,000 x 10"),
+    (lambda: rl.student_teacher_task(3, 3, 3, teacher_scale=1e300), r"`teacher_scale` = 1e\+300 is too large"),
+    (lambda: rl.student_teacher_task(3, 3, 3, noise=1e200), r"`noise` = 1e\+200 is too large"),
+    (lambda: rl.student_teacher_task(3, 3, 3, noise="a"), "`noise` must be a real number"),
+    (lambda: rl.student_teacher_task(3, 3, 3, teacher_scale=None), "`teacher_scale` must be a real number"),
+    (lambda: rl.student_teacher_task(3, 3, 3, seed=1.5), "`seed` must be None, a non-negative int"),
+])
+def test_synthetic_sizes_and_scales(call, arg):
+    """Huge sizes gave numpy's MemoryError / 'Maximum allowed size'; huge scales blamed `Y`."""
+    with pytest.raises((InputTypeError, InputValueError), match=arg):
+        call()
+
+
+def test_synthetic_largest_accepted_sizes_still_work():
+    tree = rl.hierarchical_task(10)  # 1024 items: well inside the 1 GiB limit
+    assert tree.P == 1024 and tree.is_white()
+    np.testing.assert_allclose(tree.singular_values[:2] ** 2 * tree.P, [2**11 - 1, 2**10 - 1])
+    task = rl.student_teacher_task(3, 2, 5, teacher_scale=1e100, noise=1e100, seed=0)
+    assert np.all(np.isfinite(task.sigma_yy))
+
+
+@pytest.mark.parametrize("kwargs, error, arg", [
+    (dict(s="ab"), InputTypeError, "`s` must be a 1-D array"),
+    (dict(s=[1 + 1j]), InputTypeError, "`s` holds complex numbers"),
+    (dict(s=[NAN]), InputValueError, "`s` must be finite and >= 0"),
+    (dict(s=[-1.0]), InputValueError, "`s` must be finite and >= 0"),
+    (dict(s=[1e200]), InputValueError, r"`s` holds 1e\+200, above the largest usable value"),
+    (dict(a0="a"), InputTypeError, "`a0` must be a real number"),
+    (dict(a0=1j), InputTypeError, "`a0` holds complex numbers"),
+    (dict(a0=NAN), InputValueError, "`a0` must be a finite number"),
+    (dict(a0=-1.0), InputValueError, "`a0` must be >= 0"),
+    (dict(a0=INF), InputValueError, "`a0` must be a finite number"),
+    (dict(a0=1e250), InputValueError, r"`a0` = 1e\+250 is too large"),
+    (dict(lam="x"), InputTypeError, "`lam` must be a real number"),
+    (dict(lam=None), InputTypeError, "`lam` must be a real number"),
+    (dict(lam=NAN), InputValueError, "`lam` must be a finite number"),
+    (dict(lam=-INF), InputValueError, "`lam` must be a finite number"),
+    (dict(lam=1e200), InputValueError, r"`lam` = 1e\+200 is outside the usable range"),
+    (dict(times="abc"), InputTypeError, "`times` must be a 1-D array"),
+    (dict(times=[1j]), InputTypeError, "`times` holds complex numbers"),
+    (dict(times=[NAN]), InputValueError, "`times` contains NaN"),
+    (dict(times=[-1.0]), InputValueError, "`times` must be non-negative"),
+    (dict(tau="a"), InputTypeError, "`tau` must be a real number"),
+    (dict(tau=0.0), InputValueError, "`tau` must be > 0"),
+    (dict(tau=-1.0), InputValueError, "`tau` must be > 0"),
+    (dict(tau=NAN), InputValueError, "`tau` must be a finite number"),
+    (dict(tau=INF), InputValueError, "`tau` must be a finite number"),
+    (dict(s=np.ones(10**5), times=np.ones(10**5)), InputValueError, r"mode_strengths.*100,000 times x 100,000 "
+                                                                     r"modes.*Pass fewer `times`"),
+])
+def test_mode_strengths_arguments(kwargs, error, arg):
+    """Strings and complex values gave raw errors; NaN / negative / infinite a0, lam, tau, times were accepted."""
+    args = dict(s=[2.0, 1.0], a0=1e-4, lam=0.5, times=[0.0, 1.0], tau=1.0)
+    args.update(kwargs)
+    with pytest.raises(error, match=arg):
+        rl.mode_strengths(**args)
+
+
+def test_mode_strengths_valid_edges():
+    # t = inf is the fixed point a = s (documented), for either sign of lam; a0 = lam = 0 stays at 0 (with lam != 0
+    # the mode grows from 0: rate |lam| s); a scalar s is one mode
+    np.testing.assert_allclose(rl.mode_strengths([3.0, 1.0, 0.0], 1e-3, -0.8, [np.inf]), [[3.0, 1.0, 0.0]], atol=1e-14)
+    assert np.all(rl.mode_strengths([2.0], 0.0, 0.0, [0.0, 1.0, np.inf]) == 0.0)
+    early = rl.mode_strengths([2.0], 0.0, 0.5, [1e-6])[0, 0]
+    np.testing.assert_allclose(early, 0.5 * 2.0 * 1e-6, rtol=1e-5)  # tau da/dt = sqrt(lam^2 + 4a^2)(s - a) at a = 0
+    logistic = 2.0 / (1.0 - (1.0 - 2.0 / 1e-2) * np.exp(-2.0 * 2.0 * 3.0 / 1.5))
+    np.testing.assert_allclose(rl.mode_strengths(2.0, 1e-2, 0.0, 3.0, tau=1.5), [[logistic]], rtol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def traj3():
+    t = rl.Task(np.eye(3) * 3**0.5, np.diag([3.0, 2.0, 1.0]) * 3**0.5)
+    W1, W2 = rl.task_aligned_init(t, 2, scale=0.1)
+    return rl.simulate(t, W1, W2, [0.0, 1.0], method="flow")
+
+
+@pytest.mark.parametrize("call, error, arg", [
+    (lambda tr: rl.trajectory_rdms(tr, "output", rcond=1.0), InputValueError, r"`rcond` = 1 must satisfy 0 <= rcond < 1"),
+    (lambda tr: rl.trajectory_rdms(tr, "hidden", rcond="a"), InputTypeError, "`rcond` must be a real number"),
+    (lambda tr: rl.trajectory_rdms(tr, "hidden", rcond=-1e-3), InputValueError, "`rcond` = -0.001 must satisfy"),
+    (lambda tr: rl.trajectory_rdms(tr, "hidden", "cosine", zero_tol=2.0), InputValueError,
+     r"`zero_tol` = 2 must satisfy 0 <= zero_tol < 1"),
+    (lambda tr: rl.trajectory_rdms(tr, "hidden", "correlation", zero_tol=NAN), InputValueError,
+     "`zero_tol` must be a finite number"),
+    (lambda tr: rl.trajectory_rdms(tr, "hidden", max_memory="x"), InputTypeError, "`max_memory` must be a real"),
+    (lambda tr: rl.output_rsm(tr, rcond=INF), InputValueError, "`rcond` must be a finite number"),
+    (lambda tr: rl.representation_gram(tr, "hidden", rcond=NAN), InputValueError, "`rcond` must be a finite"),
+    (lambda tr: rl.representation_gram(tr, "prediction", max_memory=-1), InputValueError, "`max_memory` must be > 0"),
+    (lambda tr: rl.gram_to_rdm(np.eye(3), "cosine", zero_tol=1.0), InputValueError, "`zero_tol` = 1 must satisfy"),
+    (lambda tr: rl.gram_to_rdm(np.eye(3), "euclidean", zero_tol=True), InputTypeError, "`zero_tol` must be a real"),
+    (lambda tr: rl.to_rdms(tr, "output", rcond=1.0), InputValueError, r"`rcond` = 1 must satisfy"),
+])
+def test_relative_tolerances_of_representations(traj3, call, error, arg):
+    """rcond / zero_tol accepted any value (rcond = 1 dropped every direction: an all-zero output RSM)."""
+    with pytest.raises(error, match=arg):
+        call(traj3)
