@@ -23,7 +23,6 @@ from ._validation import (
     check_memory,
     check_nonneg_array,
     check_positive_int,
-    check_real,
     check_rng,
 )
 from .task import Task
