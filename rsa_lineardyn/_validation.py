@@ -668,3 +668,17 @@ def check_number(value, name, **bounds):
 
 
 __all__ += ["check_number"]
+
+
+def check_option(value, name, choices):
+    """Like :func:`check_choice` for string options, but safe for any value: an array, a list or another non-string
+    is refused with the list of options (``value in choices`` on a numpy array raised numpy's "truth value of an
+    array is ambiguous")."""
+    if not isinstance(value, str):
+        valid = ", ".join(repr(c) for c in choices)
+        shown = f"an array of shape {np.shape(value)}" if isinstance(value, np.ndarray) else repr(value)
+        raise InputValueError(f"`{name}` must be one of {valid} (a string); got {shown}.")
+    return check_choice(value, name, choices)
+
+
+__all__ += ["check_option"]

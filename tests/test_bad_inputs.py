@@ -810,3 +810,33 @@ def test_relative_tolerances_of_representations(traj3, call, error, arg):
     """rcond / zero_tol accepted any value (rcond = 1 dropped every direction: an all-zero output RSM)."""
     with pytest.raises(error, match=arg):
         call(traj3)
+
+
+@pytest.mark.parametrize("call, error, arg", [
+    (lambda tr: rl.trajectory_rdms(tr, np.array(["hidden", "output"])), InputValueError,
+     r"`representation` must be one of 'hidden', .* \(a string\); got an array of shape \(2,\)"),  # numpy's
+    (lambda tr: rl.gram_to_rdm(np.eye(3), np.array(["cosine", "x"])), InputValueError,  # "truth value ... ambiguous"
+     r"`measure` must be one of 'euclidean', 'cosine' \(a string\)"),
+    (lambda tr: rl.representation_gram(tr, np.array(["ntk"])), InputValueError, "`representation` must be one of"),
+    (lambda tr: rl.gram_to_rdm("abc"), InputTypeError, "`gram` must be an array"),  # could not convert string
+    (lambda tr: rl.gram_to_rdm(None), InputTypeError, "`gram` must be an array"),  # blamed the shape ()
+    (lambda tr: rl.gram_to_rdm([[1.0, 2.0], [3.0]]), InputTypeError, "`gram` must be a numeric array"),  # ragged
+    (lambda tr: rl.gram_to_rdm(np.eye(3, dtype=bool)), InputTypeError, "`gram` holds booleans"),
+    (lambda tr: rl.gram_to_rdm(np.zeros((0, 0))), InputValueError, r"`gram` is empty \(shape \(0, 0\)\)"),
+    (lambda tr: rl.gram_to_rdm(np.eye(3) * 1e308), InputValueError, r"`gram` has entries up to 1e\+308: their "
+                                                                     "squared Euclidean distances"),  # gave inf
+    (lambda tr: rl.representations.condition_labels("x"), InputTypeError, "`task` must be an rl.Task"),
+])
+def test_representation_inputs(traj3, call, error, arg):
+    with pytest.raises(error, match=arg):
+        call(traj3)
+
+
+def test_gram_to_rdm_any_magnitude():
+    """Huge and tiny Gram matrices give the same cosine RDM and scaled Euclidean RDMs (worked on G / 2**k)."""
+    K = np.array([[4.0, 2.0, 0.0], [2.0, 3.0, 1.0], [0.0, 1.0, 2.0]])
+    ref_cos, ref_euc = rl.gram_to_rdm(K, "cosine"), rl.gram_to_rdm(K, "euclidean")
+    np.testing.assert_allclose(ref_euc, [[0.0, 3.0, 6.0], [3.0, 0.0, 3.0], [6.0, 3.0, 0.0]], rtol=1e-15)
+    for f in (1e-300, 1e-200, 1e200, 1e300):
+        np.testing.assert_allclose(rl.gram_to_rdm(K * f, "cosine"), ref_cos, rtol=1e-14, atol=0)
+        np.testing.assert_allclose(rl.gram_to_rdm(K * f, "euclidean") / f, ref_euc, rtol=1e-14, atol=0)
