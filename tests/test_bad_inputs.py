@@ -840,3 +840,34 @@ def test_gram_to_rdm_any_magnitude():
     for f in (1e-300, 1e-200, 1e200, 1e300):
         np.testing.assert_allclose(rl.gram_to_rdm(K * f, "cosine"), ref_cos, rtol=1e-14, atol=0)
         np.testing.assert_allclose(rl.gram_to_rdm(K * f, "euclidean") / f, ref_euc, rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize("call, error, arg", [
+    (lambda: rl.Task(np.eye(3), np.eye(3), labels=5), InputTypeError,  # raw "'int' object is not iterable"
+     r"`labels` must be a sequence of 3 strings \(one per item\), got int"),
+    (lambda: rl.Task(np.eye(3), np.eye(3), feature_names=5), InputTypeError, "`feature_names` must be a sequence"),
+    (lambda: rl.Task(np.eye(3), np.eye(3), labels={"a": 1, "b": 2, "c": 3}), InputTypeError,  # used the keys
+     "`labels` must be a sequence of 3 strings .*got dict"),
+    (lambda: rl.Task(np.eye(3), np.eye(3)).is_white("a"), InputTypeError, "`tol` must be a real number"),
+    (lambda: rl.Task(np.eye(3), np.eye(3)).is_white(NAN), InputValueError, "`tol` must be a finite number"),  # False
+    (lambda: rl.Task(np.eye(3), np.eye(3)).is_white(-1.0), InputValueError, "`tol` must be >= 0"),
+    (lambda: rl.Task(np.eye(3), np.eye(3)).rank(-1.0), InputValueError, "`rtol` = -1 must satisfy 0 <= rtol < 1"),
+    (lambda: rl.Task(np.eye(3), np.eye(3)).rank("a"), InputTypeError, "`rtol` must be a real number"),
+    (lambda: rl.whiten(rl.Task(np.eye(3), np.ones((1, 3))), rtol=1.0), InputValueError,  # "`X` is empty (0, 3)"
+     r"`rtol` = 1 must satisfy 0 <= rtol < 1"),
+])
+def test_task_labels_and_tolerances(call, error, arg):
+    with pytest.raises(error, match=arg):
+        call()
+
+
+@pytest.mark.parametrize("call, arg", [
+    (lambda t: rl.task_aligned_init(t, 10**12), r"W1 \(n_hidden x n_in = 1,000,000,000,000 x 3\).*Lower `n_hidden`"),
+    (lambda t: rl.balanced_init(3, 10**12, 3), r"n_hidden x n_in = 1,000,000,000,000 x 3"),
+    (lambda t: rl.balanced_init(10**12, 2, 3), r"n_hidden x n_in = 2 x 1,000,000,000,000.*Lower `n_hidden`, `n_in`"),
+])
+def test_init_sizes_name_the_memory(call, arg):
+    """Huge widths gave numpy's MemoryError ("Unable to allocate 21.8 TiB")."""
+    t = rl.Task(np.eye(3) * 3**0.5, np.diag([3.0, 2.0, 1.0]) * 3**0.5)
+    with pytest.raises(InputValueError, match=arg):
+        call(t)
