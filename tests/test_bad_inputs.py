@@ -871,3 +871,20 @@ def test_init_sizes_name_the_memory(call, arg):
     t = rl.Task(np.eye(3) * 3**0.5, np.diag([3.0, 2.0, 1.0]) * 3**0.5)
     with pytest.raises(InputValueError, match=arg):
         call(t)
+
+
+@pytest.mark.parametrize("kwargs, error, arg", [
+    (dict(descriptors={3: "x"}), InputTypeError, r"`descriptors` must be keyed by descriptor names \(strings\); got "
+                                                 r"the key\(s\) \[3\]"),
+    (dict(descriptors={"lam": 5.0}), InputValueError, r"`descriptors` must not replace the descriptors to_rdms sets "
+                                                      r"from the trajectory .*got \['lam'\]"),  # silently relabelled
+    (dict(representation=np.array(["hidden", "ntk"])), InputValueError, "`representation` must be one of"),
+    (dict(measure=np.array(["cosine"])), InputValueError, "`measure` must be one of"),
+])
+def test_to_rdms_descriptors_and_options(traj3, kwargs, error, arg):
+    with pytest.raises(error, match=arg):
+        rl.to_rdms(traj3, **kwargs)
+    with pytest.raises(InputTypeError, match=r"`rdm_descriptors` must be keyed by descriptor names"):
+        rl.make_rdms(np.zeros((1, 3, 3)), rdm_descriptors={0: [1]})
+    rdms = rl.to_rdms(traj3, descriptors={"subject": "s1"})  # a new name is fine and stored
+    assert rdms.descriptors["subject"] == "s1" and rdms.descriptors["lam"] == traj3.lam
