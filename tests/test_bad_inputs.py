@@ -888,3 +888,24 @@ def test_to_rdms_descriptors_and_options(traj3, kwargs, error, arg):
         rl.make_rdms(np.zeros((1, 3, 3)), rdm_descriptors={0: [1]})
     rdms = rl.to_rdms(traj3, descriptors={"subject": "s1"})  # a new name is fine and stored
     assert rdms.descriptors["subject"] == "s1" and rdms.descriptors["lam"] == traj3.lam
+
+
+@pytest.mark.parametrize("index, error, arg", [
+    ("a", InputTypeError, r"`index` must be an int, a slice, a boolean mask or integer indices of the 2 time points"),
+    (0.5, InputTypeError, "`index` must be an int"),  # numpy's IndexError before
+    (None, InputTypeError, "`index` must be an int"),  # added an axis before
+    ([5], InputValueError, r"`index` does not fit the 2 time points.*index 5 is out of bounds"),
+    (np.array([True, False, True]), InputValueError, r"`index` does not fit the 2 time points"),
+    ([], InputValueError, r"`index` selects no time points \(of 2\)"),  # an empty trajectory before
+])
+def test_trajectory_subset_index(traj3, index, error, arg):
+    with pytest.raises(error, match=arg):
+        traj3.subset(index)
+    np.testing.assert_array_equal(traj3.subset([1, 0]).times, traj3.times[::-1])
+
+
+def test_model_rcond_is_a_relative_tolerance(sem):
+    with pytest.raises(InputValueError, match=r"`rcond` = 1 must satisfy 0 <= rcond < 1"):  # all-zero output RSMs
+        rl.LinearNetworkModel(sem, 3, representation="output", rcond=1.0)
+    with pytest.raises(InputTypeError, match=r"`rcond` must be a real number"):
+        rl.LinearNetworkModel(sem, 3, rcond="a")
