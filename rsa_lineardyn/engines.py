@@ -39,6 +39,9 @@ def mode_strengths(s, a0, lam, times, tau=1.0):
     ``(w - (s + g)) / (w - (s - g)) = rho exp(-2 g t / tau)``, which is
     solved for ``w`` and mapped back with ``a = (w - b^2 / w) / 2``
     (``lam = 0`` reduces to the logistic ``s / (1 - (1 - s/a0) e^{-2 s t})``).
+    The solution is evaluated as a ratio of sums of non-negative terms, so it
+    keeps full relative precision over the whole accepted range (tiny ``a0``
+    next to a large ``|lam|``, huge ``a0`` near ``t = 0``).
 
     Parameters
     ----------
@@ -103,23 +106,29 @@ def mode_strengths(s, a0, lam, times, tau=1.0):
     s = s.reshape(1, -1)
     t = times.reshape(-1, 1) / tau
     b = abs(lam) / 2.0
+    if a0 == 0.0 and b == 0.0:  # stuck at the unstable fixed point 0
+        return np.zeros(np.broadcast_shapes(t.shape, s.shape))
     g = np.hypot(s, b)
     spg = s + g
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        smg = np.where(spg > 0, -(b * b) / np.where(spg > 0, spg, 1.0), 0.0)  # s - g, without cancellation
-        bw0 = a0 + np.hypot(a0, b)
-        rho = (bw0 - spg) / (bw0 - smg)
-        r = rho * np.exp(-2.0 * g * t)
-        bw = (spg - r * smg) / (1.0 - r)
-        a = (bw - (b * b) / bw) / 2.0
-    # special cases: a stuck at the unstable fixed point 0; s = lam = 0 (pure decay)
-    if bw0 == 0.0:
-        a = np.zeros(np.broadcast_shapes(t.shape, s.shape))
-    else:
-        dead = (spg == 0.0)
-        if np.any(dead):
-            decay = a0 / (1.0 + 2.0 * a0 * t)
-            a = np.where(dead, decay, a)
+    live = spg > 0
+    # With m = g - s = b^2 / (s + g) >= 0, E = exp(-2 g t) and d0 = u0 - b, the solution for w is
+    #   w - b = (2 b s (1 - E) + d0 (s + g - b + E (m + b))) / ((b + d0) (1 - E) + m + E (s + g)),
+    # a ratio of sums of non-negative terms: no cancellation for any a0, lam or t (the direct form lost
+    # a0 to rounding when a0 << |lam| and gave inf near t = 0 when a0 >> s).  Numerator and denominator are
+    # divided by c = max(d0, 1) so that products of a large a0 with s or lam stay finite.
+    m = (b * b) / np.where(live, spg, 1.0)
+    d0 = a0 + a0 * (a0 / (np.hypot(a0, b) + b)) if a0 > 0 else 0.0  # w0 - b, without cancellation or overflow
+    c = max(d0, 1.0)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        x = 2.0 * g * t
+        E = np.exp(-x)
+        F = -np.expm1(-x)  # 1 - E, accurate for small 2 g t
+        spg_b = s + (s * s) / np.where(live, g + b, 1.0)  # s + g - b = s + s^2 / (g + b)
+        wb = ((2.0 * b / c) * s * F + (d0 / c) * (spg_b + E * (m + b))) / (((b + d0) / c) * F + (m + E * spg) / c)
+        w = b + wb
+        a = wb * ((w + b) / (2.0 * w))  # (w - b^2 / w) / 2 = (w - b)(w + b) / (2 w)
+        if not np.all(live):  # s = lam = 0: pure decay tau da/dt = -2 a^2, a = a0 / (1 + 2 a0 t) (overflow-free form)
+            a = np.where(live, a, 1.0 / (1.0 / a0 + 2.0 * t))
     return np.maximum(a, 0.0)
 
 

@@ -909,3 +909,41 @@ def test_model_rcond_is_a_relative_tolerance(sem):
         rl.LinearNetworkModel(sem, 3, representation="output", rcond=1.0)
     with pytest.raises(InputTypeError, match=r"`rcond` must be a real number"):
         rl.LinearNetworkModel(sem, 3, rcond="a")
+
+
+def _mode_strength_mp(s, a0, lam, t):
+    """The closed form of rl.mode_strengths evaluated directly in 500-digit arithmetic (independent reference)."""
+    import mpmath as mp
+
+    with mp.workdps(500):
+        s, a0, b = mp.mpf(s), mp.mpf(a0), abs(mp.mpf(lam)) / 2
+        t = mp.inf if np.isinf(t) else mp.mpf(t)
+        g = mp.sqrt(s * s + b * b)
+        if s + g == 0:  # s = lam = 0: pure decay
+            return 0.0 if t == mp.inf else float(a0 / (1 + 2 * a0 * t))
+        w0 = a0 + mp.sqrt(a0 * a0 + b * b)
+        if w0 == 0:
+            return 0.0
+        rho = (w0 - (s + g)) / (w0 - (s - g))
+        r = 0 if t == mp.inf else rho * mp.exp(-2 * g * t)
+        w = ((s + g) - r * (s - g)) / (1 - r)
+        return float((w - b * b / w) / 2)
+
+
+def test_mode_strengths_accurate_over_the_accepted_range():
+    """Every accepted (s, a0, lam, t) to ~1e-14 relative against 500-digit arithmetic.  The direct evaluation lost
+    a0 to rounding when a0 << |lam| (a0 = 1e-16, lam = 1 gave a(0) = 1.11e-16) and gave a(0) = inf for a0 >~ 1e16 s."""
+    S = [0.0, 1e-8, 0.5, 2.0, 1e8, 1e150]
+    A0 = [0.0, 1e-200, 1e-16, 1e-4, 1e16, 1e200]
+    LAM = [0.0, 1.0, -3.0, 9.9e99]
+    T = [0.0, 1e-300, 1e-12, 0.5, 3.0, 1e300, np.inf]
+    for a0 in A0:
+        for lam in LAM:
+            got = rl.mode_strengths(S, a0, lam, T)
+            ref = np.array([[_mode_strength_mp(s, a0, lam, t) for s in S] for t in T])
+            assert np.all(np.isfinite(got))
+            np.testing.assert_allclose(got, ref, rtol=1e-14, atol=1e-290, err_msg=f"a0={a0}, lam={lam}")
+    # the cases named in the docstring: a(0) = a0 exactly, also for a tiny a0 next to lam and a huge a0
+    np.testing.assert_allclose(rl.mode_strengths([2.0], 1e-16, 1.0, [0.0])[0, 0], 1e-16, rtol=1e-15)
+    np.testing.assert_allclose(rl.mode_strengths([2.0], 1e20, 0.0, [0.0, 1e-20])[:, 0],
+                               [1e20, 1e20 / 3.0], rtol=1e-14)  # a0 / (1 + 2 a0 t) while a >> s
