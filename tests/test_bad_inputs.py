@@ -947,3 +947,11 @@ def test_mode_strengths_accurate_over_the_accepted_range():
     np.testing.assert_allclose(rl.mode_strengths([2.0], 1e-16, 1.0, [0.0])[0, 0], 1e-16, rtol=1e-15)
     np.testing.assert_allclose(rl.mode_strengths([2.0], 1e20, 0.0, [0.0, 1e-20])[:, 0],
                                [1e20, 1e20 / 3.0], rtol=1e-14)  # a0 / (1 + 2 a0 t) while a >> s
+
+
+def test_progress_bars_switch_is_a_bool():
+    with pytest.raises(InputTypeError, match=r"`enabled` must be True or False, got 3"):  # truthy 3 was accepted
+        with rl.progress_bars(3):
+            pass
+    with rl.progress_bars(np.False_):
+        pass
