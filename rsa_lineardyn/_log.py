@@ -69,6 +69,10 @@ def progress_bars(enabled=None):
     """
     if enabled is None:
         enabled = stderr_is_terminal()
+    else:
+        from ._validation import check_bool
+
+        enabled = check_bool(enabled, "enabled")
     if enabled:
         yield
         return

@@ -575,3 +575,110 @@ __all__ += ["check_backend", "check_descriptor_name"]
 MAX_WIDTH = 1_000_000
 
 __all__ += ["MAX_WIDTH"]
+
+
+# ----------------------------------------------------------------------------
+# issue 13, further gaps: memory of generated arrays, relative tolerances, arrays of bounded non-negative numbers
+# ----------------------------------------------------------------------------
+#: Largest total size (bytes) of the arrays a generator builds (a synthetic task's ``X`` and ``Y``): beyond it numpy
+#: fails with a raw MemoryError or "Maximum allowed size exceeded" (and the task statistics take minutes).
+MAX_BUILD_MEMORY = 2**30
+#: Largest magnitude of a number whose square the code forms (singular values, a teacher's scale, a noise level):
+#: squares beyond ``1e300`` overflow the task statistics (``Y Y^T / P``) in double precision.
+MAX_SQUARED = 1e150
+
+
+def format_bytes(n):
+    """Bytes as a short human-readable string (binary units, up to PiB; larger sizes as a power of ten)."""
+    n = float(n)
+    if not np.isfinite(n):
+        return "an unbounded amount"
+    if n >= 2**60:
+        return f"{n:.3g} bytes"
+    for unit, size in (("PiB", 2**50), ("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{int(n)} bytes"
+
+
+def check_memory(n_doubles, what, fix, *, budget=None):
+    """Refuse to build float64 arrays holding ``n_doubles`` numbers in all when they exceed ``budget`` bytes
+    (default :data:`MAX_BUILD_MEMORY`).  ``what`` names the arrays and the arguments that size them; ``fix``
+    says which argument to lower.  Returns the size in bytes."""
+    budget = MAX_BUILD_MEMORY if budget is None else budget
+    need = 8.0 * float(n_doubles)
+    if need > budget:
+        raise InputValueError(
+            f"{what} would take {format_bytes(need)} of float64 memory, above the limit of {format_bytes(budget)} "
+            f"(numpy would fail with a MemoryError or take minutes). {fix}"
+        )
+    return need
+
+
+def check_fraction(value, name, *, why=""):
+    """Return ``value`` as a relative tolerance: a finite float with ``0 <= value < 1``.
+
+    Relative cut-offs compare a quantity with ``value`` times the largest one; at ``value >= 1`` even the
+    largest is cut, so nothing is left.  ``why`` says what the tolerance cuts.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise InputTypeError(f"`{name}` must be a real number (a relative tolerance), got the boolean {value!r}.")
+    if value is None or isinstance(value, (str, bytes)):
+        raise InputTypeError(f"`{name}` must be a real number (a relative tolerance), got {value!r}.")
+    value = check_real(value, name)
+    if not 0.0 <= value < 1.0:
+        raise InputValueError(
+            f"`{name}` = {value:g} must satisfy 0 <= {name} < 1: it is a relative tolerance"
+            + (f" ({why})" if why else "")
+            + (", and at 1 or more even the largest value is cut." if value >= 1 else "; it cannot be negative.")
+            + " Typical values are 1e-12 to 1e-6."
+        )
+    return value
+
+
+def check_nonneg_array(values, name, *, max_abs=MAX_SQUARED, why="their squares overflow double precision",
+                       max_size=MAX_GRID, empty_hint="give at least one value"):
+    """Return ``values`` as a non-empty 1-D float array of finite numbers in ``[0, max_abs]`` with at most
+    ``max_size`` entries (booleans, strings and complex numbers are type errors)."""
+    arr = check_1d(values, name, what="non-negative numbers", empty_hint=empty_hint)
+    if arr.size > max_size:
+        raise InputValueError(f"`{name}` has {arr.size:,} entries; at most {max_size:,} are accepted.")
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise InputValueError(f"`{name}` must be finite and >= 0, got {arr.tolist() if arr.size <= 8 else arr}.")
+    if np.any(arr > max_abs):
+        raise InputValueError(
+            f"`{name}` holds {arr.max():g}, above the largest usable value {max_abs:g} ({why}). Divide by a constant: "
+            "only ratios matter up to the time unit."
+        )
+    return arr
+
+
+__all__ += ["MAX_BUILD_MEMORY", "MAX_SQUARED", "format_bytes", "check_memory", "check_fraction",
+            "check_nonneg_array"]
+
+
+def check_number(value, name, **bounds):
+    """Return ``value`` as a float like :func:`check_real` (same ``bounds``), but ``None``, strings and booleans
+    are type errors (``check_real`` alone reads ``None`` as NaN)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise InputTypeError(f"`{name}` must be a real number, got the boolean {value!r}.")
+    if value is None or isinstance(value, (str, bytes)):
+        raise InputTypeError(f"`{name}` must be a real number, got {value!r} ({type(value).__name__}).")
+    return check_real(value, name, **bounds)
+
+
+__all__ += ["check_number"]
+
+
+def check_option(value, name, choices):
+    """Like :func:`check_choice` for string options, but safe for any value: an array, a list or another non-string
+    is refused with the list of options (``value in choices`` on a numpy array raised numpy's "truth value of an
+    array is ambiguous")."""
+    if not isinstance(value, str):
+        valid = ", ".join(repr(c) for c in choices)
+        shown = f"an array of shape {np.shape(value)}" if isinstance(value, np.ndarray) else repr(value)
+        raise InputValueError(f"`{name}` must be one of {valid} (a string); got {shown}.")
+    return check_choice(value, name, choices)
+
+
+__all__ += ["check_option"]

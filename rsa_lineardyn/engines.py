@@ -39,21 +39,42 @@ def mode_strengths(s, a0, lam, times, tau=1.0):
     ``(w - (s + g)) / (w - (s - g)) = rho exp(-2 g t / tau)``, which is
     solved for ``w`` and mapped back with ``a = (w - b^2 / w) / 2``
     (``lam = 0`` reduces to the logistic ``s / (1 - (1 - s/a0) e^{-2 s t})``).
+    The solution is evaluated as a ratio of sums of non-negative terms, so it
+    keeps full relative precision over the whole accepted range (tiny ``a0``
+    next to a large ``|lam|``, huge ``a0`` near ``t = 0``).
 
     Parameters
     ----------
     s : array_like (m,)
-        Non-negative singular values.
+        Singular values of the task: finite, ``0 <= s <= 1e150`` (a task's
+        statistics hold their squares); a scalar counts as one mode.
     a0 : float
-        Initial strength (``scale**2`` for :func:`rsa_lineardyn.task_aligned_init`).
+        Initial strength, ``0 <= a0 <= 1e200`` (``scale**2`` for
+        :func:`rsa_lineardyn.task_aligned_init`, whose scales lie in
+        ``(1e-100, 1e100)``).  With ``lam = 0``, ``a0 = 0`` stays at the
+        unstable fixed point 0 (with ``lam != 0`` the mode grows from 0).
     lam : float
+        Balance ``W1 W1^T - W2^T W2 = lam I``; finite, ``|lam| < 1e100``.  Only
+        ``|lam|`` enters the strength.
     times : array_like (T,)
-        Non-negative; ``np.inf`` gives the fixed point ``a = s``.
-    tau : float
+        Non-negative (a scalar counts as one time); ``np.inf`` gives the
+        fixed point ``a = s`` (``a = 0`` where ``a0 = lam = 0``).  NaN is
+        refused.
+    tau : float, default 1.0
+        Time constant of learning (one over the learning rate): finite and
+        ``> 0``.
 
     Returns
     -------
     ndarray, shape (T, m)
+
+    Raises
+    ------
+    InputTypeError
+        An argument is not real numbers (a string, None, a boolean, complex).
+    InputValueError
+        An argument is NaN, infinite (except ``times``), negative or out of
+        the ranges above, or the result would not fit in memory.
 
     Examples
     --------
@@ -62,27 +83,52 @@ def mode_strengths(s, a0, lam, times, tau=1.0):
     array([[1.e-04, 1.e-04],
            [2.e+00, 1.e+00]])
     """
-    s = np.asarray(s, dtype=float).reshape(1, -1)
-    t = np.asarray(times, dtype=float).reshape(-1, 1) / tau
-    a0 = float(a0)
-    b = abs(float(lam)) / 2.0
+    from ._validation import (
+        MAX_SQUARED,
+        check_lam,
+        check_magnitude,
+        check_memory,
+        check_nonneg_array,
+        check_number,
+        check_times,
+    )
+
+    s = check_nonneg_array(s, "s", max_abs=MAX_SQUARED,
+                           why="a task's statistics hold the squares of its singular values", max_size=10**8)
+    a0 = check_magnitude(a0, "a0", max_abs=1e200, why="a0 = scale**2 and usable init scales lie below 1e100",
+                         fix="Rescale the task (divide Y by a constant) instead.")
+    lam = check_lam(check_number(lam, "lam"), "lam")
+    times = check_times(times, "times")
+    tau = check_number(tau, "tau", minimum=0.0, strict_min=True)
+    check_memory(8 * times.size * s.size, f"The working arrays of mode_strengths (about 8 of {times.size:,} times x "
+                 f"{s.size:,} modes)",
+                 "Pass fewer `times` or fewer singular values `s` per call.")
+    s = s.reshape(1, -1)
+    t = times.reshape(-1, 1) / tau
+    b = abs(lam) / 2.0
+    if a0 == 0.0 and b == 0.0:  # stuck at the unstable fixed point 0
+        return np.zeros(np.broadcast_shapes(t.shape, s.shape))
     g = np.hypot(s, b)
     spg = s + g
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        smg = np.where(spg > 0, -(b * b) / np.where(spg > 0, spg, 1.0), 0.0)  # s - g, without cancellation
-        bw0 = a0 + np.hypot(a0, b)
-        rho = (bw0 - spg) / (bw0 - smg)
-        r = rho * np.exp(-2.0 * g * t)
-        bw = (spg - r * smg) / (1.0 - r)
-        a = (bw - (b * b) / bw) / 2.0
-    # special cases: a stuck at the unstable fixed point 0; s = lam = 0 (pure decay)
-    if bw0 == 0.0:
-        a = np.zeros(np.broadcast_shapes(t.shape, s.shape))
-    else:
-        dead = (spg == 0.0)
-        if np.any(dead):
-            decay = a0 / (1.0 + 2.0 * a0 * t)
-            a = np.where(dead, decay, a)
+    live = spg > 0
+    # With m = g - s = b^2 / (s + g) >= 0, E = exp(-2 g t) and d0 = u0 - b, the solution for w is
+    #   w - b = (2 b s (1 - E) + d0 (s + g - b + E (m + b))) / ((b + d0) (1 - E) + m + E (s + g)),
+    # a ratio of sums of non-negative terms: no cancellation for any a0, lam or t (the direct form lost
+    # a0 to rounding when a0 << |lam| and gave inf near t = 0 when a0 >> s).  Numerator and denominator are
+    # divided by c = max(d0, 1) so that products of a large a0 with s or lam stay finite.
+    m = (b * b) / np.where(live, spg, 1.0)
+    d0 = a0 + a0 * (a0 / (np.hypot(a0, b) + b)) if a0 > 0 else 0.0  # w0 - b, without cancellation or overflow
+    c = max(d0, 1.0)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        x = 2.0 * g * t
+        E = np.exp(-x)
+        F = -np.expm1(-x)  # 1 - E, accurate for small 2 g t
+        spg_b = s + (s * s) / np.where(live, g + b, 1.0)  # s + g - b = s + s^2 / (g + b)
+        wb = ((2.0 * b / c) * s * F + (d0 / c) * (spg_b + E * (m + b))) / (((b + d0) / c) * F + (m + E * spg) / c)
+        w = b + wb
+        a = wb * ((w + b) / (2.0 * w))  # (w - b^2 / w) / 2 = (w - b)(w + b) / (2 w)
+        if not np.all(live):  # s = lam = 0: pure decay tau da/dt = -2 a^2, a = a0 / (1 + 2 a0 t) (overflow-free form)
+            a = np.where(live, a, 1.0 / (1.0 / a0 + 2.0 * t))
     return np.maximum(a, 0.0)
 
 

@@ -27,6 +27,7 @@ from ._validation import (
     InputValueError,
     check_magnitude,
     check_matrix,
+    check_memory,
     check_positive_int,
     check_rng,
 )
@@ -156,6 +157,17 @@ def _random_orthogonal(n, rng, k=None):
     return q * np.sign(np.where(d == 0, 1.0, d))
 
 
+#: Memory budget (bytes) of the arrays one initialisation builds (the weights, the Gaussian draws and the SVD factors).
+INIT_MEMORY = 8 * 2**30
+
+
+def _check_init_memory(n_in, n_hidden, n_out, fix):
+    """Refuse sizes whose weights and SVD factors do not fit in :data:`INIT_MEMORY` (numpy's raw MemoryError)."""
+    check_memory(3 * n_hidden * (n_in + n_out) + n_in * n_in + n_out * n_out + n_in * n_out,
+                 f"The weights W1 (n_hidden x n_in = {n_hidden:,} x {n_in:,}) and W2 (n_out x n_hidden = {n_out:,} x "
+                 f"{n_hidden:,}) with their random draws and SVD factors", fix, budget=INIT_MEMORY)
+
+
 def balanced_init(n_in, n_hidden, n_out, lam=0.0, scale=0.1, seed=None):
     """Random lambda-balanced initial weights.
 
@@ -212,6 +224,7 @@ def balanced_init(n_in, n_hidden, n_out, lam=0.0, scale=0.1, seed=None):
     lam = _check_lam(lam)
     scale = _check_scale(scale)
     check_feasible(n_in, n_hidden, n_out, lam)
+    _check_init_memory(n_in, n_hidden, n_out, "Lower `n_hidden`, `n_in` or `n_out`.")
     rng = check_rng(seed)
     G1 = rng.standard_normal((n_hidden, n_in)) * scale
     G2 = rng.standard_normal((n_out, n_hidden)) * scale
@@ -260,6 +273,7 @@ def task_aligned_init(task, n_hidden, lam=0.0, scale=0.1):
     scale = _check_scale(scale)
     n_in, n_out = task.n_in, task.n_out
     check_feasible(n_in, n_hidden, n_out, lam)
+    _check_init_memory(n_in, n_hidden, n_out, "Lower `n_hidden`.")
     U, _, Vt = task.svd()
     m = min(n_in, n_hidden, n_out)
     a = np.full(m, scale**2)

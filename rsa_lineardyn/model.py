@@ -71,6 +71,7 @@ from ._validation import (
     check_comparison_method,
     check_positive_int,
     check_rdm_values,
+    check_fraction,
     check_real,
     check_grid_size,
     check_lam,
@@ -346,7 +347,8 @@ class LinearNetworkModel(Model):
         check_choice(init, "init", _INITS)
         scale = check_scale(scale, "scale")
         tau = check_real(tau, "tau", minimum=0, strict_min=True)
-        rcond = check_real(rcond, "rcond", minimum=0, maximum=1)
+        rcond = check_fraction(rcond, "rcond", why="eigenvalues of W2 W2^T at or below rcond times the largest are "
+                                                  "dropped from the pseudo-inverse of the output representation")
         n_draws = check_positive_int(n_draws, "n_draws", maximum=MAX_GRID, why="each draw is one exact solve")
         if init != "aligned" and n_hidden > _MAX_RANDOM_WIDTH:
             raise InputValueError(

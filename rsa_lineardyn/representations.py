@@ -56,8 +56,9 @@ import numpy as np
 from ._validation import (
     InputTypeError,
     InputValueError,
-    check_choice,
+    check_fraction,
     check_not_complex,
+    check_option,
     check_real,
 )
 from .trajectory import Trajectory
@@ -125,6 +126,16 @@ def _check_size(shape, max_memory, what, fix):
             "rl.to_rdms) set rsa_lineardyn.representations.MAX_MEMORY = <bytes>."
         )
     return budget
+
+
+def _check_rcond(rcond):
+    return check_fraction(rcond, "rcond", why="eigenvalues of W2 W2^T at or below rcond times the largest are dropped "
+                                              "from the pseudo-inverse")
+
+
+def _check_zero_tol(zero_tol):
+    return check_fraction(zero_tol, "zero_tol", why="items whose squared norm is at or below zero_tol times the "
+                                                    "largest count as zero vectors for the cosine")
 
 
 def _check_traj(traj):
@@ -202,7 +213,7 @@ def output_rsm(traj, rcond=DEFAULT_RCOND):
     (2, 3, 3)
     """
     _check_traj(traj)
-    rcond = check_real(rcond, "rcond", minimum=0, maximum=1)
+    rcond = _check_rcond(rcond)
     Y = traj.task.Y
     pinv = _pinv_psd(traj.w2w2t, rcond)
     return Y.T @ pinv @ Y
@@ -458,16 +469,21 @@ def representation_gram(traj, representation="hidden", rcond=DEFAULT_RCOND, max_
     traj : Trajectory
     representation : {"hidden", "output", "ntk", "prediction"}
     rcond : float
-        Pseudo-inverse cut-off, used by ``"output"`` only.
+        Pseudo-inverse cut-off, ``0 <= rcond < 1``, used by ``"output"`` only
+        (checked for every representation).
     max_memory : float or None
-        ``"ntk"`` only: budget in bytes for the returned array, see :func:`ntk`.
+        ``"ntk"`` only: budget in bytes for the returned array, see :func:`ntk`
+        (checked for every representation).
 
     Returns
     -------
     ndarray, shape (T, N, N)
         ``N = P``, or ``n_out * P`` for the NTK.
     """
-    check_choice(representation, "representation", REPRESENTATIONS)
+    _check_traj(traj)
+    check_option(representation, "representation", REPRESENTATIONS)
+    rcond = _check_rcond(rcond)  # checked whatever the representation: a typo is an error even where unused
+    _budget(max_memory)
     if representation == "hidden":
         return hidden_rsm(traj)
     if representation == "output":
@@ -491,9 +507,10 @@ def gram_to_rdm(gram, measure="euclidean", zero_tol=DEFAULT_ZERO_TOL):
         distance cannot be computed from a Gram matrix (it needs unit
         activities); see :func:`trajectory_rdms`.
     zero_tol : float, default 1e-12
-        Cosine only: an item with ``K_ii <= zero_tol * max_j K_jj`` has zero
-        norm; its distance to every other item is defined as 1 (similarity
-        0) instead of NaN.  The diagonal is always 0.
+        Cosine only (checked for both measures): an item with
+        ``K_ii <= zero_tol * max_j K_jj`` has zero norm; its distance to every
+        other item is defined as 1 (similarity 0) instead of NaN.  The
+        diagonal is always 0.  ``0 <= zero_tol < 1``.
 
     Returns
     -------
@@ -512,34 +529,66 @@ def gram_to_rdm(gram, measure="euclidean", zero_tol=DEFAULT_ZERO_TOL):
            [0., 0., 1.],
            [1., 1., 0.]])
     """
-    if measure == "correlation":
+    if isinstance(measure, str) and measure == "correlation":
         raise InputValueError(
             "`measure` = 'correlation' cannot be computed from a Gram matrix: correlation distance "
             "centres each item's pattern across units, which needs the unit activities themselves. "
             "Use rl.trajectory_rdms(traj, measure='correlation') on a simulated trajectory, or "
             "measure='euclidean' / 'cosine'."
         )
-    check_choice(measure, "measure", ("euclidean", "cosine"))
-    zero_tol = check_real(zero_tol, "zero_tol", minimum=0)
-    check_not_complex(gram, "gram")
-    G = np.asarray(gram, dtype=float)
-    if G.ndim not in (2, 3) or G.shape[-1] != G.shape[-2]:
-        raise InputValueError(f"`gram` must have shape (N, N) or (T, N, N), got {G.shape}.")
+    check_option(measure, "measure", ("euclidean", "cosine"))
+    zero_tol = _check_zero_tol(zero_tol)
+    G = _as_gram(gram)
     if not np.all(np.isfinite(G)):
         bad = int(G.size - np.count_nonzero(np.isfinite(G)))
         raise InputValueError(
             f"`gram` contains {bad} non-finite value(s) (NaN or inf); a Gram matrix of finite activities is "
             "finite. Recompute it (e.g. rl.hidden_rsm / rl.ntk of a finite trajectory) or drop those items."
         )
+    top = float(np.max(np.abs(G)))
+    # huge or tiny Gram entries: work on G / c (c a power of two, so exact); cosine does not depend on c
+    c = 2.0 ** np.round(np.log2(top)) if (top > 1e150 or 0 < top < 1e-150) else 1.0
+    G = G / c if c != 1.0 else G
     diag = np.diagonal(G, axis1=-2, axis2=-1)
     if measure == "euclidean":
         D = diag[..., :, None] + diag[..., None, :] - 2.0 * G
         D = np.maximum(D, 0.0)
+        if c != 1.0:
+            with np.errstate(over="ignore", under="ignore"):
+                D = D * c
+            if not np.all(np.isfinite(D)):
+                raise InputValueError(
+                    f"`gram` has entries up to {top:.3g}: their squared Euclidean distances (up to 4x that) overflow "
+                    "double precision. Divide `gram` by a constant first (distances scale with it), or use "
+                    "measure='cosine', which does not depend on the scale."
+                )
     else:
         D = _cosine_from_parts(G, diag, zero_tol)
     idx = np.arange(G.shape[-1])
     D[..., idx, idx] = 0.0
     return D
+
+
+def _as_gram(gram):
+    """``gram`` as a finite float array of shape (N, N) or (T, N, N) with N >= 1, or a clear error."""
+    if gram is None or isinstance(gram, (str, bytes)):
+        raise InputTypeError(f"`gram` must be an array of shape (N, N) or (T, N, N), got {gram!r}.")
+    check_not_complex(gram, "gram")
+    try:
+        raw = np.asarray(gram)
+        is_bool = raw.dtype == bool
+        G = np.asarray(raw, dtype=float)
+    except (TypeError, ValueError):
+        raise InputTypeError(
+            "`gram` must be a numeric array of shape (N, N) or (T, N, N) (equal-length rows of numbers)."
+        ) from None
+    if is_bool:
+        raise InputTypeError("`gram` holds booleans; it must hold the numbers of a Gram (similarity) matrix.")
+    if G.ndim not in (2, 3) or G.shape[-1] != G.shape[-2]:
+        raise InputValueError(f"`gram` must have shape (N, N) or (T, N, N), got {G.shape}.")
+    if G.shape[-1] == 0 or G.size == 0:
+        raise InputValueError(f"`gram` is empty (shape {G.shape}); it needs at least one item.")
+    return G
 
 
 def _cosine_from_parts(G, diag, zero_tol):
@@ -580,7 +629,9 @@ def trajectory_rdms(traj, representation="hidden", measure="euclidean", rcond=DE
         of the hidden units gives the same dynamics), so the theory does not
         predict unit-wise statistics; asking for them raises an error.
     rcond, zero_tol : float
-        See :func:`output_rsm` and :func:`gram_to_rdm`.
+        Relative tolerances, each ``0 <= value < 1``; see :func:`output_rsm`
+        and :func:`gram_to_rdm`.  Both are checked for every representation
+        and measure, also where they are not used.
     max_memory : float or None
         ``"ntk"`` only: budget in bytes for the returned ``(T, n_out P, n_out
         P)`` array; ``None`` uses :data:`MAX_MEMORY` (2 GiB), ``np.inf`` means
@@ -604,8 +655,11 @@ def trajectory_rdms(traj, representation="hidden", measure="euclidean", rcond=DE
     (2, 3, 3)
     """
     _check_traj(traj)
-    check_choice(representation, "representation", REPRESENTATIONS)
-    check_choice(measure, "measure", MEASURES)
+    check_option(representation, "representation", REPRESENTATIONS)
+    check_option(measure, "measure", MEASURES)
+    rcond = _check_rcond(rcond)
+    zero_tol = _check_zero_tol(zero_tol)
+    _budget(max_memory)
     if measure == "correlation":
         if representation == "prediction":
             return _correlation_rdm(network_output(traj))
@@ -626,7 +680,6 @@ def trajectory_rdms(traj, representation="hidden", measure="euclidean", rcond=DE
             )
         W1s = traj.weights[0]
         return _correlation_rdm(W1s @ traj.task.X)
-    zero_tol = check_real(zero_tol, "zero_tol", minimum=0)
     if representation == "ntk":
         series = ntk_series(traj)
         T, N = series.shape[0], series.shape[1]
@@ -652,7 +705,11 @@ def trajectory_rdms(traj, representation="hidden", measure="euclidean", rcond=DE
 
 def condition_labels(task, representation="hidden"):
     """Labels of the conditions (rows) of a representation: item labels, or ``"feature:item"`` for the NTK."""
-    check_choice(representation, "representation", REPRESENTATIONS)
+    from .task import Task
+
+    if not isinstance(task, Task):
+        raise InputTypeError(f"`task` must be an rl.Task, got {type(task).__name__}.")
+    check_option(representation, "representation", REPRESENTATIONS)
     if representation == "ntk":
         return [f"{f}:{i}" for f in task.feature_names for i in task.labels]
     return list(task.labels)

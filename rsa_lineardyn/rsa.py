@@ -14,7 +14,7 @@ import copy
 
 import numpy as np
 
-from ._validation import InputTypeError, InputValueError, check_choice, check_not_complex, check_real
+from ._validation import InputTypeError, InputValueError, check_not_complex, check_option, check_real
 from .representations import DEFAULT_RCOND, MEASURES, REPRESENTATIONS, condition_labels, trajectory_rdms
 from .task import Task
 from .trajectory import Trajectory
@@ -34,6 +34,11 @@ def _copy_desc(desc, name):
         return {}
     if not isinstance(desc, dict):
         raise InputTypeError(f"`{name}` must be a dict, got {type(desc).__name__}.")
+    bad = [k for k in desc if not isinstance(k, str)]
+    if bad:
+        raise InputTypeError(
+            f"`{name}` must be keyed by descriptor names (strings); got the key(s) {bad[:5]}. Use e.g. str(key)."
+        )
     return copy.deepcopy(desc)
 
 
@@ -213,7 +218,9 @@ def to_rdms(traj, representation="hidden", measure="euclidean", *, rcond=DEFAULT
     rcond : float
         Pseudo-inverse cut-off for ``"output"``.
     descriptors : dict, optional
-        Extra object descriptors (copied).
+        Extra object descriptors (copied), keyed by strings; they may not
+        replace the ones set from the trajectory (``task``, ``method``,
+        ``representation``, ``measure``, ``n_hidden``, ``lam``, ``tau``).
 
     Returns
     -------
@@ -236,14 +243,21 @@ def to_rdms(traj, representation="hidden", measure="euclidean", *, rcond=DEFAULT
     """
     if not isinstance(traj, Trajectory):
         raise InputTypeError(f"`traj` must be an rl.Trajectory, got {type(traj).__name__}.")
-    check_choice(representation, "representation", REPRESENTATIONS)
-    check_choice(measure, "measure", MEASURES)
+    check_option(representation, "representation", REPRESENTATIONS)
+    check_option(measure, "measure", MEASURES)
     rcond = check_real(rcond, "rcond", minimum=0, maximum=1)
     D = trajectory_rdms(traj, representation, measure, rcond=rcond)
     T = traj.times.size
     desc = {"task": traj.task.name, "method": traj.method, "representation": representation,
             "measure": measure, "n_hidden": traj.n_hidden, "lam": traj.lam, "tau": traj.tau}
-    desc.update(_copy_desc(descriptors, "descriptors"))
+    extra = _copy_desc(descriptors, "descriptors")
+    clash = sorted(set(extra) & set(desc))
+    if clash:
+        raise InputValueError(
+            f"`descriptors` must not replace the descriptors to_rdms sets from the trajectory ({sorted(desc)}); got "
+            f"{clash}. Use other names (e.g. 'model_{clash[0]}'), or rename the task with rl.Task(..., name=...)."
+        )
+    desc.update(extra)
     rdm_desc = {
         "time": traj.times.copy(),
         "lam": np.full(T, traj.lam),

@@ -15,10 +15,14 @@ import numbers
 import numpy as np
 
 from ._validation import (
+    MAX_SQUARED,
     InputTypeError,
     InputValueError,
+    check_bool,
+    check_magnitude,
+    check_memory,
+    check_nonneg_array,
     check_positive_int,
-    check_real,
     check_rng,
 )
 from .task import Task
@@ -26,10 +30,39 @@ from .task import Task
 __all__ = ["hierarchical_task", "random_regression_task", "student_teacher_task"]
 
 
-def _check_bool(value, name):
-    if not isinstance(value, (bool, np.bool_)):
-        raise InputTypeError(f"`{name}` must be True or False, got {value!r}.")
-    return bool(value)
+#: Deepest tree accepted: a tree with branching >= 2 has at least ``2**depth`` items, and beyond 2**16 items its
+#: ``X`` (P x P) alone exceeds the memory limit.
+MAX_DEPTH = 16
+#: Most items accepted for a tree (its ``X`` is P x P).
+MAX_TREE_ITEMS = 100_000
+
+
+def _check_name(name):
+    if name is not None and not isinstance(name, str):
+        raise InputTypeError(f"`name` must be a string or None, got {name!r} ({type(name).__name__}).")
+    return name
+
+
+def _check_spread(value, name):
+    """A standard deviation (teacher scale, noise): finite, >= 0 and at most MAX_SQUARED (its square enters Y Y^T)."""
+    return check_magnitude(value, name, max_abs=MAX_SQUARED,
+                           why="the task statistic Y Y^T / P holds its square, which would overflow double precision",
+                           fix="Only ratios matter up to the time unit: divide every scale by the same constant.")
+
+
+def _check_size(value, name):
+    """A task dimension: an int >= 1 (the memory of the arrays it sizes is checked afterwards)."""
+    return check_positive_int(value, name, minimum=1)
+
+
+def _check_task_memory(n_in, n_out, P, fix):
+    """Refuse a task whose X (n_in x P), Y (n_out x P) and random factors would not fit in memory."""
+    check_memory(
+        (n_in + n_out) * P + n_in * n_out + n_in * n_in + n_out * n_out,
+        f"The task's X (n_in x n_items = {n_in:,} x {P:,}), Y (n_out x n_items = {n_out:,} x {P:,}) and its "
+        "statistics",
+        fix,
+    )
 
 
 def _random_orthonormal_rows(n_rows, n_cols, rng):
@@ -59,7 +92,10 @@ def hierarchical_task(depth, branching=2, *, include_root=True, include_leaves=T
     Parameters
     ----------
     depth : int >= 1
-        Number of levels below the root. There are ``prod(branching)`` items.
+        Number of levels below the root. There are ``prod(branching)`` items,
+        at most 100000, and ``X`` (P x P) and ``Y`` together must fit in
+        :data:`~rsa_lineardyn._validation.MAX_BUILD_MEMORY` (1 GiB); at most
+        ``MAX_DEPTH`` = 16 levels.
     branching : int >= 2 or sequence of int, default 2
         Children per node, either one number for every level or one number per
         level (length ``depth``, from the root down).
@@ -96,7 +132,12 @@ def hierarchical_task(depth, branching=2, *, include_root=True, include_leaves=T
     >>> np.round(task.singular_values ** 2 * task.P, 6)
     array([7., 3., 1., 1.])
     """
-    depth = check_positive_int(depth, "depth", minimum=1)
+    depth = check_positive_int(
+        depth, "depth", minimum=1, maximum=MAX_DEPTH,
+        why=f"a tree with branching >= 2 has at least 2**depth items, more than {MAX_TREE_ITEMS} items are refused, "
+            f"and X is P x P: at depth {MAX_DEPTH + 1} X alone would take {8 * 4 ** (MAX_DEPTH + 1) / 2**30:g} GiB",
+    )
+    name = _check_name(name)
     if isinstance(branching, numbers.Integral) and not isinstance(branching, bool):
         branching = [branching] * depth
     elif isinstance(branching, (str, bytes)) or not hasattr(branching, "__len__"):
@@ -108,28 +149,37 @@ def hierarchical_task(depth, branching=2, *, include_root=True, include_leaves=T
             f"`branching` must have one entry per level (`depth` = {depth}), got {len(branching)} entries."
         )
     branching = [check_positive_int(b, "branching", minimum=2) for b in branching]
-    include_root = _check_bool(include_root, "include_root")
-    include_leaves = _check_bool(include_leaves, "include_leaves")
-    P = int(np.prod(branching))
-    if P > 100_000:
+    include_root = check_bool(include_root, "include_root")
+    include_leaves = check_bool(include_leaves, "include_leaves")
+    P = 1
+    for b in branching:  # Python ints: no overflow
+        P *= b
+    if P > MAX_TREE_ITEMS:
         raise InputValueError(
-            f"The tree has {P} leaves (items); more than 100000 is refused because X would be {P} x {P}. "
-            "Lower `depth` or `branching`."
+            f"The tree has {P:,} leaves (items); more than {MAX_TREE_ITEMS} is refused because X would be {P:,} x {P:,} "
+            f"({8.0 * P * P:.3g} bytes of float64). Lower `depth` or `branching`."
         )
-
-    leaves = list(itertools.product(*[range(b) for b in branching]))
-    features, rows = [], []
     first_level = 0 if include_root else 1
     last_level = depth if include_leaves else depth - 1
-    for level in range(first_level, last_level + 1):
-        for path in itertools.product(*[range(b) for b in branching[:level]]):
-            features.append("root" if level == 0 else "n" + "_".join(map(str, path)))
-            rows.append([1.0 if leaf[:level] == path else 0.0 for leaf in leaves])
-    if not rows:
+    n_nodes = [int(np.prod(branching[:level])) for level in range(first_level, last_level + 1)]
+    check_memory(P * P + sum(n_nodes) * P,
+                 f"The tree's X (P x P = {P:,} x {P:,}) and Y ({sum(n_nodes):,} features x {P:,} items)",
+                 "Lower `depth` or `branching`.")
+
+    leaves = list(itertools.product(*[range(b) for b in branching]))
+    features, blocks = [], []
+    for level, n in zip(range(first_level, last_level + 1), n_nodes):
+        features.extend("root" if level == 0 else "n" + "_".join(map(str, path))
+                        for path in itertools.product(*[range(b) for b in branching[:level]]))
+        # leaves are in lexicographic order, so the leaf i lies below node i // (leaves per node) of this level
+        block = np.zeros((n, P))
+        block[np.arange(P) // (P // n), np.arange(P)] = 1.0
+        blocks.append(block)
+    if not blocks:
         raise InputValueError(
             "The tree has no features: with `depth` = 1, set `include_root` or `include_leaves` to True."
         )
-    Y = np.array(rows)
+    Y = np.vstack(blocks)
     X = np.sqrt(P) * np.eye(P)
     labels = ["item_" + "_".join(map(str, leaf)) for leaf in leaves]
     if name is None:
@@ -148,7 +198,8 @@ def random_regression_task(singular_values, *, n_in=None, n_out=None, n_items=No
     Parameters
     ----------
     singular_values : sequence of float >= 0
-        The singular values ``s`` of ``Syx``, in any order. The task's
+        The singular values ``s`` of ``Syx``, in any order, each at most
+        ``1e150`` (their squares enter ``Y Y^T / P``). The task's
         ``singular_values`` returns them sorted in descending order, padded
         with zeros up to ``min(n_in, n_out)``.
     n_in, n_out : int, optional
@@ -157,7 +208,9 @@ def random_regression_task(singular_values, *, n_in=None, n_out=None, n_items=No
     n_items : int, optional
         Number of items ``P``, at least ``n_in``. Default ``n_in``, in which
         case the inputs are one-hot, ``X = sqrt(P) * I``. Otherwise ``X`` is
-        ``sqrt(P)`` times a random matrix with orthonormal rows.
+        ``sqrt(P)`` times a random matrix with orthonormal rows.  ``X``, ``Y``
+        and the task statistics must fit in 1 GiB of float64
+        (:data:`~rsa_lineardyn._validation.MAX_BUILD_MEMORY`).
     seed : None, int or numpy.random.Generator
     name : str, optional
 
@@ -174,33 +227,26 @@ def random_regression_task(singular_values, *, n_in=None, n_out=None, n_items=No
     """
     if isinstance(singular_values, (str, bytes)):
         raise InputTypeError("`singular_values` must be a sequence of non-negative numbers, not a string.")
-    try:
-        s = np.asarray(singular_values, dtype=float)
-    except (TypeError, ValueError):
-        raise InputTypeError(
-            f"`singular_values` must be a sequence of non-negative numbers, got {singular_values!r}."
-        ) from None
-    if s.ndim != 1 or s.size == 0:
-        raise InputValueError(
-            f"`singular_values` must be a non-empty 1-D sequence, got shape {s.shape}."
-        )
-    if not np.all(np.isfinite(s)) or np.any(s < 0):
-        raise InputValueError(f"`singular_values` must be finite and >= 0, got {s.tolist()}.")
+    s = check_nonneg_array(singular_values, "singular_values", max_abs=MAX_SQUARED,
+                           why="the task statistic Y Y^T / P holds their squares, which overflow double precision",
+                           empty_hint="it must be a non-empty 1-D sequence")
+    name = _check_name(name)
     r = s.size
-    n_in = r if n_in is None else check_positive_int(n_in, "n_in")
-    n_out = r if n_out is None else check_positive_int(n_out, "n_out")
+    n_in = r if n_in is None else _check_size(n_in, "n_in")
+    n_out = r if n_out is None else _check_size(n_out, "n_out")
     for label, value in (("n_in", n_in), ("n_out", n_out)):
         if value < r:
             raise InputValueError(
                 f"`{label}` must be >= len(singular_values) = {r} (Syx has at most min(n_in, n_out) "
                 f"singular values), got {value}."
             )
-    P = n_in if n_items is None else check_positive_int(n_items, "n_items")
+    P = n_in if n_items is None else _check_size(n_items, "n_items")
     if P < n_in:
         raise InputValueError(
             f"`n_items` must be >= `n_in` = {n_in}: white inputs (Sxx = I) need at least as many items "
             f"as input dimensions, got {P}."
         )
+    _check_task_memory(n_in, n_out, P, "Lower `n_in`, `n_out` or `n_items`.")
     rng = check_rng(seed)
     s = np.sort(s)[::-1]
     U = _random_orthonormal_rows(r, n_out, rng).T
@@ -228,11 +274,14 @@ def student_teacher_task(n_in, n_out, n_items, *, teacher_rank=None, teacher_sca
     ----------
     n_in, n_out : int
     n_items : int
-        Number of items ``P``, at least ``n_in``.
+        Number of items ``P``, at least ``n_in``.  ``X``, ``Y`` and the task
+        statistics must fit in 1 GiB of float64.
     teacher_rank : int, optional
         Rank of the teacher, at most ``min(n_in, n_out)``. Default is full rank.
     teacher_scale : float >= 0, default 1.0
+        At most ``1e150`` (its square enters ``Y Y^T / P``).
     noise : float >= 0, default 0.0
+        At most ``1e150``.
     seed : None, int or numpy.random.Generator
     return_teacher : bool, default False
         Whether to also return the teacher matrix.
@@ -249,9 +298,9 @@ def student_teacher_task(n_in, n_out, n_items, *, teacher_rank=None, teacher_sca
     >>> task.is_white(), bool(np.allclose(task.sigma_yx, W))
     (True, True)
     """
-    n_in = check_positive_int(n_in, "n_in")
-    n_out = check_positive_int(n_out, "n_out")
-    P = check_positive_int(n_items, "n_items")
+    n_in = _check_size(n_in, "n_in")
+    n_out = _check_size(n_out, "n_out")
+    P = _check_size(n_items, "n_items")
     if P < n_in:
         raise InputValueError(
             f"`n_items` must be >= `n_in` = {n_in}: white inputs (Sxx = I) need at least as many items "
@@ -263,9 +312,11 @@ def student_teacher_task(n_in, n_out, n_items, *, teacher_rank=None, teacher_sca
             raise InputValueError(
                 f"`teacher_rank` must be <= min(n_in, n_out) = {min(n_in, n_out)}, got {teacher_rank}."
             )
-    teacher_scale = check_real(teacher_scale, "teacher_scale", minimum=0)
-    noise = check_real(noise, "noise", minimum=0)
-    return_teacher = _check_bool(return_teacher, "return_teacher")
+    teacher_scale = _check_spread(teacher_scale, "teacher_scale")
+    noise = _check_spread(noise, "noise")
+    return_teacher = check_bool(return_teacher, "return_teacher")
+    name = _check_name(name)
+    _check_task_memory(n_in, n_out, P, "Lower `n_in`, `n_out` or `n_items`.")
     rng = check_rng(seed)
 
     W = rng.standard_normal((n_out, n_in)) * (teacher_scale / np.sqrt(n_in))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import InputTypeError, InputValueError, check_matrix, check_real
+from ._validation import InputTypeError, InputValueError, check_fraction, check_matrix, check_number
 
 __all__ = ["Task", "Whitening", "whiten"]
 
@@ -111,7 +111,8 @@ class Task:
         return float(np.max(np.abs(self.sigma_xx - np.eye(self.n_in))))
 
     def is_white(self, tol=1e-8):
-        """Whether ``Sxx = I`` to within ``tol`` (max abs entry)."""
+        """Whether ``Sxx = I`` to within ``tol`` (max abs entry; finite, >= 0)."""
+        tol = check_number(tol, "tol", minimum=0)
         return self.whiteness_error() <= tol
 
     def svd(self):
@@ -133,7 +134,8 @@ class Task:
         return self.svd()[1].copy()
 
     def rank(self, rtol=1e-10):
-        """Numerical rank of ``sigma_yx``."""
+        """Numerical rank of ``sigma_yx``: singular values above ``rtol`` times the largest (``0 <= rtol < 1``)."""
+        rtol = check_fraction(rtol, "rtol", why="singular values at or below rtol times the largest count as zero")
         s = self.singular_values
         if s.size == 0 or s[0] == 0:
             return 0
@@ -147,8 +149,12 @@ class Task:
 def _check_labels(labels, n, name, prefix):
     if labels is None:
         return tuple(f"{prefix}{i}" for i in range(n))
-    if isinstance(labels, str):
+    if isinstance(labels, (str, bytes)):
         raise InputTypeError(f"`{name}` must be a sequence of {n} strings, not a single string.")
+    if isinstance(labels, dict) or not hasattr(labels, "__iter__"):
+        raise InputTypeError(
+            f"`{name}` must be a sequence of {n} strings (one per {prefix}), got {type(labels).__name__}."
+        )
     labels = tuple(str(x) for x in labels)
     if len(labels) != n:
         raise InputValueError(f"`{name}` must have {n} entries (one per {prefix}), got {len(labels)}.")
@@ -176,7 +182,7 @@ def whiten(task, rtol=1e-10):
     ----------
     task : Task
     rtol : float, default 1e-10
-        Relative eigenvalue cut-off for dropping directions.
+        Relative eigenvalue cut-off for dropping directions, ``0 <= rtol < 1``.
 
     Returns
     -------
@@ -194,7 +200,8 @@ def whiten(task, rtol=1e-10):
     """
     if not isinstance(task, Task):
         raise InputTypeError(f"`task` must be an rl.Task, got {type(task).__name__}.")
-    rtol = check_real(rtol, "rtol", minimum=0, maximum=1)
+    rtol = check_fraction(rtol, "rtol", why="directions of Sxx with variance at or below rtol times the largest are "
+                                             "dropped; at 1 every direction would be")
     # whitening does not depend on the scale of X: work on X / c (c a power of two, so exact) so that tiny or huge
     # inputs (whose X X^T / P underflows or loses precision) whiten like any others
     top_x = float(np.max(np.abs(task.X)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import InputValueError, check_choice
+from ._validation import InputTypeError, InputValueError, check_choice
 
 __all__ = ["Trajectory"]
 
@@ -123,9 +123,30 @@ class Trajectory:
 
     # -- selection -------------------------------------------------------
     def subset(self, index):
-        """A new trajectory with the time points ``index`` (int, slice, mask or indices)."""
-        idx = np.arange(self.times.size)[index]
+        """A new trajectory with the time points ``index`` (int, slice, boolean mask or integer indices).
+
+        Raises :class:`~rsa_lineardyn.InputTypeError` for other index types and
+        :class:`~rsa_lineardyn.InputValueError` for out-of-range indices, a mask
+        of the wrong length, or a selection of no time points.
+        """
+        T = self.times.size
+        if isinstance(index, (str, bytes)) or index is None:
+            raise InputTypeError(
+                f"`index` must be an int, a slice, a boolean mask or integer indices of the {T} time points, got "
+                f"{index!r}. To select by time value use np.flatnonzero(np.isclose(traj.times, t))."
+            )
+        try:
+            idx = np.arange(T)[index]
+        except IndexError as exc:
+            if "out of bounds" in str(exc) or "boolean index" in str(exc):
+                raise InputValueError(f"`index` does not fit the {T} time points of this trajectory: {exc}.") from None
+            raise InputTypeError(
+                f"`index` must be an int, a slice, a boolean mask or integer indices of the {T} time points, got "
+                f"{index!r}. To select by time value use np.flatnonzero(np.isclose(traj.times, t))."
+            ) from None
         idx = np.atleast_1d(idx)
+        if idx.size == 0:
+            raise InputValueError(f"`index` selects no time points (of {T}); select at least one.")
         weights = None
         if self.weights is not None:
             weights = (self.weights[0][idx], self.weights[1][idx])

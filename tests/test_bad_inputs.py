@@ -697,3 +697,261 @@ def test_evaluate_hypotheses_needs_labels(sem, subjects):
     model = rl.LinearNetworkModel(sem, 3)  # built without the data: it would have matched conditions by position
     with pytest.raises(InputValueError, match=r"`data_rdms` has no item labels"):
         rl.evaluate_hypotheses(unlabelled, [model], sem)
+
+
+# ---------------------------------------------------------------- further gaps (synthetic, mode_strengths, ...) ----
+
+
+@pytest.mark.parametrize("call, arg", [
+    (lambda: rl.hierarchical_task(10**9), "`depth` must be <= 16"),  # MemoryError before (a list of 1e9 levels)
+    (lambda: rl.hierarchical_task(14), r"The tree's X \(P x P = 16,384 x 16,384\).* 6 GiB.*Lower `depth`"),
+    (lambda: rl.hierarchical_task(2, name=3), "`name` must be a string or None"),
+    (lambda: rl.random_regression_task([1.0, 2.0], n_items=10**12), r"n_items = 2 x 1,000,000,000,000\).*TiB.*"
+                                                                       r"Lower `n_in`, `n_out` or `n_items`"),
+    (lambda: rl.random_regression_task([1.0], n_out=10**12), r"n_out x n_items = 1,000,000,000,000 x 1"),
+    (lambda: rl.random_regression_task([True, False]), "`singular_values` must be a 1-D array of non-negative "
+                                                       "numbers, got booleans"),
+    (lambda: rl.random_regression_task([1e300, 1.0]), r"`singular_values` holds 1e\+300, above the largest usable "
+                                                      r"value 1e\+150"),  # blamed `Y` before
+    (lambda: rl.student_teacher_task(10**6, 10**6, 10**6), r"\(n_in x n_items = 1,000,000 x 1,000,000\).*TiB"),
+    (lambda: rl.student_teacher_task(3, 10**12, 10), r"n_out x n_items = 1,000,000,000,000 x 10"),
+    (lambda: rl.student_teacher_task(3, 3, 3, teacher_scale=1e300), r"`teacher_scale` = 1e\+300 is too large"),
+    (lambda: rl.student_teacher_task(3, 3, 3, noise=1e200), r"`noise` = 1e\+200 is too large"),
+    (lambda: rl.student_teacher_task(3, 3, 3, noise="a"), "`noise` must be a real number"),
+    (lambda: rl.student_teacher_task(3, 3, 3, teacher_scale=None), "`teacher_scale` must be a real number"),
+    (lambda: rl.student_teacher_task(3, 3, 3, seed=1.5), "`seed` must be None, a non-negative int"),
+])
+def test_synthetic_sizes_and_scales(call, arg):
+    """Huge sizes gave numpy's MemoryError / 'Maximum allowed size'; huge scales blamed `Y`."""
+    with pytest.raises((InputTypeError, InputValueError), match=arg):
+        call()
+
+
+def test_synthetic_largest_accepted_sizes_still_work():
+    tree = rl.hierarchical_task(10)  # 1024 items: well inside the 1 GiB limit
+    assert tree.P == 1024 and tree.is_white()
+    np.testing.assert_allclose(tree.singular_values[:2] ** 2 * tree.P, [2**11 - 1, 2**10 - 1])
+    task = rl.student_teacher_task(3, 2, 5, teacher_scale=1e100, noise=1e100, seed=0)
+    assert np.all(np.isfinite(task.sigma_yy))
+
+
+@pytest.mark.parametrize("kwargs, error, arg", [
+    (dict(s="ab"), InputTypeError, "`s` must be a 1-D array"),
+    (dict(s=[1 + 1j]), InputTypeError, "`s` holds complex numbers"),
+    (dict(s=[NAN]), InputValueError, "`s` must be finite and >= 0"),
+    (dict(s=[-1.0]), InputValueError, "`s` must be finite and >= 0"),
+    (dict(s=[1e200]), InputValueError, r"`s` holds 1e\+200, above the largest usable value"),
+    (dict(a0="a"), InputTypeError, "`a0` must be a real number"),
+    (dict(a0=1j), InputTypeError, "`a0` holds complex numbers"),
+    (dict(a0=NAN), InputValueError, "`a0` must be a finite number"),
+    (dict(a0=-1.0), InputValueError, "`a0` must be >= 0"),
+    (dict(a0=INF), InputValueError, "`a0` must be a finite number"),
+    (dict(a0=1e250), InputValueError, r"`a0` = 1e\+250 is too large"),
+    (dict(lam="x"), InputTypeError, "`lam` must be a real number"),
+    (dict(lam=None), InputTypeError, "`lam` must be a real number"),
+    (dict(lam=NAN), InputValueError, "`lam` must be a finite number"),
+    (dict(lam=-INF), InputValueError, "`lam` must be a finite number"),
+    (dict(lam=1e200), InputValueError, r"`lam` = 1e\+200 is outside the usable range"),
+    (dict(times="abc"), InputTypeError, "`times` must be a 1-D array"),
+    (dict(times=[1j]), InputTypeError, "`times` holds complex numbers"),
+    (dict(times=[NAN]), InputValueError, "`times` contains NaN"),
+    (dict(times=[-1.0]), InputValueError, "`times` must be non-negative"),
+    (dict(tau="a"), InputTypeError, "`tau` must be a real number"),
+    (dict(tau=0.0), InputValueError, "`tau` must be > 0"),
+    (dict(tau=-1.0), InputValueError, "`tau` must be > 0"),
+    (dict(tau=NAN), InputValueError, "`tau` must be a finite number"),
+    (dict(tau=INF), InputValueError, "`tau` must be a finite number"),
+    (dict(s=np.ones(10**5), times=np.ones(10**5)), InputValueError, r"mode_strengths.*100,000 times x 100,000 "
+                                                                     r"modes.*Pass fewer `times`"),
+])
+def test_mode_strengths_arguments(kwargs, error, arg):
+    """Strings and complex values gave raw errors; NaN / negative / infinite a0, lam, tau, times were accepted."""
+    args = dict(s=[2.0, 1.0], a0=1e-4, lam=0.5, times=[0.0, 1.0], tau=1.0)
+    args.update(kwargs)
+    with pytest.raises(error, match=arg):
+        rl.mode_strengths(**args)
+
+
+def test_mode_strengths_valid_edges():
+    # t = inf is the fixed point a = s (documented), for either sign of lam; a0 = lam = 0 stays at 0 (with lam != 0
+    # the mode grows from 0: rate |lam| s); a scalar s is one mode
+    np.testing.assert_allclose(rl.mode_strengths([3.0, 1.0, 0.0], 1e-3, -0.8, [np.inf]), [[3.0, 1.0, 0.0]], atol=1e-14)
+    assert np.all(rl.mode_strengths([2.0], 0.0, 0.0, [0.0, 1.0, np.inf]) == 0.0)
+    early = rl.mode_strengths([2.0], 0.0, 0.5, [1e-6])[0, 0]
+    np.testing.assert_allclose(early, 0.5 * 2.0 * 1e-6, rtol=1e-5)  # tau da/dt = sqrt(lam^2 + 4a^2)(s - a) at a = 0
+    logistic = 2.0 / (1.0 - (1.0 - 2.0 / 1e-2) * np.exp(-2.0 * 2.0 * 3.0 / 1.5))
+    np.testing.assert_allclose(rl.mode_strengths(2.0, 1e-2, 0.0, 3.0, tau=1.5), [[logistic]], rtol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def traj3():
+    t = rl.Task(np.eye(3) * 3**0.5, np.diag([3.0, 2.0, 1.0]) * 3**0.5)
+    W1, W2 = rl.task_aligned_init(t, 2, scale=0.1)
+    return rl.simulate(t, W1, W2, [0.0, 1.0], method="flow")
+
+
+@pytest.mark.parametrize("call, error, arg", [
+    (lambda tr: rl.trajectory_rdms(tr, "output", rcond=1.0), InputValueError, r"`rcond` = 1 must satisfy 0 <= rcond < 1"),
+    (lambda tr: rl.trajectory_rdms(tr, "hidden", rcond="a"), InputTypeError, "`rcond` must be a real number"),
+    (lambda tr: rl.trajectory_rdms(tr, "hidden", rcond=-1e-3), InputValueError, "`rcond` = -0.001 must satisfy"),
+    (lambda tr: rl.trajectory_rdms(tr, "hidden", "cosine", zero_tol=2.0), InputValueError,
+     r"`zero_tol` = 2 must satisfy 0 <= zero_tol < 1"),
+    (lambda tr: rl.trajectory_rdms(tr, "hidden", "correlation", zero_tol=NAN), InputValueError,
+     "`zero_tol` must be a finite number"),
+    (lambda tr: rl.trajectory_rdms(tr, "hidden", max_memory="x"), InputTypeError, "`max_memory` must be a real"),
+    (lambda tr: rl.output_rsm(tr, rcond=INF), InputValueError, "`rcond` must be a finite number"),
+    (lambda tr: rl.representation_gram(tr, "hidden", rcond=NAN), InputValueError, "`rcond` must be a finite"),
+    (lambda tr: rl.representation_gram(tr, "prediction", max_memory=-1), InputValueError, "`max_memory` must be > 0"),
+    (lambda tr: rl.gram_to_rdm(np.eye(3), "cosine", zero_tol=1.0), InputValueError, "`zero_tol` = 1 must satisfy"),
+    (lambda tr: rl.gram_to_rdm(np.eye(3), "euclidean", zero_tol=True), InputTypeError, "`zero_tol` must be a real"),
+    (lambda tr: rl.to_rdms(tr, "output", rcond=1.0), InputValueError, r"`rcond` = 1 must satisfy"),
+])
+def test_relative_tolerances_of_representations(traj3, call, error, arg):
+    """rcond / zero_tol accepted any value (rcond = 1 dropped every direction: an all-zero output RSM)."""
+    with pytest.raises(error, match=arg):
+        call(traj3)
+
+
+@pytest.mark.parametrize("call, error, arg", [
+    (lambda tr: rl.trajectory_rdms(tr, np.array(["hidden", "output"])), InputValueError,
+     r"`representation` must be one of 'hidden', .* \(a string\); got an array of shape \(2,\)"),  # numpy's
+    (lambda tr: rl.gram_to_rdm(np.eye(3), np.array(["cosine", "x"])), InputValueError,  # "truth value ... ambiguous"
+     r"`measure` must be one of 'euclidean', 'cosine' \(a string\)"),
+    (lambda tr: rl.representation_gram(tr, np.array(["ntk"])), InputValueError, "`representation` must be one of"),
+    (lambda tr: rl.gram_to_rdm("abc"), InputTypeError, "`gram` must be an array"),  # could not convert string
+    (lambda tr: rl.gram_to_rdm(None), InputTypeError, "`gram` must be an array"),  # blamed the shape ()
+    (lambda tr: rl.gram_to_rdm([[1.0, 2.0], [3.0]]), InputTypeError, "`gram` must be a numeric array"),  # ragged
+    (lambda tr: rl.gram_to_rdm(np.eye(3, dtype=bool)), InputTypeError, "`gram` holds booleans"),
+    (lambda tr: rl.gram_to_rdm(np.zeros((0, 0))), InputValueError, r"`gram` is empty \(shape \(0, 0\)\)"),
+    (lambda tr: rl.gram_to_rdm(np.eye(3) * 1e308), InputValueError, r"`gram` has entries up to 1e\+308: their "
+                                                                     "squared Euclidean distances"),  # gave inf
+    (lambda tr: rl.representations.condition_labels("x"), InputTypeError, "`task` must be an rl.Task"),
+])
+def test_representation_inputs(traj3, call, error, arg):
+    with pytest.raises(error, match=arg):
+        call(traj3)
+
+
+def test_gram_to_rdm_any_magnitude():
+    """Huge and tiny Gram matrices give the same cosine RDM and scaled Euclidean RDMs (worked on G / 2**k)."""
+    K = np.array([[4.0, 2.0, 0.0], [2.0, 3.0, 1.0], [0.0, 1.0, 2.0]])
+    ref_cos, ref_euc = rl.gram_to_rdm(K, "cosine"), rl.gram_to_rdm(K, "euclidean")
+    np.testing.assert_allclose(ref_euc, [[0.0, 3.0, 6.0], [3.0, 0.0, 3.0], [6.0, 3.0, 0.0]], rtol=1e-15)
+    for f in (1e-300, 1e-200, 1e200, 1e300):
+        np.testing.assert_allclose(rl.gram_to_rdm(K * f, "cosine"), ref_cos, rtol=1e-14, atol=0)
+        np.testing.assert_allclose(rl.gram_to_rdm(K * f, "euclidean") / f, ref_euc, rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize("call, error, arg", [
+    (lambda: rl.Task(np.eye(3), np.eye(3), labels=5), InputTypeError,  # raw "'int' object is not iterable"
+     r"`labels` must be a sequence of 3 strings \(one per item\), got int"),
+    (lambda: rl.Task(np.eye(3), np.eye(3), feature_names=5), InputTypeError, "`feature_names` must be a sequence"),
+    (lambda: rl.Task(np.eye(3), np.eye(3), labels={"a": 1, "b": 2, "c": 3}), InputTypeError,  # used the keys
+     "`labels` must be a sequence of 3 strings .*got dict"),
+    (lambda: rl.Task(np.eye(3), np.eye(3)).is_white("a"), InputTypeError, "`tol` must be a real number"),
+    (lambda: rl.Task(np.eye(3), np.eye(3)).is_white(NAN), InputValueError, "`tol` must be a finite number"),  # False
+    (lambda: rl.Task(np.eye(3), np.eye(3)).is_white(-1.0), InputValueError, "`tol` must be >= 0"),
+    (lambda: rl.Task(np.eye(3), np.eye(3)).rank(-1.0), InputValueError, "`rtol` = -1 must satisfy 0 <= rtol < 1"),
+    (lambda: rl.Task(np.eye(3), np.eye(3)).rank("a"), InputTypeError, "`rtol` must be a real number"),
+    (lambda: rl.whiten(rl.Task(np.eye(3), np.ones((1, 3))), rtol=1.0), InputValueError,  # "`X` is empty (0, 3)"
+     r"`rtol` = 1 must satisfy 0 <= rtol < 1"),
+])
+def test_task_labels_and_tolerances(call, error, arg):
+    with pytest.raises(error, match=arg):
+        call()
+
+
+@pytest.mark.parametrize("call, arg", [
+    (lambda t: rl.task_aligned_init(t, 10**12), r"W1 \(n_hidden x n_in = 1,000,000,000,000 x 3\).*Lower `n_hidden`"),
+    (lambda t: rl.balanced_init(3, 10**12, 3), r"n_hidden x n_in = 1,000,000,000,000 x 3"),
+    (lambda t: rl.balanced_init(10**12, 2, 3), r"n_hidden x n_in = 2 x 1,000,000,000,000.*Lower `n_hidden`, `n_in`"),
+])
+def test_init_sizes_name_the_memory(call, arg):
+    """Huge widths gave numpy's MemoryError ("Unable to allocate 21.8 TiB")."""
+    t = rl.Task(np.eye(3) * 3**0.5, np.diag([3.0, 2.0, 1.0]) * 3**0.5)
+    with pytest.raises(InputValueError, match=arg):
+        call(t)
+
+
+@pytest.mark.parametrize("kwargs, error, arg", [
+    (dict(descriptors={3: "x"}), InputTypeError, r"`descriptors` must be keyed by descriptor names \(strings\); got "
+                                                 r"the key\(s\) \[3\]"),
+    (dict(descriptors={"lam": 5.0}), InputValueError, r"`descriptors` must not replace the descriptors to_rdms sets "
+                                                      r"from the trajectory .*got \['lam'\]"),  # silently relabelled
+    (dict(representation=np.array(["hidden", "ntk"])), InputValueError, "`representation` must be one of"),
+    (dict(measure=np.array(["cosine"])), InputValueError, "`measure` must be one of"),
+])
+def test_to_rdms_descriptors_and_options(traj3, kwargs, error, arg):
+    with pytest.raises(error, match=arg):
+        rl.to_rdms(traj3, **kwargs)
+    with pytest.raises(InputTypeError, match=r"`rdm_descriptors` must be keyed by descriptor names"):
+        rl.make_rdms(np.zeros((1, 3, 3)), rdm_descriptors={0: [1]})
+    rdms = rl.to_rdms(traj3, descriptors={"subject": "s1"})  # a new name is fine and stored
+    assert rdms.descriptors["subject"] == "s1" and rdms.descriptors["lam"] == traj3.lam
+
+
+@pytest.mark.parametrize("index, error, arg", [
+    ("a", InputTypeError, r"`index` must be an int, a slice, a boolean mask or integer indices of the 2 time points"),
+    (0.5, InputTypeError, "`index` must be an int"),  # numpy's IndexError before
+    (None, InputTypeError, "`index` must be an int"),  # added an axis before
+    ([5], InputValueError, r"`index` does not fit the 2 time points.*index 5 is out of bounds"),
+    (np.array([True, False, True]), InputValueError, r"`index` does not fit the 2 time points"),
+    ([], InputValueError, r"`index` selects no time points \(of 2\)"),  # an empty trajectory before
+])
+def test_trajectory_subset_index(traj3, index, error, arg):
+    with pytest.raises(error, match=arg):
+        traj3.subset(index)
+    np.testing.assert_array_equal(traj3.subset([1, 0]).times, traj3.times[::-1])
+
+
+def test_model_rcond_is_a_relative_tolerance(sem):
+    with pytest.raises(InputValueError, match=r"`rcond` = 1 must satisfy 0 <= rcond < 1"):  # all-zero output RSMs
+        rl.LinearNetworkModel(sem, 3, representation="output", rcond=1.0)
+    with pytest.raises(InputTypeError, match=r"`rcond` must be a real number"):
+        rl.LinearNetworkModel(sem, 3, rcond="a")
+
+
+def _mode_strength_mp(s, a0, lam, t):
+    """The closed form of rl.mode_strengths evaluated directly in 500-digit arithmetic (independent reference)."""
+    import mpmath as mp
+
+    with mp.workdps(500):
+        s, a0, b = mp.mpf(s), mp.mpf(a0), abs(mp.mpf(lam)) / 2
+        t = mp.inf if np.isinf(t) else mp.mpf(t)
+        g = mp.sqrt(s * s + b * b)
+        if s + g == 0:  # s = lam = 0: pure decay
+            return 0.0 if t == mp.inf else float(a0 / (1 + 2 * a0 * t))
+        w0 = a0 + mp.sqrt(a0 * a0 + b * b)
+        if w0 == 0:
+            return 0.0
+        rho = (w0 - (s + g)) / (w0 - (s - g))
+        r = 0 if t == mp.inf else rho * mp.exp(-2 * g * t)
+        w = ((s + g) - r * (s - g)) / (1 - r)
+        return float((w - b * b / w) / 2)
+
+
+def test_mode_strengths_accurate_over_the_accepted_range():
+    """Every accepted (s, a0, lam, t) to ~1e-14 relative against 500-digit arithmetic.  The direct evaluation lost
+    a0 to rounding when a0 << |lam| (a0 = 1e-16, lam = 1 gave a(0) = 1.11e-16) and gave a(0) = inf for a0 >~ 1e16 s."""
+    S = [0.0, 1e-8, 0.5, 2.0, 1e8, 1e150]
+    A0 = [0.0, 1e-200, 1e-16, 1e-4, 1e16, 1e200]
+    LAM = [0.0, 1.0, -3.0, 9.9e99]
+    T = [0.0, 1e-300, 1e-12, 0.5, 3.0, 1e300, np.inf]
+    for a0 in A0:
+        for lam in LAM:
+            got = rl.mode_strengths(S, a0, lam, T)
+            ref = np.array([[_mode_strength_mp(s, a0, lam, t) for s in S] for t in T])
+            assert np.all(np.isfinite(got))
+            np.testing.assert_allclose(got, ref, rtol=1e-14, atol=1e-290, err_msg=f"a0={a0}, lam={lam}")
+    # the cases named in the docstring: a(0) = a0 exactly, also for a tiny a0 next to lam and a huge a0
+    np.testing.assert_allclose(rl.mode_strengths([2.0], 1e-16, 1.0, [0.0])[0, 0], 1e-16, rtol=1e-15)
+    np.testing.assert_allclose(rl.mode_strengths([2.0], 1e20, 0.0, [0.0, 1e-20])[:, 0],
+                               [1e20, 1e20 / 3.0], rtol=1e-14)  # a0 / (1 + 2 a0 t) while a >> s
+
+
+def test_progress_bars_switch_is_a_bool():
+    with pytest.raises(InputTypeError, match=r"`enabled` must be True or False, got 3"):  # truthy 3 was accepted
+        with rl.progress_bars(3):
+            pass
+    with rl.progress_bars(np.False_):
+        pass
