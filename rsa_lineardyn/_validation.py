@@ -184,6 +184,8 @@ def check_positive_int(value, name, *, minimum=1, maximum=None, why=None):
 
 def check_real(value, name, *, minimum=None, maximum=None, strict_min=False, allow_inf=False):
     """Return ``value`` as a finite float within the given bounds."""
+    if value is None:
+        raise InputTypeError(f"`{name}` must be a real number, got None.")
     check_not_complex(value, name)
     if isinstance(value, (bool, np.bool_)):
         raise InputTypeError(f"`{name}` must be a real number, got the boolean {value!r}.")
@@ -210,6 +212,10 @@ def check_real(value, name, *, minimum=None, maximum=None, strict_min=False, all
 
 def check_choice(value, name, choices):
     """Return ``value`` if it is one of ``choices``; the error lists them."""
+    valid_types = {type(c) for c in choices}
+    if valid_types == {str} and not isinstance(value, str):  # an array would make `in` ambiguous
+        valid = ", ".join(repr(c) for c in choices)
+        raise InputTypeError(f"`{name}` must be one of {valid} (a string); got {type(value).__name__} {value!r:.60}.")
     if value not in choices:
         valid = ", ".join(repr(c) for c in choices)
         raise InputValueError(f"`{name}` must be one of {valid}; got {value!r}.")

@@ -955,3 +955,26 @@ def test_progress_bars_switch_is_a_bool():
             pass
     with rl.progress_bars(np.False_):
         pass
+
+
+# --------------------------------------------------------------------------- shared checks: choices and None
+@pytest.mark.parametrize("call, name", [
+    (lambda: rl.fit_rdms(rl.load_92images_rdms("hIT"), rl.load_92images_task(), time_map=np.array(["linear"])),
+     "time_map"),
+    (lambda: rl.load_semantic_task(form=np.array(["items", "x"])), "form"),
+    (lambda: rl.LinearNetworkModel(rl.load_semantic_task(), 2, representation=np.array(["hidden"])),
+     "representation"),
+])
+def test_choice_given_an_array_is_a_named_type_error(call, name):
+    """An array where a string option is expected raised numpy's 'truth value is ambiguous'."""
+    with pytest.raises(rl.InputTypeError, match=f"`{name}`"):
+        call()
+
+
+@pytest.mark.parametrize("kw", ["tau", "flat_tol", "ci"])
+def test_none_for_a_number_is_named_not_nan(kw):
+    """check_real read None as NaN ('`tau` must be a finite number, got nan')."""
+    sem = rl.load_semantic_task()
+    data = rl.rdms_from_matrices(rl.gram_to_rdm(np.eye(sem.P) + 1.0), labels=sem.labels)
+    with pytest.raises(rl.InputTypeError, match=f"`{kw}` must be a real number, got None"):
+        rl.fit_rdms(data, sem, n_hidden=[1], n_boot=0, **{kw: None})
