@@ -64,7 +64,7 @@ import warnings
 import numpy as np
 import scipy.linalg
 
-from ._validation import AssumptionError, check_real, check_times
+from ._validation import AssumptionError, check_memory, check_real, check_times
 from .initialization import measure_balance
 from .simulate import check_weights
 from .trajectory import Trajectory
@@ -537,6 +537,9 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     """
     W1, W2 = check_weights(task, W1, W2)
     times = check_times(times)
+    n = task.n_in + task.n_out
+    check_memory(times.size * n * min(W1.shape[0], n), f"the factors of QQ^T at {times.size} `times` (each {n} x "
+                 f"{min(W1.shape[0], n)})", "Ask for fewer `times` per call (e.g. in blocks).")
     tau = check_real(tau, "tau", minimum=0, strict_min=True)
     balance_tol = check_real(balance_tol, "balance_tol", minimum=0)
     white_tol = check_real(white_tol, "white_tol", minimum=0)
@@ -793,12 +796,12 @@ def _warn_invariant_manifold(d, Z, stacklevel=3):
     return _fast_ok(d, Zr)
 
 
-def fixed_point(task, W1, W2, **kwargs):
+def fixed_point(task, W1, W2, tau=1.0, *, balance_tol=DEFAULT_BALANCE_TOL, white_tol=DEFAULT_WHITE_TOL):
     """The point ``QQ^T(inf)`` reached by gradient flow from ``(W1, W2)``.
 
-    Shorthand for ``exact_dynamics(task, W1, W2, [np.inf])``; returns a
+    Shorthand for ``exact_dynamics(task, W1, W2, [np.inf], ...)`` (same keywords); returns a
     one-point :class:`Trajectory`.  For a bottleneck with a gap in the
     singular values of ``Syx`` at ``n_hidden``, the network function is the
     rank-``n_hidden`` truncation of ``Syx``.
     """
-    return exact_dynamics(task, W1, W2, [np.inf], **kwargs)
+    return exact_dynamics(task, W1, W2, [np.inf], tau, balance_tol=balance_tol, white_tol=white_tol)

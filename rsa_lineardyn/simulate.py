@@ -122,6 +122,7 @@ def simulate(task, W1, W2, times, lr=0.01, tau=1.0, method="gd", rtol=1e-12, ato
         lr = check_real(lr, "lr", minimum=0, strict_min=True)
         _check_gd_budget(W1, W2, times, lr, tau, sxx, syx, int(max_steps))
         W1s, W2s, reached, steps = _run_gd(W1, W2, times, lr, tau, sxx, syx, progress)
+        _warn_coarse_steps(times, reached, lr, tau)
         info = {"lr": lr, "steps": steps}
         method_name = "gradient_descent"
     else:
@@ -169,6 +170,29 @@ def _check_gd_budget(W1, W2, times, lr, tau, sxx, syx, max_steps):
         "(whitened input, balanced weights; cost independent of t), `method=\"flow\"`, a larger `lr`, shorter "
         "`times`, or raise `max_steps`."
     )
+
+
+#: Relative gap between a requested and a reached time above which :func:`simulate` warns (gd only).
+COARSE_STEP_RTOL = 0.01
+
+
+def _warn_coarse_steps(times, reached, lr, tau):
+    """Warn when rounding to whole steps moves a requested time by more than 1% (e.g. lr = 10, t = 1 -> 0)."""
+    import warnings
+
+    pos = times > 0
+    if not np.any(pos):
+        return
+    gap = np.abs(reached[pos] - times[pos]) / times[pos]
+    i = int(np.argmax(gap))
+    if gap[i] > COARSE_STEP_RTOL:
+        t, r = times[pos][i], reached[pos][i]
+        warnings.warn(
+            f"gradient descent moves in whole steps of lr * tau = {lr * tau:.4g} time units, so requested `times` "
+            f"were rounded: e.g. t = {t:.4g} became {r:.4g} ({100 * gap[i]:.0f}% off; `traj.times` holds the times "
+            "reached). Use a smaller `lr` (or times that are multiples of lr * tau) for a faithful trajectory.",
+            UserWarning, stacklevel=3,
+        )
 
 
 def _run_gd(W1, W2, times, lr, tau, sxx, syx, progress=None):

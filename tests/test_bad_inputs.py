@@ -978,3 +978,13 @@ def test_none_for_a_number_is_named_not_nan(kw):
     data = rl.rdms_from_matrices(rl.gram_to_rdm(np.eye(sem.P) + 1.0), labels=sem.labels)
     with pytest.raises(rl.InputTypeError, match=f"`{kw}` must be a real number, got None"):
         rl.fit_rdms(data, sem, n_hidden=[1], n_boot=0, **{kw: None})
+
+
+def test_fixed_point_unknown_keyword_and_huge_time_grids():
+    """fixed_point(foo=1) raised a raw TypeError from exact_dynamics; 1e8 time points a raw MemoryError."""
+    task = rl.Task(np.eye(3) * 3**0.5, np.diag([3.0, 2, 1]) * 3**0.5)
+    W1, W2 = rl.task_aligned_init(task, 2)
+    with pytest.raises(TypeError, match="foo"):  # Python's own message for a wrong keyword names it
+        rl.fixed_point(task, W1, W2, foo=1)
+    with pytest.raises(rl.InputValueError, match=r"`times`.*fewer `times`"):
+        rl.exact_dynamics(task, W1, W2, np.linspace(0.0, 1.0, 20_000_000))  # 20e6 x 6 x 2 doubles: 1.8 GiB

@@ -24,7 +24,8 @@ def test_gd_error_is_first_order_in_lr():
 def test_gd_records_requested_order_and_rounds_to_steps():
     task = random_white_task(3, 2, seed=1)
     W1, W2 = rl.balanced_init(3, 2, 2, 0.0, scale=0.1, seed=0)
-    sim = rl.simulate(task, W1, W2, [0.3, 0.1, 0.0333], lr=0.01)
+    with pytest.warns(UserWarning, match="t = 0.0333 became 0.03"):  # 10% off: said, not silent
+        sim = rl.simulate(task, W1, W2, [0.3, 0.1, 0.0333], lr=0.01)
     np.testing.assert_allclose(sim.times, [0.3, 0.1, 0.03])
     assert list(sim.info["steps"]) == [30, 10, 3]
     np.testing.assert_array_equal(sim.weights[0][2], rl.simulate(task, W1, W2, [0.03], lr=0.01).weights[0][0])
@@ -114,3 +115,16 @@ def test_progress_goes_to_stderr_only_when_asked(small, capsys):
     assert "step 20,000 / 20,000" in err and "left" in err
     rl.simulate(task, W1, W2, [20.0], lr=1e-3)  # default: only on a terminal and for long runs
     assert capsys.readouterr().err == ""
+
+
+def test_gd_warns_when_steps_are_coarser_than_the_requested_times(small):
+    """lr = 10 and times [0, 1] returned times [0, 0] with no notice."""
+    task, W1, W2 = small
+    with pytest.warns(UserWarning, match=r"whole steps of lr \* tau = 10.*t = 1 became 0"):
+        traj = rl.simulate(task, W1, W2, [0.0, 1.0], lr=10.0)
+    assert list(traj.times) == [0.0, 0.0]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # fine steps: no warning
+        rl.simulate(task, W1, W2, [0.0, 1.0, 2.5], lr=0.01)
