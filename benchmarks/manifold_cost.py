@@ -17,7 +17,6 @@ import datetime
 import json
 import os
 import sys
-import tempfile
 import time
 import warnings
 
@@ -96,12 +95,11 @@ def measure(N, n_times, hidden=None, reps=2):
 
 
 def write_atomic(path, text):
-    d = os.path.dirname(os.path.abspath(path))
-    os.makedirs(d, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp_", suffix=os.path.basename(path))
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    """Write ``text`` to ``path`` via a temporary file in its folder (rsa_lineardyn.outputs)."""
+    from rsa_lineardyn.outputs import write_text
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    write_text(path, text)
 
 
 def main(argv=None):
