@@ -688,3 +688,17 @@ def check_option(value, name, choices):
 
 
 __all__ += ["check_option"]
+
+
+def check_run_options(n_jobs, backend, subject_descriptor, stage_descriptor, progress):
+    """The options every fitting/testing entry point shares; returns ``(n_jobs, backend, progress)``."""
+    n_jobs = check_n_jobs(n_jobs)
+    backend = check_backend(backend)
+    check_descriptor_name(subject_descriptor, "subject_descriptor")
+    check_descriptor_name(stage_descriptor, "stage_descriptor")
+    if progress is not None:
+        progress = check_bool(progress, "progress")
+    return n_jobs, backend, progress
+
+
+__all__ += ["check_run_options"]

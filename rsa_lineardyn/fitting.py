@@ -24,18 +24,16 @@ import numpy as np
 
 from ._log import stderr_is_terminal
 from ._validation import (
+    check_run_options,
     InputTypeError,
     InputValueError,
     check_choice,
     check_comparison_method,
-    check_backend,
     check_bool,
-    check_descriptor_name,
     check_bounds,
     check_grid_size,
     check_lam,
     MAX_BOOT,
-    check_n_jobs,
     check_number_or_grid,
     check_positive_int,
     check_real,
@@ -431,12 +429,7 @@ def _settings(data_rdms, task, *, n_hidden, lam, method, scale, fit_scale, repre
     time_offset = check_bool(time_offset, "time_offset")
     refine = check_bool(refine, "refine")
     subject_boot = check_bool(subject_boot, "subject_boot")
-    n_jobs = check_n_jobs(n_jobs)
-    backend = check_backend(backend)
-    check_descriptor_name(subject_descriptor, "subject_descriptor")
-    check_descriptor_name(stage_descriptor, "stage_descriptor")
-    if progress is not None:
-        progress = check_bool(progress, "progress")
+    n_jobs, backend, progress = check_run_options(n_jobs, backend, subject_descriptor, stage_descriptor, progress)
     sigma_k = check_sigma_k(sigma_k, data_rdms.n_cond)
     check_labelled(data_rdms, task)
     rng = check_rng(seed)

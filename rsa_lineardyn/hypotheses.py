@@ -48,18 +48,16 @@ import numpy as np
 
 from ._log import stderr_is_terminal
 from ._validation import (
+    check_run_options,
     InputTypeError,
     InputValueError,
-    check_backend,
     check_bool,
-    check_descriptor_name,
     check_choice,
     check_comparison_method,
     check_distinct,
     check_grid_size,
     MAX_BOOT,
     check_kwargs,
-    check_n_jobs,
     check_positive_int,
     check_real,
     check_scale,
@@ -486,12 +484,7 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
     if n_folds is not None:
         n_folds = check_positive_int(n_folds, "n_folds", minimum=2)
     sigma_k = check_sigma_k(sigma_k, data_rdms.n_cond)
-    n_jobs = check_n_jobs(n_jobs)
-    backend = check_backend(backend)
-    check_descriptor_name(subject_descriptor, "subject_descriptor")
-    check_descriptor_name(stage_descriptor, "stage_descriptor")
-    if progress is not None:
-        progress = check_bool(progress, "progress")
+    n_jobs, backend, progress = check_run_options(n_jobs, backend, subject_descriptor, stage_descriptor, progress)
     rng = check_rng(seed)
     if progress is None:
         progress = stderr_is_terminal()
