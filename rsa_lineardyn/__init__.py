@@ -59,7 +59,7 @@ _LAZY = {
 
 #: Submodules reachable as attributes (``rsa_lineardyn.fitting``) without an explicit import.
 _SUBMODULES = frozenset({
-    "baselines", "cli", "crossval", "datasets", "design", "engines", "exact", "fitting", "hypotheses",
+    "baselines", "cli", "crossval", "datasets", "demos", "design", "engines", "exact", "fitting", "hypotheses",
     "initialization", "intervals", "model", "outputs", "plotting", "recovery", "representations", "rsa", "scoring",
     "simulate", "synthetic", "task", "trajectory",
 })

@@ -44,12 +44,13 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def _examples_dir():
-    """Folder of the example scripts ``demo`` and ``figure1`` run.
+    """Folder of the example scripts (thin scripts over :mod:`rsa_lineardyn.demos`, plus ``fit_human_it.py``).
 
     The repository's ``examples/`` when the package runs from a source checkout
     (``pyproject.toml`` next to the package folder, as in an editable install), else
     the copy wheels and ``pip install .`` place in the package
     (``rsa_lineardyn/_bundled/examples``, see ``[tool.setuptools.package-dir]``).
+    The command line itself runs the demo code from :mod:`rsa_lineardyn.demos`.
     """
     repo = _PACKAGE_DIR.parent
     if (repo / "pyproject.toml").is_file() and (repo / "examples").is_dir():
@@ -153,19 +154,10 @@ def _check_outputs(paths, force):
 
 
 def _load_example(name):
-    import importlib.util
+    """The demo module ``name`` (``figure1``, ``semantic_development``): code inside the package."""
+    import importlib
 
-    path = EXAMPLES_DIR / f"{name}.py"
-    if not path.exists():
-        raise CLIError(
-            f"example script {path} not found; this installation lacks the bundled examples: "
-            "reinstall rsa_lineardyn from a wheel or sdist of this version, or run from a checkout "
-            "of the repository (`pip install -e .`)."
-        )
-    spec = importlib.util.spec_from_file_location(f"rsa_lineardyn_example_{name}", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return importlib.import_module(f"rsa_lineardyn.demos.{name}")
 
 
 def _existing_file(path, what):

@@ -74,7 +74,18 @@ class DatasetError(InputValueError):
 _PACKAGE_DIR = Path(__file__).resolve().parent
 #: Where wheels and ``pip install .`` put the bundled data (mapped from the top-level
 #: ``datasets/`` at build time, see ``[tool.setuptools.package-dir]`` in pyproject.toml).
-_INSTALLED_DATA = _PACKAGE_DIR / "_bundled" / "datasets"
+def _installed_data():
+    """The installed data folder, located through :mod:`importlib.resources` (the package's own resources).
+
+    ``rsa_lineardyn/_bundled/datasets`` inside the installed package (the bundled files are plain files
+    on disk, so the resource is a real folder).
+    """
+    from importlib import resources
+
+    return Path(str(resources.files("rsa_lineardyn") / "_bundled" / "datasets"))
+
+
+_INSTALLED_DATA = _installed_data()
 
 
 def _checkout_dir(name):
