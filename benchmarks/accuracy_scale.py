@@ -20,7 +20,6 @@ import os
 import platform
 import sys
 import time
-import warnings
 
 import numpy as np
 
@@ -53,16 +52,11 @@ def make_task(n_in, n_out, rng):
 
 
 def draw_weights(task, n_hidden, lam, scale, rng):
-    """Balanced weights, redrawn while they lie on an invariant manifold (the rule's warning)."""
-    while True:
-        W1, W2 = rl.balanced_init(task.n_in, n_hidden, task.n_out, lam=lam, scale=scale, seed=rng)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", RuntimeWarning)
-            try:
-                rl.exact_dynamics(task, W1, W2, [0.0])
-                return W1, W2
-            except RuntimeWarning:
-                continue
+    """Balanced weights, redrawn while they lie on an invariant manifold (``run.draw_weights``)."""
+    sys.path.insert(0, HERE)
+    from run import draw_weights as _draw
+
+    return _draw(task, n_hidden, lam, scale, rng)[:2]
 
 
 def time_grid(task, n_hidden, lam, scale, n_mid):
