@@ -53,8 +53,11 @@ def _examples_dir():
     The command line itself runs the demo code from :mod:`rsa_lineardyn.demos`.
     """
     repo = _PACKAGE_DIR.parent
-    if (repo / "pyproject.toml").is_file() and (repo / "examples").is_dir():
-        return repo / "examples"
+    try:
+        if (repo / "pyproject.toml").is_file() and (repo / "examples").is_dir():
+            return repo / "examples"
+    except OSError:  # a folder above the package we may not look into
+        pass
     return _PACKAGE_DIR / "_bundled" / "examples"
 
 

@@ -95,8 +95,11 @@ def _checkout_dir(name):
     stray ``site-packages/datasets`` of some other distribution is never picked up.
     """
     repo = _PACKAGE_DIR.parent
-    if (repo / "pyproject.toml").is_file() and (repo / name).is_dir():
-        return repo / name
+    try:
+        if (repo / "pyproject.toml").is_file() and (repo / name).is_dir():
+            return repo / name
+    except OSError:  # a folder above the package we may not look into: not a checkout we can use
+        pass
     return None
 
 

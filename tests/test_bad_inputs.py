@@ -327,6 +327,10 @@ def _run_unprivileged(code):
         import os, sys, encodings.idna, encodings.cp437, zipfile, csv, hashlib, io, pickle, stat, pathlib
         import numpy, pandas, rsatoolbox
         import rsa_lineardyn as rl, rsa_lineardyn.cli, rsa_lineardyn.datasets
+        import importlib, pkgutil
+        for _m in pkgutil.walk_packages(rl.__path__, "rsa_lineardyn."):  # the package imports lazily: load all now,
+            if "._bundled" not in _m.name:                              # while its folder is still readable
+                importlib.import_module(_m.name)
         if os.geteuid() == 0:
             os.setgid(65534)
             os.setuid(65534)
