@@ -28,6 +28,12 @@ Cells
  (c) how often each verdict (determined / not determined, with its reason) fires in (b).
  (e) power as (d) in the issue's condition "noise ceiling >= 0.8": stages later in learning (k = 2, 3, 4,
      t = 6, 9, 12), where the subjects' representations are shaped by the task more than by their starts.
+ (f) rich vs lazy at width 4 (whole groups of equal singular values; at width 3 each subject's start picks
+     one of two equal modes), stages across learning: truth rich (t = 3, 6, 9 and 4.5, 6, 9), truth lazy
+     (large lam = 4 s_max; t = 6, 9, 12 and 3, 6, 9), truth lazy (large init); power and the rate of
+     significant verdicts in the wrong direction (floor <= 0.025, half of alpha).
+ (g) misspecification: as (f) plus item-specific signal the network does not explain (nuisance 1.0), with
+     corr and with cosine: power and wrong-direction rate.
  (d) power (floor >= 0.80): fraction of trials with the TRUE hypothesis significantly preferred
      (pairwise row truth vs other: mean_diff > 0 and p < 0.05), 3 stages:
      truth N_h = 2 vs wide, truth wide (14) vs N_h = 2 (lam = 0, scale 0.1);
@@ -36,7 +42,7 @@ Per cell: trials, rate, Wilson 95% CI of the rate, median rsatoolbox lower noise
 (boot_noise_ceiling, corr, per stage, averaged over stages).
 
 Run:  .venv/bin/python benchmarks/calibration.py [--trials 40] [--seed 0] [--jobs 2] [--quick] [--subjects 8]
-      [--parts a b d e] [--out benchmarks/results/calibration]
+      [--parts a b d e f g] [--out benchmarks/results/calibration]
 Writes <out>.json and <out>.md atomically; progress goes to stderr.
 """
 
@@ -135,6 +141,44 @@ def make_cells(parts, quick):
                  "stages t=6,9,12", data="net", n_hidden=3, lam=0.0, scale=float(np.sqrt(s_max)), test="regimes",
                  truth="lazy (large init)", others=["rich"], **late),
         ]
+    if "f" in parts or "g" in parts:
+        # (f) rich vs lazy at width 4, which holds whole groups of the task's equal singular values (0.94 x2,
+        # 0.61 x2): at width 3 every subject's own start picks one of the two 0.61 modes, a choice no expected
+        # geometry can make, and 3 of 8 subjects then prefer the broader lazy prediction (power 0.38-0.72).
+        # Stages across learning (t = 3, 6, 9 and 4.5, 6, 9) for a rich truth, where its stage-like
+        # transitions happen; the lazy (large lam) truth has converged its hidden layer by t = 3.
+        s_max = 0.9354143466934853
+        lazy_lam = dict(lam=4.0 * s_max, scale=0.1 * float(np.sqrt(s_max)))
+        t369 = dict(times=[3.0, 6.0, 9.0], stage_values=[1, 2, 3], noise=0.25, stages=True)
+        t4569 = dict(times=[4.5, 6.0, 9.0], stage_values=[3, 4, 6], noise=0.25, stages=True)
+        t6912 = dict(times=[6.0, 9.0, 12.0], stage_values=[2, 3, 4], noise=0.25, stages=True)
+        rich = dict(data="net", n_hidden=4, lam=0.0, scale=0.01, test="regimes", truth="rich",
+                    others=["lazy (large lam)", "lazy (large init)"])
+        lazy = dict(data="net", n_hidden=4, test="regimes", truth="lazy (large lam)", others=["rich"], **lazy_lam)
+        if "f" in parts:
+            cells += [
+                dict(part="f", name="power: truth rich (N_h=4, lam=0, scale 0.01), stages t=3,6,9", **rich, **t369),
+                dict(part="f", name="power: truth rich (N_h=4, lam=0, scale 0.01), stages t=4.5,6,9", **rich,
+                     **t4569),
+                dict(part="f", name=f"power: truth lazy (N_h=4, lam={4 * s_max:.2f}, scale 0.1 sqrt(s_max)), "
+                     "stages t=6,9,12", **lazy, **t6912),
+                dict(part="f", name=f"power: truth lazy (N_h=4, lam={4 * s_max:.2f}, scale 0.1 sqrt(s_max)), "
+                     "stages t=3,6,9", **lazy, **t369),
+                dict(part="f", name=f"power: truth lazy (N_h=4, lam=0, scale {np.sqrt(s_max):.2f}), stages t=3,6,9",
+                     data="net", n_hidden=4, lam=0.0, scale=float(np.sqrt(s_max)), test="regimes",
+                     truth="lazy (large init)", others=["rich"], **t369),
+            ]
+        if "g" in parts:
+            # (g) misspecification: the region also carries item-specific signal the network does not explain
+            # (nuisance 1.0: as strong as the network's signal), the same in every run and stage. It adds about
+            # the same amount to every distance; corr ignores that, cosine reads it as geometry.
+            for method in ("corr", "cosine"):
+                cells += [
+                    dict(part="g", name=f"nuisance 1.0, {method}: truth rich (N_h=4), stages t=3,6,9", nuisance=1.0,
+                         method=method, **rich, **t369),
+                    dict(part="g", name=f"nuisance 1.0, {method}: truth lazy (N_h=4, large lam), stages t=6,9,12",
+                         nuisance=1.0, method=method, **lazy, **t6912),
+                ]
     return cells
 
 
@@ -152,7 +196,7 @@ def _simulate(cell, rng):
     else:
         data = simulate_voxel_rdms(task, cell["n_hidden"], cell["lam"], cell["scale"], times,
                                    n_subjects=cell.get("n_subjects", N_SUBJECTS), n_runs=N_RUNS, n_voxels=N_VOXELS,
-                                   noise=cell["noise"],
+                                   noise=cell["noise"], nuisance=cell.get("nuisance", 0.0),
                                    init="random", per_subject=True, lr=LR, seed=rng)
     if cell.get("stage_values"):  # relabel stages 1..K by the experimenter's stage values
         relabel = dict(zip(range(1, len(cell["stage_values"]) + 1), cell["stage_values"]))
@@ -250,7 +294,7 @@ def _hypotheses(cell, task, data, seed, n_boot):
     if cell["test"] == "widths":
         hyp = rl.compare_widths(data, task, widths=[2, "wide"], **kw)
     else:
-        hyp = rl.compare_regimes(data, task, n_hidden=3, **kw)
+        hyp = rl.compare_regimes(data, task, n_hidden=cell["n_hidden"] if cell["data"] == "net" else 3, **kw)
     names = [str(m) for m in hyp.table["model"]]
     pw = hyp.pairwise
     p_of = {(str(r["model_a"]), str(r["model_b"])): (float(r["mean_diff"]), float(r["p"])) for _, r in pw.iterrows()}
@@ -274,7 +318,8 @@ def _hypotheses(cell, task, data, seed, n_boot):
         for o in cell["others"]:
             b = _find(names, o)
             d, p = p_of.get((a, b), (np.nan, np.nan))
-            out["pairs"][f"{a} vs {b}"] = {"mean_diff": d, "p": p, "success": bool(d > 0 and p < ALPHA)}
+            out["pairs"][f"{a} vs {b}"] = {"mean_diff": d, "p": p, "success": bool(d > 0 and p < ALPHA),
+                                           "wrong": bool(d < 0 and p < ALPHA)}
     return out
 
 
@@ -325,7 +370,7 @@ def summarise(cells, trials):
         base = {"part": cell["part"], "cell": cell["name"], "errors": sum(errors.values()),
                 "error_examples": list(errors)[:2], "median_nc": nc,
                 "median_seconds": float(np.median([t["seconds"] for t in ts])) if ts else np.nan}
-        if cell["part"] in ("a", "d", "e"):
+        if cell["part"] in ("a", "d", "e", "f", "g"):
             key = "reject" if cell["part"] == "a" else "success"
             pair_names = list(dict.fromkeys(p for t in ok for p in t["pairs"]))
             for pn in pair_names:
@@ -342,6 +387,12 @@ def summarise(cells, trials):
                              "rate": rate, "ci_low": lo, "ci_high": hi, "floor": floor,
                              "floor_met": bool(met) if n else None, "median_width": np.nan,
                              "extra": ok[0].get("extra", {}) if ok else {}})
+                if cell["part"] != "a" and all("wrong" in v for v in defined) and n:
+                    kw_ = sum(v["wrong"] for v in defined)  # the other hypothesis significantly preferred
+                    lo, hi = wilson(kw_, n)
+                    rows.append({**base, "measure": f"wrong direction: {pn}", "trials": n, "undefined_p": len(vals) - n,
+                                 "rate": kw_ / n, "ci_low": lo, "ci_high": hi, "floor": ALPHA / 2,
+                                 "floor_met": bool(kw_ / n <= ALPHA / 2), "median_width": np.nan, "upper": True})
             if not pair_names:
                 rows.append({**base, "measure": "(no result)", "trials": 0, "rate": np.nan, "ci_low": np.nan,
                              "ci_high": np.nan, "floor": np.nan, "floor_met": None, "median_width": np.nan})
@@ -391,7 +442,8 @@ def markdown(rows, verdicts, header):
            "| part | cell | measure | trials | rate | Wilson 95% CI | floor | met | median width | median NC | errors |",
            "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        floor = "" if np.isnan(r["floor"]) else (f"<= {r['floor']:g}" if r["part"] == "a" else f">= {r['floor']:g}")
+        upper = r["part"] == "a" or r.get("upper")
+        floor = "" if np.isnan(r["floor"]) else (f"<= {r['floor']:g}" if upper else f">= {r['floor']:g}")
         met = {True: "yes", False: "**no**", None: ""}[r["floor_met"]]
         err = str(r["errors"]) + (f" ({r['error_examples'][0][:80]})" if r["errors"] else "")
         out.append(f"| {r['part']} | {r['cell']} | {r['measure']} | {r['trials']} | {_fmt(r['rate'])} | "
@@ -438,7 +490,8 @@ def main(argv=None):
     ap.add_argument("--trials", type=int, default=40, help="trials per cell (default 40)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--parts", nargs="+", default=["a", "b", "d", "e"], choices=["a", "b", "d", "e"])
+    ap.add_argument("--parts", nargs="+", default=["a", "b", "d", "e", "f", "g"],
+                    choices=["a", "b", "d", "e", "f", "g"])
     ap.add_argument("--n-boot-fit", type=int, default=200)
     ap.add_argument("--n-boot-hyp", type=int, default=0,
                     help="bootstrap of the hypothesis tests (0: the package default; p-values do not use it)")
@@ -475,7 +528,7 @@ def main(argv=None):
         c["n_subjects"] = args.subjects
         if args.stage_scale and c.get("stages"):
             c["stage_scale"] = args.stage_scale
-        if args.method:
+        if args.method and "method" not in c:
             c["method"] = args.method
     ss = np.random.SeedSequence(args.seed)
     cell_seeds = ss.spawn(len(cells))

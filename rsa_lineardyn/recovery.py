@@ -55,7 +55,7 @@ def _label(r, subject, stage, true_time):
 
 
 def simulate_voxel_rdms(task, n_hidden, lam, scale, times, *, n_subjects=4, n_runs=4, n_voxels=40, noise=1.0,
-                        init="aligned", lr=0.01, seed=None, per_subject=False):
+                        init="aligned", lr=0.01, seed=None, per_subject=False, nuisance=0.0):
     """Crossnobis RDMs of a gradient-descent-trained network's hidden layer, seen through noisy voxels.
 
     Parameters
@@ -86,6 +86,14 @@ def simulate_voxel_rdms(task, n_hidden, lam, scale, times, *, n_subjects=4, n_ru
         (:func:`balanced_init` at ``lam``, ``scale``), so the data vary over
         starts as well as over projections and noise.  ``False``: one
         network shared by all subjects (the behaviour before this option).
+    nuisance : float, default 0
+        Signal the network does not explain: each subject's voxels also carry
+        an item-specific Gaussian pattern, the same in every run and stage,
+        with this standard deviation relative to the RMS of the projected
+        signal at the last time.  Real regions carry such signal (e.g. visual
+        features of the items); it adds roughly the same amount to every
+        distance, which ``corr`` ignores and ``cosine`` reads as geometry
+        (``benchmarks/calibration.py``, part g).
 
     Returns
     -------
@@ -108,6 +116,7 @@ def simulate_voxel_rdms(task, n_hidden, lam, scale, times, *, n_subjects=4, n_ru
     n_runs = check_positive_int(n_runs, "n_runs", minimum=2)
     n_voxels = check_positive_int(n_voxels, "n_voxels")
     noise = check_real(noise, "noise", minimum=0)
+    nuisance = check_real(nuisance, "nuisance", minimum=0)
     lr = check_real(lr, "lr", minimum=0, strict_min=True)
     times = _check_times(times)
     rng = check_rng(seed)
@@ -127,9 +136,12 @@ def simulate_voxel_rdms(task, n_hidden, lam, scale, times, *, n_subjects=4, n_ru
         H, reached = train() if per_subject else shared
         M = rng.standard_normal((n_voxels, n_hidden)) / np.sqrt(n_hidden)
         signal = M @ H  # (K, n_voxels, P)
-        sd = noise * np.sqrt(np.mean(signal[-1] ** 2))
-        if noise > 0 and sd == 0:
+        rms = np.sqrt(np.mean(signal[-1] ** 2))
+        sd = noise * rms
+        if (noise > 0 or nuisance > 0) and rms == 0:
             raise InputValueError("the hidden layer is zero at the last time; there is no signal to add noise to.")
+        if nuisance > 0:  # item-specific, fixed over runs and stages; drawn only when asked (seeded streams unchanged)
+            signal = signal + nuisance * rms * rng.standard_normal(signal.shape[1:])
         for k in range(times.size):
             r = _crossnobis(signal[k].T, labels, n_runs, sd, rng)
             rdms.append(_label(r, s, k + 1, reached[k]))

@@ -90,3 +90,29 @@ def test_noise_input_validation(task):
         simulate_noise_rdms(task, [1.0], noise=0.0)
     with pytest.raises(rl.InputValueError):
         simulate_noise_rdms(task, [1.0], n_subjects=0)
+
+
+def test_nuisance_is_an_item_pattern_fixed_over_runs_and_stages(task):
+    """noise = 0: each RDM is the squared distance (per voxel) of M H(t) + N, N drawn once per subject."""
+    from itertools import combinations
+
+    V, a, times = 50, 0.7, [1.0, 2.0]
+    d = simulate_voxel_rdms(task, 2, 0.0, 0.5, times, n_subjects=1, n_runs=2, n_voxels=V, noise=0.0,
+                            nuisance=a, seed=11)
+    W1, W2 = rl.task_aligned_init(task, 2, lam=0.0, scale=0.5)
+    H = rl.simulate(task, W1, W2, times, lr=0.01, method="gd").weights[0] @ task.X
+    rng = np.random.default_rng(11)
+    M = rng.standard_normal((V, 2)) / np.sqrt(2)
+    S = M @ H
+    N = a * np.sqrt(np.mean(S[-1] ** 2)) * rng.standard_normal((V, task.X.shape[1]))
+    for k in range(len(times)):
+        X = S[k] + N
+        want = [np.sum((X[:, i] - X[:, j]) ** 2) / V for i, j in combinations(range(X.shape[1]), 2)]
+        np.testing.assert_allclose(d.subset("stage", k + 1).get_vectors()[0], want, rtol=1e-10)
+    clean = simulate_voxel_rdms(task, 2, 0.0, 0.5, times, n_subjects=1, n_runs=2, n_voxels=V, noise=0.0, seed=11)
+    assert not np.allclose(clean.get_vectors(), d.get_vectors())
+    zero = simulate_voxel_rdms(task, 2, 0.0, 0.5, times, n_subjects=1, n_runs=2, n_voxels=V, noise=0.0,
+                               nuisance=0.0, seed=11)
+    assert np.array_equal(clean.get_vectors(), zero.get_vectors())  # nothing drawn unless asked
+    with pytest.raises(rl.InputValueError, match="nuisance"):
+        simulate_voxel_rdms(task, 2, 0.0, 0.5, times, nuisance=-0.1)
