@@ -264,3 +264,34 @@ def test_small_recovery_study(tree):
     good = df[df["noise_ceiling_lower"] >= 0.8]  # the issue's floor is stated for such noise levels
     assert len(good) >= 4
     assert good["correct_n_hidden"].mean() >= 0.9
+
+
+def test_regime_messages_width_cutting_equal_modes_and_cosine(tree, subjects_data):
+    """Width 3 cuts the task's pair of equal 0.61 modes (a message says so); width 4 does not; cosine warns."""
+    cut = rl.compare_regimes(subjects_data, tree, n_hidden=3)
+    assert any("cuts the group of equal singular values 0.612 (modes 3-4)" in m for m in cut.messages)
+    assert any("n_hidden = 2 or n_hidden = 4 does not cut it" in m for m in cut.messages)
+    whole = rl.compare_regimes(subjects_data, tree, n_hidden=4)
+    assert not any("cuts the group" in m for m in whole.messages)
+    with pytest.warns(UserWarning, match="Use 'corr' for regime tests"):
+        cos = rl.compare_regimes(subjects_data, tree, n_hidden=4, method="cosine")
+    assert any("reads signal the network does not explain" in m for m in cos.messages)
+
+
+def test_cosine_reads_unexplained_item_signal_as_lazy_corr_does_not(tree):
+    """Calibration part g in small: rich learners (own random starts, GD) whose voxels also carry item-specific
+    signal as strong as the network's. corr prefers the true regime; cosine significantly prefers lazy (large lam)."""
+    data = simulate_voxel_rdms(tree, 4, 0.0, 0.01, [3.0, 6.0, 9.0], n_subjects=16, n_runs=4, n_voxels=100,
+                               noise=0.25, nuisance=1.0, init="random", per_subject=True, seed=5)
+
+    def rich_vs_lam(method):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            pw = rl.compare_regimes(data, tree, n_hidden=4, method=method).pairwise
+        row = pw[(pw.model_a == "rich") & (pw.model_b == "lazy (large lam)")].iloc[0]
+        return row.mean_diff, row.p
+
+    d, p = rich_vs_lam("corr")
+    assert d > 0 and p < 0.05
+    d, p = rich_vs_lam("cosine")
+    assert d < 0 and p < 0.05
