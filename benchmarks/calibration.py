@@ -96,6 +96,8 @@ def make_cells(parts, quick):
                  test="widths", stages=True),
             dict(part="a", name="null: pure noise, compare_regimes (N_h=3), 3 stages", data="noise",
                  test="regimes", stages=True),
+            dict(part="a", name="null: pure noise, compare_regimes (N_h=4), 3 stages", data="noise",
+                 test="regimes", stages=True, n_hidden=4),
             dict(part="a", name="null: N_h=2 snapshot at t=3, compare_widths [2, wide] (same geometry)",
                  data="net", n_hidden=2, lam=0.0, scale=SCALE, noise=0.25, times=[3.0], test="widths",
                  stages=False, pairs=[("N_h=2", "wide")]),
@@ -294,7 +296,7 @@ def _hypotheses(cell, task, data, seed, n_boot):
     if cell["test"] == "widths":
         hyp = rl.compare_widths(data, task, widths=[2, "wide"], **kw)
     else:
-        hyp = rl.compare_regimes(data, task, n_hidden=cell["n_hidden"] if cell["data"] == "net" else 3, **kw)
+        hyp = rl.compare_regimes(data, task, n_hidden=cell.get("n_hidden", 3), **kw)
     names = [str(m) for m in hyp.table["model"]]
     pw = hyp.pairwise
     p_of = {(str(r["model_a"]), str(r["model_b"])): (float(r["mean_diff"]), float(r["p"])) for _, r in pw.iterrows()}
