@@ -7,7 +7,9 @@ cut the spectrum between degenerate groups).  The hidden layer is read through a
 onto voxels per subject plus Gaussian noise per run (noise level = SD relative to the RMS signal);
 data RDMs are crossnobis RDMs over runs (rsatoolbox.data.calc_rdm).  Each trial is fitted with
 rl.fit_rdms (corr, scale fixed at its true value) once with all 4 stages (shared linear time map)
-and once with one snapshot (the 3rd stage).
+and once with one snapshot (the 3rd stage).  This older study keeps the task-aligned start and no bootstrap
+(recovery_trial(init="aligned", n_boot=0)); benchmarks/calibration.py is the study from random starts, with
+intervals and tests.
 
 Run:  .venv/bin/python benchmarks/recovery.py [--reps 3] [--json out/recovery.json] [--quick]
 Prints a markdown table; writes the trials and the summary as JSON.
@@ -23,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 import rsa_lineardyn as rl
+from rsa_lineardyn.outputs import write_text
 from rsa_lineardyn.recovery import recovery_trial
 
 TRUE_WIDTHS = (2, 4, 8)
@@ -43,6 +46,7 @@ def run(noise_levels, reps, seed=0, n_subjects=4, n_runs=4, n_voxels=100, widths
                     for stages in (True, False):
                         r = recovery_trial(task, h, lam, SCALE, TIMES, CANDIDATES, noise=noise, stages=stages,
                                            n_subjects=n_subjects, n_runs=n_runs, n_voxels=n_voxels,
+                                           init="aligned", n_boot=0,
                                            seed=np.random.default_rng(child))
                         r["rep"] = rep
                         rows.append(r)
@@ -95,7 +99,7 @@ def main(argv=None):
           f"candidates {CANDIDATES}, seed {args.seed})")
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"settings": vars(args), "summary": summary.to_dict(orient="records"),
+    write_text(path, json.dumps({"settings": vars(args), "summary": summary.to_dict(orient="records"),
                                 "trials": df.to_dict(orient="records"), "seconds": elapsed}, indent=1, default=float))
     print(f"wrote {path}")
     return summary

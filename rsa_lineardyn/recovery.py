@@ -193,18 +193,26 @@ def simulate_noise_rdms(task, times, *, n_subjects=4, n_runs=4, n_voxels=40, noi
 
 
 def recovery_trial(task, n_hidden, lam, scale, times, candidate_widths, *, noise=1.0, n_subjects=4, n_runs=4,
-                   n_voxels=40, stages=True, method="corr", init="aligned", n_lam=10, n_times=41, seed=None):
+                   n_voxels=40, stages=True, method="corr", init="random", n_lam=10, n_times=41, n_boot=200,
+                   seed=None):
     """Simulate data at known parameters, fit them, and report the recovery.
 
     With ``stages=False`` only the stage nearest the middle of ``times`` is
     fitted (one snapshot).  The init scale is fixed at its true value.
+    ``init="random"`` (default): every subject is its own network from its
+    own random lambda-balanced start (:func:`simulate_voxel_rdms` with
+    ``per_subject=True``); ``"aligned"``: one network from the task-aligned
+    start for all subjects.  ``n_boot`` bootstrap samples give ``lam``'s
+    interval (0: no interval, so ``lam_identifiable`` is False).
 
     Returns
     -------
     dict
         True and fitted ``n_hidden``/``lam``, ``correct_n_hidden``,
-        ``lam_error`` (absolute), ``lam_identifiable``, ``score`` and the
-        noise ceiling (rsatoolbox ``boot_noise_ceiling``, mean over stages).
+        ``lam_error`` (absolute), ``lam_low``/``lam_high`` (interval of
+        ``fit_rdms``), ``lam_covered``, ``lam_identifiable``, ``score`` and
+        the noise ceiling (rsatoolbox ``boot_noise_ceiling``, mean over
+        stages).
     """
     from rsatoolbox.inference import boot_noise_ceiling
 
@@ -212,7 +220,7 @@ def recovery_trial(task, n_hidden, lam, scale, times, candidate_widths, *, noise
 
     rng = check_rng(seed)
     data = simulate_voxel_rdms(task, n_hidden, lam, scale, times, n_subjects=n_subjects, n_runs=n_runs,
-                               n_voxels=n_voxels, noise=noise, init=init, seed=rng)
+                               n_voxels=n_voxels, noise=noise, init=init, per_subject=init == "random", seed=rng)
     if not stages:
         mid = int(np.asarray(times).size // 2) + 1
         data = data.subset("stage", mid)
@@ -221,12 +229,15 @@ def recovery_trial(task, n_hidden, lam, scale, times, candidate_widths, *, noise
         sub = data.subset("stage", st)
         if sub.n_rdm > 1:
             nc.append(boot_noise_ceiling(sub, method=method, rdm_descriptor="subject")[0])
-    res = fit_rdms(data, task, n_hidden=candidate_widths, method=method, scale=scale, n_boot=0, n_lam=n_lam,
+    res = fit_rdms(data, task, n_hidden=candidate_widths, method=method, scale=scale, n_boot=n_boot, n_lam=n_lam,
                    n_times=n_times, stage_descriptor="stage" if stages else None, seed=0, progress=False)
     b = res.best
+    iv = res.intervals.set_index("parameter")
+    lo, hi = (float(iv.loc["lam", "low"]), float(iv.loc["lam", "high"])) if "lam" in iv.index else (np.nan, np.nan)
     return {
         "true_n_hidden": n_hidden, "true_lam": lam, "noise": noise, "stages": bool(stages),
         "fit_n_hidden": b["n_hidden"], "fit_lam": b["lam"], "correct_n_hidden": b["n_hidden"] == n_hidden,
-        "lam_error": abs(b["lam"] - lam), "lam_identifiable": bool(res.identifiable["lam"][0]),
+        "lam_error": abs(b["lam"] - lam), "lam_low": lo, "lam_high": hi, "lam_covered": bool(lo <= lam <= hi),
+        "lam_identifiable": bool(res.identifiable["lam"][0]),
         "score": b["score"], "noise_ceiling_lower": float(np.mean(nc)) if nc else np.nan,
     }

@@ -258,12 +258,24 @@ def test_small_recovery_study(tree):
     for h, child in zip((2, 4, 8), ss.spawn(3)):
         for lam in (-1.0, 1.0):
             rows.append(recovery_trial(tree, h, lam, 0.1, [1.5, 3.0, 4.5, 6.0], [2, 4, 8], noise=0.1,
-                                       n_subjects=3, n_voxels=100, seed=np.random.default_rng(child)))
+                                       n_subjects=3, n_voxels=100, init="aligned", n_boot=0,
+                                       seed=np.random.default_rng(child)))
     df = pd.DataFrame(rows)
     print(df.to_string())
     good = df[df["noise_ceiling_lower"] >= 0.8]  # the floor is stated for such noise levels
     assert len(good) >= 4
     assert good["correct_n_hidden"].mean() >= 0.9
+
+
+def test_recovery_trial_reports_lam_interval_from_random_starts(tree):
+    r = recovery_trial(tree, 2, -1.0, 0.1, [1.5, 3.0, 4.5, 6.0], [2], noise=0.05, n_subjects=6, n_voxels=100,
+                       n_boot=30, seed=1)
+    assert np.isfinite(r["lam_low"]) and np.isfinite(r["lam_high"])
+    assert r["lam_low"] <= r["fit_lam"] <= r["lam_high"]
+    assert r["lam_covered"] == (r["lam_low"] <= -1.0 <= r["lam_high"])
+    none = recovery_trial(tree, 2, -1.0, 0.1, [1.5, 3.0], [2], noise=0.05, n_subjects=3, n_voxels=50, n_boot=0,
+                          seed=1)
+    assert none["lam_identifiable"] is False  # no bootstrap, no interval
 
 
 def test_regime_messages_width_cutting_equal_modes_and_cosine(tree, subjects_data):
