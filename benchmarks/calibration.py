@@ -14,7 +14,7 @@ Task: rl.hierarchical_task(depth=3, include_root=False) (8 items, 8 inputs, 14 f
 
 Cells
  (a) false positives at alpha = 0.05 of the pairwise tests (every unordered pair, p < 0.05), floor <= 0.10:
-     - pure noise, 3 stages: rl.compare_widths(widths=[2, "wide"]) and rl.compare_regimes(n_hidden=3);
+     - pure noise, 3 stages: rl.compare_widths(widths=[2, "wide"]) and rl.compare_regimes(n_hidden=3 and 4);
      - near-identical geometry: one snapshot (t = 3) of N_h = 2 networks (lam = 0); then a wide network at
        its best-fitting time predicts nearly the same geometry (the 0.61 modes of a wide network started at
        scale 0.1 are still at a few % of their final strength at t = 3, the 0.94 modes are what both
