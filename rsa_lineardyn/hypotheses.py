@@ -747,7 +747,14 @@ def compare_widths(data_rdms, task, widths=(2, "wide"), *, method="corr", n_boot
 
 
 def compare_regimes(data_rdms, task, n_hidden=None, *, method="corr", n_boot=0, seed=0, **kwargs):
-    """Rich or lazy? :func:`evaluate_hypotheses` on :func:`regime_models`, plus the feature baseline."""
+    """Rich or lazy? :func:`evaluate_hypotheses` on :func:`regime_models`, plus the feature baseline.
+
+    Calibrated (``benchmarks/calibration.py`` parts a, d-g) with ``method="corr"`` and stages that span
+    learning.  ``messages`` notes when ``n_hidden`` cuts a group of equal singular values of the task (each
+    subject's start then picks its own modes within the group, and power drops).  ``"cosine"`` warns: it
+    reads item-specific signal the network does not explain as geometry and then prefers lazy over a true
+    rich learner.
+    """
     check_comparison_method(method)
     keys = ("rich_scale", "lazy_lam", "lazy_scale", "representation", "measure", "init")
     check_kwargs(kwargs, keys + _EVALUATE_KW, "compare_regimes")
