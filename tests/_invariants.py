@@ -50,18 +50,22 @@ def rank_excess(P, n_hidden, rtol=1e-9):
     return float(ev[n_hidden] / ev[0])
 
 
-def balance_residual(P, n_in, n_out, lam, F=None, floor=0.0):
-    """``||P J P - lam P|| / ((||P|| + floor) (||P|| + |lam| + ||F|| + floor))``.
+def balance_residual(P, n_in, n_out, lam, F=None, floor=0.0, inherited=0.0):
+    """``max(0, ||P J P - lam P|| - tr(P) inherited) / ((||P|| + floor) (||P|| + |lam| + ||F|| + floor))``.
 
     ``floor`` is the absolute accuracy of ``P`` (rounding relative to the problem's scale
     ``max(||P0||, ||F||)``, see :func:`abs_floor`): near a saddle, or at ``t = inf`` when ``F = 0``,
     ``P`` can be tiny and its rounding error is relative to that scale, not to ``||P||``.
+    ``inherited`` is the initial weights' own imbalance ``||W2^T W2 - W1 W1^T - lam I||``:
+    ``P J P - lam P = Q (B - lam I) Q^T`` with ``B = Q^T J Q`` conserved by the flow, so the exact
+    solution of the given (rounded) weights carries up to ``||Q||^2 ||B - lam I|| = tr(P) * inherited``.  It matters when
+    the weights are huge next to ``lam`` (rounding at ``||W||^2`` in ``B``) and ``P`` then shrinks.
     """
     J = j_matrix(n_in, n_out)
     nP = _nrm(P)
     nF = _nrm(F) if F is not None else 0.0
     den = (nP + floor) * (nP + abs(lam) + nF + floor)
-    return _nrm(P @ J @ P - lam * P) / den if den > 0 else 0.0
+    return max(0.0, _nrm(P @ J @ P - lam * P) - float(np.trace(P)) * inherited) / den if den > 0 else 0.0
 
 
 def abs_floor(P0, F, rel=1e-10):
@@ -226,11 +230,12 @@ def run_checks(task, W1, W2, times, *, flow=False, flow_tmax=None):
     Q0 = np.concatenate([W1.T, W2], axis=0)
     P0 = Q0 @ Q0.T
     floor = abs_floor(P0, F)
+    inherited = _nrm(W2.T @ W2 - W1 @ W1.T - lam * np.eye(h))
     for t, P in zip(times, Ps):
         res["symmetry"] = max(res["symmetry"], symmetry_residual(P))
         res["psd"] = max(res["psd"], psd_residual(P))
         res["rank"] = max(res["rank"], rank_excess(P, h))
-        res["balance"] = max(res["balance"], balance_residual(P, n_in, n_out, lam, F, floor))
+        res["balance"] = max(res["balance"], balance_residual(P, n_in, n_out, lam, F, floor, inherited))
         if t == 0:
             res["initial"] = max(res["initial"], _nrm(P - P0) / max(_nrm(P0), np.finfo(float).tiny))
         elif np.isinf(t):

@@ -18,7 +18,10 @@ import rsa_lineardyn as rl
 
 from _invariants import _orth, run_checks
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: the same 150 examples on every run, so CI is reproducible; benchmarks/sweep.py draws 10,000+
+# fresh configurations with the same checks.
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+                    derandomize=True)
 
 
 @st.composite
@@ -80,3 +83,26 @@ def test_time_order_and_tau(n_in, n_out, n_hidden, scale, seed):
     order = np.argsort(times)
     np.testing.assert_allclose(a[order], b, rtol=0, atol=1e-13 * max(1.0, np.abs(b).max()))
     np.testing.assert_allclose(c, a, rtol=0, atol=1e-12 * max(1.0, np.abs(a).max()))
+
+
+def test_balance_of_huge_weights_next_to_small_lam():
+    """Found by hypothesis: weights ~1e3 with lam ~3e-3 on a zero task (P shrinks 1e9-fold by t = 100).
+
+    The rounded initial weights are themselves unbalanced by ~3e-10 (eps * ||W||^2); the flow conserves
+    W2^T W2 - W1 W1^T, so no solver can return a trajectory more balanced than that. The exact solution's
+    imbalance per unit of P must stay within the input's own, and the invariant checks allow exactly that.
+    """
+    W1 = np.array([[219.1728601059318], [-1160.3643884275018]])
+    W2 = np.array([[-90.35643321217515, 478.649046824103], [-199.68089729983123, 1057.043332634659]])
+    task = rl.Task(np.eye(1), np.zeros((2, 1)))
+    times = np.array([0.0, 1.0, 100.0, np.inf])
+    traj = rl.exact_dynamics(task, W1, W2, times)
+    lam = traj.lam
+    inherited = np.linalg.norm(W2.T @ W2 - W1 @ W1.T - lam * np.eye(2))
+    assert inherited > 1e-10  # the input is not balanced to better than this
+    J = np.diag([-1.0, 1.0, 1.0])
+    eps = np.finfo(float).eps
+    for P in traj.qqt:  # plus the rounding of forming P J P itself
+        assert np.linalg.norm(P @ J @ P - lam * P) <= np.trace(P) * inherited + 16 * eps * np.linalg.norm(P) ** 2
+    res, fails, warned = run_checks(task, W1, W2, times, flow=True)
+    assert not fails, (fails, res)
