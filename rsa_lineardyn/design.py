@@ -34,7 +34,7 @@ from ._validation import (
     check_rdm_values,
 )
 from .model import DegeneracyWarning, LinearNetworkModel
-from .scoring import _PreparedData, _unit_scale, _weighted_fast
+from .scoring import _PreparedData, _rank_one_factor, _RankOneScores, _unit_scale, _weighted_fast
 
 __all__ = ["check_labelled", "STAGE_KEYS", "SUBJECT_KEYS", "Design", "Candidates", "make_design", "make_candidates", "score_tensor",
            "unit_score_tensor", "stacked_scores", "aggregate"]
@@ -225,7 +225,28 @@ def make_candidates(task, data_rdms, widths, lam, n_lam, log10_scales, model_kw)
 # ----------------------------------------------------------------------------
 # the score tensor
 # ----------------------------------------------------------------------------
-def _score_group(design, model, lams, log10_scales, method, sigma_k, pair_weights):
+def _rank_one_scores(model, prepared, cache):
+    """:class:`~rsa_lineardyn.scoring._RankOneScores` for ``model``'s full selection, or ``None`` if not applicable.
+
+    Applies to ``corr``/``cosine`` on squared-Euclidean predictions of a rank-one engine (every representation
+    but the NTK) over distinct conditions.  ``cache`` (a dict, or ``None``) shares the basis factorisation
+    between models with the same basis (all widths of ``init="random"``).
+    """
+    sel = getattr(model, "_full", None)
+    if (prepared is None or not prepared.fast or sel is None or not sel.fast or model.measure != "euclidean"
+            or sel.duplicate.any()):
+        return None
+    Bsq = sel.Bsq
+    key = (Bsq.shape, hash(Bsq.tobytes()), prepared.method, hash(prepared.keep.tobytes()))
+    factor = None if cache is None else cache.get(key)
+    if factor is None or not np.array_equal(factor[0], Bsq):
+        factor = (Bsq, _rank_one_factor(Bsq, prepared.keep, prepared.method))
+        if cache is not None:
+            cache[key] = factor
+    return _RankOneScores(Bsq, prepared, factor[1])
+
+
+def _score_group(design, model, lams, log10_scales, method, sigma_k, pair_weights, factor_cache=None):
     """Score tensor of one group: (n_maps, n_rdm, n_lam * n_scale, G)."""
     from threadpoolctl import threadpool_limits
 
@@ -239,9 +260,16 @@ def _score_group(design, model, lams, log10_scales, method, sigma_k, pair_weight
         out = np.empty((n_maps, D.shape[0], C, inv.shape[0]))
         idx = inv[:, stage_of]  # (G, R): score of rdm r at time parameter g is S[:, idx[g, r], r]
         prepared = _PreparedData(D, method, sigma_k) if pair_weights is None else None  # data rescaled once
+        rank_one = _rank_one_scores(model, prepared, factor_cache)
         c = 0
         for lam in lams:
             for ls in log10_scales:
+                if rank_one is not None:  # scores straight from the rank-one weights (no n_pairs-long vectors)
+                    lam_, scale_, _ = model._unpack(_theta(model, lam, ls))
+                    S = rank_one.score(model._engine.rank_one(lam_, scale_, uniq, model.tau)[0])[None]
+                    out[:, :, c, :] = np.take_along_axis(S, idx[None], axis=1).transpose(0, 2, 1)
+                    c += 1
+                    continue
                 V = model.predict_times(uniq, _theta(model, lam, ls))  # (U, n_pairs)
                 if pair_weights is None:
                     S = prepared.score(V)[None]  # (1, U, R)
@@ -262,7 +290,8 @@ def score_tensor(design, candidates, method, sigma_k=None, *, pair_weights=None,
     """
     from joblib import delayed
 
-    jobs = [delayed(_score_group)(design, model, lams, lss, method, sigma_k, pair_weights)
+    cache = {} if n_jobs == 1 and backend is None else None  # serial: the groups share basis factorisations
+    jobs = [delayed(_score_group)(design, model, lams, lss, method, sigma_k, pair_weights, cache)
             for model, lams, lss in candidates.groups]
     return np.concatenate(_run_jobs(jobs, n_jobs, backend, progress, what), axis=2)
 

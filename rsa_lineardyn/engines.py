@@ -454,6 +454,44 @@ def _factor_batched(d, s, Z, Q, w):
     return K
 
 
+def _manifold_rule_generic(d, Z):
+    """:func:`rsa_lineardyn.exact._manifold_rule` for a batch ``Z`` (D, n, r), skipping draws it leaves unchanged.
+
+    The rule's own early exit covers a block of top rows with at most ``r`` rows.  With a tie at the boundary
+    (the ``k``-th largest eigenvalue of ``F`` shared by more rows than directions are left, e.g. the tied
+    singular values 5 and 6 of the 92-image task at ``n_hidden = 5``) it runs a per-draw loop of SVDs.  For a
+    draw whose rows above the boundary (``a < r`` of them) and whose top rows (``>= r``) both have their
+    ``min(a, r)`` / ``r`` singular values above ``max(1e3 tol, 1e-6 ||Z||_2)``, that loop is the identity up to
+    a rotation of the columns and rounding-level entries: every level above claims all its rows (each row's
+    distance to the span of the rows above is at least the block's smallest singular value), the boundary
+    level claims the ``r - a`` directions left (``||B x|| >= sigma_r([A; B])`` for ``x`` orthogonal to the rows
+    ``A``), nothing is zeroed, and the dependences among the growing rows are resolved the same way (their
+    restriction outside each prefix has singular values ``>= sigma / ||Z||_2 > 1e-6``, above the rule's rank
+    cut-off ``1e-8``).  Such draws keep ``Z`` itself (``Z Z^T``, hence ``QQ^T``, is the same); the others go
+    through the rule.
+    """
+    from .exact import _MANIFOLD_RTOL, _manifold_rule
+
+    D, n, r = Z.shape
+    k = min(r, int(np.sum(d > 0)))
+    if k == 0 or D == 0:
+        return _manifold_rule(d, Z)[0]
+    boundary = np.sort(d)[::-1][k - 1]
+    above, top = np.flatnonzero(d > boundary), np.flatnonzero(d >= boundary)
+    if top.size <= r or np.sum(d > 0) <= r:  # the rule's own early exit applies
+        return _manifold_rule(d, Z)[0]
+    norm = np.linalg.norm(Z, ord=2, axis=(1, 2))
+    thr = np.maximum(1e3 * _MANIFOLD_RTOL * norm, 1e-6 * norm)
+    ok = np.linalg.svd(Z[:, top], compute_uv=False)[:, r - 1] > thr
+    if above.size:
+        ok &= np.linalg.svd(Z[:, above], compute_uv=False)[:, -1] > thr
+    if np.all(ok):
+        return Z
+    out = Z.copy()
+    out[~ok] = _manifold_rule(d, Z[~ok])[0]
+    return out
+
+
 def _to_modes(Om, K):
     """``Om[:, None] @ K`` for ``Om`` (D, n, nc), ``K`` (D, T, nc, r): one matrix product per draw, (D, T, n, r)."""
     D, T, nc, r = K.shape
@@ -666,12 +704,10 @@ class _RandomStartEngine:
         hit = _lru_get(self._cache, key, self.stats, "state")
         if hit is not None:
             return hit
-        from .exact import _manifold_rule
-
         d, Om = self._spectrum(key[0])  # eigenvectors in mode coordinates
         C = self._thin_modes(*key)
         Zfull = np.swapaxes(Om, 0, 1) @ C  # (D, n, r) = O^T C
-        Zfull, _ = _manifold_rule(d, Zfull)  # exact_dynamics' rounding-level rule; no warning: part of the expectation
+        Zfull = _manifold_rule_generic(d, Zfull)  # exact_dynamics' rounding-level rule; no warning: part of the expectation
         D, n, r = Zfull.shape
         fast_ok = self._fast_ok(d, Zfull)  # no warning: such draws are part of the expectation
         levels, inverse, counts = np.unique(d, return_inverse=True, return_counts=True)
