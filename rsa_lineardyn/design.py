@@ -225,28 +225,33 @@ def make_candidates(task, data_rdms, widths, lam, n_lam, log10_scales, model_kw)
 # ----------------------------------------------------------------------------
 # the score tensor
 # ----------------------------------------------------------------------------
-def _rank_one_scores(model, prepared, cache):
+#: Factorisations of pair bases for :func:`_rank_one_scores`, most recent last (a few; ~6 MB each at 92 items).
+_FACTORS = []
+_N_FACTORS = 4
+
+
+def _rank_one_scores(model, prepared):
     """:class:`~rsa_lineardyn.scoring._RankOneScores` for ``model``'s full selection, or ``None`` if not applicable.
 
     Applies to ``corr``/``cosine`` on squared-Euclidean predictions of a rank-one engine (every representation
-    but the NTK) over distinct conditions.  ``cache`` (a dict, or ``None``) shares the basis factorisation
-    between models with the same basis (all widths of ``init="random"``).
+    but the NTK) over distinct conditions.  The basis factorisation is shared (a small module-level cache)
+    between models with the same pair basis: all widths of ``init="random"``, the wide aligned network.
     """
     sel = getattr(model, "_full", None)
     if (prepared is None or not prepared.fast or sel is None or not sel.fast or model.measure != "euclidean"
             or sel.duplicate.any()):
         return None
-    Bsq = sel.Bsq
-    key = (Bsq.shape, hash(Bsq.tobytes()), prepared.method, hash(prepared.keep.tobytes()))
-    factor = None if cache is None else cache.get(key)
-    if factor is None or not np.array_equal(factor[0], Bsq):
-        factor = (Bsq, _rank_one_factor(Bsq, prepared.keep, prepared.method))
-        if cache is not None:
-            cache[key] = factor
-    return _RankOneScores(Bsq, prepared, factor[1])
+    Bsq, keep, method = sel.Bsq, prepared.keep, prepared.method
+    for entry in list(_FACTORS):
+        if entry[2] == method and np.array_equal(entry[1], keep) and np.array_equal(entry[0], Bsq):
+            return _RankOneScores(Bsq, prepared, entry[3])
+    entry = (Bsq, keep.copy(), method, _rank_one_factor(Bsq, keep, method))
+    _FACTORS.append(entry)
+    del _FACTORS[:-_N_FACTORS]
+    return _RankOneScores(Bsq, prepared, entry[3])
 
 
-def _score_group(design, model, lams, log10_scales, method, sigma_k, pair_weights, factor_cache=None):
+def _score_group(design, model, lams, log10_scales, method, sigma_k, pair_weights):
     """Score tensor of one group: (n_maps, n_rdm, n_lam * n_scale, G)."""
     from threadpoolctl import threadpool_limits
 
@@ -260,7 +265,7 @@ def _score_group(design, model, lams, log10_scales, method, sigma_k, pair_weight
         out = np.empty((n_maps, D.shape[0], C, inv.shape[0]))
         idx = inv[:, stage_of]  # (G, R): score of rdm r at time parameter g is S[:, idx[g, r], r]
         prepared = _PreparedData(D, method, sigma_k) if pair_weights is None else None  # data rescaled once
-        rank_one = _rank_one_scores(model, prepared, factor_cache)
+        rank_one = _rank_one_scores(model, prepared)
         c = 0
         for lam in lams:
             for ls in log10_scales:
@@ -290,8 +295,7 @@ def score_tensor(design, candidates, method, sigma_k=None, *, pair_weights=None,
     """
     from joblib import delayed
 
-    cache = {} if n_jobs == 1 and backend is None else None  # serial: the groups share basis factorisations
-    jobs = [delayed(_score_group)(design, model, lams, lss, method, sigma_k, pair_weights, cache)
+    jobs = [delayed(_score_group)(design, model, lams, lss, method, sigma_k, pair_weights)
             for model, lams, lss in candidates.groups]
     return np.concatenate(_run_jobs(jobs, n_jobs, backend, progress, what), axis=2)
 

@@ -184,7 +184,7 @@ class _RankOneScores:
     ``v_c . d_c = (Rb w_t) . (Qb^T d_c)``: a (T, J) x (J, J) product replaces the (T, J) x (J, n_pairs) one and
     the (T, n_pairs) scoring pass.  Both ways are backward stable; they can differ by more than rounding only
     where ``|v_c|`` is far below the size of its terms ``sum_j |w_j| |Bc_j|`` (a nearly constant prediction):
-    those rows (``|v_c| <= 1e-3`` of it) are scored directly.  Equals ``prepared.score(max(w @ Bsq, 0))`` to
+    those rows (``|v_c| <= 1e-4`` of it) are scored directly.  Equals ``prepared.score(max(w @ Bsq, 0))`` to
     rounding (the prediction must have no NaN pairs: no repeated conditions).
     """
 
@@ -203,7 +203,7 @@ class _RankOneScores:
         with np.errstate(invalid="ignore", divide="ignore"):
             out = (y @ self.E) / np.outer(nv, self.prepared.nd)
         out[:, self.prepared.nd == 0] = np.nan
-        direct = ~(nv > 1e-3 * (np.abs(w) @ self.rownorm)) | ~np.all(np.isfinite(w) & (w >= 0), axis=1)
+        direct = ~(nv > 1e-4 * (np.abs(w) @ self.rownorm)) | ~np.all(np.isfinite(w) & (w >= 0), axis=1)
         if np.any(direct):
             out[direct] = self.prepared.score(np.maximum(w[direct] @ self.Bsq, 0.0))
         return out
