@@ -492,6 +492,68 @@ def _manifold_rule_generic(d, Z):
     return out
 
 
+def _compress_tied_columns(B, sigma, rtol=1e-13):
+    """Tied columns of the split path's ``B`` (D, n_o, r) replaced by the rows of their R factor.
+
+    ``sigma`` (D, r) is non-increasing per draw (SVD order, zero padding last).  A run of more than ``n_o``
+    values within ``rtol * max(sigma)^2`` of each other in ``sigma^2`` has one row scale in
+    ``(B D^-1/2)^T`` at every time, so its columns ``B_run`` can be replaced by ``R^T`` with
+    ``B_run^T = Q R`` (``n_o`` columns, ``sigma^2`` their mean): ``B D^-1 B^T`` is unchanged.  Returns
+    ``(Bc (D, n_o, rc), sigc (D, rc))``, or ``None`` when there is no such run or the draws differ in
+    their run lengths.
+    """
+    D, n_o, r = B.shape
+    if D == 0:
+        return None
+    s2 = sigma**2
+    keeps, runs = [], []
+    for b in range(D):
+        tol = rtol * s2[b, 0]
+        ids = np.concatenate([[0], np.cumsum(s2[b, :-1] - s2[b, 1:] > tol)])
+        counts = np.bincount(ids)
+        long = np.flatnonzero(counts > n_o)
+        keeps.append(np.flatnonzero(~np.isin(ids, long)))
+        runs.append([np.flatnonzero(ids == g) for g in long])
+    lengths = [[x.size for x in rb] for rb in runs]
+    if not lengths[0] or any(ln != lengths[0] for ln in lengths) or any(x.size != keeps[0].size for x in keeps):
+        return None
+    keep = np.stack(keeps)
+    cols = [np.take_along_axis(B, keep[:, None, :], axis=2)]
+    sig = [np.take_along_axis(sigma, keep, axis=1)]
+    for j in range(len(lengths[0])):
+        idx = np.stack([rb[j] for rb in runs])  # (D, len)
+        Bt = np.take_along_axis(B, idx[:, None, :], axis=2)  # (D, n_o, len), len > n_o
+        R = np.linalg.qr(np.swapaxes(Bt, 1, 2), mode="r")  # (D, n_o, n_o)
+        cols.append(np.swapaxes(R, 1, 2))
+        s_run = np.sqrt(np.mean(np.take_along_axis(s2, idx, axis=1), axis=1))  # (D,)
+        sig.append(np.repeat(s_run[:, None], n_o, axis=1))
+    return np.concatenate(cols, axis=2), np.concatenate(sig, axis=1)
+
+
+def _sorted_qr_q(L, d_o, s):
+    """``Q`` of the QR of ``[diag(e^{ell}) L; I]`` on scale-sorted rows, back in the original row order.
+
+    ``L`` (D, T, n_o, k), row log-scales from ``d_o`` (n_o,) at times ``s`` (T,) (identity rows: scale 1):
+    the reduced exact step of the split path (LAPACK's Householder QR is accurate on rows sorted by
+    scale, largest first).  Returns (D, T, n_o + k, k).
+    """
+    from .exact import _FAST_LOG_MAX, _row_scales
+
+    D, T, n_o, k = L.shape
+    ell, _ = _row_scales(d_o, s)  # (T, n_o)
+    ell_all = np.concatenate([ell, np.zeros((T, k))], axis=1)
+    with np.errstate(under="ignore"):
+        sc = np.where(ell_all > -_FAST_LOG_MAX, np.exp(np.minimum(ell_all, _FAST_LOG_MAX)), 0.0)
+    A = np.concatenate([L, np.broadcast_to(np.eye(k), (D, T, k, k))], axis=2) * sc[None, :, :, None]
+    N = n_o + k
+    order = np.argsort(-ell_all, axis=1, kind="stable")
+    inv = np.argsort(order, axis=1)
+    base = N * np.arange(T)[:, None]  # rows gathered as one flat index over (time, row): np.take is fast
+    As = np.take(A.reshape(D, T * N, k), (base + order).ravel(), axis=1).reshape(D, T, N, k)
+    Qs = np.linalg.qr(As, mode="reduced")[0]
+    return np.take(Qs.reshape(D, T * N, k), (base + inv).ravel(), axis=1).reshape(D, T, N, k)
+
+
 def _to_modes(Om, K):
     """``Om[:, None] @ K`` for ``Om`` (D, n, nc), ``K`` (D, T, nc, r): one matrix product per draw, (D, T, n, r)."""
     D, T, nc, r = K.shape
@@ -849,7 +911,7 @@ class _RandomStartEngine:
                 sigma = np.zeros((D, r))
                 sigma[:, : sig.shape[1]] = sig
                 B = Z[:, oidx] @ np.swapaxes(Wt, 1, 2)  # (D, n_o, r) = Z_o W
-                out = (dg, d[oidx], Om[:, oidx], B, sigma, gmodes)
+                out = (dg, d[oidx], Om[:, oidx], B, sigma, gmodes, _compress_tied_columns(B, sigma))
         _lru_put(self._cache, key, out, self._cache_size)
         return out if out != "none" else None
 
@@ -864,10 +926,68 @@ class _RandomStartEngine:
         return bool(np.all(ell <= _FAST_LOG_MAX))
 
     def _split_factors(self, split, s):
+        """:meth:`_split_factors_full` on the compressed columns, with the group's trace from the balance.
+
+        Columns of ``B`` whose ``sigma`` are tied (75 of the 92 of the wide network on the 92-image task:
+        ``Z_g Z_g^T = -lam I + a rank-11 term``) share their row scale in ``(B D^-1/2)^T`` at every time, so
+        they are replaced by the ``n_o`` rows of their R factor (:func:`_compress_tied_columns`): the same
+        ``L L^T = B D^-1 B^T``.  The group's trace of ``W1^T W1`` then follows from the conserved balance
+        ``W2^T W2 - W1 W1^T = lam I_r`` (``r = n_hidden``, ``lam < 0``): ``tr(W1^T W1) = ||K2||^2 - lam r``,
+        minus the other input rows.  Returns ``None`` (use :meth:`_split_factors_full`) when there are no
+        tied columns to compress or that difference loses more than three digits.
+
+        Returns ``(K1 (D, T, len(in_rows), k), in_rows, K2 (D, T, n_out, k), group trace (D, T))``.
+        """
+        from .exact import _GROW, _row_scales
+
+        dg, d_o, Om_o, B, sigma, gmodes, comp = split
+        if comp is None:
+            return None
+        Bc, sigc = comp
+        D, n_o, rc = Bc.shape
+        r = B.shape[2]
+        n_in = self.task.n_in
+        s = np.asarray(s, dtype=float)
+        ell_g, _ = _row_scales(np.array([dg]), s)  # (T, 1)
+        gg = np.exp(2 * ell_g[:, 0])  # g_g(t); finite on this path (ell <= 300)
+        Dv = 1.0 + gg[None, :, None] * sigc[:, None, :] ** 2  # (D, T, rc)
+        Ft = np.swapaxes(Bc, 1, 2)[:, None] / np.sqrt(Dv)[..., None]  # (D, T, rc, n_o), rc >= n_o
+        L = np.ascontiguousarray(np.swapaxes(np.linalg.qr(Ft, mode="r"), -1, -2))  # (D, T, n_o, k): L L^T = B D^-1 B^T
+        Q = _sorted_qr_q(L, d_o, s)
+        Q_id = Q[:, :, n_o:]
+        with np.errstate(over="ignore", invalid="ignore"):
+            dt = d_o * s[:, None]
+            grow = dt > _GROW
+            e = np.exp(np.where(grow, 0.0, dt))
+        w = _row_scales(d_o, s)[1]
+        K = e[None, :, :, None] * (L @ Q_id)
+        if np.any(grow):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                K_grow = Q[:, :, :n_o] / np.sqrt(np.where(grow, w, 1.0))[None, :, :, None]
+            K = np.where(grow[None, :, :, None], K_grow, K)
+        rows_in, rows_out = self._split_rows(Om_o, gmodes)
+        K1 = _to_modes(np.broadcast_to(Om_o[rows_in], (D,) + Om_o[rows_in].shape), K)
+        K2 = _to_modes(np.broadcast_to(Om_o[n_in:], (D,) + Om_o[n_in:].shape), K)
+        out2 = np.einsum("dtor,dtor->dt", K2, K2)
+        ng = ~np.isin(rows_in, gmodes)
+        in_ng = np.einsum("dtir,dtir->dt", K1[:, :, ng], K1[:, :, ng])
+        lam_r = 2.0 * dg * r  # -lam r (dg = -lam / 2 > 0 on this path)
+        gtrace = out2 + lam_r - in_ng
+        if not np.all(gtrace > 1e-3 * (out2 + lam_r + in_ng)):  # cancellation: the full path instead
+            return None
+        return K1, rows_in, K2, gtrace
+
+    def _split_rows(self, Om_o, gmodes):
+        """Input modes with a nonzero row in ``Om_o`` (the others hold exact zeros) and all output modes."""
+        n_in = self.task.n_in
+        rows_in = np.flatnonzero(np.any(Om_o[:n_in] != 0, axis=1))
+        return rows_in, np.arange(n_in, Om_o.shape[0])
+
+    def _split_factors_full(self, split, s):
         """Mode-coordinate factors of the non-group rows (D, T, n, k) and the group's trace of ``QQ^T`` (D, T)."""
         from .exact import _FAST_LOG_MAX, _GROW, _row_scales
 
-        dg, d_o, Om_o, B, sigma, gmodes = split
+        dg, d_o, Om_o, B, sigma, gmodes, _ = split
         D, n_o, r = B.shape
         s = np.asarray(s, dtype=float)
         T = s.size
@@ -926,16 +1046,26 @@ class _RandomStartEngine:
         rep = self.representation
         split = self._split_state(lam, scale) if rep != "prediction" else None
         extra = 0.0
-        if split is not None and self._all_fast(split[0], times / tau):
-            K, gtrace, gmodes = self._split_factors(split, times / tau)
-            extra = np.zeros((times.size, n_in))
-            extra[:, gmodes] = (gtrace.mean(axis=0) / gmodes.size)[:, None]
+        rows_in = slice(None)
+        fast = split is not None and self._all_fast(split[0], times / tau)
+        res = self._split_factors(split, times / tau) if fast else None
+        if res is not None:
+            K1, rows_in, K2, gtrace = res
+            gmodes = split[5]
+        elif fast:
+            K, gtrace, gmodes = self._split_factors_full(split, times / tau)
+            K1, K2 = K[:, :, :n_in], K[:, :, n_in:]
         else:
             K = self.mode_factors(lam, scale, times, tau)  # (D, T, n, r)
-        K1, K2 = K[:, :, :n_in], K[:, :, n_in:]
+            K1, K2 = K[:, :, :n_in], K[:, :, n_in:]
+        if fast:
+            extra = np.zeros((times.size, n_in))
+            extra[:, gmodes] = (gtrace.mean(axis=0) / gmodes.size)[:, None]
         w_in = w_out = None
         if rep in ("hidden", "ntk"):
-            w_in = np.einsum("dtir,dtir->ti", K1, K1) / self.n_draws + extra
+            w_in = np.zeros((times.size, n_in))
+            w_in[:, rows_in] = np.einsum("dtir,dtir->ti", K1, K1) / self.n_draws
+            w_in += extra
             if rep == "ntk":
                 w_out = np.einsum("dtor,dtor->to", K2, K2) / self.n_draws
         elif rep == "prediction":  # diag of (K2 K1^T)^T (K2 K1^T) = rows of K1 (K2^T K2) K1^T
