@@ -705,6 +705,7 @@ class _RandomStartEngine:
         self.out_groups = _group_labels(self.s, n_out)
         self._S_in = _group_mean_matrix(self.in_groups)
         self._S_out = _group_mean_matrix(self.out_groups)
+        self._group_sizes = np.bincount(self.in_groups)[self.in_groups]  # (n_in,): size of each mode's group
         self.Z_items = np.asarray(Vt) @ task.X  # (n_in, P)
         self.Yu = self.U.T @ task.Y  # (n_out, P)
         self._base = None
@@ -820,19 +821,66 @@ class _RandomStartEngine:
         ``[V^T W1^T W1 V, ...; ..., U^T W2 W2^T U] = K K^T`` for each draw and time; the same solution as
         :func:`rsa_lineardyn.exact_dynamics` (graded QR of ``[diag(sqrt g) Z; I]``).
         """
+        Om, K = self._eig_factors(lam, scale, times, tau)
+        if K is None:
+            D, _, r = self.state(lam, scale)[2].shape
+            return np.zeros((D, np.size(times), Om.shape[1], r))
+        return _to_modes(Om, K)
+
+    def _hidden_group_sums(self, lam, scale, times, tau):
+        """Per input-mode group ``G`` of the task and time: the mean over draws of ``sum_{i in G} (K K^T)_ii``.
+
+        The hidden representation only needs these sums (its weights are averaged within the groups), so
+        the factor is mapped to ``R_G K`` with ``Om_G = Q_G R_G`` (:meth:`_group_rows`; ``||R_G K||_F =
+        ||Om_G K||_F``) instead of to all ``n_in + n_out`` mode rows.  Returns (T, n_groups), or ``None``
+        for an empty factor.
+        """
+        Om, K = self._eig_factors(lam, scale, times, tau)
+        if K is None:
+            return None
+        Fr, members = self._group_rows(lam, scale)
+        Y = _to_modes(Fr, K)  # (D, T, n_red, r)
+        sq = np.einsum("dtir,dtir->ti", Y, Y) / self.n_draws  # (T, n_red)
+        return sq @ members  # (T, n_groups)
+
+    def _group_rows(self, lam, scale):
+        """``(F (D, n_red, nc), members (n_red, n_groups))``: every group's ``R_G`` of ``Om[:, G]``, stacked.
+
+        LRU-cached per ``(lam, scale)``; ``members`` marks which group each stacked row belongs to.
+        """
+        key = ("groups", float(lam), float(scale))
+        hit = _lru_get(self._cache, key)
+        if hit is not None:
+            return hit
+        Om = self.state(lam, scale)[1]  # (D, n, nc)
+        D, _, nc = Om.shape
+        labels = self.in_groups
+        blocks, owner = [], []
+        for j, g in enumerate(np.unique(labels)):
+            idx = np.flatnonzero(labels == g)
+            if idx.size == 1:
+                blocks.append(Om[:, idx])
+            else:
+                blocks.append(np.linalg.qr(Om[:, idx], mode="r"))  # (D, min(|G|, nc), nc)
+            owner.extend([j] * blocks[-1].shape[1])
+        F = np.ascontiguousarray(np.concatenate(blocks, axis=1))
+        members = np.zeros((len(owner), int(np.max(labels)) + 1 if labels.size else 0))
+        members[np.arange(len(owner)), owner] = 1.0
+        return _lru_put(self._cache, key, (F, members), self._cache_size)
+
+    def _eig_factors(self, lam, scale, times, tau):
+        """``(Om (D, n, nc), K (D, T, nc, r))``: the factors in the compressed eigenbasis (``None`` if empty)."""
         from .exact import _FAST_LOG_MAX, _graded_qr_q, _row_scales
 
         d, Om, Z, fast_ok = self.state(lam, scale)
         D, nc, r = Z.shape
-        n = Om.shape[1]
         s = np.asarray(times, dtype=float) / tau
         dmax = float(np.max(np.abs(d))) if d.size else 0.0
         if dmax > 0:
             s = np.where(np.isfinite(s), np.minimum(s, 1e250 / dmax), s)
         T = s.size
-        out = np.zeros((D, T, n, r))
         if r == 0 or T == 0 or D == 0:
-            return out
+            return Om, None
         N = nc + r
         A = np.concatenate([Z, np.broadcast_to(np.eye(r), (D, r, r))], axis=1)  # (D, N, r)
         ell, w = _row_scales(d, s)
@@ -865,7 +913,7 @@ class _RandomStartEngine:
             for i in range(0, di.size, step):
                 a, b = di[i : i + step], ti[i : i + step]
                 Q[a, b] = _graded_qr_q(ell_all[b], A[a])
-        return _to_modes(Om, _factor_batched(d, s, Z, Q, w))
+        return Om, _factor_batched(d, s, Z, Q, w)
 
     # -- split path: one large tied group of input-null modes, solved in its eigenbasis ----------------
     def _split_state(self, lam, scale):
@@ -1055,6 +1103,13 @@ class _RandomStartEngine:
         elif fast:
             K, gtrace, gmodes = self._split_factors_full(split, times / tau)
             K1, K2 = K[:, :, :n_in], K[:, :, n_in:]
+        elif rep == "hidden":  # only the group sums of the input rows are needed
+            sums = self._hidden_group_sums(lam, scale, times, tau)  # (T, n_groups)
+            w_in = np.zeros((times.size, n_in)) if sums is None else sums[:, self.in_groups] / self._group_sizes
+            w_in.setflags(write=False)
+            out = (w_in, None)
+            _lru_put(self._results, key, out, self._result_cache_size)
+            return out
         else:
             K = self.mode_factors(lam, scale, times, tau)  # (D, T, n, r)
             K1, K2 = K[:, :, :n_in], K[:, :, n_in:]
