@@ -447,10 +447,9 @@ def _factor_batched(d, s, Z, Q, w):
     Qi = np.ascontiguousarray(Q[:, :, n:, :].transpose(0, 2, 1, 3)).reshape(D, r, T * r)
     K = (Z @ Qi).reshape(D, n, T, r).transpose(0, 2, 1, 3)  # (D, T, n, r), a view
     K = K * e[None, :, :, None]
-    if np.any(grow):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            K_grow = Q[:, :, :n, :] / np.sqrt(np.where(grow, w, 1.0))[None, :, :, None]
-        K = np.where(grow[None, :, :, None], K_grow, K)
+    if np.any(grow):  # only the growing rows (most of them are not): Q[i] / sqrt(w_i)
+        ti, ii = np.nonzero(grow)
+        K[:, ti, ii] = Q[:, ti, ii] / np.sqrt(w[ti, ii])[None, :, None]
     return K
 
 
@@ -1010,9 +1009,8 @@ class _RandomStartEngine:
         w = _row_scales(d_o, s)[1]
         K = e[None, :, :, None] * (L @ Q_id)
         if np.any(grow):
-            with np.errstate(divide="ignore", invalid="ignore"):
-                K_grow = Q[:, :, :n_o] / np.sqrt(np.where(grow, w, 1.0))[None, :, :, None]
-            K = np.where(grow[None, :, :, None], K_grow, K)
+            ti, ii = np.nonzero(grow)
+            K[:, ti, ii] = Q[:, ti, ii] / np.sqrt(w[ti, ii])[None, :, None]
         rows_in, rows_out = self._split_rows(Om_o, gmodes)
         K1 = _to_modes(np.broadcast_to(Om_o[rows_in], (D,) + Om_o[rows_in].shape), K)
         K2 = _to_modes(np.broadcast_to(Om_o[n_in:], (D,) + Om_o[n_in:].shape), K)
