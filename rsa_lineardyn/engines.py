@@ -491,6 +491,29 @@ def _manifold_rule_generic(d, Z):
     return out
 
 
+def _right_singular(Zg, rtol=1e-2):
+    """Singular values (zero-padded to ``r``) and right singular vectors (D, r, r) of every draw's ``Zg`` (D, c, r).
+
+    From ``eigh(Zg^T Zg)`` (about 1.6x faster than a full SVD at c = 86, r = 92, which also forms the unused
+    left vectors) when that is as accurate: ``c < r`` rows, so the ``r - c`` smallest eigenvalues are exactly
+    zero (set so), and every other one at least ``rtol`` of the largest, so that each ``sigma^2`` carries a
+    relative error of at most ~``eps / rtol``.  Otherwise (and for ``c >= r``) the SVD.
+    """
+    D, c, r = Zg.shape
+    if 0 < c < r and D:
+        lam_, W = np.linalg.eigh(np.swapaxes(Zg, 1, 2) @ Zg)  # ascending
+        lam_, W = lam_[:, ::-1], W[:, :, ::-1]
+        top = lam_[:, :1]
+        if np.all(lam_[:, c - 1 : c] >= rtol * top) and np.all(np.abs(lam_[:, c:]) <= 1e-10 * top):
+            sigma = np.zeros((D, r))
+            sigma[:, :c] = np.sqrt(lam_[:, :c])
+            return sigma, W
+    _, sig, Wt = np.linalg.svd(Zg, full_matrices=True)
+    sigma = np.zeros((D, r))
+    sigma[:, : sig.shape[1]] = sig
+    return sigma, np.swapaxes(Wt, 1, 2)
+
+
 def _compress_tied_columns(B, sigma, rtol=1e-13):
     """Tied columns of the split path's ``B`` (D, n_o, r) replaced by the rows of their R factor.
 
@@ -953,11 +976,8 @@ class _RandomStartEngine:
             # the LAPACK (sorted-row) QR runs on the reduced problem, whose growing rows come from the other
             # rows: check those (the group is diagonalised exactly by its SVD)
             if np.all(self._fast_ok(d[oidx], Z[:, oidx])):
-                Yg, sig, Wt = np.linalg.svd(Z[:, gidx], full_matrices=True)  # Z_g = Y diag(sig) W^T
-                D = Z.shape[0]
-                sigma = np.zeros((D, r))
-                sigma[:, : sig.shape[1]] = sig
-                B = Z[:, oidx] @ np.swapaxes(Wt, 1, 2)  # (D, n_o, r) = Z_o W
+                sigma, W = _right_singular(Z[:, gidx])  # Z_g = Y diag(sigma) W^T, sigma (D, r) zero-padded
+                B = Z[:, oidx] @ W  # (D, n_o, r) = Z_o W
                 out = (dg, d[oidx], Om[:, oidx], B, sigma, gmodes, _compress_tied_columns(B, sigma))
         _lru_put(self._cache, key, out, self._cache_size)
         return out if out != "none" else None
