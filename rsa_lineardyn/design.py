@@ -242,20 +242,36 @@ def _rank_one_scores(model, prepared):
             or sel.duplicate.any()):
         return None
     Bsq, keep, method = sel.Bsq, prepared.keep, prepared.method
+    J = Bsq.shape[0]
     for entry in list(_FACTORS):
-        if entry[2] == method and np.array_equal(entry[1], keep) and np.array_equal(entry[0], Bsq):
-            return _RankOneScores(Bsq, prepared, entry[3])
+        # the factor of the first J rows of a basis is the leading block of the basis' factor (QR of columns)
+        if (entry[2] == method and entry[0].shape[0] >= J and entry[0].shape[1] == Bsq.shape[1]
+                and np.array_equal(entry[1], keep) and np.array_equal(entry[0][:J], Bsq)):
+            RbT, Qb, rownorm = entry[3]
+            return _RankOneScores(Bsq, prepared, (RbT[:J, :J], Qb[:, :J], rownorm[:J]))
     entry = (Bsq, keep.copy(), method, _rank_one_factor(Bsq, keep, method))
     _FACTORS.append(entry)
     del _FACTORS[:-_N_FACTORS]
     return _RankOneScores(Bsq, prepared, entry[3])
 
 
+_CONTROLLER = None
+
+
+def _one_blas_thread():
+    """Context limiting BLAS/OpenMP pools to one thread, from one ``ThreadpoolController`` built once
+    (``threadpool_limits`` re-scans the loaded libraries on every call, ~2 ms here)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1)
+
+
 def _score_group(design, model, lams, log10_scales, method, sigma_k, pair_weights):
     """Score tensor of one group: (n_maps, n_rdm, n_lam * n_scale, G)."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1), warnings.catch_warnings():
+    with _one_blas_thread(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DegeneracyWarning)
         uniq, inv = design.uniq, design.inv  # inv: (G, K) indices into uniq
         stage_of = design.stage_of
