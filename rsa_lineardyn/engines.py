@@ -720,7 +720,7 @@ class _RandomStartEngine:
        boundary (:func:`_manifold_rule_generic`).
 
     On the 92-image task (16 draws, 61 times) 1-5 take the default
-    ``fit_rdms`` grid from ~2.1 s to ~0.9 s of CPU (``benchmarks/engine_speed.py``);
+    ``fit_rdms`` grid engine from ~2.1 s to ~1.0 s of CPU (``benchmarks/engine_speed.py``);
     every step is exact (equal to the plain computation to ~1e-14 relative).
     """
 
