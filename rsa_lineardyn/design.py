@@ -225,7 +225,8 @@ def make_candidates(task, data_rdms, widths, lam, n_lam, log10_scales, model_kw)
 # ----------------------------------------------------------------------------
 # the score tensor
 # ----------------------------------------------------------------------------
-#: Factorisations of pair bases for :func:`_rank_one_scores`, most recent last (a few; ~6 MB each at 92 items).
+#: Factorisations of pair bases for :func:`_rank_one_scores`, most recent last: a few entries of
+#: (weak reference to the basis a model holds, kept-pair mask, method, J x J factor).
 _FACTORS = []
 _N_FACTORS = 4
 
@@ -235,24 +236,27 @@ def _rank_one_scores(model, prepared):
 
     Applies to ``corr``/``cosine`` on squared-Euclidean predictions of a rank-one engine (every representation
     but the NTK) over distinct conditions.  The basis factorisation is shared (a small module-level cache)
-    between models with the same pair basis: all widths of ``init="random"``, the wide aligned network.
+    between models with the same pair basis (all widths of ``init="random"``) or a prefix of it (the aligned
+    widths: the factor of the first rows is the leading block).
     """
+    import weakref
+
     sel = getattr(model, "_full", None)
     if (prepared is None or not prepared.fast or sel is None or not sel.fast or model.measure != "euclidean"
             or sel.duplicate.any()):
         return None
     Bsq, keep, method = sel.Bsq, prepared.keep, prepared.method
     J = Bsq.shape[0]
-    for entry in list(_FACTORS):
-        # the factor of the first J rows of a basis is the leading block of the basis' factor (QR of columns)
-        if (entry[2] == method and entry[0].shape[0] >= J and entry[0].shape[1] == Bsq.shape[1]
-                and np.array_equal(entry[1], keep) and np.array_equal(entry[0][:J], Bsq)):
-            RbT, Qb, rownorm = entry[3]
-            return _RankOneScores(Bsq, prepared, (RbT[:J, :J], Qb[:, :J], rownorm[:J]))
-    entry = (Bsq, keep.copy(), method, _rank_one_factor(Bsq, keep, method))
-    _FACTORS.append(entry)
+    for ref, kp, meth, factor in list(_FACTORS):
+        full = ref()
+        if (full is not None and meth == method and full.shape[0] >= J and full.shape[1] == Bsq.shape[1]
+                and np.array_equal(kp, keep) and np.array_equal(full[:J], Bsq)):
+            RbT, rownorm, mean = factor
+            return _RankOneScores(Bsq, prepared, (RbT[:J, :J], rownorm[:J], mean[:J]))
+    factor = _rank_one_factor(Bsq, keep, method)
+    _FACTORS.append((weakref.ref(Bsq), keep.copy(), method, factor))
     del _FACTORS[:-_N_FACTORS]
-    return _RankOneScores(Bsq, prepared, entry[3])
+    return _RankOneScores(Bsq, prepared, factor)
 
 
 _CONTROLLER = None

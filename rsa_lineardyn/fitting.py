@@ -866,12 +866,12 @@ class _Refiner:
         rank_one = _rank_one_scores(model, prepared)  # scores straight from the rank-one weights, if applicable
         stage_rows, w_rows = self.stage_of[rows], w[rows]
 
-        def objective(x):
+        def objective(x, direct=False):
             lam, ls, t = unpack(x)
             if self.free and np.any(np.diff(t) < 0):
                 return 1e3
             try:
-                if rank_one is None:
+                if rank_one is None or direct:
                     S = prepared.score(model.predict_times(t, _theta(model, lam, ls)))  # (K, n_rows)
                 else:
                     lam_, scale_, _ = model._unpack(_theta(model, lam, ls))
@@ -908,7 +908,7 @@ class _Refiner:
                     p = dict(zip(names, x0 + unit * res.x))
                     row["rate"] = float(10.0 ** p["lrate"])
                     row["offset"] = float(p.get("offset", 0.0))
-            row["score"] = -float(res.fun)
+            row["score"] = -float(objective(res.x, direct=True))  # the score of model.predict at these parameters
             row["refined"] = True
         return row
 
