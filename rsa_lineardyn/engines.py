@@ -893,10 +893,10 @@ class _RandomStartEngine:
         blocks, owner = [], []
         for j, g in enumerate(np.unique(labels)):
             idx = np.flatnonzero(labels == g)
-            if idx.size == 1:
+            if idx.size <= nc:  # Om_G itself is as short as its R factor
                 blocks.append(Om[:, idx])
             else:
-                blocks.append(np.linalg.qr(Om[:, idx], mode="r"))  # (D, min(|G|, nc), nc)
+                blocks.append(np.linalg.qr(Om[:, idx], mode="r"))  # (D, nc, nc)
             owner.extend([j] * blocks[-1].shape[1])
         F = np.ascontiguousarray(np.concatenate(blocks, axis=1))
         members = np.zeros((len(owner), int(np.max(labels)) + 1 if labels.size else 0))
