@@ -933,9 +933,12 @@ class _RandomStartEngine:
             As = A[fd][:, order]  # (Df, Tf, N, r), sorted rows (one gather over two axes)
             As *= sc[tix, order][None, :, :, None]
             step = max(1, _BATCH_ELEMENTS // (As.shape[1] * N * r))
-            Qs = np.empty_like(As)
-            for i in range(0, fd.size, step):
-                Qs[i : i + step] = np.linalg.qr(As[i : i + step], mode="reduced")[0]
+            if step >= fd.size:  # one batch (the common case): no copy into a preallocated array
+                Qs = np.linalg.qr(As, mode="reduced")[0]
+            else:
+                Qs = np.empty_like(As)
+                for i in range(0, fd.size, step):
+                    Qs[i : i + step] = np.linalg.qr(As[i : i + step], mode="reduced")[0]
             Qs = Qs[:, tix, inv]  # rows back in their original order
             if fd.size == D and ft.size == T:
                 Q = Qs
