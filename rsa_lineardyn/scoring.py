@@ -184,7 +184,9 @@ class _RankOneScores:
     (Bc d)`` (once per data): a (T, J) x (J, J) product replaces the (T, J) x (J, n_pairs) one and the
     (T, n_pairs) scoring pass.  Both ways are backward stable; they can differ by more than rounding only
     where ``|v_c|`` is far below the size of its terms ``sum_j |w_j| |Bc_j|`` (a nearly constant prediction):
-    those rows (``|v_c| <= 1e-4`` of it), and weights that are negative or not finite, are scored directly.
+    those rows (``|v_c| <= 1e-4`` of it), weights that are negative or not finite, and near-perfect scores
+    (``|score| > 1 - 1e-9``: noiseless data, where many candidates tie at 1 and the ~1e-13 rounding of this
+    path, which is not bounded by 1, would decide the tie) are scored directly.
     Equals ``prepared.score(max(w @ Bsq, 0))`` to rounding (the prediction must have no NaN pairs: no
     repeated conditions).
     """
@@ -206,6 +208,8 @@ class _RankOneScores:
             out = (w @ self.A) / np.outer(nv, self.prepared.nd)
         out[:, self.prepared.nd == 0] = np.nan
         direct = ~(nv > 1e-4 * (np.abs(w) @ self.rownorm)) | ~np.all(np.isfinite(w) & (w >= 0), axis=1)
+        with np.errstate(invalid="ignore"):
+            direct |= np.any(np.abs(out) > 1.0 - 1e-9, axis=1)  # near-perfect fits: ties decided as directly
         if np.any(direct):
             out[direct] = self.prepared.score(np.maximum(w[direct] @ self.Bsq, 0.0))
         return out

@@ -69,3 +69,18 @@ def test_score_tensor_equals_direct_scores():
                     want = rl.score_matrix(V, design.data, method)[design.inv[:, 0]].T  # (n_rdm, G)
                     np.testing.assert_allclose(R[:, c], want, rtol=0, atol=1e-12)
                     c += 1
+
+
+def test_near_perfect_fits_scored_as_directly():
+    """Noiseless data: candidates tie at a score of 1; those are decided by the direct scores, never above 1."""
+    rng = np.random.default_rng(4)
+    Bsq = _pairs(rng.standard_normal((6, 8)))
+    w = rng.uniform(0.1, 1.0, (5, 6))
+    data = np.maximum(w[2:4] @ Bsq, 0.0) * np.array([[3.0], [0.5]])  # rows 2 and 3 fit exactly
+    for method in ("corr", "cosine"):
+        prepared = _PreparedData(data, method)
+        got = _RankOneScores(Bsq, prepared, _rank_one_factor(Bsq, prepared.keep, method)).score(w)
+        direct = prepared.score(np.maximum(w @ Bsq, 0.0))
+        assert got[2, 0] == direct[2, 0] and got[3, 1] == direct[3, 1]
+        assert np.all(got <= 1.0 + 1e-15)
+        np.testing.assert_allclose(got, direct, rtol=0, atol=1e-12)
