@@ -713,8 +713,10 @@ class _RandomStartEngine:
        modes, so the factor is mapped only to each group's ``R_G`` (``Om_G =
        Q_G R_G``), not to all ``n_in + n_out`` mode rows.
     5. Wide networks with ``lam < 0`` (the split path): tied columns of the
-       reduced problem are compressed to their R factor, and the group's trace
-       follows from the conserved balance ``W2^T W2 - W1 W1^T = lam I``.
+       reduced problem are compressed to their R factor (found on a
+       ``lam``-free subspace for ``n_hidden = n_in``,
+       :meth:`_structured_tie`), and the group's trace follows from the
+       conserved balance ``W2^T W2 - W1 W1^T = lam I``.
     6. The rounding-level rule of :func:`rsa_lineardyn.exact_dynamics` is
        skipped for draws it provably leaves unchanged, also with a tie at the
        boundary (:func:`_manifold_rule_generic`).
@@ -992,11 +994,77 @@ class _RandomStartEngine:
             # the LAPACK (sorted-row) QR runs on the reduced problem, whose growing rows come from the other
             # rows: check those (the group is diagonalised exactly by its SVD)
             if np.all(self._fast_ok(d[oidx], Z[:, oidx])):
-                sigma, W = _right_singular(Z[:, gidx])  # Z_g = Y diag(sigma) W^T, sigma (D, r) zero-padded
-                B = Z[:, oidx] @ W  # (D, n_o, r) = Z_o W
-                out = (dg, d[oidx], Om[:, oidx], B, sigma, gmodes, _compress_tied_columns(B, sigma))
+                Zg, Zo = Z[:, gidx], Z[:, oidx]
+                comp = self._structured_tie(Zg, Zo, lam, gidx, Om)
+                B = sigma = None  # the uncompressed form: only if the full path is needed (_split_full_form)
+                if comp is None:
+                    sigma, W = _right_singular(Zg)  # Z_g = Y diag(sigma) W^T, sigma (D, r) zero-padded
+                    B = Zo @ W  # (D, n_o, r) = Z_o W
+                    comp = _compress_tied_columns(B, sigma)
+                out = (dg, d[oidx], Om[:, oidx], B, sigma, gmodes, comp, (Zg, Zo))
         _lru_put(self._cache, key, out, self._cache_size)
         return out if out != "none" else None
+
+    def _structured_tie(self, Zg, Zo, lam, gidx, Om):
+        """The compressed columns of the split path from a 17-dimensional eigenproblem, or ``None``.
+
+        For ``n_hidden = n_in`` the group rows are ``Z_g = P diag(d1)`` with ``P = O_g^T V0`` (orthonormal rows,
+        independent of ``lam``) and ``d1 = (s1 (m entries), sqrt(-lam) (the rest))``, so ``Z_g^T Z_g = -lam``
+        on the ``lam``-free subspace ``{x: x_{<m} = 0, N^T x = 0}`` (``N`` the null space of ``P``).  Its
+        complement ``Y`` (``m + rank(N_{>=m})`` columns) is computed once per engine; per ``lam`` only
+        ``Z_g Y`` is decomposed (an SVD of c x 17 instead of an eigen-decomposition of r x r), and the tied
+        columns ``Z_o W_T`` are compressed to the R factor of ``(I - Y Y^T) Z_o^T``.  Returns
+        ``(Bc, sigc)`` as :func:`_compress_tied_columns`, after checking on the actual ``Z_g`` that ``Y`` is
+        invariant and the complement's eigenvalues are all equal (to 1e-13); ``None`` when it does not apply.
+        """
+        D, c, r = Zg.shape
+        n_o = Zo.shape[1]
+        n_in = self.task.n_in
+        m = min(n_in, self.n_hidden, self.task.n_out)
+        if r != n_in or c >= r or D == 0:
+            return None
+        key = ("tieY", tuple(gidx.tolist()))
+        Y = _lru_get(self._cache, key)
+        if Y is None:
+            Vm = self._base_draws()[0]  # (D, n_in, n_in): V^T V0
+            P = np.swapaxes(Om[:n_in, gidx], 0, 1)[None] @ Vm  # (D, c, n_in)
+            N = np.linalg.qr(np.swapaxes(P, 1, 2), mode="complete")[0][:, :, c:]  # (D, n_in, n_in - c)
+            Nb = np.linalg.qr(N[:, m:], mode="reduced")[0]  # orthonormal basis of N's rows >= m
+            Y = np.zeros((D, r, m + Nb.shape[2]))
+            Y[:, np.arange(m), np.arange(m)] = 1.0
+            Y[:, m:, m:] = Nb
+            Y = _lru_put(self._cache, key, Y, self._cache_size)
+        p = Y.shape[2]
+        n_t = r - p
+        if n_t <= n_o:
+            return None
+        G = np.swapaxes(Zg, 1, 2) @ Zg  # (D, r, r)
+        GY = G @ Y
+        S = np.swapaxes(Y, 1, 2) @ GY  # (D, p, p)
+        gnorm = np.linalg.norm(G, axis=(1, 2))
+        if not np.all(np.linalg.norm(GY - Y @ S, axis=(1, 2)) <= 1e-13 * gnorm):
+            return None
+        s1 = np.trace(G, axis1=1, axis2=2) - np.trace(S, axis1=1, axis2=2)  # sum of the complement's eigenvalues
+        s2 = gnorm**2 - np.linalg.norm(S, axis=(1, 2)) ** 2  # sum of their squares (Y invariant)
+        mu = s1 / n_t
+        if not (np.all(mu > 0) and np.all(np.abs(s2 / n_t - mu**2) <= 1e-13 * gnorm**2 / n_t)):
+            return None
+        _, sv, Vt = np.linalg.svd(Zg @ Y, full_matrices=False)  # (D, min(c, p)), (D, p, p)
+        sig = np.zeros((D, p))
+        sig[:, : sv.shape[1]] = sv
+        n_zero = r - c  # Z_g has c rows: its null space (in Y) has exactly zero singular values
+        if n_zero and not np.all(sig[:, p - n_zero :] <= 1e-10 * sig[:, :1]):
+            return None
+        if n_zero:
+            sig[:, p - n_zero :] = 0.0
+        B_s = Zo @ (Y @ np.swapaxes(Vt, 1, 2))  # (D, n_o, p)
+        X = np.swapaxes(Zo, 1, 2)  # (D, r, n_o)
+        X = X - Y @ (np.swapaxes(Y, 1, 2) @ X)
+        X = X - Y @ (np.swapaxes(Y, 1, 2) @ X)  # twice: orthogonal to Y to rounding
+        R_t = np.linalg.qr(X, mode="r")  # (D, n_o, n_o)
+        Bc = np.concatenate([B_s, np.swapaxes(R_t, 1, 2)], axis=2)
+        sigc = np.concatenate([sig, np.repeat(np.sqrt(mu)[:, None], n_o, axis=1)], axis=1)
+        return Bc, sigc
 
     @staticmethod
     def _all_fast(d_o, s):
@@ -1023,12 +1091,12 @@ class _RandomStartEngine:
         """
         from .exact import _GROW, _row_scales
 
-        dg, d_o, Om_o, B, sigma, gmodes, comp = split
+        dg, d_o, Om_o, _, _, gmodes, comp, (Zg, _) = split
         if comp is None:
             return None
         Bc, sigc = comp
         D, n_o, rc = Bc.shape
-        r = B.shape[2]
+        r = Zg.shape[2]
         n_in = self.task.n_in
         s = np.asarray(s, dtype=float)
         ell_g, _ = _row_scales(np.array([dg]), s)  # (T, 1)
@@ -1069,7 +1137,10 @@ class _RandomStartEngine:
         """Mode-coordinate factors of the non-group rows (D, T, n, k) and the group's trace of ``QQ^T`` (D, T)."""
         from .exact import _FAST_LOG_MAX, _GROW, _row_scales
 
-        dg, d_o, Om_o, B, sigma, gmodes, _ = split
+        dg, d_o, Om_o, B, sigma, gmodes, _, (Zg, Zo) = split
+        if B is None:
+            sigma, W = _right_singular(Zg)
+            B = Zo @ W
         D, n_o, r = B.shape
         s = np.asarray(s, dtype=float)
         T = s.size

@@ -301,3 +301,25 @@ def test_manifold_rule_generic_skips_only_unchanged_draws():
         np.testing.assert_allclose(got[b] @ got[b].T, want[b] @ want[b].T, atol=1e-14)
     np.testing.assert_array_equal(got[[0, 1, 3]], Z[[0, 1, 3]])  # generic draws: untouched
     np.testing.assert_array_equal(got[2], want[2])
+
+
+@pytest.mark.parametrize("lam", [-0.05, -0.7, -3.0])
+def test_structured_tie_equals_eigen_compression(lam):
+    """The lam-free subspace route gives the same B D^-1 B^T as the eigen-decomposition + compression, at every g."""
+    from rsa_lineardyn.engines import _compress_tied_columns, _right_singular
+
+    task = _task(12, 2, np.array([2.0, 0.5]), seed=4)
+    eng = _RandomStartEngine(task, 12, "hidden", 1e-10, 4, 9)
+    split = eng._split_state(lam, 0.2)
+    assert split is not None and split[3] is None  # the structured route ran (no r x r decomposition stored)
+    Zg, Zo = split[7]
+    Bc, sigc = split[6]
+    sigma, W = _right_singular(Zg)
+    B = Zo @ W
+    Bc2, sigc2 = _compress_tied_columns(B, sigma)
+    for g in (0.0, 0.3, 5.0, 1e3, 1e8):
+        M1 = (Bc / (1.0 + g * sigc[:, None, :] ** 2)) @ np.swapaxes(Bc, 1, 2)
+        M2 = (B / (1.0 + g * sigma[:, None, :] ** 2)) @ np.swapaxes(B, 1, 2)
+        M3 = (Bc2 / (1.0 + g * sigc2[:, None, :] ** 2)) @ np.swapaxes(Bc2, 1, 2)
+        np.testing.assert_allclose(M1, M2, rtol=0, atol=1e-13 * np.max(np.abs(M2)))
+        np.testing.assert_allclose(M3, M2, rtol=0, atol=1e-13 * np.max(np.abs(M2)))
