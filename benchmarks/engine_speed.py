@@ -114,10 +114,25 @@ def main(argv=None):
     for nd, e in mc.items():
         print(f"  n_draws = {nd:3d}: {e:.4f}")
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", "engine_speed.json"), "w") as f:
+    path = os.path.join(HERE, "results", "engine_speed.json")
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
         json.dump({"fit_rdms": rows, "mc_error_rel_rms": {str(k): v for k, v in mc.items()},
                    "load": os.getloadavg(), "clock": "process_time (CPU s), best of --repeat",
-                   "date": time.strftime("%Y-%m-%d %H:%M")}, f, indent=2, default=str)
+                   "commit": _commit(), "date": time.strftime("%Y-%m-%d %H:%M")}, f, indent=2, default=str)
+    os.replace(tmp, path)  # atomic: a reader never sees a half-written file
+
+
+def _commit():
+    """The git commit of the code measured (``None`` outside a git checkout)."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True,
+                             check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "rsa_lineardyn"], cwd=os.path.dirname(HERE),
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return out.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return None
 
 
 if __name__ == "__main__":

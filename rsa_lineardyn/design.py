@@ -34,7 +34,7 @@ from ._validation import (
     check_rdm_values,
 )
 from .model import DegeneracyWarning, LinearNetworkModel
-from .scoring import _PreparedData, _unit_scale, _weighted_fast
+from .scoring import _PreparedData, _rank_one_factor, _RankOneScores, _unit_scale, _weighted_fast
 
 __all__ = ["check_labelled", "STAGE_KEYS", "SUBJECT_KEYS", "Design", "Candidates", "make_design", "make_candidates", "score_tensor",
            "unit_score_tensor", "stacked_scores", "aggregate"]
@@ -225,11 +225,57 @@ def make_candidates(task, data_rdms, widths, lam, n_lam, log10_scales, model_kw)
 # ----------------------------------------------------------------------------
 # the score tensor
 # ----------------------------------------------------------------------------
+#: Factorisations of pair bases for :func:`_rank_one_scores`, most recent last: a few entries of
+#: (weak reference to the basis a model holds, kept-pair mask, method, J x J factor).
+_FACTORS = []
+_N_FACTORS = 4
+
+
+def _rank_one_scores(model, prepared):
+    """:class:`~rsa_lineardyn.scoring._RankOneScores` for ``model``'s full selection, or ``None`` if not applicable.
+
+    Applies to ``corr``/``cosine`` on squared-Euclidean predictions of a rank-one engine (every representation
+    but the NTK) over distinct conditions.  The basis factorisation is shared (a small module-level cache)
+    between models with the same pair basis (all widths of ``init="random"``) or a prefix of it (the aligned
+    widths: the factor of the first rows is the leading block).
+    """
+    import weakref
+
+    sel = getattr(model, "_full", None)
+    if (prepared is None or not prepared.fast or sel is None or not sel.fast or model.measure != "euclidean"
+            or sel.duplicate.any()):
+        return None
+    Bsq, keep, method = sel.Bsq, prepared.keep, prepared.method
+    J = Bsq.shape[0]
+    for ref, kp, meth, factor in list(_FACTORS):
+        full = ref()
+        if (full is not None and meth == method and full.shape[0] >= J and full.shape[1] == Bsq.shape[1]
+                and np.array_equal(kp, keep) and np.array_equal(full[:J], Bsq)):
+            RbT, rownorm, mean = factor
+            return _RankOneScores(Bsq, prepared, (RbT[:J, :J], rownorm[:J], mean[:J]))
+    factor = _rank_one_factor(Bsq, keep, method)
+    _FACTORS.append((weakref.ref(Bsq), keep.copy(), method, factor))
+    del _FACTORS[:-_N_FACTORS]
+    return _RankOneScores(Bsq, prepared, factor)
+
+
+_CONTROLLER = None
+
+
+def _one_blas_thread():
+    """Context limiting BLAS/OpenMP pools to one thread, from one ``ThreadpoolController`` built once
+    (``threadpool_limits`` re-scans the loaded libraries on every call, ~2 ms here)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1)
+
+
 def _score_group(design, model, lams, log10_scales, method, sigma_k, pair_weights):
     """Score tensor of one group: (n_maps, n_rdm, n_lam * n_scale, G)."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1), warnings.catch_warnings():
+    with _one_blas_thread(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DegeneracyWarning)
         uniq, inv = design.uniq, design.inv  # inv: (G, K) indices into uniq
         stage_of = design.stage_of
@@ -239,9 +285,16 @@ def _score_group(design, model, lams, log10_scales, method, sigma_k, pair_weight
         out = np.empty((n_maps, D.shape[0], C, inv.shape[0]))
         idx = inv[:, stage_of]  # (G, R): score of rdm r at time parameter g is S[:, idx[g, r], r]
         prepared = _PreparedData(D, method, sigma_k) if pair_weights is None else None  # data rescaled once
+        rank_one = _rank_one_scores(model, prepared)
         c = 0
         for lam in lams:
             for ls in log10_scales:
+                if rank_one is not None:  # scores straight from the rank-one weights (no n_pairs-long vectors)
+                    lam_, scale_, _ = model._unpack(_theta(model, lam, ls))
+                    S = rank_one.score(model._engine.rank_one(lam_, scale_, uniq, model.tau)[0])[None]
+                    out[:, :, c, :] = np.take_along_axis(S, idx[None], axis=1).transpose(0, 2, 1)
+                    c += 1
+                    continue
                 V = model.predict_times(uniq, _theta(model, lam, ls))  # (U, n_pairs)
                 if pair_weights is None:
                     S = prepared.score(V)[None]  # (1, U, R)

@@ -447,11 +447,133 @@ def _factor_batched(d, s, Z, Q, w):
     Qi = np.ascontiguousarray(Q[:, :, n:, :].transpose(0, 2, 1, 3)).reshape(D, r, T * r)
     K = (Z @ Qi).reshape(D, n, T, r).transpose(0, 2, 1, 3)  # (D, T, n, r), a view
     K = K * e[None, :, :, None]
-    if np.any(grow):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            K_grow = Q[:, :, :n, :] / np.sqrt(np.where(grow, w, 1.0))[None, :, :, None]
-        K = np.where(grow[None, :, :, None], K_grow, K)
+    if np.any(grow):  # only the growing rows (most of them are not): Q[i] / sqrt(w_i)
+        ti, ii = np.nonzero(grow)
+        K[:, ti, ii] = Q[:, ti, ii] / np.sqrt(w[ti, ii])[None, :, None]
     return K
+
+
+def _manifold_rule_generic(d, Z):
+    """:func:`rsa_lineardyn.exact._manifold_rule` for a batch ``Z`` (D, n, r), skipping draws it leaves unchanged.
+
+    The rule's own early exit covers a block of top rows with at most ``r`` rows.  With a tie at the boundary
+    (the ``k``-th largest eigenvalue of ``F`` shared by more rows than directions are left, e.g. the tied
+    singular values 5 and 6 of the 92-image task at ``n_hidden = 5``) it runs a per-draw loop of SVDs.  For a
+    draw whose rows above the boundary (``a < r`` of them) and whose top rows (``>= r``) both have their
+    ``min(a, r)`` / ``r`` singular values above ``max(1e3 tol, 1e-6 ||Z||_2)``, that loop is the identity up to
+    a rotation of the columns and rounding-level entries: every level above claims all its rows (each row's
+    distance to the span of the rows above is at least the block's smallest singular value), the boundary
+    level claims the ``r - a`` directions left (``||B x|| >= sigma_r([A; B])`` for ``x`` orthogonal to the rows
+    ``A``), nothing is zeroed, and the dependences among the growing rows are resolved the same way (their
+    restriction outside each prefix has singular values ``>= sigma / ||Z||_2 > 1e-6``, above the rule's rank
+    cut-off ``1e-8``).  Such draws keep ``Z`` itself (``Z Z^T``, hence ``QQ^T``, is the same); the others go
+    through the rule.
+    """
+    from .exact import _MANIFOLD_RTOL, _manifold_rule
+
+    D, n, r = Z.shape
+    k = min(r, int(np.sum(d > 0)))
+    if k == 0 or D == 0:
+        return _manifold_rule(d, Z)[0]
+    boundary = np.sort(d)[::-1][k - 1]
+    above, top = np.flatnonzero(d > boundary), np.flatnonzero(d >= boundary)
+    if top.size <= r or np.sum(d > 0) <= r:  # the rule's own early exit applies
+        return _manifold_rule(d, Z)[0]
+    norm = np.linalg.norm(Z, ord=2, axis=(1, 2))
+    thr = np.maximum(1e3 * _MANIFOLD_RTOL * norm, 1e-6 * norm)
+    ok = np.linalg.svd(Z[:, top], compute_uv=False)[:, r - 1] > thr
+    if above.size:
+        ok &= np.linalg.svd(Z[:, above], compute_uv=False)[:, -1] > thr
+    if np.all(ok):
+        return Z
+    out = Z.copy()
+    out[~ok] = _manifold_rule(d, Z[~ok])[0]
+    return out
+
+
+def _right_singular(Zg, rtol=1e-2):
+    """Singular values (zero-padded to ``r``) and right singular vectors (D, r, r) of every draw's ``Zg`` (D, c, r).
+
+    From ``eigh(Zg^T Zg)`` (about 1.6x faster than a full SVD at c = 86, r = 92, which also forms the unused
+    left vectors) when that is as accurate: ``c < r`` rows, so the ``r - c`` smallest eigenvalues are exactly
+    zero (set so), and every other one at least ``rtol`` of the largest, so that each ``sigma^2`` carries a
+    relative error of at most ~``eps / rtol``.  Otherwise (and for ``c >= r``) the SVD.
+    """
+    D, c, r = Zg.shape
+    if 0 < c < r and D:
+        lam_, W = np.linalg.eigh(np.swapaxes(Zg, 1, 2) @ Zg)  # ascending
+        lam_, W = lam_[:, ::-1], W[:, :, ::-1]
+        top = lam_[:, :1]
+        if np.all(lam_[:, c - 1 : c] >= rtol * top) and np.all(np.abs(lam_[:, c:]) <= 1e-10 * top):
+            sigma = np.zeros((D, r))
+            sigma[:, :c] = np.sqrt(lam_[:, :c])
+            return sigma, W
+    _, sig, Wt = np.linalg.svd(Zg, full_matrices=True)
+    sigma = np.zeros((D, r))
+    sigma[:, : sig.shape[1]] = sig
+    return sigma, np.swapaxes(Wt, 1, 2)
+
+
+def _compress_tied_columns(B, sigma, rtol=1e-13):
+    """Tied columns of the split path's ``B`` (D, n_o, r) replaced by the rows of their R factor.
+
+    ``sigma`` (D, r) is non-increasing per draw (SVD order, zero padding last).  A run of more than ``n_o``
+    values within ``rtol * max(sigma)^2`` of each other in ``sigma^2`` has one row scale in
+    ``(B D^-1/2)^T`` at every time, so its columns ``B_run`` can be replaced by ``R^T`` with
+    ``B_run^T = Q R`` (``n_o`` columns, ``sigma^2`` their mean): ``B D^-1 B^T`` is unchanged.  Returns
+    ``(Bc (D, n_o, rc), sigc (D, rc))``, or ``None`` when there is no such run or the draws differ in
+    their run lengths.
+    """
+    D, n_o, r = B.shape
+    if D == 0:
+        return None
+    s2 = sigma**2
+    keeps, runs = [], []
+    for b in range(D):
+        tol = rtol * s2[b, 0]
+        ids = np.concatenate([[0], np.cumsum(s2[b, :-1] - s2[b, 1:] > tol)])
+        counts = np.bincount(ids)
+        long = np.flatnonzero(counts > n_o)
+        keeps.append(np.flatnonzero(~np.isin(ids, long)))
+        runs.append([np.flatnonzero(ids == g) for g in long])
+    lengths = [[x.size for x in rb] for rb in runs]
+    if not lengths[0] or any(ln != lengths[0] for ln in lengths) or any(x.size != keeps[0].size for x in keeps):
+        return None
+    keep = np.stack(keeps)
+    cols = [np.take_along_axis(B, keep[:, None, :], axis=2)]
+    sig = [np.take_along_axis(sigma, keep, axis=1)]
+    for j in range(len(lengths[0])):
+        idx = np.stack([rb[j] for rb in runs])  # (D, len)
+        Bt = np.take_along_axis(B, idx[:, None, :], axis=2)  # (D, n_o, len), len > n_o
+        R = np.linalg.qr(np.swapaxes(Bt, 1, 2), mode="r")  # (D, n_o, n_o)
+        cols.append(np.swapaxes(R, 1, 2))
+        s_run = np.sqrt(np.mean(np.take_along_axis(s2, idx, axis=1), axis=1))  # (D,)
+        sig.append(np.repeat(s_run[:, None], n_o, axis=1))
+    return np.concatenate(cols, axis=2), np.concatenate(sig, axis=1)
+
+
+def _sorted_qr_q(L, d_o, s):
+    """``Q`` of the QR of ``[diag(e^{ell}) L; I]`` on scale-sorted rows, back in the original row order.
+
+    ``L`` (D, T, n_o, k), row log-scales from ``d_o`` (n_o,) at times ``s`` (T,) (identity rows: scale 1):
+    the reduced exact step of the split path (LAPACK's Householder QR is accurate on rows sorted by
+    scale, largest first).  Returns (D, T, n_o + k, k).
+    """
+    from .exact import _FAST_LOG_MAX, _row_scales
+
+    D, T, n_o, k = L.shape
+    ell, _ = _row_scales(d_o, s)  # (T, n_o)
+    ell_all = np.concatenate([ell, np.zeros((T, k))], axis=1)
+    with np.errstate(under="ignore"):
+        sc = np.where(ell_all > -_FAST_LOG_MAX, np.exp(np.minimum(ell_all, _FAST_LOG_MAX)), 0.0)
+    A = np.concatenate([L, np.broadcast_to(np.eye(k), (D, T, k, k))], axis=2) * sc[None, :, :, None]
+    N = n_o + k
+    order = np.argsort(-ell_all, axis=1, kind="stable")
+    inv = np.argsort(order, axis=1)
+    base = N * np.arange(T)[:, None]  # rows gathered as one flat index over (time, row): np.take is fast
+    As = np.take(A.reshape(D, T * N, k), (base + order).ravel(), axis=1).reshape(D, T, N, k)
+    Qs = np.linalg.qr(As, mode="reduced")[0]
+    return np.take(Qs.reshape(D, T * N, k), (base + inv).ravel(), axis=1).reshape(D, T, N, k)
 
 
 def _to_modes(Om, K):
@@ -587,6 +709,21 @@ class _RandomStartEngine:
        scale-sorted rows while row scales stay below ``e^300`` (the fast path
        of :func:`rsa_lineardyn.exact._factors`), the graded QR otherwise
        (``t = inf``, very large ``t``, draws near an invariant manifold).
+    4. ``hidden``: the weights are group means over the task's tied input
+       modes, so the factor is mapped only to each group's ``R_G`` (``Om_G =
+       Q_G R_G``), not to all ``n_in + n_out`` mode rows.
+    5. Wide networks with ``lam < 0`` (the split path): tied columns of the
+       reduced problem are compressed to their R factor (found on a
+       ``lam``-free subspace for ``n_hidden = n_in``,
+       :meth:`_structured_tie`), and the group's trace follows from the
+       conserved balance ``W2^T W2 - W1 W1^T = lam I``.
+    6. The rounding-level rule of :func:`rsa_lineardyn.exact_dynamics` is
+       skipped for draws it provably leaves unchanged, also with a tie at the
+       boundary (:func:`_manifold_rule_generic`).
+
+    On the 92-image task (16 draws, 61 times) 1-5 take the default
+    ``fit_rdms`` grid engine from ~2.1 s to ~1.0 s of CPU (``benchmarks/engine_speed.py``);
+    every step is exact (equal to the plain computation to ~1e-14 relative).
     """
 
     def __init__(self, task, n_hidden, representation, rcond, n_draws, seed, cache_size=32, result_cache_size=64):
@@ -605,6 +742,7 @@ class _RandomStartEngine:
         self.out_groups = _group_labels(self.s, n_out)
         self._S_in = _group_mean_matrix(self.in_groups)
         self._S_out = _group_mean_matrix(self.out_groups)
+        self._group_sizes = np.bincount(self.in_groups)[self.in_groups]  # (n_in,): size of each mode's group
         self.Z_items = np.asarray(Vt) @ task.X  # (n_in, P)
         self.Yu = self.U.T @ task.Y  # (n_out, P)
         self._base = None
@@ -666,12 +804,10 @@ class _RandomStartEngine:
         hit = _lru_get(self._cache, key, self.stats, "state")
         if hit is not None:
             return hit
-        from .exact import _manifold_rule
-
         d, Om = self._spectrum(key[0])  # eigenvectors in mode coordinates
         C = self._thin_modes(*key)
         Zfull = np.swapaxes(Om, 0, 1) @ C  # (D, n, r) = O^T C
-        Zfull, _ = _manifold_rule(d, Zfull)  # exact_dynamics' rounding-level rule; no warning: part of the expectation
+        Zfull = _manifold_rule_generic(d, Zfull)  # exact_dynamics' rounding-level rule; no warning: part of the expectation
         D, n, r = Zfull.shape
         fast_ok = self._fast_ok(d, Zfull)  # no warning: such draws are part of the expectation
         levels, inverse, counts = np.unique(d, return_inverse=True, return_counts=True)
@@ -722,19 +858,66 @@ class _RandomStartEngine:
         ``[V^T W1^T W1 V, ...; ..., U^T W2 W2^T U] = K K^T`` for each draw and time; the same solution as
         :func:`rsa_lineardyn.exact_dynamics` (graded QR of ``[diag(sqrt g) Z; I]``).
         """
+        Om, K = self._eig_factors(lam, scale, times, tau)
+        if K is None:
+            D, _, r = self.state(lam, scale)[2].shape
+            return np.zeros((D, np.size(times), Om.shape[1], r))
+        return _to_modes(Om, K)
+
+    def _hidden_group_sums(self, lam, scale, times, tau):
+        """Per input-mode group ``G`` of the task and time: the mean over draws of ``sum_{i in G} (K K^T)_ii``.
+
+        The hidden representation only needs these sums (its weights are averaged within the groups), so
+        the factor is mapped to ``R_G K`` with ``Om_G = Q_G R_G`` (:meth:`_group_rows`; ``||R_G K||_F =
+        ||Om_G K||_F``) instead of to all ``n_in + n_out`` mode rows.  Returns (T, n_groups), or ``None``
+        for an empty factor.
+        """
+        Om, K = self._eig_factors(lam, scale, times, tau)
+        if K is None:
+            return None
+        Fr, members = self._group_rows(lam, scale)
+        Y = _to_modes(Fr, K)  # (D, T, n_red, r)
+        sq = np.einsum("dtir,dtir->ti", Y, Y) / self.n_draws  # (T, n_red)
+        return sq @ members  # (T, n_groups)
+
+    def _group_rows(self, lam, scale):
+        """``(F (D, n_red, nc), members (n_red, n_groups))``: every group's ``R_G`` of ``Om[:, G]``, stacked.
+
+        LRU-cached per ``(lam, scale)``; ``members`` marks which group each stacked row belongs to.
+        """
+        key = ("groups", float(lam), float(scale))
+        hit = _lru_get(self._cache, key)
+        if hit is not None:
+            return hit
+        Om = self.state(lam, scale)[1]  # (D, n, nc)
+        D, _, nc = Om.shape
+        labels = self.in_groups
+        blocks, owner = [], []
+        for j, g in enumerate(np.unique(labels)):
+            idx = np.flatnonzero(labels == g)
+            if idx.size <= nc:  # Om_G itself is as short as its R factor
+                blocks.append(Om[:, idx])
+            else:
+                blocks.append(np.linalg.qr(Om[:, idx], mode="r"))  # (D, nc, nc)
+            owner.extend([j] * blocks[-1].shape[1])
+        F = np.ascontiguousarray(np.concatenate(blocks, axis=1))
+        members = np.zeros((len(owner), int(np.max(labels)) + 1 if labels.size else 0))
+        members[np.arange(len(owner)), owner] = 1.0
+        return _lru_put(self._cache, key, (F, members), self._cache_size)
+
+    def _eig_factors(self, lam, scale, times, tau):
+        """``(Om (D, n, nc), K (D, T, nc, r))``: the factors in the compressed eigenbasis (``None`` if empty)."""
         from .exact import _FAST_LOG_MAX, _graded_qr_q, _row_scales
 
         d, Om, Z, fast_ok = self.state(lam, scale)
         D, nc, r = Z.shape
-        n = Om.shape[1]
         s = np.asarray(times, dtype=float) / tau
         dmax = float(np.max(np.abs(d))) if d.size else 0.0
         if dmax > 0:
             s = np.where(np.isfinite(s), np.minimum(s, 1e250 / dmax), s)
         T = s.size
-        out = np.zeros((D, T, n, r))
         if r == 0 or T == 0 or D == 0:
-            return out
+            return Om, None
         N = nc + r
         A = np.concatenate([Z, np.broadcast_to(np.eye(r), (D, r, r))], axis=1)  # (D, N, r)
         ell, w = _row_scales(d, s)
@@ -752,9 +935,12 @@ class _RandomStartEngine:
             As = A[fd][:, order]  # (Df, Tf, N, r), sorted rows (one gather over two axes)
             As *= sc[tix, order][None, :, :, None]
             step = max(1, _BATCH_ELEMENTS // (As.shape[1] * N * r))
-            Qs = np.empty_like(As)
-            for i in range(0, fd.size, step):
-                Qs[i : i + step] = np.linalg.qr(As[i : i + step], mode="reduced")[0]
+            if step >= fd.size:  # one batch (the common case): no copy into a preallocated array
+                Qs = np.linalg.qr(As, mode="reduced")[0]
+            else:
+                Qs = np.empty_like(As)
+                for i in range(0, fd.size, step):
+                    Qs[i : i + step] = np.linalg.qr(As[i : i + step], mode="reduced")[0]
             Qs = Qs[:, tix, inv]  # rows back in their original order
             if fd.size == D and ft.size == T:
                 Q = Qs
@@ -767,7 +953,7 @@ class _RandomStartEngine:
             for i in range(0, di.size, step):
                 a, b = di[i : i + step], ti[i : i + step]
                 Q[a, b] = _graded_qr_q(ell_all[b], A[a])
-        return _to_modes(Om, _factor_batched(d, s, Z, Q, w))
+        return Om, _factor_batched(d, s, Z, Q, w)
 
     # -- split path: one large tied group of input-null modes, solved in its eigenbasis ----------------
     def _split_state(self, lam, scale):
@@ -808,14 +994,77 @@ class _RandomStartEngine:
             # the LAPACK (sorted-row) QR runs on the reduced problem, whose growing rows come from the other
             # rows: check those (the group is diagonalised exactly by its SVD)
             if np.all(self._fast_ok(d[oidx], Z[:, oidx])):
-                Yg, sig, Wt = np.linalg.svd(Z[:, gidx], full_matrices=True)  # Z_g = Y diag(sig) W^T
-                D = Z.shape[0]
-                sigma = np.zeros((D, r))
-                sigma[:, : sig.shape[1]] = sig
-                B = Z[:, oidx] @ np.swapaxes(Wt, 1, 2)  # (D, n_o, r) = Z_o W
-                out = (dg, d[oidx], Om[:, oidx], B, sigma, gmodes)
+                Zg, Zo = Z[:, gidx], Z[:, oidx]
+                comp = self._structured_tie(Zg, Zo, lam, gidx, Om)
+                B = sigma = None  # the uncompressed form: only if the full path is needed (_split_full_form)
+                if comp is None:
+                    sigma, W = _right_singular(Zg)  # Z_g = Y diag(sigma) W^T, sigma (D, r) zero-padded
+                    B = Zo @ W  # (D, n_o, r) = Z_o W
+                    comp = _compress_tied_columns(B, sigma)
+                out = (dg, d[oidx], Om[:, oidx], B, sigma, gmodes, comp, (Zg, Zo))
         _lru_put(self._cache, key, out, self._cache_size)
         return out if out != "none" else None
+
+    def _structured_tie(self, Zg, Zo, lam, gidx, Om):
+        """The compressed columns of the split path from a 17-dimensional eigenproblem, or ``None``.
+
+        For ``n_hidden = n_in`` the group rows are ``Z_g = P diag(d1)`` with ``P = O_g^T V0`` (orthonormal rows,
+        independent of ``lam``) and ``d1 = (s1 (m entries), sqrt(-lam) (the rest))``, so ``Z_g^T Z_g = -lam``
+        on the ``lam``-free subspace ``{x: x_{<m} = 0, N^T x = 0}`` (``N`` the null space of ``P``).  Its
+        complement ``Y`` (``m + rank(N_{>=m})`` columns) is computed once per engine; per ``lam`` only
+        ``Z_g Y`` is decomposed (an SVD of c x 17 instead of an eigen-decomposition of r x r), and the tied
+        columns ``Z_o W_T`` are compressed to the R factor of ``(I - Y Y^T) Z_o^T``.  Returns
+        ``(Bc, sigc)`` as :func:`_compress_tied_columns`, after checking on the actual ``Z_g`` that ``Y`` is
+        invariant and the complement's eigenvalues are all equal (to 1e-13); ``None`` when it does not apply.
+        """
+        D, c, r = Zg.shape
+        n_o = Zo.shape[1]
+        n_in = self.task.n_in
+        m = min(n_in, self.n_hidden, self.task.n_out)
+        if r != n_in or c >= r or D == 0:
+            return None
+        key = ("tieY", tuple(gidx.tolist()))
+        Y = _lru_get(self._cache, key)
+        if Y is None:
+            Vm = self._base_draws()[0]  # (D, n_in, n_in): V^T V0
+            P = np.swapaxes(Om[:n_in, gidx], 0, 1)[None] @ Vm  # (D, c, n_in)
+            N = np.linalg.qr(np.swapaxes(P, 1, 2), mode="complete")[0][:, :, c:]  # (D, n_in, n_in - c)
+            Nb = np.linalg.qr(N[:, m:], mode="reduced")[0]  # orthonormal basis of N's rows >= m
+            Y = np.zeros((D, r, m + Nb.shape[2]))
+            Y[:, np.arange(m), np.arange(m)] = 1.0
+            Y[:, m:, m:] = Nb
+            Y = _lru_put(self._cache, key, Y, self._cache_size)
+        p = Y.shape[2]
+        n_t = r - p
+        if n_t <= n_o:
+            return None
+        G = np.swapaxes(Zg, 1, 2) @ Zg  # (D, r, r)
+        GY = G @ Y
+        S = np.swapaxes(Y, 1, 2) @ GY  # (D, p, p)
+        gnorm = np.linalg.norm(G, axis=(1, 2))
+        if not np.all(np.linalg.norm(GY - Y @ S, axis=(1, 2)) <= 1e-13 * gnorm):
+            return None
+        s1 = np.trace(G, axis1=1, axis2=2) - np.trace(S, axis1=1, axis2=2)  # sum of the complement's eigenvalues
+        s2 = gnorm**2 - np.linalg.norm(S, axis=(1, 2)) ** 2  # sum of their squares (Y invariant)
+        mu = s1 / n_t
+        if not (np.all(mu > 0) and np.all(np.abs(s2 / n_t - mu**2) <= 1e-13 * gnorm**2 / n_t)):
+            return None
+        _, sv, Vt = np.linalg.svd(Zg @ Y, full_matrices=False)  # (D, min(c, p)), (D, p, p)
+        sig = np.zeros((D, p))
+        sig[:, : sv.shape[1]] = sv
+        n_zero = r - c  # Z_g has c rows: its null space (in Y) has exactly zero singular values
+        if n_zero and not np.all(sig[:, p - n_zero :] <= 1e-10 * sig[:, :1]):
+            return None
+        if n_zero:
+            sig[:, p - n_zero :] = 0.0
+        B_s = Zo @ (Y @ np.swapaxes(Vt, 1, 2))  # (D, n_o, p)
+        X = np.swapaxes(Zo, 1, 2)  # (D, r, n_o)
+        X = X - Y @ (np.swapaxes(Y, 1, 2) @ X)
+        X = X - Y @ (np.swapaxes(Y, 1, 2) @ X)  # twice: orthogonal to Y to rounding
+        R_t = np.linalg.qr(X, mode="r")  # (D, n_o, n_o)
+        Bc = np.concatenate([B_s, np.swapaxes(R_t, 1, 2)], axis=2)
+        sigc = np.concatenate([sig, np.repeat(np.sqrt(mu)[:, None], n_o, axis=1)], axis=1)
+        return Bc, sigc
 
     @staticmethod
     def _all_fast(d_o, s):
@@ -828,10 +1077,70 @@ class _RandomStartEngine:
         return bool(np.all(ell <= _FAST_LOG_MAX))
 
     def _split_factors(self, split, s):
+        """:meth:`_split_factors_full` on the compressed columns, with the group's trace from the balance.
+
+        Columns of ``B`` whose ``sigma`` are tied (75 of the 92 of the wide network on the 92-image task:
+        ``Z_g Z_g^T = -lam I + a rank-11 term``) share their row scale in ``(B D^-1/2)^T`` at every time, so
+        they are replaced by the ``n_o`` rows of their R factor (:func:`_compress_tied_columns`): the same
+        ``L L^T = B D^-1 B^T``.  The group's trace of ``W1^T W1`` then follows from the conserved balance
+        ``W2^T W2 - W1 W1^T = lam I_r`` (``r = n_hidden``, ``lam < 0``): ``tr(W1^T W1) = ||K2||^2 - lam r``,
+        minus the other input rows.  Returns ``None`` (use :meth:`_split_factors_full`) when there are no
+        tied columns to compress or that difference loses more than three digits.
+
+        Returns ``(K1 (D, T, len(in_rows), k), in_rows, K2 (D, T, n_out, k), group trace (D, T))``.
+        """
+        from .exact import _GROW, _row_scales
+
+        dg, d_o, Om_o, _, _, gmodes, comp, (Zg, _) = split
+        if comp is None:
+            return None
+        Bc, sigc = comp
+        D, n_o, rc = Bc.shape
+        r = Zg.shape[2]
+        n_in = self.task.n_in
+        s = np.asarray(s, dtype=float)
+        ell_g, _ = _row_scales(np.array([dg]), s)  # (T, 1)
+        gg = np.exp(2 * ell_g[:, 0])  # g_g(t); finite on this path (ell <= 300)
+        Dv = 1.0 + gg[None, :, None] * sigc[:, None, :] ** 2  # (D, T, rc)
+        Ft = np.swapaxes(Bc, 1, 2)[:, None] / np.sqrt(Dv)[..., None]  # (D, T, rc, n_o), rc >= n_o
+        L = np.ascontiguousarray(np.swapaxes(np.linalg.qr(Ft, mode="r"), -1, -2))  # (D, T, n_o, k): L L^T = B D^-1 B^T
+        Q = _sorted_qr_q(L, d_o, s)
+        Q_id = Q[:, :, n_o:]
+        with np.errstate(over="ignore", invalid="ignore"):
+            dt = d_o * s[:, None]
+            grow = dt > _GROW
+            e = np.exp(np.where(grow, 0.0, dt))
+        w = _row_scales(d_o, s)[1]
+        K = e[None, :, :, None] * (L @ Q_id)
+        if np.any(grow):
+            ti, ii = np.nonzero(grow)
+            K[:, ti, ii] = Q[:, ti, ii] / np.sqrt(w[ti, ii])[None, :, None]
+        rows_in, rows_out = self._split_rows(Om_o, gmodes)
+        K1 = _to_modes(np.broadcast_to(Om_o[rows_in], (D,) + Om_o[rows_in].shape), K)
+        K2 = _to_modes(np.broadcast_to(Om_o[n_in:], (D,) + Om_o[n_in:].shape), K)
+        out2 = np.einsum("dtor,dtor->dt", K2, K2)
+        ng = ~np.isin(rows_in, gmodes)
+        in_ng = np.einsum("dtir,dtir->dt", K1[:, :, ng], K1[:, :, ng])
+        lam_r = 2.0 * dg * r  # -lam r (dg = -lam / 2 > 0 on this path)
+        gtrace = out2 + lam_r - in_ng
+        if not np.all(gtrace > 1e-3 * (out2 + lam_r + in_ng)):  # cancellation: the full path instead
+            return None
+        return K1, rows_in, K2, gtrace
+
+    def _split_rows(self, Om_o, gmodes):
+        """Input modes with a nonzero row in ``Om_o`` (the others hold exact zeros) and all output modes."""
+        n_in = self.task.n_in
+        rows_in = np.flatnonzero(np.any(Om_o[:n_in] != 0, axis=1))
+        return rows_in, np.arange(n_in, Om_o.shape[0])
+
+    def _split_factors_full(self, split, s):
         """Mode-coordinate factors of the non-group rows (D, T, n, k) and the group's trace of ``QQ^T`` (D, T)."""
         from .exact import _FAST_LOG_MAX, _GROW, _row_scales
 
-        dg, d_o, Om_o, B, sigma, gmodes = split
+        dg, d_o, Om_o, B, sigma, gmodes, _, (Zg, Zo) = split
+        if B is None:
+            sigma, W = _right_singular(Zg)
+            B = Zo @ W
         D, n_o, r = B.shape
         s = np.asarray(s, dtype=float)
         T = s.size
@@ -890,16 +1199,33 @@ class _RandomStartEngine:
         rep = self.representation
         split = self._split_state(lam, scale) if rep != "prediction" else None
         extra = 0.0
-        if split is not None and self._all_fast(split[0], times / tau):
-            K, gtrace, gmodes = self._split_factors(split, times / tau)
-            extra = np.zeros((times.size, n_in))
-            extra[:, gmodes] = (gtrace.mean(axis=0) / gmodes.size)[:, None]
+        rows_in = slice(None)
+        fast = split is not None and self._all_fast(split[0], times / tau)
+        res = self._split_factors(split, times / tau) if fast else None
+        if res is not None:
+            K1, rows_in, K2, gtrace = res
+            gmodes = split[5]
+        elif fast:
+            K, gtrace, gmodes = self._split_factors_full(split, times / tau)
+            K1, K2 = K[:, :, :n_in], K[:, :, n_in:]
+        elif rep == "hidden":  # only the group sums of the input rows are needed
+            sums = self._hidden_group_sums(lam, scale, times, tau)  # (T, n_groups)
+            w_in = np.zeros((times.size, n_in)) if sums is None else sums[:, self.in_groups] / self._group_sizes
+            w_in.setflags(write=False)
+            out = (w_in, None)
+            _lru_put(self._results, key, out, self._result_cache_size)
+            return out
         else:
             K = self.mode_factors(lam, scale, times, tau)  # (D, T, n, r)
-        K1, K2 = K[:, :, :n_in], K[:, :, n_in:]
+            K1, K2 = K[:, :, :n_in], K[:, :, n_in:]
+        if fast:
+            extra = np.zeros((times.size, n_in))
+            extra[:, gmodes] = (gtrace.mean(axis=0) / gmodes.size)[:, None]
         w_in = w_out = None
         if rep in ("hidden", "ntk"):
-            w_in = np.einsum("dtir,dtir->ti", K1, K1) / self.n_draws + extra
+            w_in = np.zeros((times.size, n_in))
+            w_in[:, rows_in] = np.einsum("dtir,dtir->ti", K1, K1) / self.n_draws
+            w_in += extra
             if rep == "ntk":
                 w_out = np.einsum("dtor,dtor->to", K2, K2) / self.n_draws
         elif rep == "prediction":  # diag of (K2 K1^T)^T (K2 K1^T) = rows of K1 (K2^T K2) K1^T

@@ -40,12 +40,14 @@ from ._validation import (
     check_rng,
     check_scale,
     check_sigma_k,
+    check_times,
     SCALE_RANGE,
 )
 from .design import (
     STAGE_KEYS,
     SUBJECT_KEYS,
     _as_rdms,
+    _rank_one_scores,
     _theta,
     _widths,
     aggregate,
@@ -861,17 +863,21 @@ class _Refiner:
 
         rows = np.flatnonzero(w > 0)  # only the RDMs that count (one subject's, in per-subject fits)
         prepared = _PreparedData(self.D, self.method, self.sigma_k, rows)
+        rank_one = _rank_one_scores(model, prepared)  # scores straight from the rank-one weights, if applicable
         stage_rows, w_rows = self.stage_of[rows], w[rows]
 
-        def objective(x):
+        def objective(x, direct=False):
             lam, ls, t = unpack(x)
             if self.free and np.any(np.diff(t) < 0):
                 return 1e3
             try:
-                V = model.predict_times(t, _theta(model, lam, ls))
+                if rank_one is None or direct:
+                    S = prepared.score(model.predict_times(t, _theta(model, lam, ls)))  # (K, n_rows)
+                else:
+                    lam_, scale_, _ = model._unpack(_theta(model, lam, ls))
+                    S = rank_one.score(model._engine.rank_one(lam_, scale_, check_times(t, "times"), model.tau)[0])
             except ValueError:
                 return 1e3
-            S = prepared.score(V)  # (K, n_rows)
             vals = S[stage_rows, np.arange(rows.size)]
             ok = np.isfinite(vals)
             if not ok.any():
@@ -902,7 +908,7 @@ class _Refiner:
                     p = dict(zip(names, x0 + unit * res.x))
                     row["rate"] = float(10.0 ** p["lrate"])
                     row["offset"] = float(p.get("offset", 0.0))
-            row["score"] = -float(res.fun)
+            row["score"] = -float(objective(res.x, direct=True))  # the score of model.predict at these parameters
             row["refined"] = True
         return row
 

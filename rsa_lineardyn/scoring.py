@@ -174,6 +174,60 @@ class _PreparedData:
         return out
 
 
+class _RankOneScores:
+    """Scores of rank-one predictions ``v_t = w_t @ Bsq`` against prepared data, without forming ``v_t``.
+
+    For a model whose squared-Euclidean dissimilarities are ``v_t = w_t @ Bsq`` (``Bsq`` (J, n_pairs), the
+    rank-one form ``Gram_t = B^T diag(w_t) B`` of :class:`rsa_lineardyn.model._Selection`), the centred
+    prediction is ``w_t @ Bc`` with ``Bc`` the row-centred ``Bsq`` (``corr``; uncentred for ``cosine``).  With
+    the triangular factor of ``Bc^T = Qb Rb`` (once per basis), ``|v_c| = |Rb w_t|``, and ``v_c . d = w_t .
+    (Bc d)`` (once per data): a (T, J) x (J, J) product replaces the (T, J) x (J, n_pairs) one and the
+    (T, n_pairs) scoring pass.  Both ways are backward stable; they can differ by more than rounding only
+    where ``|v_c|`` is far below the size of its terms ``sum_j |w_j| |Bc_j|`` (a nearly constant prediction):
+    those rows (``|v_c| <= 1e-4`` of it), weights that are negative or not finite, and near-perfect scores
+    (``|score| > 1 - 1e-9``: noiseless data, where many candidates tie at 1 and the ~1e-13 rounding of this
+    path, which is not bounded by 1, would decide the tie) are scored directly.
+    Equals ``prepared.score(max(w @ Bsq, 0))`` to rounding (the prediction must have no NaN pairs: no
+    repeated conditions).
+    """
+
+    def __init__(self, Bsq, prepared, factor=None):
+        self.Bsq = Bsq
+        self.prepared = prepared
+        if factor is None:
+            factor = _rank_one_factor(Bsq, prepared.keep, prepared.method)
+        self.RbT, self.rownorm, mean = factor
+        d = prepared.d  # (n_rows, n_kept): rescaled (and centred for corr) data
+        self.A = Bsq[:, prepared.keep] @ d.T - mean[:, None] * d.sum(axis=1)[None, :]  # (J, n_rows) = Bc d^T
+
+    def score(self, w):
+        """Scores (T, n_rows) of the predictions ``max(w @ Bsq, 0)`` for weights ``w`` (T, J)."""
+        y = w @ self.RbT  # (T, J): |y| = |centred prediction|
+        nv = np.sqrt(np.einsum("tj,tj->t", y, y))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out = (w @ self.A) / np.outer(nv, self.prepared.nd)
+        out[:, self.prepared.nd == 0] = np.nan
+        direct = ~(nv > 1e-4 * (np.abs(w) @ self.rownorm)) | ~np.all(np.isfinite(w) & (w >= 0), axis=1)
+        with np.errstate(invalid="ignore"):
+            direct |= np.any(np.abs(out) > 1.0 - 1e-9, axis=1)  # near-perfect fits: ties decided as directly
+        if np.any(direct):
+            out[direct] = self.prepared.score(np.maximum(w[direct] @ self.Bsq, 0.0))
+        return out
+
+
+def _rank_one_factor(Bsq, keep, method):
+    """``(Rb^T, row norms, row means)`` of the kept columns of ``Bsq``, centred for ``corr``: see :class:`_RankOneScores`.
+
+    The factorisation of the first ``J'`` rows is the leading block (``Rb^T[:J', :J']``, ...).
+    """
+    Bk = Bsq[:, keep]
+    mean = Bk.mean(axis=1) if method == "corr" else np.zeros(Bk.shape[0])
+    if method == "corr":
+        Bk = Bk - mean[:, None]
+    Rb = np.linalg.qr(Bk.T, mode="r")
+    return np.ascontiguousarray(Rb.T), np.linalg.norm(Bk, axis=1), mean
+
+
 def _weighted_fast(pred, data, W, method):
     """Scores under pair weights ``W`` (B, n_pairs) (condition bootstrap), shape (B, T, n_rdm).
 

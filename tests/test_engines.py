@@ -45,8 +45,10 @@ def _symmetrise(diag, values):
     return out
 
 
-SHAPES = [(5, 2, 4), (4, 4, 4), (3, 7, 4), (5, 3, 3), (8, 7, 2)]  # (n_in, n_hidden, n_out): bottleneck, square,
-# wide, n_out < n_in, and wide with a large input null space (the split path of lam < 0)
+SHAPES = [(5, 2, 4), (4, 4, 4), (3, 7, 4), (5, 3, 3), (8, 7, 2), (12, 12, 2)]  # (n_in, n_hidden, n_out):
+# bottleneck (a tie at the boundary: the manifold rule's generic early exit), square, wide, n_out < n_in, and
+# wide with a large input null space (the split path of lam < 0; at n_hidden = n_in with tied columns compressed
+# and the group trace from the balance)
 SVALS = np.array([2.0, 1.0, 1.0])  # a tie, and a null space on both sides for the larger layers
 
 
@@ -81,6 +83,10 @@ def test_random_engine_matches_mean_of_exact_dynamics(n_in, h, n_out, lam):
             for tt in (times[:-1], times[-1:])]))
     if (n_in, h, n_out) == (8, 7, 2) and lam < 0:
         assert eng["hidden"]._split_state(lam, scale) is not None
+    if (n_in, h, n_out) == (12, 12, 2) and lam < 0:  # the compressed split path ran (not its fallback)
+        split = eng["hidden"]._split_state(lam, scale)
+        assert split is not None and split[6] is not None and split[6][0].shape[2] < h
+        assert eng["hidden"]._split_factors(split, times[:-1]) is not None
 
     def close(got, want, rtol=1e-10):
         np.testing.assert_allclose(got, want, rtol=0, atol=rtol * np.max(np.abs(want)))
@@ -235,3 +241,85 @@ def test_mode_spectrum_equals_exact_spectrum(lam, n_in, n_out):
     d, Om = _mode_spectrum(s, n_in, n_out, lam)
     np.testing.assert_array_equal(d, d_ref)
     np.testing.assert_allclose(np.concatenate([Vt.T @ Om[:n_in], U @ Om[n_in:]]), O, atol=1e-14)
+
+
+@pytest.mark.parametrize("lam", [-0.05, -0.7, -3.0])
+def test_compressed_split_path_equals_full_split_path(lam):
+    """Tied columns compressed + group trace from the balance == the uncompressed split path, to rounding."""
+    task = _task(12, 2, np.array([2.0, 0.5]), seed=4)
+    eng = _RandomStartEngine(task, 12, "hidden", 1e-10, 4, 9)
+    split = eng._split_state(lam, 0.2)
+    assert split is not None and split[6] is not None
+    s = np.array([0.0, 0.01, 0.3, 2.0, 20.0, 150.0])
+    K1, rows_in, K2, gtrace = eng._split_factors(split, s)
+    Kf, gtrace_f, gmodes = eng._split_factors_full(split, s)
+    n_in = task.n_in
+    np.testing.assert_allclose(gtrace, gtrace_f, rtol=1e-12)
+    d_fast = np.einsum("dtir,dtir->dti", K1, K1)
+    d_full = np.einsum("dtir,dtir->dti", Kf[:, :, :n_in], Kf[:, :, :n_in])
+    scale = np.max(d_full, axis=2, keepdims=True)
+    np.testing.assert_allclose(d_fast, d_full[:, :, rows_in], rtol=0, atol=1e-12 * np.max(scale))
+    np.testing.assert_array_equal(d_full[:, :, np.setdiff1d(np.arange(n_in), rows_in)], 0.0)
+    G_fast = K2 @ np.swapaxes(K2, -1, -2)
+    G_full = Kf[:, :, n_in:] @ np.swapaxes(Kf[:, :, n_in:], -1, -2)
+    np.testing.assert_allclose(G_fast, G_full, rtol=0, atol=1e-12 * np.max(np.abs(G_full)))
+
+
+def test_right_singular_eigh_path_equals_svd():
+    from rsa_lineardyn.engines import _right_singular
+
+    rng = np.random.default_rng(2)
+    Zg = rng.standard_normal((3, 9, 12))  # c = 9 < r = 12: eigh of the Gram, 3 exact zeros
+    sigma, W = _right_singular(Zg)
+    sv = np.linalg.svd(Zg, compute_uv=False)
+    np.testing.assert_allclose(sigma[:, :9], sv, rtol=1e-13)
+    np.testing.assert_array_equal(sigma[:, 9:], 0.0)
+    G = np.swapaxes(W, 1, 2) @ np.swapaxes(Zg, 1, 2) @ Zg @ W  # diagonalised, orthonormal W
+    np.testing.assert_allclose(G, sigma[:, :, None] ** 2 * np.eye(12), atol=1e-12 * np.max(sv) ** 2)
+    np.testing.assert_allclose(np.swapaxes(W, 1, 2) @ W, np.broadcast_to(np.eye(12), W.shape), atol=1e-14)
+    # small singular values (sigma^2 down to 1e-6 of the largest): the SVD, which keeps them to full relative
+    # precision (the Gram's eigenvalues would carry errors ~1e-10 relative there)
+    Zs = Zg.copy()
+    Zs[0] = np.linalg.qr(rng.standard_normal((9, 9)))[0] @ np.diag(np.logspace(0, -3, 9)) @ \
+        np.linalg.qr(rng.standard_normal((12, 9)))[0].T
+    sigma, _ = _right_singular(Zs)
+    np.testing.assert_allclose(sigma[0, :9], np.logspace(0, -3, 9), rtol=1e-13)
+
+
+def test_manifold_rule_generic_skips_only_unchanged_draws():
+    """Tie at the boundary: generic draws keep Z itself (same Z Z^T as the rule); draws on a manifold get the rule."""
+    from rsa_lineardyn.engines import _manifold_rule_generic
+    from rsa_lineardyn.exact import _manifold_rule
+
+    rng = np.random.default_rng(5)
+    d = np.array([3.0, 2.0, 2.0, 2.0, 0.5, -1.0, -2.0])  # r = 2: boundary inside the tied level 2.0 (3 rows)
+    Z = rng.standard_normal((4, 7, 2))
+    Z[2, 0] = 0.0  # the top mode has no component: on an invariant manifold, the rule changes this draw
+    got = _manifold_rule_generic(d, Z)
+    want = _manifold_rule(d, Z)[0]
+    for b in range(4):
+        np.testing.assert_allclose(got[b] @ got[b].T, want[b] @ want[b].T, atol=1e-14)
+    np.testing.assert_array_equal(got[[0, 1, 3]], Z[[0, 1, 3]])  # generic draws: untouched
+    np.testing.assert_array_equal(got[2], want[2])
+
+
+@pytest.mark.parametrize("lam", [-0.05, -0.7, -3.0])
+def test_structured_tie_equals_eigen_compression(lam):
+    """The lam-free subspace route gives the same B D^-1 B^T as the eigen-decomposition + compression, at every g."""
+    from rsa_lineardyn.engines import _compress_tied_columns, _right_singular
+
+    task = _task(12, 2, np.array([2.0, 0.5]), seed=4)
+    eng = _RandomStartEngine(task, 12, "hidden", 1e-10, 4, 9)
+    split = eng._split_state(lam, 0.2)
+    assert split is not None and split[3] is None  # the structured route ran (no r x r decomposition stored)
+    Zg, Zo = split[7]
+    Bc, sigc = split[6]
+    sigma, W = _right_singular(Zg)
+    B = Zo @ W
+    Bc2, sigc2 = _compress_tied_columns(B, sigma)
+    for g in (0.0, 0.3, 5.0, 1e3, 1e8):
+        M1 = (Bc / (1.0 + g * sigc[:, None, :] ** 2)) @ np.swapaxes(Bc, 1, 2)
+        M2 = (B / (1.0 + g * sigma[:, None, :] ** 2)) @ np.swapaxes(B, 1, 2)
+        M3 = (Bc2 / (1.0 + g * sigc2[:, None, :] ** 2)) @ np.swapaxes(Bc2, 1, 2)
+        np.testing.assert_allclose(M1, M2, rtol=0, atol=1e-13 * np.max(np.abs(M2)))
+        np.testing.assert_allclose(M3, M2, rtol=0, atol=1e-13 * np.max(np.abs(M2)))

@@ -1,0 +1,86 @@
+"""Grid and refinement scores straight from rank-one weights (``scoring._RankOneScores``).
+
+The reference is rsatoolbox's own ``compare`` on the explicit predicted RDMs ``max(w @ Bsq, 0)``, and the
+package's direct path (``model.predict_times`` + ``score_matrix``) for whole score tensors.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from rsatoolbox.rdm import RDMs, compare
+
+import rsa_lineardyn as rl
+from rsa_lineardyn.design import _rank_one_scores, make_candidates, make_design, score_tensor
+from rsa_lineardyn.scoring import _PreparedData, _RankOneScores, _rank_one_factor
+
+
+def _pairs(B):
+    ia, ib = np.triu_indices(B.shape[1], 1)
+    return (B[:, ia] - B[:, ib]) ** 2
+
+
+@pytest.mark.parametrize("method", ["corr", "cosine"])
+def test_rank_one_scores_equal_rsatoolbox_compare(method):
+    rng = np.random.default_rng(0)
+    J = P = 9
+    Bsq = _pairs(np.linalg.qr(rng.standard_normal((J, P)))[0])  # orthogonal basis: uniform weights give a constant
+    data = rng.uniform(0.5, 2.0, (3, Bsq.shape[1]))
+    data[1, 4] = np.nan  # a missing pair: left out of every comparison
+    w = rng.uniform(0.1, 1.0, (6, J))
+    w[1] = 0.5 + 1e-9 * rng.standard_normal(J)  # nearly uniform weights: the prediction's spread is tiny
+    w[2, 0] = -1e-3  # a negative weight: the direct path (the explicit prediction is clipped at 0)
+    w[3] = 0.0  # constant prediction: undefined score
+    prepared = _PreparedData(data, method)
+    scorer = _RankOneScores(Bsq, prepared, _rank_one_factor(Bsq, prepared.keep, method))
+    got = scorer.score(w)
+    if method == "corr":  # the test exercises the direct fallback: row 1's centred spread is below 1e-4 of its terms
+        y = w[1] @ scorer.RbT
+        assert np.linalg.norm(y) < 1e-4 * (np.abs(w[1]) @ scorer.rownorm)
+    pred = np.maximum(w @ Bsq, 0.0)
+    pred[:, 4] = np.nan  # rsatoolbox wants the missing pairs marked in both
+    ok = np.arange(6) != 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = compare(RDMs(pred[ok]), RDMs(data), method=method)  # (rsatoolbox mishandles a constant row)
+    np.testing.assert_allclose(got[ok], want, rtol=0, atol=1e-12)
+    assert np.isnan(got[3]).all()  # the package's convention for a constant prediction (as score_matrix)
+    assert np.isnan(rl.score_matrix(pred[3:4], data, method)).all()
+
+
+def test_score_tensor_equals_direct_scores():
+    """The fast grid path (random and aligned starts) equals predict_times + score_matrix for every candidate."""
+    rng = np.random.default_rng(3)
+    task = rl.whiten(rl.Task(rng.standard_normal((6, 10)), rng.standard_normal((3, 10))))
+    truth = rl.LinearNetworkModel(task, n_hidden=2, lam=0.3, init="aligned")
+    data = rl.rdms_from_matrices(np.stack([truth.predict_rdm([0.2]).get_matrices()[0],
+                                           truth.predict_rdm([0.6]).get_matrices()[0]]), labels=task.labels)
+    design = make_design(data, task, n_times=7)
+    for init in ("random", "aligned"):
+        cands = make_candidates(task, data, [1, 2, 6], None, 3, np.array([-1.0]), dict(init=init, n_draws=4))
+        for method in ("corr", "cosine"):
+            R = score_tensor(design, cands, method)[0]  # (n_rdm, C, G)
+            c = 0
+            for model, lams, lss in cands.groups:
+                assert _rank_one_scores(model, _PreparedData(design.data, method)) is not None
+                for lam in lams:
+                    theta = np.array([lam, 0.0])
+                    V = model.predict_times(design.uniq, theta)
+                    want = rl.score_matrix(V, design.data, method)[design.inv[:, 0]].T  # (n_rdm, G)
+                    np.testing.assert_allclose(R[:, c], want, rtol=0, atol=1e-12)
+                    c += 1
+
+
+def test_near_perfect_fits_scored_as_directly():
+    """Noiseless data: candidates tie at a score of 1; those are decided by the direct scores, never above 1."""
+    rng = np.random.default_rng(4)
+    Bsq = _pairs(rng.standard_normal((6, 8)))
+    w = rng.uniform(0.1, 1.0, (5, 6))
+    data = np.maximum(w[2:4] @ Bsq, 0.0) * np.array([[3.0], [0.5]])  # rows 2 and 3 fit exactly
+    for method in ("corr", "cosine"):
+        prepared = _PreparedData(data, method)
+        got = _RankOneScores(Bsq, prepared, _rank_one_factor(Bsq, prepared.keep, method)).score(w)
+        direct = prepared.score(np.maximum(w @ Bsq, 0.0))
+        assert got[2, 0] == direct[2, 0] and got[3, 1] == direct[3, 1]
+        assert np.all(got <= 1.0 + 1e-15)
+        np.testing.assert_allclose(got, direct, rtol=0, atol=1e-12)
