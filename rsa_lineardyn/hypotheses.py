@@ -74,7 +74,7 @@ __all__ = ["width_models", "regime_models", "feature_rdms", "evaluate_hypotheses
 
 _BASELINES = ("modes", "features", None)
 #: Methods without a vectorised score here, with their measured cost relative to "corr".
-_SLOW_METHODS = {"tau-a": "15x", "kendall": "15x", "tau-b": "15x"}
+_SLOW_METHODS = {"tau-a": "18x", "kendall": "18x", "tau-b": "18x"}  # benchmarks/hypothesis_speed.py, 2026-12-01
 
 
 def _check_task(task):
@@ -412,8 +412,9 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
         The task the subjects learned.
     method : str, default "corr"
         rsatoolbox comparison method.  ``"corr"``/``"cosine"``/``"spearman"`` are
-        fast; other methods call ``rsatoolbox.rdm.compare`` for every
-        prediction (rank methods ``"tau-a"``/``"rho-a"``: about 10-30x slower).
+        fast, ``"rho-a"`` is vectorised (about 2.5x ``corr``); other methods
+        call ``rsatoolbox.rdm.compare`` for every prediction (``"tau-a"``:
+        about 18x ``corr``, with a warning).
     baseline : {"modes", "features", None}, default "modes"
         Adds the flexible feature model (name starting ``"feature model"``):
         non-negative weights on the task's mode RDMs (or output-feature RDMs),
