@@ -169,6 +169,9 @@ def make_cells(parts, quick):
                 dict(part="f", name=f"power: truth lazy (N_h=4, lam=0, scale {np.sqrt(s_max):.2f}), stages t=3,6,9",
                      data="net", n_hidden=4, lam=0.0, scale=float(np.sqrt(s_max)), test="regimes",
                      truth="lazy (large init)", others=["rich"], **t369),
+                dict(part="f", name=f"power: truth lazy (N_h=4, lam=0, scale {np.sqrt(s_max):.2f}), stages "
+                     "t=6,9,12", data="net", n_hidden=4, lam=0.0, scale=float(np.sqrt(s_max)), test="regimes",
+                     truth="lazy (large init)", others=["rich"], **t6912),
             ]
         if "g" in parts:
             # (g) misspecification: the region also carries item-specific signal the network does not explain

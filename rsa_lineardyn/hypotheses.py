@@ -766,7 +766,7 @@ def compare_regimes(data_rdms, task, n_hidden=None, *, method="corr", n_boot=0, 
         notes.append(
             f"method {method!r} reads signal the network does not explain (item-specific patterns add about the same "
             "amount to every distance) as geometry: in calibration with such signal as strong as the network's, "
-            "cosine preferred lazy (large lam) over a true rich learner in 0.93 of trials (corr: 0.00; "
+            "cosine preferred lazy (large lam) over a true rich learner in 0.93-1.00 of trials (corr: 0.00; "
             "benchmarks/calibration.py part g). Use 'corr' for regime tests.")
         warnings.warn(notes[-1], UserWarning, stacklevel=2)
     split = _split_group(task, models[0].n_hidden)
