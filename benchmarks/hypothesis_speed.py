@@ -7,7 +7,11 @@ images) with rl.load_92images_task():
        predictions of rl.LinearNetworkModel at lam = 0, t = 1, via model.predict_rdm), N = n_boot,
        method "corr", rdm_descriptor "subject", pattern_descriptor "item" (rsatoolbox's defaults otherwise);
  (ii)  rl.compare_widths(data, task, widths=[1, 4], method="corr", n_boot=n_boot, seed=0);
- (iii) the same with method "tau-a" and "rho-a".
+ (iii) the same with method "tau-a" and "rho-a";
+ (iv)  the README's recipe: rsatoolbox.inference.bootstrap_crossval called directly on two
+       rl.LinearNetworkModel (widths 1 and 4, fitted by their own fitter in every fold), N = 4, once with the
+       default BLAS threads and once inside threadpoolctl.threadpool_limits(1): the models limit their own
+       threads, so the two should take about the same time (the issue measured 26 s vs 5.7 s).
 
 All calls run with BLAS limited to one thread (compare_widths does that itself; (i) is wrapped in
 threadpoolctl.threadpool_limits(1) so both see the same BLAS) and rsatoolbox's global numpy seed fixed.
@@ -92,6 +96,26 @@ def time_compare_widths(data, task, method, n_boot):
     return dt, {str(r["model"]): float(r["mean"]) for _, r in tab.iterrows()}, sorted(map(str, tab.columns))
 
 
+def time_network_models(data, task, n_boot, limit):
+    """(iv): bootstrap_crossval on LinearNetworkModels, default BLAS threads (limit False) or one thread."""
+    from rsatoolbox.inference import bootstrap_crossval
+    from threadpoolctl import threadpool_limits
+
+    models = [rl.LinearNetworkModel(task, n_hidden=h, lam=0.0, item_order=data, name=f"N_h={h}") for h in (1, 4)]
+    state = np.random.get_state()
+    np.random.seed(0)
+    try:
+        with (threadpool_limits(1) if limit else contextlib.nullcontext()), quiet_rsatoolbox(), \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t0 = time.perf_counter()
+            bootstrap_crossval(models, data, method="corr", N=n_boot, rdm_descriptor="subject",
+                               pattern_descriptor="item")
+            return time.perf_counter() - t0
+    finally:
+        np.random.set_state(state)
+
+
 def git_head():
     try:
         return subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True,
@@ -127,6 +151,10 @@ def main(argv=None):
         dt, means, cols = time_compare_widths(data, task, method, args.n_boot)
         rows[method] = {"seconds": dt, "means": means}
         log(f"    {dt:.2f} s")
+    log("(iv) rsatoolbox bootstrap_crossval on 2 LinearNetworkModels, N=4, default threads / one thread ...")
+    t_default = time_network_models(data, task, 4, limit=False)
+    t_one = time_network_models(data, task, 4, limit=True)
+    log(f"    {t_default:.2f} s / {t_one:.2f} s")
     ratios = {}
     if "corr" in rows:
         ratios["compare_widths_corr / rsatoolbox_fixed"] = rows["corr"]["seconds"] / t_rsa
@@ -136,6 +164,8 @@ def main(argv=None):
     targets = {"compare_widths_corr / rsatoolbox_fixed": 5.0}
     targets.update({k: 10.0 for k in ratios if k != "compare_widths_corr / rsatoolbox_fixed"})
     print("| run | seconds | ratio | target |\n|---|---|---|---|")
+    print(f"| (iv) bootstrap_crossval on 2 LinearNetworkModels, N=4: default threads / one thread | {t_default:.2f} / "
+          f"{t_one:.2f} | {t_default / t_one:.2f}x | (issue: 26 s / 5.7 s) |")
     print(f"| (i) rsatoolbox bootstrap_crossval, 2 ModelFixed, corr | {t_rsa:.2f} | 1 | |")
     for m, r in rows.items():
         key = ("compare_widths_corr / rsatoolbox_fixed" if m == "corr" else f"compare_widths_{m} / compare_widths_corr")
@@ -146,6 +176,7 @@ def main(argv=None):
                      "fixed_models": "LinearNetworkModel(n_hidden=h, lam=0).predict_rdm([log10_time=0])"},
         "rsatoolbox_fixed": {"seconds": t_rsa, "means": means_rsa},
         "compare_widths": rows, "ratios": ratios, "targets": targets,
+        "network_models_bootstrap_crossval_n4": {"default_threads_s": t_default, "one_thread_s": t_one},
         "met": {k: bool(v <= targets[k]) for k, v in ratios.items()},
         "git_head": git_head(), "python": platform.python_version(), "cpus": os.cpu_count(),
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
