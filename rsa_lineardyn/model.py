@@ -24,7 +24,7 @@ Three initialisations (``init=``):
   space.  The weights ``w_t`` are the mode-diagonal of the exact solution of
   ``n_draws`` seeded draws (:func:`rsa_lineardyn.exact_dynamics`'s solver),
   symmetrised; no P x P matrix is formed per draw
-  (``rsa_lineardyn.engines._RandomStartEngine``).  An untrained model is then
+  (``rsa_lineardyn.random_starts._RandomStartEngine``).  An untrained model is then
   the random start's geometry (lazy-like), not the task's.
 * ``init="aligned"``: the deterministic task-aligned start of
   :func:`rsa_lineardyn.task_aligned_init`.  With whitened inputs the dynamics
@@ -82,8 +82,9 @@ from ._validation import (
     check_path,
     SCALE_RANGE,
 )
-from .engines import _AlignedEngine, _AverageEngine, _RandomStartEngine, mode_strengths
+from .engines import _AlignedEngine, _AverageEngine, mode_strengths
 from .initialization import check_feasible
+from .random_starts import _RandomStartEngine
 from .representations import DEFAULT_RCOND, DEFAULT_ZERO_TOL, REPRESENTATIONS, _NTKPairs
 from .rsa import MEASURE_NAMES
 from .task import Task
@@ -258,7 +259,7 @@ class LinearNetworkModel(Model):
         (:func:`rsa_lineardyn.balanced_init`, Gaussian of std ``scale``), which
         are isotropic in the *whitened* input coordinates of ``task``;
         computed exactly per draw and symmetrised over the task's modes
-        (``rsa_lineardyn.engines._RandomStartEngine``).  ``"aligned"``:
+        (``rsa_lineardyn.random_starts._RandomStartEngine``).  ``"aligned"``:
         the task-aligned start (an untrained model already holds the task's
         modes).  ``"average"``: the plain mean of full Gram matrices over the
         same draws (slow reference for ``"random"``).
