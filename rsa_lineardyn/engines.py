@@ -30,6 +30,19 @@ from .initialization import _assemble, _random_orthogonal, balanced_factors
 
 __all__ = ["mode_strengths"]
 
+
+def __getattr__(name):
+    """``_RandomStartEngine`` (now in :mod:`rsa_lineardyn.random_starts`) under its old path, for pickles of models.
+
+    A model pickled before the move refers to ``rsa_lineardyn.engines._RandomStartEngine``.  Imported on
+    access only: at import time ``random_starts`` depends on this module, never the reverse.
+    """
+    if name == "_RandomStartEngine":
+        from .random_starts import _RandomStartEngine
+
+        return _RandomStartEngine
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 # ----------------------------------------------------------------------------
 # closed-form per-mode dynamics
 # ----------------------------------------------------------------------------
