@@ -68,8 +68,8 @@ html_static_path = []
 # new module is never missing from it.  Written only when its text changes (no needless rebuilds).
 # ----------------------------------------------------------------------------
 _PIPELINE_ORDER = [
-    "task", "synthetic", "datasets", "initialization", "exact", "engines", "simulate", "trajectory",
-    "representations", "rsa", "model", "design", "scoring", "fitting", "intervals", "hypotheses", "crossval",
+    "task", "synthetic", "datasets", "initialization", "exact", "engines", "random_starts", "simulate", "trajectory",
+    "representations", "rsa", "model", "fitters", "design", "scoring", "fitting", "intervals", "hypotheses", "crossval",
     "baselines", "recovery", "plotting",
 ]
 

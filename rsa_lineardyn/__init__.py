@@ -47,8 +47,8 @@ _LAZY = {
     "NTKSeries": "representations", "ntk_series": "representations",
     "make_rdms": "rsa", "rdms_from_matrices": "rsa", "task_from_dataframe": "rsa", "to_rdms": "rsa",
     "DegeneracyWarning": "model", "LinearNetworkModel": "model", "UndefinedFitWarning": "model",
-    "compare_model": "model", "fit_linear_network": "model", "load_results": "model",
-    "mode_strengths": "model", "model_from_dict": "model", "score_grid": "model",
+    "compare_model": "fitters", "fit_linear_network": "fitters", "load_results": "model",
+    "mode_strengths": "model", "model_from_dict": "model", "score_grid": "fitters",
     "FitResult": "fitting", "fit_rdms": "fitting", "plot_fit_profile": "fitting", "score_matrix": "fitting",
     "feature_rdms": "baselines",
     "HypothesisResult": "hypotheses", "compare_regimes": "hypotheses", "compare_widths": "hypotheses",
@@ -59,9 +59,9 @@ _LAZY = {
 
 #: Submodules reachable as attributes (``rsa_lineardyn.fitting``) without an explicit import.
 _SUBMODULES = frozenset({
-    "baselines", "cli", "crossval", "datasets", "demos", "design", "engines", "exact", "fitting", "hypotheses",
-    "initialization", "intervals", "model", "outputs", "plotting", "recovery", "representations", "rsa", "scoring",
-    "simulate", "synthetic", "task", "trajectory",
+    "baselines", "cli", "crossval", "datasets", "demos", "design", "engines", "exact", "fitters", "fitting",
+    "hypotheses", "initialization", "intervals", "model", "outputs", "plotting", "random_starts", "recovery",
+    "representations", "rsa", "scoring", "simulate", "synthetic", "task", "trajectory",
 })
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""The prediction engines (``rsa_lineardyn.engines``), above all ``init="random"``.
+"""The prediction engines (``rsa_lineardyn.engines``, ``rsa_lineardyn.random_starts``), above all ``init="random"``.
 
 References are independent of the engine under test: per-draw ``rl.exact_dynamics``
 trajectories with full matrices, ``init="average"`` (full Grams) and brute-force
@@ -12,7 +12,8 @@ import pytest
 from scipy.stats import ortho_group
 
 import rsa_lineardyn as rl
-from rsa_lineardyn.engines import _AverageEngine, _RandomStartEngine
+from rsa_lineardyn.engines import _AverageEngine
+from rsa_lineardyn.random_starts import _RandomStartEngine
 from rsa_lineardyn.representations import _pinv_psd
 
 
@@ -232,7 +233,7 @@ def test_thread_limits_active_inside_predict(monkeypatch):
 @pytest.mark.parametrize("lam", [-0.9, 0.0, 1e-17, 0.5])
 @pytest.mark.parametrize("n_in,n_out", [(5, 3), (3, 5), (4, 4)])
 def test_mode_spectrum_equals_exact_spectrum(lam, n_in, n_out):
-    from rsa_lineardyn.engines import _mode_spectrum
+    from rsa_lineardyn.random_starts import _mode_spectrum
     from rsa_lineardyn.exact import spectrum
 
     task = _task(n_in, n_out, np.array([2.0, 1.0, 1.0 + 1e-15]))
@@ -266,7 +267,7 @@ def test_compressed_split_path_equals_full_split_path(lam):
 
 
 def test_right_singular_eigh_path_equals_svd():
-    from rsa_lineardyn.engines import _right_singular
+    from rsa_lineardyn.random_starts import _right_singular
 
     rng = np.random.default_rng(2)
     Zg = rng.standard_normal((3, 9, 12))  # c = 9 < r = 12: eigh of the Gram, 3 exact zeros
@@ -288,7 +289,7 @@ def test_right_singular_eigh_path_equals_svd():
 
 def test_manifold_rule_generic_skips_only_unchanged_draws():
     """Tie at the boundary: generic draws keep Z itself (same Z Z^T as the rule); draws on a manifold get the rule."""
-    from rsa_lineardyn.engines import _manifold_rule_generic
+    from rsa_lineardyn.random_starts import _manifold_rule_generic
     from rsa_lineardyn.exact import _manifold_rule
 
     rng = np.random.default_rng(5)
@@ -306,7 +307,7 @@ def test_manifold_rule_generic_skips_only_unchanged_draws():
 @pytest.mark.parametrize("lam", [-0.05, -0.7, -3.0])
 def test_structured_tie_equals_eigen_compression(lam):
     """The lam-free subspace route gives the same B D^-1 B^T as the eigen-decomposition + compression, at every g."""
-    from rsa_lineardyn.engines import _compress_tied_columns, _right_singular
+    from rsa_lineardyn.random_starts import _compress_tied_columns, _right_singular
 
     task = _task(12, 2, np.array([2.0, 0.5]), seed=4)
     eng = _RandomStartEngine(task, 12, "hidden", 1e-10, 4, 9)

@@ -1,0 +1,857 @@
+"""The expected geometry over random lambda-balanced starts (``init="random"``).
+
+``_RandomStartEngine`` turns ``(lam, scale, times, tau)`` into the expected
+Gram matrices of one representation (``"hidden"``, ``"output"``,
+``"prediction"``, ``"ntk"``) of a two-layer linear network on a whitened
+task, over random lambda-balanced starts: the rank-one form
+``Gram_t = B^T diag(w_t) B`` over all input (or output) modes, with weights
+``w_t`` from the exact solution of seeded draws (the draws of
+``rsa_lineardyn.engines._AverageEngine``) projected on the task's modes and
+symmetrised.  The module also holds the engine's numerical kernels: batched
+versions of the exact solver's steps (:mod:`rsa_lineardyn.exact`), the
+mode-coordinate spectrum, and the grouping of tied singular values.
+
+Pure numerical code: no rsatoolbox objects.  The aligned and averaged
+engines are in :mod:`rsa_lineardyn.engines`.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from .engines import _base_draws, _lru_get, _lru_put
+from .initialization import _assemble, balanced_factors
+
+
+# ----------------------------------------------------------------------------
+# the expected geometry over random lambda-balanced starts
+# ----------------------------------------------------------------------------
+#: Singular values of ``Syx`` within this relative distance (of the largest) form one tied group.
+_GROUP_RTOL = 1e-10
+#: Array elements per batch of (draw, time) QR problems (~32 MB of float64 temporaries).
+_BATCH_ELEMENTS = 4_000_000
+
+
+def _factor_batched(d, s, Z, Q, w):
+    """:func:`rsa_lineardyn.exact._factor_from_q` for every draw: ``Z`` (D, n, r), ``Q`` (D, T, n + r, r).
+
+    The same formula (growing rows ``Q[i] / sqrt(w_i)``, the others ``e^{d_i t} z_i^T Q[n:]``), with the
+    products ``Z Q[n:]`` of all times done as one matrix product per draw (numpy's broadcast ``matmul``
+    runs one small product per draw and time, several times slower here).
+    """
+    from .exact import _GROW
+
+    n = d.size
+    D, T, _, r = Q.shape
+    with np.errstate(over="ignore", invalid="ignore"):
+        dt = d * s[:, None]
+        dt = np.where(np.isnan(dt), 0.0, dt)  # 0 * inf for d = 0
+        grow = dt > _GROW
+        e = np.exp(np.where(grow, 0.0, dt))  # only used where not growing
+    Qi = np.ascontiguousarray(Q[:, :, n:, :].transpose(0, 2, 1, 3)).reshape(D, r, T * r)
+    K = (Z @ Qi).reshape(D, n, T, r).transpose(0, 2, 1, 3)  # (D, T, n, r), a view
+    K = K * e[None, :, :, None]
+    if np.any(grow):  # only the growing rows (most of them are not): Q[i] / sqrt(w_i)
+        ti, ii = np.nonzero(grow)
+        K[:, ti, ii] = Q[:, ti, ii] / np.sqrt(w[ti, ii])[None, :, None]
+    return K
+
+
+def _manifold_rule_generic(d, Z):
+    """:func:`rsa_lineardyn.exact._manifold_rule` for a batch ``Z`` (D, n, r), skipping draws it leaves unchanged.
+
+    The rule's own early exit covers a block of top rows with at most ``r`` rows.  With a tie at the boundary
+    (the ``k``-th largest eigenvalue of ``F`` shared by more rows than directions are left, e.g. the tied
+    singular values 5 and 6 of the 92-image task at ``n_hidden = 5``) it runs a per-draw loop of SVDs.  For a
+    draw whose rows above the boundary (``a < r`` of them) and whose top rows (``>= r``) both have their
+    ``min(a, r)`` / ``r`` singular values above ``max(1e3 tol, 1e-6 ||Z||_2)``, that loop is the identity up to
+    a rotation of the columns and rounding-level entries: every level above claims all its rows (each row's
+    distance to the span of the rows above is at least the block's smallest singular value), the boundary
+    level claims the ``r - a`` directions left (``||B x|| >= sigma_r([A; B])`` for ``x`` orthogonal to the rows
+    ``A``), nothing is zeroed, and the dependences among the growing rows are resolved the same way (their
+    restriction outside each prefix has singular values ``>= sigma / ||Z||_2 > 1e-6``, above the rule's rank
+    cut-off ``1e-8``).  Such draws keep ``Z`` itself (``Z Z^T``, hence ``QQ^T``, is the same); the others go
+    through the rule.
+    """
+    from .exact import _MANIFOLD_RTOL, _manifold_rule
+
+    D, n, r = Z.shape
+    k = min(r, int(np.sum(d > 0)))
+    if k == 0 or D == 0:
+        return _manifold_rule(d, Z)[0]
+    boundary = np.sort(d)[::-1][k - 1]
+    above, top = np.flatnonzero(d > boundary), np.flatnonzero(d >= boundary)
+    if top.size <= r or np.sum(d > 0) <= r:  # the rule's own early exit applies
+        return _manifold_rule(d, Z)[0]
+    norm = np.linalg.norm(Z, ord=2, axis=(1, 2))
+    thr = np.maximum(1e3 * _MANIFOLD_RTOL * norm, 1e-6 * norm)
+    ok = np.linalg.svd(Z[:, top], compute_uv=False)[:, r - 1] > thr
+    if above.size:
+        ok &= np.linalg.svd(Z[:, above], compute_uv=False)[:, -1] > thr
+    if np.all(ok):
+        return Z
+    out = Z.copy()
+    out[~ok] = _manifold_rule(d, Z[~ok])[0]
+    return out
+
+
+def _right_singular(Zg, rtol=1e-2):
+    """Singular values (zero-padded to ``r``) and right singular vectors (D, r, r) of every draw's ``Zg`` (D, c, r).
+
+    From ``eigh(Zg^T Zg)`` (about 1.6x faster than a full SVD at c = 86, r = 92, which also forms the unused
+    left vectors) when that is as accurate: ``c < r`` rows, so the ``r - c`` smallest eigenvalues are exactly
+    zero (set so), and every other one at least ``rtol`` of the largest, so that each ``sigma^2`` carries a
+    relative error of at most ~``eps / rtol``.  Otherwise (and for ``c >= r``) the SVD.
+    """
+    D, c, r = Zg.shape
+    if 0 < c < r and D:
+        lam_, W = np.linalg.eigh(np.swapaxes(Zg, 1, 2) @ Zg)  # ascending
+        lam_, W = lam_[:, ::-1], W[:, :, ::-1]
+        top = lam_[:, :1]
+        if np.all(lam_[:, c - 1 : c] >= rtol * top) and np.all(np.abs(lam_[:, c:]) <= 1e-10 * top):
+            sigma = np.zeros((D, r))
+            sigma[:, :c] = np.sqrt(lam_[:, :c])
+            return sigma, W
+    _, sig, Wt = np.linalg.svd(Zg, full_matrices=True)
+    sigma = np.zeros((D, r))
+    sigma[:, : sig.shape[1]] = sig
+    return sigma, np.swapaxes(Wt, 1, 2)
+
+
+def _compress_tied_columns(B, sigma, rtol=1e-13):
+    """Tied columns of the split path's ``B`` (D, n_o, r) replaced by the rows of their R factor.
+
+    ``sigma`` (D, r) is non-increasing per draw (SVD order, zero padding last).  A run of more than ``n_o``
+    values within ``rtol * max(sigma)^2`` of each other in ``sigma^2`` has one row scale in
+    ``(B D^-1/2)^T`` at every time, so its columns ``B_run`` can be replaced by ``R^T`` with
+    ``B_run^T = Q R`` (``n_o`` columns, ``sigma^2`` their mean): ``B D^-1 B^T`` is unchanged.  Returns
+    ``(Bc (D, n_o, rc), sigc (D, rc))``, or ``None`` when there is no such run or the draws differ in
+    their run lengths.
+    """
+    D, n_o, r = B.shape
+    if D == 0:
+        return None
+    s2 = sigma**2
+    keeps, runs = [], []
+    for b in range(D):
+        tol = rtol * s2[b, 0]
+        ids = np.concatenate([[0], np.cumsum(s2[b, :-1] - s2[b, 1:] > tol)])
+        counts = np.bincount(ids)
+        long = np.flatnonzero(counts > n_o)
+        keeps.append(np.flatnonzero(~np.isin(ids, long)))
+        runs.append([np.flatnonzero(ids == g) for g in long])
+    lengths = [[x.size for x in rb] for rb in runs]
+    if not lengths[0] or any(ln != lengths[0] for ln in lengths) or any(x.size != keeps[0].size for x in keeps):
+        return None
+    keep = np.stack(keeps)
+    cols = [np.take_along_axis(B, keep[:, None, :], axis=2)]
+    sig = [np.take_along_axis(sigma, keep, axis=1)]
+    for j in range(len(lengths[0])):
+        idx = np.stack([rb[j] for rb in runs])  # (D, len)
+        Bt = np.take_along_axis(B, idx[:, None, :], axis=2)  # (D, n_o, len), len > n_o
+        R = np.linalg.qr(np.swapaxes(Bt, 1, 2), mode="r")  # (D, n_o, n_o)
+        cols.append(np.swapaxes(R, 1, 2))
+        s_run = np.sqrt(np.mean(np.take_along_axis(s2, idx, axis=1), axis=1))  # (D,)
+        sig.append(np.repeat(s_run[:, None], n_o, axis=1))
+    return np.concatenate(cols, axis=2), np.concatenate(sig, axis=1)
+
+
+def _sorted_qr_q(L, d_o, s):
+    """``Q`` of the QR of ``[diag(e^{ell}) L; I]`` on scale-sorted rows, back in the original row order.
+
+    ``L`` (D, T, n_o, k), row log-scales from ``d_o`` (n_o,) at times ``s`` (T,) (identity rows: scale 1):
+    the reduced exact step of the split path (LAPACK's Householder QR is accurate on rows sorted by
+    scale, largest first).  Returns (D, T, n_o + k, k).
+    """
+    from .exact import _FAST_LOG_MAX, _row_scales
+
+    D, T, n_o, k = L.shape
+    ell, _ = _row_scales(d_o, s)  # (T, n_o)
+    ell_all = np.concatenate([ell, np.zeros((T, k))], axis=1)
+    with np.errstate(under="ignore"):
+        sc = np.where(ell_all > -_FAST_LOG_MAX, np.exp(np.minimum(ell_all, _FAST_LOG_MAX)), 0.0)
+    A = np.concatenate([L, np.broadcast_to(np.eye(k), (D, T, k, k))], axis=2) * sc[None, :, :, None]
+    N = n_o + k
+    order = np.argsort(-ell_all, axis=1, kind="stable")
+    inv = np.argsort(order, axis=1)
+    base = N * np.arange(T)[:, None]  # rows gathered as one flat index over (time, row): np.take is fast
+    As = np.take(A.reshape(D, T * N, k), (base + order).ravel(), axis=1).reshape(D, T, N, k)
+    Qs = np.linalg.qr(As, mode="reduced")[0]
+    return np.take(Qs.reshape(D, T * N, k), (base + inv).ravel(), axis=1).reshape(D, T, N, k)
+
+
+def _to_modes(Om, K):
+    """``Om[:, None] @ K`` for ``Om`` (D, n, nc), ``K`` (D, T, nc, r): one matrix product per draw, (D, T, n, r)."""
+    D, T, nc, r = K.shape
+    Kt = np.ascontiguousarray(K.transpose(0, 2, 1, 3)).reshape(D, nc, T * r)
+    return (Om @ Kt).reshape(D, Om.shape[1], T, r).transpose(0, 2, 1, 3)
+
+
+def _group_labels(values, n):
+    """Group id per mode: modes ``k < values.size`` by (tied) value, the rest with the value 0."""
+    v = np.zeros(n)
+    q = min(n, values.size)
+    v[:q] = values[:q]
+    top = float(np.max(np.abs(v))) if n else 0.0
+    tol = _GROUP_RTOL * top if top > 0 else 0.0
+    order = np.argsort(-v, kind="stable")
+    labels = np.empty(n, dtype=int)
+    g = -1
+    prev = None
+    for i in order:
+        if prev is None or prev - v[i] > tol:
+            g += 1
+            prev = v[i]
+        labels[i] = g
+    return labels
+
+
+def _group_mean_matrix(labels):
+    """Matrix ``S`` (n, n) with ``w @ S`` = ``w`` averaged within each group."""
+    n = labels.size
+    S = np.zeros((n, n))
+    for g in np.unique(labels):
+        idx = np.flatnonzero(labels == g)
+        S[np.ix_(idx, idx)] = 1.0 / idx.size
+    return S
+
+
+def _merge_ties_fast(d, rtol):
+    """Vectorised ``rsa_lineardyn.exact._merge_ties``: runs of sorted values closer than ``rtol * max|d|`` get their mean."""
+    scale = np.max(np.abs(d)) if d.size else 0.0
+    if scale == 0:
+        return np.zeros_like(d)
+    order = np.argsort(d)
+    ds = d[order]
+    gid = np.concatenate([[0], np.cumsum(np.diff(ds) > rtol * scale)])
+    means = np.bincount(gid, weights=ds) / np.bincount(gid)
+    out = means[gid]
+    out[np.abs(out) <= rtol * scale] = 0.0
+    res = np.empty_like(d)
+    res[order] = out
+    return res
+
+
+def _mode_spectrum(s, n_in, n_out, lam):
+    """``F = blockdiag(V, U) Om diag(d) Om^T blockdiag(V, U)^T``: :func:`rsa_lineardyn.exact.spectrum` in mode coordinates."""
+    from .exact import _TIE_RTOL, _pair_eigenvectors
+
+    n = n_in + n_out
+    m = s.size
+    a = lam / 2.0
+    rho, p_v, p_u, m_v, m_u = _pair_eigenvectors(s, a)
+    Om = np.zeros((n, n))
+    d = np.empty(n)
+    k = np.arange(m)
+    Om[k, k], Om[n_in + k, k], d[:m] = p_v, p_u, rho
+    Om[k, m + k], Om[n_in + k, m + k], d[m : 2 * m] = m_v, m_u, -rho
+    ji = np.arange(m, n_in)
+    Om[ji, 2 * m + (ji - m)], d[2 * m + (ji - m)] = 1.0, -a
+    jo = np.arange(m, n_out)
+    off = 2 * m + ji.size
+    Om[n_in + jo, off + (jo - m)], d[off + (jo - m)] = 1.0, a
+    return _merge_ties_fast(d, _TIE_RTOL), Om
+
+
+class _RandomStartEngine:
+    """Expected Gram over random lambda-balanced starts, exact per draw, in the task's mode basis.
+
+    Why a rank-one form is exact: the law of ``rl.balanced_init`` is
+    invariant under ``W1 -> W1 O1^T``, ``W2 -> O2 W2`` (orthogonal ``O1``,
+    ``O2``), and gradient flow with ``Sxx = I`` is equivariant under the pairs
+    with ``O2 Syx O1^T = Syx`` (``O1 = V D V^T``, ``O2 = U D U^T``: joint signs
+    or rotations within tied singular values, anything on the null spaces).
+    So ``E[W1^T W1]``, ``E[W2 W2^T]``, ``E[pinv(W2 W2^T)]`` and
+    ``E[(W2 W1)^T (W2 W1)]`` are diagonal in the task's mode bases (``V`` for
+    inputs, ``U`` for outputs) and constant within each tied group, and every
+    expected Gram is ``B^T diag(w_t) B`` with ``B = V^T X`` (hidden,
+    prediction; ``n_in`` rows) or ``B = U^T Y`` (output; ``n_out`` rows).
+
+    The weights ``w_t`` are the mean over ``n_draws`` seeded draws (the draws of
+    :class:`_AverageEngine`: common random numbers across ``lam`` and
+    ``scale``) of each draw's exact solution projected on the mode diagonal,
+    then averaged within the tied groups (exact in expectation; it removes
+    most of the Monte Carlo noise).  Never forms a P x P matrix per draw.
+
+    Draws on an invariant manifold of gradient flow (e.g. about half of the
+    ``lam = 0`` draws of a square network, where ``det(W2 W1)`` and
+    ``det(Syx)`` differ in sign) are included with their exact solution (they
+    converge to a saddle, as gradient flow from them does), without the
+    per-draw warning of :func:`rsa_lineardyn.exact_dynamics`.
+
+    How it is made fast:
+
+    1. The random part of a draw (``U0, a, V0``) does not depend on
+       ``(lam, scale)``; it is kept in the task's mode coordinates
+       (``V^T V0``, ``U^T U0``).  The hidden rotation drops out of ``QQ^T``, so
+       the thin factor ``C`` (``CC^T = Q0 Q0^T``) is built without it, with
+       ``r = min(n_in, n_hidden, n_out)`` columns for ``lam = 0`` (wide
+       networks too) and ``n_hidden`` otherwise.
+    2. Per ``(lam, scale)`` (LRU-cached) every draw's ``Z = O^T C`` with tied
+       eigenvalue groups compressed (as in :class:`_AverageEngine`).
+    3. Per request, one batched QR over all draws and times: LAPACK on
+       scale-sorted rows while row scales stay below ``e^300`` (the fast path
+       of :func:`rsa_lineardyn.exact._factors`), the graded QR otherwise
+       (``t = inf``, very large ``t``, draws near an invariant manifold).
+    4. ``hidden``: the weights are group means over the task's tied input
+       modes, so the factor is mapped only to each group's ``R_G`` (``Om_G =
+       Q_G R_G``), not to all ``n_in + n_out`` mode rows.
+    5. Wide networks with ``lam < 0`` (the split path): tied columns of the
+       reduced problem are compressed to their R factor (found on a
+       ``lam``-free subspace for ``n_hidden = n_in``,
+       :meth:`_structured_tie`), and the group's trace follows from the
+       conserved balance ``W2^T W2 - W1 W1^T = lam I``.
+    6. The rounding-level rule of :func:`rsa_lineardyn.exact_dynamics` is
+       skipped for draws it provably leaves unchanged, also with a tie at the
+       boundary (:func:`_manifold_rule_generic`).
+
+    On the 92-image task (16 draws, 61 times) 1-5 take the default
+    ``fit_rdms`` grid engine from ~2.1 s to ~1.0 s of CPU (``benchmarks/engine_speed.py``);
+    every step is exact (equal to the plain computation to ~1e-14 relative).
+    """
+
+    def __init__(self, task, n_hidden, representation, rcond, n_draws, seed, cache_size=32, result_cache_size=64):
+        self.task = task
+        self.n_hidden = n_hidden
+        self.representation = representation
+        self.rcond = rcond
+        self.n_draws = n_draws
+        self.seed = seed
+        U, s, Vt = task.svd()
+        self.U = np.asarray(U)
+        self.V = np.asarray(Vt).T
+        self.s = np.asarray(s)
+        n_in, n_out = task.n_in, task.n_out
+        self.in_groups = _group_labels(self.s, n_in)
+        self.out_groups = _group_labels(self.s, n_out)
+        self._S_in = _group_mean_matrix(self.in_groups)
+        self._S_out = _group_mean_matrix(self.out_groups)
+        self._group_sizes = np.bincount(self.in_groups)[self.in_groups]  # (n_in,): size of each mode's group
+        self.Z_items = np.asarray(Vt) @ task.X  # (n_in, P)
+        self.Yu = self.U.T @ task.Y  # (n_out, P)
+        self._base = None
+        self._cache = OrderedDict()
+        self._cache_size = cache_size
+        self._spectra = OrderedDict()
+        self._results = OrderedDict()
+        self._result_cache_size = result_cache_size
+        self.stats = {"state_hits": 0, "state_misses": 0, "result_hits": 0, "result_misses": 0}
+
+    # -- draws ---------------------------------------------------------------------
+    def _base_draws(self):
+        """Per draw: ``(V^T V0 (n_in, n_in), U^T U0 (n_out, n_out), a)``, plus the raw draws."""
+        if self._base is None:
+            raw = _base_draws(self.task, self.n_hidden, self.n_draws, self.seed)
+            Vm = np.stack([self.V.T @ V0 for _, _, V0, _ in raw])
+            Um = np.stack([self.U.T @ U0 for U0, _, _, _ in raw])
+            A = np.stack([a for _, a, _, _ in raw])
+            self._base = (Vm, Um, A, raw)
+        return self._base
+
+    def draws(self, lam, scale):
+        """The ``n_draws`` initial weight pairs ``(W1, W2)`` at ``(lam, scale)`` (those of ``init='average'``)."""
+        t = self.task
+        return [_assemble(U, V, R, a * scale**2, lam, t.n_in, self.n_hidden, t.n_out)
+                for U, a, V, R in self._base_draws()[3]]
+
+    def basis(self):
+        """The fixed rows ``B`` (J, P) of ``Gram_t = B^T diag(w_t) B``."""
+        return self.Yu if self.representation == "output" else self.Z_items
+
+    def _thin_modes(self, lam, scale):
+        """Every draw's thin factor of ``Q0 Q0^T`` in mode coordinates ``[V^T W1^T; U^T W2] R``, (D, n, r)."""
+        Vm, Um, A, _ = self._base_draws()
+        n_in, n_out, h = self.task.n_in, self.task.n_out, self.n_hidden
+        m = min(n_in, h, n_out)
+        r = m if lam == 0 else h
+        D = A.shape[0]
+        s1, s2 = balanced_factors(A[:, :m] * scale**2, lam)  # (D, m)
+        d1 = np.zeros((D, r))
+        d2 = np.zeros((D, r))
+        d1[:, :m], d2[:, :m] = s1, s2
+        if lam > 0:
+            d2[:, m:] = np.sqrt(lam)
+        elif lam < 0:
+            d1[:, m:] = np.sqrt(-lam)
+        k1, k2 = min(r, n_in), min(r, n_out)
+        C = np.zeros((D, n_in + n_out, r))
+        C[:, :n_in, :k1] = Vm[:, :, :k1] * d1[:, None, :k1]
+        C[:, n_in:, :k2] = Um[:, :, :k2] * d2[:, None, :k2]
+        return C
+
+    def state(self, lam, scale):
+        """``(d (nc,), Om (D, n, nc), Z (D, nc, r), fast_ok (D,))`` per ``(lam, scale)``, LRU-cached.
+
+        ``Om`` maps the (compressed) eigenbasis of ``F`` to mode coordinates.
+        """
+        key = (float(lam), float(scale))
+        hit = _lru_get(self._cache, key, self.stats, "state")
+        if hit is not None:
+            return hit
+        d, Om = self._spectrum(key[0])  # eigenvectors in mode coordinates
+        C = self._thin_modes(*key)
+        Zfull = np.swapaxes(Om, 0, 1) @ C  # (D, n, r) = O^T C
+        Zfull = _manifold_rule_generic(d, Zfull)  # exact_dynamics' rounding-level rule; no warning: part of the expectation
+        D, n, r = Zfull.shape
+        fast_ok = self._fast_ok(d, Zfull)  # no warning: such draws are part of the expectation
+        levels, inverse, counts = np.unique(d, return_inverse=True, return_counts=True)
+        groups = [np.flatnonzero(inverse == lev) for lev in np.flatnonzero(counts > r)]
+        keep = np.ones(d.size, dtype=bool)
+        for idx in groups:
+            keep[idx] = False
+        dc = np.concatenate([d[keep]] + [np.full(r, d[idx[0]]) for idx in groups])
+        Os_all, Zs_all = [np.broadcast_to(Om[:, keep], (D,) + Om[:, keep].shape)], [Zfull[:, keep]]
+        for idx in groups:  # tied rows share their row scale: Z_g = Q_g R_g -> rows R_g, columns O_g Q_g
+            Qg, Rg = np.linalg.qr(Zfull[:, idx], mode="reduced")
+            Os_all.append(Om[:, idx] @ Qg)
+            Zs_all.append(Rg)
+        out = (dc, np.concatenate(Os_all, axis=2), np.concatenate(Zs_all, axis=1), fast_ok)
+        _lru_put(self._cache, key, out, self._cache_size)
+        return out
+
+    def _spectrum(self, lam):
+        """``(d, Om)``: :func:`rsa_lineardyn.exact.spectrum` with the eigenvectors in mode coordinates.
+
+        ``Om = blockdiag(V, U)^T O`` is written down directly (it is sparse: each paired eigenvector
+        has one ``v_k`` and one ``u_k`` coefficient, the others are single null modes), with the same
+        coefficients and the same tie merging as ``spectrum``.  LRU-cached per ``lam``.
+        """
+        hit = _lru_get(self._spectra, lam)
+        if hit is None:
+            hit = _lru_put(self._spectra, lam, _mode_spectrum(self.s, self.task.n_in, self.task.n_out, lam), self._cache_size)
+        return hit
+
+    @staticmethod
+    def _fast_ok(d, Z):
+        """Per draw: the rows of the modes to be learned are well conditioned (as ``exact._warn_invariant_manifold``)."""
+        D, n, r = Z.shape
+        n_pos = int(np.sum(d > 0))
+        k = min(r, n_pos)
+        if k == 0 or D == 0:
+            return np.ones(D, dtype=bool)
+        order = np.argsort(-d, kind="stable")
+        rows = d >= d[order[k - 1]]
+        sv = np.linalg.svd(Z[:, rows], compute_uv=False)
+        if sv.shape[1] < k:
+            return np.zeros(D, dtype=bool)
+        return sv[:, k - 1] > 1e-12 * sv[:, 0]
+
+    def mode_factors(self, lam, scale, times, tau):
+        """Every draw's factor of ``QQ^T`` in mode coordinates at ``times``, shape (D, T, n_in + n_out, r).
+
+        ``[V^T W1^T W1 V, ...; ..., U^T W2 W2^T U] = K K^T`` for each draw and time; the same solution as
+        :func:`rsa_lineardyn.exact_dynamics` (graded QR of ``[diag(sqrt g) Z; I]``).
+        """
+        Om, K = self._eig_factors(lam, scale, times, tau)
+        if K is None:
+            D, _, r = self.state(lam, scale)[2].shape
+            return np.zeros((D, np.size(times), Om.shape[1], r))
+        return _to_modes(Om, K)
+
+    def _hidden_group_sums(self, lam, scale, times, tau):
+        """Per input-mode group ``G`` of the task and time: the mean over draws of ``sum_{i in G} (K K^T)_ii``.
+
+        The hidden representation only needs these sums (its weights are averaged within the groups), so
+        the factor is mapped to ``R_G K`` with ``Om_G = Q_G R_G`` (:meth:`_group_rows`; ``||R_G K||_F =
+        ||Om_G K||_F``) instead of to all ``n_in + n_out`` mode rows.  Returns (T, n_groups), or ``None``
+        for an empty factor.
+        """
+        Om, K = self._eig_factors(lam, scale, times, tau)
+        if K is None:
+            return None
+        Fr, members = self._group_rows(lam, scale)
+        Y = _to_modes(Fr, K)  # (D, T, n_red, r)
+        sq = np.einsum("dtir,dtir->ti", Y, Y) / self.n_draws  # (T, n_red)
+        return sq @ members  # (T, n_groups)
+
+    def _group_rows(self, lam, scale):
+        """``(F (D, n_red, nc), members (n_red, n_groups))``: every group's ``R_G`` of ``Om[:, G]``, stacked.
+
+        LRU-cached per ``(lam, scale)``; ``members`` marks which group each stacked row belongs to.
+        """
+        key = ("groups", float(lam), float(scale))
+        hit = _lru_get(self._cache, key)
+        if hit is not None:
+            return hit
+        Om = self.state(lam, scale)[1]  # (D, n, nc)
+        D, _, nc = Om.shape
+        labels = self.in_groups
+        blocks, owner = [], []
+        for j, g in enumerate(np.unique(labels)):
+            idx = np.flatnonzero(labels == g)
+            if idx.size <= nc:  # Om_G itself is as short as its R factor
+                blocks.append(Om[:, idx])
+            else:
+                blocks.append(np.linalg.qr(Om[:, idx], mode="r"))  # (D, nc, nc)
+            owner.extend([j] * blocks[-1].shape[1])
+        F = np.ascontiguousarray(np.concatenate(blocks, axis=1))
+        members = np.zeros((len(owner), int(np.max(labels)) + 1 if labels.size else 0))
+        members[np.arange(len(owner)), owner] = 1.0
+        return _lru_put(self._cache, key, (F, members), self._cache_size)
+
+    def _eig_factors(self, lam, scale, times, tau):
+        """``(Om (D, n, nc), K (D, T, nc, r))``: the factors in the compressed eigenbasis (``None`` if empty)."""
+        from .exact import _FAST_LOG_MAX, _graded_qr_q, _row_scales
+
+        d, Om, Z, fast_ok = self.state(lam, scale)
+        D, nc, r = Z.shape
+        s = np.asarray(times, dtype=float) / tau
+        dmax = float(np.max(np.abs(d))) if d.size else 0.0
+        if dmax > 0:
+            s = np.where(np.isfinite(s), np.minimum(s, 1e250 / dmax), s)
+        T = s.size
+        if r == 0 or T == 0 or D == 0:
+            return Om, None
+        N = nc + r
+        A = np.concatenate([Z, np.broadcast_to(np.eye(r), (D, r, r))], axis=1)  # (D, N, r)
+        ell, w = _row_scales(d, s)
+        ell_all = np.concatenate([ell, np.zeros((T, r))], axis=1)  # (T, N)
+        fast_t = np.isfinite(s) & (np.max(ell_all, axis=1) <= _FAST_LOG_MAX)
+        Q = np.empty((D, T, N, r))
+        fd, ft = np.flatnonzero(fast_ok), np.flatnonzero(fast_t)
+        if fd.size and ft.size:
+            ef = ell_all[ft]
+            with np.errstate(under="ignore"):
+                sc = np.where(ef > -_FAST_LOG_MAX, np.exp(np.minimum(ef, _FAST_LOG_MAX)), 0.0)
+            order = np.argsort(-ef, axis=1, kind="stable")  # (Tf, N): the same for every draw
+            inv = np.argsort(order, axis=1)
+            tix = np.arange(ft.size)[:, None]
+            As = A[fd][:, order]  # (Df, Tf, N, r), sorted rows (one gather over two axes)
+            As *= sc[tix, order][None, :, :, None]
+            step = max(1, _BATCH_ELEMENTS // (As.shape[1] * N * r))
+            if step >= fd.size:  # one batch (the common case): no copy into a preallocated array
+                Qs = np.linalg.qr(As, mode="reduced")[0]
+            else:
+                Qs = np.empty_like(As)
+                for i in range(0, fd.size, step):
+                    Qs[i : i + step] = np.linalg.qr(As[i : i + step], mode="reduced")[0]
+            Qs = Qs[:, tix, inv]  # rows back in their original order
+            if fd.size == D and ft.size == T:
+                Q = Qs
+            else:
+                Q[np.ix_(fd, ft)] = Qs
+        slow = ~(fast_ok[:, None] & fast_t[None, :])
+        if np.any(slow):
+            di, ti = np.nonzero(slow)
+            step = max(1, _BATCH_ELEMENTS // (N * r))
+            for i in range(0, di.size, step):
+                a, b = di[i : i + step], ti[i : i + step]
+                Q[a, b] = _graded_qr_q(ell_all[b], A[a])
+        return Om, _factor_batched(d, s, Z, Q, w)
+
+    # -- split path: one large tied group of input-null modes, solved in its eigenbasis ----------------
+    def _split_state(self, lam, scale):
+        """State of the split path, or None when it does not apply.
+
+        Applies for ``lam < 0`` when the tied eigenvalue ``-lam/2`` of ``F`` (the input null space, pure
+        input directions) has more members ``c`` than the other eigenvalues (``n - c``) and ``r > n - c``
+        (wide networks).  Then ``M = I + Z^T G Z`` is ``W diag(1 + g_g sigma^2) W^T`` (the group and the
+        identity rows, with ``Z_g = Y diag(sigma) W^T``) plus the ``n - c`` other rows, and the problem
+        reduces to an ``(n - c)``-row exact step (Woodbury, in factored form) per draw and time.
+        """
+        if lam >= 0:
+            return None
+        task = self.task
+        n_null = task.n_in - int(np.sum(self.s[: min(task.n_in, task.n_out)] > 0))  # size of the -lam/2 group
+        n_other = task.n_in + task.n_out - n_null
+        if not (n_null > n_other and self.n_hidden > n_other) or self.representation == "prediction":
+            return None
+        key = ("split", float(lam), float(scale))
+        hit = _lru_get(self._cache, key)
+        if hit is not None:
+            return hit if hit != "none" else None
+        n_in = task.n_in
+        d, Om = self._spectrum(float(lam))
+        near = np.flatnonzero(np.abs(d + lam / 2.0) <= 1e-12 * np.max(np.abs(d)))
+        if near.size == 0:
+            return None
+        dg = d[near[0]]  # exactly tied after spectrum's merge
+        gidx = np.flatnonzero(d == dg)
+        oidx = np.flatnonzero(d != dg)
+        C = self._thin_modes(float(lam), float(scale))
+        r = C.shape[2]
+        gmodes = np.flatnonzero(np.any(np.abs(Om[:, gidx]) > 1e-12, axis=1))
+        pure = gmodes.size == gidx.size and np.all(gmodes < n_in)
+        out = "none"
+        if pure and gidx.size > oidx.size and r > oidx.size and oidx.size > 0:
+            Z = np.swapaxes(Om, 0, 1) @ C  # (D, n, r)
+            # the LAPACK (sorted-row) QR runs on the reduced problem, whose growing rows come from the other
+            # rows: check those (the group is diagonalised exactly by its SVD)
+            if np.all(self._fast_ok(d[oidx], Z[:, oidx])):
+                Zg, Zo = Z[:, gidx], Z[:, oidx]
+                comp = self._structured_tie(Zg, Zo, lam, gidx, Om)
+                B = sigma = None  # the uncompressed form: only if the full path is needed (_split_full_form)
+                if comp is None:
+                    sigma, W = _right_singular(Zg)  # Z_g = Y diag(sigma) W^T, sigma (D, r) zero-padded
+                    B = Zo @ W  # (D, n_o, r) = Z_o W
+                    comp = _compress_tied_columns(B, sigma)
+                out = (dg, d[oidx], Om[:, oidx], B, sigma, gmodes, comp, (Zg, Zo))
+        _lru_put(self._cache, key, out, self._cache_size)
+        return out if out != "none" else None
+
+    def _structured_tie(self, Zg, Zo, lam, gidx, Om):
+        """The compressed columns of the split path from a 17-dimensional eigenproblem, or ``None``.
+
+        For ``n_hidden = n_in`` the group rows are ``Z_g = P diag(d1)`` with ``P = O_g^T V0`` (orthonormal rows,
+        independent of ``lam``) and ``d1 = (s1 (m entries), sqrt(-lam) (the rest))``, so ``Z_g^T Z_g = -lam``
+        on the ``lam``-free subspace ``{x: x_{<m} = 0, N^T x = 0}`` (``N`` the null space of ``P``).  Its
+        complement ``Y`` (``m + rank(N_{>=m})`` columns) is computed once per engine; per ``lam`` only
+        ``Z_g Y`` is decomposed (an SVD of c x 17 instead of an eigen-decomposition of r x r), and the tied
+        columns ``Z_o W_T`` are compressed to the R factor of ``(I - Y Y^T) Z_o^T``.  Returns
+        ``(Bc, sigc)`` as :func:`_compress_tied_columns`, after checking on the actual ``Z_g`` that ``Y`` is
+        invariant and the complement's eigenvalues are all equal (to 1e-13); ``None`` when it does not apply.
+        """
+        D, c, r = Zg.shape
+        n_o = Zo.shape[1]
+        n_in = self.task.n_in
+        m = min(n_in, self.n_hidden, self.task.n_out)
+        if r != n_in or c >= r or D == 0:
+            return None
+        key = ("tieY", tuple(gidx.tolist()))
+        Y = _lru_get(self._cache, key)
+        if Y is None:
+            Vm = self._base_draws()[0]  # (D, n_in, n_in): V^T V0
+            P = np.swapaxes(Om[:n_in, gidx], 0, 1)[None] @ Vm  # (D, c, n_in)
+            N = np.linalg.qr(np.swapaxes(P, 1, 2), mode="complete")[0][:, :, c:]  # (D, n_in, n_in - c)
+            Nb = np.linalg.qr(N[:, m:], mode="reduced")[0]  # orthonormal basis of N's rows >= m
+            Y = np.zeros((D, r, m + Nb.shape[2]))
+            Y[:, np.arange(m), np.arange(m)] = 1.0
+            Y[:, m:, m:] = Nb
+            Y = _lru_put(self._cache, key, Y, self._cache_size)
+        p = Y.shape[2]
+        n_t = r - p
+        if n_t <= n_o:
+            return None
+        G = np.swapaxes(Zg, 1, 2) @ Zg  # (D, r, r)
+        GY = G @ Y
+        S = np.swapaxes(Y, 1, 2) @ GY  # (D, p, p)
+        gnorm = np.linalg.norm(G, axis=(1, 2))
+        if not np.all(np.linalg.norm(GY - Y @ S, axis=(1, 2)) <= 1e-13 * gnorm):
+            return None
+        s1 = np.trace(G, axis1=1, axis2=2) - np.trace(S, axis1=1, axis2=2)  # sum of the complement's eigenvalues
+        s2 = gnorm**2 - np.linalg.norm(S, axis=(1, 2)) ** 2  # sum of their squares (Y invariant)
+        mu = s1 / n_t
+        if not (np.all(mu > 0) and np.all(np.abs(s2 / n_t - mu**2) <= 1e-13 * gnorm**2 / n_t)):
+            return None
+        _, sv, Vt = np.linalg.svd(Zg @ Y, full_matrices=False)  # (D, min(c, p)), (D, p, p)
+        sig = np.zeros((D, p))
+        sig[:, : sv.shape[1]] = sv
+        n_zero = r - c  # Z_g has c rows: its null space (in Y) has exactly zero singular values
+        if n_zero and not np.all(sig[:, p - n_zero :] <= 1e-10 * sig[:, :1]):
+            return None
+        if n_zero:
+            sig[:, p - n_zero :] = 0.0
+        B_s = Zo @ (Y @ np.swapaxes(Vt, 1, 2))  # (D, n_o, p)
+        X = np.swapaxes(Zo, 1, 2)  # (D, r, n_o)
+        X = X - Y @ (np.swapaxes(Y, 1, 2) @ X)
+        X = X - Y @ (np.swapaxes(Y, 1, 2) @ X)  # twice: orthogonal to Y to rounding
+        R_t = np.linalg.qr(X, mode="r")  # (D, n_o, n_o)
+        Bc = np.concatenate([B_s, np.swapaxes(R_t, 1, 2)], axis=2)
+        sigc = np.concatenate([sig, np.repeat(np.sqrt(mu)[:, None], n_o, axis=1)], axis=1)
+        return Bc, sigc
+
+    @staticmethod
+    def _all_fast(d_o, s):
+        from .exact import _FAST_LOG_MAX, _row_scales
+
+        s = np.asarray(s, dtype=float)
+        if not np.all(np.isfinite(s)):
+            return False
+        ell, _ = _row_scales(np.asarray(d_o, dtype=float), s)
+        return bool(np.all(ell <= _FAST_LOG_MAX))
+
+    def _split_factors(self, split, s):
+        """:meth:`_split_factors_full` on the compressed columns, with the group's trace from the balance.
+
+        Columns of ``B`` whose ``sigma`` are tied (75 of the 92 of the wide network on the 92-image task:
+        ``Z_g Z_g^T = -lam I + a rank-11 term``) share their row scale in ``(B D^-1/2)^T`` at every time, so
+        they are replaced by the ``n_o`` rows of their R factor (:func:`_compress_tied_columns`): the same
+        ``L L^T = B D^-1 B^T``.  The group's trace of ``W1^T W1`` then follows from the conserved balance
+        ``W2^T W2 - W1 W1^T = lam I_r`` (``r = n_hidden``, ``lam < 0``): ``tr(W1^T W1) = ||K2||^2 - lam r``,
+        minus the other input rows.  Returns ``None`` (use :meth:`_split_factors_full`) when there are no
+        tied columns to compress or that difference loses more than three digits.
+
+        Returns ``(K1 (D, T, len(in_rows), k), in_rows, K2 (D, T, n_out, k), group trace (D, T))``.
+        """
+        from .exact import _GROW, _row_scales
+
+        dg, d_o, Om_o, _, _, gmodes, comp, (Zg, _) = split
+        if comp is None:
+            return None
+        Bc, sigc = comp
+        D, n_o, rc = Bc.shape
+        r = Zg.shape[2]
+        n_in = self.task.n_in
+        s = np.asarray(s, dtype=float)
+        ell_g, _ = _row_scales(np.array([dg]), s)  # (T, 1)
+        gg = np.exp(2 * ell_g[:, 0])  # g_g(t); finite on this path (ell <= 300)
+        Dv = 1.0 + gg[None, :, None] * sigc[:, None, :] ** 2  # (D, T, rc)
+        Ft = np.swapaxes(Bc, 1, 2)[:, None] / np.sqrt(Dv)[..., None]  # (D, T, rc, n_o), rc >= n_o
+        L = np.ascontiguousarray(np.swapaxes(np.linalg.qr(Ft, mode="r"), -1, -2))  # (D, T, n_o, k): L L^T = B D^-1 B^T
+        Q = _sorted_qr_q(L, d_o, s)
+        Q_id = Q[:, :, n_o:]
+        with np.errstate(over="ignore", invalid="ignore"):
+            dt = d_o * s[:, None]
+            grow = dt > _GROW
+            e = np.exp(np.where(grow, 0.0, dt))
+        w = _row_scales(d_o, s)[1]
+        K = e[None, :, :, None] * (L @ Q_id)
+        if np.any(grow):
+            ti, ii = np.nonzero(grow)
+            K[:, ti, ii] = Q[:, ti, ii] / np.sqrt(w[ti, ii])[None, :, None]
+        rows_in, rows_out = self._split_rows(Om_o, gmodes)
+        K1 = _to_modes(np.broadcast_to(Om_o[rows_in], (D,) + Om_o[rows_in].shape), K)
+        K2 = _to_modes(np.broadcast_to(Om_o[n_in:], (D,) + Om_o[n_in:].shape), K)
+        out2 = np.einsum("dtor,dtor->dt", K2, K2)
+        ng = ~np.isin(rows_in, gmodes)
+        in_ng = np.einsum("dtir,dtir->dt", K1[:, :, ng], K1[:, :, ng])
+        lam_r = 2.0 * dg * r  # -lam r (dg = -lam / 2 > 0 on this path)
+        gtrace = out2 + lam_r - in_ng
+        if not np.all(gtrace > 1e-3 * (out2 + lam_r + in_ng)):  # cancellation: the full path instead
+            return None
+        return K1, rows_in, K2, gtrace
+
+    def _split_rows(self, Om_o, gmodes):
+        """Input modes with a nonzero row in ``Om_o`` (the others hold exact zeros) and all output modes."""
+        n_in = self.task.n_in
+        rows_in = np.flatnonzero(np.any(Om_o[:n_in] != 0, axis=1))
+        return rows_in, np.arange(n_in, Om_o.shape[0])
+
+    def _split_factors_full(self, split, s):
+        """Mode-coordinate factors of the non-group rows (D, T, n, k) and the group's trace of ``QQ^T`` (D, T)."""
+        from .exact import _FAST_LOG_MAX, _GROW, _row_scales
+
+        dg, d_o, Om_o, B, sigma, gmodes, _, (Zg, Zo) = split
+        if B is None:
+            sigma, W = _right_singular(Zg)
+            B = Zo @ W
+        D, n_o, r = B.shape
+        s = np.asarray(s, dtype=float)
+        T = s.size
+        k = min(r, n_o)
+        ell_g, w_g = _row_scales(np.array([dg]), s)  # (T, 1)
+        gg = np.exp(2 * ell_g[:, 0])  # g_g(t); finite on this path (ell <= 300)
+        Dv = 1.0 + gg[None, :, None] * sigma[:, None, :] ** 2  # (D, T, r)
+        Ft = np.swapaxes(B, 1, 2)[:, None] / np.sqrt(Dv)[..., None]  # (D, T, r, n_o) = (B D^-1/2)^T
+        Qf, Rf = np.linalg.qr(Ft, mode="reduced")  # Ft = Qf Rf, Qf (r, k)
+        L = np.swapaxes(Rf, -1, -2)  # (D, T, n_o, k): L L^T = B D^-1 B^T
+        ell, w = _row_scales(d_o, s)  # (T, n_o)
+        ell_all = np.concatenate([ell, np.zeros((T, k))], axis=1)
+        with np.errstate(under="ignore"):
+            sc = np.where(ell_all > -_FAST_LOG_MAX, np.exp(np.minimum(ell_all, _FAST_LOG_MAX)), 0.0)
+        A = np.concatenate([L, np.broadcast_to(np.eye(k), (D, T, k, k))], axis=2) * sc[None, :, :, None]
+        order = np.argsort(-ell_all, axis=1, kind="stable")
+        inv = np.argsort(order, axis=1)
+        Qs = np.linalg.qr(np.take_along_axis(A, order[None, :, :, None], axis=2), mode="reduced")[0]
+        Q = np.take_along_axis(Qs, inv[None, :, :, None], axis=2)  # (D, T, n_o + k, k)
+        Q_id = Q[:, :, n_o:]
+        with np.errstate(over="ignore", invalid="ignore"):
+            dt = d_o * s[:, None]
+            grow = dt > _GROW
+            e = np.exp(np.where(grow, 0.0, dt))
+        K_small = e[None, :, :, None] * (L @ Q_id)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            K_grow = Q[:, :, :n_o] / np.sqrt(np.where(grow, w, 1.0))[None, :, :, None]
+        K = np.where(grow[None, :, :, None], K_grow, K_small)
+        # group trace: e^{2 dg t} [ ||S Qperp||^2 + ||S Qf Q_id||^2 ],  S^2 = sigma^2 / (1 + g_g sigma^2)
+        if dg * 1.0 > 0:
+            big = (dg * s) > _GROW
+            e2 = np.where(big, 0.0, np.exp(2 * dg * np.where(big, 0.0, s)))
+            sig2 = sigma[:, None, :] ** 2
+            e2S = np.where(big[None, :, None], sig2 / (np.exp(-2 * dg * s)[None, :, None] + w_g[None, :, :] * sig2),
+                           e2[None, :, None] * sig2 / Dv)
+        else:
+            e2S = np.exp(2 * dg * s)[None, :, None] * sigma[:, None, :] ** 2 / Dv
+        # ||S Qperp||^2 with Qperp Qperp^T = I - Qf Qf^T (each row's share; absolute error <= eps S_i^2)
+        t1 = np.einsum("dtr,dtr->dt", e2S, np.maximum(1.0 - np.einsum("dtrj,dtrj->dtr", Qf, Qf), 0.0))
+        t2 = np.einsum("dtr,dtrj->dt", e2S, (Qf @ Q_id) ** 2)
+        return Om_o[None, None] @ K, t1 + t2, gmodes
+
+    def _diagonals(self, lam, scale, times, tau):
+        """Mode-diagonal means over the draws, symmetrised, LRU-cached.
+
+        Returns ``(w_in (T, n_in), w_out (T, n_out))``: for ``hidden``/``ntk`` the diagonals of
+        ``V^T E[W1^T W1] V`` and ``U^T E[W2 W2^T] U``; for ``prediction`` ``w_in`` is that of
+        ``V^T E[(W2 W1)^T W2 W1] V``; for ``output`` ``w_out`` is that of ``U^T E[pinv(W2 W2^T)] U``.
+        """
+        times = np.asarray(times, dtype=float)
+        key = (float(lam), float(scale), float(tau), times.tobytes())
+        hit = _lru_get(self._results, key, self.stats, "result")
+        if hit is not None:
+            return hit
+        n_in = self.task.n_in
+        rep = self.representation
+        split = self._split_state(lam, scale) if rep != "prediction" else None
+        extra = 0.0
+        rows_in = slice(None)
+        fast = split is not None and self._all_fast(split[0], times / tau)
+        res = self._split_factors(split, times / tau) if fast else None
+        if res is not None:
+            K1, rows_in, K2, gtrace = res
+            gmodes = split[5]
+        elif fast:
+            K, gtrace, gmodes = self._split_factors_full(split, times / tau)
+            K1, K2 = K[:, :, :n_in], K[:, :, n_in:]
+        elif rep == "hidden":  # only the group sums of the input rows are needed
+            sums = self._hidden_group_sums(lam, scale, times, tau)  # (T, n_groups)
+            w_in = np.zeros((times.size, n_in)) if sums is None else sums[:, self.in_groups] / self._group_sizes
+            w_in.setflags(write=False)
+            out = (w_in, None)
+            _lru_put(self._results, key, out, self._result_cache_size)
+            return out
+        else:
+            K = self.mode_factors(lam, scale, times, tau)  # (D, T, n, r)
+            K1, K2 = K[:, :, :n_in], K[:, :, n_in:]
+        if fast:
+            extra = np.zeros((times.size, n_in))
+            extra[:, gmodes] = (gtrace.mean(axis=0) / gmodes.size)[:, None]
+        w_in = w_out = None
+        if rep in ("hidden", "ntk"):
+            w_in = np.zeros((times.size, n_in))
+            w_in[:, rows_in] = np.einsum("dtir,dtir->ti", K1, K1) / self.n_draws
+            w_in += extra
+            if rep == "ntk":
+                w_out = np.einsum("dtor,dtor->to", K2, K2) / self.n_draws
+        elif rep == "prediction":  # diag of (K2 K1^T)^T (K2 K1^T) = rows of K1 (K2^T K2) K1^T
+            G = np.swapaxes(K2, -1, -2) @ K2
+            w_in = np.einsum("dtir,dtir->ti", K1 @ G, K1) / self.n_draws
+        else:  # output: diag of pinv(K2 K2^T) with pinv's relative eigenvalue cut-off
+            u, sv, _ = np.linalg.svd(K2, full_matrices=False)
+            ev = sv**2
+            top = np.max(ev, axis=-1, keepdims=True)
+            keep = (ev > self.rcond * top) & (top > 0)
+            inv = np.where(keep, 1.0 / np.where(keep, ev, 1.0), 0.0)
+            w_out = np.einsum("dtok,dtk->to", u**2, inv) / self.n_draws
+        out = (None if w_in is None else w_in @ self._S_in, None if w_out is None else w_out @ self._S_out)
+        for a in out:
+            if a is not None:
+                a.setflags(write=False)
+        _lru_put(self._results, key, out, self._result_cache_size)
+        return out
+
+    def rank_one(self, lam, scale, times, tau):
+        """Weights (T, J) and basis (J, P) with the expected ``Gram_t = B^T diag(w_t) B``."""
+        w_in, w_out = self._diagonals(lam, scale, times, tau)
+        if self.representation == "output":
+            return w_out, self.Yu
+        return w_in, self.Z_items
+
+    def ntk_parts(self, lam, scale, times, tau):
+        """Expected NTK blocks: ``A`` (T, P, P) = X^T E[W1^T W1] X, ``B`` (T, n_out, n_out) = E[W2 W2^T]."""
+        w_in, w_out = self._diagonals(lam, scale, times, tau)
+        Zi = self.Z_items
+        A = (Zi.T[None] * w_in[:, None, :]) @ Zi
+        B = (self.U[None] * w_out[:, None, :]) @ self.U.T
+        return A, B
+
+    def full_gram(self, lam, scale, times, tau):
+        """Expected Gram over all conditions, shape (T, N, N) (reference; predictions use the rank-one form)."""
+        if self.representation == "ntk":
+            from .representations import _ntk_dense
+
+            A, B = self.ntk_parts(lam, scale, times, tau)
+            return _ntk_dense(A, B, self.task.X.T @ self.task.X)
+        w, Bm = self.rank_one(lam, scale, times, tau)
+        return (Bm.T[None] * w[:, None, :]) @ Bm
