@@ -261,7 +261,24 @@ def _base_draws(task, n_hidden, n_draws, seed):
     return base
 
 
-class _AverageEngine:
+class _DrawEngine:
+    """What the engines over seeded random starts share: the settings and their LRU caches."""
+
+    def __init__(self, task, n_hidden, representation, rcond, n_draws, seed, cache_size, result_cache_size):
+        self.task = task
+        self.n_hidden = n_hidden
+        self.representation = representation
+        self.rcond = rcond
+        self.n_draws = n_draws
+        self.seed = seed
+        self._cache = OrderedDict()  # (lam, scale) -> per-draw factors / state
+        self._cache_size = cache_size
+        self._results = OrderedDict()  # (lam, scale, tau, times) -> results
+        self._result_cache_size = result_cache_size
+        self._spectra = OrderedDict()  # lam -> spectrum
+
+
+class _AverageEngine(_DrawEngine):
     """Mean Gram over seeded random lambda-balanced starts, each solved exactly; cached per (lam, scale).
 
     The ``n_draws`` draws are exactly those of ``n_draws`` successive calls
@@ -299,17 +316,7 @@ class _AverageEngine:
     """
 
     def __init__(self, task, n_hidden, representation, rcond, n_draws, seed, cache_size=32, result_cache_size=16):
-        self.task = task
-        self.n_hidden = n_hidden
-        self.representation = representation
-        self.rcond = rcond
-        self.n_draws = n_draws
-        self.seed = seed
-        self._cache = OrderedDict()  # (lam, scale) -> per-draw compressed factors
-        self._cache_size = cache_size
-        self._results = OrderedDict()  # (lam, scale, tau, times) -> mean Gram
-        self._result_cache_size = result_cache_size
-        self._spectra = OrderedDict()  # lam -> (d, O)
+        super().__init__(task, n_hidden, representation, rcond, n_draws, seed, cache_size, result_cache_size)
         self._base = None
         self.stats = {"state_hits": 0, "state_misses": 0, "result_hits": 0, "result_misses": 0}
 

@@ -17,11 +17,9 @@ engines are in :mod:`rsa_lineardyn.engines`.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import numpy as np
 
-from .engines import _base_draws, _lru_get, _lru_put
+from .engines import _base_draws, _DrawEngine, _lru_get, _lru_put
 from .initialization import _assemble, balanced_factors
 
 
@@ -255,7 +253,7 @@ def _mode_spectrum(s, n_in, n_out, lam):
     return _merge_ties_fast(d, _TIE_RTOL), Om
 
 
-class _RandomStartEngine:
+class _RandomStartEngine(_DrawEngine):
     """Expected Gram over random lambda-balanced starts, exact per draw, in the task's mode basis.
 
     Why a rank-one form is exact: the law of ``rl.balanced_init`` is
@@ -313,12 +311,7 @@ class _RandomStartEngine:
     """
 
     def __init__(self, task, n_hidden, representation, rcond, n_draws, seed, cache_size=32, result_cache_size=64):
-        self.task = task
-        self.n_hidden = n_hidden
-        self.representation = representation
-        self.rcond = rcond
-        self.n_draws = n_draws
-        self.seed = seed
+        super().__init__(task, n_hidden, representation, rcond, n_draws, seed, cache_size, result_cache_size)
         U, s, Vt = task.svd()
         self.U = np.asarray(U)
         self.V = np.asarray(Vt).T
@@ -332,11 +325,6 @@ class _RandomStartEngine:
         self.Z_items = np.asarray(Vt) @ task.X  # (n_in, P)
         self.Yu = self.U.T @ task.Y  # (n_out, P)
         self._base = None
-        self._cache = OrderedDict()
-        self._cache_size = cache_size
-        self._spectra = OrderedDict()
-        self._results = OrderedDict()
-        self._result_cache_size = result_cache_size
         self.stats = {"state_hits": 0, "state_misses": 0, "result_hits": 0, "result_misses": 0}
 
     # -- draws ---------------------------------------------------------------------
