@@ -169,7 +169,7 @@ def regime_models(task, data_rdms, n_hidden=None, *, rich_scale=None, lazy_lam=N
         With ``lam = 0`` such a start still converges to the rich solution
         wherever the task leaves no input direction alone (full rank, or a
         width that fits within the task's modes), so it differs from
-        ``"rich"`` only early in learning (calibration part f: told apart in
+        ``"rich"`` mostly early in learning (calibration part f: told apart in
         0.42-0.65 of trials at t = 3, 6, 9, in 0.07-0.20 at t = 6, 9, 12).
         The large-``lam`` model is the lazy regime of the lambda-balanced
         theory: one layer stays near its start throughout.
