@@ -32,32 +32,89 @@ _GROUP_RTOL = 1e-10
 _BATCH_ELEMENTS = 4_000_000
 
 
-def _factor_batched(d, s, Z, Q, w):
-    """:func:`rsa_lineardyn.exact._factor_from_q` for every draw: ``Z`` (D, n, r), ``Q`` (D, T, n + r, r).
+def _assemble_modes(d, pair, dc, Om, C, s, Q, w, n_in, cols, extra=None):
+    """The factor ``X`` of ``QQ^T`` in mode coordinates, every block accurate relative to its own size, (D, T, rows, r).
 
-    The same formula (growing rows ``Q[i] / sqrt(w_i)``, the others ``e^{d_i t} z_i^T Q[n:]``), with the
-    products ``Z Q[n:]`` of all times done as one matrix product per draw (numpy's broadcast ``matmul``
-    runs one small product per draw and time, several times slower here).
+    :func:`rsa_lineardyn.exact._assemble` for a batch of draws, in the task's mode coordinates (where ``V`` and
+    ``U`` of ``_assemble`` are identities): the growing rows of the (compressed) eigenbasis (``d_c t > _GROW``)
+    enter as ``Om_c K`` with ``K_i = Q[i] / sqrt(w_i)``; every other mode is written directly from ``C`` (the
+    factor of ``Q0 Q0^T`` in mode coordinates, ``Om_c^T C = Z`` up to the rule's rounding-level zeros) times
+    ``R^{-1}`` (the identity rows of ``Q``), with the pair's 2 x 2 block of ``e^{Ft}`` in its cancellation-free
+    form (:func:`rsa_lineardyn.exact._pair_eigenvectors` coefficients), so that a tiny ``W1`` block next to an
+    ``O(1)`` ``W2`` block, or a whole factor far below one in the plateau of a tiny start, keeps its own
+    relative accuracy (the eigenbasis round trip ``Om K`` is only accurate relative to ``||Q0||``).
+
+    ``d`` (n,) and ``pair = (sv, rho, p_v, p_u, m_v, m_u)`` are the uncompressed spectrum (:func:`_mode_spectrum`
+    order: ``+rho``, ``-rho``, extra inputs, extra outputs); ``dc`` (nc,), ``Om`` (D, n, nc) the compressed
+    eigenbasis of the QR; ``C`` (D, n, r); ``s`` (T,) times over ``tau``; ``w`` (T, nc) from
+    :func:`rsa_lineardyn.exact._row_scales`; ``cols`` the compressed modes that grow at some time of ``s``; ``Q``
+    (D, T, cols.size + r, r) the rows ``cols`` and then the identity rows (``R^{-1}``) of the QR's Q factor.
+
+    ``extra = (cols, R_om, R_c)`` (:meth:`_RandomStartEngine._extra_rows`) asks for the input rows only, for
+    sums of squares: the ``m`` pair rows, then the extra input modes (``m..n_in-1``, one eigenvalue ``-lam/2``,
+    one coefficient ``e^{-lam t / 2}``) through the R factor of their ``[Om_c[x, cols], C[x]]``, which keeps
+    their total sum of squares (Householder QR is backward stable column by column, so a tiny ``C[x]`` next to
+    ``O(1)`` eigenvector entries keeps its own accuracy).  Returns (D, T, m + rows of ``R``, r).
     """
     from .exact import _GROW
 
-    n = d.size
+    sv, rho, p_v, p_u, m_v, m_u = pair
+    n, m, nc = d.size, sv.size, cols.size
     D, T, _, r = Q.shape
+    inputs_only = extra is not None
     with np.errstate(over="ignore", invalid="ignore"):
+        dtc = dc[cols] * s[:, None]
+        growc = np.where(np.isnan(dtc), 0.0, dtc) > _GROW  # (T, cols.size)
         dt = d * s[:, None]
         dt = np.where(np.isnan(dt), 0.0, dt)  # 0 * inf for d = 0
         grow = dt > _GROW
-        e = np.exp(np.where(grow, 0.0, dt))  # only used where not growing
-    Qi = np.ascontiguousarray(Q[:, :, n:, :].transpose(0, 2, 1, 3)).reshape(D, r, T * r)
-    K = (Z @ Qi).reshape(D, n, T, r).transpose(0, 2, 1, 3)  # (D, T, n, r), a view
-    K = K * e[None, :, :, None]
-    if np.any(grow):  # only the growing rows (most of them are not): Q[i] / sqrt(w_i)
-        ti, ii = np.nonzero(grow)
-        K[:, ti, ii] = Q[:, ti, ii] / np.sqrt(w[ti, ii])[None, :, None]
-    return K
+        e = np.exp(np.where(grow, 0.0, dt))  # e^{d t} of the non-growing modes (<= e^{1/2})
+    Rinv = Q[:, :, nc:, :]
+    if inputs_only:  # P rows: the pairs' input and output modes
+        P = _to_modes(np.ascontiguousarray(np.concatenate([C[:, :m], C[:, n_in : n_in + m]], axis=1)), Rinv)
+        ou = m
+    else:
+        P = _to_modes(C, Rinv)  # (D, T, n, r): C R^{-1}
+        ou = n_in
+    X = np.empty((D, T, m if inputs_only else n, r))
+    if m:
+        still = ~grow[:, :m]  # (T, m): the pair's +rho member does not grow
+        x = np.where(still, dt[:, :m], 0.0)
+        ep, em = np.exp(x), np.exp(-x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            shc = np.where(rho > 0, np.sinh(x) / np.where(rho > 0, rho, 1.0), np.where(np.isfinite(s), s, 0.0)[:, None])
+        e_m = e[:, m : 2 * m]  # e^{-rho t}: the decaying member alone once the +rho member grows
+        a11 = np.where(still, p_v**2 * ep + m_v**2 * em, m_v**2 * e_m)[None, :, :, None]
+        a12 = np.where(still, np.where(sv > 0, sv * shc, 0.0), m_v * m_u * e_m)[None, :, :, None]
+        Pv, Pu = P[:, :, :m], P[:, :, ou : ou + m]
+        np.multiply(a11, Pv, out=X[:, :, :m])
+        X[:, :, :m] += a12 * Pu
+        if not inputs_only:
+            a22 = np.where(still, p_u**2 * ep + m_u**2 * em, m_u**2 * e_m)[None, :, :, None]
+            np.multiply(a12, Pv, out=X[:, :, n_in : n_in + m])
+            X[:, :, n_in : n_in + m] += a22 * Pu
+    ki, ko = slice(2 * m, m + n_in), slice(m + n_in, n)  # extra input / output modes in the spectrum's order
+    if not inputs_only:
+        X[:, :, m:n_in] = np.where(grow[:, ki], 0.0, e[:, ki])[None, :, :, None] * P[:, :, m:n_in]
+        X[:, :, n_in + m :] = np.where(grow[:, ko], 0.0, e[:, ko])[None, :, :, None] * P[:, :, n_in + m :]
+
+    # K = Q[i] / sqrt(w_i) on the growing modes (0 at the times they do not grow)
+    fac = np.where(growc, 1.0 / np.sqrt(np.where(growc, w[:, cols], 1.0)), 0.0)
+    Kg = Q[:, :, :nc] * fac[None, :, :, None]
+    if nc:
+        X += _to_modes(np.ascontiguousarray(Om[:, : X.shape[2]][:, :, cols]), Kg)
+    if not inputs_only or n_in == m:
+        return X
+    xcols, R_om, R_c = extra
+    ex = np.where(grow[:, 2 * m], 0.0, e[:, 2 * m])  # (T,): the extra input modes share one eigenvalue
+    Y = ex[None, :, None, None] * _to_modes(R_c, Rinv)
+    hit = np.isin(xcols, cols)
+    if np.any(hit):
+        Y += _to_modes(np.ascontiguousarray(R_om[:, :, hit]), Kg[:, :, np.isin(cols, xcols)])
+    return X, Y
 
 
-def _manifold_rule_generic(d, Z):
+def _manifold_rule_generic(d, Z, track=False):
     """:func:`rsa_lineardyn.exact._manifold_rule` for a batch ``Z`` (D, n, r), skipping draws it leaves unchanged.
 
     The rule's own early exit covers a block of top rows with at most ``r`` rows.  With a tie at the boundary
@@ -72,27 +129,41 @@ def _manifold_rule_generic(d, Z):
     restriction outside each prefix has singular values ``>= sigma / ||Z||_2 > 1e-6``, above the rule's rank
     cut-off ``1e-8``).  Such draws keep ``Z`` itself (``Z Z^T``, hence ``QQ^T``, is the same); the others go
     through the rule.
+
+    With ``track=True`` returns ``(Z', W)``: ``W`` is ``None`` when ``Z'`` is ``Z``, else the (D, r, r) orthogonal
+    column rotations of the rule (the identity for the draws it skips), so that ``C W`` is the factor in mode
+    coordinates that matches ``Z'`` (as ``change`` of :func:`rsa_lineardyn.exact._manifold_rule`).
     """
     from .exact import _MANIFOLD_RTOL, _manifold_rule
+
+    def rule(Zs):
+        out = _manifold_rule(d, Zs, track=track)
+        return (out[0], out[2]) if track else out[0]
 
     D, n, r = Z.shape
     k = min(r, int(np.sum(d > 0)))
     if k == 0 or D == 0:
-        return _manifold_rule(d, Z)[0]
+        return rule(Z)
     boundary = np.sort(d)[::-1][k - 1]
     above, top = np.flatnonzero(d > boundary), np.flatnonzero(d >= boundary)
     if top.size <= r or np.sum(d > 0) <= r:  # the rule's own early exit applies
-        return _manifold_rule(d, Z)[0]
+        return rule(Z)
     norm = np.linalg.norm(Z, ord=2, axis=(1, 2))
     thr = np.maximum(1e3 * _MANIFOLD_RTOL * norm, 1e-6 * norm)
     ok = np.linalg.svd(Z[:, top], compute_uv=False)[:, r - 1] > thr
     if above.size:
         ok &= np.linalg.svd(Z[:, above], compute_uv=False)[:, -1] > thr
     if np.all(ok):
-        return Z
+        return (Z, None) if track else Z
     out = Z.copy()
-    out[~ok] = _manifold_rule(d, Z[~ok])[0]
-    return out
+    if not track:
+        out[~ok] = rule(Z[~ok])
+        return out
+    out[~ok], Wb = rule(Z[~ok])
+    W = np.broadcast_to(np.eye(r), (D, r, r)).copy()
+    if Wb is not None:
+        W[~ok] = Wb
+    return out, W
 
 
 def _right_singular(Zg, rtol=1e-2):
@@ -370,9 +441,11 @@ class _RandomStartEngine(_DrawEngine):
         return C
 
     def state(self, lam, scale):
-        """``(d (nc,), Om (D, n, nc), Z (D, nc, r), fast_ok (D,))`` per ``(lam, scale)``, LRU-cached.
+        """``(d (nc,), Om (D, n, nc), Z (D, nc, r), fast_ok (D,), C (D, n, r))`` per ``(lam, scale)``, LRU-cached.
 
-        ``Om`` maps the (compressed) eigenbasis of ``F`` to mode coordinates.
+        ``Om`` maps the (compressed) eigenbasis of ``F`` to mode coordinates; ``C`` is the thin factor of
+        ``Q0 Q0^T`` in mode coordinates with the columns of ``Z`` (``Om^T C = Z`` up to the rounding-level
+        entries the rule sets to zero), for :func:`_assemble_modes`.
         """
         key = (float(lam), float(scale))
         hit = _lru_get(self._cache, key, self.stats, "state")
@@ -381,7 +454,11 @@ class _RandomStartEngine(_DrawEngine):
         d, Om = self._spectrum(key[0])  # eigenvectors in mode coordinates
         C = self._thin_modes(*key)
         Zfull = np.swapaxes(Om, 0, 1) @ C  # (D, n, r) = O^T C
-        Zfull = _manifold_rule_generic(d, Zfull)  # exact_dynamics' rounding-level rule; no warning: part of the expectation
+        # exact_dynamics' rounding-level rule; no warning: part of the expectation.  Its column rotation is
+        # applied to C; its zeroed rounding-level entries are not (as exact._prepare)
+        Zfull, W = _manifold_rule_generic(d, Zfull, track=True)
+        if W is not None:
+            C = C @ W
         D, n, r = Zfull.shape
         fast_ok = self._fast_ok(d, Zfull)  # no warning: such draws are part of the expectation
         levels, inverse, counts = np.unique(d, return_inverse=True, return_counts=True)
@@ -395,7 +472,7 @@ class _RandomStartEngine(_DrawEngine):
             Qg, Rg = np.linalg.qr(Zfull[:, idx], mode="reduced")
             Os_all.append(Om[:, idx] @ Qg)
             Zs_all.append(Rg)
-        out = (dc, np.concatenate(Os_all, axis=2), np.concatenate(Zs_all, axis=1), fast_ok)
+        out = (dc, np.concatenate(Os_all, axis=2), np.concatenate(Zs_all, axis=1), fast_ok, C)
         _lru_put(self._cache, key, out, self._cache_size)
         return out
 
@@ -430,60 +507,69 @@ class _RandomStartEngine(_DrawEngine):
         """Every draw's factor of ``QQ^T`` in mode coordinates at ``times``, shape (D, T, n_in + n_out, r).
 
         ``[V^T W1^T W1 V, ...; ..., U^T W2 W2^T U] = K K^T`` for each draw and time; the same solution as
-        :func:`rsa_lineardyn.exact_dynamics` (graded QR of ``[diag(sqrt g) Z; I]``).
+        :func:`rsa_lineardyn.exact_dynamics` (graded QR of ``[diag(sqrt g) Z; I]``, non-growing modes
+        assembled in mode coordinates), each block accurate relative to its own size.
         """
-        Om, K = self._eig_factors(lam, scale, times, tau)
-        if K is None:
-            D, _, r = self.state(lam, scale)[2].shape
-            return np.zeros((D, np.size(times), Om.shape[1], r))
-        return _to_modes(Om, K)
+        X = self._eig_factors(lam, scale, times, tau)
+        if X is None:
+            D, n, r = self.state(lam, scale)[4].shape
+            return np.zeros((D, np.size(times), n, r))
+        return X
 
     def _hidden_group_sums(self, lam, scale, times, tau):
         """Per input-mode group ``G`` of the task and time: the mean over draws of ``sum_{i in G} (K K^T)_ii``.
 
-        The hidden representation only needs these sums (its weights are averaged within the groups), so
-        the factor is mapped to ``R_G K`` with ``Om_G = Q_G R_G`` (:meth:`_group_rows`; ``||R_G K||_F =
-        ||Om_G K||_F``) instead of to all ``n_in + n_out`` mode rows.  Returns (T, n_groups), or ``None``
-        for an empty factor.
+        The hidden representation only needs these sums (its weights are averaged within the groups), so only
+        the input rows of the factor are assembled.  Returns (T, n_groups), or ``None`` for an empty factor.
         """
-        Om, K = self._eig_factors(lam, scale, times, tau)
-        if K is None:
+        X = self._eig_factors(lam, scale, times, tau, inputs_only=True)
+        if X is None:
             return None
-        Fr, members = self._group_rows(lam, scale)
-        Y = _to_modes(Fr, K)  # (D, T, n_red, r)
-        sq = np.einsum("dtir,dtir->ti", Y, Y) / self.n_draws  # (T, n_red)
-        return sq @ members  # (T, n_groups)
+        m = min(self.task.n_in, self.task.n_out)
+        members = np.zeros((m + 1, int(np.max(self.in_groups)) + 1 if self.in_groups.size else 0))
+        members[np.arange(m), self.in_groups[:m]] = 1.0
+        if isinstance(X, tuple):  # the pair rows and the compressed extra input rows
+            X, Y = X
+            members[m, self.in_groups[-1]] = 1.0
+            sq = np.empty((X.shape[1], m + 1))
+            sq[:, m] = np.einsum("dtir,dtir->t", Y, Y)
+        else:
+            sq = np.zeros((X.shape[1], m + 1))
+        sq[:, :m] = np.einsum("dtir,dtir->ti", X, X)
+        return (sq / self.n_draws) @ members  # (T, n_groups)
 
-    def _group_rows(self, lam, scale):
-        """``(F (D, n_red, nc), members (n_red, n_groups))``: every group's ``R_G`` of ``Om[:, G]``, stacked.
+    def _extra_rows(self, lam, scale):
+        """``(cols, R_om, R_c)``: the extra input modes ``x = m..n_in-1`` of the factor, compressed, LRU-cached.
 
-        LRU-cached per ``(lam, scale)``; ``members`` marks which group each stacked row belongs to.
+        ``[Om_c[x, cols], C[x]] = Q R`` per draw (``cols``: the compressed modes with a nonzero entry on ``x``),
+        ``R = [R_om, R_c]`` (or the rows themselves when they are no more than the columns); the sum of squares
+        of the extra input rows of the factor is that of ``R_om K_cols + e^{-lam t/2} R_c R^{-1}``
+        (:func:`_assemble_modes`).
         """
-        key = ("groups", float(lam), float(scale))
+        key = ("extra", float(lam), float(scale))
         hit = _lru_get(self._cache, key)
         if hit is not None:
             return hit
-        Om = self.state(lam, scale)[1]  # (D, n, nc)
-        D, _, nc = Om.shape
-        labels = self.in_groups
-        blocks, owner = [], []
-        for j, g in enumerate(np.unique(labels)):
-            idx = np.flatnonzero(labels == g)
-            if idx.size <= nc:  # Om_G itself is as short as its R factor
-                blocks.append(Om[:, idx])
-            else:
-                blocks.append(np.linalg.qr(Om[:, idx], mode="r"))  # (D, nc, nc)
-            owner.extend([j] * blocks[-1].shape[1])
-        F = np.ascontiguousarray(np.concatenate(blocks, axis=1))
-        members = np.zeros((len(owner), int(np.max(labels)) + 1 if labels.size else 0))
-        members[np.arange(len(owner)), owner] = 1.0
-        return _lru_put(self._cache, key, (F, members), self._cache_size)
+        Om, C = self.state(lam, scale)[1], self.state(lam, scale)[4]
+        m = min(self.task.n_in, self.task.n_out)
+        x = np.arange(m, self.task.n_in)
+        Ox = Om[:, x]
+        cols = np.flatnonzero(np.any(Ox != 0, axis=(0, 1)))
+        H = np.concatenate([Ox[:, :, cols], C[:, x]], axis=2)
+        if H.shape[1] > H.shape[2]:
+            H = np.linalg.qr(H, mode="r")
+        out = (cols, np.ascontiguousarray(H[:, :, : cols.size]), np.ascontiguousarray(H[:, :, cols.size :]))
+        return _lru_put(self._cache, key, out, self._cache_size)
 
-    def _eig_factors(self, lam, scale, times, tau):
-        """``(Om (D, n, nc), K (D, T, nc, r))``: the factors in the compressed eigenbasis (``None`` if empty)."""
+    def _eig_factors(self, lam, scale, times, tau, inputs_only=False):
+        """The factor in mode coordinates (D, T, rows, r) by :func:`_assemble_modes`, or ``None`` if empty.
+
+        One batched QR of ``[diag(sqrt g) Z; I]`` over all draws and times (LAPACK on scale-sorted rows, the
+        graded QR where that is not accurate), then the assembly in mode coordinates.
+        """
         from .exact import _FAST_LOG_MAX, _graded_qr_q, _row_scales
 
-        d, Om, Z, fast_ok = self.state(lam, scale)
+        d, Om, Z, fast_ok, C = self.state(lam, scale)
         D, nc, r = Z.shape
         s = np.asarray(times, dtype=float) / tau
         dmax = float(np.max(np.abs(d))) if d.size else 0.0
@@ -491,23 +577,35 @@ class _RandomStartEngine(_DrawEngine):
             s = np.where(np.isfinite(s), np.minimum(s, 1e250 / dmax), s)
         T = s.size
         if r == 0 or T == 0 or D == 0:
-            return Om, None
+            return None
         N = nc + r
         A = np.concatenate([Z, np.broadcast_to(np.eye(r), (D, r, r))], axis=1)  # (D, N, r)
         ell, w = _row_scales(d, s)
         ell_all = np.concatenate([ell, np.zeros((T, r))], axis=1)  # (T, N)
         fast_t = np.isfinite(s) & (np.max(ell_all, axis=1) <= _FAST_LOG_MAX)
-        Q = np.empty((D, T, N, r))
+        from .exact import _GROW
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            dt = d * s[:, None]
+            cols = np.flatnonzero(np.any(np.where(np.isnan(dt), 0.0, dt) > _GROW, axis=0))  # growing at some time
+        need = np.concatenate([cols, np.arange(nc, N)])  # the rows of Q the assembly uses
+        Q = np.empty((D, T, need.size, r))
         fd, ft = np.flatnonzero(fast_ok), np.flatnonzero(fast_t)
         if fd.size and ft.size:
             ef = ell_all[ft]
             with np.errstate(under="ignore"):
                 sc = np.where(ef > -_FAST_LOG_MAX, np.exp(np.minimum(ef, _FAST_LOG_MAX)), 0.0)
-            order = np.argsort(-ef, axis=1, kind="stable")  # (Tf, N): the same for every draw
-            inv = np.argsort(order, axis=1)
-            tix = np.arange(ft.size)[:, None]
-            As = A[fd][:, order]  # (Df, Tf, N, r), sorted rows (one gather over two axes)
-            As *= sc[tix, order][None, :, :, None]
+            # rows sorted by their actual norms, largest first (as exact._qr_rows_sorted): with a tiny start a
+            # growing row can sit far below the identity rows, and the scales alone would misplace it
+            Af = A if fd.size == D else A[fd]
+            with np.errstate(divide="ignore"):
+                key = ef[None] + np.log(np.linalg.norm(Af, axis=2))[:, None, :]  # (Df, Tf, N)
+            order = np.argsort(-key, axis=2, kind="stable")  # (Df, Tf, N)
+            Df, Tf = order.shape[:2]
+            # gathers as flat indices (np.take is much faster than take_along_axis on these shapes)
+            flat = (order + N * np.arange(Df)[:, None, None]).ravel()
+            As = np.take(Af.reshape(Df * N, r), flat, axis=0).reshape(Df, Tf, N, r)  # sorted rows
+            As *= np.take(sc.ravel(), (order + N * np.arange(Tf)[None, :, None]).ravel()).reshape(Df, Tf, N, 1)
             step = max(1, _BATCH_ELEMENTS // (As.shape[1] * N * r))
             if step >= fd.size:  # one batch (the common case): no copy into a preallocated array
                 Qs = np.linalg.qr(As, mode="reduced")[0]
@@ -515,7 +613,9 @@ class _RandomStartEngine(_DrawEngine):
                 Qs = np.empty_like(As)
                 for i in range(0, fd.size, step):
                     Qs[i : i + step] = np.linalg.qr(As[i : i + step], mode="reduced")[0]
-            Qs = Qs[:, tix, inv]  # rows back in their original order
+            pos = np.empty((Df, Tf, N), dtype=np.intp)  # sorted position of each row (flat over draw, time, row)
+            np.put_along_axis(pos, order, np.arange(Df * Tf * N).reshape(Df, Tf, N), axis=2)
+            Qs = np.take(Qs.reshape(Df * Tf * N, r), pos[:, :, need].ravel(), axis=0).reshape(Df, Tf, need.size, r)
             if fd.size == D and ft.size == T:
                 Q = Qs
             else:
@@ -526,8 +626,16 @@ class _RandomStartEngine(_DrawEngine):
             step = max(1, _BATCH_ELEMENTS // (N * r))
             for i in range(0, di.size, step):
                 a, b = di[i : i + step], ti[i : i + step]
-                Q[a, b] = _graded_qr_q(ell_all[b], A[a])
-        return Om, _factor_batched(d, s, Z, Q, w)
+                Q[a, b] = _graded_qr_q(ell_all[b], A[a])[:, need]
+        d_full, _ = self._spectrum(float(lam))
+        extra = self._extra_rows(lam, scale) if inputs_only else None
+        return _assemble_modes(d_full, self._pairs(float(lam)), d, Om, C, s, Q, w, self.task.n_in, cols, extra)
+
+    def _pairs(self, lam):
+        """``(sv, rho, p_v, p_u, m_v, m_u)``: the task's singular values and their pairs' eigenvector coefficients."""
+        from .exact import _pair_eigenvectors
+
+        return (self.s,) + tuple(_pair_eigenvectors(self.s, lam / 2.0))
 
     # -- split path: one large tied group of input-null modes, solved in its eigenbasis ----------------
     def _split_state(self, lam, scale):
