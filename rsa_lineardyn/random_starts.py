@@ -683,7 +683,8 @@ class _RandomStartEngine(_DrawEngine):
                     sigma, W = _right_singular(Zg)  # Z_g = Y diag(sigma) W^T, sigma (D, r) zero-padded
                     B = Zo @ W  # (D, n_o, r) = Z_o W
                     comp = _compress_tied_columns(B, sigma)
-                out = (dg, d[oidx], Om[:, oidx], B, sigma, gmodes, comp, (Zg, Zo))
+                # last: C (mode coordinates) and lam, for the output rows of ntk (_split_outputs)
+                out = (dg, d[oidx], Om[:, oidx], B, sigma, gmodes, comp, (Zg, Zo), (C, float(lam), float(scale)))
         _lru_put(self._cache, key, out, self._cache_size)
         return out if out != "none" else None
 
@@ -773,7 +774,7 @@ class _RandomStartEngine(_DrawEngine):
         """
         from .exact import _GROW, _row_scales
 
-        dg, d_o, Om_o, _, _, gmodes, comp, (Zg, _) = split
+        dg, d_o, Om_o, _, _, gmodes, comp, (Zg, _) = split[:8]
         if comp is None:
             return None
         Bc, sigc = comp
@@ -809,6 +810,51 @@ class _RandomStartEngine(_DrawEngine):
             return None
         return K1, rows_in, K2, gtrace
 
+    def _split_outputs(self, split, s):
+        """Output rows (D, T, n_out, r) of a factor of ``QQ^T`` on the split path, accurate relative to ``W2 W2^T``.
+
+        ``M^{-1} = W D^{-1/2} (I + F_t G_o F_t^T)^{-1} D^{-1/2} W^T`` (``Z_g = Y diag(sigma) W^T``, ``D = I + g_g
+        diag(sigma^2)``, ``F_t = (Z_o W D^{-1/2})^T = [Q_f, Q_perp] [R_f; 0]``) is ``S S^T`` with
+        ``S = W D^{-1/2} [Q_f R_1^{-1}, Q_perp]``, ``R_1`` the R factor of the reduced exact step (``L = R_f^T``),
+        ``R_1^{-1}`` the identity rows of its Q.  In mode coordinates the factor is then :func:`_assemble_modes`
+        with ``C`` and ``S`` in place of ``R^{-1}`` (the growing rows of the reduced problem have no ``Q_perp``
+        part).  The reduced factor ``Om_o L`` alone loses ``W2`` below the rounding of ``W1`` twice: the pairs'
+        ``+-rho`` members cancel in the output rows, and ``C``'s output rows are in the span of ``Q_f`` only to
+        the absolute rounding of ``Z_o`` (the ``Q_perp`` columns, zero in exact arithmetic, carry that part).
+        """
+        from .exact import _GROW, _row_scales
+
+        dg, d_o, Om_o, B, sigma, _, _, (Zg, Zo), (C, lam, scale) = split
+        key = ("splitW", lam, scale)
+        W = _lru_get(self._cache, key)
+        if W is None:
+            sigma, W = _right_singular(Zg)
+            W = _lru_put(self._cache, key, (sigma, W), self._cache_size)
+        sigma, W = W
+        B = Zo @ W
+        D, n_o, r = B.shape
+        s = np.asarray(s, dtype=float)
+        n_in = self.task.n_in
+        k = min(r, n_o)
+        ell_g, _ = _row_scales(np.array([dg]), s)
+        Dv = 1.0 + np.exp(2 * ell_g[:, 0])[None, :, None] * sigma[:, None, :] ** 2  # (D, T, r)
+        Ft = np.swapaxes(B, 1, 2)[:, None] / np.sqrt(Dv)[..., None]  # (D, T, r, n_o)
+        Qc, Rc = np.linalg.qr(Ft, mode="complete")  # (D, T, r, r), (D, T, r, n_o)
+        L = np.ascontiguousarray(np.swapaxes(Rc[:, :, :k], -1, -2))  # (D, T, n_o, k)
+        Q = _sorted_qr_q(L, d_o, s)  # (D, T, n_o + k, k)
+        G = np.concatenate([Qc[..., :k] @ Q[:, :, n_o:], Qc[..., k:]], axis=3) / np.sqrt(Dv)[..., None]
+        S = _to_modes(W, G)  # (D, T, r, r)
+        with np.errstate(over="ignore", invalid="ignore"):
+            dt = d_o * s[:, None]
+            cols = np.flatnonzero(np.any(np.where(np.isnan(dt), 0.0, dt) > _GROW, axis=0))
+        Qg = np.zeros((D, s.size, cols.size, r))
+        Qg[..., :k] = Q[:, :, cols]
+        w = _row_scales(d_o, s)[1]
+        d_full, _ = self._spectrum(lam)
+        Om_b = np.broadcast_to(Om_o, (D,) + Om_o.shape)
+        X = _assemble_modes(d_full, self._pairs(lam), d_o, Om_b, C, s, np.concatenate([Qg, S], axis=2), w, n_in, cols)
+        return X[:, :, n_in:]
+
     def _split_rows(self, Om_o, gmodes):
         """Input modes with a nonzero row in ``Om_o`` (the others hold exact zeros) and all output modes."""
         n_in = self.task.n_in
@@ -819,7 +865,7 @@ class _RandomStartEngine(_DrawEngine):
         """Mode-coordinate factors of the non-group rows (D, T, n, k) and the group's trace of ``QQ^T`` (D, T)."""
         from .exact import _FAST_LOG_MAX, _GROW, _row_scales
 
-        dg, d_o, Om_o, B, sigma, gmodes, _, (Zg, Zo) = split
+        dg, d_o, Om_o, B, sigma, gmodes, _, (Zg, Zo) = split[:8]
         if B is None:
             sigma, W = _right_singular(Zg)
             B = Zo @ W
@@ -886,10 +932,14 @@ class _RandomStartEngine(_DrawEngine):
         res = self._split_factors(split, times / tau) if fast else None
         if res is not None:
             K1, rows_in, K2, gtrace = res
+            if rep == "ntk":  # W2 W2^T to its own accuracy
+                K2 = self._split_outputs(split, times / tau)
             gmodes = split[5]
         elif fast:
             K, gtrace, gmodes = self._split_factors_full(split, times / tau)
             K1, K2 = K[:, :, :n_in], K[:, :, n_in:]
+            if rep == "ntk":  # W2 W2^T to its own accuracy
+                K2 = self._split_outputs(split, times / tau)
         elif rep == "hidden":  # only the group sums of the input rows are needed
             sums = self._hidden_group_sums(lam, scale, times, tau)  # (T, n_groups)
             w_in = np.zeros((times.size, n_in)) if sums is None else sums[:, self.in_groups] / self._group_sizes
