@@ -32,7 +32,7 @@ _GROUP_RTOL = 1e-10
 _BATCH_ELEMENTS = 4_000_000
 
 
-def _assemble_modes(d, pair, dc, Om, C, s, Q, w, n_in, cols, extra=None):
+def _assemble_modes(d, pair, dc, Om, C, s, Q, w, n_in, cols, extra=None, P=None):
     """The factor ``X`` of ``QQ^T`` in mode coordinates, every block accurate relative to its own size, (D, T, rows, r).
 
     :func:`rsa_lineardyn.exact._assemble` for a batch of draws, in the task's mode coordinates (where ``V`` and
@@ -55,6 +55,9 @@ def _assemble_modes(d, pair, dc, Om, C, s, Q, w, n_in, cols, extra=None):
     one coefficient ``e^{-lam t / 2}``) through the R factor of their ``[Om_c[x, cols], C[x]]``, which keeps
     their total sum of squares (Householder QR is backward stable column by column, so a tiny ``C[x]`` next to
     ``O(1)`` eigenvector entries keeps its own accuracy).  Returns (D, T, m + rows of ``R``, r).
+
+    ``P`` (D, T, m + n_out, c) asks for the output rows only (D, T, n_out, c), with ``C R^{-1}`` given on the
+    pairs' input rows and the output rows (``C`` is then not used, ``Q`` holds the rows ``cols`` only).
     """
     from .exact import _GROW
 
@@ -70,13 +73,17 @@ def _assemble_modes(d, pair, dc, Om, C, s, Q, w, n_in, cols, extra=None):
         grow = dt > _GROW
         e = np.exp(np.where(grow, 0.0, dt))  # e^{d t} of the non-growing modes (<= e^{1/2})
     Rinv = Q[:, :, nc:, :]
-    if inputs_only:  # P rows: the pairs' input and output modes
+    outputs_only = P is not None
+    if outputs_only:
+        ou = m
+    elif inputs_only:  # P rows: the pairs' input and output modes
         P = _to_modes(np.ascontiguousarray(np.concatenate([C[:, :m], C[:, n_in : n_in + m]], axis=1)), Rinv)
         ou = m
     else:
         P = _to_modes(C, Rinv)  # (D, T, n, r): C R^{-1}
         ou = n_in
-    X = np.empty((D, T, m if inputs_only else n, r))
+    X = np.empty((D, T, m if inputs_only else n - n_in if outputs_only else n, r))
+    xo = 0 if outputs_only else n_in  # first output row of X
     if m:
         still = ~grow[:, :m]  # (T, m): the pair's +rho member does not grow
         x = np.where(still, dt[:, :m], 0.0)
@@ -87,22 +94,24 @@ def _assemble_modes(d, pair, dc, Om, C, s, Q, w, n_in, cols, extra=None):
         a11 = np.where(still, p_v**2 * ep + m_v**2 * em, m_v**2 * e_m)[None, :, :, None]
         a12 = np.where(still, np.where(sv > 0, sv * shc, 0.0), m_v * m_u * e_m)[None, :, :, None]
         Pv, Pu = P[:, :, :m], P[:, :, ou : ou + m]
-        np.multiply(a11, Pv, out=X[:, :, :m])
-        X[:, :, :m] += a12 * Pu
+        if not outputs_only:
+            np.multiply(a11, Pv, out=X[:, :, :m])
+            X[:, :, :m] += a12 * Pu
         if not inputs_only:
             a22 = np.where(still, p_u**2 * ep + m_u**2 * em, m_u**2 * e_m)[None, :, :, None]
-            np.multiply(a12, Pv, out=X[:, :, n_in : n_in + m])
-            X[:, :, n_in : n_in + m] += a22 * Pu
+            np.multiply(a12, Pv, out=X[:, :, xo : xo + m])
+            X[:, :, xo : xo + m] += a22 * Pu
     ki, ko = slice(2 * m, m + n_in), slice(m + n_in, n)  # extra input / output modes in the spectrum's order
     if not inputs_only:
-        X[:, :, m:n_in] = np.where(grow[:, ki], 0.0, e[:, ki])[None, :, :, None] * P[:, :, m:n_in]
-        X[:, :, n_in + m :] = np.where(grow[:, ko], 0.0, e[:, ko])[None, :, :, None] * P[:, :, n_in + m :]
+        if not outputs_only:
+            X[:, :, m:n_in] = np.where(grow[:, ki], 0.0, e[:, ki])[None, :, :, None] * P[:, :, m:n_in]
+        X[:, :, xo + m :] = np.where(grow[:, ko], 0.0, e[:, ko])[None, :, :, None] * P[:, :, ou + m :]
 
     # K = Q[i] / sqrt(w_i) on the growing modes (0 at the times they do not grow)
     fac = np.where(growc, 1.0 / np.sqrt(np.where(growc, w[:, cols], 1.0)), 0.0)
     Kg = Q[:, :, :nc] * fac[None, :, :, None]
     if nc:
-        X += _to_modes(np.ascontiguousarray(Om[:, : X.shape[2]][:, :, cols]), Kg)
+        X += _to_modes(np.ascontiguousarray(Om[:, n_in if outputs_only else 0 :][:, : X.shape[2]][:, :, cols]), Kg)
     if not inputs_only or n_in == m:
         return X
     xcols, R_om, R_c = extra
@@ -811,7 +820,7 @@ class _RandomStartEngine(_DrawEngine):
         return K1, rows_in, K2, gtrace
 
     def _split_outputs(self, split, s):
-        """Output rows (D, T, n_out, r) of a factor of ``QQ^T`` on the split path, accurate relative to ``W2 W2^T``.
+        """Output rows (D, T, n_out, k + r) of a factor of ``QQ^T`` on the split path, accurate relative to ``W2 W2^T``.
 
         ``M^{-1} = W D^{-1/2} (I + F_t G_o F_t^T)^{-1} D^{-1/2} W^T`` (``Z_g = Y diag(sigma) W^T``, ``D = I + g_g
         diag(sigma^2)``, ``F_t = (Z_o W D^{-1/2})^T = [Q_f, Q_perp] [R_f; 0]``) is ``S S^T`` with
@@ -821,6 +830,8 @@ class _RandomStartEngine(_DrawEngine):
         part).  The reduced factor ``Om_o L`` alone loses ``W2`` below the rounding of ``W1`` twice: the pairs'
         ``+-rho`` members cancel in the output rows, and ``C``'s output rows are in the span of ``Q_f`` only to
         the absolute rounding of ``Z_o`` (the ``Q_perp`` columns, zero in exact arithmetic, carry that part).
+        Only the rows of ``C S`` the output rows use are formed, and ``Y Q_perp`` is replaced by
+        ``Y (I - Q_f Q_f^T)`` (the same Gram; no complete QR): ``r + k`` columns.
         """
         from .exact import _GROW, _row_scales
 
@@ -834,26 +845,31 @@ class _RandomStartEngine(_DrawEngine):
         B = Zo @ W
         D, n_o, r = B.shape
         s = np.asarray(s, dtype=float)
+        T = s.size
         n_in = self.task.n_in
+        m = min(n_in, self.task.n_out)
         k = min(r, n_o)
         ell_g, _ = _row_scales(np.array([dg]), s)
         Dv = 1.0 + np.exp(2 * ell_g[:, 0])[None, :, None] * sigma[:, None, :] ** 2  # (D, T, r)
         Ft = np.swapaxes(B, 1, 2)[:, None] / np.sqrt(Dv)[..., None]  # (D, T, r, n_o)
-        Qc, Rc = np.linalg.qr(Ft, mode="complete")  # (D, T, r, r), (D, T, r, n_o)
-        L = np.ascontiguousarray(np.swapaxes(Rc[:, :, :k], -1, -2))  # (D, T, n_o, k)
+        Qf, Rf = np.linalg.qr(Ft, mode="reduced")  # (D, T, r, k), (D, T, k, n_o)
+        L = np.ascontiguousarray(np.swapaxes(Rf, -1, -2))  # (D, T, n_o, k)
         Q = _sorted_qr_q(L, d_o, s)  # (D, T, n_o + k, k)
-        G = np.concatenate([Qc[..., :k] @ Q[:, :, n_o:], Qc[..., k:]], axis=3) / np.sqrt(Dv)[..., None]
-        S = _to_modes(W, G)  # (D, T, r, r)
+        # rows of C used by the output rows (the pairs' inputs, all outputs) times W D^{-1/2}: Y (D, T, c, r)
+        CW = np.concatenate([C[:, :m], C[:, n_in:]], axis=1) @ W
+        Y = CW[:, None] / np.sqrt(Dv)[:, :, None, :]
+        YQ = Y @ Qf  # (D, T, c, k)
+        Yp = Y - YQ @ np.swapaxes(Qf, -1, -2)  # Y Q_perp Q_perp^T: the same Gram as Y Q_perp
+        P = np.concatenate([YQ @ Q[:, :, n_o:], Yp], axis=3)  # (D, T, c, k + r)
         with np.errstate(over="ignore", invalid="ignore"):
             dt = d_o * s[:, None]
             cols = np.flatnonzero(np.any(np.where(np.isnan(dt), 0.0, dt) > _GROW, axis=0))
-        Qg = np.zeros((D, s.size, cols.size, r))
+        Qg = np.zeros((D, T, cols.size, k + r))
         Qg[..., :k] = Q[:, :, cols]
         w = _row_scales(d_o, s)[1]
         d_full, _ = self._spectrum(lam)
         Om_b = np.broadcast_to(Om_o, (D,) + Om_o.shape)
-        X = _assemble_modes(d_full, self._pairs(lam), d_o, Om_b, C, s, np.concatenate([Qg, S], axis=2), w, n_in, cols)
-        return X[:, :, n_in:]
+        return _assemble_modes(d_full, self._pairs(lam), d_o, Om_b, None, s, Qg, w, n_in, cols, P=P)
 
     def _split_rows(self, Om_o, gmodes):
         """Input modes with a nonzero row in ``Om_o`` (the others hold exact zeros) and all output modes."""
