@@ -604,17 +604,17 @@ class _RandomStartEngine(_DrawEngine):
             ef = ell_all[ft]
             with np.errstate(under="ignore"):
                 sc = np.where(ef > -_FAST_LOG_MAX, np.exp(np.minimum(ef, _FAST_LOG_MAX)), 0.0)
-            # rows sorted by their actual norms, largest first (as exact._qr_rows_sorted): with a tiny start a
-            # growing row can sit far below the identity rows, and the scales alone would misplace it
+            # rows sorted by their norms, largest first (as exact._qr_rows_sorted): with a tiny start a growing row
+            # can sit far below the identity rows, where the scales alone would misplace it.  One order for all
+            # draws (their row norms differ by O(1) factors, not by the orders of magnitude that matter here)
             Af = A if fd.size == D else A[fd]
             with np.errstate(divide="ignore"):
-                key = ef[None] + np.log(np.linalg.norm(Af, axis=2))[:, None, :]  # (Df, Tf, N)
-            order = np.argsort(-key, axis=2, kind="stable")  # (Df, Tf, N)
-            Df, Tf = order.shape[:2]
-            # gathers as flat indices (np.take is much faster than take_along_axis on these shapes)
-            flat = (order + N * np.arange(Df)[:, None, None]).ravel()
-            As = np.take(Af.reshape(Df * N, r), flat, axis=0).reshape(Df, Tf, N, r)  # sorted rows
-            As *= np.take(sc.ravel(), (order + N * np.arange(Tf)[None, :, None]).ravel()).reshape(Df, Tf, N, 1)
+                key = ef + np.log(np.mean(np.linalg.norm(Af, axis=2), axis=0))  # (Tf, N)
+            order = np.argsort(-key, axis=1, kind="stable")  # (Tf, N)
+            inv = np.argsort(order, axis=1)
+            tix = np.arange(ft.size)[:, None]
+            As = Af[:, order]  # (Df, Tf, N, r), sorted rows (one gather over two axes)
+            As *= sc[tix, order][None, :, :, None]
             step = max(1, _BATCH_ELEMENTS // (As.shape[1] * N * r))
             if step >= fd.size:  # one batch (the common case): no copy into a preallocated array
                 Qs = np.linalg.qr(As, mode="reduced")[0]
@@ -622,9 +622,7 @@ class _RandomStartEngine(_DrawEngine):
                 Qs = np.empty_like(As)
                 for i in range(0, fd.size, step):
                     Qs[i : i + step] = np.linalg.qr(As[i : i + step], mode="reduced")[0]
-            pos = np.empty((Df, Tf, N), dtype=np.intp)  # sorted position of each row (flat over draw, time, row)
-            np.put_along_axis(pos, order, np.arange(Df * Tf * N).reshape(Df, Tf, N), axis=2)
-            Qs = np.take(Qs.reshape(Df * Tf * N, r), pos[:, :, need].ravel(), axis=0).reshape(Df, Tf, need.size, r)
+            Qs = Qs[:, tix, inv[:, need]]  # the rows the assembly uses, in their original order
             if fd.size == D and ft.size == T:
                 Q = Qs
             else:
