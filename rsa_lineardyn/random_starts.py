@@ -50,11 +50,12 @@ def _assemble_modes(d, pair, dc, Om, C, s, Q, w, n_in, cols, extra=None, P=None)
     :func:`rsa_lineardyn.exact._row_scales`; ``cols`` the compressed modes that grow at some time of ``s``; ``Q``
     (D, T, cols.size + r, r) the rows ``cols`` and then the identity rows (``R^{-1}``) of the QR's Q factor.
 
-    ``extra = (cols, R_om, R_c)`` (:meth:`_RandomStartEngine._extra_rows`) asks for the input rows only, for
-    sums of squares: the ``m`` pair rows, then the extra input modes (``m..n_in-1``, one eigenvalue ``-lam/2``,
-    one coefficient ``e^{-lam t / 2}``) through the R factor of their ``[Om_c[x, cols], C[x]]``, which keeps
-    their total sum of squares (Householder QR is backward stable column by column, so a tiny ``C[x]`` next to
-    ``O(1)`` eigenvector entries keeps its own accuracy).  Returns (D, T, m + rows of ``R``, r).
+    ``extra = (Lp, Lg)`` (:meth:`_RandomStartEngine._input_rows`) asks for the input rows only, for sums of
+    squares: the ``m`` pair rows, then the extra input modes (``m..n_in-1``, one eigenvalue ``-lam/2``, one
+    coefficient ``e^{-lam t / 2}``) through the R factor ``[R_om, R_c]`` of their ``[Om_c[x], C[x]]``, which
+    keeps their total sum of squares (Householder QR is backward stable column by column, so a tiny ``C[x]``
+    next to ``O(1)`` eigenvector entries keeps its own accuracy).  ``Lp = [C_pairs_in; C_pairs_out; R_c]``,
+    ``Lg = [Om_c[pairs_in]; R_om]`` (two matrix products per draw).  Returns (D, T, m + rows of ``R``, r).
 
     ``P`` (D, T, m + n_out, c) asks for the output rows only (D, T, n_out, c), with ``C R^{-1}`` given on the
     pairs' input rows and the output rows (``C`` is then not used, ``Q`` holds the rows ``cols`` only).
@@ -76,13 +77,14 @@ def _assemble_modes(d, pair, dc, Om, C, s, Q, w, n_in, cols, extra=None, P=None)
     outputs_only = P is not None
     if outputs_only:
         ou = m
-    elif inputs_only:  # P rows: the pairs' input and output modes
-        P = _to_modes(np.ascontiguousarray(np.concatenate([C[:, :m], C[:, n_in : n_in + m]], axis=1)), Rinv)
+    elif inputs_only:  # P rows: the pairs' input and output modes, then the extra input rows' R_c
+        Lp, Lg = extra
+        P = _to_modes(Lp, Rinv)
         ou = m
     else:
         P = _to_modes(C, Rinv)  # (D, T, n, r): C R^{-1}
         ou = n_in
-    X = np.empty((D, T, m if inputs_only else n - n_in if outputs_only else n, r))
+    X = np.empty((D, T, Lg.shape[1] if inputs_only else n - n_in if outputs_only else n, r))
     xo = 0 if outputs_only else n_in  # first output row of X
     if m:
         still = ~grow[:, :m]  # (T, m): the pair's +rho member does not grow
@@ -95,7 +97,7 @@ def _assemble_modes(d, pair, dc, Om, C, s, Q, w, n_in, cols, extra=None, P=None)
         a12 = np.where(still, np.where(sv > 0, sv * shc, 0.0), m_v * m_u * e_m)[None, :, :, None]
         Pv, Pu = P[:, :, :m], P[:, :, ou : ou + m]
         if not outputs_only:
-            np.multiply(a11, Pv, out=X[:, :, :m])
+            np.multiply(a11, Pv, out=X[:, :, :m])  # the pairs' input rows
             X[:, :, :m] += a12 * Pu
         if not inputs_only:
             a22 = np.where(still, p_u**2 * ep + m_u**2 * em, m_u**2 * e_m)[None, :, :, None]
@@ -107,20 +109,15 @@ def _assemble_modes(d, pair, dc, Om, C, s, Q, w, n_in, cols, extra=None, P=None)
             X[:, :, m:n_in] = np.where(grow[:, ki], 0.0, e[:, ki])[None, :, :, None] * P[:, :, m:n_in]
         X[:, :, xo + m :] = np.where(grow[:, ko], 0.0, e[:, ko])[None, :, :, None] * P[:, :, ou + m :]
 
-    # K = Q[i] / sqrt(w_i) on the growing modes (0 at the times they do not grow)
-    fac = np.where(growc, 1.0 / np.sqrt(np.where(growc, w[:, cols], 1.0)), 0.0)
-    Kg = Q[:, :, :nc] * fac[None, :, :, None]
-    if nc:
-        X += _to_modes(np.ascontiguousarray(Om[:, n_in if outputs_only else 0 :][:, : X.shape[2]][:, :, cols]), Kg)
-    if not inputs_only or n_in == m:
-        return X
-    xcols, R_om, R_c = extra
-    ex = np.where(grow[:, 2 * m], 0.0, e[:, 2 * m])  # (T,): the extra input modes share one eigenvalue
-    Y = ex[None, :, None, None] * _to_modes(R_c, Rinv)
-    hit = np.isin(xcols, cols)
-    if np.any(hit):
-        Y += _to_modes(np.ascontiguousarray(R_om[:, :, hit]), Kg[:, :, np.isin(cols, xcols)])
-    return X, Y
+    if inputs_only and n_in > m:
+        ex = np.where(grow[:, 2 * m], 0.0, e[:, 2 * m])  # (T,): the extra input modes share one eigenvalue
+        np.multiply(ex[None, :, None, None], P[:, :, 2 * m :], out=X[:, :, m:])
+    if nc:  # K = Q[i] / sqrt(w_i) on the growing modes (0 at the times they do not grow)
+        fac = np.where(growc, 1.0 / np.sqrt(np.where(growc, w[:, cols], 1.0)), 0.0)
+        Kg = Q[:, :, :nc] * fac[None, :, :, None]
+        Og = Lg[:, :, cols] if inputs_only else Om[:, n_in if outputs_only else 0 :][:, : X.shape[2]][:, :, cols]
+        X += _to_modes(np.ascontiguousarray(Og), Kg)
+    return X
 
 
 def _manifold_rule_generic(d, Z, track=False):
@@ -535,40 +532,37 @@ class _RandomStartEngine(_DrawEngine):
         if X is None:
             return None
         m = min(self.task.n_in, self.task.n_out)
-        members = np.zeros((m + 1, int(np.max(self.in_groups)) + 1 if self.in_groups.size else 0))
+        members = np.zeros((X.shape[2], int(np.max(self.in_groups)) + 1 if self.in_groups.size else 0))
         members[np.arange(m), self.in_groups[:m]] = 1.0
-        if isinstance(X, tuple):  # the pair rows and the compressed extra input rows
-            X, Y = X
-            members[m, self.in_groups[-1]] = 1.0
-            sq = np.empty((X.shape[1], m + 1))
-            sq[:, m] = np.einsum("dtir,dtir->t", Y, Y)
-        else:
-            sq = np.zeros((X.shape[1], m + 1))
-        sq[:, :m] = np.einsum("dtir,dtir->ti", X, X)
-        return (sq / self.n_draws) @ members  # (T, n_groups)
+        members[m:, self.in_groups[-1]] = 1.0  # the compressed extra input rows (one group: singular value 0)
+        sq = np.einsum("dtir,dtir->ti", X, X) / self.n_draws  # (T, rows)
+        return sq @ members  # (T, n_groups)
 
-    def _extra_rows(self, lam, scale):
-        """``(cols, R_om, R_c)``: the extra input modes ``x = m..n_in-1`` of the factor, compressed, LRU-cached.
+    def _input_rows(self, lam, scale):
+        """``(Lp, Lg)`` of :func:`_assemble_modes` for the input rows of the factor, LRU-cached per ``(lam, scale)``.
 
-        ``[Om_c[x, cols], C[x]] = Q R`` per draw (``cols``: the compressed modes with a nonzero entry on ``x``),
-        ``R = [R_om, R_c]`` (or the rows themselves when they are no more than the columns); the sum of squares
-        of the extra input rows of the factor is that of ``R_om K_cols + e^{-lam t/2} R_c R^{-1}``
-        (:func:`_assemble_modes`).
+        The extra input modes ``x = m..n_in-1`` enter through the R factor of ``[Om_c[x], C[x]] = Q [R_om, R_c]``
+        per draw (their rows themselves when they are no more than the columns): the sum of squares of the extra
+        input rows of the factor is that of ``R_om K + e^{-lam t/2} R_c R^{-1}``.
         """
-        key = ("extra", float(lam), float(scale))
+        key = ("inputs", float(lam), float(scale))
         hit = _lru_get(self._cache, key)
         if hit is not None:
             return hit
-        Om, C = self.state(lam, scale)[1], self.state(lam, scale)[4]
-        m = min(self.task.n_in, self.task.n_out)
-        x = np.arange(m, self.task.n_in)
-        Ox = Om[:, x]
-        cols = np.flatnonzero(np.any(Ox != 0, axis=(0, 1)))
-        H = np.concatenate([Ox[:, :, cols], C[:, x]], axis=2)
+        _, Om, _, _, C = self.state(lam, scale)
+        n_in = self.task.n_in
+        m = min(n_in, self.task.n_out)
+        nc = Om.shape[2]
+        Ox = Om[:, m:n_in]
+        cols = np.flatnonzero(np.any(Ox != 0, axis=(0, 1)))  # compressed modes with a part on the extra rows
+        H = np.concatenate([Ox[:, :, cols], C[:, m:n_in]], axis=2)
         if H.shape[1] > H.shape[2]:
             H = np.linalg.qr(H, mode="r")
-        out = (cols, np.ascontiguousarray(H[:, :, : cols.size]), np.ascontiguousarray(H[:, :, cols.size :]))
-        return _lru_put(self._cache, key, out, self._cache_size)
+        R_om = np.zeros((H.shape[0], H.shape[1], nc))
+        R_om[:, :, cols] = H[:, :, : cols.size]
+        Lp = np.ascontiguousarray(np.concatenate([C[:, :m], C[:, n_in : n_in + m], H[:, :, cols.size :]], axis=1))
+        Lg = np.concatenate([Om[:, :m], R_om], axis=1)
+        return _lru_put(self._cache, key, (Lp, Lg), self._cache_size)
 
     def _eig_factors(self, lam, scale, times, tau, inputs_only=False):
         """The factor in mode coordinates (D, T, rows, r) by :func:`_assemble_modes`, or ``None`` if empty.
@@ -635,7 +629,7 @@ class _RandomStartEngine(_DrawEngine):
                 a, b = di[i : i + step], ti[i : i + step]
                 Q[a, b] = _graded_qr_q(ell_all[b], A[a])[:, need]
         d_full, _ = self._spectrum(float(lam))
-        extra = self._extra_rows(lam, scale) if inputs_only else None
+        extra = self._input_rows(lam, scale) if inputs_only else None
         return _assemble_modes(d_full, self._pairs(float(lam)), d, Om, C, s, Q, w, self.task.n_in, cols, extra)
 
     def _pairs(self, lam):
