@@ -32,7 +32,7 @@ _GROUP_RTOL = 1e-10
 _BATCH_ELEMENTS = 4_000_000
 
 
-def _assemble_modes(d, pair, dc, Om, C, s, Q, w, n_in, cols, extra=None, P=None):
+def _assemble_modes(d, pair, dc, Om, C, s, Q, w, n_in, cols, extra=None, P=None, coef=None):
     """The factor ``X`` of ``QQ^T`` in mode coordinates, every block accurate relative to its own size, (D, T, rows, r).
 
     :func:`rsa_lineardyn.exact._assemble` for a batch of draws, in the task's mode coordinates (where ``V`` and
@@ -59,20 +59,12 @@ def _assemble_modes(d, pair, dc, Om, C, s, Q, w, n_in, cols, extra=None, P=None)
 
     ``P`` (D, T, m + n_out, c) asks for the output rows only (D, T, n_out, c), with ``C R^{-1}`` given on the
     pairs' input rows and the output rows (``C`` is then not used, ``Q`` holds the rows ``cols`` only).
+    ``coef`` may pass :func:`_assembly_coefficients` (cached by the engine).
     """
-    from .exact import _GROW
-
-    sv, rho, p_v, p_u, m_v, m_u = pair
-    n, m, nc = d.size, sv.size, cols.size
+    n, m, nc = d.size, pair[0].size, cols.size
     D, T, _, r = Q.shape
     inputs_only = extra is not None
-    with np.errstate(over="ignore", invalid="ignore"):
-        dtc = dc[cols] * s[:, None]
-        growc = np.where(np.isnan(dtc), 0.0, dtc) > _GROW  # (T, cols.size)
-        dt = d * s[:, None]
-        dt = np.where(np.isnan(dt), 0.0, dt)  # 0 * inf for d = 0
-        grow = dt > _GROW
-        e = np.exp(np.where(grow, 0.0, dt))  # e^{d t} of the non-growing modes (<= e^{1/2})
+    a11, a12, a22, e_ki, e_ko, ex, fac = _assembly_coefficients(d, pair, dc, s, w, cols, n_in) if coef is None else coef
     Rinv = Q[:, :, nc:, :]
     outputs_only = P is not None
     if outputs_only:
@@ -87,37 +79,57 @@ def _assemble_modes(d, pair, dc, Om, C, s, Q, w, n_in, cols, extra=None, P=None)
     X = np.empty((D, T, Lg.shape[1] if inputs_only else n - n_in if outputs_only else n, r))
     xo = 0 if outputs_only else n_in  # first output row of X
     if m:
-        still = ~grow[:, :m]  # (T, m): the pair's +rho member does not grow
-        x = np.where(still, dt[:, :m], 0.0)
-        ep, em = np.exp(x), np.exp(-x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            shc = np.where(rho > 0, np.sinh(x) / np.where(rho > 0, rho, 1.0), np.where(np.isfinite(s), s, 0.0)[:, None])
-        e_m = e[:, m : 2 * m]  # e^{-rho t}: the decaying member alone once the +rho member grows
-        a11 = np.where(still, p_v**2 * ep + m_v**2 * em, m_v**2 * e_m)[None, :, :, None]
-        a12 = np.where(still, np.where(sv > 0, sv * shc, 0.0), m_v * m_u * e_m)[None, :, :, None]
         Pv, Pu = P[:, :, :m], P[:, :, ou : ou + m]
         if not outputs_only:
             np.multiply(a11, Pv, out=X[:, :, :m])  # the pairs' input rows
             X[:, :, :m] += a12 * Pu
         if not inputs_only:
-            a22 = np.where(still, p_u**2 * ep + m_u**2 * em, m_u**2 * e_m)[None, :, :, None]
             np.multiply(a12, Pv, out=X[:, :, xo : xo + m])
             X[:, :, xo : xo + m] += a22 * Pu
-    ki, ko = slice(2 * m, m + n_in), slice(m + n_in, n)  # extra input / output modes in the spectrum's order
     if not inputs_only:
         if not outputs_only:
-            X[:, :, m:n_in] = np.where(grow[:, ki], 0.0, e[:, ki])[None, :, :, None] * P[:, :, m:n_in]
-        X[:, :, xo + m :] = np.where(grow[:, ko], 0.0, e[:, ko])[None, :, :, None] * P[:, :, ou + m :]
-
-    if inputs_only and n_in > m:
-        ex = np.where(grow[:, 2 * m], 0.0, e[:, 2 * m])  # (T,): the extra input modes share one eigenvalue
-        np.multiply(ex[None, :, None, None], P[:, :, 2 * m :], out=X[:, :, m:])
+            X[:, :, m:n_in] = e_ki * P[:, :, m:n_in]
+        X[:, :, xo + m :] = e_ko * P[:, :, ou + m :]
+    elif n_in > m:
+        np.multiply(ex, P[:, :, 2 * m :], out=X[:, :, m:])
     if nc:  # K = Q[i] / sqrt(w_i) on the growing modes (0 at the times they do not grow)
-        fac = np.where(growc, 1.0 / np.sqrt(np.where(growc, w[:, cols], 1.0)), 0.0)
-        Kg = Q[:, :, :nc] * fac[None, :, :, None]
         Og = Lg[:, :, cols] if inputs_only else Om[:, n_in if outputs_only else 0 :][:, : X.shape[2]][:, :, cols]
-        X += _to_modes(np.ascontiguousarray(Og), Kg)
+        X += _to_modes(np.ascontiguousarray(Og), Q[:, :, :nc] * fac)
     return X
+
+
+def _assembly_coefficients(d, pair, dc, s, w, cols, n_in):
+    """The time-dependent coefficients of :func:`_assemble_modes` (they depend on ``lam`` and the times only).
+
+    Returns ``(a11, a12, a22, e_in, e_out, ex, fac)`` shaped to broadcast against (D, T, rows, r): the pairs'
+    2 x 2 blocks of ``e^{Ft}`` (``[[a11, a12], [a12, a22]]``; once the ``+rho`` member grows, the decaying
+    member's ``m m^T e^{-rho t}``), ``e^{d t}`` of the extra input and output modes and of the first extra input
+    mode (0 where they grow), and ``1 / sqrt(w)`` on the growing compressed modes ``cols`` (0 elsewhere).
+    """
+    from .exact import _GROW
+
+    sv, rho, p_v, p_u, m_v, m_u = pair
+    n, m = d.size, sv.size
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        dtc = dc[cols] * s[:, None]
+        growc = np.where(np.isnan(dtc), 0.0, dtc) > _GROW  # (T, cols.size)
+        dt = d * s[:, None]
+        dt = np.where(np.isnan(dt), 0.0, dt)  # 0 * inf for d = 0
+        grow = dt > _GROW
+        e = np.exp(np.where(grow, 0.0, dt))  # e^{d t} of the non-growing modes (<= e^{1/2})
+        still = ~grow[:, :m]  # (T, m): the pair's +rho member does not grow
+        x = np.where(still, dt[:, :m], 0.0)
+        ep, em = np.exp(x), np.exp(-x)
+        shc = np.where(rho > 0, np.sinh(x) / np.where(rho > 0, rho, 1.0), np.where(np.isfinite(s), s, 0.0)[:, None])
+        e_m = e[:, m : 2 * m]  # e^{-rho t}: the decaying member alone once the +rho member grows
+        a11 = np.where(still, p_v**2 * ep + m_v**2 * em, m_v**2 * e_m)[None, :, :, None]
+        a12 = np.where(still, np.where(sv > 0, sv * shc, 0.0), m_v * m_u * e_m)[None, :, :, None]
+        a22 = np.where(still, p_u**2 * ep + m_u**2 * em, m_u**2 * e_m)[None, :, :, None]
+        fac = np.where(growc, 1.0 / np.sqrt(np.where(growc, w[:, cols], 1.0)), 0.0)[None, :, :, None]
+    ee = np.where(grow, 0.0, e)
+    ki, ko = slice(2 * m, m + n_in), slice(m + n_in, n)  # extra input / output modes in the spectrum's order
+    ex = ee[:, 2 * m][None, :, None, None] if n_in > m else None  # the extra input modes share one eigenvalue
+    return a11, a12, a22, ee[:, ki][None, :, :, None], ee[:, ko][None, :, :, None], ex, fac
 
 
 def _manifold_rule_generic(d, Z, track=False):
@@ -630,13 +642,29 @@ class _RandomStartEngine(_DrawEngine):
                 Q[a, b] = _graded_qr_q(ell_all[b], A[a])[:, need]
         d_full, _ = self._spectrum(float(lam))
         extra = self._input_rows(lam, scale) if inputs_only else None
-        return _assemble_modes(d_full, self._pairs(float(lam)), d, Om, C, s, Q, w, self.task.n_in, cols, extra)
+        pair = self._pairs(float(lam))
+        key = ("coef", float(lam), s.tobytes(), d.tobytes())
+        coef = _lru_get(self._coefs(), key)
+        if coef is None:
+            coef = _lru_put(self._coefs(), key, _assembly_coefficients(d_full, pair, d, s, w, cols, self.task.n_in),
+                            self._cache_size)
+        return _assemble_modes(d_full, pair, d, Om, C, s, Q, w, self.task.n_in, cols, extra, coef=coef)
+
+    def _coefs(self):
+        """LRU cache of the pairs' coefficients and the assembly's time coefficients (created on first use)."""
+        from collections import OrderedDict
+
+        return self.__dict__.setdefault("_coef_cache", OrderedDict())
 
     def _pairs(self, lam):
         """``(sv, rho, p_v, p_u, m_v, m_u)``: the task's singular values and their pairs' eigenvector coefficients."""
         from .exact import _pair_eigenvectors
 
-        return (self.s,) + tuple(_pair_eigenvectors(self.s, lam / 2.0))
+        key = ("pairs", lam)
+        hit = _lru_get(self._coefs(), key)
+        if hit is None:
+            hit = _lru_put(self._coefs(), key, (self.s,) + tuple(_pair_eigenvectors(self.s, lam / 2.0)), self._cache_size)
+        return hit
 
     # -- split path: one large tied group of input-null modes, solved in its eigenbasis ----------------
     def _split_state(self, lam, scale):
