@@ -32,7 +32,7 @@ _GROUP_RTOL = 1e-10
 _BATCH_ELEMENTS = 4_000_000
 
 
-def _assemble_modes(d, pair, dc, Om, C, s, Q, w, n_in, cols, extra=None, P=None, coef=None):
+def _assemble_modes(d, pair, dc, Om, C, s, Q, w, n_in, cols, extra=None, P=None):
     """The factor ``X`` of ``QQ^T`` in mode coordinates, every block accurate relative to its own size, (D, T, rows, r).
 
     :func:`rsa_lineardyn.exact._assemble` for a batch of draws, in the task's mode coordinates (where ``V`` and
@@ -59,12 +59,11 @@ def _assemble_modes(d, pair, dc, Om, C, s, Q, w, n_in, cols, extra=None, P=None,
 
     ``P`` (D, T, m + n_out, c) asks for the output rows only (D, T, n_out, c), with ``C R^{-1}`` given on the
     pairs' input rows and the output rows (``C`` is then not used, ``Q`` holds the rows ``cols`` only).
-    ``coef`` may pass :func:`_assembly_coefficients` (cached by the engine).
     """
     n, m, nc = d.size, pair[0].size, cols.size
     D, T, _, r = Q.shape
     inputs_only = extra is not None
-    a11, a12, a22, e_ki, e_ko, ex, fac = _assembly_coefficients(d, pair, dc, s, w, cols, n_in) if coef is None else coef
+    a11, a12, a22, e_ki, e_ko, ex, fac = _assembly_coefficients(d, pair, dc, s, w, cols, n_in)
     Rinv = Q[:, :, nc:, :]
     outputs_only = P is not None
     if outputs_only:
@@ -642,16 +641,10 @@ class _RandomStartEngine(_DrawEngine):
                 Q[a, b] = _graded_qr_q(ell_all[b], A[a])[:, need]
         d_full, _ = self._spectrum(float(lam))
         extra = self._input_rows(lam, scale) if inputs_only else None
-        pair = self._pairs(float(lam))
-        key = ("coef", float(lam), s.tobytes(), d.tobytes())
-        coef = _lru_get(self._coefs(), key)
-        if coef is None:
-            coef = _lru_put(self._coefs(), key, _assembly_coefficients(d_full, pair, d, s, w, cols, self.task.n_in),
-                            self._cache_size)
-        return _assemble_modes(d_full, pair, d, Om, C, s, Q, w, self.task.n_in, cols, extra, coef=coef)
+        return _assemble_modes(d_full, self._pairs(float(lam)), d, Om, C, s, Q, w, self.task.n_in, cols, extra)
 
     def _coefs(self):
-        """LRU cache of the pairs' coefficients and the assembly's time coefficients (created on first use)."""
+        """LRU cache of the pairs' eigenvector coefficients per ``lam`` (created on first use)."""
         from collections import OrderedDict
 
         return self.__dict__.setdefault("_coef_cache", OrderedDict())
