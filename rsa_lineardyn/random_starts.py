@@ -72,9 +72,9 @@ def _assemble_modes(d, pair, dc, Om, C, s, Q, w, n_in, cols, extra=None, P=None)
         Lp, Lg = extra
         P = _to_modes(Lp, Rinv)
         ou = m
-    else:
-        P = _to_modes(C, Rinv)  # (D, T, n, r): C R^{-1}
-        ou = n_in
+    else:  # the pairs' rows of C R^{-1}; the extra modes (one eigenvalue per side) below, scaled in R^{-1}
+        P = _to_modes(np.ascontiguousarray(np.concatenate([C[:, :m], C[:, n_in : n_in + m]], axis=1)), Rinv)
+        ou = m
     X = np.empty((D, T, Lg.shape[1] if inputs_only else n - n_in if outputs_only else n, r))
     xo = 0 if outputs_only else n_in  # first output row of X
     if m:
@@ -85,15 +85,21 @@ def _assemble_modes(d, pair, dc, Om, C, s, Q, w, n_in, cols, extra=None, P=None)
         if not inputs_only:
             np.multiply(a12, Pv, out=X[:, :, xo : xo + m])
             X[:, :, xo : xo + m] += a22 * Pu
-    if not inputs_only:
-        if not outputs_only:
-            X[:, :, m:n_in] = e_ki * P[:, :, m:n_in]
+    if outputs_only:
         X[:, :, xo + m :] = e_ko * P[:, :, ou + m :]
+    elif not inputs_only:
+        for lo, hi, ee in ((m, n_in, e_ki), (n_in + m, n, e_ko)):
+            if hi > lo:  # e^{d t} of the side's extra modes (all one eigenvalue) applied to R^{-1}
+                X[:, :, lo:hi] = _to_modes(np.ascontiguousarray(C[:, lo:hi]), Rinv * ee[:, :, :1])
     elif n_in > m:
         np.multiply(ex, P[:, :, 2 * m :], out=X[:, :, m:])
     if nc:  # K = Q[i] / sqrt(w_i) on the growing modes (0 at the times they do not grow)
         Og = Lg[:, :, cols] if inputs_only else Om[:, n_in if outputs_only else 0 :][:, : X.shape[2]][:, :, cols]
-        X += _to_modes(np.ascontiguousarray(Og), Q[:, :, :nc] * fac)
+        rows = np.flatnonzero(np.any(Og != 0, axis=(0, 2)))  # the modes the growing ones touch (often few)
+        if rows.size == X.shape[2]:
+            X += _to_modes(np.ascontiguousarray(Og), Q[:, :, :nc] * fac)
+        elif rows.size:
+            X[:, :, rows] += _to_modes(np.ascontiguousarray(Og[:, rows]), Q[:, :, :nc] * fac)
     return X
 
 
