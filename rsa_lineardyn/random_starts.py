@@ -555,14 +555,15 @@ class _RandomStartEngine(_DrawEngine):
         sq = np.einsum("dtir,dtir->ti", X, X) / self.n_draws  # (T, rows)
         return sq @ members  # (T, n_groups)
 
-    def _input_rows(self, lam, scale):
+    def _input_rows(self, lam, scale, coupled=True):
         """``(Lp, Lg)`` of :func:`_assemble_modes` for the input rows of the factor, LRU-cached per ``(lam, scale)``.
 
         The extra input modes ``x = m..n_in-1`` enter through the R factor of ``[Om_c[x], C[x]] = Q [R_om, R_c]``
         per draw (their rows themselves when they are no more than the columns): the sum of squares of the extra
-        input rows of the factor is that of ``R_om K + e^{-lam t/2} R_c R^{-1}``.
+        input rows of the factor is that of ``R_om K + e^{-lam t/2} R_c R^{-1}``.  ``coupled=False`` (no growing
+        mode touches the extra rows at the times asked for): the R factor of ``C[x]`` alone (fewer rows).
         """
-        key = ("inputs", float(lam), float(scale))
+        key = ("inputs", float(lam), float(scale), bool(coupled))
         hit = _lru_get(self._cache, key)
         if hit is not None:
             return hit
@@ -572,6 +573,8 @@ class _RandomStartEngine(_DrawEngine):
         nc = Om.shape[2]
         Ox = Om[:, m:n_in]
         cols = np.flatnonzero(np.any(Ox != 0, axis=(0, 1)))  # compressed modes with a part on the extra rows
+        if not coupled:
+            cols = cols[:0]
         H = np.concatenate([Ox[:, :, cols], C[:, m:n_in]], axis=2)
         if H.shape[1] > H.shape[2]:
             H = np.linalg.qr(H, mode="r")
@@ -646,7 +649,10 @@ class _RandomStartEngine(_DrawEngine):
                 a, b = di[i : i + step], ti[i : i + step]
                 Q[a, b] = _graded_qr_q(ell_all[b], A[a])[:, need]
         d_full, _ = self._spectrum(float(lam))
-        extra = self._input_rows(lam, scale) if inputs_only else None
+        extra = None
+        if inputs_only:
+            m = min(self.task.n_in, self.task.n_out)
+            extra = self._input_rows(lam, scale, coupled=bool(np.any(Om[:, m : self.task.n_in][:, :, cols] != 0)))
         return _assemble_modes(d_full, self._pairs(float(lam)), d, Om, C, s, Q, w, self.task.n_in, cols, extra)
 
     def _coefs(self):
