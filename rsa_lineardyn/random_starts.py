@@ -373,6 +373,15 @@ class _RandomStartEngine(_DrawEngine):
     converge to a saddle, as gradient flow from them does), without the
     per-draw warning of :func:`rsa_lineardyn.exact_dynamics`.
 
+    Accuracy: every time's weights are accurate relative to that time's own
+    geometry (``tests/test_random_small_scale.py``: 1e-9 asked, ~2e-15
+    measured at start scales down to 1e-10), as ``exact_dynamics`` is: the
+    non-growing modes are assembled in mode coordinates (which are the
+    input/output singular coordinates of ``exact._assemble``), not through
+    the eigenbasis of ``F`` (:func:`_assemble_modes`), and the fast QR sorts
+    its rows by their norms, not by their scales alone.  ``output`` inverts
+    ``W2 W2^T`` with a relative cut-off and is not held to that.
+
     How it is made fast:
 
     1. The random part of a draw (``U0, a, V0``) does not depend on
@@ -386,15 +395,18 @@ class _RandomStartEngine(_DrawEngine):
     3. Per request, one batched QR over all draws and times: LAPACK on
        scale-sorted rows while row scales stay below ``e^300`` (the fast path
        of :func:`rsa_lineardyn.exact._factors`), the graded QR otherwise
-       (``t = inf``, very large ``t``, draws near an invariant manifold).
-    4. ``hidden``: the weights are group means over the task's tied input
-       modes, so the factor is mapped only to each group's ``R_G`` (``Om_G =
-       Q_G R_G``), not to all ``n_in + n_out`` mode rows.
+       (``t = inf``, very large ``t``, draws near an invariant manifold);
+       only the rows of its Q factor the assembly uses are gathered.
+    4. ``hidden``: only the input rows are assembled, and the extra input
+       modes (one eigenvalue, one group) through the R factor of their rows
+       (:meth:`_input_rows`).
     5. Wide networks with ``lam < 0`` (the split path): tied columns of the
        reduced problem are compressed to their R factor (found on a
        ``lam``-free subspace for ``n_hidden = n_in``,
        :meth:`_structured_tie`), and the group's trace follows from the
-       conserved balance ``W2^T W2 - W1 W1^T = lam I``.
+       conserved balance ``W2^T W2 - W1 W1^T = lam I``.  ``ntk`` also needs
+       ``W2 W2^T`` to its own accuracy: :meth:`_split_outputs` (uncompressed,
+       about 3-4x the cost of the compressed path for such networks).
     6. The rounding-level rule of :func:`rsa_lineardyn.exact_dynamics` is
        skipped for draws it provably leaves unchanged, also with a tie at the
        boundary (:func:`_manifold_rule_generic`).
