@@ -212,7 +212,7 @@ def _right_singular(Zg, rtol=1e-2):
     return sigma, np.swapaxes(Wt, 1, 2)
 
 
-def _compress_tied_columns(B, sigma, rtol=1e-13):
+def _compress_tied_columns(B, sigma, rtol=1e-13, W=None, Cs=None):
     """Tied columns of the split path's ``B`` (D, n_o, r) replaced by the rows of their R factor.
 
     ``sigma`` (D, r) is non-increasing per draw (SVD order, zero padding last).  A run of more than ``n_o``
@@ -221,6 +221,11 @@ def _compress_tied_columns(B, sigma, rtol=1e-13):
     ``B_run^T = Q R`` (``n_o`` columns, ``sigma^2`` their mean): ``B D^-1 B^T`` is unchanged.  Returns
     ``(Bc (D, n_o, rc), sigc (D, rc))``, or ``None`` when there is no such run or the draws differ in
     their run lengths.
+
+    With ``W`` (D, r, r) (``B = Z_o W``) and ``Cs`` (D, c, r) also ``(Cs Wc, runs)`` for the output rows of ntk
+    (:meth:`_RandomStartEngine._split_outputs_compressed`): ``Bc = Z_o Wc``, and per run the R factor ``E``
+    (D, c, <= c) of ``Cs W_run (I - Q_r Q_r^T)`` (the run's directions the compression leaves out; zero for the
+    rows of ``Z_o`` in exact arithmetic) with its ``sigma^2`` (D,).
     """
     D, n_o, r = B.shape
     if D == 0:
@@ -239,15 +244,39 @@ def _compress_tied_columns(B, sigma, rtol=1e-13):
         return None
     keep = np.stack(keeps)
     cols = [np.take_along_axis(B, keep[:, None, :], axis=2)]
+    if W is not None:
+        cw = [Cs @ np.take_along_axis(W, keep[:, None, :], axis=2)]
+        outs = []
     sig = [np.take_along_axis(sigma, keep, axis=1)]
     for j in range(len(lengths[0])):
         idx = np.stack([rb[j] for rb in runs])  # (D, len)
         Bt = np.take_along_axis(B, idx[:, None, :], axis=2)  # (D, n_o, len), len > n_o
-        R = np.linalg.qr(np.swapaxes(Bt, 1, 2), mode="r")  # (D, n_o, n_o)
+        if W is None:
+            R = np.linalg.qr(np.swapaxes(Bt, 1, 2), mode="r")  # (D, n_o, n_o)
+        else:  # R^T = B_run Q_r = Z_o (W_run Q_r)
+            Qr, R = np.linalg.qr(np.swapaxes(Bt, 1, 2), mode="reduced")  # (D, len, n_o)
+            CsW = Cs @ np.take_along_axis(W, idx[:, None, :], axis=2)  # (D, c, len)
+            CsWQ = CsW @ Qr
+            cw.append(CsWQ)
+            E = CsW - CsWQ @ np.swapaxes(Qr, 1, 2)
+            outs.append(E)
         cols.append(np.swapaxes(R, 1, 2))
         s_run = np.sqrt(np.mean(np.take_along_axis(s2, idx, axis=1), axis=1))  # (D,)
         sig.append(np.repeat(s_run[:, None], n_o, axis=1))
+    if W is not None:
+        runs = [(_gram_rows(E), sg[:, 0] ** 2) for E, sg in zip(outs, sig[1:])]
+        return np.concatenate(cols, axis=2), np.concatenate(sig, axis=1), (np.concatenate(cw, axis=2), runs)
     return np.concatenate(cols, axis=2), np.concatenate(sig, axis=1)
+
+
+def _gram_rows(E):
+    """``F`` (D, c, <= c) with ``F F^T = E E^T`` for ``E`` (D, c, p): ``R^T`` of ``E^T = Q R`` when ``p > c``.
+
+    Householder QR is backward stable column by column, so each row of ``E`` keeps its own relative accuracy.
+    """
+    if E.shape[2] <= E.shape[1]:
+        return np.ascontiguousarray(E)
+    return np.ascontiguousarray(np.swapaxes(np.linalg.qr(np.swapaxes(E, 1, 2), mode="r"), 1, 2))
 
 
 def _sorted_qr_q(L, d_o, s):
@@ -723,18 +752,24 @@ class _RandomStartEngine(_DrawEngine):
             # rows: check those (the group is diagonalised exactly by its SVD)
             if np.all(self._fast_ok(d[oidx], Z[:, oidx])):
                 Zg, Zo = Z[:, gidx], Z[:, oidx]
-                comp = self._structured_tie(Zg, Zo, lam, gidx, Om)
+                m = min(n_in, task.n_out)
+                Cs = np.concatenate([C[:, :m], C[:, n_in:]], axis=1) if self.representation == "ntk" else None
+                comp = self._structured_tie(Zg, Zo, lam, gidx, Om, Cs=Cs)
                 B = sigma = None  # the uncompressed form: only if the full path is needed (_split_full_form)
                 if comp is None:
                     sigma, W = _right_singular(Zg)  # Z_g = Y diag(sigma) W^T, sigma (D, r) zero-padded
                     B = Zo @ W  # (D, n_o, r) = Z_o W
-                    comp = _compress_tied_columns(B, sigma)
-                # last: C (mode coordinates) and lam, for the output rows of ntk (_split_outputs)
-                out = (dg, d[oidx], Om[:, oidx], B, sigma, gmodes, comp, (Zg, Zo), (C, float(lam), float(scale)))
+                    comp = _compress_tied_columns(B, sigma, W=None if Cs is None else W, Cs=Cs)
+                outs = None
+                if comp is not None and Cs is not None:
+                    comp, outs = comp[:2], comp[2]
+                # last: C (mode coordinates), lam, scale and the compressed form's output data, for the output
+                # rows of ntk (_split_outputs, _split_outputs_compressed)
+                out = (dg, d[oidx], Om[:, oidx], B, sigma, gmodes, comp, (Zg, Zo), (C, float(lam), float(scale), outs))
         _lru_put(self._cache, key, out, self._cache_size)
         return out if out != "none" else None
 
-    def _structured_tie(self, Zg, Zo, lam, gidx, Om):
+    def _structured_tie(self, Zg, Zo, lam, gidx, Om, Cs=None):
         """The compressed columns of the split path from a 17-dimensional eigenproblem, or ``None``.
 
         For ``n_hidden = n_in`` the group rows are ``Z_g = P diag(d1)`` with ``P = O_g^T V0`` (orthonormal rows,
@@ -745,6 +780,8 @@ class _RandomStartEngine(_DrawEngine):
         columns ``Z_o W_T`` are compressed to the R factor of ``(I - Y Y^T) Z_o^T``.  Returns
         ``(Bc, sigc)`` as :func:`_compress_tied_columns`, after checking on the actual ``Z_g`` that ``Y`` is
         invariant and the complement's eigenvalues are all equal (to 1e-13); ``None`` when it does not apply.
+        With ``Cs`` also the output data of :func:`_compress_tied_columns` (``Wc = [Y V_s, Q_x]``, the run's
+        left-out part ``Cs (I - Y Y^T - Q_x Q_x^T)``).
         """
         D, c, r = Zg.shape
         n_o = Zo.shape[1]
@@ -790,10 +827,17 @@ class _RandomStartEngine(_DrawEngine):
         X = np.swapaxes(Zo, 1, 2)  # (D, r, n_o)
         X = X - Y @ (np.swapaxes(Y, 1, 2) @ X)
         X = X - Y @ (np.swapaxes(Y, 1, 2) @ X)  # twice: orthogonal to Y to rounding
-        R_t = np.linalg.qr(X, mode="r")  # (D, n_o, n_o)
+        if Cs is None:
+            R_t = np.linalg.qr(X, mode="r")  # (D, n_o, n_o)
+        else:
+            Qx, R_t = np.linalg.qr(X, mode="reduced")  # R_t^T = Z_o Q_x (Q_x orthogonal to Y)
         Bc = np.concatenate([B_s, np.swapaxes(R_t, 1, 2)], axis=2)
         sigc = np.concatenate([sig, np.repeat(np.sqrt(mu)[:, None], n_o, axis=1)], axis=1)
-        return Bc, sigc
+        if Cs is None:
+            return Bc, sigc
+        CsY, CsQ = Cs @ Y, Cs @ Qx
+        E = Cs - CsY @ np.swapaxes(Y, 1, 2) - CsQ @ np.swapaxes(Qx, 1, 2)
+        return Bc, sigc, (np.concatenate([CsY @ np.swapaxes(Vt, 1, 2), CsQ], axis=2), [(_gram_rows(E), mu)])
 
     @staticmethod
     def _all_fast(d_o, s):
@@ -832,7 +876,12 @@ class _RandomStartEngine(_DrawEngine):
         gg = np.exp(2 * ell_g[:, 0])  # g_g(t); finite on this path (ell <= 300)
         Dv = 1.0 + gg[None, :, None] * sigc[:, None, :] ** 2  # (D, T, rc)
         Ft = np.swapaxes(Bc, 1, 2)[:, None] / np.sqrt(Dv)[..., None]  # (D, T, rc, n_o), rc >= n_o
-        L = np.ascontiguousarray(np.swapaxes(np.linalg.qr(Ft, mode="r"), -1, -2))  # (D, T, n_o, k): L L^T = B D^-1 B^T
+        outputs = split[8][3] is not None  # ntk: W2 W2^T to its own accuracy (_split_outputs_compressed)
+        if outputs:
+            Qf, Rf = np.linalg.qr(Ft, mode="reduced")
+            L = np.ascontiguousarray(np.swapaxes(Rf, -1, -2))
+        else:
+            L = np.ascontiguousarray(np.swapaxes(np.linalg.qr(Ft, mode="r"), -1, -2))  # (D, T, n_o, k): L L^T = B D^-1 B^T
         Q = _sorted_qr_q(L, d_o, s)
         Q_id = Q[:, :, n_o:]
         with np.errstate(over="ignore", invalid="ignore"):
@@ -846,7 +895,10 @@ class _RandomStartEngine(_DrawEngine):
             K[:, ti, ii] = Q[:, ti, ii] / np.sqrt(w[ti, ii])[None, :, None]
         rows_in, rows_out = self._split_rows(Om_o, gmodes)
         K1 = _to_modes(np.broadcast_to(Om_o[rows_in], (D,) + Om_o[rows_in].shape), K)
-        K2 = _to_modes(np.broadcast_to(Om_o[n_in:], (D,) + Om_o[n_in:].shape), K)
+        if outputs:
+            K2 = self._split_outputs_compressed(split, s, Q, Qf, Dv, gg)
+        else:
+            K2 = _to_modes(np.broadcast_to(Om_o[n_in:], (D,) + Om_o[n_in:].shape), K)
         out2 = np.einsum("dtor,dtor->dt", K2, K2)
         ng = ~np.isin(rows_in, gmodes)
         in_ng = np.einsum("dtir,dtir->dt", K1[:, :, ng], K1[:, :, ng])
@@ -872,7 +924,7 @@ class _RandomStartEngine(_DrawEngine):
         """
         from .exact import _GROW, _row_scales
 
-        dg, d_o, Om_o, B, sigma, _, _, (Zg, Zo), (C, lam, scale) = split
+        dg, d_o, Om_o, B, sigma, _, _, (Zg, Zo), (C, lam, scale, _) = split
         key = ("splitW", lam, scale)
         W = _lru_get(self._cache, key)
         if W is None:
@@ -897,16 +949,40 @@ class _RandomStartEngine(_DrawEngine):
         Y = CW[:, None] / np.sqrt(Dv)[:, :, None, :]
         YQ = Y @ Qf  # (D, T, c, k)
         Yp = Y - YQ @ np.swapaxes(Qf, -1, -2)  # Y Q_perp Q_perp^T: the same Gram as Y Q_perp
-        P = np.concatenate([YQ @ Q[:, :, n_o:], Yp], axis=3)  # (D, T, c, k + r)
+        return self._split_assemble(split, s, Q, np.concatenate([YQ @ Q[:, :, n_o:], Yp], axis=3))
+
+    def _split_assemble(self, split, s, Q, P):
+        """Output rows from ``P`` (D, T, c, cols) (``C R^{-1}`` on the pairs' input rows and the output rows, the
+        first ``k`` columns those of the reduced step) and the reduced step's ``Q`` (D, T, n_o + k, k)."""
+        from .exact import _GROW, _row_scales
+
+        d_o, Om_o = split[1:3]
+        lam = split[8][1]
+        D, T, _, k = Q.shape
         with np.errstate(over="ignore", invalid="ignore"):
             dt = d_o * s[:, None]
             cols = np.flatnonzero(np.any(np.where(np.isnan(dt), 0.0, dt) > _GROW, axis=0))
-        Qg = np.zeros((D, T, cols.size, k + r))
+        Qg = np.zeros((D, T, cols.size, P.shape[3]))
         Qg[..., :k] = Q[:, :, cols]
         w = _row_scales(d_o, s)[1]
         d_full, _ = self._spectrum(lam)
         Om_b = np.broadcast_to(Om_o, (D,) + Om_o.shape)
-        return _assemble_modes(d_full, self._pairs(lam), d_o, Om_b, None, s, Qg, w, n_in, cols, P=P)
+        return _assemble_modes(d_full, self._pairs(lam), d_o, Om_b, None, s, Qg, w, self.task.n_in, cols, P=P)
+
+    def _split_outputs_compressed(self, split, s, Q, Qf, Dv, gg):
+        """:meth:`_split_outputs` on the compressed columns (``Bc = Z_o Wc``), with the run directions they leave
+        out added back: ``M^{-1} = Wc Dc^{-1/2} [Q_f R_1^{-1}, Q_perp][...]^T Dc^{-1/2} Wc^T + sum over runs of
+        (P_run - Wc_run Wc_run^T) / (1 + g_g sigma_run^2)`` (Woodbury on ``M = M_0 + Z_o^T G_o Z_o``; ``Z_o``
+        annihilates the left-out directions).  ``Q`` (D, T, n_o + k, k) and ``Qf`` (D, T, rc, k) from the
+        compressed reduced step, ``Dv`` (D, T, rc), ``gg`` (T,) = ``g_g(t)``."""
+        CsWc, runs = split[8][3]
+        n_o = split[1].size
+        Yc = CsWc[:, None] / np.sqrt(Dv)[:, :, None, :]  # (D, T, c, rc)
+        YQ = Yc @ Qf
+        parts = [YQ @ Q[:, :, n_o:], Yc - YQ @ np.swapaxes(Qf, -1, -2)]
+        for E, s2 in runs:
+            parts.append(E[:, None] / np.sqrt(1.0 + gg[None, :, None, None] * np.asarray(s2)[:, None, None, None]))
+        return self._split_assemble(split, s, Q, np.concatenate(parts, axis=3))
 
     def _split_rows(self, Om_o, gmodes):
         """Input modes with a nonzero row in ``Om_o`` (the others hold exact zeros) and all output modes."""
@@ -984,9 +1060,7 @@ class _RandomStartEngine(_DrawEngine):
         fast = split is not None and self._all_fast(split[0], times / tau)
         res = self._split_factors(split, times / tau) if fast else None
         if res is not None:
-            K1, rows_in, K2, gtrace = res
-            if rep == "ntk":  # W2 W2^T to its own accuracy
-                K2 = self._split_outputs(split, times / tau)
+            K1, rows_in, K2, gtrace = res  # ntk: K2 from _split_outputs_compressed
             gmodes = split[5]
         elif fast:
             K, gtrace, gmodes = self._split_factors_full(split, times / tau)
