@@ -922,9 +922,9 @@ class _RandomStartEngine(_DrawEngine):
         Only the rows of ``C S`` the output rows use are formed, and ``Y Q_perp`` is replaced by
         ``Y (I - Q_f Q_f^T)`` (the same Gram; no complete QR): ``r + k`` columns.
         """
-        from .exact import _GROW, _row_scales
+        from .exact import _row_scales
 
-        dg, d_o, Om_o, B, sigma, _, _, (Zg, Zo), (C, lam, scale, _) = split
+        dg, d_o, _, _, _, _, _, (Zg, Zo), (C, lam, scale, _) = split
         key = ("splitW", lam, scale)
         W = _lru_get(self._cache, key)
         if W is None:
@@ -934,10 +934,8 @@ class _RandomStartEngine(_DrawEngine):
         B = Zo @ W
         D, n_o, r = B.shape
         s = np.asarray(s, dtype=float)
-        T = s.size
         n_in = self.task.n_in
         m = min(n_in, self.task.n_out)
-        k = min(r, n_o)
         ell_g, _ = _row_scales(np.array([dg]), s)
         Dv = 1.0 + np.exp(2 * ell_g[:, 0])[None, :, None] * sigma[:, None, :] ** 2  # (D, T, r)
         Ft = np.swapaxes(B, 1, 2)[:, None] / np.sqrt(Dv)[..., None]  # (D, T, r, n_o)

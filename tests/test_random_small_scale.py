@@ -56,7 +56,8 @@ def test_random_engine_at_tiny_scales_per_time(n_in, h, n_out, lam, scale):
     The start of a tiny-scale trajectory is far below its end (W1 ~ scale**2 next to an O(lam) W2 at t = 0,
     the whole geometry ~ scale**4 in the plateau of lam = 0); the expected weights must still carry their own
     digits there, as each draw's ``exact_dynamics`` does.  (8, 7, 2), (12, 12, 2) and (12, 5, 2) with lam < 0
-    take the split path at finite times (tied columns compressed: the first two; uncompressed: the third).  ``output`` (a pseudo-inverse with a relative cut-off) is not checked here.
+    take the split path at finite times (tied columns compressed: the first two; uncompressed: the third).
+    ``output`` (a pseudo-inverse with a relative cut-off) is not checked here.
     """
     if (lam > 0 and h > n_out) or (lam < 0 and h > n_in):
         pytest.skip("infeasible balance for this width")
