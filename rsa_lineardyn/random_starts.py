@@ -32,32 +32,112 @@ _GROUP_RTOL = 1e-10
 _BATCH_ELEMENTS = 4_000_000
 
 
-def _factor_batched(d, s, Z, Q, w):
-    """:func:`rsa_lineardyn.exact._factor_from_q` for every draw: ``Z`` (D, n, r), ``Q`` (D, T, n + r, r).
+def _assemble_modes(d, pair, dc, Om, C, s, Q, w, n_in, cols, extra=None, P=None):
+    """The factor ``X`` of ``QQ^T`` in mode coordinates, every block accurate relative to its own size, (D, T, rows, r).
 
-    The same formula (growing rows ``Q[i] / sqrt(w_i)``, the others ``e^{d_i t} z_i^T Q[n:]``), with the
-    products ``Z Q[n:]`` of all times done as one matrix product per draw (numpy's broadcast ``matmul``
-    runs one small product per draw and time, several times slower here).
+    :func:`rsa_lineardyn.exact._assemble` for a batch of draws, in the task's mode coordinates (where ``V`` and
+    ``U`` of ``_assemble`` are identities): the growing rows of the (compressed) eigenbasis (``d_c t > _GROW``)
+    enter as ``Om_c K`` with ``K_i = Q[i] / sqrt(w_i)``; every other mode is written directly from ``C`` (the
+    factor of ``Q0 Q0^T`` in mode coordinates, ``Om_c^T C = Z`` up to the rule's rounding-level zeros) times
+    ``R^{-1}`` (the identity rows of ``Q``), with the pair's 2 x 2 block of ``e^{Ft}`` in its cancellation-free
+    form (:func:`rsa_lineardyn.exact._pair_eigenvectors` coefficients), so that a tiny ``W1`` block next to an
+    ``O(1)`` ``W2`` block, or a whole factor far below one in the plateau of a tiny start, keeps its own
+    relative accuracy (the eigenbasis round trip ``Om K`` is only accurate relative to ``||Q0||``).
+
+    ``d`` (n,) and ``pair = (sv, rho, p_v, p_u, m_v, m_u)`` are the uncompressed spectrum (:func:`_mode_spectrum`
+    order: ``+rho``, ``-rho``, extra inputs, extra outputs); ``dc`` (nc,), ``Om`` (D, n, nc) the compressed
+    eigenbasis of the QR; ``C`` (D, n, r); ``s`` (T,) times over ``tau``; ``w`` (T, nc) from
+    :func:`rsa_lineardyn.exact._row_scales`; ``cols`` the compressed modes that grow at some time of ``s``; ``Q``
+    (D, T, cols.size + r, r) the rows ``cols`` and then the identity rows (``R^{-1}``) of the QR's Q factor.
+
+    ``extra = (Lp, Lg)`` (:meth:`_RandomStartEngine._input_rows`) asks for the input rows only, for sums of
+    squares: the ``m`` pair rows, then the extra input modes (``m..n_in-1``, one eigenvalue ``-lam/2``, one
+    coefficient ``e^{-lam t / 2}``) through the R factor ``[R_om, R_c]`` of their ``[Om_c[x], C[x]]``, which
+    keeps their total sum of squares (Householder QR is backward stable column by column, so a tiny ``C[x]``
+    next to ``O(1)`` eigenvector entries keeps its own accuracy).  ``Lp = [C_pairs_in; C_pairs_out; R_c]``,
+    ``Lg = [Om_c[pairs_in]; R_om]`` (two matrix products per draw).  Returns (D, T, m + rows of ``R``, r).
+
+    ``P`` (D, T, m + n_out, c) asks for the output rows only (D, T, n_out, c), with ``C R^{-1}`` given on the
+    pairs' input rows and the output rows (``C`` is then not used, ``Q`` holds the rows ``cols`` only).
+    """
+    n, m, nc = d.size, pair[0].size, cols.size
+    D, T, _, r = Q.shape
+    inputs_only = extra is not None
+    a11, a12, a22, e_ki, e_ko, ex, fac = _assembly_coefficients(d, pair, dc, s, w, cols, n_in)
+    Rinv = Q[:, :, nc:, :]
+    outputs_only = P is not None
+    if outputs_only:
+        ou = m
+    elif inputs_only:  # P rows: the pairs' input and output modes, then the extra input rows' R_c
+        Lp, Lg = extra
+        P = _to_modes(Lp, Rinv)
+        ou = m
+    else:  # the pairs' rows of C R^{-1}; the extra modes (one eigenvalue per side) below, scaled in R^{-1}
+        P = _to_modes(np.ascontiguousarray(np.concatenate([C[:, :m], C[:, n_in : n_in + m]], axis=1)), Rinv)
+        ou = m
+    X = np.empty((D, T, Lg.shape[1] if inputs_only else n - n_in if outputs_only else n, r))
+    xo = 0 if outputs_only else n_in  # first output row of X
+    if m:
+        Pv, Pu = P[:, :, :m], P[:, :, ou : ou + m]
+        if not outputs_only:
+            np.multiply(a11, Pv, out=X[:, :, :m])  # the pairs' input rows
+            X[:, :, :m] += a12 * Pu
+        if not inputs_only:
+            np.multiply(a12, Pv, out=X[:, :, xo : xo + m])
+            X[:, :, xo : xo + m] += a22 * Pu
+    if outputs_only:
+        X[:, :, xo + m :] = e_ko * P[:, :, ou + m :]
+    elif not inputs_only:
+        for lo, hi, ee in ((m, n_in, e_ki), (n_in + m, n, e_ko)):
+            if hi > lo:  # e^{d t} of the side's extra modes (all one eigenvalue) applied to R^{-1}
+                X[:, :, lo:hi] = _to_modes(np.ascontiguousarray(C[:, lo:hi]), Rinv * ee[:, :, :1])
+    elif n_in > m:
+        np.multiply(ex, P[:, :, 2 * m :], out=X[:, :, m:])
+    if nc:  # K = Q[i] / sqrt(w_i) on the growing modes (0 at the times they do not grow)
+        Og = Lg[:, :, cols] if inputs_only else Om[:, n_in if outputs_only else 0 :][:, : X.shape[2]][:, :, cols]
+        rows = np.flatnonzero(np.any(Og != 0, axis=(0, 2)))  # the modes the growing ones touch (often few)
+        if rows.size == X.shape[2]:
+            X += _to_modes(np.ascontiguousarray(Og), Q[:, :, :nc] * fac)
+        elif rows.size:
+            X[:, :, rows] += _to_modes(np.ascontiguousarray(Og[:, rows]), Q[:, :, :nc] * fac)
+    return X
+
+
+def _assembly_coefficients(d, pair, dc, s, w, cols, n_in):
+    """The time-dependent coefficients of :func:`_assemble_modes` (they depend on ``lam`` and the times only).
+
+    Returns ``(a11, a12, a22, e_in, e_out, ex, fac)`` shaped to broadcast against (D, T, rows, r): the pairs'
+    2 x 2 blocks of ``e^{Ft}`` (``[[a11, a12], [a12, a22]]``; once the ``+rho`` member grows, the decaying
+    member's ``m m^T e^{-rho t}``), ``e^{d t}`` of the extra input and output modes and of the first extra input
+    mode (0 where they grow), and ``1 / sqrt(w)`` on the growing compressed modes ``cols`` (0 elsewhere).
     """
     from .exact import _GROW
 
-    n = d.size
-    D, T, _, r = Q.shape
-    with np.errstate(over="ignore", invalid="ignore"):
+    sv, rho, p_v, p_u, m_v, m_u = pair
+    n, m = d.size, sv.size
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        dtc = dc[cols] * s[:, None]
+        growc = np.where(np.isnan(dtc), 0.0, dtc) > _GROW  # (T, cols.size)
         dt = d * s[:, None]
         dt = np.where(np.isnan(dt), 0.0, dt)  # 0 * inf for d = 0
         grow = dt > _GROW
-        e = np.exp(np.where(grow, 0.0, dt))  # only used where not growing
-    Qi = np.ascontiguousarray(Q[:, :, n:, :].transpose(0, 2, 1, 3)).reshape(D, r, T * r)
-    K = (Z @ Qi).reshape(D, n, T, r).transpose(0, 2, 1, 3)  # (D, T, n, r), a view
-    K = K * e[None, :, :, None]
-    if np.any(grow):  # only the growing rows (most of them are not): Q[i] / sqrt(w_i)
-        ti, ii = np.nonzero(grow)
-        K[:, ti, ii] = Q[:, ti, ii] / np.sqrt(w[ti, ii])[None, :, None]
-    return K
+        e = np.exp(np.where(grow, 0.0, dt))  # e^{d t} of the non-growing modes (<= e^{1/2})
+        still = ~grow[:, :m]  # (T, m): the pair's +rho member does not grow
+        x = np.where(still, dt[:, :m], 0.0)
+        ep, em = np.exp(x), np.exp(-x)
+        shc = np.where(rho > 0, np.sinh(x) / np.where(rho > 0, rho, 1.0), np.where(np.isfinite(s), s, 0.0)[:, None])
+        e_m = e[:, m : 2 * m]  # e^{-rho t}: the decaying member alone once the +rho member grows
+        a11 = np.where(still, p_v**2 * ep + m_v**2 * em, m_v**2 * e_m)[None, :, :, None]
+        a12 = np.where(still, np.where(sv > 0, sv * shc, 0.0), m_v * m_u * e_m)[None, :, :, None]
+        a22 = np.where(still, p_u**2 * ep + m_u**2 * em, m_u**2 * e_m)[None, :, :, None]
+        fac = np.where(growc, 1.0 / np.sqrt(np.where(growc, w[:, cols], 1.0)), 0.0)[None, :, :, None]
+    ee = np.where(grow, 0.0, e)
+    ki, ko = slice(2 * m, m + n_in), slice(m + n_in, n)  # extra input / output modes in the spectrum's order
+    ex = ee[:, 2 * m][None, :, None, None] if n_in > m else None  # the extra input modes share one eigenvalue
+    return a11, a12, a22, ee[:, ki][None, :, :, None], ee[:, ko][None, :, :, None], ex, fac
 
 
-def _manifold_rule_generic(d, Z):
+def _manifold_rule_generic(d, Z, track=False):
     """:func:`rsa_lineardyn.exact._manifold_rule` for a batch ``Z`` (D, n, r), skipping draws it leaves unchanged.
 
     The rule's own early exit covers a block of top rows with at most ``r`` rows.  With a tie at the boundary
@@ -72,27 +152,41 @@ def _manifold_rule_generic(d, Z):
     restriction outside each prefix has singular values ``>= sigma / ||Z||_2 > 1e-6``, above the rule's rank
     cut-off ``1e-8``).  Such draws keep ``Z`` itself (``Z Z^T``, hence ``QQ^T``, is the same); the others go
     through the rule.
+
+    With ``track=True`` returns ``(Z', W)``: ``W`` is ``None`` when ``Z'`` is ``Z``, else the (D, r, r) orthogonal
+    column rotations of the rule (the identity for the draws it skips), so that ``C W`` is the factor in mode
+    coordinates that matches ``Z'`` (as ``change`` of :func:`rsa_lineardyn.exact._manifold_rule`).
     """
     from .exact import _MANIFOLD_RTOL, _manifold_rule
+
+    def rule(Zs):
+        out = _manifold_rule(d, Zs, track=track)
+        return (out[0], out[2]) if track else out[0]
 
     D, n, r = Z.shape
     k = min(r, int(np.sum(d > 0)))
     if k == 0 or D == 0:
-        return _manifold_rule(d, Z)[0]
+        return rule(Z)
     boundary = np.sort(d)[::-1][k - 1]
     above, top = np.flatnonzero(d > boundary), np.flatnonzero(d >= boundary)
     if top.size <= r or np.sum(d > 0) <= r:  # the rule's own early exit applies
-        return _manifold_rule(d, Z)[0]
+        return rule(Z)
     norm = np.linalg.norm(Z, ord=2, axis=(1, 2))
     thr = np.maximum(1e3 * _MANIFOLD_RTOL * norm, 1e-6 * norm)
     ok = np.linalg.svd(Z[:, top], compute_uv=False)[:, r - 1] > thr
     if above.size:
         ok &= np.linalg.svd(Z[:, above], compute_uv=False)[:, -1] > thr
     if np.all(ok):
-        return Z
+        return (Z, None) if track else Z
     out = Z.copy()
-    out[~ok] = _manifold_rule(d, Z[~ok])[0]
-    return out
+    if not track:
+        out[~ok] = rule(Z[~ok])
+        return out
+    out[~ok], Wb = rule(Z[~ok])
+    W = np.broadcast_to(np.eye(r), (D, r, r)).copy()
+    if Wb is not None:
+        W[~ok] = Wb
+    return out, W
 
 
 def _right_singular(Zg, rtol=1e-2):
@@ -118,7 +212,7 @@ def _right_singular(Zg, rtol=1e-2):
     return sigma, np.swapaxes(Wt, 1, 2)
 
 
-def _compress_tied_columns(B, sigma, rtol=1e-13):
+def _compress_tied_columns(B, sigma, rtol=1e-13, W=None, Cs=None):
     """Tied columns of the split path's ``B`` (D, n_o, r) replaced by the rows of their R factor.
 
     ``sigma`` (D, r) is non-increasing per draw (SVD order, zero padding last).  A run of more than ``n_o``
@@ -127,6 +221,11 @@ def _compress_tied_columns(B, sigma, rtol=1e-13):
     ``B_run^T = Q R`` (``n_o`` columns, ``sigma^2`` their mean): ``B D^-1 B^T`` is unchanged.  Returns
     ``(Bc (D, n_o, rc), sigc (D, rc))``, or ``None`` when there is no such run or the draws differ in
     their run lengths.
+
+    With ``W`` (D, r, r) (``B = Z_o W``) and ``Cs`` (D, c, r) also ``(Cs Wc, runs)`` for the output rows of ntk
+    (:meth:`_RandomStartEngine._split_outputs_compressed`): ``Bc = Z_o Wc``, and per run the R factor ``E``
+    (D, c, <= c) of ``Cs W_run (I - Q_r Q_r^T)`` (the run's directions the compression leaves out; zero for the
+    rows of ``Z_o`` in exact arithmetic) with its ``sigma^2`` (D,).
     """
     D, n_o, r = B.shape
     if D == 0:
@@ -145,15 +244,39 @@ def _compress_tied_columns(B, sigma, rtol=1e-13):
         return None
     keep = np.stack(keeps)
     cols = [np.take_along_axis(B, keep[:, None, :], axis=2)]
+    if W is not None:
+        cw = [Cs @ np.take_along_axis(W, keep[:, None, :], axis=2)]
+        outs = []
     sig = [np.take_along_axis(sigma, keep, axis=1)]
     for j in range(len(lengths[0])):
         idx = np.stack([rb[j] for rb in runs])  # (D, len)
         Bt = np.take_along_axis(B, idx[:, None, :], axis=2)  # (D, n_o, len), len > n_o
-        R = np.linalg.qr(np.swapaxes(Bt, 1, 2), mode="r")  # (D, n_o, n_o)
+        if W is None:
+            R = np.linalg.qr(np.swapaxes(Bt, 1, 2), mode="r")  # (D, n_o, n_o)
+        else:  # R^T = B_run Q_r = Z_o (W_run Q_r)
+            Qr, R = np.linalg.qr(np.swapaxes(Bt, 1, 2), mode="reduced")  # (D, len, n_o)
+            CsW = Cs @ np.take_along_axis(W, idx[:, None, :], axis=2)  # (D, c, len)
+            CsWQ = CsW @ Qr
+            cw.append(CsWQ)
+            E = CsW - CsWQ @ np.swapaxes(Qr, 1, 2)
+            outs.append(E)
         cols.append(np.swapaxes(R, 1, 2))
         s_run = np.sqrt(np.mean(np.take_along_axis(s2, idx, axis=1), axis=1))  # (D,)
         sig.append(np.repeat(s_run[:, None], n_o, axis=1))
+    if W is not None:
+        runs = [(_gram_rows(E), sg[:, 0] ** 2) for E, sg in zip(outs, sig[1:])]
+        return np.concatenate(cols, axis=2), np.concatenate(sig, axis=1), (np.concatenate(cw, axis=2), runs)
     return np.concatenate(cols, axis=2), np.concatenate(sig, axis=1)
+
+
+def _gram_rows(E):
+    """``F`` (D, c, <= c) with ``F F^T = E E^T`` for ``E`` (D, c, p): ``R^T`` of ``E^T = Q R`` when ``p > c``.
+
+    Householder QR is backward stable column by column, so each row of ``E`` keeps its own relative accuracy.
+    """
+    if E.shape[2] <= E.shape[1]:
+        return np.ascontiguousarray(E)
+    return np.ascontiguousarray(np.swapaxes(np.linalg.qr(np.swapaxes(E, 1, 2), mode="r"), 1, 2))
 
 
 def _sorted_qr_q(L, d_o, s):
@@ -279,6 +402,15 @@ class _RandomStartEngine(_DrawEngine):
     converge to a saddle, as gradient flow from them does), without the
     per-draw warning of :func:`rsa_lineardyn.exact_dynamics`.
 
+    Accuracy: every time's weights are accurate relative to that time's own
+    geometry (``tests/test_random_small_scale.py``: 1e-9 asked, ~2e-15
+    measured at start scales down to 1e-10), as ``exact_dynamics`` is: the
+    non-growing modes are assembled in mode coordinates (which are the
+    input/output singular coordinates of ``exact._assemble``), not through
+    the eigenbasis of ``F`` (:func:`_assemble_modes`), and the fast QR sorts
+    its rows by their norms, not by their scales alone.  ``output`` inverts
+    ``W2 W2^T`` with a relative cut-off and is not held to that.
+
     How it is made fast:
 
     1. The random part of a draw (``U0, a, V0``) does not depend on
@@ -292,15 +424,18 @@ class _RandomStartEngine(_DrawEngine):
     3. Per request, one batched QR over all draws and times: LAPACK on
        scale-sorted rows while row scales stay below ``e^300`` (the fast path
        of :func:`rsa_lineardyn.exact._factors`), the graded QR otherwise
-       (``t = inf``, very large ``t``, draws near an invariant manifold).
-    4. ``hidden``: the weights are group means over the task's tied input
-       modes, so the factor is mapped only to each group's ``R_G`` (``Om_G =
-       Q_G R_G``), not to all ``n_in + n_out`` mode rows.
+       (``t = inf``, very large ``t``, draws near an invariant manifold);
+       only the rows of its Q factor the assembly uses are gathered.
+    4. ``hidden``: only the input rows are assembled, and the extra input
+       modes (one eigenvalue, one group) through the R factor of their rows
+       (:meth:`_input_rows`).
     5. Wide networks with ``lam < 0`` (the split path): tied columns of the
        reduced problem are compressed to their R factor (found on a
        ``lam``-free subspace for ``n_hidden = n_in``,
        :meth:`_structured_tie`), and the group's trace follows from the
-       conserved balance ``W2^T W2 - W1 W1^T = lam I``.
+       conserved balance ``W2^T W2 - W1 W1^T = lam I``.  ``ntk`` also needs
+       ``W2 W2^T`` to its own accuracy: :meth:`_split_outputs` (uncompressed,
+       about 3-4x the cost of the compressed path for such networks).
     6. The rounding-level rule of :func:`rsa_lineardyn.exact_dynamics` is
        skipped for draws it provably leaves unchanged, also with a tie at the
        boundary (:func:`_manifold_rule_generic`).
@@ -370,9 +505,11 @@ class _RandomStartEngine(_DrawEngine):
         return C
 
     def state(self, lam, scale):
-        """``(d (nc,), Om (D, n, nc), Z (D, nc, r), fast_ok (D,))`` per ``(lam, scale)``, LRU-cached.
+        """``(d (nc,), Om (D, n, nc), Z (D, nc, r), fast_ok (D,), C (D, n, r))`` per ``(lam, scale)``, LRU-cached.
 
-        ``Om`` maps the (compressed) eigenbasis of ``F`` to mode coordinates.
+        ``Om`` maps the (compressed) eigenbasis of ``F`` to mode coordinates; ``C`` is the thin factor of
+        ``Q0 Q0^T`` in mode coordinates with the columns of ``Z`` (``Om^T C = Z`` up to the rounding-level
+        entries the rule sets to zero), for :func:`_assemble_modes`.
         """
         key = (float(lam), float(scale))
         hit = _lru_get(self._cache, key, self.stats, "state")
@@ -381,7 +518,11 @@ class _RandomStartEngine(_DrawEngine):
         d, Om = self._spectrum(key[0])  # eigenvectors in mode coordinates
         C = self._thin_modes(*key)
         Zfull = np.swapaxes(Om, 0, 1) @ C  # (D, n, r) = O^T C
-        Zfull = _manifold_rule_generic(d, Zfull)  # exact_dynamics' rounding-level rule; no warning: part of the expectation
+        # exact_dynamics' rounding-level rule; no warning: part of the expectation.  Its column rotation is
+        # applied to C; its zeroed rounding-level entries are not (as exact._prepare)
+        Zfull, W = _manifold_rule_generic(d, Zfull, track=True)
+        if W is not None:
+            C = C @ W
         D, n, r = Zfull.shape
         fast_ok = self._fast_ok(d, Zfull)  # no warning: such draws are part of the expectation
         levels, inverse, counts = np.unique(d, return_inverse=True, return_counts=True)
@@ -395,7 +536,7 @@ class _RandomStartEngine(_DrawEngine):
             Qg, Rg = np.linalg.qr(Zfull[:, idx], mode="reduced")
             Os_all.append(Om[:, idx] @ Qg)
             Zs_all.append(Rg)
-        out = (dc, np.concatenate(Os_all, axis=2), np.concatenate(Zs_all, axis=1), fast_ok)
+        out = (dc, np.concatenate(Os_all, axis=2), np.concatenate(Zs_all, axis=1), fast_ok, C)
         _lru_put(self._cache, key, out, self._cache_size)
         return out
 
@@ -430,60 +571,69 @@ class _RandomStartEngine(_DrawEngine):
         """Every draw's factor of ``QQ^T`` in mode coordinates at ``times``, shape (D, T, n_in + n_out, r).
 
         ``[V^T W1^T W1 V, ...; ..., U^T W2 W2^T U] = K K^T`` for each draw and time; the same solution as
-        :func:`rsa_lineardyn.exact_dynamics` (graded QR of ``[diag(sqrt g) Z; I]``).
+        :func:`rsa_lineardyn.exact_dynamics` (graded QR of ``[diag(sqrt g) Z; I]``, non-growing modes
+        assembled in mode coordinates), each block accurate relative to its own size.
         """
-        Om, K = self._eig_factors(lam, scale, times, tau)
-        if K is None:
-            D, _, r = self.state(lam, scale)[2].shape
-            return np.zeros((D, np.size(times), Om.shape[1], r))
-        return _to_modes(Om, K)
+        X = self._eig_factors(lam, scale, times, tau)
+        if X is None:
+            D, n, r = self.state(lam, scale)[4].shape
+            return np.zeros((D, np.size(times), n, r))
+        return X
 
     def _hidden_group_sums(self, lam, scale, times, tau):
         """Per input-mode group ``G`` of the task and time: the mean over draws of ``sum_{i in G} (K K^T)_ii``.
 
-        The hidden representation only needs these sums (its weights are averaged within the groups), so
-        the factor is mapped to ``R_G K`` with ``Om_G = Q_G R_G`` (:meth:`_group_rows`; ``||R_G K||_F =
-        ||Om_G K||_F``) instead of to all ``n_in + n_out`` mode rows.  Returns (T, n_groups), or ``None``
-        for an empty factor.
+        The hidden representation only needs these sums (its weights are averaged within the groups), so only
+        the input rows of the factor are assembled.  Returns (T, n_groups), or ``None`` for an empty factor.
         """
-        Om, K = self._eig_factors(lam, scale, times, tau)
-        if K is None:
+        X = self._eig_factors(lam, scale, times, tau, inputs_only=True)
+        if X is None:
             return None
-        Fr, members = self._group_rows(lam, scale)
-        Y = _to_modes(Fr, K)  # (D, T, n_red, r)
-        sq = np.einsum("dtir,dtir->ti", Y, Y) / self.n_draws  # (T, n_red)
+        m = min(self.task.n_in, self.task.n_out)
+        members = np.zeros((X.shape[2], int(np.max(self.in_groups)) + 1 if self.in_groups.size else 0))
+        members[np.arange(m), self.in_groups[:m]] = 1.0
+        members[m:, self.in_groups[-1]] = 1.0  # the compressed extra input rows (one group: singular value 0)
+        sq = np.einsum("dtir,dtir->ti", X, X) / self.n_draws  # (T, rows)
         return sq @ members  # (T, n_groups)
 
-    def _group_rows(self, lam, scale):
-        """``(F (D, n_red, nc), members (n_red, n_groups))``: every group's ``R_G`` of ``Om[:, G]``, stacked.
+    def _input_rows(self, lam, scale, coupled=True):
+        """``(Lp, Lg)`` of :func:`_assemble_modes` for the input rows of the factor, LRU-cached per ``(lam, scale)``.
 
-        LRU-cached per ``(lam, scale)``; ``members`` marks which group each stacked row belongs to.
+        The extra input modes ``x = m..n_in-1`` enter through the R factor of ``[Om_c[x], C[x]] = Q [R_om, R_c]``
+        per draw (their rows themselves when they are no more than the columns): the sum of squares of the extra
+        input rows of the factor is that of ``R_om K + e^{-lam t/2} R_c R^{-1}``.  ``coupled=False`` (no growing
+        mode touches the extra rows at the times asked for): the R factor of ``C[x]`` alone (fewer rows).
         """
-        key = ("groups", float(lam), float(scale))
+        key = ("inputs", float(lam), float(scale), bool(coupled))
         hit = _lru_get(self._cache, key)
         if hit is not None:
             return hit
-        Om = self.state(lam, scale)[1]  # (D, n, nc)
-        D, _, nc = Om.shape
-        labels = self.in_groups
-        blocks, owner = [], []
-        for j, g in enumerate(np.unique(labels)):
-            idx = np.flatnonzero(labels == g)
-            if idx.size <= nc:  # Om_G itself is as short as its R factor
-                blocks.append(Om[:, idx])
-            else:
-                blocks.append(np.linalg.qr(Om[:, idx], mode="r"))  # (D, nc, nc)
-            owner.extend([j] * blocks[-1].shape[1])
-        F = np.ascontiguousarray(np.concatenate(blocks, axis=1))
-        members = np.zeros((len(owner), int(np.max(labels)) + 1 if labels.size else 0))
-        members[np.arange(len(owner)), owner] = 1.0
-        return _lru_put(self._cache, key, (F, members), self._cache_size)
+        _, Om, _, _, C = self.state(lam, scale)
+        n_in = self.task.n_in
+        m = min(n_in, self.task.n_out)
+        nc = Om.shape[2]
+        Ox = Om[:, m:n_in]
+        cols = np.flatnonzero(np.any(Ox != 0, axis=(0, 1)))  # compressed modes with a part on the extra rows
+        if not coupled:
+            cols = cols[:0]
+        H = np.concatenate([Ox[:, :, cols], C[:, m:n_in]], axis=2)
+        if H.shape[1] > H.shape[2]:
+            H = np.linalg.qr(H, mode="r")
+        R_om = np.zeros((H.shape[0], H.shape[1], nc))
+        R_om[:, :, cols] = H[:, :, : cols.size]
+        Lp = np.ascontiguousarray(np.concatenate([C[:, :m], C[:, n_in : n_in + m], H[:, :, cols.size :]], axis=1))
+        Lg = np.concatenate([Om[:, :m], R_om], axis=1)
+        return _lru_put(self._cache, key, (Lp, Lg), self._cache_size)
 
-    def _eig_factors(self, lam, scale, times, tau):
-        """``(Om (D, n, nc), K (D, T, nc, r))``: the factors in the compressed eigenbasis (``None`` if empty)."""
+    def _eig_factors(self, lam, scale, times, tau, inputs_only=False):
+        """The factor in mode coordinates (D, T, rows, r) by :func:`_assemble_modes`, or ``None`` if empty.
+
+        One batched QR of ``[diag(sqrt g) Z; I]`` over all draws and times (LAPACK on scale-sorted rows, the
+        graded QR where that is not accurate), then the assembly in mode coordinates.
+        """
         from .exact import _FAST_LOG_MAX, _graded_qr_q, _row_scales
 
-        d, Om, Z, fast_ok = self.state(lam, scale)
+        d, Om, Z, fast_ok, C = self.state(lam, scale)
         D, nc, r = Z.shape
         s = np.asarray(times, dtype=float) / tau
         dmax = float(np.max(np.abs(d))) if d.size else 0.0
@@ -491,22 +641,34 @@ class _RandomStartEngine(_DrawEngine):
             s = np.where(np.isfinite(s), np.minimum(s, 1e250 / dmax), s)
         T = s.size
         if r == 0 or T == 0 or D == 0:
-            return Om, None
+            return None
         N = nc + r
         A = np.concatenate([Z, np.broadcast_to(np.eye(r), (D, r, r))], axis=1)  # (D, N, r)
         ell, w = _row_scales(d, s)
         ell_all = np.concatenate([ell, np.zeros((T, r))], axis=1)  # (T, N)
         fast_t = np.isfinite(s) & (np.max(ell_all, axis=1) <= _FAST_LOG_MAX)
-        Q = np.empty((D, T, N, r))
+        from .exact import _GROW
+
+        with np.errstate(over="ignore", invalid="ignore"):
+            dt = d * s[:, None]
+            cols = np.flatnonzero(np.any(np.where(np.isnan(dt), 0.0, dt) > _GROW, axis=0))  # growing at some time
+        need = np.concatenate([cols, np.arange(nc, N)])  # the rows of Q the assembly uses
+        Q = np.empty((D, T, need.size, r))
         fd, ft = np.flatnonzero(fast_ok), np.flatnonzero(fast_t)
         if fd.size and ft.size:
             ef = ell_all[ft]
             with np.errstate(under="ignore"):
                 sc = np.where(ef > -_FAST_LOG_MAX, np.exp(np.minimum(ef, _FAST_LOG_MAX)), 0.0)
-            order = np.argsort(-ef, axis=1, kind="stable")  # (Tf, N): the same for every draw
+            # rows sorted by their norms, largest first (as exact._qr_rows_sorted): with a tiny start a growing row
+            # can sit far below the identity rows, where the scales alone would misplace it.  One order for all
+            # draws (their row norms differ by O(1) factors, not by the orders of magnitude that matter here)
+            Af = A if fd.size == D else A[fd]
+            with np.errstate(divide="ignore"):
+                key = ef + np.log(np.mean(np.linalg.norm(Af, axis=2), axis=0))  # (Tf, N)
+            order = np.argsort(-key, axis=1, kind="stable")  # (Tf, N)
             inv = np.argsort(order, axis=1)
             tix = np.arange(ft.size)[:, None]
-            As = A[fd][:, order]  # (Df, Tf, N, r), sorted rows (one gather over two axes)
+            As = Af[:, order]  # (Df, Tf, N, r), sorted rows (one gather over two axes)
             As *= sc[tix, order][None, :, :, None]
             step = max(1, _BATCH_ELEMENTS // (As.shape[1] * N * r))
             if step >= fd.size:  # one batch (the common case): no copy into a preallocated array
@@ -515,7 +677,7 @@ class _RandomStartEngine(_DrawEngine):
                 Qs = np.empty_like(As)
                 for i in range(0, fd.size, step):
                     Qs[i : i + step] = np.linalg.qr(As[i : i + step], mode="reduced")[0]
-            Qs = Qs[:, tix, inv]  # rows back in their original order
+            Qs = Qs[:, tix, inv[:, need]]  # the rows the assembly uses, in their original order
             if fd.size == D and ft.size == T:
                 Q = Qs
             else:
@@ -526,8 +688,29 @@ class _RandomStartEngine(_DrawEngine):
             step = max(1, _BATCH_ELEMENTS // (N * r))
             for i in range(0, di.size, step):
                 a, b = di[i : i + step], ti[i : i + step]
-                Q[a, b] = _graded_qr_q(ell_all[b], A[a])
-        return Om, _factor_batched(d, s, Z, Q, w)
+                Q[a, b] = _graded_qr_q(ell_all[b], A[a])[:, need]
+        d_full, _ = self._spectrum(float(lam))
+        extra = None
+        if inputs_only:
+            m = min(self.task.n_in, self.task.n_out)
+            extra = self._input_rows(lam, scale, coupled=bool(np.any(Om[:, m : self.task.n_in][:, :, cols] != 0)))
+        return _assemble_modes(d_full, self._pairs(float(lam)), d, Om, C, s, Q, w, self.task.n_in, cols, extra)
+
+    def _coefs(self):
+        """LRU cache of the pairs' eigenvector coefficients per ``lam`` (created on first use)."""
+        from collections import OrderedDict
+
+        return self.__dict__.setdefault("_coef_cache", OrderedDict())
+
+    def _pairs(self, lam):
+        """``(sv, rho, p_v, p_u, m_v, m_u)``: the task's singular values and their pairs' eigenvector coefficients."""
+        from .exact import _pair_eigenvectors
+
+        key = ("pairs", lam)
+        hit = _lru_get(self._coefs(), key)
+        if hit is None:
+            hit = _lru_put(self._coefs(), key, (self.s,) + tuple(_pair_eigenvectors(self.s, lam / 2.0)), self._cache_size)
+        return hit
 
     # -- split path: one large tied group of input-null modes, solved in its eigenbasis ----------------
     def _split_state(self, lam, scale):
@@ -569,17 +752,24 @@ class _RandomStartEngine(_DrawEngine):
             # rows: check those (the group is diagonalised exactly by its SVD)
             if np.all(self._fast_ok(d[oidx], Z[:, oidx])):
                 Zg, Zo = Z[:, gidx], Z[:, oidx]
-                comp = self._structured_tie(Zg, Zo, lam, gidx, Om)
+                m = min(n_in, task.n_out)
+                Cs = np.concatenate([C[:, :m], C[:, n_in:]], axis=1) if self.representation == "ntk" else None
+                comp = self._structured_tie(Zg, Zo, lam, gidx, Om, Cs=Cs)
                 B = sigma = None  # the uncompressed form: only if the full path is needed (_split_full_form)
                 if comp is None:
                     sigma, W = _right_singular(Zg)  # Z_g = Y diag(sigma) W^T, sigma (D, r) zero-padded
                     B = Zo @ W  # (D, n_o, r) = Z_o W
-                    comp = _compress_tied_columns(B, sigma)
-                out = (dg, d[oidx], Om[:, oidx], B, sigma, gmodes, comp, (Zg, Zo))
+                    comp = _compress_tied_columns(B, sigma, W=None if Cs is None else W, Cs=Cs)
+                outs = None
+                if comp is not None and Cs is not None:
+                    comp, outs = comp[:2], comp[2]
+                # last: C (mode coordinates), lam, scale and the compressed form's output data, for the output
+                # rows of ntk (_split_outputs, _split_outputs_compressed)
+                out = (dg, d[oidx], Om[:, oidx], B, sigma, gmodes, comp, (Zg, Zo), (C, float(lam), float(scale), outs))
         _lru_put(self._cache, key, out, self._cache_size)
         return out if out != "none" else None
 
-    def _structured_tie(self, Zg, Zo, lam, gidx, Om):
+    def _structured_tie(self, Zg, Zo, lam, gidx, Om, Cs=None):
         """The compressed columns of the split path from a 17-dimensional eigenproblem, or ``None``.
 
         For ``n_hidden = n_in`` the group rows are ``Z_g = P diag(d1)`` with ``P = O_g^T V0`` (orthonormal rows,
@@ -590,6 +780,8 @@ class _RandomStartEngine(_DrawEngine):
         columns ``Z_o W_T`` are compressed to the R factor of ``(I - Y Y^T) Z_o^T``.  Returns
         ``(Bc, sigc)`` as :func:`_compress_tied_columns`, after checking on the actual ``Z_g`` that ``Y`` is
         invariant and the complement's eigenvalues are all equal (to 1e-13); ``None`` when it does not apply.
+        With ``Cs`` also the output data of :func:`_compress_tied_columns` (``Wc = [Y V_s, Q_x]``, the run's
+        left-out part ``Cs (I - Y Y^T - Q_x Q_x^T)``).
         """
         D, c, r = Zg.shape
         n_o = Zo.shape[1]
@@ -635,10 +827,17 @@ class _RandomStartEngine(_DrawEngine):
         X = np.swapaxes(Zo, 1, 2)  # (D, r, n_o)
         X = X - Y @ (np.swapaxes(Y, 1, 2) @ X)
         X = X - Y @ (np.swapaxes(Y, 1, 2) @ X)  # twice: orthogonal to Y to rounding
-        R_t = np.linalg.qr(X, mode="r")  # (D, n_o, n_o)
+        if Cs is None:
+            R_t = np.linalg.qr(X, mode="r")  # (D, n_o, n_o)
+        else:
+            Qx, R_t = np.linalg.qr(X, mode="reduced")  # R_t^T = Z_o Q_x (Q_x orthogonal to Y)
         Bc = np.concatenate([B_s, np.swapaxes(R_t, 1, 2)], axis=2)
         sigc = np.concatenate([sig, np.repeat(np.sqrt(mu)[:, None], n_o, axis=1)], axis=1)
-        return Bc, sigc
+        if Cs is None:
+            return Bc, sigc
+        CsY, CsQ = Cs @ Y, Cs @ Qx
+        E = Cs - CsY @ np.swapaxes(Y, 1, 2) - CsQ @ np.swapaxes(Qx, 1, 2)
+        return Bc, sigc, (np.concatenate([CsY @ np.swapaxes(Vt, 1, 2), CsQ], axis=2), [(_gram_rows(E), mu)])
 
     @staticmethod
     def _all_fast(d_o, s):
@@ -665,7 +864,7 @@ class _RandomStartEngine(_DrawEngine):
         """
         from .exact import _GROW, _row_scales
 
-        dg, d_o, Om_o, _, _, gmodes, comp, (Zg, _) = split
+        dg, d_o, Om_o, _, _, gmodes, comp, (Zg, _) = split[:8]
         if comp is None:
             return None
         Bc, sigc = comp
@@ -677,7 +876,12 @@ class _RandomStartEngine(_DrawEngine):
         gg = np.exp(2 * ell_g[:, 0])  # g_g(t); finite on this path (ell <= 300)
         Dv = 1.0 + gg[None, :, None] * sigc[:, None, :] ** 2  # (D, T, rc)
         Ft = np.swapaxes(Bc, 1, 2)[:, None] / np.sqrt(Dv)[..., None]  # (D, T, rc, n_o), rc >= n_o
-        L = np.ascontiguousarray(np.swapaxes(np.linalg.qr(Ft, mode="r"), -1, -2))  # (D, T, n_o, k): L L^T = B D^-1 B^T
+        outputs = split[8][3] is not None  # ntk: W2 W2^T to its own accuracy (_split_outputs_compressed)
+        if outputs:
+            Qf, Rf = np.linalg.qr(Ft, mode="reduced")
+            L = np.ascontiguousarray(np.swapaxes(Rf, -1, -2))
+        else:
+            L = np.ascontiguousarray(np.swapaxes(np.linalg.qr(Ft, mode="r"), -1, -2))  # (D, T, n_o, k): L L^T = B D^-1 B^T
         Q = _sorted_qr_q(L, d_o, s)
         Q_id = Q[:, :, n_o:]
         with np.errstate(over="ignore", invalid="ignore"):
@@ -691,7 +895,10 @@ class _RandomStartEngine(_DrawEngine):
             K[:, ti, ii] = Q[:, ti, ii] / np.sqrt(w[ti, ii])[None, :, None]
         rows_in, rows_out = self._split_rows(Om_o, gmodes)
         K1 = _to_modes(np.broadcast_to(Om_o[rows_in], (D,) + Om_o[rows_in].shape), K)
-        K2 = _to_modes(np.broadcast_to(Om_o[n_in:], (D,) + Om_o[n_in:].shape), K)
+        if outputs:
+            K2 = self._split_outputs_compressed(split, s, Q, Qf, Dv, gg)
+        else:
+            K2 = _to_modes(np.broadcast_to(Om_o[n_in:], (D,) + Om_o[n_in:].shape), K)
         out2 = np.einsum("dtor,dtor->dt", K2, K2)
         ng = ~np.isin(rows_in, gmodes)
         in_ng = np.einsum("dtir,dtir->dt", K1[:, :, ng], K1[:, :, ng])
@@ -700,6 +907,80 @@ class _RandomStartEngine(_DrawEngine):
         if not np.all(gtrace > 1e-3 * (out2 + lam_r + in_ng)):  # cancellation: the full path instead
             return None
         return K1, rows_in, K2, gtrace
+
+    def _split_outputs(self, split, s):
+        """Output rows (D, T, n_out, k + r) of a factor of ``QQ^T`` on the split path, accurate relative to ``W2 W2^T``.
+
+        ``M^{-1} = W D^{-1/2} (I + F_t G_o F_t^T)^{-1} D^{-1/2} W^T`` (``Z_g = Y diag(sigma) W^T``, ``D = I + g_g
+        diag(sigma^2)``, ``F_t = (Z_o W D^{-1/2})^T = [Q_f, Q_perp] [R_f; 0]``) is ``S S^T`` with
+        ``S = W D^{-1/2} [Q_f R_1^{-1}, Q_perp]``, ``R_1`` the R factor of the reduced exact step (``L = R_f^T``),
+        ``R_1^{-1}`` the identity rows of its Q.  In mode coordinates the factor is then :func:`_assemble_modes`
+        with ``C`` and ``S`` in place of ``R^{-1}`` (the growing rows of the reduced problem have no ``Q_perp``
+        part).  The reduced factor ``Om_o L`` alone loses ``W2`` below the rounding of ``W1`` twice: the pairs'
+        ``+-rho`` members cancel in the output rows, and ``C``'s output rows are in the span of ``Q_f`` only to
+        the absolute rounding of ``Z_o`` (the ``Q_perp`` columns, zero in exact arithmetic, carry that part).
+        Only the rows of ``C S`` the output rows use are formed, and ``Y Q_perp`` is replaced by
+        ``Y (I - Q_f Q_f^T)`` (the same Gram; no complete QR): ``r + k`` columns.
+        """
+        from .exact import _row_scales
+
+        dg, d_o, _, _, _, _, _, (Zg, Zo), (C, lam, scale, _) = split
+        key = ("splitW", lam, scale)
+        W = _lru_get(self._cache, key)
+        if W is None:
+            sigma, W = _right_singular(Zg)
+            W = _lru_put(self._cache, key, (sigma, W), self._cache_size)
+        sigma, W = W
+        B = Zo @ W
+        D, n_o, r = B.shape
+        s = np.asarray(s, dtype=float)
+        n_in = self.task.n_in
+        m = min(n_in, self.task.n_out)
+        ell_g, _ = _row_scales(np.array([dg]), s)
+        Dv = 1.0 + np.exp(2 * ell_g[:, 0])[None, :, None] * sigma[:, None, :] ** 2  # (D, T, r)
+        Ft = np.swapaxes(B, 1, 2)[:, None] / np.sqrt(Dv)[..., None]  # (D, T, r, n_o)
+        Qf, Rf = np.linalg.qr(Ft, mode="reduced")  # (D, T, r, k), (D, T, k, n_o)
+        L = np.ascontiguousarray(np.swapaxes(Rf, -1, -2))  # (D, T, n_o, k)
+        Q = _sorted_qr_q(L, d_o, s)  # (D, T, n_o + k, k)
+        # rows of C used by the output rows (the pairs' inputs, all outputs) times W D^{-1/2}: Y (D, T, c, r)
+        CW = np.concatenate([C[:, :m], C[:, n_in:]], axis=1) @ W
+        Y = CW[:, None] / np.sqrt(Dv)[:, :, None, :]
+        YQ = Y @ Qf  # (D, T, c, k)
+        Yp = Y - YQ @ np.swapaxes(Qf, -1, -2)  # Y Q_perp Q_perp^T: the same Gram as Y Q_perp
+        return self._split_assemble(split, s, Q, np.concatenate([YQ @ Q[:, :, n_o:], Yp], axis=3))
+
+    def _split_assemble(self, split, s, Q, P):
+        """Output rows from ``P`` (D, T, c, cols) (``C R^{-1}`` on the pairs' input rows and the output rows, the
+        first ``k`` columns those of the reduced step) and the reduced step's ``Q`` (D, T, n_o + k, k)."""
+        from .exact import _GROW, _row_scales
+
+        d_o, Om_o = split[1:3]
+        lam = split[8][1]
+        D, T, _, k = Q.shape
+        with np.errstate(over="ignore", invalid="ignore"):
+            dt = d_o * s[:, None]
+            cols = np.flatnonzero(np.any(np.where(np.isnan(dt), 0.0, dt) > _GROW, axis=0))
+        Qg = np.zeros((D, T, cols.size, P.shape[3]))
+        Qg[..., :k] = Q[:, :, cols]
+        w = _row_scales(d_o, s)[1]
+        d_full, _ = self._spectrum(lam)
+        Om_b = np.broadcast_to(Om_o, (D,) + Om_o.shape)
+        return _assemble_modes(d_full, self._pairs(lam), d_o, Om_b, None, s, Qg, w, self.task.n_in, cols, P=P)
+
+    def _split_outputs_compressed(self, split, s, Q, Qf, Dv, gg):
+        """:meth:`_split_outputs` on the compressed columns (``Bc = Z_o Wc``), with the run directions they leave
+        out added back: ``M^{-1} = Wc Dc^{-1/2} [Q_f R_1^{-1}, Q_perp][...]^T Dc^{-1/2} Wc^T + sum over runs of
+        (P_run - Wc_run Wc_run^T) / (1 + g_g sigma_run^2)`` (Woodbury on ``M = M_0 + Z_o^T G_o Z_o``; ``Z_o``
+        annihilates the left-out directions).  ``Q`` (D, T, n_o + k, k) and ``Qf`` (D, T, rc, k) from the
+        compressed reduced step, ``Dv`` (D, T, rc), ``gg`` (T,) = ``g_g(t)``."""
+        CsWc, runs = split[8][3]
+        n_o = split[1].size
+        Yc = CsWc[:, None] / np.sqrt(Dv)[:, :, None, :]  # (D, T, c, rc)
+        YQ = Yc @ Qf
+        parts = [YQ @ Q[:, :, n_o:], Yc - YQ @ np.swapaxes(Qf, -1, -2)]
+        for E, s2 in runs:
+            parts.append(E[:, None] / np.sqrt(1.0 + gg[None, :, None, None] * np.asarray(s2)[:, None, None, None]))
+        return self._split_assemble(split, s, Q, np.concatenate(parts, axis=3))
 
     def _split_rows(self, Om_o, gmodes):
         """Input modes with a nonzero row in ``Om_o`` (the others hold exact zeros) and all output modes."""
@@ -711,7 +992,7 @@ class _RandomStartEngine(_DrawEngine):
         """Mode-coordinate factors of the non-group rows (D, T, n, k) and the group's trace of ``QQ^T`` (D, T)."""
         from .exact import _FAST_LOG_MAX, _GROW, _row_scales
 
-        dg, d_o, Om_o, B, sigma, gmodes, _, (Zg, Zo) = split
+        dg, d_o, Om_o, B, sigma, gmodes, _, (Zg, Zo) = split[:8]
         if B is None:
             sigma, W = _right_singular(Zg)
             B = Zo @ W
@@ -777,11 +1058,13 @@ class _RandomStartEngine(_DrawEngine):
         fast = split is not None and self._all_fast(split[0], times / tau)
         res = self._split_factors(split, times / tau) if fast else None
         if res is not None:
-            K1, rows_in, K2, gtrace = res
+            K1, rows_in, K2, gtrace = res  # ntk: K2 from _split_outputs_compressed
             gmodes = split[5]
         elif fast:
             K, gtrace, gmodes = self._split_factors_full(split, times / tau)
             K1, K2 = K[:, :, :n_in], K[:, :, n_in:]
+            if rep == "ntk":  # W2 W2^T to its own accuracy
+                K2 = self._split_outputs(split, times / tau)
         elif rep == "hidden":  # only the group sums of the input rows are needed
             sums = self._hidden_group_sums(lam, scale, times, tau)  # (T, n_groups)
             w_in = np.zeros((times.size, n_in)) if sums is None else sums[:, self.in_groups] / self._group_sizes
