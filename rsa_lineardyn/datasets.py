@@ -10,8 +10,10 @@ a ``SOURCE.md`` with its provenance, licence and the papers to cite:
   Mur et al. 2013). Load them with :func:`load_92images_rdms`,
   :func:`load_92images_items` and :func:`load_92images_task`.
 
-Every load reads the file once, checks its sha256 against ``datasets/SHA256SUMS``
-and then checks its structure: columns, shapes, 0/1 values, and RDMs that are
+Every load checks that the file is a regular file inside the data folder with the
+expected size, reads it once, checks its sha256 against the checksums built into
+this module (:data:`EXPECTED_FILES`; ``datasets/SHA256SUMS`` is only a copy for
+``sha256sum -c``, and must agree with them) and then checks its structure: columns, shapes, 0/1 values, and RDMs that are
 square, symmetric, finite, non-negative and zero on the diagonal. A missing,
 truncated, edited or wrongly formatted file raises :class:`DatasetError`. The
 message names the file and says what is wrong.
@@ -35,6 +37,7 @@ import hashlib
 import io
 import os
 import re
+import stat
 import zipfile
 from pathlib import Path
 
@@ -52,7 +55,32 @@ __all__ = [
     "load_92images_rdms",
     "load_92images_items",
     "load_92images_task",
+    "EXPECTED_FILES",
 ]
+
+#: The bundled files and their expected ``(sha256, size in bytes)``, relative to :func:`data_dir`.  They live in the
+#: code, not beside the data, so a file replaced together with its manifest entry is still caught.  Generated from
+#: ``datasets/SHA256SUMS`` (``sha256sum``); a maintainer who updates a file updates this table and the manifest.
+EXPECTED_FILES = {
+    "kriegeskorte2008_92images/items_92.csv": (
+        "ff31bf10079b61eb4f12d7b4ec03150f49f1cfefc3bdbc26d48cf193d3241004", 5019),
+    "kriegeskorte2008_92images/rdms_92.npz": (
+        "023e8558b454fdbe47075f0bf04cc1429a5a70b7ebd59541f1089b44fc80c683", 1314391),
+    "rumelhart_todd_semantic_8items/item_by_attribute.csv": (
+        "b75755d005191a9bece6bc6aa62dfc24418f38ff5facbba2fb89cf74f0662afe", 858),
+    "rumelhart_todd_semantic_8items/patterns_long.csv": (
+        "e572d8cd8ccb49f4368d3ea620289ca074a90dcecbe2cdb84a33a477de6d5b6f", 2883),
+    "rumelhart_todd_semantic_8items/original/sem_attributes.txt": (
+        "7d9b60878ea4d6914ee5c69282170a4d7b0646b8c32051f139e96ca7a0421de1", 219),
+    "rumelhart_todd_semantic_8items/original/sem_data.txt": (
+        "a51f58ef00276e6f6c9cafc02cfa30369093673fafa7e8d165a033de9e1fde01", 3071),
+    "rumelhart_todd_semantic_8items/original/sem_items.txt": (
+        "31b7e9c042af712feb2db9247e6dead74760a0abe190d231b43a7171c355621e", 48),
+    "rumelhart_todd_semantic_8items/original/sem_relations.txt": (
+        "18499f846da13272eeefa55c14ad3a0dcce622643714332c59cc0479d9e11fba", 15),
+}
+#: Largest file read from the data folder (the manifest included): the bundled files are far smaller.
+MAX_DATA_FILE_BYTES = 64 * 2**20
 
 DATA_ENV_VAR = "RSA_LINEARDYN_DATA"
 _MANIFEST = "SHA256SUMS"
@@ -157,11 +185,72 @@ def data_dir():
 _MANIFEST_LINE = re.compile(r"^([0-9a-fA-F]{64}) [ *](\S.*)$")
 
 
+def _confined(root, relpath, what):
+    """``root / relpath`` if ``relpath`` is a plain relative path that stays inside ``root`` (symlinks resolved)."""
+    parts = relpath.replace("\\", "/").split("/")
+    if not relpath or os.path.isabs(relpath) or relpath.startswith(("/", "\\")) or ".." in parts or "" in parts:
+        raise DatasetError(
+            f"{what} names {relpath!r}, which is not a plain relative path inside the data folder {root} (absolute "
+            f"paths, '..' and empty parts are refused). {_RESTORE}"
+        )
+    path = root / relpath
+    try:
+        real_root, real = root.resolve(), path.resolve()
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise DatasetError(f"{what}: {path} cannot be resolved ({exc}). {_RESTORE}") from None
+    if real != real_root and real_root not in real.parents:
+        raise DatasetError(
+            f"{what}: {path} points outside the data folder {root} (to {real}, through a symlink); only files "
+            f"inside the folder are read. {_RESTORE}"
+        )
+    return path
+
+
+def _read_regular(path, what, max_bytes, expected_size=None):
+    """Bytes of ``path`` if it is a regular file of at most ``max_bytes`` (and ``expected_size``) bytes.
+
+    The size and type are checked before any byte is read; the file is opened without blocking and checked again
+    on the open descriptor, so a FIFO, a device or a folder is refused rather than opened for reading.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise DatasetError(f"Data file {path} is missing. {_RESTORE}") from None
+    except OSError as exc:
+        raise DatasetError(f"Data file {path} cannot be accessed ({exc.strerror or exc}). {_RESTORE}") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode)
+                else "a device or socket")
+        raise DatasetError(f"{what} {path} is {kind}, not a regular file; it is not read. {_RESTORE}")
+    if expected_size is not None and st.st_size != expected_size:
+        raise DatasetError(
+            f"{what} {path} failed its checksum: it has {st.st_size} bytes, the bundled file {expected_size} (so it "
+            f"was not read); it is truncated, corrupted or was edited. {_RESTORE}"
+        )
+    if st.st_size > max_bytes:
+        raise DatasetError(f"{what} {path} has {st.st_size} bytes, more than the {max_bytes} accepted. {_RESTORE}")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except PermissionError:
+        raise DatasetError(f"{what} {path} cannot be read (permission denied); fix its permissions (chmod u+r) or "
+                           "copy it somewhere readable.") from None
+    except OSError as exc:
+        raise DatasetError(f"{what} {path} could not be read ({exc.strerror or exc}); check its permissions.") from None
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # replaced between the two checks
+            raise DatasetError(f"{what} {path} is not a regular file; it is not read. {_RESTORE}")
+        data = fh.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise DatasetError(f"{what} {path} grew beyond {max_bytes} bytes while being read. {_RESTORE}")
+    return data
+
+
 def _manifest(root):
+    """The manifest's entries, checked: `sha256sum` format, confined paths, the same as :data:`EXPECTED_FILES`."""
     path = root / _MANIFEST
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = _read_regular(path, "Checksum manifest", 2**20).decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise DatasetError(f"Checksum manifest {path} could not be read ({exc}). {_RESTORE}") from None
     entries = {}
     for lineno, line in enumerate(text.splitlines(), start=1):
@@ -173,40 +262,40 @@ def _manifest(root):
                 f"Checksum manifest {path}, line {lineno}, is not in `sha256sum` format "
                 f"('<64 hex digits>  <relative path>'): {line[:80]!r}. {_RESTORE}"
             )
+        _confined(root, match.group(2), f"Checksum manifest {path}, line {lineno},")
         entries[match.group(2)] = match.group(1).lower()
+    want = {rel: digest for rel, (digest, _) in EXPECTED_FILES.items()}
+    if entries != want:
+        diff = sorted(set(entries.items()) ^ set(want.items()))
+        names = sorted({rel for rel, _ in diff})
+        raise DatasetError(
+            f"Checksum manifest {path} disagrees with the checksums built into rsa_lineardyn for {names[:4]}"
+            f"{' ...' if len(names) > 4 else ''}: it was edited, or the data folder belongs to another version. "
+            f"{_RESTORE}"
+        )
     return entries
 
 
 def _read_verified(relpath):
-    """Bytes of ``datasets/<relpath>`` after checking them against the manifest."""
+    """Bytes of ``datasets/<relpath>`` after checking them against :data:`EXPECTED_FILES`."""
     root = data_dir()
-    path = root / relpath
-    manifest = _manifest(root)
-    if relpath not in manifest:
-        raise DatasetError(f"`{relpath}` has no entry in {root / _MANIFEST}, so it cannot be verified. {_RESTORE}")
-    try:
-        exists = path.exists()
-    except OSError:  # a folder on the way cannot be searched: check_path says so below
-        exists = True
-    if not exists:
-        raise DatasetError(f"Data file {path} is missing. {_RESTORE}")
-    check_path(path, relpath, what="data file", error=DatasetError)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DatasetError(f"Data file {path} could not be read ({exc}); check its permissions.") from None
+    _manifest(root)
+    if relpath not in EXPECTED_FILES:
+        raise DatasetError(f"`{relpath}` is not a bundled data file of rsa_lineardyn, so it cannot be verified.")
+    path = _confined(root, relpath, "Data file")
+    want, size = EXPECTED_FILES[relpath]
+    data = _read_regular(path, "Data file", MAX_DATA_FILE_BYTES, size)
     got = hashlib.sha256(data).hexdigest()
-    want = manifest[relpath]
     if got != want:
         raise DatasetError(
-            f"Data file {path} failed its checksum: sha256 is {got[:16]}..., the manifest expects "
+            f"Data file {path} failed its checksum: sha256 is {got[:16]}..., rsa_lineardyn expects "
             f"{want[:16]}... The file ({len(data)} bytes) is truncated, corrupted or was edited. {_RESTORE}"
         )
     return path, data
 
 
 def verify_datasets():
-    """Check every file listed in ``SHA256SUMS`` against its checksum.
+    """Check every bundled file against the checksum and size built into the package.
 
     Returns
     -------
@@ -216,7 +305,8 @@ def verify_datasets():
     Raises
     ------
     DatasetError
-        Lists every file that is missing or fails its checksum.
+        Lists every file that is missing or fails its checksum; or the manifest ``SHA256SUMS`` disagrees with
+        the built-in checksums.
 
     Examples
     --------
@@ -225,9 +315,10 @@ def verify_datasets():
     True
     """
     root = data_dir()
+    _manifest(root)
     problems = []
     checked = []
-    for relpath in _manifest(root):
+    for relpath in EXPECTED_FILES:
         try:
             _read_verified(relpath)
         except DatasetError as exc:

@@ -41,13 +41,18 @@ def data_copy(tmp_path, monkeypatch):
     for p in root.rglob("*"):
         p.chmod(0o644 if p.is_file() else 0o755)
     monkeypatch.setenv(DATA_ENV_VAR, str(root))
+    # a private copy of the built-in checksums too: _rehash edits it (restored after the test)
+    monkeypatch.setattr(rl.datasets, "EXPECTED_FILES", dict(rl.datasets.EXPECTED_FILES))
     return root
 
 
 def _rehash(root, relpath):
-    """Update the manifest entry of ``relpath`` (simulates a consistently replaced file)."""
+    """Update the built-in checksum and size and the manifest entry of ``relpath``, as a maintainer who replaces a
+    file does (only inside a test, through the ``data_copy`` fixture): the format checks behind the checksum run."""
     manifest = root / "SHA256SUMS"
-    digest = hashlib.sha256((root / relpath).read_bytes()).hexdigest()
+    data = (root / relpath).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    rl.datasets.EXPECTED_FILES[relpath] = (digest, len(data))
     lines = [f"{digest}  {relpath}" if ln.endswith("  " + relpath) else ln for ln in manifest.read_text().splitlines()]
     manifest.write_text("\n".join(lines) + "\n")
 
