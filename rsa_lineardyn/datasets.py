@@ -216,6 +216,9 @@ def _read_regular(path, what, max_bytes, expected_size=None):
         st = os.stat(path)
     except FileNotFoundError:
         raise DatasetError(f"Data file {path} is missing. {_RESTORE}") from None
+    except PermissionError:
+        raise DatasetError(f"{what} {path} cannot be reached (permission denied on a folder above it); fix the folder "
+                           "permissions (chmod u+rx) or copy it somewhere readable.") from None
     except OSError as exc:
         raise DatasetError(f"Data file {path} cannot be accessed ({exc.strerror or exc}). {_RESTORE}") from None
     if not stat.S_ISREG(st.st_mode):

@@ -828,7 +828,7 @@ def model_from_dict(model_dict):
         ) from None
 
 
-def load_results(filename, file_type=None):
+def load_results(filename, file_type=None, *, allow_pickle=False):
     """Like ``rsatoolbox.inference.load_results``, but restores ``LinearNetworkModel`` objects.
 
     (rsatoolbox's own loader also works on these files; it returns each of
@@ -841,6 +841,10 @@ def load_results(filename, file_type=None):
         A file written by rsatoolbox's ``Result.save``.
     file_type : {"pkl", "hdf5"}, optional
         Default: ``"pkl"`` for a ``.pkl`` name, else ``"hdf5"``.
+    allow_pickle : bool, default False
+        Read a ``"pkl"`` file.  Unpickling runs whatever code the file names, so a crafted file can do anything
+        your account can: pass ``True`` only for files you wrote yourself (a warning says it is used).  HDF5
+        (``Result.save(path, file_type="hdf5")``) holds data only and needs no trust.
 
     Returns
     -------
@@ -850,7 +854,8 @@ def load_results(filename, file_type=None):
     ------
     InputValueError
         The file is missing, unreadable, or not an rsatoolbox results file
-        (another pickle, a corrupt or unrelated file).
+        (another pickle, a corrupt or unrelated file); or it is a pickle and
+        ``allow_pickle`` is not ``True``.
     """
     from rsatoolbox.inference.result import result_from_dict
     from rsatoolbox.io.hdf5 import read_dict_hdf5
@@ -859,7 +864,19 @@ def load_results(filename, file_type=None):
     if file_type is None:
         file_type = "pkl" if path.suffix.lower() == ".pkl" else "hdf5"
     check_choice(file_type, "file_type", ("pkl", "hdf5"))
+    from ._validation import check_bool
+
+    allow_pickle = check_bool(allow_pickle, "allow_pickle")
     fix = "Give a file written by rsatoolbox's Result.save (e.g. HypothesisResult.result.save(path))."
+    if file_type == "pkl":
+        if not allow_pickle:
+            raise InputValueError(
+                f"`filename`: {path} is a pickle (file_type='pkl'); unpickling runs code named in the file, so a "
+                "crafted file could do anything your account can. It is read only with allow_pickle=True (for files "
+                "you wrote yourself); better, save results as HDF5: result.save(path, file_type='hdf5')."
+            )
+        warnings.warn(f"load_results: unpickling {path} (allow_pickle=True): this runs code named in the file; "
+                      "use it only for files you trust.", UserWarning, stacklevel=2)
     try:
         if file_type == "pkl":
             import pickle

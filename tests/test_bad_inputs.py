@@ -271,7 +271,13 @@ def test_item14_load_results(sem, D, tmp_path):
         for arg in (path, str(path)):  # pathlib.Path and str
             with warnings.catch_warnings():
                 warnings.simplefilter("error")  # also no ResourceWarning from an unclosed file
-                back = rl.load_results(arg)
+                if ftype == "pkl":  # issue 20: a pickle is read only when trusted, with a warning
+                    with pytest.raises(InputValueError, match="allow_pickle=True"):
+                        rl.load_results(arg)
+                    with pytest.warns(UserWarning, match="unpickling"):
+                        back = rl.load_results(arg, allow_pickle=True)
+                else:
+                    back = rl.load_results(arg)
             assert isinstance(back.models[0], rl.LinearNetworkModel)
             np.testing.assert_allclose(back.evaluations, result.evaluations)
             np.testing.assert_allclose(back.models[0].predict(), model.predict())
@@ -279,15 +285,15 @@ def test_item14_load_results(sem, D, tmp_path):
         pickle.dump({"a": 1}, fh)
     with pytest.raises(InputValueError, match=r"`filename`: .*dict.pkl is not an rsatoolbox results file: it lacks "
                                               r"\['models', 'evaluations'.*Result.save"):
-        rl.load_results(tmp_path / "dict.pkl")
+        rl.load_results(tmp_path / "dict.pkl", allow_pickle=True)
     with open(tmp_path / "list.pkl", "wb") as fh:
         pickle.dump([1, 2], fh)
     with pytest.raises(InputValueError, match=r"is not an rsatoolbox results file.*it holds list"):
-        rl.load_results(tmp_path / "list.pkl")
+        rl.load_results(tmp_path / "list.pkl", allow_pickle=True)
     for name in ("garbage.pkl", "garbage.hdf5"):
         (tmp_path / name).write_bytes(b"garbage\x00\x01")
         with pytest.raises(InputValueError, match=rf"{name} could not be read as an rsatoolbox results file"):
-            rl.load_results(tmp_path / name)
+            rl.load_results(tmp_path / name, allow_pickle=True)
     with pytest.raises(InputValueError, match=r"`filename`: results file .*missing.pkl does not exist"):
         rl.load_results(tmp_path / "missing.pkl")
     with pytest.raises(InputValueError, match=r"is a folder, not a file"):
