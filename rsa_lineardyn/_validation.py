@@ -251,6 +251,37 @@ def check_rng(seed, name="seed"):
     return np.random.default_rng(int(seed))
 
 
+class _Unset:
+    """Marker of a keyword the caller did not pass (the deprecated ``seed=`` alias of ``random_state``)."""
+
+    def __repr__(self):
+        return "<unset>"
+
+
+UNSET = _Unset()
+
+
+def resolve_random_state(random_state, seed=UNSET, where="this function"):
+    """``(rng, draw_seed, recorded)`` from the one seed of an entry point (scikit-learn's ``random_state``).
+
+    ``rng`` drives the bootstrap and fold draws; ``draw_seed`` (a non-negative int) seeds the Monte-Carlo draws
+    of the expected geometry over random starts; ``recorded`` is what results store (the int, or ``None`` for a
+    Generator / ``None`` seed, with ``draw_seed`` stored beside it).  ``seed=`` is the deprecated name.
+    """
+    import warnings
+
+    if seed is not UNSET:
+        warnings.warn(f"`seed=` of {where} is deprecated; use `random_state=` (the same value).",
+                      DeprecationWarning, stacklevel=3)
+        random_state = seed
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool) and random_state >= 2**63:
+        raise InputValueError(f"`random_state` must be below 2**63, got {random_state}.")
+    rng = check_rng(random_state, "random_state")
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        return rng, int(random_state) % 2**32, int(random_state)
+    return rng, int(rng.integers(0, 2**32)), None
+
+
 def check_rdm_values(rdms, name="data_rdms"):
     """Refuse dissimilarities that are +-inf (NaN stays allowed: rsatoolbox treats it as a missing pair).
 

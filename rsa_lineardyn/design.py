@@ -33,6 +33,7 @@ from ._validation import (
     check_positive_int,
     check_rdm_values,
 )
+from .descriptors import stage_values, unit_labels
 from .model import DegeneracyWarning, LinearNetworkModel
 from .scoring import _PreparedData, _rank_one_factor, _RankOneScores, _unit_scale, _weighted_fast
 
@@ -87,7 +88,8 @@ class Design:
 
 
 def make_design(data_rdms, task, *, subject_descriptor="auto", stage_descriptor="auto", stage_keys=STAGE_KEYS,
-                time_map="linear", time_offset=False, time_bounds=None, n_times=61, min_scale=0.1, tau=1.0):
+                time_map="linear", time_offset=False, time_bounds=None, n_times=61, min_scale=0.1, tau=1.0,
+                stage_order=None):
     """Read units and stages from the rdm descriptors and build the time-parameter grid.
 
     ``min_scale`` is the smallest init scale any candidate uses: the default
@@ -98,6 +100,12 @@ def make_design(data_rdms, task, *, subject_descriptor="auto", stage_descriptor=
     messages = []
     subj_key = _find_key(data_rdms, subject_descriptor, SUBJECT_KEYS, "subject_descriptor")
     stage_key = _find_key(data_rdms, stage_descriptor, stage_keys, "stage_descriptor")
+    if subject_descriptor == "auto" and subj_key is None:
+        _refuse_unknown_grouping(data_rdms, stage_key)
+    if stage_order is not None and stage_key is None:
+        raise InputValueError(
+            "`stage_order` was given but the data have no stage descriptor (rdm descriptors "
+            f"{sorted(data_rdms.rdm_descriptors)}); pass stage_descriptor= with the one that names the stages.")
     if stage_key is not None and stage_key == subj_key:
         raise InputValueError(
             f"the same rdm descriptor {stage_key!r} was taken as subjects and as stages; pass subject_descriptor= "
@@ -112,9 +120,10 @@ def make_design(data_rdms, task, *, subject_descriptor="auto", stage_descriptor=
         stages, xs = ["all"], np.array([1.0])
         stage_of = np.zeros(n_rdm, dtype=int)
     else:
-        stages, xs = _stage_values(data_rdms.rdm_descriptors[stage_key], stage_key)
-        pos = {s: i for i, s in enumerate(stages)}
-        stage_of = np.array([pos[s] for s in np.asarray(data_rdms.rdm_descriptors[stage_key]).tolist()], dtype=int)
+        stages, xs = stage_values(data_rdms.rdm_descriptors[stage_key], stage_key, stage_order)
+        pos = {str(s): i for i, s in enumerate(stages)}
+        stage_of = np.array([pos[str(s)] for s in np.asarray(data_rdms.rdm_descriptors[stage_key]).tolist()],
+                            dtype=int)
     K = len(stages)
     snapshot = K == 1
     if not snapshot and time_map == "linear" and np.any(xs < 0):
@@ -124,8 +133,7 @@ def make_design(data_rdms, task, *, subject_descriptor="auto", stage_descriptor=
         )
     subjects, subject_of = None, None
     if subj_key is not None:
-        subj_vals = np.asarray(data_rdms.rdm_descriptors[subj_key]).astype(str)
-        subjects = list(dict.fromkeys(subj_vals.tolist()))
+        subj_vals, subjects = unit_labels(data_rdms.rdm_descriptors[subj_key], subj_key)
         index = {s: i for i, s in enumerate(subjects)}
         subject_of = np.array([index[s] for s in subj_vals], dtype=int)
 
@@ -504,26 +512,26 @@ def _find_key(rdms, key, candidates, name):
     return None
 
 
-def _stage_values(values, key="stage"):
-    """Unique stages in order and their positions on the stage axis (numeric stages must be finite)."""
-    vals = np.asarray(values)
-    uniq = list(dict.fromkeys(vals.tolist()))
-    try:
-        num = np.array([float(u) for u in uniq])
-    except (TypeError, ValueError):
-        num = None
-    if num is not None and not np.all(np.isfinite(num)):
-        bad = [u for u, x in zip(uniq, num) if not np.isfinite(x)]
+def _refuse_unknown_grouping(rdms, stage_key):
+    """``subject_descriptor="auto"`` found none of :data:`SUBJECT_KEYS`: refuse when another descriptor groups RDMs.
+
+    A descriptor such as ``participant_id`` or ``block`` whose values repeat over RDMs may name the units of
+    replication; treating every RDM as independent would then make tests far too liberal, so the user decides.
+    """
+    known = set(STAGE_KEYS) | {"index", "session", "run", stage_key}
+    n = rdms.n_rdm
+    groups = []
+    for k, v in rdms.rdm_descriptors.items():
+        if k in known:
+            continue
+        n_u = len(set(str(x) for x in np.asarray(v).tolist()))
+        if 1 < n_u < n:
+            groups.append(f"{k!r} ({n_u} values)")
+    if groups:
         raise InputValueError(
-            f"`stage_descriptor`: the rdm descriptor {key!r} read as stages of learning has non-finite value(s) "
-            f"{bad}; every stage must be a finite number (its position on the time axis) or a label. Fix or drop "
-            "those RDMs, or pass stage_descriptor=None if they are not stages."
-        )
-    if num is None:
-        uniq = sorted(uniq, key=str)
-        return uniq, np.arange(1.0, len(uniq) + 1)
-    order = np.argsort(num, kind="stable")
-    return [uniq[i] for i in order], num[order]
+            f"no subject descriptor among {list(SUBJECT_KEYS)}, but rdm descriptor(s) {', '.join(groups)} group the "
+            f"{n} RDMs and may name the subjects (units of replication). Pass subject_descriptor='<name>' (CLI: "
+            "--subject-descriptor), or subject_descriptor=None if every RDM is an independent unit.")
 
 
 def _widths(task, n_hidden):

@@ -37,12 +37,15 @@ from ._validation import (
     check_number_or_grid,
     check_positive_int,
     check_real,
-    check_rng,
+    MAX_GRID,
+    UNSET,
     check_scale,
     check_sigma_k,
     check_times,
+    resolve_random_state,
     SCALE_RANGE,
 )
+from .descriptors import with_condition_labels
 from .design import (
     STAGE_KEYS,
     SUBJECT_KEYS,
@@ -56,6 +59,7 @@ from .design import (
     make_design,
     score_tensor,
 )
+from .scorer import STAGE_SCALES, DataStats, StackedStats, candidate_boot_scores, candidate_stats, resolve_stage_scale, stacked_stats
 from .intervals import FLAT_TOL, _IV_COLS, _intervals_table, _Space, format_interval
 from .intervals import MAJORITY, SPREAD_FRACTION  # noqa: F401  (rl.fitting.*: fit_rdms's docstring names them)
 from .scoring import _FAST, _PreparedData, score_matrix
@@ -163,10 +167,11 @@ class FitResult:
 # ----------------------------------------------------------------------------
 def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0.1, fit_scale=False,
              representation="hidden", measure="euclidean", init="random", tau=1.0,
-             subject_descriptor="auto", stage_descriptor="auto", time_map="linear", time_offset=False,
+             subject_descriptor="auto", stage_descriptor="auto", condition_descriptor="auto", stage_order=None,
+             stage_scale="auto", time_map="linear", time_offset=False,
              time_bounds=None, n_times=61, n_lam=12, n_scale=5, scale_bounds=None, refine=True,
-             n_boot=100, ci=0.95, flat_tol=FLAT_TOL, start_check="widen", subject_boot=True, sigma_k=None, seed=0,
-             n_jobs=1, backend=None, progress=None):
+             n_boot=100, ci=0.95, flat_tol=FLAT_TOL, start_check="widen", subject_boot=True, sigma_k=None,
+             random_state=0, n_draws=None, n_jobs=1, backend=None, progress=None, seed=UNSET):
     """Fit ``n_hidden``, ``lam``, training time(s) and optionally the init scale to data RDMs.
 
     Parameters
@@ -328,11 +333,12 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
         data_rdms, settings = _settings(
             data_rdms, task, n_hidden=n_hidden, lam=lam, method=method, scale=scale, fit_scale=fit_scale,
             representation=representation, measure=measure, init=init, tau=tau,
-            subject_descriptor=subject_descriptor, stage_descriptor=stage_descriptor, time_map=time_map,
-            time_offset=time_offset, time_bounds=time_bounds, n_times=n_times, n_lam=n_lam, n_scale=n_scale,
-            scale_bounds=scale_bounds, refine=refine, n_boot=n_boot, ci=ci, flat_tol=flat_tol,
-            start_check=start_check, subject_boot=subject_boot, sigma_k=sigma_k, seed=seed, n_jobs=n_jobs,
-            backend=backend, progress=progress)
+            subject_descriptor=subject_descriptor, stage_descriptor=stage_descriptor,
+            condition_descriptor=condition_descriptor, stage_order=stage_order, stage_scale=stage_scale,
+            time_map=time_map, time_offset=time_offset, time_bounds=time_bounds, n_times=n_times, n_lam=n_lam,
+            n_scale=n_scale, scale_bounds=scale_bounds, refine=refine, n_boot=n_boot, ci=ci, flat_tol=flat_tol,
+            start_check=start_check, subject_boot=subject_boot, sigma_k=sigma_k, random_state=random_state,
+            seed=seed, n_draws=n_draws, n_jobs=n_jobs, backend=backend, progress=progress)
         return _fit_rdms(data_rdms, task, settings)
 
 
@@ -348,7 +354,7 @@ def _fit_rdms(data_rdms, task, s):
     table, widths_df, best = _group_fit(search)
     other = _start_check(search)
     subjects_df, subject_fits = _subject_fits(search, best)
-    boot = _bootstrap(search, messages, int(best["n_hidden"]))
+    boot = _bootstrap(search, messages, int(best["n_hidden"]), other)
     intervals = pd.DataFrame(_interval_rows(search, best, search.w_all, boot.samples, boot.why_not, other,
                                             boot.profiles),
                              columns=_IV_COLS)
@@ -373,6 +379,8 @@ class _FitSettings:
     tau: float
     subject_descriptor: object
     stage_descriptor: object
+    stage_order: object
+    stage_scale: str  # "auto", "shared" or "separate" as given; resolved against the design in _setup
     time_map: str
     time_offset: bool
     time_bounds: object
@@ -386,8 +394,10 @@ class _FitSettings:
     start_check: object
     subject_boot: bool
     sigma_k: object
-    seed: object
-    rng: np.random.Generator  # the only source of randomness: the bootstrap draws
+    random_state: object  # as recorded: the int given, or None (Generator / None; draw_seed is then recorded)
+    draw_seed: int  # seeds the Monte-Carlo draws of the expected geometry over random starts
+    n_draws: object  # Monte-Carlo draws (None: the model's default)
+    rng: np.random.Generator  # the bootstrap draws
     n_jobs: int
     backend: object
     progress: bool
@@ -398,16 +408,22 @@ class _FitSettings:
 
     @property
     def model_kw(self):
-        return dict(representation=self.representation, measure=self.measure, scale=self.scale,
-                    fit_scale=self.fit_scale, init=self.init, tau=self.tau)
+        kw = dict(representation=self.representation, measure=self.measure, scale=self.scale,
+                  fit_scale=self.fit_scale, init=self.init, tau=self.tau, seed=self.draw_seed)
+        if self.n_draws is not None:
+            kw["n_draws"] = self.n_draws
+        return kw
 
 
 def _settings(data_rdms, task, *, n_hidden, lam, method, scale, fit_scale, representation, measure, init, tau,
-              subject_descriptor, stage_descriptor, time_map, time_offset, time_bounds, n_times, n_lam, n_scale,
-              scale_bounds, refine, n_boot, ci, flat_tol, start_check, subject_boot, sigma_k, seed, n_jobs, backend,
-              progress):
+              subject_descriptor, stage_descriptor, condition_descriptor, stage_order, stage_scale, time_map,
+              time_offset, time_bounds, n_times, n_lam, n_scale, scale_bounds, refine, n_boot, ci, flat_tol,
+              start_check, subject_boot, sigma_k, random_state, seed, n_draws, n_jobs, backend, progress):
     """Check the arguments of :func:`fit_rdms`: ``(data as RDMs, _FitSettings)``."""
-    data_rdms = _as_rdms(data_rdms)
+    data_rdms = with_condition_labels(_as_rdms(data_rdms), condition_descriptor)
+    check_choice(stage_scale, "stage_scale", STAGE_SCALES)
+    if n_draws is not None:
+        n_draws = check_positive_int(n_draws, "n_draws", maximum=MAX_GRID, why="each draw is one exact solve")
     if not isinstance(task, Task):
         raise InputTypeError(f"`task` must be an rl.Task, got {type(task).__name__}.")
     check_comparison_method(method)
@@ -434,7 +450,7 @@ def _settings(data_rdms, task, *, n_hidden, lam, method, scale, fit_scale, repre
     n_jobs, backend, progress = check_run_options(n_jobs, backend, subject_descriptor, stage_descriptor, progress)
     sigma_k = check_sigma_k(sigma_k, data_rdms.n_cond)
     check_labelled(data_rdms, task)
-    rng = check_rng(seed)
+    rng, draw_seed, random_state = resolve_random_state(random_state, seed, "fit_rdms")
     if progress is None:
         progress = stderr_is_terminal()
     widths = _widths(task, n_hidden)
@@ -453,27 +469,35 @@ def _settings(data_rdms, task, *, n_hidden, lam, method, scale, fit_scale, repre
     return data_rdms, _FitSettings(
         widths=widths, lam=lam, log10_scales=log10_scales, method=method, scale=scale, fit_scale=fit_scale,
         representation=representation, measure=measure, init=init, tau=tau, subject_descriptor=subject_descriptor,
-        stage_descriptor=stage_descriptor, time_map=time_map, time_offset=time_offset, time_bounds=time_bounds,
-        n_times=n_times, n_lam=n_lam, n_scale=n_scale, refine=refine, n_boot=n_boot, ci=ci, flat_tol=flat_tol,
-        start_check=start_check, subject_boot=subject_boot, sigma_k=sigma_k, seed=seed, rng=rng, n_jobs=n_jobs,
+        stage_descriptor=stage_descriptor, stage_order=stage_order, stage_scale=stage_scale, time_map=time_map,
+        time_offset=time_offset, time_bounds=time_bounds, n_times=n_times, n_lam=n_lam, n_scale=n_scale,
+        refine=refine, n_boot=n_boot, ci=ci, flat_tol=flat_tol, start_check=start_check, subject_boot=subject_boot,
+        sigma_k=sigma_k, random_state=random_state, draw_seed=draw_seed, n_draws=n_draws, rng=rng, n_jobs=n_jobs,
         backend=backend, progress=progress)
 
 
 class _Search:
     """The state every step reads: the design, the candidates, their score tensor ``R`` and its parameter space."""
 
-    def __init__(self, data_rdms, task, s, design, cands, R):
+    def __init__(self, data_rdms, task, s, rdm_design, cands, R, stats=None):
         self.data_rdms, self.task, self.s = data_rdms, task, s
-        self.design, self.cands, self.R = design, cands, R  # R: (n_rdm, C, G)
+        self.rdm_design = rdm_design  # the data RDMs' design
+        # rows of R: the data RDMs (stages scored separately), or the units (stacked trajectories, `stats` given)
+        self.stats = stats
+        self.stage_scale = "separate" if stats is None else "shared"
+        self.design = rdm_design if stats is None else _unit_rows(rdm_design)
+        design = self.design
+        self.cands, self.R = cands, R  # R: (n_rows, C, G)
         self.models = {model.n_hidden: model for model, _, _ in cands.groups}
         self.lam_vals = {model.n_hidden: lv for model, lv, _ in cands.groups}
         self.w_all = np.ones(design.n_rdm)
         self.multi = design.subjects is not None and len(design.subjects) > 1
         self.space = _Space(design, cands.n_hidden, cands.lam, cands.log10_scale, self.lam_vals, s.lam_free,
                             s.log10_scales, s.fit_scale)
-        self.refiner = _Refiner(self.models, design.data, design.stage_of, design.xs, design.stages, s.method,
-                                s.sigma_k, design.snapshot, design.free, s.time_offset, s.lam_free, s.fit_scale,
-                                design.lt, design.tparams, s.log10_scales, self.lam_vals)
+        self.refiner = _Refiner(self.models, rdm_design.data, rdm_design.stage_of, design.xs, design.stages,
+                                s.method, s.sigma_k, design.snapshot, design.free, s.time_offset, s.lam_free,
+                                s.fit_scale, design.lt, design.tparams, s.log10_scales, self.lam_vals,
+                                _unit_of(rdm_design) if stats is not None else None)
 
     def aggregate(self, w, R=None):
         """``(score per candidate, best time path, time profile)`` of the scores weighted by ``w`` over RDMs."""
@@ -524,19 +548,52 @@ class _Search:
 def _setup(data_rdms, task, s, messages):
     """Design (stages, subjects, time grid), candidates (widths x lam x scale) and the score tensor."""
     design = make_design(data_rdms, task, subject_descriptor=s.subject_descriptor,
-                         stage_descriptor=s.stage_descriptor, time_map=s.time_map, time_offset=s.time_offset,
+                         stage_descriptor=s.stage_descriptor, stage_order=s.stage_order, time_map=s.time_map,
+                         time_offset=s.time_offset,
                          time_bounds=s.time_bounds, n_times=s.n_times, min_scale=10.0 ** s.log10_scales.min(),
                          tau=s.tau)
     messages.extend(design.messages)
     cands = make_candidates(task, data_rdms, s.widths, s.lam, s.n_lam, s.log10_scales, s.model_kw)
-    R = score_tensor(design, cands, s.method, s.sigma_k, n_jobs=s.n_jobs, backend=s.backend, progress=s.progress,
-                     what="fit_rdms fit")[0]  # (n_rdm, C, G)
+    stage_scale, note = resolve_stage_scale(s.stage_scale, s.method, design)
+    if note:
+        messages.append(note)
+    R, stats = _score(design, cands, s, stage_scale, "fit_rdms fit")
     if not np.any(np.isfinite(R)):
         raise InputValueError(
             f"every prediction has an undefined {s.method!r} score against the data (constant RDMs?); "
             "check the data RDMs and the representation."
         )
-    return _Search(data_rdms, task, s, design, cands, R)
+    return _Search(data_rdms, task, s, design, cands, R, stats)
+
+
+def _score(design, cands, s, stage_scale, what, pair_w=None):
+    """``(R, stats)``: scores of every candidate (rows: RDMs, or units with ``stage_scale="shared"``)."""
+    if stage_scale == "shared":
+        stats = candidate_stats(design, cands, s.method, pair_w=pair_w, n_jobs=s.n_jobs, backend=s.backend,
+                                progress=s.progress, what=what)
+        unit_of = _unit_of(design)
+        return stats.unit_scores(np.ones(design.n_rdm), unit_of, int(unit_of.max()) + 1), stats
+    kw = dict(n_jobs=s.n_jobs, backend=s.backend, progress=s.progress, what=what)
+    if pair_w is None:
+        return score_tensor(design, cands, s.method, s.sigma_k, **kw)[0], None
+    return score_tensor(design, cands, s.method, s.sigma_k, pair_weights=pair_w[None], **kw)[0], None
+
+
+def _unit_of(design):
+    """Unit (subject) of every data RDM; one unit when there are no subjects."""
+    return design.subject_of if design.subjects is not None else np.zeros(design.n_rdm, dtype=int)
+
+
+def _unit_rows(design):
+    """The design seen with one row per unit (stacked trajectories): rows are subjects, no per-row stage."""
+    import copy
+
+    d = copy.copy(design)
+    n_units = len(design.subjects) if design.subjects is not None else 1
+    d.n_rdm = n_units
+    d.stage_of = np.zeros(n_units, dtype=int)
+    d.subject_of = np.arange(n_units) if design.subjects is not None else None
+    return d
 
 
 def _group_fit(search):
@@ -565,6 +622,14 @@ class _OtherStart:
 
     def __init__(self, init, space, R):
         self.init, self.space, self.R = init, space, R
+        self.rejected = False  # the data reject this start (it fits worse in nearly every bootstrap sample)
+        self.worse_fraction = None
+
+    def best_score(self, w):
+        """Its best score under RDM (row) weights ``w``."""
+        d = self.space.d
+        sc = aggregate(self.R, w, d.stage_of, d.K, d.free)[0]
+        return float(np.max(sc)) if np.isfinite(sc).any() else -np.inf
 
     def point(self, w):
         """Its estimate (interpolated grid optimum) for RDM weights ``w``; ``None`` if no score is defined."""
@@ -584,14 +649,17 @@ def _start_check(search):
     kw = dict(s.model_kw, init=other_init)
     if other_init != "aligned":
         kw["n_draws"] = _CHECK_DRAWS  # an expectation over starts: fewer draws for a check (x4 faster than 32)
+    d = search.rdm_design
     design = make_design(search.data_rdms, search.task, subject_descriptor=d.subject_key,
-                         stage_descriptor=d.stage_key, time_map=s.time_map, time_offset=s.time_offset,
+                         stage_descriptor=d.stage_key, stage_order=s.stage_order, time_map=s.time_map,
+                         time_offset=s.time_offset,
                          time_bounds=(d.t_lo, d.t_hi), n_times=max(s.n_times // 2 + 1, 3),
                          min_scale=10.0 ** s.log10_scales.min(), tau=s.tau)
     cands = make_candidates(search.task, search.data_rdms, s.widths, s.lam, max((s.n_lam + 1) // 2, 2),
                             s.log10_scales, kw)
-    R = score_tensor(design, cands, s.method, s.sigma_k, n_jobs=s.n_jobs, backend=s.backend, progress=s.progress,
-                     what=f"fit_rdms start check (init={other_init!r})")[0]
+    R, _ = _score(design, cands, s, search.stage_scale, f"fit_rdms start check (init={other_init!r})")
+    if search.stats is not None:
+        design = _unit_rows(design)
     lam_vals = {model.n_hidden: lv for model, lv, _ in cands.groups}
     space = _Space(design, cands.n_hidden, cands.lam, cands.log10_scale, lam_vals, s.lam_free,
                    np.asarray(s.log10_scales, float), s.fit_scale)
@@ -630,8 +698,14 @@ class _Boot:
     profiles: object = None  # list of per-sample profiles within the group's best width (bootstrap over subjects)
 
 
-def _bootstrap(search, messages, h_best):
-    """Group bootstrap over independent units: subjects when there are several, else conditions."""
+def _bootstrap(search, messages, h_best, other=None):
+    """Group bootstrap over independent units: subjects when there are several, else conditions.
+
+    With a start check (``other``), every sample also compares the best score under the other assumed start
+    with this one's: when the other start fits worse in at least ``(1 + ci) / 2`` of the samples, the data reject
+    it and its estimates do not widen or flag the intervals (a start the data rule out says nothing about the
+    parameters).
+    """
     import pandas as pd
 
     s, d = search.s, search.design
@@ -644,10 +718,21 @@ def _bootstrap(search, messages, h_best):
         n_sub = len(d.subjects)
         draws = s.rng.integers(0, n_sub, size=(s.n_boot, n_sub))
         boot.profiles = []
+        worse = []
         for b in range(s.n_boot):
             counts = np.bincount(draws[b], minlength=n_sub).astype(float)
-            rows.append(search.boot_row(*search.aggregate(counts[d.subject_of])))
+            agg = search.aggregate(counts[d.subject_of])
+            rows.append(search.boot_row(*agg))
             boot.profiles.append(search.space.profiles(search.R, counts[d.subject_of], h_best))
+            if other is not None:
+                worse.append(other.best_score(counts[other.space.d.subject_of]) < float(np.max(agg[0])))
+        if other is not None:
+            other.worse_fraction = float(np.mean(worse))
+            other.rejected = other.worse_fraction >= (1 + s.ci) / 2
+            verdict = ("rejected by the data: its estimates do not widen the intervals" if other.rejected else
+                       "not rejected by the data: its estimates widen (or flag) the intervals")
+            messages.append(f"start check: init={other.init!r} fits worse than init={s.init!r} in "
+                            f"{other.worse_fraction:.0%} of bootstrap samples over subjects; {verdict}")
     else:
         boot.over = "conditions"
         if s.method not in _FAST:
@@ -672,19 +757,24 @@ def _subject_bootstrap(search, j, w, why_not, cache):
     """
     import pandas as pd
 
-    s, d = search.s, search.design
+    s, d = search.s, search.rdm_design
     mine = np.flatnonzero(d.subject_of == j)
     per_stage = np.bincount(d.stage_of[mine], minlength=d.K)
     if not s.subject_boot:
         return None, "uncertainty not measured (subject_boot=False)"
     if s.n_boot > 0 and per_stage[per_stage > 0].min() >= 2:
         rows = []
+        n_units = len(d.subjects)
         for b in range(s.n_boot):
             wb = np.zeros(d.n_rdm)
             for k in np.flatnonzero(per_stage):
                 idx = mine[d.stage_of[mine] == k]
                 np.add.at(wb, s.rng.choice(idx, size=idx.size, replace=True), 1.0)
-            rows.append(search.boot_row(*search.aggregate(wb)))
+            if search.stats is None:
+                rows.append(search.boot_row(*search.aggregate(wb)))
+            else:  # the subject's trajectory restacked from its resampled RDMs
+                Rb = search.stats.unit_scores(wb, d.subject_of, n_units, units=[j])
+                rows.append(search.boot_row(*search.aggregate(w, Rb)))
         return pd.DataFrame(rows), why_not
     if s.n_boot > 0 and s.method in _FAST:  # the costly case: a score tensor per bootstrap sample
         if "Rb" not in cache:
@@ -705,7 +795,7 @@ def _interval_rows(search, row, w, boot, why_not, other, boot_profiles=None):
     wbest = {hh: float(np.max(sc_w[search.cands.n_hidden == hh])) for hh in s.widths}
     top = max(wbest.values())
     equiv = [hh for hh in s.widths if wbest[hh] >= top - s.flat_tol]
-    alt = other.point(w) if other is not None else None
+    alt = other.point(w) if other is not None and not other.rejected else None
     other_init = other.init if other is not None else None
     return _intervals_table(search.space, search.estimates(row), boot, alt, search.space.profiles(search.R, w, h), h,
                             s.ci, s.flat_tol, s.widths, s.start_check, other_init, why_not, equiv, boot_profiles)
@@ -741,16 +831,20 @@ def _assemble(search, messages, *, best, table, widths_df, subjects_df, boot, in
     settings = dict(widths=s.widths, n_times=s.n_times, n_lam=s.n_lam, n_scale=s.n_scale,
                     time_bounds=(d.t_lo, d.t_hi), n_boot=s.n_boot, ci=s.ci, flat_tol=s.flat_tol,
                     fit_scale=s.fit_scale, representation=s.representation, measure=s.measure, init=s.init,
-                    tau=s.tau, n_rdm=d.n_rdm, subject_descriptor=d.subject_key, stage_descriptor=d.stage_key,
+                    tau=s.tau, n_rdm=search.rdm_design.n_rdm, subject_descriptor=d.subject_key, stage_descriptor=d.stage_key,
                     stages=d.stages, stage_positions=d.xs.tolist(), bootstrap_over=boot.over,
-                    time_offset=s.time_offset, start_check=s.start_check, other_init=other_init)
+                    time_offset=s.time_offset, start_check=s.start_check, other_init=other_init,
+                    random_state=s.random_state, draw_seed=s.draw_seed,
+                    n_draws=int(next(iter(search.models.values())).n_draws), stage_order=list(map(str, d.stages)),
+                    stage_scale=search.stage_scale)
     start = None
     if other is not None:
-        start = {"init": other_init, "estimate": other.point(search.w_all)}
+        start = {"init": other_init, "estimate": other.point(search.w_all), "rejected": other.rejected,
+                 "worse_fraction": other.worse_fraction}
     return FitResult(best=best, table=table, widths=widths_df, subjects=subjects_df, bootstrap=boot.samples,
                      lam_ci=lam_ci, n_hidden_distribution=boot.n_hidden_distribution, identifiable=identifiable,
                      messages=messages, intervals=intervals, subject_intervals=subject_iv, start=start,
-                     seed=s.seed if not isinstance(s.seed, np.random.Generator) else None, settings=settings,
+                     seed=s.random_state, random_state=s.random_state, settings=settings,
                      scores_=search.R)
 
 
@@ -760,8 +854,13 @@ def _condition_boot_tensor(search):
     ia, ib_ = np.triu_indices(n_cond, k=1)
     draws = s.rng.integers(0, n_cond, size=(s.n_boot, n_cond))
     counts = np.stack([np.bincount(d, minlength=n_cond) for d in draws]).astype(float)
-    return score_tensor(search.design, search.cands, s.method, s.sigma_k, pair_weights=counts[:, ia] * counts[:, ib_],
-                        n_jobs=s.n_jobs, backend=s.backend, progress=s.progress, what="fit_rdms bootstrap")
+    pair_ws = counts[:, ia] * counts[:, ib_]
+    kw = dict(n_jobs=s.n_jobs, backend=s.backend, progress=s.progress, what="fit_rdms bootstrap")
+    if search.stats is not None:
+        unit_of = _unit_of(search.rdm_design)
+        return candidate_boot_scores(search.rdm_design, search.cands, s.method, pair_ws, unit_of,
+                                     int(unit_of.max()) + 1, **kw)
+    return score_tensor(search.design, search.cands, s.method, s.sigma_k, pair_weights=pair_ws, **kw)
 
 
 def _other_init(init):
@@ -801,7 +900,7 @@ class _Refiner:
     """Bounded continuous search around a grid optimum (kept only if it improves the score)."""
 
     def __init__(self, models, D, stage_of, xs, stages, method, sigma_k, snapshot, free, offset, free_lam,
-                 fit_scale, lt, tparams, log10_scales, lam_vals):
+                 fit_scale, lt, tparams, log10_scales, lam_vals, unit_of=None):
         self.__dict__.update(locals())
         del self.__dict__["self"]
 
@@ -861,6 +960,45 @@ class _Refiner:
                 t = p.get("offset", 0.0) + 10.0 ** p["lrate"] * self.xs
             return lam, ls, t
 
+        if self.unit_of is not None:  # rows are units: their stacked trajectories
+            objective = self._stacked_objective(model, unpack, w)
+        else:
+            objective = self._rdm_objective(model, unpack, w)
+        base = objective(np.zeros_like(x0))
+        # L-BFGS-B on the smooth objective (the random start's draws are fixed, so the expected geometry is a
+        # smooth function of lam and time): ~6x fewer evaluations than Powell at equal or better optima on the
+        # bundled data; Powell, which needs no gradient, where L-BFGS-B does not improve on the grid point
+        # (e.g. at the penalty wall of a non-monotone free time map)
+        res = minimize(objective, np.zeros_like(x0), method="L-BFGS-B", bounds=ubox, options=_LBFGS_OPTIONS)
+        if not (np.all(np.isfinite(res.x)) and res.fun < base - 1e-12):
+            res = minimize(objective, np.zeros_like(x0), method="Powell", bounds=ubox, options=_POWELL_OPTIONS)
+        return self._refined_row(row, res, base, unpack, names, x0, unit, objective)
+
+    def _stacked_objective(self, model, unpack, w):
+        """Minus the weighted mean stacked score of the units with ``w > 0`` (``w`` over units)."""
+        units = np.flatnonzero(w > 0)
+        data = DataStats(self.D, self.method)
+        n_units = int(self.unit_of.max()) + 1
+        w_rdm = (w[self.unit_of] > 0).astype(float)
+        idx = self.stage_of[None, :]
+
+        def objective(x, direct=False):
+            lam, ls, t = unpack(x)
+            try:
+                V = model.predict_times(t, _theta(model, lam, ls))  # (K, n_pairs)
+                st = StackedStats(*stacked_stats(V, idx, data), data)
+            except ValueError:
+                return 1e3
+            vals = st.unit_scores(w_rdm, self.unit_of, n_units, units=units)[units, 0, 0]
+            ok = np.isfinite(vals)
+            if not ok.any():
+                return 1e3
+            return -float(np.sum(vals[ok] * w[units][ok]) / np.sum(w[units][ok]))
+
+        return objective
+
+    def _rdm_objective(self, model, unpack, w):
+        """Minus the weighted mean score of the RDMs with ``w > 0``, each at its stage's time."""
         rows = np.flatnonzero(w > 0)  # only the RDMs that count (one subject's, in per-subject fits)
         prepared = _PreparedData(self.D, self.method, self.sigma_k, rows)
         rank_one = _rank_one_scores(model, prepared)  # scores straight from the rank-one weights, if applicable
@@ -884,14 +1022,10 @@ class _Refiner:
                 return 1e3
             return -float(np.sum(vals[ok] * w_rows[ok]) / np.sum(w_rows[ok]))
 
-        base = objective(np.zeros_like(x0))
-        # L-BFGS-B on the smooth objective (the random start's draws are fixed, so the expected geometry is a
-        # smooth function of lam and time): ~6x fewer evaluations than Powell at equal or better optima on the
-        # bundled data; Powell, which needs no gradient, where L-BFGS-B does not improve on the grid point
-        # (e.g. at the penalty wall of a non-monotone free time map)
-        res = minimize(objective, np.zeros_like(x0), method="L-BFGS-B", bounds=ubox, options=_LBFGS_OPTIONS)
-        if not (np.all(np.isfinite(res.x)) and res.fun < base - 1e-12):
-            res = minimize(objective, np.zeros_like(x0), method="Powell", bounds=ubox, options=_POWELL_OPTIONS)
+        return objective
+
+    def _refined_row(self, row, res, base, unpack, names, x0, unit, objective):
+        """``row`` moved to the optimiser's point when it improved on the grid point."""
         row = dict(row)
         if np.all(np.isfinite(res.x)) and res.fun < base - 1e-12:
             lam, ls, t = unpack(res.x)

@@ -336,18 +336,28 @@ def test_majority_and_spread_verdicts_fire(tree):
 def test_clean_case_is_determined(tree):
     """Low noise, the truth's own model: what the data determine is called determined, and only that.
 
-    With lam free, lam and the rate trade off (the rate profile, maximised over lam, varies by ~1e-3 over a
-    wide range of rates): the profile set makes both intervals reach the searched range's upper edge, so they
-    are reported as one-sided (not determined) -- yet they cover the truth.  With lam fixed, the rate is
-    determined and covered.
+    Stages scored one at a time (``stage_scale="separate"``), lam and the rate trade off (the rate profile,
+    maximised over lam, varies by ~1e-3 over a wide range of rates): the profile set makes both intervals reach
+    the searched range's upper edge, so they are reported as one-sided (not determined) -- yet they cover the
+    truth.  Scored jointly as one trajectory (the default), how much the geometry grows between stages pins
+    both down: both covered, determined, and lam's interval narrower.  With lam fixed, the rate is determined
+    and covered either way.
     """
     data = _noisy_rdms(tree, 4, 0.5, [0.8, 1.6, 2.4], n_subjects=6, noise=0.05, seed=5)
-    res = rl.fit_rdms(data, tree, n_hidden=[2, 4], n_boot=40, seed=0, start_check=None, init="aligned")
+    kw = dict(n_hidden=[2, 4], n_boot=40, random_state=0, start_check=None, init="aligned")
+    sep = rl.fit_rdms(data, tree, stage_scale="separate", **kw).intervals.set_index("parameter")
+    assert sep.loc["n_hidden", "determined"] and sep.loc["n_hidden", "estimate"] == 4
+    assert sep.loc["lam", "low"] <= 0.5 <= sep.loc["lam", "high"]
+    assert sep.loc["rate", "low"] <= 0.8 <= sep.loc["rate", "high"]
+    assert not sep.loc["rate", "determined"] and "one-sided" in sep.loc["rate", "reason"]
+    res = rl.fit_rdms(data, tree, **kw)
+    assert res.settings["stage_scale"] == "shared"
     iv = res.intervals.set_index("parameter")
     assert iv.loc["n_hidden", "determined"] and iv.loc["n_hidden", "estimate"] == 4
     assert iv.loc["lam", "low"] <= 0.5 <= iv.loc["lam", "high"]
     assert iv.loc["rate", "low"] <= 0.8 <= iv.loc["rate", "high"]
-    assert not iv.loc["rate", "determined"] and "one-sided" in iv.loc["rate", "reason"]
+    assert iv.loc[["lam", "rate"], "determined"].all(), iv["reason"].to_dict()
+    assert (iv.loc["lam", "high"] - iv.loc["lam", "low"]) < 0.5 * (sep.loc["lam", "high"] - sep.loc["lam", "low"])
     for init in ("aligned", "random"):
         data = _noisy_rdms(tree, 4, 0.5, [0.8, 1.6, 2.4], n_subjects=6, noise=0.05, seed=5, init=init)
         res = rl.fit_rdms(data, tree, n_hidden=[2, 4], lam=0.5, n_boot=40, seed=0, start_check=None, init=init)
