@@ -28,6 +28,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import signal
+import stat
 import sys
 import time as _time
 import warnings
@@ -71,6 +74,72 @@ BUNDLED_DATA_PREFIX = "92images:"
 
 class CLIError(RSALinearDynError):
     """A user-facing error of the command line (printed as one line)."""
+
+
+# ----------------------------------------------------------------------------- defaults: one source
+#: Where each option's default comes from: ``(command, option dest) -> (module, function, parameter)``.  The value
+#: is read from that function's signature (never restated here), so the command line and Python agree.
+API_DEFAULTS = {
+    ("trajectory", "init"): ("model", "LinearNetworkModel", "init"),
+    ("trajectory", "scale"): ("model", "LinearNetworkModel", "scale"),
+    ("trajectory", "seed"): ("model", "LinearNetworkModel", "seed"),
+    ("trajectory", "representation"): ("model", "LinearNetworkModel", "representation"),
+    ("trajectory", "measure"): ("model", "LinearNetworkModel", "measure"),
+    ("trajectory", "lam"): ("initialization", "task_aligned_init", "lam"),
+    ("fit", "widths"): ("fitting", "fit_rdms", "n_hidden"),
+    ("fit", "lam"): ("fitting", "fit_rdms", "lam"),
+    ("fit", "method"): ("fitting", "fit_rdms", "method"),
+    ("fit", "representation"): ("fitting", "fit_rdms", "representation"),
+    ("fit", "measure"): ("fitting", "fit_rdms", "measure"),
+    ("fit", "init"): ("fitting", "fit_rdms", "init"),
+    ("fit", "n_boot"): ("fitting", "fit_rdms", "n_boot"),
+    ("fit", "seed"): ("fitting", "fit_rdms", "random_state"),
+    ("fit", "n_draws"): ("fitting", "fit_rdms", "n_draws"),
+    ("compare", "widths"): ("hypotheses", "compare_widths", "widths"),
+    ("compare", "n_hidden"): ("hypotheses", "compare_regimes", "n_hidden"),
+    ("compare", "method"): ("hypotheses", "compare_widths", "method"),
+    ("compare", "n_boot"): ("hypotheses", "compare_widths", "n_boot"),
+    ("compare", "seed"): ("hypotheses", "compare_widths", "seed"),
+}
+
+_SIGNATURES = {}
+
+
+def api_default(command, dest):
+    """The default of option ``dest`` of ``command``: the default of the parameter in :data:`API_DEFAULTS`.
+
+    Read from the function's source with :mod:`ast` (no import: ``--help`` stays fast); a test checks it against
+    ``inspect.signature`` of the imported function.
+    """
+    import ast
+
+    module, func, param = API_DEFAULTS[(command, dest)]
+    key = (module, func)
+    if key not in _SIGNATURES:
+        tree = ast.parse((_PACKAGE_DIR / f"{module}.py").read_text(encoding="utf-8"))
+        node = None
+        for top in tree.body:
+            if isinstance(top, ast.FunctionDef) and top.name == func:
+                node = top
+            elif isinstance(top, ast.ClassDef) and top.name == func:
+                node = next(n for n in top.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+        if node is None:
+            raise LookupError(f"{func} not found in rsa_lineardyn/{module}.py")
+        a = node.args
+        pos = a.posonlyargs + a.args
+        found = dict(zip([x.arg for x in pos[len(pos) - len(a.defaults):]], a.defaults))
+        found.update({x.arg: d for x, d in zip(a.kwonlyargs, a.kw_defaults) if d is not None})
+        _SIGNATURES[key] = {k: ast.literal_eval(v) for k, v in found.items()
+                            if isinstance(v, (ast.Constant, ast.Tuple, ast.List, ast.UnaryOp))}
+    return _SIGNATURES[key][param]
+
+
+def _shown_default(command, dest):
+    module, func, param = API_DEFAULTS[(command, dest)]
+    value = api_default(command, dest)
+    if isinstance(value, (tuple, list)):
+        value = ",".join(map(str, value))
+    return f"default {value}, as {func}'s {param}"
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -163,10 +232,32 @@ def _load_example(name):
     return importlib.import_module(f"rsa_lineardyn.demos.{name}")
 
 
-def _existing_file(path, what):
-    """``path`` as a Path to an existing file that can be read (else a one-line CLIError naming it)."""
-    from ._validation import check_path
+#: Largest input file the command line reads (a data, task or .npz member): above it the work would not fit in
+#: memory anyway.  Python users with larger data select RDMs first and call the functions directly.
+MAX_INPUT_BYTES = 2**30
 
+
+def _existing_file(path, what):
+    """``path`` as a Path to an existing, readable regular file of at most :data:`MAX_INPUT_BYTES` bytes.
+
+    The type and size are checked before the file is opened: a FIFO, a device or a folder is refused, never read
+    (opening a FIFO would wait forever for a writer).  Errors are one-line CLIErrors naming the argument.
+    """
+    from ._validation import check_path, format_bytes
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        st = None  # missing or unreachable: check_path says which
+    if st is not None and not stat.S_ISDIR(st.st_mode):
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a FIFO (named pipe)" if stat.S_ISFIFO(st.st_mode) else "a device or socket"
+            raise CLIError(f"`{what}`: {what} file {path} is {kind}, not a regular file; it is not read. Save the "
+                           "data to an ordinary file and pass that.")
+        if st.st_size > MAX_INPUT_BYTES:
+            raise CLIError(f"`{what}`: {what} file {path} is {format_bytes(st.st_size)}, above the "
+                           f"{format_bytes(MAX_INPUT_BYTES)} the command line reads; select the RDMs (or items) you "
+                           "need into a smaller file, or call the rsa_lineardyn functions from Python.")
     return check_path(path, what, what=f"{what} file", error=CLIError)
 
 
@@ -211,12 +302,27 @@ def load_task(spec):
         import pandas as pd
 
         try:
-            df = pd.read_csv(p, index_col=0)
+            raw = pd.read_csv(p, header=None, dtype=str, keep_default_na=False)
         except Exception as exc:  # pandas raises many types on malformed text
             raise CLIError(f"could not read task file {p} as CSV: {_one_line(exc)}") from None
+        # a header row is detected, not assumed: a first row of numbers (after the label) is an item, not names
+        has_header = raw.shape[0] > 0 and not all(_is_number(v) for v in raw.iloc[0, 1:])
+        body = raw.iloc[1:] if has_header else raw
+        columns = [str(c) for c in raw.iloc[0, 1:]] if has_header else [f"feature_{j + 1}"
+                                                                        for j in range(raw.shape[1] - 1)]
+        try:
+            df = pd.DataFrame(body.iloc[:, 1:].to_numpy(dtype=float), index=[str(x) for x in body.iloc[:, 0]],
+                              columns=columns)
+        except ValueError:
+            raise CLIError(f"task file {p}: every column after the item labels must hold numbers (target features); "
+                           "some entries are not numbers") from None
+        _progress(f"task file {p}: " + ("header row found (feature names: "
+                                         f"{', '.join(columns[:5])}{' ...' if len(columns) > 5 else ''})" if has_header
+                                         else "no header row (its first row holds numbers), so every row is an item; "
+                                         "features named feature_1, feature_2, ..."))
         if df.shape[0] < 2 or df.shape[1] < 1:
-            raise CLIError(f"task file {p} must have a header, one row per item (at least 2) with the item label "
-                           f"in the first column and at least one feature column; got shape {df.shape}")
+            raise CLIError(f"task file {p} must have one row per item (at least 2) with the item label in the first "
+                           f"column and at least one feature column (a header row is optional); got shape {df.shape}")
         task = rl.task_from_dataframe(df, name=name)
     else:
         arrays = _read_npz(p, "task")
@@ -234,16 +340,68 @@ def load_task(spec):
     return task
 
 
+def _npz_member_sizes(path, what):
+    """Declared sizes (bytes) of the arrays in an .npz, read from the zip and .npy headers only (nothing inflated).
+
+    Refuses an archive whose members declare more than :data:`MAX_INPUT_BYTES` in all (an ".npz bomb": a tiny
+    file that inflates to gigabytes), object arrays (they would need pickle) and members that are not .npy files.
+    """
+    import zipfile
+
+    from ._validation import format_bytes
+
+    total = 0
+    sizes = {}
+    with zipfile.ZipFile(path) as zf:
+        for info in zf.infolist():
+            name = info.filename[:-4] if info.filename.endswith(".npy") else info.filename
+            with zf.open(info) as fh:
+                try:
+                    version = np.lib.format.read_magic(fh)
+                    reader = {(1, 0): np.lib.format.read_array_header_1_0,
+                              (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                    if reader is None:
+                        raise ValueError(f"unsupported .npy version {version}")
+                    shape, _, dtype = reader(fh)
+                except ValueError as exc:
+                    raise CLIError(f"{what} file {path}: member {info.filename!r} is not a .npy array "
+                                   f"({_one_line(exc)})") from None
+            if dtype.hasobject:
+                raise CLIError(f"{what} file {path}: array {name!r} holds Python objects, which would need pickle to "
+                               "read; save numbers or fixed-width strings (np.savez with plain arrays)")
+            nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+            sizes[name] = nbytes
+            total += max(nbytes, info.file_size)
+    if total > MAX_INPUT_BYTES:
+        big = max(sizes, key=sizes.get) if sizes else "?"
+        raise CLIError(f"{what} file {path} declares {format_bytes(total)} of arrays once unpacked (largest: {big!r}, "
+                       f"{format_bytes(sizes.get(big, 0))}), above the {format_bytes(MAX_INPUT_BYTES)} the command line "
+                       "reads; nothing was unpacked. Save only the arrays needed (e.g. the RDMs of the subjects you "
+                       "analyse).")
+    return sizes
+
+
 def _read_npz(path, what):
     import zipfile
 
     if not zipfile.is_zipfile(path):
         raise CLIError(f"{what} file {path} is not a valid .npz archive (corrupt or truncated?)")
     try:
+        _npz_member_sizes(path, what)
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
+    except CLIError:
+        raise
     except Exception as exc:
         raise CLIError(f"could not read {what} file {path} as .npz: {_one_line(exc)}") from None
+
+
+def _is_number(text):
+    try:
+        float(text)
+        return True
+    except (TypeError, ValueError):
+        return False
 
 
 def _one_line(exc):
@@ -252,12 +410,16 @@ def _one_line(exc):
 
 
 # ----------------------------------------------------------------------------- data RDMs
-def load_data_rdms(spec, labels=None):
+def load_data_rdms(spec, labels=None, trust_pickle=False):
     """Data RDMs from a file (.npy, .npz, .csv, .hdf5/.h5, .pkl) or a bundled name ``92images:<which>``.
 
-    Matrices go through :func:`rsa_lineardyn.rdms_from_matrices` (checked square,
-    symmetric, zero diagonal).  ``labels`` (list) names the conditions of a
-    matrix file that carries none.
+    The file's own descriptors are kept: an rsatoolbox .hdf5 (or trusted .pkl) keeps its rdm, pattern and
+    object descriptors; an .npz keeps every 1-D array with one entry per RDM as an rdm descriptor and one with
+    one entry per condition as a pattern descriptor (``labels`` is the condition labels).  Matrices go through
+    :func:`rsa_lineardyn.make_rdms` (checked square, symmetric, zero diagonal).  ``labels`` (list) names the
+    conditions of a file that carries none (pattern descriptor ``item``).
+
+    A .pkl file is unpickled only with ``trust_pickle=True`` (unpickling runs code named in the file).
     """
     import rsa_lineardyn as rl
 
@@ -265,26 +427,33 @@ def load_data_rdms(spec, labels=None):
         return rl.load_92images_rdms(spec[len(BUNDLED_DATA_PREFIX):])
     p = _existing_file(spec, "data")
     suffix = p.suffix.lower()
-    file_labels = None
+    rdm_desc, pattern_desc, obj_desc, measure = {}, {}, {}, None
+    if suffix == ".pkl" and not trust_pickle:
+        raise CLIError(f"data file {p} is a pickle: unpickling runs code named in the file, so a crafted file could "
+                       "do anything your account can. Save the RDMs as HDF5 (rdms.save(path, file_type='hdf5')), or "
+                       "pass --trust-pickle if you wrote this file yourself")
     if suffix in (".hdf5", ".h5", ".pkl"):
         from rsatoolbox.rdm import load_rdm
 
+        if suffix == ".pkl":
+            log.warning("unpickling %s (--trust-pickle): this runs code named in the file; use it only for files "
+                        "you wrote yourself", p)
         try:
             rdms = load_rdm(str(p), file_type="pkl" if suffix == ".pkl" else "hdf5")
         except Exception as exc:
             raise CLIError(f"could not read data file {p} as rsatoolbox RDMs: {_one_line(exc)}") from None
         D = rdms.get_matrices()
-        if labels is None:
-            for key in ("item", "conds", "label", "labels", "condition", "conditions", "stimulus"):
-                if key in rdms.pattern_descriptors:
-                    file_labels = [str(x) for x in rdms.pattern_descriptors[key]]
-                    break
+        rdm_desc = {k: v for k, v in rdms.rdm_descriptors.items() if k != "index"}
+        pattern_desc = {k: v for k, v in rdms.pattern_descriptors.items() if k != "index"}
+        obj_desc = dict(rdms.descriptors)
+        measure = rdms.dissimilarity_measure
     elif suffix == ".npy":
         with open(p, "rb") as fh:
             if fh.read(6) != b"\x93NUMPY":
                 raise CLIError(f"data file {p} is not a valid .npy file (corrupt or truncated?)")
         try:
-            D = np.load(p, allow_pickle=False)
+            D = np.load(p, allow_pickle=False, mmap_mode="r")  # the header is read, the data mapped, not copied
+            D = np.array(D)
         except Exception as exc:
             raise CLIError(f"could not read data file {p} as .npy: {_one_line(exc)}") from None
     elif suffix == ".npz":
@@ -297,10 +466,11 @@ def load_data_rdms(spec, labels=None):
                                f"found {sorted(arrays)}")
             keys = numeric
         D = arrays[keys[0]]
-        if "labels" in arrays:
-            file_labels = [str(x) for x in arrays["labels"]]
+        rdm_desc, pattern_desc = _npz_descriptors(p, arrays, keys[0], D)
     elif suffix == ".csv":
         D, file_labels = _read_matrix_csv(p)
+        if file_labels is not None:
+            pattern_desc = {"item": file_labels}
     else:
         raise CLIError(f"data file {p} must be .npy, .npz, .csv, .hdf5/.h5 or .pkl, got {suffix or 'no extension'}")
     D = np.asarray(D)
@@ -308,13 +478,46 @@ def load_data_rdms(spec, labels=None):
         raise CLIError(f"data file {p} must hold numbers, got dtype {D.dtype}")
     if D.ndim not in (2, 3) or D.shape[-1] != D.shape[-2]:
         raise CLIError(f"data in {p} must be one N x N matrix or a stack n x N x N, got shape {D.shape}")
-    use = labels if labels is not None else file_labels
-    if use is not None and len(use) != D.shape[-1]:
-        raise CLIError(f"{len(use)} labels for {D.shape[-1]} conditions in {p}")
+    if labels is not None:
+        if len(labels) != D.shape[-1]:
+            raise CLIError(f"--labels gives {len(labels)} labels for the {D.shape[-1]} conditions in {p}")
+        from .descriptors import LABEL_KEYS
+
+        pattern_desc = {k: v for k, v in pattern_desc.items() if k not in LABEL_KEYS}
+        pattern_desc["item"] = list(labels)
     try:
-        return rl.rdms_from_matrices(D, labels=use)
-    except rl.InputValueError as exc:
+        return rl.make_rdms(D if D.ndim == 3 else D[None], dissimilarity_measure=measure, descriptors=obj_desc or None,
+                            rdm_descriptors=rdm_desc or None, pattern_descriptors=pattern_desc or None)
+    except (rl.InputValueError, rl.InputTypeError) as exc:
         raise CLIError(f"data in {p}: {_one_line(exc)}") from None
+
+
+def _npz_descriptors(path, arrays, key, D):
+    """rdm and pattern descriptors from the other 1-D arrays of a data .npz (by length; ambiguous ones refused)."""
+    n_rdm = 1 if D.ndim == 2 else D.shape[0]
+    n_cond = D.shape[-1]
+    rdm_desc, pattern_desc = {}, {}
+    for name, arr in arrays.items():
+        if name == key:
+            continue
+        if arr.ndim != 1:
+            log.info("data file %s: array %r (shape %s) is not a descriptor (not 1-D); ignored", path, name, arr.shape)
+            continue
+        values = [x.item() if hasattr(x, "item") else x for x in arr]
+        if name == "labels" and arr.size == n_cond:
+            pattern_desc["item"] = [str(x) for x in values]
+        elif arr.size == n_rdm and arr.size == n_cond and n_rdm > 1:
+            raise CLIError(f"data file {path}: array {name!r} has {arr.size} entries, as many as there are RDMs and "
+                           f"conditions, so it cannot be told whether it describes the RDMs or the conditions; name "
+                           "condition labels 'labels', or save the RDMs as rsatoolbox HDF5 (descriptors explicit)")
+        elif arr.size == n_rdm:
+            rdm_desc[name] = values
+        elif arr.size == n_cond:
+            pattern_desc[name] = values
+        else:
+            log.info("data file %s: array %r has %d entries, neither one per RDM (%d) nor one per condition (%d); "
+                     "ignored", path, name, arr.size, n_rdm, n_cond)
+    return rdm_desc, pattern_desc
 
 
 def _read_matrix_csv(path):
@@ -385,14 +588,19 @@ def cmd_demo(args):
     names = ["figure1.png"] + [f"semantic_rdms_{r}.png" for r in sem.regimes()] + [
         "semantic_modes.png", "semantic_rdm_trajectories.png"]
     _check_outputs([out_dir / n for n in names], args.force)
-    print("== 1/2  Figure 1: gradient descent vs the exact solution ==")
-    _progress("Figure 1 ...")
-    f1_kwargs = {"t_max": 4.0} if args.quick else {}
-    f1 = {"max_deviation": _figure1(out_dir / "figure1.png", args.lr, args.force, **f1_kwargs)}
-    print("\n== 2/2  Semantic development: hidden representations, rich vs lazy, bottleneck vs wide ==")
-    _progress("semantic development (about 20 s) ...")
-    sem_kwargs = {"widths": (1, 16), "n_times": min(args.n_times, 40)} if args.quick else {"n_times": args.n_times}
-    res = sem.run(out_dir=out_dir, force=True, **sem_kwargs)
+    from .outputs import staged_folder
+
+    # every figure is drawn into a temporary folder beside the targets and moved into place only when all succeeded
+    with staged_folder(out_dir, names, args.force) as stage:
+        print("== 1/2  Figure 1: gradient descent vs the exact solution ==")
+        _progress("Figure 1 ...")
+        f1_kwargs = {"t_max": 4.0} if args.quick else {}
+        f1 = {"max_deviation": _figure1(stage / "figure1.png", args.lr, True, **f1_kwargs)}
+        print("\n== 2/2  Semantic development: hidden representations, rich vs lazy, bottleneck vs wide ==")
+        _progress("semantic development (about 20 s) ...")
+        sem_kwargs = {"widths": (1, 16), "n_times": min(args.n_times, 40)} if args.quick else {"n_times": args.n_times}
+        res = sem.run(out_dir=stage, force=True, **sem_kwargs)
+    print(f"wrote {len(names)} figures to {out_dir}")
     worst = max(f1["max_deviation"], res["max_sim_deviation"])
     print(f"\nlargest simulation-vs-theory deviation: {worst:.3e} "
           f"(Figure 1, gradient descent lr = {args.lr:g}, max |QQ^T_sim - QQ^T_exact|: {f1['max_deviation']:.3e}; "
@@ -428,6 +636,14 @@ def cmd_trajectory(args):
     check_scale(args.scale, "--scale")
     check_lam(args.lam, "--lam")
     check_grid_size(args.n_times, "--n-times", minimum=3)
+    _check_run_numbers(args)
+    times = None
+    if args.times is not None:
+        from ._validation import MAX_GRID, check_times
+
+        times = check_times(_parse_list(args.times, "--times"), "--times")
+        if times.size > MAX_GRID:
+            raise CLIError(f"`--times` has {times.size} values; at most {MAX_GRID} are accepted")
     if args.n_hidden is not None:
         check_positive_int(args.n_hidden, "--n-hidden", maximum=MAX_WIDTH,
                            why="the weights would not fit in memory; any width >= n_in + n_out is already 'wide'")
@@ -438,9 +654,7 @@ def cmd_trajectory(args):
     _check_outputs([h5, png], args.force)
     if args.n_hidden is None:
         args.n_hidden = min(task.n_in, task.n_out)
-    if args.times is not None:
-        times = np.array(_parse_list(args.times, "--times"))
-    else:
+    if times is None:
         if args.n_times < 3:
             raise CLIError(f"--n-times must be >= 3, got {args.n_times}")
         times = _default_times(task, args.scale, args.n_times)
@@ -451,7 +665,7 @@ def cmd_trajectory(args):
                       descriptors={"init": args.init, "scale": args.scale, "seed": -1 if args.seed is None else args.seed})
     def save_h5(tmp):
         tmp.unlink()  # rsatoolbox refuses to write over a file, even the empty temporary one
-        rdms.save(str(tmp), file_type="hdf5")
+        save_rdms_hdf5(rdms, tmp)
 
     _atomic_write([(h5, save_h5), (png, lambda tmp: _plot_trajectory(traj, rdms, tmp))], args.force)
     print(f"{rdms.n_rdm} predicted RDMs ({args.representation}, {rdms.dissimilarity_measure}) of {task.name} "
@@ -459,6 +673,29 @@ def cmd_trajectory(args):
     print(f"wrote {h5}  (read with rsatoolbox.rdm.load_rdm)")
     print(f"wrote {png}")
     return 0
+
+
+def save_rdms_hdf5(rdms, path):
+    """``rdms.save(path, file_type="hdf5")``, but text descriptors with non-ASCII characters survive.
+
+    rsatoolbox stores text arrays as ASCII bytes (``astype('S')``: an ascii codec error on ``"Bär"``); here such
+    descriptors are written as UTF-8 string attributes, which ``rsatoolbox.rdm.load_rdm`` reads back as text.
+    """
+    from rsatoolbox.io.hdf5 import write_dict_hdf5
+
+    def fix(d):
+        out = {}
+        for k, v in d.items():
+            if isinstance(v, dict):
+                out[k] = fix(v)
+            elif isinstance(v, np.ndarray) and v.dtype.kind == "U" and v.ndim == 1 and v.size and \
+                    not all(str(x).isascii() for x in v):
+                out[k] = tuple(str(x) for x in v)  # a sequence of str: stored as UTF-8 attributes
+            else:
+                out[k] = v
+        return out
+
+    write_dict_hdf5(str(path), fix(rdms.to_dict()))
 
 
 def _plot_trajectory(traj, rdms, out=None, n_snap=5):
@@ -503,15 +740,19 @@ def _plot_trajectory(traj, rdms, out=None, n_snap=5):
     cb.ax.tick_params(labelsize=6)
     ax = axes[-1]
     fin = np.isfinite(times) & (times > 0)
+    if not fin.any():  # e.g. --times 0 or 0,inf: no time to put on a log axis
+        ax.text(0.5, 0.5, "no finite time t > 0\nto plot", ha="center", va="center", transform=ax.transAxes)
+        fin = None
     sv = np.linalg.svd(traj.w2w1, compute_uv=False)
     s = traj.task.singular_values
-    shown = min(sv.shape[1], 10)
+    shown = min(sv.shape[1], 10) if fin is not None else 0
     for k in range(shown):
         line, = ax.plot(times[fin][np.argsort(times[fin])], sv[fin][np.argsort(times[fin]), k], lw=1.5,
                         label=f"mode {k + 1}")
         if k < s.size:
             ax.axhline(s[k], color=line.get_color(), ls="--", lw=0.7)
-    ax.set_xscale("log")
+    if fin is not None:
+        ax.set_xscale("log")
     ax.set_xlabel(r"training time t (units of $\tau$)")
     ax.set_ylabel("singular value", fontsize=8)
     ax.set_title("singular values of $W_2W_1(t)$\n(dashed: those of $\\Sigma_{yx}$, the targets)", fontsize=9)
@@ -557,13 +798,15 @@ def _category_ticks(ax, cats, first=True):
 
 # ----------------------------------------------------------------------------- fit
 def _data_and_task(args):
-    """Data RDMs, the task and the item order, as ``fit`` and ``compare`` read them."""
-    import rsa_lineardyn as rl
+    """Data RDMs, the task and the descriptors, as ``fit`` and ``compare`` read them.
 
+    Returns ``(data, task, design)``; ``design`` holds the descriptor names passed to the library
+    (``subject``, ``stage``, ``condition``) and ``stage_order`` (see :func:`_resolve_descriptors`).
+    """
     labels = None
     if args.labels is not None:
         labels = [x.strip() for x in args.labels.split(",")]
-    data = load_data_rdms(args.data, labels)
+    data = load_data_rdms(args.data, labels, trust_pickle=getattr(args, "trust_pickle", False))
     task_spec = args.task
     if task_spec is None:
         if args.data.startswith(BUNDLED_DATA_PREFIX):
@@ -571,16 +814,160 @@ def _data_and_task(args):
         else:
             raise CLIError("--task is required: the bundled task name or a .csv/.npz task file the network learns")
     task = load_task(task_spec)
-    item_order = data
-    has_labels = any(k in data.pattern_descriptors for k in ("item", "conds", "label", "labels", "condition",
-                                                            "conditions", "stimulus"))
-    if not has_labels:
-        if data.n_cond != task.P:
-            raise CLIError(f"the data RDMs have {data.n_cond} conditions but the task has {task.P} items; "
-                           "give the data item labels (--labels) or a matching task")
-        item_order = list(task.labels)
-        data = rl.rdms_from_matrices(data.get_matrices(), labels=item_order)
-    return data, task, item_order
+    data, design = _resolve_descriptors(data, task, args)
+    return data, task, design
+
+
+#: rdm descriptor names read as subjects / stages without a flag (case-insensitive; ``_id`` etc. allowed).
+_SUBJECT_NAME = r"(subject|subj|sub|participant|ppt)s?([_\- ]?(id|name|code|nr|no))?"
+_STAGE_NAME = r"(stage|epoch|phase|time|training[_\- ]?stage|learning[_\- ]?stage)s?"
+#: rdm descriptors that never group RDMs (rsatoolbox's own index).
+_IGNORED_RDM_DESCRIPTORS = ("index",)
+
+
+def _flag_value(text):
+    """A descriptor flag's value: ``None`` for 'none', else the name; absent flag -> 'auto'."""
+    if text is None:
+        return "auto"
+    return None if text.strip().lower() == "none" else text.strip()
+
+
+def _shown_values(values, k=6):
+    uniq = list(dict.fromkeys(str(v) for v in np.asarray(values).tolist()))
+    return f"{len(uniq)} value(s): {', '.join(uniq[:k])}{' ...' if len(uniq) > k else ''}"
+
+
+def _resolve_descriptors(data, task, args):
+    """Which descriptors of the user's file name the conditions, subjects and stages; log them; never guess.
+
+    A flag names a descriptor (or 'none'); without it a descriptor is taken only when its name says what it is
+    (``participant_id`` -> subjects, ``phase`` -> stages, one pattern descriptor holding the task's item labels ->
+    conditions).  Several candidates, or none where the command needs one, stop the run with the descriptors
+    present and the flag to pass.  Returns ``(data, design)``.
+    """
+    import re
+
+    rdm_d = {k: v for k, v in data.rdm_descriptors.items() if k not in _IGNORED_RDM_DESCRIPTORS}
+    present = ", ".join(f"{k!r} ({_shown_values(v, 3)})" for k, v in rdm_d.items()) or "none"
+    n_rdm = int(data.n_rdm)
+
+    def varying(k):
+        return len({str(x) for x in np.asarray(rdm_d[k]).tolist()}) > 1
+
+    def pick(flag, name, pattern, what):
+        value = _flag_value(getattr(args, name.replace("-", "_")))
+        if value != "auto":
+            if value is not None and value not in data.rdm_descriptors:
+                raise CLIError(f"--{name} {value!r} is not an rdm descriptor of {args.data}; its rdm descriptors are "
+                               f"{present} (pass one of these names, or 'none')")
+            return value
+        cands = [k for k in rdm_d if re.fullmatch(pattern, k.strip(), flags=re.IGNORECASE) and varying(k)]
+        if len(cands) > 1:
+            raise CLIError(f"several rdm descriptors of {args.data} could name the {what}: "
+                           f"{', '.join(repr(c) for c in cands)}; pass --{name} with the right one (or 'none')")
+        return cands[0] if cands else None
+
+    subject = pick("subject", "subject-descriptor", _SUBJECT_NAME, "subjects")
+    stage = pick("stage", "stage-descriptor", _STAGE_NAME, "stages of learning")
+    if subject is not None and subject == stage:
+        raise CLIError(f"rdm descriptor {subject!r} was named both as subjects and as stages; give "
+                       "--subject-descriptor and --stage-descriptor different descriptors")
+    # descriptors left over that group the RDMs: they may be the subjects; with none found, refuse to guess
+    grouping = [k for k in rdm_d if k not in (subject, stage) and
+                1 < len({str(x) for x in np.asarray(rdm_d[k]).tolist()}) < n_rdm]
+    subject_flag = _flag_value(args.subject_descriptor)
+    if subject is None and subject_flag == "auto" and n_rdm > 1:
+        if grouping or args.command == "compare":
+            why = (f"rdm descriptor(s) {', '.join(repr(k) for k in grouping)} group the {n_rdm} RDMs and may name "
+                   "the subjects (units of replication)" if grouping else
+                   f"the {n_rdm} RDMs carry no subject descriptor (rdm descriptors: {present}), and a hypothesis "
+                   "test needs to know its independent units")
+            fix = ("--subject-descriptor none (every RDM its own unit)" if args.command == "compare" else
+                   "--subject-descriptor none (all RDMs pooled, bootstrap over conditions)")
+            raise CLIError(f"cannot tell which descriptor names the subjects of {args.data}: {why}. Pass "
+                           f"--subject-descriptor NAME, or {fix}")
+    if subject is not None:
+        _progress(f"subjects: rdm descriptor {subject!r} ({_shown_values(data.rdm_descriptors[subject])})")
+    elif n_rdm > 1:
+        _progress(f"subjects: none ({'--subject-descriptor none' if subject_flag is None else 'no descriptor'}): "
+                  + ("every RDM is its own unit" if args.command == "compare" else
+                     f"the {n_rdm} RDMs are pooled and intervals bootstrap over conditions"))
+    stage_order = None
+    if args.stage_order is not None:
+        stage_order = [x.strip() for x in args.stage_order.split(",") if x.strip()]
+        if stage is None:
+            raise CLIError(f"--stage-order was given but no stage descriptor was found in {args.data} (rdm "
+                           f"descriptors: {present}); pass --stage-descriptor NAME too")
+    if stage is not None:
+        vals = np.asarray(data.rdm_descriptors[stage]).tolist()
+        text = not all(_is_number(v) for v in vals)
+        if text and stage_order is None and len(set(map(str, vals))) > 1:
+            uniq = list(dict.fromkeys(map(str, vals)))
+            raise CLIError(f"the stages in rdm descriptor {stage!r} of {args.data} are text labels {sorted(uniq)}: "
+                           "their learning order cannot be read from them (never alphabetically); pass --stage-order "
+                           f"with them in learning order, e.g. --stage-order {','.join(uniq)}")
+        _progress(f"stages of learning: rdm descriptor {stage!r} ({_shown_values(vals)})"
+                  + (f", in the order {', '.join(stage_order)}" if stage_order else ""))
+    elif n_rdm > 1:
+        _progress("stages of learning: none (one snapshot); pass --stage-descriptor NAME if the RDMs were measured at "
+                  "several stages")
+    for k in grouping:
+        if subject is not None:
+            _progress(f"rdm descriptor {k!r} ({_shown_values(rdm_d[k], 3)}) is taken as repeated measurements "
+                      "within subjects (kept together with their subject); pass --stage-descriptor if these are "
+                      "stages of learning")
+    data, condition = _resolve_conditions(data, task, args)
+    return data, {"subject": subject, "stage": stage, "condition": condition, "stage_order": stage_order}
+
+
+def _resolve_conditions(data, task, args):
+    """The pattern descriptor with the condition labels (``--condition-descriptor`` or found by the task's labels).
+
+    Returns ``(data, name)``; ``data`` gets labels ``item`` in task order when the file carries none and its
+    size matches the task (logged).
+    """
+    import rsa_lineardyn as rl
+    from .descriptors import LABEL_KEYS
+
+    pat = {k: v for k, v in data.pattern_descriptors.items() if k != "index"}
+    flag = getattr(args, "condition_descriptor", None)
+    items = set(task.labels)
+    if flag is not None:
+        if flag not in data.pattern_descriptors:
+            raise CLIError(f"--condition-descriptor {flag!r} is not a pattern descriptor of {args.data}; it has "
+                           f"{sorted(pat) or 'none (besides index)'}")
+        name = flag
+    else:
+        matching = [k for k, v in pat.items() if {str(x) for x in np.asarray(v).tolist()} <= items
+                    and len({str(x) for x in np.asarray(v).tolist()}) == len(v) and len(v) > 1]
+        distinct = {tuple(str(x) for x in np.asarray(pat[k]).tolist()) for k in matching}
+        if len(distinct) > 1:
+            raise CLIError(f"several pattern descriptors of {args.data} hold item labels of the task in different "
+                           f"orders ({', '.join(repr(k) for k in matching)}); pass --condition-descriptor with the one "
+                           "that labels the conditions")
+        labelish = [k for k in pat if k in LABEL_KEYS]
+        if matching:
+            name = next((k for k in matching if k in LABEL_KEYS), matching[0])
+        elif labelish:
+            name = labelish[0]  # labels that are not the task's items: the library says which
+        elif pat:
+            raise CLIError(f"none of the pattern descriptors of {args.data} ({', '.join(map(repr, pat))}) holds the "
+                           f"task's item labels ({', '.join(list(task.labels)[:4])} ...); pass --condition-descriptor "
+                           "NAME, or --labels, or use the task the data were measured on")
+        else:
+            if data.n_cond != task.P:
+                raise CLIError(f"the data RDMs have {data.n_cond} conditions but the task has {task.P} items; "
+                               "give the data item labels (--labels) or a matching task")
+            _progress(f"conditions: {args.data} carries no condition labels: its {data.n_cond} conditions are taken "
+                      "as the task's items in task order (pass --labels to say otherwise)")
+            return rl.make_rdms(data.get_matrices(), labels=list(task.labels),
+                                dissimilarity_measure=data.dissimilarity_measure,
+                                rdm_descriptors={k: v for k, v in data.rdm_descriptors.items() if k != "index"},
+                                descriptors=dict(data.descriptors) or None), "item"
+    vals = np.asarray(data.pattern_descriptors[name]).tolist()
+    _progress(f"conditions: pattern descriptor {name!r} ({_shown_values(vals, 4)}), matched to the task's items "
+              "by label")
+    return data, name
 
 
 def _prefix(args):
@@ -601,30 +988,109 @@ def _check_prefix(prefix):
     return prefix
 
 
+def fit_kwargs(args, design):
+    """Keyword arguments of ``rl.fit_rdms`` from the parsed options and the resolved descriptors (same names)."""
+    kw = {"subject_descriptor": design["subject"], "stage_descriptor": design["stage"],
+          "condition_descriptor": design["condition"], "stage_order": design["stage_order"],
+          "n_boot": args.n_boot, "random_state": args.seed}
+    if args.n_draws is not None:
+        kw["n_draws"] = args.n_draws
+    return kw
+
+
+def compare_kwargs(args, design):
+    """Keyword arguments of ``rl.compare_widths`` / ``rl.compare_regimes`` (same names as in Python).
+
+    ``condition_descriptor`` is applied to the data by the command line (:func:`_compare_data`); ``stage_order``
+    and ``n_draws`` are not taken by these functions in this version and are refused when given.
+    """
+    if design["stage_order"] is not None:
+        raise CLIError("--stage-order is not taken by rl.compare_widths / rl.compare_regimes in this version; "
+                       "recode the stages as numbers (their positions on the time axis) in the file, or pass "
+                       "--stage-descriptor none")
+    if args.n_draws is not None:
+        raise CLIError("--n-draws is not taken by rl.compare_widths / rl.compare_regimes in this version; drop it")
+    return {"subject_descriptor": design["subject"], "stage_descriptor": design["stage"], "n_boot": args.n_boot,
+            "seed": args.seed}
+
+
+def _check_run_numbers(args):
+    """Seeds, bootstrap and draw counts: checked before any file is read (one-line errors naming the flag)."""
+    from ._validation import MAX_BOOT, MAX_GRID, check_positive_int
+
+    if getattr(args, "seed", None) is not None:
+        check_positive_int(args.seed, "--seed", minimum=0, maximum=2**63 - 1,
+                           why="seeds are stored as 64-bit integers; any smaller non-negative integer will do")
+    if getattr(args, "n_boot", None) is not None:
+        check_positive_int(args.n_boot, "--n-boot", minimum=0, maximum=MAX_BOOT,
+                           why="a few hundred to a few thousand samples are typical")
+    if getattr(args, "n_draws", None) is not None:
+        check_positive_int(args.n_draws, "--n-draws", minimum=1, maximum=MAX_GRID,
+                           why="each draw is one exact solve; 16 to 64 are typical")
+
+
+def _default_fit_widths(task):
+    """rl.fit_rdms's n_hidden=None, spelled out for the table: 1 ... rank(task) and one wide network."""
+    r = max(task.rank(), 1)
+    wide = max(task.n_in, task.n_out)
+    return list(range(1, r + 1)) + ([wide] if wide > r else [])
+
+
+#: Largest number of hidden widths one run compares (over all hypotheses); each is fitted on the full grid.
+MAX_WIDTHS = 64
+
+
+def _check_memory(n_widths, task, data, command, text):
+    """Estimate the prediction grids of ``n_widths`` widths before any work; refuse beyond the memory budget."""
+    import inspect
+
+    import rsa_lineardyn as rl
+    from ._validation import check_memory
+
+    func = rl.fit_rdms if command == "fit" else rl.evaluate_hypotheses
+    params = inspect.signature(func).parameters
+    n_times, n_lam = params["n_times"].default, params["n_lam"].default
+    n_pairs = data.n_cond * (data.n_cond - 1) // 2
+    try:
+        check_memory(float(n_widths) * n_times * n_lam * max(n_pairs, 1),
+                     f"--widths {text or '(default)'}: {n_widths} width(s) x {n_lam} lam x {n_times} times x "
+                     f"{n_pairs} dissimilarities of predictions",
+                     "Give fewer widths (widths above the task's rank behave alike; 'wide' stands for all of them).")
+    except rl.InputValueError as exc:
+        raise CLIError(_one_line(exc)) from None
+
+
 def cmd_fit(args):
     import pandas as pd
 
     import rsa_lineardyn as rl
     from .fitting import format_interval
 
-    data, task, item_order = _data_and_task(args)
+    _check_run_numbers(args)
+    data, task, design = _data_and_task(args)
     prefix = _prefix(args)
     out_dir = Path(args.out_dir)
     csv_path, json_path, png = (out_dir / f"{prefix}_fit.csv", out_dir / f"{prefix}_best.json",
                                 out_dir / f"{prefix}_fit.png")
     _check_outputs([csv_path, json_path, png], args.force)
-    widths = _parse_list(args.widths, "--widths", int)
-    _check_distinct_widths(widths, args.widths)
+    if args.widths is None:
+        widths = _default_fit_widths(task)
+    else:
+        widths = [w for tok in _parse_widths(args.widths, task, allow_wide=False) for w in
+                  (tok if isinstance(tok, list) else [tok])]
+        _check_distinct_widths(widths, args.widths)
+    _check_memory(len(widths), task, data, "fit", args.widths)
+    item_order = data
     _progress(f"fitting n_hidden in {widths} with rl.fit_rdms ...")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", rl.DegeneracyWarning)
             res = rl.fit_rdms(data, task, n_hidden=widths, lam=args.lam, method=args.method, init=args.init,
                               representation=args.representation, measure=args.measure,
-                              subject_descriptor=None, stage_descriptor=None, n_boot=args.n_boot, seed=0,
+                              **fit_kwargs(args, design),
                               start_check=None if args.no_start_check else "widen",
                               progress=_show_progress(args))
-    except rl.InputValueError as exc:
+    except (rl.InputValueError, rl.InputTypeError) as exc:
         raise CLIError(_one_line(exc)) from None
     # one row per width: its best grid candidate; the overall best row is the refined optimum
     cand = res.table
@@ -644,10 +1110,13 @@ def cmd_fit(args):
     best = {k: (v.item() if hasattr(v, "item") else v) for k, v in best.items()}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", rl.DegeneracyWarning)
+        from .descriptors import with_condition_labels
+
         model = rl.LinearNetworkModel(task, n_hidden=int(best["n_hidden"]), init=res.settings["init"],
                                       representation=args.representation,
                                       measure=args.measure, lam=args.lam, scale=best["scale"],
-                                      item_order=item_order, name=f"N_h={int(best['n_hidden'])}")
+                                      item_order=with_condition_labels(item_order, design["condition"]),
+                                      name=f"N_h={int(best['n_hidden'])}")
     model.theta_ = np.array(([best["lam"]] if model.lam is None else []) + [best["log10_time"]])
     iv = res.intervals
     intervals = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
@@ -655,7 +1124,9 @@ def cmd_fit(args):
     intervals = [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
                  for r in intervals]
     info = {"best": best, "intervals": intervals, "level": float(res.settings["ci"]),
-            "bootstrap_over": res.settings["bootstrap_over"], "n_boot": int(args.n_boot),
+            "bootstrap_over": res.settings["bootstrap_over"], "n_boot": int(args.n_boot), "seed": args.seed,
+            "subject_descriptor": design["subject"], "stage_descriptor": design["stage"],
+            "condition_descriptor": design["condition"], "stage_order": design["stage_order"],
             "flat_tol": float(res.settings["flat_tol"]), "data": str(args.data), "n_rdm": int(data.n_rdm),
             "n_cond": int(data.n_cond), "task": task.name, "widths": widths, "fitter": "rsa_lineardyn.fit_rdms",
             "init": res.settings["init"], "start_check": res.settings.get("start_check"),
@@ -664,7 +1135,8 @@ def cmd_fit(args):
     undetermined = [str(r.parameter) for r in iv.itertuples() if not r.determined]
     _atomic_write([(csv_path, lambda p: table.to_csv(p, index=False)),
                    (json_path, lambda p: p.write_text(json.dumps(info, indent=2))),
-                   (png, lambda p: _plot_fit(data, model, table, p, args.method, undetermined))], args.force)
+                   (png, lambda p: _plot_fit(with_condition_labels(data, design["condition"]), model, table, p,
+                                             args.method, undetermined))], args.force)
     with_pd = table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
     print(_start_line(res.settings["init"], res.settings.get("other_init")))
     print(with_pd)
@@ -678,13 +1150,21 @@ def cmd_fit(args):
 
 
 # ----------------------------------------------------------------------------- compare
-def _parse_widths(text):
-    """``"1,4,wide,1-3"`` -> ``[1, 4, "wide", [1, 2, 3]]`` (a range is one hypothesis, chosen in each fold)."""
+def _parse_widths(text, task=None, allow_wide=True):
+    """``"1,4,wide,1-3"`` -> ``[1, 4, "wide", [1, 2, 3]]`` (a range is one hypothesis, chosen in each fold).
+
+    Widths are capped before anything is built: at most :data:`MAX_WIDTHS` in all, and (given ``task``) none above
+    ``n_in + n_out``, where every network is already wide.
+    """
     out = []
+    limit = None if task is None else task.n_in + task.n_out
     for tok in str(text).replace(" ", "").split(","):
         if not tok:
             continue
         if tok == "wide":
+            if not allow_wide:
+                raise CLIError("`--widths`: 'wide' is for `compare`; `fit` takes numbers (its default includes a "
+                               "wide network)")
             out.append("wide")
             continue
         try:
@@ -692,6 +1172,9 @@ def _parse_widths(text):
                 a, b = (int(x) for x in tok.split("-", 1))
                 if a < 1 or b <= a:
                     raise ValueError
+                if b - a + 1 > MAX_WIDTHS:
+                    raise CLIError(f"`--widths` range {tok} has {b - a + 1} widths, more than the {MAX_WIDTHS} one run "
+                                   "compares; widths above the task's rank behave alike: give e.g. 1-6,wide")
                 out.append(list(range(a, b + 1)))
             else:
                 h = int(tok)
@@ -704,6 +1187,13 @@ def _parse_widths(text):
     if not out:
         raise CLIError("`--widths` is empty; give e.g. 1,4,wide")
     _check_distinct_widths(out, text)
+    flat = [w for tok in out if tok != "wide" for w in (tok if isinstance(tok, list) else [tok])]
+    if len(flat) > MAX_WIDTHS:
+        raise CLIError(f"`--widths` {text!r} lists {len(flat)} widths, more than the {MAX_WIDTHS} one run compares; "
+                       "widths above the task's rank behave alike: give e.g. 1-6,wide")
+    if limit is not None and flat and max(flat) > limit:
+        raise CLIError(f"`--widths`: width {max(flat)} is above n_in + n_out = {limit} of task {task.name}, where "
+                       "every network is already wide; use 'wide' (compare) or a width up to that")
     return out
 
 
@@ -733,7 +1223,20 @@ def _records(df):
 def cmd_compare(args):
     import rsa_lineardyn as rl
 
-    data, task, _ = _data_and_task(args)
+    from ._validation import check_comparison_method
+    from .descriptors import with_condition_labels
+
+    _check_run_numbers(args)
+    try:
+        check_comparison_method(args.method, "--method")
+    except rl.InputValueError as exc:
+        raise CLIError(_one_line(exc)) from None
+    drawable = _plottable(args.method)
+    if not args.regimes:
+        _parse_widths(args.widths)  # syntax and caps before any file is read
+    data, task, design = _data_and_task(args)
+    kw = dict(method=args.method, init=args.init, progress=_show_progress(args), **compare_kwargs(args, design))
+    data = with_condition_labels(data, design["condition"])
     prefix = _prefix(args)
     out_dir = Path(args.out_dir)
     kind = "regimes" if args.regimes else "widths"
@@ -741,10 +1244,21 @@ def cmd_compare(args):
                                          out_dir / f"{prefix}_compare_{kind}_pairwise.csv",
                                          out_dir / f"{prefix}_compare_{kind}.json",
                                          out_dir / f"{prefix}_compare_{kind}.png")
-    outputs = [csv_path, pw_path, json_path, png]
+    outputs = [csv_path, pw_path, json_path] + ([png] if drawable else [])
+    if not drawable:
+        log.warning("no figure: rsatoolbox's plot_model_comparison cannot draw --method %s; the tables and JSON are "
+                    "written (pick e.g. corr or cosine for a figure)", args.method)
     _check_outputs(outputs, args.force)
-    kw = dict(method=args.method, n_boot=args.n_boot, seed=args.seed, init=args.init,
-              progress=_show_progress(args))
+    if args.regimes:
+        if args.n_hidden is not None:
+            from ._validation import MAX_WIDTH, check_positive_int
+
+            check_positive_int(args.n_hidden, "--n-hidden", maximum=min(MAX_WIDTH, task.n_in + task.n_out),
+                               why="every network is already wide at n_in + n_out")
+    else:
+        widths = _parse_widths(args.widths, task)
+        n_w = len({w for tok in widths for w in (tok if isinstance(tok, list) else [tok])})
+        _check_memory(n_w, task, data, "compare", args.widths)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", rl.DegeneracyWarning)
@@ -752,7 +1266,6 @@ def cmd_compare(args):
                 _progress(f"rl.compare_regimes (n_hidden = {args.n_hidden or 'rank of the task'}) ...")
                 res = rl.compare_regimes(data, task, n_hidden=args.n_hidden, **kw)
             else:
-                widths = _parse_widths(args.widths)
                 _progress(f"rl.compare_widths with widths {widths} ...")
                 res = rl.compare_widths(data, task, widths=widths, **kw)
     except (rl.InputValueError, rl.InputTypeError) as exc:
@@ -773,10 +1286,12 @@ def cmd_compare(args):
         print(f"note: {m}")
     info = {"kind": kind, "data": str(args.data), "task": task.name, "init": args.init, "method": args.method,
             "n_boot": int(args.n_boot), "seed": args.seed, "widths": None if args.regimes else args.widths,
+            "subject_descriptor": design["subject"], "stage_descriptor": design["stage"],
+            "condition_descriptor": design["condition"],
             "n_hidden": args.n_hidden if args.regimes else None, "table": _records(table),
             "pairwise": _records(res.pairwise), "messages": list(res.messages),
             "settings": {k: v for k, v in res.settings.items() if isinstance(v, (str, int, float, bool, type(None)))},
-            "csv": str(csv_path), "pairwise_csv": str(pw_path), "figure": str(png)}
+            "csv": str(csv_path), "pairwise_csv": str(pw_path), "figure": str(png) if drawable else None}
 
     def write_png(path):
         import matplotlib
@@ -791,11 +1306,25 @@ def cmd_compare(args):
 
     _atomic_write([(csv_path, lambda p: table.to_csv(p, index=False)),
                    (pw_path, lambda p: res.pairwise.to_csv(p, index=False)),
-                   (json_path, lambda p: p.write_text(json.dumps(info, indent=2, default=str))),
-                   (png, write_png)], args.force)
+                   (json_path, lambda p: p.write_text(json.dumps(info, indent=2, default=str)))]
+                  + ([(png, write_png)] if drawable else []), args.force)
     for p in outputs:
         print(f"wrote {p}")
     return 0
+
+
+def _plottable(method):
+    """Whether rsatoolbox's ``plot_model_comparison`` can draw results of ``method`` (it has a y label for it)."""
+    try:
+        from rsatoolbox.vis.model_plot import _get_y_label
+    except ImportError:  # another rsatoolbox layout: the methods its plot labels today
+        return method in ("cosine", "cosine_cov", "spearman", "corr", "corr_cov", "kendall", "tau-b", "tau-a",
+                          "neg_riem_dist", "rho-a")
+    try:
+        _get_y_label(method)
+    except ValueError:
+        return False
+    return True
 
 
 _START_TEXT = {
@@ -879,6 +1408,24 @@ class _Parser(argparse.ArgumentParser):
 _FMT = argparse.RawDescriptionHelpFormatter
 
 
+def descriptor_options(p):
+    """The options of ``fit`` and ``compare`` that read the user's file: descriptors, stage order, pickles."""
+    g = p.add_argument_group("descriptors of the data file (logged; never guessed when unclear)")
+    g.add_argument("--subject-descriptor", metavar="NAME",
+                   help="rdm descriptor naming the subjects (units of replication), or 'none' (default: the one "
+                        "named like subject/participant(_id), if exactly one)")
+    g.add_argument("--stage-descriptor", metavar="NAME",
+                   help="rdm descriptor naming stages of learning, or 'none' (default: the one named like "
+                        "stage/epoch/phase/time, if exactly one)")
+    g.add_argument("--condition-descriptor", metavar="NAME",
+                   help="pattern descriptor holding the condition labels (default: the one whose values are the "
+                        "task's item labels)")
+    g.add_argument("--stage-order", metavar="A,B,...",
+                   help="the stage values in learning order, comma-separated (needed for text stages, e.g. pre,post)")
+    g.add_argument("--trust-pickle", action="store_true",
+                   help="read a .pkl data file (unpickling runs code named in the file: only for your own files)")
+
+
 def build_parser():
     parser = _Parser(
         prog="rsa-lineardyn",
@@ -939,15 +1486,21 @@ def build_parser():
     common(p)
     p.add_argument("--prefix", help="file name prefix (default: the task name)")
     p.add_argument("--n-hidden", type=int, default=None, help="hidden width (default: min(n_in, n_out))")
-    p.add_argument("--lam", type=float, default=0.0, help="balance lambda of the initial weights (default 0)")
-    p.add_argument("--scale", type=float, default=0.1, help="initial weight scale (default 0.1)")
-    p.add_argument("--init", choices=("aligned", "random"), default="aligned",
-                   help="task-aligned (deterministic, default) or random lambda-balanced weights")
-    p.add_argument("--seed", type=int, default=0, help="seed of --init random (default 0)")
-    p.add_argument("--representation", choices=("hidden", "output", "ntk", "prediction"), default="hidden")
-    p.add_argument("--measure", choices=("euclidean", "cosine"), default="euclidean",
-                   help="squared Euclidean (default) or cosine distance")
-    p.add_argument("--times", help="comma-separated times, 'inf' allowed (default: log-spaced over learning)")
+    t = "trajectory"
+    p.add_argument("--lam", type=float, default=api_default(t, "lam"),
+                   help=f"balance lambda of the initial weights ({_shown_default(t, 'lam')})")
+    p.add_argument("--scale", type=float, default=api_default(t, "scale"),
+                   help=f"initial weight scale ({_shown_default(t, 'scale')})")
+    p.add_argument("--init", choices=("random", "aligned"), default=api_default(t, "init"),
+                   help="random lambda-balanced weights (one draw, --seed) or task-aligned (deterministic) "
+                        f"({_shown_default(t, 'init')})")
+    p.add_argument("--seed", type=int, default=api_default(t, "seed"),
+                   help=f"seed of --init random ({_shown_default(t, 'seed')})")
+    p.add_argument("--representation", choices=("hidden", "output", "ntk", "prediction"),
+                   default=api_default(t, "representation"), help=_shown_default(t, "representation"))
+    p.add_argument("--measure", choices=("euclidean", "cosine"), default=api_default(t, "measure"),
+                   help=f"squared Euclidean or cosine distance ({_shown_default(t, 'measure')})")
+    p.add_argument("--times", help="comma-separated times >= 0, 'inf' allowed (default: log-spaced over learning)")
     p.add_argument("--n-times", type=int, default=25, help="number of default times (default 25)")
     p.set_defaults(func=cmd_trajectory)
 
@@ -973,18 +1526,30 @@ def build_parser():
                                   "(default for 92images:* data: 92images)")
     common(p)
     p.add_argument("--prefix", help="file name prefix (default: the whole data file name with dots as underscores, e.g. rdm_npy)")
-    p.add_argument("--widths", default="1,2,3", help="comma-separated hidden widths to compare (default 1,2,3)")
-    p.add_argument("--lam", type=float, default=None, help="fix lambda instead of fitting it")
-    p.add_argument("--method", default="corr", help="rsatoolbox compare method (default corr)")
-    p.add_argument("--representation", choices=("hidden", "output", "ntk", "prediction"), default="hidden")
-    p.add_argument("--measure", choices=("euclidean", "cosine"), default="euclidean")
+    f = "fit"
+    p.add_argument("--widths", default=api_default(f, "widths"),
+                   help="comma-separated hidden widths, or ranges like 1-4 (default: rl.fit_rdms's n_hidden=None, "
+                        "i.e. 1 ... rank of the task and one wide network)")
+    p.add_argument("--lam", type=float, default=api_default(f, "lam"), help="fix lambda instead of fitting it")
+    p.add_argument("--method", default=api_default(f, "method"),
+                   help=f"rsatoolbox compare method ({_shown_default(f, 'method')})")
+    p.add_argument("--representation", choices=("hidden", "output", "ntk", "prediction"),
+                   default=api_default(f, "representation"), help=_shown_default(f, "representation"))
+    p.add_argument("--measure", choices=("euclidean", "cosine"), default=api_default(f, "measure"),
+                   help=_shown_default(f, "measure"))
     p.add_argument("--labels", help="comma-separated condition labels for matrix files without labels")
-    p.add_argument("--n-boot", type=int, default=100,
-                   help="bootstrap samples for the intervals (default 100; over conditions for corr/cosine; "
-                        "0: no intervals, every parameter reported as not determined)")
-    p.add_argument("--init", choices=("random", "aligned"), default="random",
-                   help="assumed start: 'random' (default: the expected geometry over random lambda-balanced "
-                        "starts) or 'aligned' (task-aligned, the task's modes present at t = 0)")
+    p.add_argument("--n-boot", type=int, default=api_default(f, "n_boot"),
+                   help=f"bootstrap samples for the intervals ({_shown_default(f, 'n_boot')}; over subjects, or over "
+                        "conditions for corr/cosine with one unit; 0: no intervals, every parameter reported as "
+                        "not determined)")
+    p.add_argument("--init", choices=("random", "aligned"), default=api_default(f, "init"),
+                   help="assumed start: 'random' (the expected geometry over random lambda-balanced starts) or "
+                        f"'aligned' (task-aligned, the task's modes present at t = 0) ({_shown_default(f, 'init')})")
+    p.add_argument("--seed", type=int, default=api_default(f, "seed"),
+                   help=f"the one seed of the run: bootstrap and random starts ({_shown_default(f, 'seed')})")
+    p.add_argument("--n-draws", type=int, default=api_default(f, "n_draws"),
+                   help="Monte-Carlo draws of the expectation over random starts (default: the model's own)")
+    descriptor_options(p)
     p.add_argument("--no-start-check", action="store_true",
                    help="skip the refit under the other assumed start (faster; intervals then ignore the start)")
     p.set_defaults(func=cmd_fit)
@@ -1005,19 +1570,28 @@ def build_parser():
     p.add_argument("--task", help="the task the network learns (default for 92images:* data: 92images)")
     common(p)
     p.add_argument("--prefix", help="file name prefix (default: the whole data file name with dots as underscores, e.g. rdm_npy)")
-    p.add_argument("--widths", default="1,wide",
+    c = "compare"
+    p.add_argument("--widths", default=",".join(map(str, api_default(c, "widths"))),
                    help="comma-separated hypotheses: ints, 'wide', or a range like 1-3 (one hypothesis; the width "
-                        "is chosen inside each training fold) (default 1,wide)")
+                        f"is chosen inside each training fold) ({_shown_default(c, 'widths')})")
     p.add_argument("--regimes", action="store_true", help="rich vs lazy (rl.compare_regimes) instead of widths")
-    p.add_argument("--n-hidden", type=int, default=None, help="width of the --regimes models (default: task rank)")
+    p.add_argument("--n-hidden", type=int, default=api_default(c, "n_hidden"),
+                   help="width of the --regimes models (default: task rank, as rl.compare_regimes's n_hidden=None)")
     p.add_argument("--init", choices=("random", "aligned"), default="random",
-                   help="assumed start of the network models (default random: expected geometry over random "
-                        "lambda-balanced starts)")
-    p.add_argument("--method", default="corr", help="rsatoolbox compare method (default corr)")
+                   help="assumed start of the network models (default random, as rl.LinearNetworkModel's: the "
+                        "expected geometry over random lambda-balanced starts)")
+    p.add_argument("--method", default=api_default(c, "method"),
+                   help=f"rsatoolbox compare method ({_shown_default(c, 'method')})")
     p.add_argument("--labels", help="comma-separated condition labels for matrix files without labels")
-    p.add_argument("--n-boot", type=int, default=0, help="bootstrap samples over units for percentile intervals "
-                                                          "(default 0: t intervals only)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    p.add_argument("--n-boot", type=int, default=api_default(c, "n_boot"),
+                   help=f"bootstrap samples over units for percentile intervals ({_shown_default(c, 'n_boot')}: "
+                        "0 means t intervals only)")
+    p.add_argument("--seed", type=int, default=api_default(c, "seed"),
+                   help=f"the one seed of the run ({_shown_default(c, 'seed')})")
+    p.add_argument("--n-draws", type=int, default=None,
+                   help="Monte-Carlo draws of the expectation over random starts (not yet taken by "
+                        "rl.compare_widths in this version: refused when given)")
+    descriptor_options(p)
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("demo", help="one-shot demo on the bundled data (Figure 1 + semantic development)",
@@ -1045,9 +1619,13 @@ def main(argv=None):
     start = _time.perf_counter()
     undo_logging = _configure_logging(_verbosity(args))
     log.debug("arguments: %s", {k: v for k, v in vars(args).items() if k != "func"})
+    undo_signal = _handle_sigterm()
     try:
         code = args.func(args)
         _progress(f"done in {_time.perf_counter() - start:.1f} s")
+    except Terminated:
+        print("rsa-lineardyn: terminated (SIGTERM); no output written", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("rsa-lineardyn: interrupted", file=sys.stderr)
         return 130
@@ -1061,8 +1639,25 @@ def main(argv=None):
         print(f"rsa-lineardyn {args.command}: error: {msg}", file=sys.stderr)
         return 1
     finally:
+        undo_signal()
         undo_logging()
     return code
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: unwinds like Ctrl-C, so every temporary file is removed on the way out."""
+
+
+def _handle_sigterm():
+    """Turn SIGTERM into :class:`Terminated` while a command runs (main thread only); returns the undo."""
+    def on_term(signum, frame):
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_term)
+    except (ValueError, OSError):  # not the main thread (e.g. main() called from a worker): leave it alone
+        return lambda: None
+    return lambda: signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

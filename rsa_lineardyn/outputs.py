@@ -13,7 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["OutputExistsError", "staged_outputs", "write_outputs", "write_text"]
+__all__ = ["OutputExistsError", "staged_outputs", "staged_folder", "write_outputs", "write_text"]
 
 
 class OutputExistsError(FileExistsError):
@@ -94,6 +94,31 @@ def _move_into_place(paths, tmps, force):
                                     "to overwrite it, or choose another output folder") from None
         placed.append(path)
         tmp.unlink()
+
+
+@contextlib.contextmanager
+def staged_folder(target_dir, names, force=False):
+    """Write files named ``names`` into a temporary folder beside them; move them into ``target_dir`` together.
+
+    For writers that take a folder (the demo's figures).  When the ``with`` block ends without an exception and
+    every name was written, the files are moved into place all or none (as :func:`staged_outputs`); otherwise,
+    and always at the end, the temporary folder (hidden, ``.staging-*``) is removed with whatever it holds.
+    """
+    import shutil
+
+    target_dir = Path(target_dir)
+    targets = [target_dir / n for n in names]
+    check_new(targets, force)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".staging-", suffix=".tmp", dir=target_dir))
+    try:
+        yield stage
+        missing = [n for n in names if not (stage / n).is_file()]
+        if missing:
+            raise FileNotFoundError(f"the run did not write {missing}; nothing was placed in {target_dir}")
+        _move_into_place(targets, [stage / n for n in names], force)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def write_outputs(items, force=False):
