@@ -1100,8 +1100,13 @@ def cmd_fit(args):
         if sub.empty or not np.isfinite(sub.score).any():
             raise CLIError(f"n_hidden = {h}: no feasible prediction with a defined {args.method!r} score")
         r = res.best if h == res.best["n_hidden"] else sub.loc[sub.score.idxmax()].to_dict()
-        rows.append({"n_hidden": h, "lam": float(r["lam"]), "time": float(r["time"]),
-                     "log10_time": float(np.log10(r["time"])), "scale": float(r["scale"]),
+        stage_times = {k: float(v) for k, v in r.items() if str(k).startswith("time[")}
+        # several stages: the table shows every stage's time; "time" is the last stage's (the figure shows it)
+        t_last = float(r["time"]) if "time" in r else list(stage_times.values())[-1]
+        rows.append({"n_hidden": h, "lam": float(r["lam"]), "time": t_last,
+                     "log10_time": float(np.log10(t_last)), "scale": float(r["scale"]),
+                     **{k: float(r[k]) for k in ("rate", "offset") if k in r and not stage_times == {}},
+                     **stage_times,
                      "score": float(r["score"]), "method": args.method, "representation": args.representation,
                      "measure": args.measure})
     table = pd.DataFrame(rows)
