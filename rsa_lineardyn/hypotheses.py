@@ -62,10 +62,14 @@ from ._validation import (
     check_real,
     check_scale,
     check_sigma_k,
+    resolve_random_state,
+    UNSET,
 )
-from .baselines import feature_rdms
-from .crossval import Rows, jackknife, noise_ceiling, percentile, run_cv, static_scores, t_summary, unit_folds
-from .design import Candidates, _as_rdms, _lam_values, check_labelled, make_design, score_tensor, unit_score_tensor
+from .baselines import feature_rdms, unit_stage_means
+from .crossval import TIE_TOL, jackknife, noise_ceiling, percentile, run_cv, static_scores, t_summary, unit_folds
+from .descriptors import LABEL_KEYS, with_condition_labels
+from .design import Candidates, _as_rdms, _lam_values, check_labelled, make_design, score_tensor
+from .scorer import STAGE_SCALES, Rows, candidate_stats, resolve_stage_scale, unit_matrix_check
 from .model import DegeneracyWarning, LinearNetworkModel
 from .task import Task
 
@@ -73,6 +77,7 @@ __all__ = ["width_models", "regime_models", "feature_rdms", "evaluate_hypotheses
            "compare_regimes", "HypothesisResult", "plot_hypotheses"]
 
 _BASELINES = ("modes", "features", None)
+_CORRECTIONS = ("holm", "bonferroni", "none")
 #: Methods without a vectorised score here, with their measured cost relative to "corr".
 _SLOW_METHODS = {"tau-a": "18x", "kendall": "18x", "tau-b": "18x"}  # benchmarks/hypothesis_speed.py, 2026-12-01
 
@@ -252,10 +257,11 @@ class _Fixed:
 class _Feature:
     kind = "feature"
 
-    def __init__(self, name, F, feature_names):
+    def __init__(self, name, F, feature_names, per_stage=True):
         self.name = name
         self.F = F
         self.feature_names = feature_names
+        self.per_stage = per_stage  # weights free per stage of learning (else one set for all stages)
 
 
 def _default_lam_grid(task):
@@ -398,23 +404,25 @@ class HypothesisResult:
 # ----------------------------------------------------------------------------
 # the entry point
 # ----------------------------------------------------------------------------
-def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline="modes", models=None,
-                        subject_descriptor="auto", stage_descriptor="auto", time_map="linear", time_offset=False,
-                        time_bounds=None, n_times=41, n_lam=8, stage_scale="auto", n_folds=None, n_boot=0,
-                        ci=0.95, sigma_k=None, seed=0, n_jobs=1, backend=None, progress=None):
+def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline="modes", baseline_weights="per_stage",
+                        models=None, subject_descriptor="auto", stage_descriptor="auto", condition_descriptor="auto",
+                        stage_order=None, time_map="linear", time_offset=False, time_bounds=None, n_times=41, n_lam=8,
+                        stage_scale="auto", n_folds=None, n_boot=0, ci=0.95, correction="holm", sigma_k=None,
+                        random_state=0, n_jobs=1, backend=None, progress=None, seed=UNSET):
     """Crossvalidated comparison of hypotheses, tested over subjects (the unit of replication).
 
     Parameters
     ----------
     data_rdms : rsatoolbox.rdm.RDMs
         One RDM per subject (and per session/run and stage); conditions carry
-        item labels matching ``task.labels``.
+        item labels matching ``task.labels`` (any order: matched by label).
     hypotheses : dict or list
         ``name -> model``: a :class:`LinearNetworkModel` (its free parameters
         fitted in each training fold), a list of them (one hypothesis: the
         best of them is chosen in each training fold, e.g. all widths up to
-        3), or a fixed rsatoolbox model (``ModelFixed``).  A list of models is
-        named by ``model.name``.
+        3), or a fixed rsatoolbox model (``ModelFixed``, matched to the data's
+        conditions by its item labels).  A list of models is named by
+        ``model.name``.
     task : Task
         The task the subjects learned.
     method : str, default "corr"
@@ -425,226 +433,398 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
     baseline : {"modes", "features", None}, default "modes"
         Adds the flexible feature model (name starting ``"feature model"``):
         non-negative weights on the task's mode RDMs (or output-feature RDMs),
-        fitted by NNLS in each training fold, one set of weights for all stages.
+        fitted in each training fold and scored on the held-out subjects
+        exactly as the networks are.
+    baseline_weights : {"per_stage", "shared"}, default "per_stage"
+        ``"per_stage"``: the feature weights are free per stage of learning,
+        so the baseline can change over learning as a network does -- the fair
+        rival: a network beats it only through the order and timing its
+        dynamics impose.  ``"shared"``: one set of weights for all stages (a
+        static feature model: it cannot express learning at all, so any
+        network that learns "wins" against it; named so in the table).
     models : list of rsatoolbox Model, optional
         Further fixed models (e.g. category models), added to the comparison.
     subject_descriptor : "auto", str or None
         rdm descriptor of the units (``"auto"``: ``subject``, ``participant``,
-        ``subj``, ``sub``).  Without one, each RDM is a unit (only allowed for
-        a single stage).
+        ``subj``, ``sub``; when none is present but another descriptor groups
+        the RDMs, an error asks which it is).  ``None``: each RDM is a unit
+        (only allowed for a single stage).
     stage_descriptor : "auto", str or None
         Stages of learning (``"auto"``: ``stage``, ``epoch``, ``time``; never
         ``session``); several stages are compared on the whole trajectory with
         the stage-time map fitted inside each training fold.
+    condition_descriptor : "auto" or str
+        Pattern descriptor with the condition (item) labels (``"auto"``:
+        ``item``, ``conds``, ``label``, ...; an error when several differ).
+    stage_order : list, optional
+        The stages in learning order; required for text stage labels (never
+        sorted alphabetically), checked against numeric ones.
     time_map, time_offset, time_bounds, n_times, n_lam
         As in :func:`rsa_lineardyn.fit_rdms` (grids of the fold fits).
-    stage_scale : {"auto", "separate", "shared"}, default "auto"
-        Several stages: ``"separate"`` scores every stage's RDM on its own
-        (scale-free per stage: only the geometry within a stage counts);
-        ``"shared"`` stacks each subject's RDMs of all stages into one vector
-        (scale-free overall), so that how much the geometry grows or changes
-        between stages counts too -- what separates rich from lazy learning
-        and a bottleneck from an earlier wide network.  ``"shared"`` needs the
-        stages measured on one common scale (same voxels/channels and
-        dissimilarity estimator, e.g. crossnobis), methods ``"corr"`` or
-        ``"cosine"``, and a linear time map.  ``"auto"``: ``"shared"`` when
-        these hold, else ``"separate"``.  Calibration (``benchmarks/calibration.py``):
-        false-positive rates <= 0.05 for both; ``"shared"`` raised the power of
-        the width and regime comparisons from 0.00-0.45 to 0.17-1.00.
+    stage_scale : {"auto", "shared", "separate"}, default "auto"
+        How several stages are scored (:mod:`rsa_lineardyn.scorer`, the one
+        scorer shared with :func:`rsa_lineardyn.fit_rdms`): ``"shared"``
+        stacks each subject's RDMs of all stages into one vector (scale-free
+        overall), so how much the geometry grows or changes between stages
+        counts; ``"separate"`` scores every RDM on its own.  ``"auto"``:
+        ``"shared"`` for ``corr``/``cosine`` with a linear time map.
+        ``"shared"`` needs the stages measured on one common scale (same
+        voxels/channels and dissimilarity estimator, e.g. crossnobis).
     n_folds : int, optional
         Folds over units (default: leave one unit out).
     n_boot : int, default 0
         If > 0, also a percentile interval from a bootstrap over units of the
         whole crossvalidation (``boot_ci_low``, ``boot_ci_high``).
     ci : float, default 0.95
+        Level of intervals; ``1 - ci`` is the significance level of the
+        ``significant`` column.
+    correction : {"holm", "bonferroni", "none"}, default "holm"
+        Family-wise correction of the pairwise p-values (every pair listed
+        once): ``p_corrected`` and ``significant`` use it; the method is in
+        ``settings`` and in every row.
     sigma_k : ndarray, optional
         For the ``*_cov`` methods.
-    seed : int or None
-        Fold assignment (``n_folds``) and bootstrap draws.
+    random_state : None, int or Generator, default 0
+        Fold assignment (``n_folds``) and bootstrap draws.  (The Monte-Carlo
+        draws of the networks' expected geometry are the models' own
+        ``seed``/``n_draws``, recorded per model in ``settings["draws"]``;
+        :func:`compare_widths` and :func:`compare_regimes` set them from
+        their ``random_state`` and ``n_draws``.)
     n_jobs, backend
         joblib parallelism over models when scoring (as in ``fit_rdms``).
     progress : bool, optional
         Default: only when stderr is a terminal.
+    seed
+        Deprecated name of ``random_state``.
 
     Returns
     -------
     HypothesisResult
     """
-    import pandas as pd
+    from threadpoolctl import threadpool_limits
 
-    from ._validation import check_rng
+    a = _Args(data_rdms, hypotheses, task, locals())
+    with threadpool_limits(1):
+        hyps = _build_hypotheses(a, hypotheses, models)
+        design, rows = _design(a, hyps)
+        tensors = _score_hypotheses(a, hyps, design, rows)
+        cv = _crossvalidate(a, hyps, tensors, design, rows)
+    return _result(a, hyps, design, rows, tensors, cv)
 
-    data_rdms = _as_rdms(data_rdms)
-    _check_task(task)
-    check_labelled(data_rdms, task)  # conditions are matched to items by label, never by position
-    check_comparison_method(method)
-    if stage_scale not in ("auto", "separate", "shared"):
-        raise InputValueError(f"`stage_scale` must be 'auto', 'separate' or 'shared', got {stage_scale!r}.")
-    if baseline not in _BASELINES:
-        raise InputValueError(f"`baseline` must be one of 'modes', 'features', None; got {baseline!r}.")
-    n_boot = check_positive_int(n_boot, "n_boot", minimum=0, maximum=MAX_BOOT)
-    ci = check_real(ci, "ci", minimum=0, maximum=1, strict_min=True)
-    if ci >= 1:
-        raise InputValueError(f"`ci` must be below 1, got {ci}.")
-    n_lam = check_grid_size(n_lam, "n_lam")
-    check_choice(time_map, "time_map", ("linear", "free"))
-    time_offset = check_bool(time_offset, "time_offset")
-    if n_folds is not None:
-        n_folds = check_positive_int(n_folds, "n_folds", minimum=2)
-    sigma_k = check_sigma_k(sigma_k, data_rdms.n_cond)
-    n_jobs, backend, progress = check_run_options(n_jobs, backend, subject_descriptor, stage_descriptor, progress)
-    rng = check_rng(seed)
-    if progress is None:
-        progress = stderr_is_terminal()
-    if method in _SLOW_METHODS:
-        warnings.warn(
-            f"method {method!r} scores every prediction with rsatoolbox.rdm.compare (no vectorised form): about "
-            f"{_SLOW_METHODS[method]} slower than 'corr' (measured on the 92-image data). 'rho-a' (rank-based, "
-            "vectorised) is the fast alternative; n_jobs= spreads the work over cores.",
-            UserWarning, stacklevel=2)
-    hyps = _as_hypotheses(hypotheses, task, data_rdms)
+
+class _Args:
+    """The checked arguments of one :func:`evaluate_hypotheses` call."""
+
+    def __init__(self, data_rdms, hypotheses, task, kw):
+        data_rdms = with_condition_labels(_as_rdms(data_rdms), kw["condition_descriptor"])
+        _check_task(task)
+        check_labelled(data_rdms, task)  # conditions are matched to items by label, never by position
+        self.data_rdms, self.task = data_rdms, task
+        self.method = check_comparison_method(kw["method"])
+        check_choice(kw["stage_scale"], "stage_scale", STAGE_SCALES)
+        if kw["baseline"] not in _BASELINES:
+            raise InputValueError(f"`baseline` must be one of 'modes', 'features', None; got {kw['baseline']!r}.")
+        check_choice(kw["baseline_weights"], "baseline_weights", ("per_stage", "shared"))
+        check_choice(kw["correction"], "correction", _CORRECTIONS)
+        self.n_boot = check_positive_int(kw["n_boot"], "n_boot", minimum=0, maximum=MAX_BOOT)
+        self.ci = check_real(kw["ci"], "ci", minimum=0, maximum=1, strict_min=True)
+        if self.ci >= 1:
+            raise InputValueError(f"`ci` must be below 1, got {self.ci}.")
+        self.n_lam = check_grid_size(kw["n_lam"], "n_lam")
+        check_choice(kw["time_map"], "time_map", ("linear", "free"))
+        self.time_offset = check_bool(kw["time_offset"], "time_offset")
+        self.n_folds = None if kw["n_folds"] is None else check_positive_int(kw["n_folds"], "n_folds", minimum=2)
+        self.sigma_k = check_sigma_k(kw["sigma_k"], data_rdms.n_cond)
+        self.n_jobs, self.backend, progress = check_run_options(kw["n_jobs"], kw["backend"], kw["subject_descriptor"],
+                                                                kw["stage_descriptor"], kw["progress"])
+        self.progress = stderr_is_terminal() if progress is None else progress
+        self.rng, _, self.random_state = resolve_random_state(kw["random_state"], kw["seed"], "evaluate_hypotheses")
+        for k in ("baseline", "baseline_weights", "subject_descriptor", "stage_descriptor", "stage_order", "time_map",
+                  "time_bounds", "n_times", "stage_scale", "correction"):
+            setattr(self, k, kw[k])
+        if self.method in _SLOW_METHODS:
+            warnings.warn(
+                f"method {self.method!r} scores every prediction with rsatoolbox.rdm.compare (no vectorised form): "
+                f"about {_SLOW_METHODS[self.method]} slower than 'corr' (measured on the 92-image data). 'rho-a' "
+                "(rank-based, vectorised) is the fast alternative; n_jobs= spreads the work over cores.",
+                UserWarning, stacklevel=3)
+
+
+def _build_hypotheses(a, hypotheses, models):
+    """The user's hypotheses, further fixed models and the feature baseline, as internal hypothesis objects."""
+    hyps = _as_hypotheses(hypotheses, a.task, a.data_rdms)
     if models is not None:
-        extra = _as_hypotheses(list(models) if isinstance(models, (list, tuple)) else [models], task, data_rdms)
+        extra = _as_hypotheses(list(models) if isinstance(models, (list, tuple)) else [models], a.task, a.data_rdms)
         if any(h.kind != "fixed" for h in extra):
             raise InputTypeError("`models` must be fixed rsatoolbox models (ModelFixed); put networks in `hypotheses`.")
         hyps += extra
-    if baseline is not None:
-        names, F = feature_rdms(task, data_rdms, baseline)
-        hyps.append(_Feature(f"feature model ({len(names)} {'mode' if baseline == 'modes' else 'feature'} "
-                             "RDMs)", F, names))
+    if a.baseline is not None:
+        names, F = feature_rdms(a.task, a.data_rdms, a.baseline)
+        what = "mode" if a.baseline == "modes" else "feature"
+        hyps.append(_Feature(f"feature model ({len(names)} {what} RDMs)", F, names, a.baseline_weights == "per_stage"))
     if len({h.name for h in hyps}) != len(hyps):
         raise InputValueError(f"hypothesis names must be distinct, got {[h.name for h in hyps]}.")
+    return hyps
 
+
+def _design(a, hyps):
+    """Units, stages and the time grid; the rows of the score tensors (RDMs, or units' stacked trajectories)."""
     nets = [h for h in hyps if h.kind == "network"]
     scales = [m.scale for h in nets for m in h.models]
-    if any(m.fit_scale for h in nets for m in h.models):
-        scales += [10.0 ** m.bounds[m.param_names.index("log10_scale")][0] for h in nets for m in h.models
-                   if m.fit_scale]
+    scales += [10.0 ** m.bounds[m.param_names.index("log10_scale")][0] for h in nets for m in h.models
+               if m.fit_scale]
     tau = nets[0].models[0].tau if nets else 1.0
-    design = make_design(data_rdms, task, subject_descriptor=subject_descriptor, stage_descriptor=stage_descriptor,
-                         time_map=time_map, time_offset=time_offset, time_bounds=time_bounds, n_times=n_times,
+    design = make_design(a.data_rdms, a.task, subject_descriptor=a.subject_descriptor,
+                         stage_descriptor=a.stage_descriptor, stage_order=a.stage_order, time_map=a.time_map,
+                         time_offset=a.time_offset, time_bounds=a.time_bounds, n_times=a.n_times,
                          min_scale=min(scales) if scales else 0.1, tau=tau)
-    messages = list(design.messages)
+    a.messages = list(design.messages)
+    for h in hyps:  # with several stages, the baseline's name says whether its weights may change over learning
+        if h.kind == "feature" and not design.snapshot:
+            h.name = h.name[:-1] + (", weights per stage)" if h.per_stage else ", one set of weights for all stages)")
     if design.subjects is None:
         if not design.snapshot:
             raise InputValueError(
                 "`data_rdms` hold several stages but no subject descriptor: the stages of one subject are not "
                 "independent units. Add an rdm descriptor 'subject' (or pass subject_descriptor=)."
             )
-        unit_of = np.arange(design.n_rdm)
-        unit_names = [str(i) for i in range(design.n_rdm)]
-        unit_key = "index"
-        messages.append("no subject descriptor: every RDM is taken as an independent unit (subject)")
+        unit_of, a.unit_names, a.unit_key = np.arange(design.n_rdm), [str(i) for i in range(design.n_rdm)], "index"
+        a.messages.append("no subject descriptor: every RDM is taken as an independent unit (subject)")
     else:
-        unit_of = design.subject_of
-        unit_names = design.subjects
-        unit_key = design.subject_key
-    n_units = len(unit_names)
-    if n_units < 2:
+        unit_of, a.unit_names, a.unit_key = design.subject_of, design.subjects, design.subject_key
+    n_units = len(a.unit_names)
+    empty = unit_matrix_check(design, unit_of, n_units)
+    if empty.size:
         raise InputValueError(
-            f"hypothesis tests need at least 2 independent units (subjects), got {n_units}. Sessions or runs of one "
-            "subject are not independent; with one subject, report fit_rdms's profile and intervals instead."
-        )
+            f"unit(s) {[a.unit_names[u] for u in empty[:5]]} have no valid dissimilarity (every value NaN); drop "
+            "them from `data_rdms`.")
+    if n_units < 3:
+        raise InputValueError(
+            f"hypothesis tests need at least 3 independent units (subjects), got {n_units}: with 2, the "
+            "leave-one-out jackknife has 1 degree of freedom and no usable variance. Sessions or runs of one "
+            "subject are not independent; report fit_rdms's profile and intervals instead.")
     if n_units < 5:
-        messages.append(f"only {n_units} units: tests have {n_units - 1} degrees of freedom and little power")
+        a.messages.append(f"only {n_units} units: tests have {n_units - 1} degrees of freedom and little power")
+    stage_scale, note = resolve_stage_scale(a.stage_scale, a.method, design)
+    if note:
+        a.messages.append(note)
+    a.stage_scale_used = stage_scale
+    rows = Rows(design, unit_of, n_units, stage_scale == "shared")
+    _report_missing(a, design, unit_of, n_units)
+    return design, rows
 
-    if stage_scale == "auto":
-        stage_scale = "shared" if (method in ("corr", "cosine") and not design.free) else "separate"
-    shared = stage_scale == "shared" and not design.snapshot
-    rowdef = Rows(design, unit_of, n_units, shared)
 
-    # --- scores of every prediction against every RDM (or unit trajectory), computed once ---
-    from threadpoolctl import threadpool_limits
+def _report_missing(a, design, unit_of, n_units):
+    """A note on missing dissimilarities: how many units and pairs per unit the scores use."""
+    valid = np.isfinite(design.data)
+    if valid.all():
+        return
+    per_unit = [int(valid[unit_of == u].sum(axis=0).astype(bool).sum()) for u in range(n_units)]
+    a.messages.append(
+        f"missing dissimilarities (NaN) are left out of their own RDM's score: {int((~valid).any(axis=1).sum())} of "
+        f"{design.n_rdm} RDMs have some; condition pairs per unit {min(per_unit)}-{max(per_unit)} of "
+        f"{design.data.shape[1]} ({n_units} units)")
 
+
+def _score_hypotheses(a, hyps, design, rows):
+    """Score tensor of every network hypothesis (rows x candidates x time parameters); fixed models' row scores."""
     tensors = []
-    with threadpool_limits(1):
-        for h in hyps:
-            if h.kind == "network":
-                cands = h.candidates(n_lam)
-                kw = dict(n_jobs=n_jobs, backend=backend, progress=progress, what=f"hypothesis {h.name}")
-                R = (unit_score_tensor(design, cands, method, unit_of, n_units, **kw) if shared
-                     else score_tensor(design, cands, method, sigma_k, **kw)[0])
-                h.cands = cands
-                tensors.append(R)
-            elif h.kind == "fixed":
-                tensors.append(static_scores(h.vector, design, rowdef, np.arange(rowdef.unit.size), method, sigma_k))
+    unit_of = rows.rdm_unit
+    for h in hyps:
+        if h.kind == "network":
+            cands = h.candidates(a.n_lam)
+            kw = dict(n_jobs=a.n_jobs, backend=a.backend, progress=a.progress, what=f"hypothesis {h.name}")
+            if rows.shared:
+                R = candidate_stats(design, cands, a.method, **kw).unit_scores(np.ones(design.n_rdm), unit_of,
+                                                                               rows.n_units)
             else:
-                tensors.append(None)
+                R = score_tensor(design, cands, a.method, a.sigma_k, **kw)[0]
+            h.cands = cands
+            tensors.append(R)
+        elif h.kind == "fixed":
+            tensors.append(static_scores(h.vector, design, rows, np.arange(rows.n_units), a.method, a.sigma_k))
+        else:
+            tensors.append(None)
+    return tensors
 
-        folds, cv_name = unit_folds(n_units, n_folds, rng)
-        record = []
-        ones = np.ones(n_units, dtype=int)
-        S = run_cv(hyps, tensors, design, rowdef, ones, folds, method, sigma_k, record)
-        boot = None
-        if n_boot:
-            boot = np.full((n_boot, len(hyps)), np.nan)
-            for b in range(n_boot):
-                counts = np.bincount(rng.integers(0, n_units, n_units), minlength=n_units)
-                Sb = run_cv(hyps, tensors, design, rowdef, counts, folds, method, sigma_k, None)
-                ok = counts > 0
-                den = np.sum(np.isfinite(Sb[ok]) * counts[ok, None], axis=0)
-                num = np.nansum(Sb[ok] * counts[ok, None], axis=0)
-                boot[b] = np.where(den > 0, num / np.maximum(den, 1), np.nan)
-        J = jackknife(hyps, tensors, design, rowdef, n_units, folds, method, sigma_k)
-        nc_lo, nc_hi = noise_ceiling(design, unit_of, n_units, method, sigma_k, shared)
 
+def _crossvalidate(a, hyps, tensors, design, rows):
+    """Crossvalidated per-unit scores, their jackknife, the bootstrap, the noise ceiling (one dict)."""
+    folds, cv_name = unit_folds(rows.n_units, a.n_folds, a.rng)
+    record = []
+    ones = np.ones(rows.n_units, dtype=int)
+    means = unit_stage_means(design.data, design.stage_of, rows.rdm_unit, rows.n_units, design.K)
+    ctx = (design, rows, means, a.method, a.sigma_k)
+    S = run_cv(hyps, tensors, ctx, ones, folds, record)
+    boot = None
+    if a.n_boot:
+        boot = np.full((a.n_boot, len(hyps)), np.nan)
+        for b in range(a.n_boot):
+            counts = np.bincount(a.rng.integers(0, rows.n_units, rows.n_units), minlength=rows.n_units)
+            Sb = run_cv(hyps, tensors, ctx, counts, folds, None)
+            ok = counts > 0
+            den = np.sum(np.isfinite(Sb[ok]) * counts[ok, None], axis=0)
+            num = np.nansum(Sb[ok] * counts[ok, None], axis=0)
+            boot[b] = np.where(den > 0, num / np.maximum(den, 1), np.nan)
+    J = jackknife(hyps, tensors, ctx, rows.n_units, folds)
+    nc_lo, nc_hi = noise_ceiling(means, design, rows, a.method, a.sigma_k)
+    return dict(S=S, J=J, boot=boot, record=record, folds=folds, cv_name=cv_name, nc=(nc_lo, nc_hi))
+
+
+def _result(a, hyps, design, rows, tensors, cv):
+    """Tables, notes and the rsatoolbox Result of a crossvalidated comparison."""
+    S, J, boot = cv["S"], cv["J"], cv["boot"]
+    nc_lo, nc_hi = cv["nc"]
     names = [h.name for h in hyps]
-    rows = []
-    for j, h in enumerate(hyps):
-        st = t_summary(S[:, j], J[:, j], ci, two_sided=False)
-        full = t_summary(S[:, j], J[:, j], ci)  # two-sided interval
-        row = dict(model=h.name, kind=h.kind, mean=st["mean"], sem=st["sem"], ci_low=full["ci_low"],
-                   ci_high=full["ci_high"], p_zero=st["p"], noise_ceiling_lower=nc_lo, noise_ceiling_upper=nc_hi,
-                   method=method, n_units=n_units, n_valid_units=st["n"], dof=st["dof"],
-                   variance_method=st["variance_method"])
-        if boot is not None:
-            row["boot_ci_low"], row["boot_ci_high"] = percentile(boot[:, j], ci)
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    prow = []
-    for i, a in enumerate(names):
-        for j, b in enumerate(names):
-            if i == j:
-                continue
-            st = t_summary(S[:, i] - S[:, j], J[:, i] - J[:, j], ci)
-            row = dict(model_a=a, model_b=b, mean_diff=st["mean"], sem=st["sem"], ci_low=st["ci_low"],
-                       ci_high=st["ci_high"], p=st["p"], n_units=st["n"], dof=st["dof"],
-                       variance_method=st["variance_method"])
-            if boot is not None:
-                row["boot_ci_low"], row["boot_ci_high"] = percentile(boot[:, i] - boot[:, j], ci)
-            prow.append(row)
-    pairwise = pd.DataFrame(prow, columns=["model_a", "model_b", "mean_diff", "sem", "ci_low", "ci_high", "p",
-                                           "n_units", "dof", "variance_method"]
-                            + (["boot_ci_low", "boot_ci_high"] if boot is not None else []))
-    bad = [names[j] for j in range(len(hyps)) if np.sum(np.isfinite(S[:, j])) < 2]
-    if bad:
-        msg = (f"hypotheses {bad} have an undefined {method!r} score in most units (constant predictions or data "
-               "on these conditions?): their rows are NaN")
-        messages.append(msg)
-        warnings.warn(msg, RuntimeWarning, stacklevel=2)
-    nets = [h.name for h in hyps if h.kind == "network"]
-    among = pairwise[pairwise.model_a.isin(nets) & pairwise.model_b.isin(nets) & (pairwise.mean_diff >= 0)]
-    if len(nets) > 1 and len(among) and not (among["p"] < 1 - ci).any():
-        messages.append(
-            f"the data cannot decide between {nets}: no pair differs at alpha = {1 - ci:.2g} (largest mean "
-            f"difference {among['mean_diff'].max():.3g}, smallest p = {among['p'].min():.3g}). Report that the "
-            "hypotheses are not distinguished, not the ranking of their means."
-        )
-    unit_scores = pd.DataFrame(S, columns=names)
-    unit_scores.insert(0, "unit", unit_names)
-    settings = dict(method=method, n_units=n_units, unit_descriptor=unit_key, cv=cv_name, n_stages=design.K,
-                    stages=design.stages, stage_descriptor=design.stage_key, time_map="snapshot" if design.snapshot
-                    else time_map, n_times=n_times, n_lam=n_lam, n_boot=n_boot, ci=ci, baseline=baseline,
-                    stage_scale="shared" if shared else "separate",
-                    time_bounds=(design.t_lo, design.t_hi))
-    folds_df = _folds_table(record, design, unit_names, folds)
-    result = _rsatoolbox_result(hyps, S, J, method, nc_lo, nc_hi, data_rdms.n_cond)
+    folds_df = _folds_table(cv["record"], design, a.unit_names, cv["folds"], hyps)
+    table = _model_table(a, hyps, S, J, boot, nc_lo, nc_hi, rows.n_units, folds_df)
+    pairwise = _pairwise_table(a, names, S, J, boot)
+    _notes(a, hyps, S, pairwise, table, tensors)
+    unit_scores = pd_frame(S, names, a.unit_names)
+    draws = {m.name: {"n_draws": int(m.n_draws), "seed": int(m.seed), "init": m.init}
+             for h in hyps if h.kind == "network" for m in h.models}
+    settings = dict(method=a.method, n_units=rows.n_units, unit_descriptor=a.unit_key, cv=cv["cv_name"],
+                    n_stages=design.K, stages=design.stages, stage_descriptor=design.stage_key,
+                    stage_order=[str(s_) for s_ in design.stages],
+                    time_map="snapshot" if design.snapshot else a.time_map, n_times=a.n_times, n_lam=a.n_lam,
+                    n_boot=a.n_boot, ci=a.ci, baseline=a.baseline, baseline_weights=a.baseline_weights,
+                    stage_scale=a.stage_scale_used, correction=a.correction, random_state=a.random_state,
+                    draws=draws, time_bounds=(design.t_lo, design.t_hi))
+    result = _rsatoolbox_result(hyps, S, J, a.method, nc_lo, nc_hi, a.data_rdms.n_cond)
     return HypothesisResult(table=table, pairwise=pairwise, unit_scores=unit_scores, folds=folds_df, result=result,
-                            messages=messages, settings=settings, seed=seed if isinstance(seed, int) else None,
+                            messages=a.messages, settings=settings, seed=a.random_state, random_state=a.random_state,
                             hypotheses=hyps)
 
 
-def _folds_table(record, design, unit_names, folds):
+def pd_frame(S, names, unit_names):
+    import pandas as pd
+
+    out = pd.DataFrame(S, columns=names)
+    out.insert(0, "unit", unit_names)
+    return out
+
+
+def _model_table(a, hyps, S, J, boot, nc_lo, nc_hi, n_units, folds_df):
+    import pandas as pd
+
+    rows = []
+    for j, h in enumerate(hyps):
+        st = t_summary(S[:, j], J[:, j], a.ci, two_sided=False)
+        full = t_summary(S[:, j], J[:, j], a.ci)  # two-sided interval
+        row = dict(model=h.name, kind=h.kind, mean=st["mean"], sem=st["sem"], ci_low=full["ci_low"],
+                   ci_high=full["ci_high"], p_zero=st["p"], noise_ceiling_lower=nc_lo, noise_ceiling_upper=nc_hi,
+                   method=a.method, n_units=n_units, n_valid_units=st["n"], dof=st["dof"],
+                   variance_method=st["variance_method"], edge_fraction=_edge_fraction(folds_df, h))
+        if boot is not None:
+            row["boot_ci_low"], row["boot_ci_high"] = percentile(boot[:, j], a.ci)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _edge_fraction(folds_df, h):
+    """Fraction of the folds whose fit of hypothesis ``h`` sits at an edge of the searched grid (NaN: no fit)."""
+    if h.kind != "network" or folds_df.empty or "at_edge" not in folds_df:
+        return np.nan
+    sel = folds_df.loc[folds_df["model"] == h.name, "at_edge"]
+    return float(sel.astype(float).mean()) if len(sel) else np.nan
+
+
+def _pairwise_table(a, names, S, J, boot):
+    """Every pair once (in the listed order): raw p, family-wise corrected p, significance at ``1 - ci``."""
+    import pandas as pd
+
+    prow = []
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            st = t_summary(S[:, i] - S[:, j], J[:, i] - J[:, j], a.ci, tie_tol=TIE_TOL)
+            row = dict(model_a=names[i], model_b=names[j], mean_diff=st["mean"], sem=st["sem"], ci_low=st["ci_low"],
+                       ci_high=st["ci_high"], p=st["p"], n_units=st["n"], dof=st["dof"],
+                       variance_method=st["variance_method"])
+            if boot is not None:
+                row["boot_ci_low"], row["boot_ci_high"] = percentile(boot[:, i] - boot[:, j], a.ci)
+            prow.append(row)
+    cols = ["model_a", "model_b", "mean_diff", "sem", "ci_low", "ci_high", "p", "p_corrected", "correction",
+            "significant", "n_units", "dof", "variance_method"] + (["boot_ci_low", "boot_ci_high"] if boot is not None
+                                                                   else [])
+    df = pd.DataFrame(prow, columns=[c for c in cols if c not in ("p_corrected", "correction", "significant")])
+    df["p_corrected"] = correct_pvalues(df["p"].to_numpy(dtype=float), a.correction)
+    df["correction"] = a.correction
+    df["significant"] = df["p_corrected"] < 1 - a.ci
+    return df[cols]
+
+
+def _notes(a, hyps, S, pairwise, table, tensors):
+    """Plain-language notes: undefined scores, undecided networks, ties, fits at a grid edge, equivalent models."""
+    names = [h.name for h in hyps]
+    bad = [names[j] for j in range(len(hyps)) if np.sum(np.isfinite(S[:, j])) < 2]
+    if bad:
+        msg = (f"hypotheses {bad} have an undefined {a.method!r} score in most units (constant predictions or data "
+               "on these conditions?): their rows are NaN")
+        a.messages.append(msg)
+        warnings.warn(msg, RuntimeWarning, stacklevel=3)
+    nets = [h.name for h in hyps if h.kind == "network"]
+    among = pairwise[pairwise.model_a.isin(nets) & pairwise.model_b.isin(nets)]
+    if len(nets) > 1 and len(among) and not among["significant"].any():
+        a.messages.append(
+            f"the data cannot decide between {nets}: no pair differs at alpha = {1 - a.ci:.2g} after {a.correction} "
+            f"correction (largest |mean difference| {among['mean_diff'].abs().max():.3g}, smallest corrected p = "
+            f"{among['p_corrected'].min():.3g}). Report that the hypotheses are not distinguished, not the ranking "
+            "of their means.")
+    for r in pairwise.itertuples():
+        if str(r.variance_method).startswith("tie"):
+            a.messages.append(f"{r.model_a} and {r.model_b} tie: their crossvalidated scores differ by less than "
+                              f"{TIE_TOL:g} in every unit (p = 1); the data cannot separate them")
+    for r in table.itertuples():
+        if np.isfinite(r.edge_fraction) and r.edge_fraction > 0.5:
+            a.messages.append(
+                f"{r.model}: {r.edge_fraction:.0%} of the fold fits sit at an edge of the searched grid (time or lam "
+                "range; see folds['at_edge']): they are bounds, not estimates. Widen time_bounds (or the lam range) "
+                "if the edge is not a physical limit.")
+    _equivalent_networks(a, hyps, tensors)
+
+
+def _equivalent_networks(a, hyps, tensors):
+    """Name network hypotheses whose scores agree everywhere (to 1e-6): the data cannot tell them apart at all."""
+    idx = [j for j, h in enumerate(hyps) if h.kind == "network"]
+    for x in range(len(idx)):
+        for y in range(x + 1, len(idx)):
+            A, B = tensors[idx[x]], tensors[idx[y]]
+            if A.shape == B.shape and np.allclose(A, B, rtol=0, atol=1e-6, equal_nan=True):
+                a.messages.append(
+                    f"{hyps[idx[x]].name} and {hyps[idx[y]].name} are equivalent on these data (their predictions "
+                    "score the same to 1e-6 at every parameter value): a width beyond the task's rank, or one "
+                    "that cuts tied singular values, adds nothing the data can see")
+
+
+def correct_pvalues(p, method="holm"):
+    """Family-wise corrected p-values (``"holm"``, ``"bonferroni"`` or ``"none"``); NaN entries are left out.
+
+    Examples
+    --------
+    >>> from rsa_lineardyn.hypotheses import correct_pvalues
+    >>> correct_pvalues([0.01, 0.04, 0.03], "holm").round(3).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    check_choice(method, "correction", _CORRECTIONS)
+    p = np.asarray(p, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    m = ok.size
+    if m == 0:
+        return out
+    if method == "none":
+        out[ok] = p[ok]
+    elif method == "bonferroni":
+        out[ok] = np.minimum(p[ok] * m, 1.0)
+    else:
+        order = ok[np.argsort(p[ok], kind="stable")]
+        adj = np.maximum.accumulate(np.minimum((m - np.arange(m)) * p[order], 1.0))
+        out[order] = adj
+    return out
+
+
+def _folds_table(record, design, unit_names, folds, hyps=None):
+    """What every hypothesis chose in every training fold; ``at_edge``: a network fit at an edge of its grid."""
     import pandas as pd
 
     rows = []
@@ -657,6 +837,7 @@ def _folds_table(record, design, unit_names, folds):
                 c, g_path = choice
                 row.update(n_hidden=int(h.cands.n_hidden[c]), lam=float(h.cands.lam[c]),
                            scale=float(10.0 ** h.cands.log10_scale[c]))
+                row["at_edge"] = _at_edge(h, c, g_path, design)
                 if design.snapshot:
                     row["time"] = float(design.times[int(g_path[0]), 0])
                 elif design.free:
@@ -665,10 +846,26 @@ def _folds_table(record, design, unit_names, folds):
                 else:
                     row["rate"] = float(10.0 ** design.tparams[int(g_path[0]), 0])
         else:
-            for name, wgt in zip(h.feature_names, choice):
-                row[f"w[{name}]"] = float(wgt)
+            weights = np.atleast_2d(choice)
+            if weights.shape[0] > 1 and not h.per_stage:
+                weights = weights[:1]
+            for k, wk in enumerate(weights):
+                tag = f"[{design.stages[k]}]" if weights.shape[0] > 1 else ""
+                for name, wgt in zip(h.feature_names, wk):
+                    row[f"w[{name}]{tag}"] = float(wgt)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _at_edge(h, c, g_path, design):
+    """Whether a fold's fit sits at an edge of the searched grid: time / rate axis, or lam's feasible range."""
+    t_axis = np.unique(design.tparams[:, 0])
+    t_val = design.tparams[np.asarray(g_path, dtype=int), 0]
+    edge = bool(np.any((t_val <= t_axis[0]) | (t_val >= t_axis[-1])))
+    lams = h.cands.lam[h.cands.group == h.cands.group[c]]
+    if lams.size > 1 and h.cands.lam[c] in (lams.min(), lams.max()) and h.cands.lam[c] != 0:
+        edge = True
+    return edge
 
 
 def _rsatoolbox_result(hyps, S, J, method, nc_lo, nc_hi, n_cond):
