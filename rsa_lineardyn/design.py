@@ -35,7 +35,7 @@ from ._validation import (
 )
 from .descriptors import stage_values, unit_labels
 from .model import DegeneracyWarning, LinearNetworkModel
-from .scoring import _PreparedData, _rank_one_factor, _RankOneScores, _unit_scale, _weighted_fast
+from .scoring import _PreparedData, _rank_one_factor, _RankOneScores, _weighted_fast
 
 __all__ = ["check_labelled", "STAGE_KEYS", "SUBJECT_KEYS", "Design", "Candidates", "make_design", "make_candidates", "score_tensor",
            "aggregate"]

@@ -57,6 +57,7 @@ from ._validation import (
     check_distinct,
     check_grid_size,
     MAX_BOOT,
+    MAX_GRID,
     check_kwargs,
     check_positive_int,
     check_real,
@@ -67,7 +68,7 @@ from ._validation import (
 )
 from .baselines import feature_rdms, unit_stage_means
 from .crossval import TIE_TOL, jackknife, noise_ceiling, percentile, run_cv, static_scores, t_summary, unit_folds
-from .descriptors import LABEL_KEYS, with_condition_labels
+from .descriptors import condition_key, with_condition_labels
 from .design import Candidates, _as_rdms, _lam_values, check_labelled, make_design, score_tensor
 from .scorer import STAGE_SCALES, Rows, candidate_stats, resolve_stage_scale, unit_matrix_check
 from .model import DegeneracyWarning, LinearNetworkModel
@@ -93,9 +94,11 @@ def _s_max(task):
 
 
 def _model_kw(init, **kw):
-    """Model keywords; ``init=None`` leaves the model's default (the expected geometry over random starts)."""
+    """Model keywords; ``init=None`` / ``n_draws=None`` leave the model's defaults."""
     if init is not None:
         kw["init"] = init
+    if kw.get("n_draws", 0) is None:
+        del kw["n_draws"]
     return kw
 
 
@@ -103,7 +106,7 @@ def _model_kw(init, **kw):
 # hypotheses built here
 # ----------------------------------------------------------------------------
 def width_models(task, data_rdms, widths=(2, "wide"), *, representation="hidden", measure="euclidean", scale=0.1,
-                 lam=None, init=None):
+                 lam=None, init=None, n_draws=None, seed=0):
     """One model per hidden width (``lam`` and time free).
 
     Parameters
@@ -113,8 +116,9 @@ def width_models(task, data_rdms, widths=(2, "wide"), *, representation="hidden"
         Fixes the condition order of the predictions.
     widths : sequence of int or "wide"
         ``"wide"`` is ``max(n_in, n_out)`` (wider than any bottleneck).
-    representation, measure, scale, lam, init
-        As in :class:`LinearNetworkModel` (``init=None``: its default).
+    representation, measure, scale, lam, init, n_draws, seed
+        As in :class:`LinearNetworkModel` (``init=None``, ``n_draws=None``:
+        its defaults; ``seed``: the Monte-Carlo draws of the expected geometry).
 
     Returns
     -------
@@ -146,14 +150,14 @@ def width_models(task, data_rdms, widths=(2, "wide"), *, representation="hidden"
             warnings.simplefilter("ignore", DegeneracyWarning)
             models.append(LinearNetworkModel(task, n_hidden=h, item_order=data_rdms, name=name,
                                              **_model_kw(init, representation=representation, measure=measure,
-                                                         lam=lam, scale=scale)))
+                                                         lam=lam, scale=scale, n_draws=n_draws, seed=seed)))
     if len({m.name for m in models}) != len(models):
         raise InputValueError(f"`widths` must be distinct, got {list(widths)}.")
     return models
 
 
 def regime_models(task, data_rdms, n_hidden=None, *, rich_scale=None, lazy_lam=None, lazy_scale=None,
-                  representation="hidden", measure="euclidean", init=None):
+                  representation="hidden", measure="euclidean", init=None, n_draws=None, seed=0):
     """Rich versus lazy learning, as three models with time free.
 
     Parameters
@@ -210,7 +214,8 @@ def regime_models(task, data_rdms, n_hidden=None, *, rich_scale=None, lazy_lam=N
             f"`n_hidden` = {h} exceeds both n_in = {task.n_in} and n_out = {task.n_out}: only lam = 0 is feasible, "
             "so there is no large-lam lazy regime. Use a smaller n_hidden."
         )
-    kw = _model_kw(init, representation=representation, measure=measure, item_order=data_rdms)
+    kw = _model_kw(init, representation=representation, measure=measure, item_order=data_rdms, n_draws=n_draws,
+                   seed=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegeneracyWarning)
         return [
@@ -320,27 +325,36 @@ def _as_hypotheses(hypotheses, task, data_rdms):
 
 
 def _fixed_vector(model, data_rdms):
-    """A fixed model's prediction as a vector in the data's condition order (matched by label when possible)."""
+    """A fixed model's prediction as a vector in the data's condition order, matched by label (never by position).
+
+    The model's RDM must carry condition labels (a pattern descriptor among ``item, conds, label, ...``) that
+    cover the data's conditions; anything else is refused with the labels that are missing.
+    """
     pred = model.predict_rdm()
-    key = next((k for k in ("item", "conds", "label", "labels", "condition", "conditions", "stimulus")
-                if k in data_rdms.pattern_descriptors and k in pred.pattern_descriptors), None)
-    if pred.n_cond != data_rdms.n_cond:
+    name = f"fixed model {model.name!r}"
+    if pred.n_rdm != 1:
+        raise InputValueError(f"{name} predicts {pred.n_rdm} RDMs; a fixed model for this comparison predicts one.")
+    key = condition_key(pred, "auto", name)
+    if key is None:
         raise InputValueError(
-            f"fixed model {model.name!r} predicts {pred.n_cond} conditions, the data have {data_rdms.n_cond}."
-        )
-    if key is not None:
-        want = [str(x) for x in data_rdms.pattern_descriptors[key]]
-        have = [str(x) for x in pred.pattern_descriptors[key]]
-        if sorted(want) != sorted(have):
-            raise InputValueError(f"fixed model {model.name!r}: its {key!r} labels differ from the data's.")
-        order = [have.index(w) for w in want]
-        pred = pred.subsample_pattern("index", order) if "index" in pred.pattern_descriptors else pred
-        mats = pred.get_matrices()[0]
-        if "index" not in pred.pattern_descriptors:
-            mats = mats[np.ix_(order, order)]
-        iu = np.triu_indices(data_rdms.n_cond, k=1)
-        return np.asarray(mats[iu], dtype=float)
-    return np.asarray(pred.get_vectors()[0], dtype=float)
+            f"{name} has no condition labels (its RDM's pattern descriptors are {sorted(pred.pattern_descriptors)}), "
+            "so its conditions cannot be matched to the data's by label, and position is never trusted. Build it "
+            "from labelled RDMs, e.g. ModelFixed(name, rl.rdms_from_matrices(matrix, labels=items)) or "
+            "RDMs(vector, pattern_descriptors={'item': labels}).")
+    have = [str(x) for x in np.asarray(pred.pattern_descriptors[key]).tolist()]
+    want = [str(x) for x in np.asarray(data_rdms.pattern_descriptors["item"]).tolist()]
+    if len(set(have)) != len(have):
+        raise InputValueError(f"{name} names a condition more than once in its pattern descriptor {key!r}.")
+    pos = {lab: i for i, lab in enumerate(have)}
+    missing = [lab for lab in want if lab not in pos]
+    if missing:
+        raise InputValueError(
+            f"{name} does not predict the data's condition(s) {missing[:5]}{' ...' if len(missing) > 5 else ''} "
+            f"(its labels, pattern descriptor {key!r}: {have[:5]}{' ...' if len(have) > 5 else ''}). Give it an "
+            "RDM over the data's conditions, labelled as they are.")
+    order = np.array([pos[lab] for lab in want])
+    mat = pred.get_matrices()[0][np.ix_(order, order)]
+    return np.asarray(mat[np.triu_indices(len(want), k=1)], dtype=float)
 
 
 # ----------------------------------------------------------------------------
@@ -904,19 +918,33 @@ def _nested(task, data_rdms, widths, model_kw):
 
 
 #: Keywords that compare_widths / compare_regimes pass on to :func:`evaluate_hypotheses`.
-_EVALUATE_KW = ("baseline", "models", "subject_descriptor", "stage_descriptor", "time_map", "time_offset",
-                "time_bounds", "n_times", "n_lam", "stage_scale", "n_folds", "ci", "sigma_k", "n_jobs", "backend",
-                "progress")
+_EVALUATE_KW = ("baseline", "baseline_weights", "models", "subject_descriptor", "stage_descriptor", "stage_order",
+                "time_map", "time_offset", "time_bounds", "n_times", "n_lam", "stage_scale", "n_folds", "ci",
+                "correction", "sigma_k", "n_jobs", "backend", "progress")
 _WIDTH_MODEL_KW = ("representation", "measure", "scale", "lam", "init")
 
 
-def compare_widths(data_rdms, task, widths=(2, "wide"), *, method="corr", n_boot=0, seed=0, **kwargs):
+def _draw_kw(random_state, seed, n_draws, where):
+    """``(random_state for the tests, model keywords seed/n_draws)``: one seed drives the Monte-Carlo draws of the
+    expected geometry and the folds/bootstrap, both recorded in the result."""
+    _, draw_seed, recorded = resolve_random_state(random_state, seed, where)
+    kw = {"seed": draw_seed}
+    if n_draws is not None:
+        kw["n_draws"] = check_positive_int(n_draws, "n_draws", maximum=MAX_GRID, why="each draw is one exact solve")
+    return (recorded if recorded is not None else draw_seed), kw
+
+
+def compare_widths(data_rdms, task, widths=(2, "wide"), *, method="corr", n_boot=0, random_state=0, n_draws=None,
+                   condition_descriptor="auto", seed=UNSET, **kwargs):
     """Bottleneck or wide? :func:`evaluate_hypotheses` on :func:`width_models`, plus the feature baseline.
 
     ``widths`` entries are ints, ``"wide"``, or a list of widths forming one
     nested hypothesis (the width is chosen inside each training fold).
     Model keywords (``representation, measure, scale, lam, init``) go to
     :func:`width_models`; the rest to :func:`evaluate_hypotheses`.
+    ``random_state`` seeds both the Monte-Carlo draws of the expected
+    geometry over random starts (``n_draws`` of them; ``None``: the model's
+    default) and the folds/bootstrap; both are recorded in ``settings``.
 
     Examples
     --------
@@ -947,11 +975,18 @@ def compare_widths(data_rdms, task, widths=(2, "wide"), *, method="corr", n_boot
         raise InputValueError("`widths` is empty; give at least one hidden width (an int, 'wide' or a list of ints), "
                               "e.g. (2, 'wide').")
     check_distinct([tuple(w) if isinstance(w, (list, tuple, range)) else w for w in widths], "widths")
-    hyps = _nested(task, _as_rdms(data_rdms), widths, model_kw)
-    return evaluate_hypotheses(data_rdms, hyps, task, method=method, n_boot=n_boot, seed=seed, **kwargs)
+    random_state, draw_kw = _draw_kw(random_state, seed, n_draws, "compare_widths")
+    data_rdms = with_condition_labels(_as_rdms(data_rdms), condition_descriptor)
+    hyps = _nested(task, data_rdms, widths, dict(model_kw, **draw_kw))
+    res = evaluate_hypotheses(data_rdms, hyps, task, method=method, n_boot=n_boot, random_state=random_state,
+                              **kwargs)
+    notes = [m for w in widths if isinstance(w, numbers.Integral) for m in [_split_group(task, int(w))] if m]
+    res.messages.extend(notes)
+    return res
 
 
-def compare_regimes(data_rdms, task, n_hidden=None, *, method="corr", n_boot=0, seed=0, **kwargs):
+def compare_regimes(data_rdms, task, n_hidden=None, *, method="corr", n_boot=0, random_state=0, n_draws=None,
+                    condition_descriptor="auto", seed=UNSET, **kwargs):
     """Rich or lazy? :func:`evaluate_hypotheses` on :func:`regime_models`, plus the feature baseline.
 
     Calibrated (``benchmarks/calibration.py`` parts a, d-g) with ``method="corr"`` and stages that span
@@ -964,7 +999,9 @@ def compare_regimes(data_rdms, task, n_hidden=None, *, method="corr", n_boot=0, 
     keys = ("rich_scale", "lazy_lam", "lazy_scale", "representation", "measure", "init")
     check_kwargs(kwargs, keys + _EVALUATE_KW, "compare_regimes")
     model_kw = {k: kwargs.pop(k) for k in keys if k in kwargs}
-    models = regime_models(task, data_rdms, n_hidden, **model_kw)
+    random_state, draw_kw = _draw_kw(random_state, seed, n_draws, "compare_regimes")
+    data_rdms = with_condition_labels(_as_rdms(data_rdms), condition_descriptor)
+    models = regime_models(task, data_rdms, n_hidden, **model_kw, **draw_kw)
     notes = []
     if method in ("cosine", "cosine_cov"):
         notes.append(
@@ -976,7 +1013,8 @@ def compare_regimes(data_rdms, task, n_hidden=None, *, method="corr", n_boot=0, 
     split = _split_group(task, models[0].n_hidden)
     if split:
         notes.append(split)
-    res = evaluate_hypotheses(data_rdms, models, task, method=method, n_boot=n_boot, seed=seed, **kwargs)
+    res = evaluate_hypotheses(data_rdms, models, task, method=method, n_boot=n_boot, random_state=random_state,
+                              **kwargs)
     res.messages.extend(notes)
     return res
 
@@ -999,15 +1037,43 @@ def _split_group(task, h, rtol=1e-6):
 
 
 def plot_hypotheses(result, **kwargs):
-    """Bar plot of a :class:`HypothesisResult` with ``rsatoolbox.vis.plot_model_comparison``.
+    """Bar plot of a :class:`HypothesisResult` (``rsatoolbox.vis.plot_model_comparison``), marks from its tables.
 
-    The rsatoolbox Result carries this package's per-unit variances and
-    degrees of freedom, so its pairwise tests are the ones in
-    ``result.pairwise``.  Keyword arguments go to ``plot_model_comparison``.
-    Returns its ``(fig, ax, ax2)``.
+    The bars, error bars (SEM: the jackknife standard error over units) and noise-ceiling band are rsatoolbox's,
+    drawn from the Result that carries this package's per-unit variances and degrees of freedom.  The pairwise
+    marks are drawn here from ``result.pairwise["significant"]`` (family-wise corrected, as in the table), not from
+    rsatoolbox's own pairwise tests, so the figure and the table always agree.  Keyword arguments go to
+    ``plot_model_comparison`` (its own pairwise testing is switched off).  Returns its ``(fig, ax, ax2)``.
     """
     from rsatoolbox.vis import plot_model_comparison
 
     if not isinstance(result, HypothesisResult):
         raise InputTypeError(f"`result` must be a HypothesisResult, got {type(result).__name__}.")
-    return plot_model_comparison(result.result, **kwargs)
+    if "test_pair_comparisons" in kwargs or "multiple_pair_testing" in kwargs:
+        raise InputValueError("plot_hypotheses draws the pairwise marks from result.pairwise (corrected as in the "
+                              "table); test_pair_comparisons / multiple_pair_testing cannot be set.")
+    kwargs.setdefault("sort", False)
+    if kwargs["sort"]:
+        raise InputValueError("plot_hypotheses keeps the table's model order (sort=False).")
+    fig, ax, ax2 = plot_model_comparison(result.result, test_pair_comparisons=False, **kwargs)
+    _pair_marks(ax, result)
+    return fig, ax, ax2
+
+
+def _pair_marks(ax, result):
+    """A bracket above the bars for every significant pair of ``result.pairwise`` (the table's own column)."""
+    names = list(result.table["model"])
+    sig = result.pairwise[result.pairwise["significant"]]
+    if sig.empty:
+        return
+    top = float(np.nanmax(result.table["ci_high"].to_numpy(dtype=float)))
+    lo, hi = ax.get_ylim()
+    step = 0.06 * (hi - lo)
+    y = max(top, float(np.nanmax(result.table["noise_ceiling_upper"]))) + step
+    for r in sig.itertuples():
+        i, j = names.index(r.model_a), names.index(r.model_b)
+        ax.plot([i, i, j, j], [y - step / 3, y, y, y - step / 3], color="k", lw=0.8)
+        y += step
+    ax.set_ylim(lo, max(hi, y + step / 2))
+    ax.text(0.0, 1.0, f"brackets: pairs with {result.settings['correction']}-corrected p < "
+                      f"{1 - result.settings['ci']:.2g}", transform=ax.transAxes, fontsize=7, va="bottom")
