@@ -86,3 +86,95 @@ def _item_index(task, data_rdms):
             f"(items {list(task.labels)[:3]}...)."
         )
     return np.array([pos[lab] for lab in labels], dtype=int)
+
+
+# ----------------------------------------------------------------------------
+# fitting the feature weights (inside each training fold)
+# ----------------------------------------------------------------------------
+def unit_stage_means(data, stage_of, unit_of, n_units, K):
+    """Each unit's mean RDM per stage, (n_units, K, n_pairs); NaN where a unit has no valid value."""
+    import warnings
+
+    out = np.full((n_units, K, data.shape[1]), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for u in range(n_units):
+            for k in range(K):
+                sel = (stage_of == k) & (unit_of == u)
+                if sel.any():
+                    out[u, k] = np.nanmean(data[sel], axis=0)
+    return out
+
+
+def feature_weights(F, means, counts, method, *, stacked, per_stage):
+    """Non-negative feature weights (K, n_feat) maximising (approximately) the mean score of training units.
+
+    ``means`` (n_units, K, n_pairs): units' mean RDMs per stage; ``counts`` (n_units,) their weights in this fold.
+    The target is the weighted mean of the units' normalised (``corr``: centred) data -- per stage, or of each
+    unit's whole stacked trajectory (``stacked``) -- and the prediction ``w_k @ F`` per stage is fitted to it by
+    least squares over non-negative weights (``per_stage``: weights free per stage; else one vector for all
+    stages).  Centring is per stage, or over the whole stack for ``stacked`` (as the scores are computed).  The
+    problem is solved on its Gram matrix (size ``K * n_feat``), so the cost does not grow with the number of
+    condition pairs beyond one product.
+    """
+    from scipy.optimize import nnls
+
+    n_units, K, p = means.shape
+    nf = F.shape[0]
+    centre = method not in ("cosine", "cosine_cov")
+    use = counts > 0
+    M = means[use]
+    c = counts[use].astype(float)
+    valid = np.isfinite(M)
+    Z = np.where(valid, M, 0.0)
+    n_valid = valid.sum(axis=(1, 2)) if stacked else valid.sum(axis=2)
+    if centre:  # each unit's data centred as the scorer centres it (over the stack, or per stage)
+        if stacked:
+            mu = Z.sum(axis=(1, 2)) / np.maximum(n_valid, 1)
+            Z = np.where(valid, Z - mu[:, None, None], 0.0)
+        else:
+            mu = Z.sum(axis=2) / np.maximum(n_valid, 1)
+            Z = np.where(valid, Z - mu[:, :, None], 0.0)
+    norm = np.sqrt((Z * Z).sum(axis=(1, 2), keepdims=True)) if stacked else np.sqrt((Z * Z).sum(axis=2, keepdims=True))
+    Z = np.divide(Z, norm, out=np.zeros_like(Z), where=norm > 0)
+    T = np.tensordot(c, Z, axes=1) / c.sum()  # (K, p)
+    if not np.any(T):
+        return np.zeros((K, nf))
+    # Gram matrix of the (centred) design: blocks F F^T, minus the mean part removed by centring
+    FF = F @ F.T
+    fbar = F.mean(axis=1)  # (nf,)
+    FT = T @ F.T  # (K, nf)
+    if per_stage:
+        G = np.kron(np.eye(K), FF)
+        b = FT.ravel()
+    else:
+        G = K * FF
+        b = FT.sum(axis=0)
+    if centre:
+        if stacked:  # one mean over all K * p entries
+            if per_stage:
+                mvec = np.tile(fbar, K) / K  # column means of the block-diagonal design over K*p rows
+            else:
+                mvec = fbar
+            n = K * p
+            G = G - n * np.outer(mvec, mvec)
+            b = b - n * mvec * T.mean()
+        else:  # a mean per stage block
+            if per_stage:
+                G = G - p * np.kron(np.eye(K), np.outer(fbar, fbar))
+                b = b - p * (T.mean(axis=1)[:, None] * fbar[None, :]).ravel()
+            else:
+                G = G - K * p * np.outer(fbar, fbar)
+                b = b - p * T.mean(axis=1).sum() * fbar
+    # equal column scales, and a tiny ridge for linearly dependent features (one-hot inputs: all mode RDMs sum to
+    # a constant, which centring removes); it changes the fit by ~1e-4 relative
+    d = np.sqrt(np.maximum(np.diag(G), 0.0))
+    d[d == 0] = 1.0
+    Gn = G / np.outer(d, d)
+    bn = b / d
+    ridge = (1e-4 * np.linalg.norm(T)) ** 2
+    L = np.linalg.cholesky(Gn + (ridge + 1e-12 * np.trace(Gn) / Gn.shape[0]) * np.eye(Gn.shape[0]))
+    y = np.linalg.solve(L, bn)
+    coef, _ = nnls(L.T, y)
+    coef = coef / d
+    return coef.reshape(K, nf) if per_stage else np.broadcast_to(coef, (K, nf)).copy()

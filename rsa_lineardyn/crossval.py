@@ -18,13 +18,19 @@ import warnings
 
 import numpy as np
 
-from .design import aggregate, stacked_scores
-from .scoring import _score_matrix, _unit_scale
+from .baselines import feature_weights
+from .design import aggregate
+from .scorer import Rows, static_unit_scores  # noqa: F401  (Rows: crossval.Rows is the scorer's)
+from .scoring import _score_matrix
+
+#: Pairwise differences below this in every unit (in score units) are ties: p = 1, never a tiny p from a t-test
+#: on rounding-level differences (e.g. two models both at the top of the time grid).
+TIE_TOL = 1e-6
 
 # ----------------------------------------------------------------------------
 # statistics on per-unit scores
 # ----------------------------------------------------------------------------
-def t_summary(x, jack, ci, two_sided=True):
+def t_summary(x, jack, ci, two_sided=True, tie_tol=None):
     """Test of the mean crossvalidated score ``x`` (per unit) with a jackknife standard error over units.
 
     ``jack`` (n_units,) holds the statistic recomputed -- crossvalidation
@@ -44,6 +50,9 @@ def t_summary(x, jack, ci, two_sided=True):
     if n < 2:
         return dict(mean=mean, sem=np.nan, ci_low=np.nan, ci_high=np.nan, p=np.nan, n=n, dof=max(n - 1, 0),
                     variance_method="undefined (fewer than 2 units with a defined score)")
+    if tie_tol is not None and np.all(np.abs(x[ok]) <= tie_tol):
+        return dict(mean=mean, sem=0.0, ci_low=mean, ci_high=mean, p=1.0, n=n, dof=n - 1,
+                    variance_method=f"tie (|difference| <= {tie_tol:g} in every unit)")
     jk = np.asarray(jack, dtype=float)[ok]
     var = (n - 1) / n * float(np.sum((jk - jk.mean()) ** 2))
     dof = n - 1
@@ -64,13 +73,13 @@ def t_summary(x, jack, ci, two_sided=True):
                 variance_method="t-test, jackknife over units")
 
 
-def jackknife(hyps, tensors, design, rows, n_units, folds, method, sigma_k):
+def jackknife(hyps, tensors, ctx, n_units, folds):
     """Mean crossvalidated score of every hypothesis with each unit left out entirely: (n_units, n_hyp)."""
     out = np.full((n_units, len(hyps)), np.nan)
     for k in range(n_units):
         counts = np.ones(n_units, dtype=int)
         counts[k] = 0
-        Sk = run_cv(hyps, tensors, design, rows, counts, folds, method, sigma_k, None)
+        Sk = run_cv(hyps, tensors, ctx, counts, folds, None)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             out[k] = np.nanmean(np.delete(Sk, k, axis=0), axis=0)
@@ -80,16 +89,6 @@ def jackknife(hyps, tensors, design, rows, n_units, folds, method, sigma_k):
 # ----------------------------------------------------------------------------
 # crossvalidation over units on precomputed score tensors
 # ----------------------------------------------------------------------------
-class Rows:
-    """What the rows of the score tensors are: data RDMs (scored one by one) or units (whole trajectories)."""
-
-    def __init__(self, design, unit_of, n_units, shared):
-        self.shared = shared
-        self.rdm_unit = unit_of
-        self.unit = np.arange(n_units) if shared else unit_of
-        self.stage = np.zeros(n_units, dtype=int) if shared else design.stage_of
-
-
 def fold_network(R, w, design, rows, test_rows):
     """Fit on row weights ``w`` (aggregate over R), score the test rows: (values, choice (c, g_path) or None)."""
     score, gidx, _ = aggregate(R, w, rows.stage, design.K, design.free)
@@ -100,51 +99,32 @@ def fold_network(R, w, design, rows, test_rows):
     return R[test_rows, c, g], (c, gidx[c])
 
 
-def static_scores(pred, design, rows, test_rows, method, sigma_k):
-    """Scores of one static prediction (n_pairs,) on the test rows (RDMs, or units' stacked trajectories)."""
-    if not rows.shared:
-        return _score_matrix(pred[None], design.data[test_rows], method, sigma_k)[0]
-    tiled = np.broadcast_to(pred, (design.K, pred.size))
-    return np.array([stacked_scores(tiled, design, np.flatnonzero(rows.rdm_unit == u), method) for u in test_rows])
+def static_scores(pred, design, rows, test_units, method, sigma_k):
+    """Scores of a prediction per stage ``pred`` (K, n_pairs), or one static prediction (n_pairs,), on the rows
+    of the units ``test_units``: their stacked trajectories (one value per unit), or their RDMs one by one."""
+    pred = np.asarray(pred, dtype=float)
+    if pred.ndim == 1:
+        pred = np.broadcast_to(pred, (design.K, pred.size))
+    if rows.shared:
+        return static_unit_scores(pred, design, rows, test_units, method)
+    test_rows = np.flatnonzero(np.isin(rows.unit, test_units))
+    out = np.full(test_rows.size, np.nan)
+    for k in np.unique(rows.stage[test_rows]):
+        sel = rows.stage[test_rows] == k
+        out[sel] = _score_matrix(pred[k][None], design.data[test_rows[sel]], method, sigma_k)[0]
+    return out
 
 
-def _nnls_weights(F, D, w, method):
-    """Non-negative weights of the feature RDMs maximising the mean ``method`` score on weighted data ``D``."""
-    from scipy.optimize import nnls
-
-    keep = ~np.isnan(D).any(axis=0)
-    A = F[:, keep].T  # (n_pairs, n_feat)
-    Dk = _unit_scale(D[:, keep][w > 0], method)  # exact power-of-two rescaling: data in any units (1e300)
-    ww = w[w > 0]
-    if method in ("cosine", "cosine_cov"):
-        Ac, Dc = A, Dk
-    else:  # correlation-type and rank methods: centred least squares maximises the correlation over the cone
-        Ac = A - A.mean(axis=0)
-        Dc = Dk - Dk.mean(axis=1, keepdims=True)
-    norms = np.linalg.norm(Dc, axis=1)
-    ok = norms > 0
-    if not np.any(ok):
-        return np.zeros(F.shape[0])
-    target = np.sum((Dc[ok] / norms[ok, None]) * ww[ok, None], axis=0) / ww[ok].sum()
-    colnorm = np.linalg.norm(Ac, axis=0)
-    colnorm[colnorm == 0] = 1.0
-    # a tiny ridge picks the minimum-norm solution when the feature RDMs are linearly dependent (e.g. one-hot
-    # inputs: all mode RDMs sum to a constant, which centring removes); it changes the fit by ~1e-4 relative
-    n_feat = A.shape[1]
-    An = np.concatenate([Ac / colnorm, 1e-4 * np.linalg.norm(target) * np.eye(n_feat)], axis=0)
-    coef, _ = nnls(An, np.concatenate([target, np.zeros(n_feat)]))
-    return coef / colnorm
-
-
-def run_cv(hyps, tensors, design, rows, counts, folds, method, sigma_k, record):
+def run_cv(hyps, tensors, ctx, counts, folds, record):
     """Crossvalidated score of every sampled unit under every hypothesis: (n_units, n_hyp); NaN for unsampled units.
 
-    ``counts`` (n_units,) are multiplicities (1 for the data; bootstrap counts
-    otherwise); ``folds`` is a list of arrays of unit indices held out together.
+    ``ctx`` is ``(design, rows, unit-stage mean RDMs, method, sigma_k)``; ``counts`` (n_units,) are
+    multiplicities (1 for the data; bootstrap counts otherwise); ``folds`` is a list of arrays of unit indices
+    held out together.
     """
+    design, rows, means, method, sigma_k = ctx
     n_units = counts.size
     S = np.full((n_units, len(hyps)), np.nan)
-    D = design.data
     for f, test_units in enumerate(folds):
         test_units = test_units[counts[test_units] > 0]
         if test_units.size == 0:
@@ -163,8 +143,9 @@ def run_cv(hyps, tensors, design, rows, counts, folds, method, sigma_k, record):
             elif h.kind == "fixed":
                 vals = tensors[j][test_rows]
             else:
-                coef = _nnls_weights(h.F, D, train_counts[rows.rdm_unit], method)
-                vals = (static_scores(coef @ h.F, design, rows, test_rows, method, sigma_k) if np.any(coef > 0)
+                coef = feature_weights(h.F, means, train_counts, method, stacked=rows.shared,
+                                       per_stage=h.per_stage)
+                vals = (static_scores(coef @ h.F, design, rows, test_units, method, sigma_k) if np.any(coef > 0)
                         else np.full(test_rows.size, np.nan))
                 if record is not None:
                     record.append((f, h, coef))
@@ -175,34 +156,30 @@ def run_cv(hyps, tensors, design, rows, counts, folds, method, sigma_k, record):
     return S
 
 
-def noise_ceiling(design, unit_of, n_units, method, sigma_k, shared=False):
-    """Leave-one-unit-out lower and all-units upper noise ceiling, averaged over units.
+def noise_ceiling(means, design, rows, method, sigma_k):
+    """Leave-one-unit-out lower and all-units upper noise ceiling, on the same footing as the model scores.
 
-    Per stage (then averaged over stages), or on the stacked trajectory
-    (``shared``: each unit's mean RDM per stage, stacked) as the tests score.
+    The "model" of unit ``i`` is the mean over the other units (lower) or all units (upper) of their mean RDMs
+    per stage, scored against unit ``i``'s own RDMs exactly as every hypothesis is (stacked trajectory, or RDM by
+    RDM and averaged within the unit), then averaged over units.
     """
-    D = design.data
-    means = np.full((n_units, design.K, D.shape[1]), np.nan)
-    for u in range(n_units):
-        for k in range(design.K):
-            sel = (design.stage_of == k) & (unit_of == u)
-            if sel.any():
-                means[u, k] = np.nanmean(D[sel], axis=0)
+    n_units = means.shape[0]
     lows, highs = [], []
-    blocks = [means.reshape(n_units, 1, -1)] if shared else [means[:, k:k + 1] for k in range(design.K)]
-    for block in blocks:
-        M = block.reshape(n_units, -1)
-        have = np.flatnonzero(~np.isnan(M).all(axis=1))
-        if have.size < 2:
-            continue
-        M = M[have]
-        grand = np.nanmean(M, axis=0)
-        for i in range(M.shape[0]):
-            others = np.nanmean(np.delete(M, i, axis=0), axis=0)
-            lows.append(_score_matrix(others[None], M[i][None], method, sigma_k)[0, 0])
-            highs.append(_score_matrix(grand[None], M[i][None], method, sigma_k)[0, 0])
-    lo = float(np.nanmean(lows)) if lows and np.any(np.isfinite(lows)) else np.nan
-    hi = float(np.nanmean(highs)) if highs and np.any(np.isfinite(highs)) else np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        grand = np.nanmean(means, axis=0)  # (K, p)
+        for i in range(n_units):
+            others = np.nanmean(np.delete(means, i, axis=0), axis=0)
+            for pred, out in ((others, lows), (grand, highs)):
+                if np.isnan(pred).all():
+                    continue
+                vals = static_scores(np.where(np.isfinite(pred), pred, np.nanmean(pred)), design, rows,
+                                     np.array([i]), method, sigma_k)
+                vals = vals[np.isfinite(vals)]
+                if vals.size:
+                    out.append(float(np.mean(vals)))
+    lo = float(np.mean(lows)) if lows else np.nan
+    hi = float(np.mean(highs)) if highs else np.nan
     return lo, hi
 
 

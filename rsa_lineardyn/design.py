@@ -35,10 +35,10 @@ from ._validation import (
 )
 from .descriptors import stage_values, unit_labels
 from .model import DegeneracyWarning, LinearNetworkModel
-from .scoring import _PreparedData, _rank_one_factor, _RankOneScores, _unit_scale, _weighted_fast
+from .scoring import _PreparedData, _rank_one_factor, _RankOneScores, _weighted_fast
 
 __all__ = ["check_labelled", "STAGE_KEYS", "SUBJECT_KEYS", "Design", "Candidates", "make_design", "make_candidates", "score_tensor",
-           "unit_score_tensor", "stacked_scores", "aggregate"]
+           "aggregate"]
 
 #: rdm descriptors read as stages of learning by ``stage_descriptor="auto"`` (first present wins).  ``session``
 #: is deliberately absent: sessions (runs) of a subject are repeated measurements of one state, kept together with
@@ -341,81 +341,6 @@ def _run_jobs(jobs, n_jobs, backend, progress, what):
 
         it = tqdm(it, total=len(jobs), desc=what, unit="model")
     return list(it)
-
-
-def _stacked_group(design, model, lams, log10_scales, method, unit_matrix):
-    """Stacked-trajectory scores of one group: (n_units, n_lam * n_scale, G); see :func:`unit_score_tensor`."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DegeneracyWarning)
-        D = design.data
-        keep = ~np.isnan(D).any(axis=0)
-        Dk = _unit_scale(D[:, keep], method, common=True)  # one factor: the stages keep their relative size
-        M = unit_matrix  # (R, n_units) one-hot
-        n_pairs = M.sum(axis=0) * Dk.shape[1]  # stacked length per unit
-        Sd = Dk.sum(axis=1) @ M  # (n_units,)
-        Sdd = (Dk * Dk).sum(axis=1) @ M
-        idx = design.inv[:, design.stage_of]  # (G, R)
-        cols = np.arange(Dk.shape[0])
-        out = np.empty((M.shape[1], len(lams) * len(log10_scales), idx.shape[0]))
-        c = 0
-        for lam in lams:
-            for ls in log10_scales:
-                V = _unit_scale(model.predict_times(design.uniq, _theta(model, lam, ls))[:, keep], method,
-                                common=True)  # (U, p)
-                Sv = V.sum(axis=1)[idx] @ M  # (G, n_units)
-                Svv = (V * V).sum(axis=1)[idx] @ M
-                Svd = (V @ Dk.T)[idx, cols[None, :]] @ M
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    if method == "corr":
-                        num = Svd - Sv * Sd / n_pairs
-                        den = np.sqrt(np.maximum(Svv - Sv * Sv / n_pairs, 0.0) * np.maximum(Sdd - Sd * Sd / n_pairs,
-                                                                                              0.0))
-                    else:
-                        num, den = Svd, np.sqrt(Svv * Sdd)
-                    val = np.where(den > 0, num / den, np.nan)
-                out[:, c, :] = val.T
-                c += 1
-    return out
-
-
-def unit_score_tensor(design, candidates, method, unit_of, n_units, *, n_jobs=1, backend=None, progress=False,
-                      what="fit"):
-    """Score of every unit's whole trajectory: (n_units, C, G), for ``"corr"`` or ``"cosine"``.
-
-    All RDMs of a unit (its stages, and sessions within stages) are stacked
-    into one vector and compared with the prediction stacked the same way, so
-    the relative size of the RDMs across stages counts (scale-free overall,
-    not per stage).  This needs the stages measured on one common scale (same
-    voxels/channels and dissimilarity estimator, e.g. crossnobis).  Only for
-    a snapshot or a linear time map (the free map's dynamic programming needs
-    per-stage scores).
-    """
-    from joblib import delayed
-
-    if method not in ("corr", "cosine"):
-        raise InputValueError(
-            f"stacked-trajectory scores are available for method 'corr' or 'cosine', got {method!r}; "
-            "use the per-stage scores (stage_scale='separate') for other methods."
-        )
-    if design.free:
-        raise InputValueError("stacked-trajectory scores need time_map='linear' (or one stage), not 'free'.")
-    M = np.zeros((design.n_rdm, n_units))
-    M[np.arange(design.n_rdm), unit_of] = 1.0
-    jobs = [delayed(_stacked_group)(design, model, lams, lss, method, M) for model, lams, lss in candidates.groups]
-    return np.concatenate(_run_jobs(jobs, n_jobs, backend, progress, what), axis=1)
-
-
-def stacked_scores(pred, design, rows, method):
-    """Stacked score of one prediction per stage ``pred`` (K, n_pairs) against the data rows ``rows`` (one unit)."""
-    D = design.data
-    keep = ~np.isnan(D).any(axis=0)
-    d = _unit_scale(D[rows][:, keep].ravel(), method, common=True)
-    v = _unit_scale(pred[design.stage_of[rows]][:, keep].ravel(), method, common=True)
-    if method == "corr":
-        v = v - v.mean()
-        d = d - d.mean()
-    den = np.linalg.norm(v) * np.linalg.norm(d)
-    return float(v @ d / den) if den > 0 else np.nan
 
 
 def _theta(model, lam, log10_scale, log10_time=0.0):

@@ -57,15 +57,20 @@ from ._validation import (
     check_distinct,
     check_grid_size,
     MAX_BOOT,
+    MAX_GRID,
     check_kwargs,
     check_positive_int,
     check_real,
     check_scale,
     check_sigma_k,
+    resolve_random_state,
+    UNSET,
 )
-from .baselines import feature_rdms
-from .crossval import Rows, jackknife, noise_ceiling, percentile, run_cv, static_scores, t_summary, unit_folds
-from .design import Candidates, _as_rdms, _lam_values, check_labelled, make_design, score_tensor, unit_score_tensor
+from .baselines import feature_rdms, unit_stage_means
+from .crossval import TIE_TOL, jackknife, noise_ceiling, percentile, run_cv, static_scores, t_summary, unit_folds
+from .descriptors import condition_key, with_condition_labels
+from .design import Candidates, _as_rdms, _lam_values, check_labelled, make_design, score_tensor
+from .scorer import STAGE_SCALES, Rows, candidate_stats, resolve_stage_scale, unit_matrix_check
 from .model import DegeneracyWarning, LinearNetworkModel
 from .task import Task
 
@@ -73,6 +78,7 @@ __all__ = ["width_models", "regime_models", "feature_rdms", "evaluate_hypotheses
            "compare_regimes", "HypothesisResult", "plot_hypotheses"]
 
 _BASELINES = ("modes", "features", None)
+_CORRECTIONS = ("holm", "bonferroni", "none")
 #: Methods without a vectorised score here, with their measured cost relative to "corr".
 _SLOW_METHODS = {"tau-a": "18x", "kendall": "18x", "tau-b": "18x"}  # benchmarks/hypothesis_speed.py, 2026-12-01
 
@@ -88,9 +94,11 @@ def _s_max(task):
 
 
 def _model_kw(init, **kw):
-    """Model keywords; ``init=None`` leaves the model's default (the expected geometry over random starts)."""
+    """Model keywords; ``init=None`` / ``n_draws=None`` leave the model's defaults."""
     if init is not None:
         kw["init"] = init
+    if kw.get("n_draws", 0) is None:
+        del kw["n_draws"]
     return kw
 
 
@@ -98,7 +106,7 @@ def _model_kw(init, **kw):
 # hypotheses built here
 # ----------------------------------------------------------------------------
 def width_models(task, data_rdms, widths=(2, "wide"), *, representation="hidden", measure="euclidean", scale=0.1,
-                 lam=None, init=None):
+                 lam=None, init=None, n_draws=None, seed=0):
     """One model per hidden width (``lam`` and time free).
 
     Parameters
@@ -108,8 +116,9 @@ def width_models(task, data_rdms, widths=(2, "wide"), *, representation="hidden"
         Fixes the condition order of the predictions.
     widths : sequence of int or "wide"
         ``"wide"`` is ``max(n_in, n_out)`` (wider than any bottleneck).
-    representation, measure, scale, lam, init
-        As in :class:`LinearNetworkModel` (``init=None``: its default).
+    representation, measure, scale, lam, init, n_draws, seed
+        As in :class:`LinearNetworkModel` (``init=None``, ``n_draws=None``:
+        its defaults; ``seed``: the Monte-Carlo draws of the expected geometry).
 
     Returns
     -------
@@ -141,14 +150,14 @@ def width_models(task, data_rdms, widths=(2, "wide"), *, representation="hidden"
             warnings.simplefilter("ignore", DegeneracyWarning)
             models.append(LinearNetworkModel(task, n_hidden=h, item_order=data_rdms, name=name,
                                              **_model_kw(init, representation=representation, measure=measure,
-                                                         lam=lam, scale=scale)))
+                                                         lam=lam, scale=scale, n_draws=n_draws, seed=seed)))
     if len({m.name for m in models}) != len(models):
         raise InputValueError(f"`widths` must be distinct, got {list(widths)}.")
     return models
 
 
 def regime_models(task, data_rdms, n_hidden=None, *, rich_scale=None, lazy_lam=None, lazy_scale=None,
-                  representation="hidden", measure="euclidean", init=None):
+                  representation="hidden", measure="euclidean", init=None, n_draws=None, seed=0):
     """Rich versus lazy learning, as three models with time free.
 
     Parameters
@@ -205,7 +214,8 @@ def regime_models(task, data_rdms, n_hidden=None, *, rich_scale=None, lazy_lam=N
             f"`n_hidden` = {h} exceeds both n_in = {task.n_in} and n_out = {task.n_out}: only lam = 0 is feasible, "
             "so there is no large-lam lazy regime. Use a smaller n_hidden."
         )
-    kw = _model_kw(init, representation=representation, measure=measure, item_order=data_rdms)
+    kw = _model_kw(init, representation=representation, measure=measure, item_order=data_rdms, n_draws=n_draws,
+                   seed=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegeneracyWarning)
         return [
@@ -252,10 +262,11 @@ class _Fixed:
 class _Feature:
     kind = "feature"
 
-    def __init__(self, name, F, feature_names):
+    def __init__(self, name, F, feature_names, per_stage=True):
         self.name = name
         self.F = F
         self.feature_names = feature_names
+        self.per_stage = per_stage  # weights free per stage of learning (else one set for all stages)
 
 
 def _default_lam_grid(task):
@@ -314,27 +325,36 @@ def _as_hypotheses(hypotheses, task, data_rdms):
 
 
 def _fixed_vector(model, data_rdms):
-    """A fixed model's prediction as a vector in the data's condition order (matched by label when possible)."""
+    """A fixed model's prediction as a vector in the data's condition order, matched by label (never by position).
+
+    The model's RDM must carry condition labels (a pattern descriptor among ``item, conds, label, ...``) that
+    cover the data's conditions; anything else is refused with the labels that are missing.
+    """
     pred = model.predict_rdm()
-    key = next((k for k in ("item", "conds", "label", "labels", "condition", "conditions", "stimulus")
-                if k in data_rdms.pattern_descriptors and k in pred.pattern_descriptors), None)
-    if pred.n_cond != data_rdms.n_cond:
+    name = f"fixed model {model.name!r}"
+    if pred.n_rdm != 1:
+        raise InputValueError(f"{name} predicts {pred.n_rdm} RDMs; a fixed model for this comparison predicts one.")
+    key = condition_key(pred, "auto", name)
+    if key is None:
         raise InputValueError(
-            f"fixed model {model.name!r} predicts {pred.n_cond} conditions, the data have {data_rdms.n_cond}."
-        )
-    if key is not None:
-        want = [str(x) for x in data_rdms.pattern_descriptors[key]]
-        have = [str(x) for x in pred.pattern_descriptors[key]]
-        if sorted(want) != sorted(have):
-            raise InputValueError(f"fixed model {model.name!r}: its {key!r} labels differ from the data's.")
-        order = [have.index(w) for w in want]
-        pred = pred.subsample_pattern("index", order) if "index" in pred.pattern_descriptors else pred
-        mats = pred.get_matrices()[0]
-        if "index" not in pred.pattern_descriptors:
-            mats = mats[np.ix_(order, order)]
-        iu = np.triu_indices(data_rdms.n_cond, k=1)
-        return np.asarray(mats[iu], dtype=float)
-    return np.asarray(pred.get_vectors()[0], dtype=float)
+            f"{name} has no condition labels (its RDM's pattern descriptors are {sorted(pred.pattern_descriptors)}), "
+            "so its conditions cannot be matched to the data's by label, and position is never trusted. Build it "
+            "from labelled RDMs, e.g. ModelFixed(name, rl.rdms_from_matrices(matrix, labels=items)) or "
+            "RDMs(vector, pattern_descriptors={'item': labels}).")
+    have = [str(x) for x in np.asarray(pred.pattern_descriptors[key]).tolist()]
+    want = [str(x) for x in np.asarray(data_rdms.pattern_descriptors["item"]).tolist()]
+    if len(set(have)) != len(have):
+        raise InputValueError(f"{name} names a condition more than once in its pattern descriptor {key!r}.")
+    pos = {lab: i for i, lab in enumerate(have)}
+    missing = [lab for lab in want if lab not in pos]
+    if missing:
+        raise InputValueError(
+            f"{name} does not predict the data's condition(s) {missing[:5]}{' ...' if len(missing) > 5 else ''} "
+            f"(its labels, pattern descriptor {key!r}: {have[:5]}{' ...' if len(have) > 5 else ''}). Give it an "
+            "RDM over the data's conditions, labelled as they are.")
+    order = np.array([pos[lab] for lab in want])
+    mat = pred.get_matrices()[0][np.ix_(order, order)]
+    return np.asarray(mat[np.triu_indices(len(want), k=1)], dtype=float)
 
 
 # ----------------------------------------------------------------------------
@@ -398,23 +418,25 @@ class HypothesisResult:
 # ----------------------------------------------------------------------------
 # the entry point
 # ----------------------------------------------------------------------------
-def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline="modes", models=None,
-                        subject_descriptor="auto", stage_descriptor="auto", time_map="linear", time_offset=False,
-                        time_bounds=None, n_times=41, n_lam=8, stage_scale="auto", n_folds=None, n_boot=0,
-                        ci=0.95, sigma_k=None, seed=0, n_jobs=1, backend=None, progress=None):
+def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline="modes", baseline_weights="per_stage",
+                        models=None, subject_descriptor="auto", stage_descriptor="auto", condition_descriptor="auto",
+                        stage_order=None, time_map="linear", time_offset=False, time_bounds=None, n_times=41, n_lam=8,
+                        stage_scale="auto", n_folds=None, n_boot=0, ci=0.95, correction="holm", sigma_k=None,
+                        random_state=0, n_jobs=1, backend=None, progress=None, seed=UNSET):
     """Crossvalidated comparison of hypotheses, tested over subjects (the unit of replication).
 
     Parameters
     ----------
     data_rdms : rsatoolbox.rdm.RDMs
         One RDM per subject (and per session/run and stage); conditions carry
-        item labels matching ``task.labels``.
+        item labels matching ``task.labels`` (any order: matched by label).
     hypotheses : dict or list
         ``name -> model``: a :class:`LinearNetworkModel` (its free parameters
         fitted in each training fold), a list of them (one hypothesis: the
         best of them is chosen in each training fold, e.g. all widths up to
-        3), or a fixed rsatoolbox model (``ModelFixed``).  A list of models is
-        named by ``model.name``.
+        3), or a fixed rsatoolbox model (``ModelFixed``, matched to the data's
+        conditions by its item labels).  A list of models is named by
+        ``model.name``.
     task : Task
         The task the subjects learned.
     method : str, default "corr"
@@ -425,226 +447,398 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
     baseline : {"modes", "features", None}, default "modes"
         Adds the flexible feature model (name starting ``"feature model"``):
         non-negative weights on the task's mode RDMs (or output-feature RDMs),
-        fitted by NNLS in each training fold, one set of weights for all stages.
+        fitted in each training fold and scored on the held-out subjects
+        exactly as the networks are.
+    baseline_weights : {"per_stage", "shared"}, default "per_stage"
+        ``"per_stage"``: the feature weights are free per stage of learning,
+        so the baseline can change over learning as a network does -- the fair
+        rival: a network beats it only through the order and timing its
+        dynamics impose.  ``"shared"``: one set of weights for all stages (a
+        static feature model: it cannot express learning at all, so any
+        network that learns "wins" against it; named so in the table).
     models : list of rsatoolbox Model, optional
         Further fixed models (e.g. category models), added to the comparison.
     subject_descriptor : "auto", str or None
         rdm descriptor of the units (``"auto"``: ``subject``, ``participant``,
-        ``subj``, ``sub``).  Without one, each RDM is a unit (only allowed for
-        a single stage).
+        ``subj``, ``sub``; when none is present but another descriptor groups
+        the RDMs, an error asks which it is).  ``None``: each RDM is a unit
+        (only allowed for a single stage).
     stage_descriptor : "auto", str or None
         Stages of learning (``"auto"``: ``stage``, ``epoch``, ``time``; never
         ``session``); several stages are compared on the whole trajectory with
         the stage-time map fitted inside each training fold.
+    condition_descriptor : "auto" or str
+        Pattern descriptor with the condition (item) labels (``"auto"``:
+        ``item``, ``conds``, ``label``, ...; an error when several differ).
+    stage_order : list, optional
+        The stages in learning order; required for text stage labels (never
+        sorted alphabetically), checked against numeric ones.
     time_map, time_offset, time_bounds, n_times, n_lam
         As in :func:`rsa_lineardyn.fit_rdms` (grids of the fold fits).
-    stage_scale : {"auto", "separate", "shared"}, default "auto"
-        Several stages: ``"separate"`` scores every stage's RDM on its own
-        (scale-free per stage: only the geometry within a stage counts);
-        ``"shared"`` stacks each subject's RDMs of all stages into one vector
-        (scale-free overall), so that how much the geometry grows or changes
-        between stages counts too -- what separates rich from lazy learning
-        and a bottleneck from an earlier wide network.  ``"shared"`` needs the
-        stages measured on one common scale (same voxels/channels and
-        dissimilarity estimator, e.g. crossnobis), methods ``"corr"`` or
-        ``"cosine"``, and a linear time map.  ``"auto"``: ``"shared"`` when
-        these hold, else ``"separate"``.  Calibration (``benchmarks/calibration.py``):
-        false-positive rates <= 0.05 for both; ``"shared"`` raised the power of
-        the width and regime comparisons from 0.00-0.45 to 0.17-1.00.
+    stage_scale : {"auto", "shared", "separate"}, default "auto"
+        How several stages are scored (:mod:`rsa_lineardyn.scorer`, the one
+        scorer shared with :func:`rsa_lineardyn.fit_rdms`): ``"shared"``
+        stacks each subject's RDMs of all stages into one vector (scale-free
+        overall), so how much the geometry grows or changes between stages
+        counts; ``"separate"`` scores every RDM on its own.  ``"auto"``:
+        ``"shared"`` for ``corr``/``cosine`` with a linear time map.
+        ``"shared"`` needs the stages measured on one common scale (same
+        voxels/channels and dissimilarity estimator, e.g. crossnobis).
     n_folds : int, optional
         Folds over units (default: leave one unit out).
     n_boot : int, default 0
         If > 0, also a percentile interval from a bootstrap over units of the
         whole crossvalidation (``boot_ci_low``, ``boot_ci_high``).
     ci : float, default 0.95
+        Level of intervals; ``1 - ci`` is the significance level of the
+        ``significant`` column.
+    correction : {"holm", "bonferroni", "none"}, default "holm"
+        Family-wise correction of the pairwise p-values (every pair listed
+        once): ``p_corrected`` and ``significant`` use it; the method is in
+        ``settings`` and in every row.
     sigma_k : ndarray, optional
         For the ``*_cov`` methods.
-    seed : int or None
-        Fold assignment (``n_folds``) and bootstrap draws.
+    random_state : None, int or Generator, default 0
+        Fold assignment (``n_folds``) and bootstrap draws.  (The Monte-Carlo
+        draws of the networks' expected geometry are the models' own
+        ``seed``/``n_draws``, recorded per model in ``settings["draws"]``;
+        :func:`compare_widths` and :func:`compare_regimes` set them from
+        their ``random_state`` and ``n_draws``.)
     n_jobs, backend
         joblib parallelism over models when scoring (as in ``fit_rdms``).
     progress : bool, optional
         Default: only when stderr is a terminal.
+    seed
+        Deprecated name of ``random_state``.
 
     Returns
     -------
     HypothesisResult
     """
-    import pandas as pd
+    from threadpoolctl import threadpool_limits
 
-    from ._validation import check_rng
+    a = _Args(data_rdms, hypotheses, task, locals())
+    with threadpool_limits(1):
+        hyps = _build_hypotheses(a, hypotheses, models)
+        design, rows = _design(a, hyps)
+        tensors = _score_hypotheses(a, hyps, design, rows)
+        cv = _crossvalidate(a, hyps, tensors, design, rows)
+    return _result(a, hyps, design, rows, tensors, cv)
 
-    data_rdms = _as_rdms(data_rdms)
-    _check_task(task)
-    check_labelled(data_rdms, task)  # conditions are matched to items by label, never by position
-    check_comparison_method(method)
-    if stage_scale not in ("auto", "separate", "shared"):
-        raise InputValueError(f"`stage_scale` must be 'auto', 'separate' or 'shared', got {stage_scale!r}.")
-    if baseline not in _BASELINES:
-        raise InputValueError(f"`baseline` must be one of 'modes', 'features', None; got {baseline!r}.")
-    n_boot = check_positive_int(n_boot, "n_boot", minimum=0, maximum=MAX_BOOT)
-    ci = check_real(ci, "ci", minimum=0, maximum=1, strict_min=True)
-    if ci >= 1:
-        raise InputValueError(f"`ci` must be below 1, got {ci}.")
-    n_lam = check_grid_size(n_lam, "n_lam")
-    check_choice(time_map, "time_map", ("linear", "free"))
-    time_offset = check_bool(time_offset, "time_offset")
-    if n_folds is not None:
-        n_folds = check_positive_int(n_folds, "n_folds", minimum=2)
-    sigma_k = check_sigma_k(sigma_k, data_rdms.n_cond)
-    n_jobs, backend, progress = check_run_options(n_jobs, backend, subject_descriptor, stage_descriptor, progress)
-    rng = check_rng(seed)
-    if progress is None:
-        progress = stderr_is_terminal()
-    if method in _SLOW_METHODS:
-        warnings.warn(
-            f"method {method!r} scores every prediction with rsatoolbox.rdm.compare (no vectorised form): about "
-            f"{_SLOW_METHODS[method]} slower than 'corr' (measured on the 92-image data). 'rho-a' (rank-based, "
-            "vectorised) is the fast alternative; n_jobs= spreads the work over cores.",
-            UserWarning, stacklevel=2)
-    hyps = _as_hypotheses(hypotheses, task, data_rdms)
+
+class _Args:
+    """The checked arguments of one :func:`evaluate_hypotheses` call."""
+
+    def __init__(self, data_rdms, hypotheses, task, kw):
+        data_rdms = with_condition_labels(_as_rdms(data_rdms), kw["condition_descriptor"])
+        _check_task(task)
+        check_labelled(data_rdms, task)  # conditions are matched to items by label, never by position
+        self.data_rdms, self.task = data_rdms, task
+        self.method = check_comparison_method(kw["method"])
+        check_choice(kw["stage_scale"], "stage_scale", STAGE_SCALES)
+        if kw["baseline"] not in _BASELINES:
+            raise InputValueError(f"`baseline` must be one of 'modes', 'features', None; got {kw['baseline']!r}.")
+        check_choice(kw["baseline_weights"], "baseline_weights", ("per_stage", "shared"))
+        check_choice(kw["correction"], "correction", _CORRECTIONS)
+        self.n_boot = check_positive_int(kw["n_boot"], "n_boot", minimum=0, maximum=MAX_BOOT)
+        self.ci = check_real(kw["ci"], "ci", minimum=0, maximum=1, strict_min=True)
+        if self.ci >= 1:
+            raise InputValueError(f"`ci` must be below 1, got {self.ci}.")
+        self.n_lam = check_grid_size(kw["n_lam"], "n_lam")
+        check_choice(kw["time_map"], "time_map", ("linear", "free"))
+        self.time_offset = check_bool(kw["time_offset"], "time_offset")
+        self.n_folds = None if kw["n_folds"] is None else check_positive_int(kw["n_folds"], "n_folds", minimum=2)
+        self.sigma_k = check_sigma_k(kw["sigma_k"], data_rdms.n_cond)
+        self.n_jobs, self.backend, progress = check_run_options(kw["n_jobs"], kw["backend"], kw["subject_descriptor"],
+                                                                kw["stage_descriptor"], kw["progress"])
+        self.progress = stderr_is_terminal() if progress is None else progress
+        self.rng, _, self.random_state = resolve_random_state(kw["random_state"], kw["seed"], "evaluate_hypotheses")
+        for k in ("baseline", "baseline_weights", "subject_descriptor", "stage_descriptor", "stage_order", "time_map",
+                  "time_bounds", "n_times", "stage_scale", "correction"):
+            setattr(self, k, kw[k])
+        if self.method in _SLOW_METHODS:
+            warnings.warn(
+                f"method {self.method!r} scores every prediction with rsatoolbox.rdm.compare (no vectorised form): "
+                f"about {_SLOW_METHODS[self.method]} slower than 'corr' (measured on the 92-image data). 'rho-a' "
+                "(rank-based, vectorised) is the fast alternative; n_jobs= spreads the work over cores.",
+                UserWarning, stacklevel=3)
+
+
+def _build_hypotheses(a, hypotheses, models):
+    """The user's hypotheses, further fixed models and the feature baseline, as internal hypothesis objects."""
+    hyps = _as_hypotheses(hypotheses, a.task, a.data_rdms)
     if models is not None:
-        extra = _as_hypotheses(list(models) if isinstance(models, (list, tuple)) else [models], task, data_rdms)
+        extra = _as_hypotheses(list(models) if isinstance(models, (list, tuple)) else [models], a.task, a.data_rdms)
         if any(h.kind != "fixed" for h in extra):
             raise InputTypeError("`models` must be fixed rsatoolbox models (ModelFixed); put networks in `hypotheses`.")
         hyps += extra
-    if baseline is not None:
-        names, F = feature_rdms(task, data_rdms, baseline)
-        hyps.append(_Feature(f"feature model ({len(names)} {'mode' if baseline == 'modes' else 'feature'} "
-                             "RDMs)", F, names))
+    if a.baseline is not None:
+        names, F = feature_rdms(a.task, a.data_rdms, a.baseline)
+        what = "mode" if a.baseline == "modes" else "feature"
+        hyps.append(_Feature(f"feature model ({len(names)} {what} RDMs)", F, names, a.baseline_weights == "per_stage"))
     if len({h.name for h in hyps}) != len(hyps):
         raise InputValueError(f"hypothesis names must be distinct, got {[h.name for h in hyps]}.")
+    return hyps
 
+
+def _design(a, hyps):
+    """Units, stages and the time grid; the rows of the score tensors (RDMs, or units' stacked trajectories)."""
     nets = [h for h in hyps if h.kind == "network"]
     scales = [m.scale for h in nets for m in h.models]
-    if any(m.fit_scale for h in nets for m in h.models):
-        scales += [10.0 ** m.bounds[m.param_names.index("log10_scale")][0] for h in nets for m in h.models
-                   if m.fit_scale]
+    scales += [10.0 ** m.bounds[m.param_names.index("log10_scale")][0] for h in nets for m in h.models
+               if m.fit_scale]
     tau = nets[0].models[0].tau if nets else 1.0
-    design = make_design(data_rdms, task, subject_descriptor=subject_descriptor, stage_descriptor=stage_descriptor,
-                         time_map=time_map, time_offset=time_offset, time_bounds=time_bounds, n_times=n_times,
+    design = make_design(a.data_rdms, a.task, subject_descriptor=a.subject_descriptor,
+                         stage_descriptor=a.stage_descriptor, stage_order=a.stage_order, time_map=a.time_map,
+                         time_offset=a.time_offset, time_bounds=a.time_bounds, n_times=a.n_times,
                          min_scale=min(scales) if scales else 0.1, tau=tau)
-    messages = list(design.messages)
+    a.messages = list(design.messages)
+    for h in hyps:  # with several stages, the baseline's name says whether its weights may change over learning
+        if h.kind == "feature" and not design.snapshot:
+            h.name = h.name[:-1] + (", weights per stage)" if h.per_stage else ", one set of weights for all stages)")
     if design.subjects is None:
         if not design.snapshot:
             raise InputValueError(
                 "`data_rdms` hold several stages but no subject descriptor: the stages of one subject are not "
                 "independent units. Add an rdm descriptor 'subject' (or pass subject_descriptor=)."
             )
-        unit_of = np.arange(design.n_rdm)
-        unit_names = [str(i) for i in range(design.n_rdm)]
-        unit_key = "index"
-        messages.append("no subject descriptor: every RDM is taken as an independent unit (subject)")
+        unit_of, a.unit_names, a.unit_key = np.arange(design.n_rdm), [str(i) for i in range(design.n_rdm)], "index"
+        a.messages.append("no subject descriptor: every RDM is taken as an independent unit (subject)")
     else:
-        unit_of = design.subject_of
-        unit_names = design.subjects
-        unit_key = design.subject_key
-    n_units = len(unit_names)
-    if n_units < 2:
+        unit_of, a.unit_names, a.unit_key = design.subject_of, design.subjects, design.subject_key
+    n_units = len(a.unit_names)
+    empty = unit_matrix_check(design, unit_of, n_units)
+    if empty.size:
         raise InputValueError(
-            f"hypothesis tests need at least 2 independent units (subjects), got {n_units}. Sessions or runs of one "
-            "subject are not independent; with one subject, report fit_rdms's profile and intervals instead."
-        )
+            f"unit(s) {[a.unit_names[u] for u in empty[:5]]} have no valid dissimilarity (every value NaN); drop "
+            "them from `data_rdms`.")
+    if n_units < 3:
+        raise InputValueError(
+            f"hypothesis tests need at least 3 independent units (subjects), got {n_units}: with 2, the "
+            "leave-one-out jackknife has 1 degree of freedom and no usable variance. Sessions or runs of one "
+            "subject are not independent; report fit_rdms's profile and intervals instead.")
     if n_units < 5:
-        messages.append(f"only {n_units} units: tests have {n_units - 1} degrees of freedom and little power")
+        a.messages.append(f"only {n_units} units: tests have {n_units - 1} degrees of freedom and little power")
+    stage_scale, note = resolve_stage_scale(a.stage_scale, a.method, design)
+    if note:
+        a.messages.append(note)
+    a.stage_scale_used = stage_scale
+    rows = Rows(design, unit_of, n_units, stage_scale == "shared")
+    _report_missing(a, design, unit_of, n_units)
+    return design, rows
 
-    if stage_scale == "auto":
-        stage_scale = "shared" if (method in ("corr", "cosine") and not design.free) else "separate"
-    shared = stage_scale == "shared" and not design.snapshot
-    rowdef = Rows(design, unit_of, n_units, shared)
 
-    # --- scores of every prediction against every RDM (or unit trajectory), computed once ---
-    from threadpoolctl import threadpool_limits
+def _report_missing(a, design, unit_of, n_units):
+    """A note on missing dissimilarities: how many units and pairs per unit the scores use."""
+    valid = np.isfinite(design.data)
+    if valid.all():
+        return
+    per_unit = [int(valid[unit_of == u].sum(axis=0).astype(bool).sum()) for u in range(n_units)]
+    a.messages.append(
+        f"missing dissimilarities (NaN) are left out of their own RDM's score: {int((~valid).any(axis=1).sum())} of "
+        f"{design.n_rdm} RDMs have some; condition pairs per unit {min(per_unit)}-{max(per_unit)} of "
+        f"{design.data.shape[1]} ({n_units} units)")
 
+
+def _score_hypotheses(a, hyps, design, rows):
+    """Score tensor of every network hypothesis (rows x candidates x time parameters); fixed models' row scores."""
     tensors = []
-    with threadpool_limits(1):
-        for h in hyps:
-            if h.kind == "network":
-                cands = h.candidates(n_lam)
-                kw = dict(n_jobs=n_jobs, backend=backend, progress=progress, what=f"hypothesis {h.name}")
-                R = (unit_score_tensor(design, cands, method, unit_of, n_units, **kw) if shared
-                     else score_tensor(design, cands, method, sigma_k, **kw)[0])
-                h.cands = cands
-                tensors.append(R)
-            elif h.kind == "fixed":
-                tensors.append(static_scores(h.vector, design, rowdef, np.arange(rowdef.unit.size), method, sigma_k))
+    unit_of = rows.rdm_unit
+    for h in hyps:
+        if h.kind == "network":
+            cands = h.candidates(a.n_lam)
+            kw = dict(n_jobs=a.n_jobs, backend=a.backend, progress=a.progress, what=f"hypothesis {h.name}")
+            if rows.shared:
+                R = candidate_stats(design, cands, a.method, **kw).unit_scores(np.ones(design.n_rdm), unit_of,
+                                                                               rows.n_units)
             else:
-                tensors.append(None)
+                R = score_tensor(design, cands, a.method, a.sigma_k, **kw)[0]
+            h.cands = cands
+            tensors.append(R)
+        elif h.kind == "fixed":
+            tensors.append(static_scores(h.vector, design, rows, np.arange(rows.n_units), a.method, a.sigma_k))
+        else:
+            tensors.append(None)
+    return tensors
 
-        folds, cv_name = unit_folds(n_units, n_folds, rng)
-        record = []
-        ones = np.ones(n_units, dtype=int)
-        S = run_cv(hyps, tensors, design, rowdef, ones, folds, method, sigma_k, record)
-        boot = None
-        if n_boot:
-            boot = np.full((n_boot, len(hyps)), np.nan)
-            for b in range(n_boot):
-                counts = np.bincount(rng.integers(0, n_units, n_units), minlength=n_units)
-                Sb = run_cv(hyps, tensors, design, rowdef, counts, folds, method, sigma_k, None)
-                ok = counts > 0
-                den = np.sum(np.isfinite(Sb[ok]) * counts[ok, None], axis=0)
-                num = np.nansum(Sb[ok] * counts[ok, None], axis=0)
-                boot[b] = np.where(den > 0, num / np.maximum(den, 1), np.nan)
-        J = jackknife(hyps, tensors, design, rowdef, n_units, folds, method, sigma_k)
-        nc_lo, nc_hi = noise_ceiling(design, unit_of, n_units, method, sigma_k, shared)
 
+def _crossvalidate(a, hyps, tensors, design, rows):
+    """Crossvalidated per-unit scores, their jackknife, the bootstrap, the noise ceiling (one dict)."""
+    folds, cv_name = unit_folds(rows.n_units, a.n_folds, a.rng)
+    record = []
+    ones = np.ones(rows.n_units, dtype=int)
+    means = unit_stage_means(design.data, design.stage_of, rows.rdm_unit, rows.n_units, design.K)
+    ctx = (design, rows, means, a.method, a.sigma_k)
+    S = run_cv(hyps, tensors, ctx, ones, folds, record)
+    boot = None
+    if a.n_boot:
+        boot = np.full((a.n_boot, len(hyps)), np.nan)
+        for b in range(a.n_boot):
+            counts = np.bincount(a.rng.integers(0, rows.n_units, rows.n_units), minlength=rows.n_units)
+            Sb = run_cv(hyps, tensors, ctx, counts, folds, None)
+            ok = counts > 0
+            den = np.sum(np.isfinite(Sb[ok]) * counts[ok, None], axis=0)
+            num = np.nansum(Sb[ok] * counts[ok, None], axis=0)
+            boot[b] = np.where(den > 0, num / np.maximum(den, 1), np.nan)
+    J = jackknife(hyps, tensors, ctx, rows.n_units, folds)
+    nc_lo, nc_hi = noise_ceiling(means, design, rows, a.method, a.sigma_k)
+    return dict(S=S, J=J, boot=boot, record=record, folds=folds, cv_name=cv_name, nc=(nc_lo, nc_hi))
+
+
+def _result(a, hyps, design, rows, tensors, cv):
+    """Tables, notes and the rsatoolbox Result of a crossvalidated comparison."""
+    S, J, boot = cv["S"], cv["J"], cv["boot"]
+    nc_lo, nc_hi = cv["nc"]
     names = [h.name for h in hyps]
-    rows = []
-    for j, h in enumerate(hyps):
-        st = t_summary(S[:, j], J[:, j], ci, two_sided=False)
-        full = t_summary(S[:, j], J[:, j], ci)  # two-sided interval
-        row = dict(model=h.name, kind=h.kind, mean=st["mean"], sem=st["sem"], ci_low=full["ci_low"],
-                   ci_high=full["ci_high"], p_zero=st["p"], noise_ceiling_lower=nc_lo, noise_ceiling_upper=nc_hi,
-                   method=method, n_units=n_units, n_valid_units=st["n"], dof=st["dof"],
-                   variance_method=st["variance_method"])
-        if boot is not None:
-            row["boot_ci_low"], row["boot_ci_high"] = percentile(boot[:, j], ci)
-        rows.append(row)
-    table = pd.DataFrame(rows)
-    prow = []
-    for i, a in enumerate(names):
-        for j, b in enumerate(names):
-            if i == j:
-                continue
-            st = t_summary(S[:, i] - S[:, j], J[:, i] - J[:, j], ci)
-            row = dict(model_a=a, model_b=b, mean_diff=st["mean"], sem=st["sem"], ci_low=st["ci_low"],
-                       ci_high=st["ci_high"], p=st["p"], n_units=st["n"], dof=st["dof"],
-                       variance_method=st["variance_method"])
-            if boot is not None:
-                row["boot_ci_low"], row["boot_ci_high"] = percentile(boot[:, i] - boot[:, j], ci)
-            prow.append(row)
-    pairwise = pd.DataFrame(prow, columns=["model_a", "model_b", "mean_diff", "sem", "ci_low", "ci_high", "p",
-                                           "n_units", "dof", "variance_method"]
-                            + (["boot_ci_low", "boot_ci_high"] if boot is not None else []))
-    bad = [names[j] for j in range(len(hyps)) if np.sum(np.isfinite(S[:, j])) < 2]
-    if bad:
-        msg = (f"hypotheses {bad} have an undefined {method!r} score in most units (constant predictions or data "
-               "on these conditions?): their rows are NaN")
-        messages.append(msg)
-        warnings.warn(msg, RuntimeWarning, stacklevel=2)
-    nets = [h.name for h in hyps if h.kind == "network"]
-    among = pairwise[pairwise.model_a.isin(nets) & pairwise.model_b.isin(nets) & (pairwise.mean_diff >= 0)]
-    if len(nets) > 1 and len(among) and not (among["p"] < 1 - ci).any():
-        messages.append(
-            f"the data cannot decide between {nets}: no pair differs at alpha = {1 - ci:.2g} (largest mean "
-            f"difference {among['mean_diff'].max():.3g}, smallest p = {among['p'].min():.3g}). Report that the "
-            "hypotheses are not distinguished, not the ranking of their means."
-        )
-    unit_scores = pd.DataFrame(S, columns=names)
-    unit_scores.insert(0, "unit", unit_names)
-    settings = dict(method=method, n_units=n_units, unit_descriptor=unit_key, cv=cv_name, n_stages=design.K,
-                    stages=design.stages, stage_descriptor=design.stage_key, time_map="snapshot" if design.snapshot
-                    else time_map, n_times=n_times, n_lam=n_lam, n_boot=n_boot, ci=ci, baseline=baseline,
-                    stage_scale="shared" if shared else "separate",
-                    time_bounds=(design.t_lo, design.t_hi))
-    folds_df = _folds_table(record, design, unit_names, folds)
-    result = _rsatoolbox_result(hyps, S, J, method, nc_lo, nc_hi, data_rdms.n_cond)
+    folds_df = _folds_table(cv["record"], design, a.unit_names, cv["folds"], hyps)
+    table = _model_table(a, hyps, S, J, boot, nc_lo, nc_hi, rows.n_units, folds_df)
+    pairwise = _pairwise_table(a, names, S, J, boot)
+    _notes(a, hyps, S, pairwise, table, tensors)
+    unit_scores = pd_frame(S, names, a.unit_names)
+    draws = {m.name: {"n_draws": int(m.n_draws), "seed": int(m.seed), "init": m.init}
+             for h in hyps if h.kind == "network" for m in h.models}
+    settings = dict(method=a.method, n_units=rows.n_units, unit_descriptor=a.unit_key, cv=cv["cv_name"],
+                    n_stages=design.K, stages=design.stages, stage_descriptor=design.stage_key,
+                    stage_order=[str(s_) for s_ in design.stages],
+                    time_map="snapshot" if design.snapshot else a.time_map, n_times=a.n_times, n_lam=a.n_lam,
+                    n_boot=a.n_boot, ci=a.ci, baseline=a.baseline, baseline_weights=a.baseline_weights,
+                    stage_scale=a.stage_scale_used, correction=a.correction, random_state=a.random_state,
+                    draws=draws, time_bounds=(design.t_lo, design.t_hi))
+    result = _rsatoolbox_result(hyps, S, J, a.method, nc_lo, nc_hi, a.data_rdms.n_cond)
     return HypothesisResult(table=table, pairwise=pairwise, unit_scores=unit_scores, folds=folds_df, result=result,
-                            messages=messages, settings=settings, seed=seed if isinstance(seed, int) else None,
+                            messages=a.messages, settings=settings, seed=a.random_state, random_state=a.random_state,
                             hypotheses=hyps)
 
 
-def _folds_table(record, design, unit_names, folds):
+def pd_frame(S, names, unit_names):
+    import pandas as pd
+
+    out = pd.DataFrame(S, columns=names)
+    out.insert(0, "unit", unit_names)
+    return out
+
+
+def _model_table(a, hyps, S, J, boot, nc_lo, nc_hi, n_units, folds_df):
+    import pandas as pd
+
+    rows = []
+    for j, h in enumerate(hyps):
+        st = t_summary(S[:, j], J[:, j], a.ci, two_sided=False)
+        full = t_summary(S[:, j], J[:, j], a.ci)  # two-sided interval
+        row = dict(model=h.name, kind=h.kind, mean=st["mean"], sem=st["sem"], ci_low=full["ci_low"],
+                   ci_high=full["ci_high"], p_zero=st["p"], noise_ceiling_lower=nc_lo, noise_ceiling_upper=nc_hi,
+                   method=a.method, n_units=n_units, n_valid_units=st["n"], dof=st["dof"],
+                   variance_method=st["variance_method"], edge_fraction=_edge_fraction(folds_df, h))
+        if boot is not None:
+            row["boot_ci_low"], row["boot_ci_high"] = percentile(boot[:, j], a.ci)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _edge_fraction(folds_df, h):
+    """Fraction of the folds whose fit of hypothesis ``h`` sits at an edge of the searched grid (NaN: no fit)."""
+    if h.kind != "network" or folds_df.empty or "at_edge" not in folds_df:
+        return np.nan
+    sel = folds_df.loc[folds_df["model"] == h.name, "at_edge"]
+    return float(sel.astype(float).mean()) if len(sel) else np.nan
+
+
+def _pairwise_table(a, names, S, J, boot):
+    """Every pair once (in the listed order): raw p, family-wise corrected p, significance at ``1 - ci``."""
+    import pandas as pd
+
+    prow = []
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            st = t_summary(S[:, i] - S[:, j], J[:, i] - J[:, j], a.ci, tie_tol=TIE_TOL)
+            row = dict(model_a=names[i], model_b=names[j], mean_diff=st["mean"], sem=st["sem"], ci_low=st["ci_low"],
+                       ci_high=st["ci_high"], p=st["p"], n_units=st["n"], dof=st["dof"],
+                       variance_method=st["variance_method"])
+            if boot is not None:
+                row["boot_ci_low"], row["boot_ci_high"] = percentile(boot[:, i] - boot[:, j], a.ci)
+            prow.append(row)
+    cols = ["model_a", "model_b", "mean_diff", "sem", "ci_low", "ci_high", "p", "p_corrected", "correction",
+            "significant", "n_units", "dof", "variance_method"] + (["boot_ci_low", "boot_ci_high"] if boot is not None
+                                                                   else [])
+    df = pd.DataFrame(prow, columns=[c for c in cols if c not in ("p_corrected", "correction", "significant")])
+    df["p_corrected"] = correct_pvalues(df["p"].to_numpy(dtype=float), a.correction)
+    df["correction"] = a.correction
+    df["significant"] = df["p_corrected"] < 1 - a.ci
+    return df[cols]
+
+
+def _notes(a, hyps, S, pairwise, table, tensors):
+    """Plain-language notes: undefined scores, undecided networks, ties, fits at a grid edge, equivalent models."""
+    names = [h.name for h in hyps]
+    bad = [names[j] for j in range(len(hyps)) if np.sum(np.isfinite(S[:, j])) < 2]
+    if bad:
+        msg = (f"hypotheses {bad} have an undefined {a.method!r} score in most units (constant predictions or data "
+               "on these conditions?): their rows are NaN")
+        a.messages.append(msg)
+        warnings.warn(msg, RuntimeWarning, stacklevel=3)
+    nets = [h.name for h in hyps if h.kind == "network"]
+    among = pairwise[pairwise.model_a.isin(nets) & pairwise.model_b.isin(nets)]
+    if len(nets) > 1 and len(among) and not among["significant"].any():
+        a.messages.append(
+            f"the data cannot decide between {nets}: no pair differs at alpha = {1 - a.ci:.2g} after {a.correction} "
+            f"correction (largest |mean difference| {among['mean_diff'].abs().max():.3g}, smallest corrected p = "
+            f"{among['p_corrected'].min():.3g}). Report that the hypotheses are not distinguished, not the ranking "
+            "of their means.")
+    for r in pairwise.itertuples():
+        if str(r.variance_method).startswith("tie"):
+            a.messages.append(f"{r.model_a} and {r.model_b} tie: their crossvalidated scores differ by less than "
+                              f"{TIE_TOL:g} in every unit (p = 1); the data cannot separate them")
+    for r in table.itertuples():
+        if np.isfinite(r.edge_fraction) and r.edge_fraction > 0.5:
+            a.messages.append(
+                f"{r.model}: {r.edge_fraction:.0%} of the fold fits sit at an edge of the searched grid (time or lam "
+                "range; see folds['at_edge']): they are bounds, not estimates. Widen time_bounds (or the lam range) "
+                "if the edge is not a physical limit.")
+    _equivalent_networks(a, hyps, tensors)
+
+
+def _equivalent_networks(a, hyps, tensors):
+    """Name network hypotheses whose scores agree everywhere (to 1e-6): the data cannot tell them apart at all."""
+    idx = [j for j, h in enumerate(hyps) if h.kind == "network"]
+    for x in range(len(idx)):
+        for y in range(x + 1, len(idx)):
+            A, B = tensors[idx[x]], tensors[idx[y]]
+            if A.shape == B.shape and np.allclose(A, B, rtol=0, atol=1e-6, equal_nan=True):
+                a.messages.append(
+                    f"{hyps[idx[x]].name} and {hyps[idx[y]].name} are equivalent on these data (their predictions "
+                    "score the same to 1e-6 at every parameter value): a width beyond the task's rank, or one "
+                    "that cuts tied singular values, adds nothing the data can see")
+
+
+def correct_pvalues(p, method="holm"):
+    """Family-wise corrected p-values (``"holm"``, ``"bonferroni"`` or ``"none"``); NaN entries are left out.
+
+    Examples
+    --------
+    >>> from rsa_lineardyn.hypotheses import correct_pvalues
+    >>> correct_pvalues([0.01, 0.04, 0.03], "holm").round(3).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    check_choice(method, "correction", _CORRECTIONS)
+    p = np.asarray(p, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    m = ok.size
+    if m == 0:
+        return out
+    if method == "none":
+        out[ok] = p[ok]
+    elif method == "bonferroni":
+        out[ok] = np.minimum(p[ok] * m, 1.0)
+    else:
+        order = ok[np.argsort(p[ok], kind="stable")]
+        adj = np.maximum.accumulate(np.minimum((m - np.arange(m)) * p[order], 1.0))
+        out[order] = adj
+    return out
+
+
+def _folds_table(record, design, unit_names, folds, hyps=None):
+    """What every hypothesis chose in every training fold; ``at_edge``: a network fit at an edge of its grid."""
     import pandas as pd
 
     rows = []
@@ -657,6 +851,7 @@ def _folds_table(record, design, unit_names, folds):
                 c, g_path = choice
                 row.update(n_hidden=int(h.cands.n_hidden[c]), lam=float(h.cands.lam[c]),
                            scale=float(10.0 ** h.cands.log10_scale[c]))
+                row["at_edge"] = _at_edge(h, c, g_path, design)
                 if design.snapshot:
                     row["time"] = float(design.times[int(g_path[0]), 0])
                 elif design.free:
@@ -665,10 +860,26 @@ def _folds_table(record, design, unit_names, folds):
                 else:
                     row["rate"] = float(10.0 ** design.tparams[int(g_path[0]), 0])
         else:
-            for name, wgt in zip(h.feature_names, choice):
-                row[f"w[{name}]"] = float(wgt)
+            weights = np.atleast_2d(choice)
+            if weights.shape[0] > 1 and not h.per_stage:
+                weights = weights[:1]
+            for k, wk in enumerate(weights):
+                tag = f"[{design.stages[k]}]" if weights.shape[0] > 1 else ""
+                for name, wgt in zip(h.feature_names, wk):
+                    row[f"w[{name}]{tag}"] = float(wgt)
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _at_edge(h, c, g_path, design):
+    """Whether a fold's fit sits at an edge of the searched grid: time / rate axis, or lam's feasible range."""
+    t_axis = np.unique(design.tparams[:, 0])
+    t_val = design.tparams[np.asarray(g_path, dtype=int), 0]
+    edge = bool(np.any((t_val <= t_axis[0]) | (t_val >= t_axis[-1])))
+    lams = h.cands.lam[h.cands.group == h.cands.group[c]]
+    if lams.size > 1 and h.cands.lam[c] in (lams.min(), lams.max()) and h.cands.lam[c] != 0:
+        edge = True
+    return edge
 
 
 def _rsatoolbox_result(hyps, S, J, method, nc_lo, nc_hi, n_cond):
@@ -707,19 +918,33 @@ def _nested(task, data_rdms, widths, model_kw):
 
 
 #: Keywords that compare_widths / compare_regimes pass on to :func:`evaluate_hypotheses`.
-_EVALUATE_KW = ("baseline", "models", "subject_descriptor", "stage_descriptor", "time_map", "time_offset",
-                "time_bounds", "n_times", "n_lam", "stage_scale", "n_folds", "ci", "sigma_k", "n_jobs", "backend",
-                "progress")
+_EVALUATE_KW = ("baseline", "baseline_weights", "models", "subject_descriptor", "stage_descriptor", "stage_order",
+                "time_map", "time_offset", "time_bounds", "n_times", "n_lam", "stage_scale", "n_folds", "ci",
+                "correction", "sigma_k", "n_jobs", "backend", "progress")
 _WIDTH_MODEL_KW = ("representation", "measure", "scale", "lam", "init")
 
 
-def compare_widths(data_rdms, task, widths=(2, "wide"), *, method="corr", n_boot=0, seed=0, **kwargs):
+def _draw_kw(random_state, seed, n_draws, where):
+    """``(random_state for the tests, model keywords seed/n_draws)``: one seed drives the Monte-Carlo draws of the
+    expected geometry and the folds/bootstrap, both recorded in the result."""
+    _, draw_seed, recorded = resolve_random_state(random_state, seed, where)
+    kw = {"seed": draw_seed}
+    if n_draws is not None:
+        kw["n_draws"] = check_positive_int(n_draws, "n_draws", maximum=MAX_GRID, why="each draw is one exact solve")
+    return (recorded if recorded is not None else draw_seed), kw
+
+
+def compare_widths(data_rdms, task, widths=(2, "wide"), *, method="corr", n_boot=0, random_state=0, n_draws=None,
+                   condition_descriptor="auto", seed=UNSET, **kwargs):
     """Bottleneck or wide? :func:`evaluate_hypotheses` on :func:`width_models`, plus the feature baseline.
 
     ``widths`` entries are ints, ``"wide"``, or a list of widths forming one
     nested hypothesis (the width is chosen inside each training fold).
     Model keywords (``representation, measure, scale, lam, init``) go to
     :func:`width_models`; the rest to :func:`evaluate_hypotheses`.
+    ``random_state`` seeds both the Monte-Carlo draws of the expected
+    geometry over random starts (``n_draws`` of them; ``None``: the model's
+    default) and the folds/bootstrap; both are recorded in ``settings``.
 
     Examples
     --------
@@ -750,11 +975,18 @@ def compare_widths(data_rdms, task, widths=(2, "wide"), *, method="corr", n_boot
         raise InputValueError("`widths` is empty; give at least one hidden width (an int, 'wide' or a list of ints), "
                               "e.g. (2, 'wide').")
     check_distinct([tuple(w) if isinstance(w, (list, tuple, range)) else w for w in widths], "widths")
-    hyps = _nested(task, _as_rdms(data_rdms), widths, model_kw)
-    return evaluate_hypotheses(data_rdms, hyps, task, method=method, n_boot=n_boot, seed=seed, **kwargs)
+    random_state, draw_kw = _draw_kw(random_state, seed, n_draws, "compare_widths")
+    data_rdms = with_condition_labels(_as_rdms(data_rdms), condition_descriptor)
+    hyps = _nested(task, data_rdms, widths, dict(model_kw, **draw_kw))
+    res = evaluate_hypotheses(data_rdms, hyps, task, method=method, n_boot=n_boot, random_state=random_state,
+                              **kwargs)
+    notes = [m for w in widths if isinstance(w, numbers.Integral) for m in [_split_group(task, int(w))] if m]
+    res.messages.extend(notes)
+    return res
 
 
-def compare_regimes(data_rdms, task, n_hidden=None, *, method="corr", n_boot=0, seed=0, **kwargs):
+def compare_regimes(data_rdms, task, n_hidden=None, *, method="corr", n_boot=0, random_state=0, n_draws=None,
+                    condition_descriptor="auto", seed=UNSET, **kwargs):
     """Rich or lazy? :func:`evaluate_hypotheses` on :func:`regime_models`, plus the feature baseline.
 
     Calibrated (``benchmarks/calibration.py`` parts a, d-g) with ``method="corr"`` and stages that span
@@ -767,7 +999,9 @@ def compare_regimes(data_rdms, task, n_hidden=None, *, method="corr", n_boot=0, 
     keys = ("rich_scale", "lazy_lam", "lazy_scale", "representation", "measure", "init")
     check_kwargs(kwargs, keys + _EVALUATE_KW, "compare_regimes")
     model_kw = {k: kwargs.pop(k) for k in keys if k in kwargs}
-    models = regime_models(task, data_rdms, n_hidden, **model_kw)
+    random_state, draw_kw = _draw_kw(random_state, seed, n_draws, "compare_regimes")
+    data_rdms = with_condition_labels(_as_rdms(data_rdms), condition_descriptor)
+    models = regime_models(task, data_rdms, n_hidden, **model_kw, **draw_kw)
     notes = []
     if method in ("cosine", "cosine_cov"):
         notes.append(
@@ -779,7 +1013,8 @@ def compare_regimes(data_rdms, task, n_hidden=None, *, method="corr", n_boot=0, 
     split = _split_group(task, models[0].n_hidden)
     if split:
         notes.append(split)
-    res = evaluate_hypotheses(data_rdms, models, task, method=method, n_boot=n_boot, seed=seed, **kwargs)
+    res = evaluate_hypotheses(data_rdms, models, task, method=method, n_boot=n_boot, random_state=random_state,
+                              **kwargs)
     res.messages.extend(notes)
     return res
 
@@ -802,15 +1037,43 @@ def _split_group(task, h, rtol=1e-6):
 
 
 def plot_hypotheses(result, **kwargs):
-    """Bar plot of a :class:`HypothesisResult` with ``rsatoolbox.vis.plot_model_comparison``.
+    """Bar plot of a :class:`HypothesisResult` (``rsatoolbox.vis.plot_model_comparison``), marks from its tables.
 
-    The rsatoolbox Result carries this package's per-unit variances and
-    degrees of freedom, so its pairwise tests are the ones in
-    ``result.pairwise``.  Keyword arguments go to ``plot_model_comparison``.
-    Returns its ``(fig, ax, ax2)``.
+    The bars, error bars (SEM: the jackknife standard error over units) and noise-ceiling band are rsatoolbox's,
+    drawn from the Result that carries this package's per-unit variances and degrees of freedom.  The pairwise
+    marks are drawn here from ``result.pairwise["significant"]`` (family-wise corrected, as in the table), not from
+    rsatoolbox's own pairwise tests, so the figure and the table always agree.  Keyword arguments go to
+    ``plot_model_comparison`` (its own pairwise testing is switched off).  Returns its ``(fig, ax, ax2)``.
     """
     from rsatoolbox.vis import plot_model_comparison
 
     if not isinstance(result, HypothesisResult):
         raise InputTypeError(f"`result` must be a HypothesisResult, got {type(result).__name__}.")
-    return plot_model_comparison(result.result, **kwargs)
+    if "test_pair_comparisons" in kwargs or "multiple_pair_testing" in kwargs:
+        raise InputValueError("plot_hypotheses draws the pairwise marks from result.pairwise (corrected as in the "
+                              "table); test_pair_comparisons / multiple_pair_testing cannot be set.")
+    kwargs.setdefault("sort", False)
+    if kwargs["sort"]:
+        raise InputValueError("plot_hypotheses keeps the table's model order (sort=False).")
+    fig, ax, ax2 = plot_model_comparison(result.result, test_pair_comparisons=False, **kwargs)
+    _pair_marks(ax, result)
+    return fig, ax, ax2
+
+
+def _pair_marks(ax, result):
+    """A bracket above the bars for every significant pair of ``result.pairwise`` (the table's own column)."""
+    names = list(result.table["model"])
+    sig = result.pairwise[result.pairwise["significant"]]
+    if sig.empty:
+        return
+    top = float(np.nanmax(result.table["ci_high"].to_numpy(dtype=float)))
+    lo, hi = ax.get_ylim()
+    step = 0.06 * (hi - lo)
+    y = max(top, float(np.nanmax(result.table["noise_ceiling_upper"]))) + step
+    for r in sig.itertuples():
+        i, j = names.index(r.model_a), names.index(r.model_b)
+        ax.plot([i, i, j, j], [y - step / 3, y, y, y - step / 3], color="k", lw=0.8)
+        y += step
+    ax.set_ylim(lo, max(hi, y + step / 2))
+    ax.text(0.0, 1.0, f"brackets: pairs with {result.settings['correction']}-corrected p < "
+                      f"{1 - result.settings['ci']:.2g}", transform=ax.transAxes, fontsize=7, va="bottom")

@@ -126,6 +126,10 @@ class DegeneracyWarning(UserWarning):
     """``Syx`` has (near-)degenerate singular values where the hidden width cuts the spectrum."""
 
 
+class ConditionOrderWarning(UserWarning):
+    """A prediction whose condition order was not given: rsatoolbox compares by position."""
+
+
 class UndefinedFitWarning(UserWarning):
     """The fitter's score is undefined for every candidate (constant data or predictions on the given pairs)."""
 
@@ -418,6 +422,7 @@ class LinearNetworkModel(Model):
     def _setup_items(self, item_order, label_descriptor):
         task = self.task
         self.label_key = "item"
+        self.item_order_given = item_order is not None
         if isinstance(item_order, RDMs):
             key = _find_label_key(item_order, label_descriptor, "item_order")
             self.label_key = key
@@ -576,7 +581,20 @@ class LinearNetworkModel(Model):
         return hit.copy()
 
     def predict_rdm(self, theta=None):
-        """Predicted RDM at ``theta`` as ``rsatoolbox.rdm.RDMs`` with time, parameters and item labels."""
+        """Predicted RDM at ``theta`` as ``rsatoolbox.rdm.RDMs`` with time, parameters and item labels.
+
+        Its conditions are in the model's condition order (``item_order``; the task's order when none was
+        given, with a :class:`ConditionOrderWarning` once per model: rsatoolbox's ``eval_*`` functions compare
+        by position).
+        """
+        if not getattr(self, "item_order_given", True) and not getattr(self, "_order_warned", False):
+            self._order_warned = True
+            warnings.warn(
+                f"model {self.name!r} was built without item_order, so it predicts in the task's item order "
+                f"({list(self.task.labels[:3])} ...). rsatoolbox's eval_fixed / eval_bootstrap_* / crossval compare "
+                "conditions by position: if the data's conditions are in another order the scores are wrong. Build "
+                "it with item_order=data_rdms (or a list of labels); rl.fit_rdms and rl.evaluate_hypotheses match "
+                "by label themselves.", ConditionOrderWarning, stacklevel=2)
         lam, scale, time = self._unpack(theta)
         vec = self.predict(theta)
         pat = {k: v.copy() for k, v in self.pattern_descriptors.items()}

@@ -61,7 +61,7 @@ def resolve_stage_scale(stage_scale, method, design):
                             "course are then weakly determined")
     if stage_scale == "shared" and not can:
         raise InputValueError(
-            "stage_scale='shared' (stages scored jointly as one trajectory) needs method 'corr' or 'cosine' and "
+            "stage_scale='shared' (stages stacked and scored jointly as one trajectory) needs method 'corr' or 'cosine' and "
             f"time_map='linear'; got method {method!r}, time_map {'free' if design.free else 'linear'!r}. Use "
             "stage_scale='separate' or change the method / time map.")
     return stage_scale, None

@@ -52,7 +52,11 @@ def test_compare_widths_tables_units_and_rsatoolbox_result(tree, subjects_data):
     assert np.all((t["p_zero"] > 0) & (t["p_zero"] <= 1))
     assert np.all(t["ci_low"] <= t["mean"]) and np.all(t["mean"] <= t["ci_high"])
     pw = res.pairwise
-    assert len(pw) == 6 and {"model_a", "model_b", "mean_diff", "p", "dof", "n_units", "variance_method"} <= set(pw)
+    assert len(pw) == 3 and {"model_a", "model_b", "mean_diff", "p", "dof", "n_units", "variance_method"} <= set(pw)
+    # each pair once, with the family-wise (Holm) corrected p beside the raw one
+    assert len({frozenset(x) for x in zip(pw.model_a, pw.model_b)}) == 3
+    assert (pw["correction"] == "holm").all() and np.all(pw["p_corrected"] >= pw["p"] - 1e-15)
+    assert np.array_equal(pw["significant"], pw["p_corrected"] < 0.05)
     # the per-unit crossvalidated scores are what the table summarises
     np.testing.assert_allclose(res.unit_scores[t["model"]].mean().to_numpy(), t["mean"].to_numpy())
     # rsatoolbox's own tests on the Result we hand it give exactly our pairwise p-values
@@ -130,19 +134,19 @@ def test_stages_compared_on_the_trajectory(tree):
 
 def test_shared_stage_scale_scores_whole_trajectories(tree):
     """stage_scale='shared': the score tensor equals a direct correlation of the stacked stage RDMs."""
-    from rsa_lineardyn.design import Candidates, make_design, stacked_scores, unit_score_tensor  # noqa: F401
+    from rsa_lineardyn.design import Candidates, make_design
+    from rsa_lineardyn.scorer import candidate_stats
 
     data = _staged_data(tree, 2, [1.0, 2.0, 3.0], n_subjects=4, noise=0.3, seed=5)
     model = rl.LinearNetworkModel(tree, n_hidden=2, item_order=data)
     design = make_design(data, tree, n_times=7)
     cands = Candidates([(model, np.array([-0.5, 0.0]), np.array([np.log10(0.1)]))])
-    R = unit_score_tensor(design, cands, "corr", design.subject_of, 4)
+    R = candidate_stats(design, cands, "corr").unit_scores(np.ones(design.n_rdm), design.subject_of, 4)
     assert R.shape == (4, 2, 7)
     g, c, u = 3, 1, 2
     times = design.times[g]
     pred = model.predict_times(times, [0.0, 0.0])  # lam = 0 (candidate 1), log10_time unused
     rows = np.flatnonzero(design.subject_of == u)
-    assert R[u, c, g] == pytest.approx(stacked_scores(pred, design, rows, "corr"), rel=1e-10)
     v = pred[design.stage_of[rows]].ravel()
     d = data.get_vectors()[rows].ravel()
     assert R[u, c, g] == pytest.approx(np.corrcoef(v, d)[0, 1], rel=1e-10)
@@ -237,7 +241,7 @@ def test_hypotheses_errors(tree, subjects_data):
     with pytest.raises(ValueError, match="subject"):
         rl.compare_widths(staged, tree)
     one = RDMs(subjects_data.dissimilarities[:1], pattern_descriptors=subjects_data.pattern_descriptors)
-    with pytest.raises(ValueError, match="at least 2 independent units"):
+    with pytest.raises(ValueError, match="at least 3 independent units"):
         rl.compare_widths(one, tree)
 
 
