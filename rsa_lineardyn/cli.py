@@ -99,7 +99,8 @@ API_DEFAULTS = {
     ("compare", "n_hidden"): ("hypotheses", "compare_regimes", "n_hidden"),
     ("compare", "method"): ("hypotheses", "compare_widths", "method"),
     ("compare", "n_boot"): ("hypotheses", "compare_widths", "n_boot"),
-    ("compare", "seed"): ("hypotheses", "compare_widths", "seed"),
+    ("compare", "seed"): ("hypotheses", "compare_widths", "random_state"),
+    ("compare", "n_draws"): ("hypotheses", "compare_widths", "n_draws"),
 }
 
 _SIGNATURES = {}
@@ -999,19 +1000,13 @@ def fit_kwargs(args, design):
 
 
 def compare_kwargs(args, design):
-    """Keyword arguments of ``rl.compare_widths`` / ``rl.compare_regimes`` (same names as in Python).
-
-    ``condition_descriptor`` is applied to the data by the command line (:func:`_compare_data`); ``stage_order``
-    and ``n_draws`` are not taken by these functions in this version and are refused when given.
-    """
-    if design["stage_order"] is not None:
-        raise CLIError("--stage-order is not taken by rl.compare_widths / rl.compare_regimes in this version; "
-                       "recode the stages as numbers (their positions on the time axis) in the file, or pass "
-                       "--stage-descriptor none")
+    """Keyword arguments of ``rl.compare_widths`` / ``rl.compare_regimes`` (same names as in Python)."""
+    kw = {"subject_descriptor": design["subject"], "stage_descriptor": design["stage"],
+          "condition_descriptor": design["condition"], "stage_order": design["stage_order"],
+          "n_boot": args.n_boot, "random_state": args.seed}
     if args.n_draws is not None:
-        raise CLIError("--n-draws is not taken by rl.compare_widths / rl.compare_regimes in this version; drop it")
-    return {"subject_descriptor": design["subject"], "stage_descriptor": design["stage"], "n_boot": args.n_boot,
-            "seed": args.seed}
+        kw["n_draws"] = args.n_draws
+    return kw
 
 
 def _check_run_numbers(args):
@@ -1229,7 +1224,6 @@ def cmd_compare(args):
     import rsa_lineardyn as rl
 
     from ._validation import check_comparison_method
-    from .descriptors import with_condition_labels
 
     _check_run_numbers(args)
     try:
@@ -1241,7 +1235,6 @@ def cmd_compare(args):
         _parse_widths(args.widths)  # syntax and caps before any file is read
     data, task, design = _data_and_task(args)
     kw = dict(method=args.method, init=args.init, progress=_show_progress(args), **compare_kwargs(args, design))
-    data = with_condition_labels(data, design["condition"])
     prefix = _prefix(args)
     out_dir = Path(args.out_dir)
     kind = "regimes" if args.regimes else "widths"
@@ -1593,9 +1586,8 @@ def build_parser():
                         "0 means t intervals only)")
     p.add_argument("--seed", type=int, default=api_default(c, "seed"),
                    help=f"the one seed of the run ({_shown_default(c, 'seed')})")
-    p.add_argument("--n-draws", type=int, default=None,
-                   help="Monte-Carlo draws of the expectation over random starts (not yet taken by "
-                        "rl.compare_widths in this version: refused when given)")
+    p.add_argument("--n-draws", type=int, default=api_default(c, "n_draws"),
+                   help="Monte-Carlo draws of the expectation over random starts (default: the model's own)")
     descriptor_options(p)
     p.set_defaults(func=cmd_compare)
 

@@ -94,8 +94,9 @@ def test_compare_reads_participant_id_and_matches_the_python_api(tmp_path, capsy
     assert "'block'" in err and "repeated measurements within subjects" in err
     table = pd.read_csv(out / "user_hdf5_compare_widths.csv")
     pw = pd.read_csv(out / "user_hdf5_compare_widths_pairwise.csv")
-    lib = rl.compare_widths(data, task, widths=[1, "wide"],
-                            subject_descriptor="participant_id", stage_descriptor=None, progress=False)
+    lib = rl.compare_widths(cli.load_data_rdms(str(path)), task, widths=[1, "wide"], condition_descriptor="item",
+                            subject_descriptor="participant_id", stage_descriptor=None, stage_order=None,
+                            random_state=0, progress=False)
     np.testing.assert_array_equal(table["mean"], lib.table["mean"])
     np.testing.assert_array_equal(pw["p"], lib.pairwise["p"])
     assert (table.n_units == 5).all()
@@ -323,6 +324,7 @@ def test_cli_defaults_are_the_python_signatures():
     comp = parser.parse_args(["compare", "x.npy"])
     csig = inspect.signature(rl.compare_widths).parameters
     assert comp.widths == ",".join(map(str, csig["widths"].default)) and comp.n_boot == csig["n_boot"].default
+    assert comp.seed == csig["random_state"].default
     readme = (REPO / "README.md").read_text()
     assert "default 1,2,3" not in readme and "default 1,wide" not in readme and "`--n-boot`" in readme
 
