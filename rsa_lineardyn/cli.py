@@ -1062,6 +1062,9 @@ def cmd_fit(args):
     from .fitting import format_interval
 
     _check_run_numbers(args)
+    if args.widths is not None:  # syntax, duplicates and caps before any file is read
+        _check_distinct_widths([w for tok in _parse_widths(args.widths, allow_wide=False) for w in
+                                (tok if isinstance(tok, list) else [tok])], args.widths)
     data, task, design = _data_and_task(args)
     prefix = _prefix(args)
     out_dir = Path(args.out_dir)
