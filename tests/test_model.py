@@ -398,7 +398,7 @@ def test_results_plot_save_and_load(experiment, tmp_path):
         np.testing.assert_array_equal(back.evaluations, result.evaluations)
         assert [m.name for m in back.models] == ["width 2", "width 5"]
         np.testing.assert_allclose(back.models[0].predict(), models[0].predict(thetas[0]))
-        ours = rl.load_results(fn)
+        ours = rl.load_results(fn, allow_pickle=ftype == "pkl")  # issue 20: a pickle only when trusted
         assert all(isinstance(m, rl.LinearNetworkModel) for m in ours.models)
         for m_back, m, th in zip(ours.models, models, thetas):
             np.testing.assert_allclose(m_back.theta_, th)
