@@ -59,7 +59,7 @@ from .design import (
     make_design,
     score_tensor,
 )
-from .scorer import STAGE_SCALES, DataStats, StackedStats, candidate_boot_scores, candidate_stats, resolve_stage_scale, stacked_stats
+from .scorer import STAGE_SCALES, check_score_memory, DataStats, StackedStats, candidate_boot_scores, candidate_stats, resolve_stage_scale, stacked_stats
 from .intervals import FLAT_TOL, _IV_COLS, _intervals_table, _Space, format_interval
 from .intervals import MAJORITY, SPREAD_FRACTION  # noqa: F401  (rl.fitting.*: fit_rdms's docstring names them)
 from .scoring import _FAST, _PreparedData, score_matrix
@@ -557,6 +557,9 @@ def _setup(data_rdms, task, s, messages):
     stage_scale, note = resolve_stage_scale(s.stage_scale, s.method, design)
     if note:
         messages.append(note)
+    single = design.subjects is None or len(design.subjects) < 2
+    check_score_memory(design, len(cands), stage_scale == "shared",
+                       n_boot_maps=s.n_boot if (single or s.subject_boot) and s.method in _FAST else 0)
     R, stats = _score(design, cands, s, stage_scale, "fit_rdms fit")
     if not np.any(np.isfinite(R)):
         raise InputValueError(
