@@ -69,8 +69,8 @@ from ._validation import (
 from .baselines import feature_rdms, unit_stage_means
 from .crossval import TIE_TOL, jackknife, noise_ceiling, percentile, run_cv, static_scores, t_summary, unit_folds
 from .descriptors import condition_key, with_condition_labels
-from .design import Candidates, _as_rdms, _lam_values, check_labelled, make_design, score_tensor
-from .scorer import STAGE_SCALES, Rows, check_score_memory, candidate_stats, resolve_stage_scale, unit_matrix_check
+from .design import Candidates, _as_rdms, _lam_values, check_labelled, make_design
+from .scorer import STAGE_SCALES, Rows, check_score_memory, resolve_stage_scale, score_rows, unit_matrix_check
 from .model import DegeneracyWarning, LinearNetworkModel
 from .task import Task
 
@@ -649,11 +649,7 @@ def _score_hypotheses(a, hyps, design, rows):
             cands = h.candidates(a.n_lam)
             check_score_memory(design, len(cands), rows.shared, what=f"hypothesis {h.name!r}")
             kw = dict(n_jobs=a.n_jobs, backend=a.backend, progress=a.progress, what=f"hypothesis {h.name}")
-            if rows.shared:
-                R = candidate_stats(design, cands, a.method, **kw).unit_scores(np.ones(design.n_rdm), unit_of,
-                                                                               rows.n_units)
-            else:
-                R = score_tensor(design, cands, a.method, a.sigma_k, **kw)[0]
+            R = score_rows(design, cands, a.method, a.sigma_k, unit_of, rows.n_units, rows.shared, **kw)[0]
             h.cands = cands
             tensors.append(R)
         elif h.kind == "fixed":

@@ -309,3 +309,20 @@ def check_score_memory(design, n_candidates, shared, *, n_boot_maps=0, what="fit
            f"parameters{', x 3 statistics' if shared else ''}{f', plus {n_boot_maps} bootstrap maps' if n_boot_maps else ''})",
         "Lower n_times / n_lam, search fewer widths (n_hidden=), fewer bootstrap samples (n_boot=), or fit subsets "
         "of the data (regions / subjects) one at a time.")
+
+
+def score_rows(design, candidates, method, sigma_k, unit_of, n_units, shared, **kw):
+    """``(R, stats)``: every candidate's scores on the rows -- units' stacked trajectories (``shared``; ``stats``
+    the :class:`StackedStats` behind them) or RDMs one by one (``stats`` ``None``).
+
+    RDMs with missing values are scored each over its own valid pairs (for ``corr``/``cosine``); other methods
+    follow rsatoolbox's rule for a set (a pair missing anywhere is left out everywhere).
+    """
+    from .design import score_tensor
+
+    if shared:
+        stats = candidate_stats(design, candidates, method, **kw)
+        return stats.unit_scores(np.ones(design.n_rdm), unit_of, n_units), stats
+    if method in STACKABLE and np.isnan(design.data).any():
+        return candidate_stats(design, candidates, method, **kw).rdm_scores(), None
+    return score_tensor(design, candidates, method, sigma_k, **kw)[0], None
