@@ -978,6 +978,14 @@ def compare_widths(data_rdms, task, widths=(2, "wide"), *, method="corr", n_boot
     res = evaluate_hypotheses(data_rdms, hyps, task, method=method, n_boot=n_boot, random_state=random_state,
                               **kwargs)
     notes = [m for w in widths if isinstance(w, numbers.Integral) for m in [_split_group(task, int(w))] if m]
+    r = task.rank()
+    full = [m.name for h in res.hypotheses if h.kind == "network" for m in h.models if m.n_hidden >= r]
+    if len(full) > 1:
+        notes.append(
+            f"{full} are all at least as wide as the task's rank ({r}): they learn the same {r} modes and differ only "
+            "through what their starts leave in directions the task does not drive and, with lam != 0, the weight "
+            "the balance puts on the extra hidden units; the data may not tell them apart (a width beyond the rank "
+            "adds nothing to learn)")
     res.messages.extend(notes)
     return res
 
