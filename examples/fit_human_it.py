@@ -113,7 +113,7 @@ def hypothesis_test(task, data, widths=HYP_WIDTHS, method=METHOD, n_boot=0, seed
     network = rl.width_models(task, data, list(widths))
     name = "network (N_h chosen in CV)" if len(network) > 1 else f"network ({network[0].name})"
     return rl.evaluate_hypotheses(data, {name: network}, task, models=[animacy], method=method, n_boot=n_boot,
-                                  seed=seed, progress=False)
+                                  random_state=seed, progress=False)
 
 
 def print_hypotheses(res, title):
@@ -255,7 +255,7 @@ def verdicts(task, data, widths=WIDTHS, method=METHOD, n_boot=100, seed=0):
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return rl.fit_rdms(data, task, n_hidden=list(widths), method=method, n_boot=n_boot, seed=seed,
+        return rl.fit_rdms(data, task, n_hidden=list(widths), method=method, n_boot=n_boot, random_state=seed,
                            progress=False)
 
 

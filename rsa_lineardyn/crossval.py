@@ -20,7 +20,7 @@ import numpy as np
 
 from .baselines import feature_weights
 from .design import aggregate
-from .scorer import Rows, static_unit_scores  # noqa: F401  (Rows: crossval.Rows is the scorer's)
+from .scorer import STACKABLE, Rows, static_unit_scores  # noqa: F401  (Rows: crossval.Rows is the scorer's)
 from .scoring import _score_matrix
 
 #: Pairwise differences below this in every unit (in score units) are ties: p = 1, never a tiny p from a t-test
@@ -105,7 +105,7 @@ def static_scores(pred, design, rows, test_units, method, sigma_k):
     pred = np.asarray(pred, dtype=float)
     if pred.ndim == 1:
         pred = np.broadcast_to(pred, (design.K, pred.size))
-    if rows.shared:
+    if rows.shared or method in STACKABLE:  # the scorer's statistics (each RDM over its own valid pairs)
         return static_unit_scores(pred, design, rows, test_units, method)
     test_rows = np.flatnonzero(np.isin(rows.unit, test_units))
     out = np.full(test_rows.size, np.nan)

@@ -59,7 +59,8 @@ from .design import (
     make_design,
     score_tensor,
 )
-from .scorer import STAGE_SCALES, DataStats, StackedStats, candidate_boot_scores, candidate_stats, resolve_stage_scale, stacked_stats
+from .scorer import (STAGE_SCALES, DataStats, StackedStats, candidate_boot_scores, check_score_memory,
+                     resolve_stage_scale, score_rows, stacked_stats)
 from .intervals import FLAT_TOL, _IV_COLS, _intervals_table, _Space, format_interval
 from .intervals import MAJORITY, SPREAD_FRACTION  # noqa: F401  (rl.fitting.*: fit_rdms's docstring names them)
 from .scoring import _FAST, _PreparedData, score_matrix
@@ -317,7 +318,7 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
     >>> truth = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0, init="aligned")
     >>> data = truth.predict_rdm([0.4])
     >>> # the truth started task-aligned, so assume that start (the default is init="random")
-    >>> res = rl.fit_rdms(data, task, n_hidden=[1, 2, 4], method="corr", init="aligned", seed=0, n_boot=0)
+    >>> res = rl.fit_rdms(data, task, n_hidden=[1, 2, 4], method="corr", init="aligned", random_state=0, n_boot=0)
     >>> res.best["n_hidden"], round(res.best["score"], 3)
     (2, 1.0)
     >>> list(res.intervals.columns)
@@ -557,6 +558,9 @@ def _setup(data_rdms, task, s, messages):
     stage_scale, note = resolve_stage_scale(s.stage_scale, s.method, design)
     if note:
         messages.append(note)
+    single = design.subjects is None or len(design.subjects) < 2
+    check_score_memory(design, len(cands), stage_scale == "shared",
+                       n_boot_maps=s.n_boot if (single or s.subject_boot) and s.method in _FAST else 0)
     R, stats = _score(design, cands, s, stage_scale, "fit_rdms fit")
     if not np.any(np.isfinite(R)):
         raise InputValueError(
@@ -566,17 +570,11 @@ def _setup(data_rdms, task, s, messages):
     return _Search(data_rdms, task, s, design, cands, R, stats)
 
 
-def _score(design, cands, s, stage_scale, what, pair_w=None):
+def _score(design, cands, s, stage_scale, what):
     """``(R, stats)``: scores of every candidate (rows: RDMs, or units with ``stage_scale="shared"``)."""
-    if stage_scale == "shared":
-        stats = candidate_stats(design, cands, s.method, pair_w=pair_w, n_jobs=s.n_jobs, backend=s.backend,
-                                progress=s.progress, what=what)
-        unit_of = _unit_of(design)
-        return stats.unit_scores(np.ones(design.n_rdm), unit_of, int(unit_of.max()) + 1), stats
-    kw = dict(n_jobs=s.n_jobs, backend=s.backend, progress=s.progress, what=what)
-    if pair_w is None:
-        return score_tensor(design, cands, s.method, s.sigma_k, **kw)[0], None
-    return score_tensor(design, cands, s.method, s.sigma_k, pair_weights=pair_w[None], **kw)[0], None
+    unit_of = _unit_of(design)
+    return score_rows(design, cands, s.method, s.sigma_k, unit_of, int(unit_of.max()) + 1, stage_scale == "shared",
+                      n_jobs=s.n_jobs, backend=s.backend, progress=s.progress, what=what)
 
 
 def _unit_of(design):

@@ -69,8 +69,8 @@ from ._validation import (
 from .baselines import feature_rdms, unit_stage_means
 from .crossval import TIE_TOL, jackknife, noise_ceiling, percentile, run_cv, static_scores, t_summary, unit_folds
 from .descriptors import condition_key, with_condition_labels
-from .design import Candidates, _as_rdms, _lam_values, check_labelled, make_design, score_tensor
-from .scorer import STAGE_SCALES, Rows, candidate_stats, resolve_stage_scale, unit_matrix_check
+from .design import Candidates, _as_rdms, _lam_values, check_labelled, make_design
+from .scorer import STAGE_SCALES, Rows, check_score_memory, resolve_stage_scale, score_rows, unit_matrix_check
 from .model import DegeneracyWarning, LinearNetworkModel
 from .task import Task
 
@@ -647,12 +647,9 @@ def _score_hypotheses(a, hyps, design, rows):
     for h in hyps:
         if h.kind == "network":
             cands = h.candidates(a.n_lam)
+            check_score_memory(design, len(cands), rows.shared, what=f"hypothesis {h.name!r}")
             kw = dict(n_jobs=a.n_jobs, backend=a.backend, progress=a.progress, what=f"hypothesis {h.name}")
-            if rows.shared:
-                R = candidate_stats(design, cands, a.method, **kw).unit_scores(np.ones(design.n_rdm), unit_of,
-                                                                               rows.n_units)
-            else:
-                R = score_tensor(design, cands, a.method, a.sigma_k, **kw)[0]
+            R = score_rows(design, cands, a.method, a.sigma_k, unit_of, rows.n_units, rows.shared, **kw)[0]
             h.cands = cands
             tensors.append(R)
         elif h.kind == "fixed":
@@ -981,6 +978,14 @@ def compare_widths(data_rdms, task, widths=(2, "wide"), *, method="corr", n_boot
     res = evaluate_hypotheses(data_rdms, hyps, task, method=method, n_boot=n_boot, random_state=random_state,
                               **kwargs)
     notes = [m for w in widths if isinstance(w, numbers.Integral) for m in [_split_group(task, int(w))] if m]
+    r = task.rank()
+    full = [m.name for h in res.hypotheses if h.kind == "network" for m in h.models if m.n_hidden >= r]
+    if len(full) > 1:
+        notes.append(
+            f"{full} are all at least as wide as the task's rank ({r}): they learn the same {r} modes and differ only "
+            "through what their starts leave in directions the task does not drive and, with lam != 0, the weight "
+            "the balance puts on the extra hidden units; the data may not tell them apart (a width beyond the rank "
+            "adds nothing to learn)")
     res.messages.extend(notes)
     return res
 

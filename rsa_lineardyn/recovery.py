@@ -230,7 +230,7 @@ def recovery_trial(task, n_hidden, lam, scale, times, candidate_widths, *, noise
         if sub.n_rdm > 1:
             nc.append(boot_noise_ceiling(sub, method=method, rdm_descriptor="subject")[0])
     res = fit_rdms(data, task, n_hidden=candidate_widths, method=method, scale=scale, n_boot=n_boot, n_lam=n_lam,
-                   n_times=n_times, stage_descriptor="stage" if stages else None, seed=0, progress=False)
+                   n_times=n_times, stage_descriptor="stage" if stages else None, random_state=0, progress=False)
     b = res.best
     iv = res.intervals.set_index("parameter")
     lo, hi = (float(iv.loc["lam", "low"]), float(iv.loc["lam", "high"])) if "lam" in iv.index else (np.nan, np.nan)

@@ -289,3 +289,40 @@ def candidate_boot_scores(design, candidates, method, pair_ws, unit_of, n_units,
     jobs = [delayed(_group_boot_scores)(design, model, lams, lss, datas, unit_of, n_units)
             for model, lams, lss in candidates.groups]
     return np.concatenate(_run_jobs(jobs, n_jobs, backend, progress, what), axis=2)
+
+
+def check_score_memory(design, n_candidates, shared, *, n_boot_maps=0, what="fit_rdms"):
+    """Refuse, before anything is allocated, score arrays beyond the memory limit, with the estimate and the fix.
+
+    Stacked scores keep three statistics per data RDM, candidate and time parameter; a condition bootstrap keeps
+    one score tensor per sample (``n_boot_maps``).  The predictions themselves are one (unique times x pairs)
+    array per candidate at a time.
+    """
+    from ._validation import check_memory
+
+    G = design.tparams.shape[0]
+    rows = design.n_rdm
+    per = rows * n_candidates * G
+    n = (3 * per if shared else per) + design.uniq.size * design.data.shape[1] + n_boot_maps * per
+    return check_memory(
+        n, f"{what}'s score arrays ({rows} data RDMs x {n_candidates} candidates (widths x lam x scale) x {G} time "
+           f"parameters{', x 3 statistics' if shared else ''}{f', plus {n_boot_maps} bootstrap maps' if n_boot_maps else ''})",
+        "Lower n_times / n_lam, search fewer widths (n_hidden=), fewer bootstrap samples (n_boot=), or fit subsets "
+        "of the data (regions / subjects) one at a time.")
+
+
+def score_rows(design, candidates, method, sigma_k, unit_of, n_units, shared, **kw):
+    """``(R, stats)``: every candidate's scores on the rows -- units' stacked trajectories (``shared``; ``stats``
+    the :class:`StackedStats` behind them) or RDMs one by one (``stats`` ``None``).
+
+    RDMs with missing values are scored each over its own valid pairs (for ``corr``/``cosine``); other methods
+    follow rsatoolbox's rule for a set (a pair missing anywhere is left out everywhere).
+    """
+    from .design import score_tensor
+
+    if shared:
+        stats = candidate_stats(design, candidates, method, **kw)
+        return stats.unit_scores(np.ones(design.n_rdm), unit_of, n_units), stats
+    if method in STACKABLE and np.isnan(design.data).any():
+        return candidate_stats(design, candidates, method, **kw).rdm_scores(), None
+    return score_tensor(design, candidates, method, sigma_k, **kw)[0], None

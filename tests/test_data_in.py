@@ -195,3 +195,30 @@ def test_random_state_is_recorded_and_seed_is_deprecated(tree):
     with pytest.warns(DeprecationWarning, match="random_state"):
         old = rl.fit_rdms(data, tree, n_hidden=[2], seed=7, n_draws=4, **FAST)
     assert old.best == fit.best
+
+
+def test_snapshot_with_a_lost_run_and_subjects_missing_conditions(tree):
+    """One stage, 2 runs per subject: a run lost entirely, and every subject missing its own condition. Each RDM
+    is scored over its own valid pairs, so the others' scores are those of the clean data (not all NaN)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rl.DegeneracyWarning)
+        v = rl.LinearNetworkModel(tree, n_hidden=2, lam=0.0, init="aligned").predict_times([1.5], [0.0])[0]
+    rng = np.random.default_rng(2)
+    D = np.array([v + rng.normal(0, 0.3 * v.std(), v.size) for _ in range(12)])
+    desc = {"subject": np.repeat([f"s{i}" for i in range(6)], 2), "session": np.tile([1, 2], 6)}
+    clean = RDMs(D, rdm_descriptors=desc, pattern_descriptors={"item": np.array(tree.labels)})
+    holes = D.copy()
+    holes[0] = np.nan  # subject s0 lost its first run
+    ia, ib = np.triu_indices(tree.P, k=1)
+    for r in range(2, 12):  # subject j misses condition j
+        j = r // 2
+        holes[r, (ia == j) | (ib == j)] = np.nan
+    bad = RDMs(holes, rdm_descriptors=desc, pattern_descriptors={"item": np.array(tree.labels)})
+    a = rl.compare_widths(clean, tree, widths=[2, "wide"], n_times=9, n_lam=3)
+    b = rl.compare_widths(bad, tree, widths=[2, "wide"], n_times=9, n_lam=3)
+    assert np.isfinite(b.unit_scores.drop(columns="unit").to_numpy()).all()
+    assert np.isfinite(b.table["noise_ceiling_lower"]).all()
+    assert any("missing dissimilarities" in m for m in b.messages)
+    np.testing.assert_allclose(b.table["mean"], a.table["mean"], atol=0.05)
+    f = rl.fit_rdms(bad, tree, n_hidden=[2], **FAST)
+    assert np.isfinite(f.best["score"])
