@@ -119,11 +119,13 @@ def feature_weights(F, means, counts, method, *, stacked, per_stage):
     """
     from scipy.optimize import nnls
 
+    from .scoring import _unit_scale
+
     n_units, K, p = means.shape
     nf = F.shape[0]
     centre = method not in ("cosine", "cosine_cov")
     use = counts > 0
-    M = means[use]
+    M = _unit_scale(means[use], "corr", common=True)  # an exact power of two: data in any units (1e300)
     c = counts[use].astype(float)
     valid = np.isfinite(M)
     Z = np.where(valid, M, 0.0)
