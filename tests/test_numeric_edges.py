@@ -62,3 +62,21 @@ def test_exact_dynamics_tiny_initial_weights_match_closed_form(c):
         np.testing.assert_allclose(got, ref, rtol=1e-12, err_msg=f"c={c}, t={t}")
     # the network function is learned: W2 W1 -> Syx
     np.testing.assert_allclose(traj.w2w1[-1], task.sigma_yx, atol=1e-14)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 2. tiny (subnormal) targets
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("y", [1e-160, 1e-310])
+def test_tiny_targets_refused_with_the_fix(y):
+    """Before: Task accepted them and exact_dynamics returned NaN at t = inf (y = 1e-310) or a loss built on a
+    subnormal Y Y^T / P (y = 1e-160)."""
+    with pytest.raises(InputValueError, match=r"`Y` is too small: .*underflows.*Multiply `Y` by a constant"):
+        rl.Task(np.eye(3) * np.sqrt(3), np.diag([3.0, 2.0, 1.0]) * np.sqrt(3) * y)
+
+
+def test_small_but_representable_targets_still_give_the_fixed_point():
+    task = rl.Task(np.eye(3) * np.sqrt(3), np.diag([3.0, 2.0, 1.0]) * np.sqrt(3) * 1e-150)
+    W1, W2 = rl.balanced_init(3, 3, 3, lam=0.0, scale=0.1, seed=0)
+    traj = rl.exact_dynamics(task, W1 * 1e-80, W2 * 1e-80, [0.0, np.inf])
+    np.testing.assert_allclose(traj.w2w1[-1], task.sigma_yx, rtol=0, atol=1e-14 * 3e-150)
