@@ -80,3 +80,36 @@ def test_small_but_representable_targets_still_give_the_fixed_point():
     W1, W2 = rl.balanced_init(3, 3, 3, lam=0.0, scale=0.1, seed=0)
     traj = rl.exact_dynamics(task, W1 * 1e-80, W2 * 1e-80, [0.0, np.inf])
     np.testing.assert_allclose(traj.w2w1[-1], task.sigma_yx, rtol=0, atol=1e-14 * 3e-150)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 3. gram_to_rdm: asymmetric and indefinite matrices
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("measure", ["euclidean", "cosine"])
+def test_gram_to_rdm_refuses_asymmetric(measure):
+    """Before: silently used K_ij for i < j and K_ji for i > j (an asymmetric 'RDM')."""
+    with pytest.raises(InputValueError, match=r"`gram` must be symmetric .*\(K \+ K\.T\) / 2"):
+        rl.gram_to_rdm(np.array([[1.0, 0.9, 0.0], [0.1, 1.0, 0.0], [0.0, 0.0, 1.0]]), measure)
+
+
+@pytest.mark.parametrize("measure", ["euclidean", "cosine"])
+def test_gram_to_rdm_refuses_indefinite(measure):
+    """Before: [[1, 2], [2, 1]] gave a squared distance -2 clipped to 0 (euclidean) or cosine -1 clipped, no word."""
+    with pytest.raises(InputValueError, match=r"`gram` must be positive semi-definite.*smallest eigenvalue is -0\.333"):
+        rl.gram_to_rdm(np.array([[1.0, 2.0], [2.0, 1.0]]), measure)
+    stack = np.stack([np.eye(3), np.array([[1.0, 2.0, 0.0], [2.0, 1.0, 0.0], [0.0, 0.0, 1.0]])])
+    with pytest.raises(InputValueError, match=r"matrix 1 of the stack"):
+        rl.gram_to_rdm(stack, measure)
+
+
+def test_gram_to_rdm_passes_rounding_and_internal_grams():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((2, 6))  # rank 2: four zero eigenvalues, computed as +-1e-16
+    G = A.T @ A
+    G_noisy = G + 1e-14 * rng.standard_normal(G.shape)  # rounding-level asymmetry and negative eigenvalues
+    np.testing.assert_allclose(rl.gram_to_rdm(G_noisy), rl.gram_to_rdm(G), atol=1e-12)
+    sem = rl.load_semantic_task()
+    W1, W2 = rl.balanced_init(sem.n_in, 3, sem.n_out, scale=0.1, seed=1)
+    for traj in (rl.exact_dynamics(sem, W1, W2, [0.0, 1.0, 10.0, np.inf]), rl.simulate(sem, W1, W2, [0.0, 2.0])):
+        for measure in ("euclidean", "cosine"):
+            assert np.all(np.isfinite(rl.trajectory_rdms(traj, measure=measure)))
