@@ -113,3 +113,67 @@ def test_gram_to_rdm_passes_rounding_and_internal_grams():
     for traj in (rl.exact_dynamics(sem, W1, W2, [0.0, 1.0, 10.0, np.inf]), rl.simulate(sem, W1, W2, [0.0, 2.0])):
         for measure in ("euclidean", "cosine"):
             assert np.all(np.isfinite(rl.trajectory_rdms(traj, measure=measure)))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 4. simulate: step counts beyond int64, long gradient flow, diverging gradient descent
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def semantic():
+    sem = rl.load_semantic_task()
+    W1, W2 = rl.balanced_init(sem.n_in, 3, sem.n_out, scale=0.1, seed=1)
+    return sem, W1, W2
+
+
+def test_gd_step_count_beyond_int64_is_refused_whatever_max_steps(semantic):
+    """Before: with max_steps raised, 1e19 steps overflowed the int64 cast (a RuntimeWarning, then a trajectory at
+    t = -9.2e18 with the initial weights)."""
+    sem, W1, W2 = semantic
+    with pytest.raises(InputValueError, match=r"need 1e\+19 gradient-descent steps, beyond the largest step count "
+                                              r"that can be represented.*exact_dynamics"):
+        rl.simulate(sem, W1, W2, [1e19], lr=1.0, max_steps=10**19)
+
+
+def test_flow_to_long_times_is_refused_up_front_with_an_estimate(semantic):
+    """Before: t = 1e6 ran for ~5 minutes (about 7e5 DOP853 steps) without a word."""
+    import time
+
+    sem, W1, W2 = semantic
+    t0 = time.perf_counter()
+    with pytest.raises(InputValueError, match=r"(?s)gradient flow to `times` up to 1e\+06.*needs at least about "
+                                              r"7\.2\de\+05 integrator steps.*estimated run time.*exact_dynamics"):
+        rl.simulate(sem, W1, W2, [1e6], method="flow")
+    assert time.perf_counter() - t0 < 5.0
+    # the cap is the documented default and can be raised
+    assert rl.simulate(sem, W1, W2, [1.0], method="flow").times[0] == 1.0
+
+
+def test_diverging_gradient_descent_is_refused(semantic):
+    """Before: lr = 50 returned a finite trajectory whose last loss was 1.4e21 (a 'valid' result)."""
+    sem, W1, W2 = semantic
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the coarse-step warning
+        with pytest.raises(InputValueError, match=r"gradient descent diverged: the loss grew from 5\.83\d* at step 0 "
+                                                  r"to 1\.44\d*e\+21 at step 2.*`lr` = 50 is too large"):
+            rl.simulate(sem, W1, W2, [0.0, 1.0, 10.0, 100.0], lr=50)
+    # a stable run is untouched: its loss decreases
+    sim = rl.simulate(sem, W1, W2, [0.0, 5.0, 20.0], lr=0.05)
+    assert np.all(np.diff(sim.loss) < 0)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 5. figure 1 demo with a diverging learning rate
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("lr", ["50", "3"])
+def test_figure1_demo_reports_divergence(tmp_path, capsys, lr):
+    """Before: `figure1 --lr 50` reported 8.9e-16 agreement (no step was ever taken) and wrote the figure."""
+    from rsa_lineardyn.cli import main as cli_main
+    from rsa_lineardyn.demos.figure1 import main as demo_main
+
+    assert cli_main(["figure1", "--out-dir", str(tmp_path / "cli"), "--lr", lr]) != 0
+    err = capsys.readouterr().err
+    assert f"Figure 1 at `lr` = {lr}" in err and "diverge" in err and "8.9" not in err
+    assert not (tmp_path / "cli" / "figure1.png").exists()
+    assert demo_main(["--out", str(tmp_path / "demo.png"), "--lr", lr]) == 1
+    assert "diverge" in capsys.readouterr().err
+    assert not (tmp_path / "demo.png").exists()
