@@ -177,3 +177,55 @@ def test_figure1_demo_reports_divergence(tmp_path, capsys, lr):
     assert demo_main(["--out", str(tmp_path / "demo.png"), "--lr", lr]) == 1
     assert "diverge" in capsys.readouterr().err
     assert not (tmp_path / "demo.png").exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 6. neg_riem_dist: LinAlgError and speed
+# ---------------------------------------------------------------------------------------------------------------
+def _sq_euclidean_rdms(rng, n, k, identical=False, dim=10):
+    from scipy.spatial.distance import pdist
+
+    out = []
+    for _ in range(k):
+        X = rng.standard_normal((n, dim))
+        if identical:
+            X[1] = X[0]  # conditions 0 and 1 have the same pattern
+        out.append(pdist(X, "sqeuclidean"))
+    return np.array(out)
+
+
+def test_neg_riem_dist_on_singular_second_moment_names_method_and_rule():
+    """Before: numpy.linalg.LinAlgError 'The leading minor of order 1 of B is not positive definite' from scipy."""
+    from rsa_lineardyn.scoring import score_matrix
+
+    rng = np.random.default_rng(0)
+    pred = _sq_euclidean_rdms(rng, 8, 1)
+    # the data RDM has two identical conditions (e.g. a model prediction used as simulated data)
+    data = _sq_euclidean_rdms(rng, 8, 1, identical=True)
+    with pytest.raises(InputValueError, match=r"`method` = 'neg_riem_dist' cannot compare these RDMs: data RDM\(s\) "
+                                              r"\[0\] imply a second-moment matrix that is not positive definite.*"
+                                              r"dissimilarity 0.*'corr'"):
+        score_matrix(pred, data, method="neg_riem_dist")
+    # more conditions than pattern dimensions: also singular, also clear
+    with pytest.raises(InputValueError, match=r"more conditions than pattern dimensions"):
+        score_matrix(pred, _sq_euclidean_rdms(rng, 8, 1, dim=3), method="neg_riem_dist")
+    # valid RDMs still score (finite, <= 0)
+    ok = score_matrix(_sq_euclidean_rdms(rng, 4, 1), _sq_euclidean_rdms(rng, 4, 2), method="neg_riem_dist")
+    assert ok.shape == (1, 2) and np.all(np.isfinite(ok)) and np.all(ok <= 0)
+
+
+def test_neg_riem_dist_warns_once_that_it_is_slow(monkeypatch):
+    from rsa_lineardyn import scoring
+
+    monkeypatch.setattr(scoring._score_matrix, "_riem_warned", False, raising=False)
+    rng = np.random.default_rng(1)
+    pred, data = _sq_euclidean_rdms(rng, 4, 10), _sq_euclidean_rdms(rng, 4, 10)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scoring.score_matrix(pred, data, method="neg_riem_dist")
+        scoring.score_matrix(pred, data, method="neg_riem_dist")
+        scoring.score_matrix(pred[:2], data[:2], method="neg_riem_dist")  # small calls never warn
+    slow = [w for w in caught if "is slow" in str(w.message)]
+    assert len(slow) == 1 and issubclass(slow[0].category, UserWarning)
+    assert "0.04 s per pair" in str(slow[0].message) and "100 pairs" in str(slow[0].message)
+    assert slow[0].filename == __file__  # points at the caller's line
