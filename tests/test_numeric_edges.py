@@ -229,3 +229,26 @@ def test_neg_riem_dist_warns_once_that_it_is_slow(monkeypatch):
     assert len(slow) == 1 and issubclass(slow[0].category, UserWarning)
     assert "0.04 s per pair" in str(slow[0].message) and "100 pairs" in str(slow[0].message)
     assert slow[0].filename == __file__  # points at the caller's line
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 7. huge seeds
+# ---------------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", [2**70, 2**63, np.uint64(2**64 - 1)])
+def test_huge_seeds_are_refused(seed):
+    """Before: accepted (numpy seeds with any int), and became object-dtype arrays where seeds are stored."""
+    from rsa_lineardyn.recovery import simulate_noise_rdms
+
+    assert np.asarray([int(seed)]).dtype != np.int64  # what a stored seed turned into (object or uint64)
+    with pytest.raises(InputValueError, match=r"`seed` = \d+ is too large: seeds must be below 2\*\*63"):
+        rl.balanced_init(3, 2, 3, seed=seed)
+    with pytest.raises(InputValueError, match=r"`seed` = \d+ is too large"):
+        simulate_noise_rdms(_diag_task(), [0.0, 1.0], seed=seed)
+
+
+def test_largest_seed_and_generators_still_work():
+    W1, _ = rl.balanced_init(3, 2, 3, seed=2**63 - 1)
+    assert W1.dtype == np.float64
+    with pytest.raises(InputTypeError, match="non-negative int"):
+        rl.balanced_init(3, 2, 3, seed=-1)
+    rl.balanced_init(3, 2, 3, seed=np.random.default_rng(2**70))  # a Generator carries any seed
