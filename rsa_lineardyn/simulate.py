@@ -26,6 +26,8 @@ DEFAULT_FLOW_MAX_STEPS = 100_000
 #: t = 1e3..1e4 (the step size near the fixed point is bound by stability, not accuracy).  The lower end is used,
 #: so the up-front estimate ``FLOW_STEPS_PER_UNIT * t * ||Syx|| / tau`` does not overstate the work.
 FLOW_STEPS_PER_UNIT = 0.3
+#: ``method="flow"`` refuses up front when its stiffness overestimate of the steps exceeds this times ``max_steps``.
+_STIFF_FACTOR = 1e5
 #: Gradient descent refuses step counts at or beyond this (an int64 step counter overflows at 2**63).
 _MAX_STEP_COUNT = 2.0**62
 _PROGRESS_AFTER = 10.0  # seconds: runs estimated longer than this report progress (when enabled)
@@ -94,7 +96,7 @@ def simulate(task, W1, W2, times, lr=0.01, tau=1.0, method="gd", rtol=1e-12, ato
         the measured-rate estimate ``0.3 * max(times) * ||Syx||_2 / tau`` of its
         steps (``FLOW_STEPS_PER_UNIT``; the error states it and a run time)
         exceeds ``max_steps``, or when the stiffness bound ``max(times) / tau *
-        (||Syx|| + ||Sxx|| ||W2|| ||W1||)`` exceeds ``1000 * max_steps``, and stops
+        (||Syx|| + ||Sxx|| ||W2|| ||W1||)`` (an overestimate) exceeds ``1e5 * max_steps``, and stops
         with the same error once the integrator has actually taken ``max_steps``
         steps.  For long times use :func:`rsa_lineardyn.exact_dynamics` (cost
         independent of t).
@@ -353,8 +355,9 @@ def _run_flow(W1, W2, times, tau, sxx, syx, rtol, atol, max_steps=DEFAULT_MAX_ST
         est = t_max / tau * stiff
     # t * stiffness overestimates the steps when large weights shrink early (measured: a property-test case with
     # weights ~600 to t = 100 estimated 3.6e7 and ran fine), so refuse up front only when even a 1000-fold
-    # overestimate would exceed the cap; the integrator's own step count enforces `max_steps` below.
-    if not est <= 1e3 * max_steps:
+    # overestimate would exceed the old cap; the integrator's own step count enforces `max_steps` below.
+    # (1e5 * max_steps: the bound of 1000 x the former shared cap of 1e7 at the flow's default cap of 1e5)
+    if not est <= _STIFF_FACTOR * max_steps:
         raise InputValueError(_flow_message(t_max, tau, f"needs about {est:.3g} integrator steps", max_steps))
     # near the fixed point the step size is bound by stability: about FLOW_STEPS_PER_UNIT steps per unit of
     # t ||Syx|| / tau (measured), a lower bound on the work; refuse before running into the cap minutes later
