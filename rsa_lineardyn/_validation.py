@@ -248,7 +248,18 @@ def check_rng(seed, name="seed"):
         return np.random.default_rng()
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise InputTypeError(f"`{name}` must be None, a non-negative int or a numpy Generator, got {seed!r}.")
+    if int(seed) >= MAX_SEED:
+        raise InputValueError(
+            f"`{name}` = {int(seed)} is too large: seeds must be below 2**63 = {MAX_SEED} (they are stored with the "
+            "results as int64; a larger one becomes an object-dtype array downstream). Use a smaller seed, e.g. "
+            f"{name} % 2**63, or pass np.random.default_rng({name}) as the generator."
+        )
     return np.random.default_rng(int(seed))
+
+
+#: Seeds must be below this (``2**63``): they are stored as int64 alongside the results.
+MAX_SEED = 2**63
+__all__ += ["MAX_SEED"]
 
 
 class _Unset:
@@ -274,8 +285,6 @@ def resolve_random_state(random_state, seed=UNSET, where="this function"):
         warnings.warn(f"`seed=` of {where} is deprecated; use `random_state=` (the same value).",
                       DeprecationWarning, stacklevel=3)
         random_state = seed
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool) and random_state >= 2**63:
-        raise InputValueError(f"`random_state` must be below 2**63, got {random_state}.")
     rng = check_rng(random_state, "random_state")
     if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
         return rng, int(random_state) % 2**32, int(random_state)

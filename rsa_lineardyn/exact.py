@@ -296,7 +296,7 @@ def _graded_qr_q(ell, A):
     return Q
 
 
-def _sorted_qr_q(ell, A):
+def _sorted_qr_q(ell, A, rescaled=False):
     """Orthonormal basis of ``diag(e^ell) A`` by LAPACK Householder QR on rows sorted by scale.
 
     The fast path for moderate scales (``max ell <= _FAST_LOG_MAX``): row-sorted Householder QR is
@@ -307,19 +307,28 @@ def _sorted_qr_q(ell, A):
     """
     T, N = ell.shape
     r = A.shape[-1]
+    if rescaled:
+        # ``A`` holds rows divided by a power of two (see :func:`_factors`), ``ell`` the shift: rows far below
+        # the identity rows are kept (they are all there is of a tiny start) and sorted by their log norms,
+        # since the norms of the scaled rows themselves underflow
+        with np.errstate(under="ignore", divide="ignore"):
+            scale = np.exp(np.minimum(ell, _FAST_LOG_MAX))
+            key = ell + np.log(np.linalg.norm(A, axis=-1))
+        return _qr_rows_sorted(scale[:, :, None] * np.broadcast_to(A, (T, N, r)), key=key)
     with np.errstate(under="ignore"):
         scale = np.where(ell > -_FAST_LOG_MAX, np.exp(np.minimum(ell, _FAST_LOG_MAX)), 0.0)
     return _qr_rows_sorted(scale[:, :, None] * np.broadcast_to(A, (T, N, r)))
 
 
-def _qr_rows_sorted(As):
+def _qr_rows_sorted(As, key=None):
     """``Q`` of the batched (T, N, r) matrix ``As`` by LAPACK's Householder QR on its rows sorted by norm.
 
     Sorting by the actual row norms (not the scales alone) matters: with tiny initial weights a growing row
     can be far below the identity rows, and a Householder QR is accurate row by row only when the rows come
-    largest first.
+    largest first.  ``key`` (T, N), if given, replaces the norms (e.g. log norms where the norms underflow).
     """
-    order = np.argsort(-np.linalg.norm(As, axis=-1), axis=1, kind="stable")
+    key = np.linalg.norm(As, axis=-1) if key is None else key
+    order = np.argsort(-key, axis=1, kind="stable")
     Qs, _ = np.linalg.qr(np.take_along_axis(As, order[:, :, None], axis=1), mode="reduced")
     Q = np.empty_like(Qs)
     np.put_along_axis(Q, order[:, :, None], Qs, axis=1)
@@ -353,17 +362,41 @@ def _factors(d, O, Z, t, fast=True, basis=None):
     if r == 0:
         return np.zeros((T, n, 0))
     ell, w = _row_scales(d, t)
-    ell_all = np.concatenate([ell, np.zeros((T, r))], axis=1)
-    A = np.concatenate([Z, np.eye(r)], axis=0)
+    Zq, log_c = _rescale_tiny(Z)
+    if log_c:
+        # rows of the graded matrix are sqrt(g) z = e^{ell + log c} (z / c): the power of two c moves into the
+        # log scales (exactly), so no square of a tiny entry underflows in the QR.  At t = inf the growing and
+        # zero modes stand infinitely above the identity rows whatever c is; only the decaying ones move.
+        shift = np.where(np.isfinite(t)[:, None] | (d < 0)[None, :], log_c, 0.0)
+        ell_q = ell + shift
+    else:
+        ell_q = ell
+    ell_all = np.concatenate([ell_q, np.zeros((T, r))], axis=1)
+    A = np.concatenate([Zq, np.eye(r)], axis=0)
     use_fast = np.isfinite(t) & (np.max(ell_all, axis=1) <= _FAST_LOG_MAX) if fast else np.zeros(T, bool)
     Q = np.empty((T, n + r, r))
     if np.any(use_fast):
-        Q[use_fast] = _sorted_qr_q(ell_all[use_fast], A)
+        Q[use_fast] = _sorted_qr_q(ell_all[use_fast], A, rescaled=bool(log_c))
     if not np.all(use_fast):
         Q[~use_fast] = _graded_qr_q(ell_all[~use_fast], A)
     if basis is not None:
         return _assemble(d, O, t, Z, Q, w, *basis)
     return np.matmul(O, _factor_from_q(d, t, Z, Q, w))
+
+
+#: Factors whose largest entry is below this are divided by a power of two before the QR (see :func:`_factors`):
+#: the squares (row norms, Householder vectors) of smaller entries approach the float64 underflow (1e-308).
+_TINY_Z = 2.0**-200
+
+
+def _rescale_tiny(Z):
+    """``(Z / c, log c)`` with ``c`` the power of two nearest ``max |Z|`` when that is below ``_TINY_Z``, else
+    ``(Z, 0.0)``.  Dividing by a power of two is exact, so the rescaled rows carry every digit of ``Z``."""
+    top = float(np.max(np.abs(Z))) if Z.size else 0.0
+    if not 0.0 < top < _TINY_Z:
+        return Z, 0.0
+    e = int(np.frexp(top)[1])
+    return np.ldexp(Z, -e), e * float(np.log(2.0))
 
 
 def _assemble(d, O, t, Z, Q, w, pd, C):

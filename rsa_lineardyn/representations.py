@@ -499,7 +499,8 @@ def gram_to_rdm(gram, measure="euclidean", zero_tol=DEFAULT_ZERO_TOL):
     Parameters
     ----------
     gram : array_like, shape (N, N) or (T, N, N)
-        Symmetric positive semi-definite matrices.
+        Symmetric positive semi-definite matrices (checked: asymmetry above ``1e-8`` and eigenvalues
+        below ``-1e-8``, both relative to the largest, raise :class:`InputValueError`; rounding passes).
     measure : {"euclidean", "cosine"}
         ``"euclidean"`` gives the *squared* Euclidean distance
         ``K_ii + K_jj - 2 K_ij`` (clipped at 0); ``"cosine"`` gives
@@ -549,6 +550,7 @@ def gram_to_rdm(gram, measure="euclidean", zero_tol=DEFAULT_ZERO_TOL):
     # huge or tiny Gram entries: work on G / c (c a power of two, so exact); cosine does not depend on c
     c = 2.0 ** np.round(np.log2(top)) if (top > 1e150 or 0 < top < 1e-150) else 1.0
     G = G / c if c != 1.0 else G
+    _check_gram_psd(G)
     diag = np.diagonal(G, axis1=-2, axis2=-1)
     if measure == "euclidean":
         D = diag[..., :, None] + diag[..., None, :] - 2.0 * G
@@ -567,6 +569,46 @@ def gram_to_rdm(gram, measure="euclidean", zero_tol=DEFAULT_ZERO_TOL):
     idx = np.arange(G.shape[-1])
     D[..., idx, idx] = 0.0
     return D
+
+
+#: Relative tolerances of :func:`gram_to_rdm`'s checks: ``max |G - G^T| <= GRAM_SYM_RTOL * max |G|`` and smallest
+#: eigenvalue ``>= -GRAM_PSD_RTOL * max |eigenvalue|`` (rounding of Gram matrices the package builds is ~1e-16).
+GRAM_SYM_RTOL = 1e-8
+GRAM_PSD_RTOL = 1e-8
+
+
+def _check_gram_psd(G):
+    """Refuse an asymmetric or indefinite ``G`` (N, N) or (T, N, N) (entries of order 1: rescaled by the caller).
+
+    Distances from an indefinite "Gram" matrix are not distances of any activity patterns (squared Euclidean
+    ones can come out negative and are clipped to 0 without a word), and an asymmetric one uses the upper
+    triangle only by accident.  Rounding-level asymmetry and negative eigenvalues pass.
+    """
+    top = float(np.max(np.abs(G)))
+    if top == 0:
+        return
+    asym = float(np.max(np.abs(G - np.swapaxes(G, -1, -2))))
+    if asym > GRAM_SYM_RTOL * top:
+        raise InputValueError(
+            f"`gram` must be symmetric (K_ij = K_ji, as for K = A^T A); its largest asymmetry |K_ij - K_ji| is "
+            f"{asym / top:.3g} relative to max |K| (allowed {GRAM_SYM_RTOL:g}). Pass (K + K.T) / 2 if the asymmetry "
+            "is noise, or check that this is a Gram (similarity) matrix and not, e.g., a cross-validated estimate."
+        )
+    ev = np.linalg.eigvalsh((G + np.swapaxes(G, -1, -2)) / 2)
+    lo = ev[..., 0]
+    hi = np.max(np.abs(ev), axis=-1)
+    bad = lo < -GRAM_PSD_RTOL * hi
+    if np.any(bad):
+        k = int(np.argmax(np.where(bad, -lo / np.where(hi > 0, hi, 1.0), -np.inf))) if G.ndim == 3 else None
+        which = f" (matrix {k} of the stack)" if k is not None else ""
+        lo_k, hi_k = (lo[k], hi[k]) if k is not None else (float(lo), float(hi))
+        raise InputValueError(
+            f"`gram` must be positive semi-definite (a Gram matrix K = A^T A has no negative eigenvalues); its "
+            f"smallest eigenvalue is {-abs(lo_k) / hi_k:.3g} relative to the largest{which} (allowed "
+            f"-{GRAM_PSD_RTOL:g}), so its 'distances' are not distances of any activity patterns. Pass a Gram matrix "
+            "(e.g. rl.hidden_rsm(traj)); for a dissimilarity matrix use rl.rdms_from_matrices directly; to force "
+            "it, clip its negative eigenvalues (V @ np.diag(np.maximum(w, 0)) @ V.T from np.linalg.eigh)."
+        )
 
 
 def _as_gram(gram):

@@ -14,11 +14,22 @@ from .initialization import measure_balance
 from .task import Task
 from .trajectory import Trajectory
 
-__all__ = ["simulate", "check_weights", "DEFAULT_MAX_STEPS"]
+__all__ = ["simulate", "check_weights", "DEFAULT_MAX_STEPS", "DEFAULT_FLOW_MAX_STEPS", "FLOW_STEPS_PER_UNIT"]
 
 _METHODS = ("gd", "flow")
 #: Default cap on gradient-descent steps (and on integrator steps of ``method="flow"``).
 DEFAULT_MAX_STEPS = 10_000_000
+#: Default cap on integrator steps of ``method="flow"`` (about 30-60 s for the 8-item semantic task: one DOP853
+#: step is 12 gradient evaluations, ~0.3 ms there).
+DEFAULT_FLOW_MAX_STEPS = 100_000
+#: Measured DOP853 steps per unit of ``t * ||Syx||_2 / tau`` (rtol 1e-12): 0.32-0.63 on the semantic task for
+#: t = 1e3..1e4 (the step size near the fixed point is bound by stability, not accuracy).  The lower end is used,
+#: so the up-front estimate ``FLOW_STEPS_PER_UNIT * t * ||Syx|| / tau`` does not overstate the work.
+FLOW_STEPS_PER_UNIT = 0.3
+#: ``method="flow"`` refuses up front when its stiffness overestimate of the steps exceeds this times ``max_steps``.
+_STIFF_FACTOR = 1e5
+#: Gradient descent refuses step counts at or beyond this (an int64 step counter overflows at 2**63).
+_MAX_STEP_COUNT = 2.0**62
 _PROGRESS_AFTER = 10.0  # seconds: runs estimated longer than this report progress (when enabled)
 
 
@@ -49,7 +60,7 @@ def _grads(W1, W2, sxx, syx):
 
 
 def simulate(task, W1, W2, times, lr=0.01, tau=1.0, method="gd", rtol=1e-12, atol=1e-14, *,
-             max_steps=DEFAULT_MAX_STEPS, progress=None):
+             max_steps=None, progress=None):
     """Train the network ``y = W2 W1 x`` on ``task`` and record it at ``times``.
 
     Works for any weights and inputs (unbalanced, non-white), so it is the
@@ -73,15 +84,22 @@ def simulate(task, W1, W2, times, lr=0.01, tau=1.0, method="gd", rtol=1e-12, ato
         ``"gd"``: full-batch gradient descent with learning rate ``lr``.
         ``"flow"``: gradient flow, integrated by ``scipy.integrate.solve_ivp``
         (DOP853) at tolerances ``rtol``, ``atol``.
-    max_steps : int, default ``DEFAULT_MAX_STEPS`` (1e7)
-        Cap on the work: gradient descent refuses (``InputValueError`` naming
+    max_steps : int or None, default None
+        Cap on the work; ``None`` means ``DEFAULT_MAX_STEPS`` (1e7) gradient-descent
+        steps for ``"gd"`` and ``DEFAULT_FLOW_MAX_STEPS`` (1e5) integrator steps
+        for ``"flow"``.  Gradient descent refuses (``InputValueError`` naming
         ``times``, ``lr``, the step count and an estimated run time) when
-        ``max(times) / (lr * tau)`` exceeds it, and ``"flow"`` refuses up front when
-        its estimated step count (``max(times) / tau`` times the stiffness scale
-        ``||Syx|| + ||Sxx|| ||W2|| ||W1||``, an overestimate) exceeds
-        ``1000 * max_steps``, and stops with the same error once the integrator
-        has actually taken ``max_steps`` steps.  For long
-        times use :func:`rsa_lineardyn.exact_dynamics` (cost independent of t).
+        ``max(times) / (lr * tau)`` exceeds it (and always beyond ``2**62`` steps,
+        where the step counter would overflow), and stops with an error when it
+        diverges: non-finite weights, or a loss above 10 times the starting loss
+        at a recorded time or every 1000 steps.  ``"flow"`` refuses up front when
+        the measured-rate estimate ``0.3 * max(times) * ||Syx||_2 / tau`` of its
+        steps (``FLOW_STEPS_PER_UNIT``; the error states it and a run time)
+        exceeds ``max_steps``, or when the stiffness bound ``max(times) / tau *
+        (||Syx|| + ||Sxx|| ||W2|| ||W1||)`` (an overestimate) exceeds ``1e5 * max_steps``, and stops
+        with the same error once the integrator has actually taken ``max_steps``
+        steps.  For long times use :func:`rsa_lineardyn.exact_dynamics` (cost
+        independent of t).
     progress : bool or None, default None
         Report progress of gradient descent on stderr. ``None``: only when
         stderr is a terminal and the run is estimated to take over 10 s.
@@ -112,6 +130,8 @@ def simulate(task, W1, W2, times, lr=0.01, tau=1.0, method="gd", rtol=1e-12, ato
         raise InputValueError(_too_large(W1, W2, "the gradient at the start overflows double precision"))
     with np.errstate(over="ignore", invalid="ignore"):  # recorded only; inf for weights near the overflow limit
         lam = measure_balance(W1, W2).lam
+    if max_steps is None:
+        max_steps = DEFAULT_MAX_STEPS if method == "gd" else DEFAULT_FLOW_MAX_STEPS
     if isinstance(max_steps, bool) or not isinstance(max_steps, (int, np.integer)) or max_steps < 1:
         raise InputValueError(f"`max_steps` must be a positive integer, got {max_steps!r}.")
     if progress is not None and not isinstance(progress, (bool, np.bool_)):
@@ -121,7 +141,7 @@ def simulate(task, W1, W2, times, lr=0.01, tau=1.0, method="gd", rtol=1e-12, ato
     if method == "gd":
         lr = check_real(lr, "lr", minimum=0, strict_min=True)
         _check_gd_budget(W1, W2, times, lr, tau, sxx, syx, int(max_steps))
-        W1s, W2s, reached, steps = _run_gd(W1, W2, times, lr, tau, sxx, syx, progress)
+        W1s, W2s, reached, steps = _run_gd(W1, W2, times, lr, tau, sxx, syx, progress, syy=task.sigma_yy)
         _warn_coarse_steps(times, reached, lr, tau)
         info = {"lr": lr, "steps": steps}
         method_name = "gradient_descent"
@@ -161,14 +181,21 @@ def _check_gd_budget(W1, W2, times, lr, tau, sxx, syx, max_steps):
     t_max = float(np.max(times)) if times.size else 0.0
     with np.errstate(over="ignore"):
         need = t_max / (lr * tau)
-    if need <= max_steps:  # also False for inf / nan
+    if need <= max_steps and need < _MAX_STEP_COUNT:  # also False for inf / nan
         return
     sec = need * _seconds_per_step(W1, W2, sxx, syx)
+    if need < _MAX_STEP_COUNT:
+        cap = f"more than `max_steps` = {max_steps:,}"
+        more = ", or raise `max_steps`"
+    else:  # a step counter (int64) cannot even hold the count: no value of max_steps makes this run possible
+        cap = (f"beyond the largest step count that can be represented ({_MAX_STEP_COUNT:.3g}), whatever "
+               f"`max_steps` (= {float(max_steps):.3g}) says")
+        more = ""
     raise InputValueError(
-        f"`times` up to {t_max:.6g} with `lr` = {lr:.6g} (tau = {tau:g}) need {need:.3g} gradient-descent steps, more "
-        f"than `max_steps` = {max_steps:,} (estimated run time {_fmt_seconds(sec)}). Use `rl.exact_dynamics` "
-        "(whitened input, balanced weights; cost independent of t), `method=\"flow\"`, a larger `lr`, shorter "
-        "`times`, or raise `max_steps`."
+        f"`times` up to {t_max:.6g} with `lr` = {lr:.6g} (tau = {tau:g}) need {need:.3g} gradient-descent steps, "
+        f"{cap} (estimated run time {_fmt_seconds(sec)}). Use `rl.exact_dynamics` (whitened input, balanced "
+        "weights; cost independent of t, np.inf gives the fixed point), `method=\"flow\"`, a larger `lr`, shorter "
+        f"`times`{more}."
     )
 
 
@@ -195,7 +222,17 @@ def _warn_coarse_steps(times, reached, lr, tau):
         )
 
 
-def _run_gd(W1, W2, times, lr, tau, sxx, syx, progress=None):
+def _loss(W1, W2, sxx, syx, syy):
+    """Mean squared error ``0.5 tr(Syy) - tr(Syx^T W) + 0.5 tr(W Sxx W^T)`` of ``W = W2 W1``."""
+    W = W2 @ W1
+    return 0.5 * np.trace(syy) - np.sum(syx * W) + 0.5 * np.sum((W @ sxx) * W)
+
+
+#: Gradient descent stops as diverged when the loss exceeds this multiple of the starting loss.
+DIVERGENCE_FACTOR = 10.0
+
+
+def _run_gd(W1, W2, times, lr, tau, sxx, syx, progress=None, syy=None):
     steps = np.rint(times / (lr * tau)).astype(np.int64)
     total = int(np.max(steps)) if steps.size else 0
     if progress is None:
@@ -210,6 +247,23 @@ def _run_gd(W1, W2, times, lr, tau, sxx, syx, progress=None):
     W1 = W1.copy()
     W2 = W2.copy()
     white = np.array_equal(sxx, np.eye(sxx.shape[0]))
+    check = None
+    if syy is not None:
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss0 = float(_loss(W1, W2, sxx, syx, syy))
+            # rounding of the loss itself (~eps times its terms) is not divergence
+            limit = DIVERGENCE_FACTOR * loss0 + 1e-12 * (abs(float(np.trace(syy))) + float(np.sum((W2 @ W1) ** 2)))
+    if syy is not None and np.isfinite(limit):
+
+        def check(A, B, k):
+            loss = float(_loss(A, B, sxx, syx, syy))
+            if not loss <= limit:
+                raise InputValueError(
+                    f"gradient descent diverged: the loss grew from {loss0:.6g} at step 0 to {loss:.6g} at step {k} "
+                    f"(more than {DIVERGENCE_FACTOR:g}x; a stable run only decreases it), so `lr` = {lr:g} is too "
+                    "large for this task and initial weights. Use a smaller `lr` (below 1 / largest singular value "
+                    "of Syx, e.g. 1 / (10 * s_max)), or rl.exact_dynamics / method=\"flow\" for gradient flow."
+                )
     k = 0
     with np.errstate(over="ignore", invalid="ignore"):
         for idx in order:
@@ -225,9 +279,13 @@ def _run_gd(W1, W2, times, lr, tau, sxx, syx, progress=None):
                 k += 1
                 if k % 1000 == 0 or k == target:
                     _check_finite(W1, W2, k, lr)
+                    if check is not None:
+                        check(W1, W2, k)
                     if report is not None:
                         report(k)
             _check_finite(W1, W2, k, lr)
+            if check is not None:
+                check(W1, W2, k)
             W1s[idx] = W1
             W2s[idx] = W2
     if report is not None:
@@ -297,9 +355,19 @@ def _run_flow(W1, W2, times, tau, sxx, syx, rtol, atol, max_steps=DEFAULT_MAX_ST
         est = t_max / tau * stiff
     # t * stiffness overestimates the steps when large weights shrink early (measured: a property-test case with
     # weights ~600 to t = 100 estimated 3.6e7 and ran fine), so refuse up front only when even a 1000-fold
-    # overestimate would exceed the cap; the integrator's own step count enforces `max_steps` below.
-    if not est <= 1e3 * max_steps:
+    # overestimate would exceed the old cap; the integrator's own step count enforces `max_steps` below.
+    # (1e5 * max_steps: the bound of 1000 x the former shared cap of 1e7 at the flow's default cap of 1e5)
+    if not est <= _STIFF_FACTOR * max_steps:
         raise InputValueError(_flow_message(t_max, tau, f"needs about {est:.3g} integrator steps", max_steps))
+    # near the fixed point the step size is bound by stability: about FLOW_STEPS_PER_UNIT steps per unit of
+    # t ||Syx|| / tau (measured), a lower bound on the work; refuse before running into the cap minutes later
+    with np.errstate(over="ignore", invalid="ignore"):
+        est_low = FLOW_STEPS_PER_UNIT * t_max / tau * float(np.linalg.norm(syx, 2))
+    if not est_low <= max_steps:
+        sec = est_low * 12 * _seconds_per_step(W1, W2, sxx, syx)
+        raise InputValueError(_flow_message(
+            t_max, tau, f"needs at least about {est_low:.3g} integrator steps ({FLOW_STEPS_PER_UNIT:g} per unit of "
+            f"t * ||Syx|| / tau, measured; estimated run time at least {_fmt_seconds(sec)})", max_steps))
     evals = [0]
     max_evals = 12 * max_steps + 100  # DOP853 takes 12 evaluations per step
 

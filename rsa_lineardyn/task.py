@@ -104,6 +104,17 @@ class Task:
                     f"e.g. {arg} / np.abs({arg}).max() (whitening removes the scale of X; the scale of Y only sets "
                     "the time unit)."
                 )
+        # the other end: targets whose squares underflow.  Y Y^T / P (and, for white inputs, the singular values of
+        # Y X^T / P) would then be subnormal or zero, and the exact solution divides by them (NaN at t = inf)
+        tiny = np.finfo(float).tiny
+        if np.any(Y != 0) and not float(np.max(np.diag(self.sigma_yy))) >= tiny:
+            top = float(np.max(np.abs(Y)))
+            raise InputValueError(
+                f"`Y` is too small: its largest |entry| is {top:.3g}, so the task statistic Y Y^T / P underflows "
+                f"below the smallest normal double ({tiny:.3g}): the loss (built on Y Y^T / P) loses its digits and, "
+                "once Y X^T / P underflows too, the exact solution gives NaN. Multiply `Y` by a constant first, e.g. "
+                "Y / np.abs(Y).max(): the scale of Y only sets the time unit (times scale by its inverse)."
+            )
 
     # ------------------------------------------------------------------
     def whiteness_error(self):

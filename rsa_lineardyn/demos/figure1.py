@@ -45,6 +45,21 @@ def make_figure(lr=0.01, t_max=12.0, seed=0, scale=0.35):
     task = figure1_task(seed)
     lams = (-1.0, 0.0, 1.0)
     times = np.linspace(0, t_max, 241)
+    s_max = float(task.singular_values[0])
+    # gradient descent near the solution is stable only for lr < 2 / (largest Hessian eigenvalue), which is
+    # sqrt(lam^2 + 4 s^2) for a mode of strength s with balance lam (linearisation at the fixed point)
+    lr_stable = min(2.0 / np.hypot(lam, 2.0 * s_max) for lam in lams)
+    if not lr <= t_max / 4:
+        # every requested time rounds to step 0 (or 1): the "simulation" would be the initial weights, equal to the
+        # exact solution at t = 0 to rounding, and the reported agreement (~1e-15) would mean nothing
+        why = (f"gradient descent diverges at this learning rate (it is stable only below about {lr_stable:.3g} "
+               "for this task), and ") if lr > lr_stable else ""
+        raise rl.InputValueError(
+            f"Figure 1 at `lr` = {lr:g}: {why}its steps of {lr:g} time units (tau = 1) exceed a quarter of the "
+            f"figure's time span t_max = {t_max:g}, so the runs at lr, lr/2 and lr/4 take at most one step and there "
+            f"is no trajectory to compare. Use a learning rate well below {min(lr_stable, t_max / 4):.3g} (the "
+            "default is 0.01)."
+        )
     fig = plt.figure(figsize=(15, 4.3))
     grid = fig.add_gridspec(1, 4, width_ratios=[1, 1, 1, 0.62], wspace=0.25)
     axes = [fig.add_subplot(grid[0, 0])]
@@ -57,7 +72,17 @@ def make_figure(lr=0.01, t_max=12.0, seed=0, scale=0.35):
         for k, step in enumerate((lr, lr / 2, lr / 4)):
             with warnings.catch_warnings():  # rounding to whole steps is expected: compared at the times reached
                 warnings.filterwarnings("ignore", message="gradient descent moves in whole steps")
-                sim = rl.simulate(task, W1, W2, times, lr=step)
+                try:
+                    sim = rl.simulate(task, W1, W2, times, lr=step)
+                except rl.InputValueError as exc:
+                    if "diverged" not in str(exc):
+                        raise
+                    raise rl.InputValueError(
+                        f"Figure 1 at `lr` = {lr:g}: gradient descent diverged (lam = {lam:g}, run at lr = {step:g}), "
+                        f"so there is no agreement with the exact solution to report. Use a learning rate well "
+                        f"below {lr_stable:.3g} (the stability limit of gradient descent on this task; the "
+                        f"default is 0.01). Detail: {exc}"
+                    ) from None
             ref = exact if np.array_equal(sim.times, exact.times) else rl.exact_dynamics(task, W1, W2, sim.times)
             devs.append(float(np.max(np.abs(sim.qqt - ref.qqt))))
             if k == 0:
@@ -117,9 +142,11 @@ def main(argv=None):
     parser.add_argument("--lr", type=float, default=0.01, help="learning rate of gradient descent (default 0.01)")
     parser.add_argument("--force", action="store_true", help="overwrite an existing output file")
     args = parser.parse_args(argv)
+    from rsa_lineardyn import InputValueError
+
     try:
         run(out=args.out, lr=args.lr, force=args.force)
-    except FileExistsError as exc:
+    except (FileExistsError, InputValueError) as exc:  # e.g. a diverging --lr: one line, exit status 1
         print(f"figure1.py: error: {exc}", file=sys.stderr)
         return 1
     return 0
