@@ -339,7 +339,7 @@ class LinearNetworkModel(Model):
     """
 
     def __init__(self, task, n_hidden=2, representation="hidden", measure="euclidean", *, lam=None, scale=0.1,
-                 fit_scale=False, init="random", tau=1.0, item_order=None, label_descriptor="auto", n_draws=16,
+                 fit_scale=False, init="random", tau=1.0, item_order=None, label_descriptor="auto", n_draws=32,
                  seed=0, rcond=DEFAULT_RCOND, lam_bounds=None, log10_time_bounds=None, log10_scale_bounds=None,
                  name=None, degeneracy_rtol=1e-3):
         if not isinstance(task, Task):

@@ -36,6 +36,20 @@ _BATCH_ELEMENTS = 4_000_000
 _MC_ESTIMATORS = ("cv", "antithetic", "plain")
 
 
+def _weighted_beta(y, G, omega):
+    """Per time, weighted least squares ``y ~ G beta`` pooled over units and modes: (U, T, n), (U, T, n, k) -> (T, k).
+
+    Columns scaled to unit weighted norm, pseudo-inverse with a relative cut-off (a control that is zero, e.g. on
+    a network wide enough to hold every direction, gets coefficient 0)."""
+    wG = G * omega[None, :, :, None]
+    norm = np.sqrt(np.einsum("utnk,utnk->tk", wG, G))
+    ok = norm > 1e-12 * np.max(norm, axis=1, keepdims=True)
+    inv = np.where(ok, 1.0 / np.where(ok, norm, 1.0), 0.0)
+    GtG = np.einsum("utnk,utnl->tkl", wG, G) * inv[:, :, None] * inv[:, None, :]
+    Gty = np.einsum("utnk,utn->tk", wG, y) * inv
+    return (np.linalg.pinv(GtG, rcond=1e-8, hermitian=True) @ Gty[..., None])[..., 0] * inv
+
+
 def _pair_units(x):
     """Independent units (D', ...) of per-draw values ``x`` (D, ...) drawn by ``_base_draws(antithetic=True)``.
 
@@ -1151,26 +1165,36 @@ class _RandomStartEngine(_DrawEngine):
             return w.mean(axis=0)
         c, g_in, g_out = self._controls(lam, scale, s, side)
         r = w - c
-        est = r.mean(axis=0)
         ctrls = [c, g_in, g_out]
-        units = [_pair_units(x) for x in [r] + ctrls]
-        n_units = units[0].shape[0]
-        if n_units < len(ctrls) + 2:
-            return est
+        units = [_pair_units(x) for x in [w, r] + ctrls]
+        n_u = units[0].shape[0]
         # mode-centred deviations from the unit means: the uniform part of w is not a control's business
         dev = [u - u.mean(axis=0) for u in units]
         dev = [x - x.mean(axis=2, keepdims=True) for x in dev]
-        y, X = dev[0], np.stack(dev[1:], axis=-1)  # (U, T, n), (U, T, n, k)
-        norm = np.sqrt(np.einsum("utnk,utnk->tk", X, X))
-        ok = norm > 1e-12 * np.max(norm, axis=1, keepdims=True)
-        Xs = np.where(ok[None, :, None, :], X / np.where(ok, norm, 1.0)[None, :, None, :], 0.0)
-        XtX = np.einsum("utnk,utnl->tkl", Xs, Xs)
-        Xty = np.einsum("utnk,utn->tk", Xs, y)
-        beta = (np.linalg.pinv(XtX, rcond=1e-8, hermitian=True) @ Xty[..., None])[..., 0] / np.where(ok, norm, 1.0)
-        beta = np.where(ok, beta, 0.0)
-        for j, x in enumerate(ctrls):
-            est -= beta[:, j : j + 1] * x.mean(axis=0)
-        return est
+        cands = [w.mean(axis=0), r.mean(axis=0)]
+        if n_u < len(ctrls) + 3:
+            return cands[1]
+        # per-mode weights (1 / the mode's spread of w - c over the units): every mode counts in the fit and in
+        # the choice below relative to its own noise, not only the largest ones
+        spread = np.einsum("utn,utn->tn", dev[1], dev[1])
+        omega = 1.0 / np.maximum(spread, 1e-300 + 1e-12 * np.max(spread, axis=1, keepdims=True))  # (T, n)
+        Gd = np.stack(dev[2:], axis=-1)  # (U, T, n, k)
+        beta = _weighted_beta(dev[1], Gd, omega)
+        cands.append(cands[1] - sum(beta[:, j : j + 1] * x.mean(axis=0) for j, x in enumerate(ctrls)))
+        # leave-one-pair-out prediction error of each candidate (mean of w, of w - c, regression), per time; the
+        # smallest wins.  The regression's fit is pooled over the modes: where the controls do not explain the
+        # noise (mid and late times of narrow networks: which modes a draw learns first) it is not used
+        press = np.zeros((3, s.size))
+        for u in range(n_u):
+            rest = np.arange(n_u) != u
+            for k in (0, 1):
+                e = dev[k][u] - dev[k][rest].mean(axis=0)
+                press[k] += np.einsum("tn,tn->t", omega * e, e)
+            b = _weighted_beta(dev[1][rest] - dev[1][rest].mean(axis=0), Gd[rest] - Gd[rest].mean(axis=0), omega)
+            e = (dev[1][u] - dev[1][rest].mean(axis=0)) - np.einsum("tnk,tk->tn", Gd[u] - Gd[rest].mean(axis=0), b)
+            press[2] += np.einsum("tn,tn->t", omega * e, e)
+        best = np.argmin(press, axis=0)  # (T,)
+        return np.stack(cands)[best, np.arange(s.size)]
 
     def _controls(self, lam, scale, s, side):
         """Per draw (D, T, n) controls of zero expectation on ``side`` (``"in"``: n_in modes, ``"out"``: n_out).
