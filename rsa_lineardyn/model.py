@@ -303,10 +303,10 @@ class LinearNetworkModel(Model):
         2e6, i.e. all start noise), up to ~20-30% at ``t s_max`` = 1-10 for
         narrow networks (which modes a draw learns first; 32 draws halve the
         variance).  On the bundled similarity judgements the SD across draw
-        seeds of a width comparison's mean difference is 0.02-0.33 of its
-        sampling SE at 32 draws for five of six pairs (1.3 for N_h = 2 vs
-        wide, whose fits sit at mid times), against 0.8-4.4 before.  Cost:
-        about 1.2x that of 16 draws.
+        seeds of a width comparison's mean difference is 0.03-0.36 of its
+        sampling SE at 32 draws for five of six pairs (0.9 for N_h = 2 vs
+        wide, whose fits sit at mid times), against 0.8-4.4 before.  Cost of
+        such a comparison: ~2x the old 16-draw one at 16 draws, ~4x at 32.
     seed : int, default 0
         Seed of those draws (a non-negative int; stored in ``to_dict``; the
         prediction is deterministic).
