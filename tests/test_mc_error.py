@@ -15,6 +15,7 @@ import pytest
 
 import rsa_lineardyn as rl
 from rsa_lineardyn.engines import mode_strengths
+from rsa_lineardyn.initialization import balanced_factors
 from rsa_lineardyn.random_starts import _RandomStartEngine
 
 EARLY = np.array([1e-3, 1e-2, 0.1])  # times t * s_max
@@ -104,7 +105,7 @@ def test_signal_free_control_is_the_closed_form(lam):
     m = min(task.n_in, h, task.n_out)
     for d in range(A.shape[0]):
         a = np.stack([mode_strengths(0.0, A[d, k] * 0.16, lam, s)[:, 0] for k in range(m)], axis=1)
-        s1, _ = rl.balanced_factors(a, lam)
+        s1, _ = balanced_factors(a, lam)
         d1 = np.zeros((s.size, h))
         d1[:, :m] = s1**2
         if lam < 0:
