@@ -241,17 +241,26 @@ class _AlignedEngine:
 # ----------------------------------------------------------------------------
 # seeded random lambda-balanced starts (also drawn by rsa_lineardyn.random_starts)
 # ----------------------------------------------------------------------------
-def _base_draws(task, n_hidden, n_draws, seed):
+def _base_draws(task, n_hidden, n_draws, seed, antithetic=False):
     """Scale- and lam-free part ``(U, a, V, R)`` of ``n_draws`` successive ``balanced_init`` draws.
 
     The same random stream as ``n_draws`` calls of
     ``rl.balanced_init(n_in, n_hidden, n_out, lam, scale, seed=rng)`` with
     ``rng = np.random.default_rng(seed)``: a draw at ``(lam, scale)`` is
     ``_assemble(U, V, R, a * scale**2, lam, ...)``.
+
+    ``antithetic=True``: the first ``p = ceil(n_draws / 2)`` draws of that stream, then the antithetic partners
+    ``(-U, a, V, R)`` of the first ``n_draws - p`` of them (the start ``(W1, -W2)``: also lambda-balanced, with
+    the same balance, and equally likely, since the law of ``balanced_init`` is invariant under ``W2 -> -W2``).
+    Draw ``k < n_draws - p`` and draw ``k + p`` form a pair; every draw still has the law of ``balanced_init``.
     """
     h = n_hidden
     rng = np.random.default_rng(seed)
     base = []
+    if antithetic:
+        p = (n_draws + 1) // 2
+        base = _base_draws(task, n_hidden, p, seed)
+        return base + [(-U, a, V, R) for U, a, V, R in base[: n_draws - p]]
     for _ in range(n_draws):
         G1 = rng.standard_normal((h, task.n_in))
         G2 = rng.standard_normal((task.n_out, h))

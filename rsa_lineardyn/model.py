@@ -294,16 +294,26 @@ class LinearNetworkModel(Model):
         "condition", "conditions", "stimulus"``.  The fitter checks that the
         data's labels equal the model's (after ``pattern_idx`` subsampling)
         and raises a clear error otherwise.
-    n_draws : int, default 16
-        Random starts averaged by ``init="random"`` and ``init="average"``.
-        Measured Monte Carlo error of ``"random"`` on the 92-image task (relative
-        RMS difference of the predicted hidden RDM from a 256-draw reference,
-        widths 2-92, several lam and times; ``benchmarks/engine_speed.py``):
-        5.8% (4 draws), 4.3% (8), 2.6% (16), 2.3% (32, partly the reference's
-        own error).  Cost grows less than linearly in ``n_draws`` (per-call
-        overhead dominates at small widths), so 16 is the default.
+    n_draws : int, default 32
+        Random starts (exact solves) behind ``init="random"`` and ``init="average"``.
+        ``"random"`` draws them in antithetic pairs ``(W1, W2)``, ``(W1, -W2)``
+        (16 pairs by default) and subtracts control variates of exactly zero
+        mean (each draw's closed-form solution without the task, and a
+        regression on second-order controls; ``_RandomStartEngine._estimate``).
+        Measured Monte Carlo error of the centred hidden RDM (what a
+        correlation scores) against a 512-draw reference, semantic and 92-image
+        tasks (``benchmarks/mc_error.py``): at ``t s_max`` = 1e-3-0.1 below 7%
+        at 16 draws (the plain mean of 16 independent draws used before: 4e2 to
+        2e6, i.e. all start noise), up to ~20-30% at ``t s_max`` = 1-10 for
+        narrow networks (which modes a draw learns first; 32 draws halve the
+        variance).  On the bundled similarity judgements the SD across draw
+        seeds of a width comparison's mean difference is 0.03-0.36 of its
+        sampling SE at 32 draws for five of six pairs (0.9 for N_h = 2 vs
+        wide, whose fits sit at mid times), against 0.8-4.4 before.  Cost of
+        such a comparison: ~2x the old 16-draw one at 16 draws, ~4x at 32.
     seed : int, default 0
-        Seed of those draws (stored; the prediction is deterministic).
+        Seed of those draws (a non-negative int; stored in ``to_dict``; the
+        prediction is deterministic).
     rcond : float, default 1e-10
         Pseudo-inverse cut-off of the ``"output"`` representation.
     lam_bounds, log10_time_bounds, log10_scale_bounds : (float, float), optional
@@ -343,7 +353,7 @@ class LinearNetworkModel(Model):
     """
 
     def __init__(self, task, n_hidden=2, representation="hidden", measure="euclidean", *, lam=None, scale=0.1,
-                 fit_scale=False, init="random", tau=1.0, item_order=None, label_descriptor="auto", n_draws=16,
+                 fit_scale=False, init="random", tau=1.0, item_order=None, label_descriptor="auto", n_draws=32,
                  seed=0, rcond=DEFAULT_RCOND, lam_bounds=None, log10_time_bounds=None, log10_scale_bounds=None,
                  name=None, degeneracy_rtol=1e-3):
         if not isinstance(task, Task):

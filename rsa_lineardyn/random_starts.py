@@ -30,6 +30,36 @@ from .initialization import _assemble, balanced_factors
 _GROUP_RTOL = 1e-10
 #: Array elements per batch of (draw, time) QR problems (~32 MB of float64 temporaries).
 _BATCH_ELEMENTS = 4_000_000
+#: Monte Carlo estimators of ``_RandomStartEngine``: ``"cv"`` (default: antithetic pairs and control variates,
+#: :meth:`_RandomStartEngine._estimate`), ``"antithetic"`` (plain mean over the antithetic draws), ``"plain"``
+#: (plain mean over independent draws: the estimator before 2026-12, kept as a reference).
+_MC_ESTIMATORS = ("cv", "antithetic", "plain")
+
+
+def _weighted_beta(y, G, omega):
+    """Per time, weighted least squares ``y ~ G beta`` pooled over units and modes: (U, T, n), (U, T, n, k) -> (T, k).
+
+    Columns scaled to unit weighted norm, pseudo-inverse with a relative cut-off (a control that is zero, e.g. on
+    a network wide enough to hold every direction, gets coefficient 0)."""
+    wG = G * omega[None, :, :, None]
+    norm = np.sqrt(np.einsum("utnk,utnk->tk", wG, G))
+    ok = norm > 1e-12 * np.max(norm, axis=1, keepdims=True)
+    inv = np.where(ok, 1.0 / np.where(ok, norm, 1.0), 0.0)
+    GtG = np.einsum("utnk,utnl->tkl", wG, G) * inv[:, :, None] * inv[:, None, :]
+    Gty = np.einsum("utnk,utn->tk", wG, y) * inv
+    return (np.linalg.pinv(GtG, rcond=1e-8, hermitian=True) @ Gty[..., None])[..., 0] * inv
+
+
+def _pair_units(x):
+    """Independent units (D', ...) of per-draw values ``x`` (D, ...) drawn by ``_base_draws(antithetic=True)``.
+
+    Draw ``k`` and ``k + p`` (``p = ceil(D / 2)``) form a pair: their mean is one unit; the unpaired last draw of
+    an odd ``D`` is a unit on its own.
+    """
+    D = x.shape[0]
+    p = (D + 1) // 2
+    q = D - p
+    return np.concatenate([(x[:q] + x[p:]) / 2.0, x[q:p]], axis=0)
 
 
 def _assemble_modes(d, pair, dc, Om, C, s, Q, w, n_in, cols, extra=None, P=None):
@@ -445,8 +475,12 @@ class _RandomStartEngine(_DrawEngine):
     every step is exact (equal to the plain computation to ~1e-14 relative).
     """
 
-    def __init__(self, task, n_hidden, representation, rcond, n_draws, seed, cache_size=32, result_cache_size=64):
+    def __init__(self, task, n_hidden, representation, rcond, n_draws, seed, cache_size=32, result_cache_size=64,
+                 mc="cv"):
         super().__init__(task, n_hidden, representation, rcond, n_draws, seed, cache_size, result_cache_size)
+        if mc not in _MC_ESTIMATORS:
+            raise ValueError(f"mc must be one of {_MC_ESTIMATORS}, got {mc!r}")
+        self.mc = mc
         U, s, Vt = task.svd()
         self.U = np.asarray(U)
         self.V = np.asarray(Vt).T
@@ -466,7 +500,7 @@ class _RandomStartEngine(_DrawEngine):
     def _base_draws(self):
         """Per draw: ``(V^T V0 (n_in, n_in), U^T U0 (n_out, n_out), a)``, plus the raw draws."""
         if self._base is None:
-            raw = _base_draws(self.task, self.n_hidden, self.n_draws, self.seed)
+            raw = _base_draws(self.task, self.n_hidden, self.n_draws, self.seed, antithetic=self.mc != "plain")
             Vm = np.stack([self.V.T @ V0 for _, _, V0, _ in raw])
             Um = np.stack([self.U.T @ U0 for U0, _, _, _ in raw])
             A = np.stack([a for _, a, _, _ in raw])
@@ -581,10 +615,10 @@ class _RandomStartEngine(_DrawEngine):
         return X
 
     def _hidden_group_sums(self, lam, scale, times, tau):
-        """Per input-mode group ``G`` of the task and time: the mean over draws of ``sum_{i in G} (K K^T)_ii``.
+        """Per draw, input-mode group ``G`` of the task and time: ``sum_{i in G} (K K^T)_ii``.
 
         The hidden representation only needs these sums (its weights are averaged within the groups), so only
-        the input rows of the factor are assembled.  Returns (T, n_groups), or ``None`` for an empty factor.
+        the input rows of the factor are assembled.  Returns (D, T, n_groups), or ``None`` for an empty factor.
         """
         X = self._eig_factors(lam, scale, times, tau, inputs_only=True)
         if X is None:
@@ -593,8 +627,8 @@ class _RandomStartEngine(_DrawEngine):
         members = np.zeros((X.shape[2], int(np.max(self.in_groups)) + 1 if self.in_groups.size else 0))
         members[np.arange(m), self.in_groups[:m]] = 1.0
         members[m:, self.in_groups[-1]] = 1.0  # the compressed extra input rows (one group: singular value 0)
-        sq = np.einsum("dtir,dtir->ti", X, X) / self.n_draws  # (T, rows)
-        return sq @ members  # (T, n_groups)
+        sq = np.einsum("dtir,dtir->dti", X, X)  # (D, T, rows)
+        return sq @ members  # (D, T, n_groups)
 
     def _input_rows(self, lam, scale, coupled=True):
         """``(Lp, Lg)`` of :func:`_assemble_modes` for the input rows of the factor, LRU-cached per ``(lam, scale)``.
@@ -1066,8 +1100,10 @@ class _RandomStartEngine(_DrawEngine):
             if rep == "ntk":  # W2 W2^T to its own accuracy
                 K2 = self._split_outputs(split, times / tau)
         elif rep == "hidden":  # only the group sums of the input rows are needed
-            sums = self._hidden_group_sums(lam, scale, times, tau)  # (T, n_groups)
-            w_in = np.zeros((times.size, n_in)) if sums is None else sums[:, self.in_groups] / self._group_sizes
+            sums = self._hidden_group_sums(lam, scale, times, tau)  # (D, T, n_groups)
+            D = self.n_draws
+            w_in = np.zeros((D, times.size, n_in)) if sums is None else sums[:, :, self.in_groups] / self._group_sizes
+            w_in = self._estimate(w_in, "in", lam, scale, times / tau)  # already averaged within the groups
             w_in.setflags(write=False)
             out = (w_in, None)
             _lru_put(self._results, key, out, self._result_cache_size)
@@ -1075,32 +1111,163 @@ class _RandomStartEngine(_DrawEngine):
         else:
             K = self.mode_factors(lam, scale, times, tau)  # (D, T, n, r)
             K1, K2 = K[:, :, :n_in], K[:, :, n_in:]
+        D = self.n_draws
         if fast:
-            extra = np.zeros((times.size, n_in))
-            extra[:, gmodes] = (gtrace.mean(axis=0) / gmodes.size)[:, None]
+            extra = np.zeros((D, times.size, n_in))
+            extra[:, :, gmodes] = (gtrace / gmodes.size)[:, :, None]
         w_in = w_out = None
-        if rep in ("hidden", "ntk"):
-            w_in = np.zeros((times.size, n_in))
-            w_in[:, rows_in] = np.einsum("dtir,dtir->ti", K1, K1) / self.n_draws
+        if rep in ("hidden", "ntk"):  # per draw (D, T, modes); the estimator over the draws below
+            w_in = np.zeros((D, times.size, n_in))
+            w_in[:, :, rows_in] = np.einsum("dtir,dtir->dti", K1, K1)
             w_in += extra
             if rep == "ntk":
-                w_out = np.einsum("dtor,dtor->to", K2, K2) / self.n_draws
+                w_out = np.einsum("dtor,dtor->dto", K2, K2)
         elif rep == "prediction":  # diag of (K2 K1^T)^T (K2 K1^T) = rows of K1 (K2^T K2) K1^T
             G = np.swapaxes(K2, -1, -2) @ K2
-            w_in = np.einsum("dtir,dtir->ti", K1 @ G, K1) / self.n_draws
+            w_in = np.einsum("dtir,dtir->dti", K1 @ G, K1)
         else:  # output: diag of pinv(K2 K2^T) with pinv's relative eigenvalue cut-off
             u, sv, _ = np.linalg.svd(K2, full_matrices=False)
             ev = sv**2
             top = np.max(ev, axis=-1, keepdims=True)
             keep = (ev > self.rcond * top) & (top > 0)
             inv = np.where(keep, 1.0 / np.where(keep, ev, 1.0), 0.0)
-            w_out = np.einsum("dtok,dtk->to", u**2, inv) / self.n_draws
-        out = (None if w_in is None else w_in @ self._S_in, None if w_out is None else w_out @ self._S_out)
+            w_out = np.einsum("dtok,dtk->dto", u**2, inv)
+        out = (None if w_in is None else self._estimate(w_in @ self._S_in, "in", lam, scale, times / tau),
+               None if w_out is None else self._estimate(w_out @ self._S_out, "out", lam, scale, times / tau))
         for a in out:
             if a is not None:
                 a.setflags(write=False)
         _lru_put(self._results, key, out, self._result_cache_size)
         return out
+
+    # -- the Monte Carlo estimator over the draws ------------------------------------
+    def _estimate(self, w, side, lam, scale, s):
+        """The expected mode weights (T, n) from every draw's exact ones ``w`` (D, T, n), averaged within groups.
+
+        ``mc="plain"`` / ``"antithetic"``: the mean over the draws.  ``mc="cv"`` (the default): the mean of
+        ``w - c`` over the draws (antithetic pairs), where ``c`` (:meth:`_controls`) is each draw's solution of
+        the same representation *without the task* (``Syx = 0``, closed form per draw) minus its isotropic part,
+        corrected by a regression on controls of zero mean:
+
+            ``mean_d(w - c) - sum_j beta_j(t) mean_d(g_j)``,  ``g = (c, s^2 c_in, s^2 c_out)``.
+
+        Every control has expectation exactly zero: without the task, gradient flow is equivariant under all
+        rotations of the input and output spaces, and the start law is invariant under them, so the expected
+        signal-free Gram is isotropic and equals the mean of its own trace per mode.  So the estimator is
+        unbiased for any fixed ``beta``; ``beta`` is fitted per time (least squares over the antithetic pairs and
+        the modes, mode-centred), which leaves an ``O(1 / n_draws^2)`` bias.  What it removes: the start's
+        draw-to-draw noise (``c``, exactly, at every time), the first-order coupling
+        ``W1^T W2^T Syx + transpose`` and every odd order in ``W2`` (the antithetic pairs, exactly), and the
+        second-order noise ``s_i^2 (W1^T W1 + U^T W2 W2^T U)_ii`` (the regression).
+        """
+        D = w.shape[0]
+        if self.mc != "cv" or D < 2:
+            return w.mean(axis=0)
+        c, g_in, g_out = self._controls(lam, scale, s, side)
+        r = w - c
+        ctrls = [c, g_in, g_out]
+        units = [_pair_units(x) for x in [w, r] + ctrls]
+        n_u = units[0].shape[0]
+        # mode-centred deviations from the unit means: the uniform part of w is not a control's business
+        dev = [u - u.mean(axis=0) for u in units]
+        dev = [x - x.mean(axis=2, keepdims=True) for x in dev]
+        cands = [w.mean(axis=0), r.mean(axis=0)]
+        if n_u < len(ctrls) + 3:
+            return cands[1]
+        # per-mode weights (1 / the mode's spread of w - c over the units): every mode counts in the fit and in
+        # the choice below relative to its own noise, not only the largest ones
+        spread = np.einsum("utn,utn->tn", dev[1], dev[1])
+        omega = 1.0 / np.maximum(spread, 1e-300 + 1e-12 * np.max(spread, axis=1, keepdims=True))  # (T, n)
+        Gd = np.stack(dev[2:], axis=-1)  # (U, T, n, k)
+        beta = _weighted_beta(dev[1], Gd, omega)
+        cands.append(cands[1] - sum(beta[:, j : j + 1] * x.mean(axis=0) for j, x in enumerate(ctrls)))
+        # leave-one-pair-out prediction error of each candidate (mean of w, of w - c, regression), per time; the
+        # smallest wins.  The regression's fit is pooled over the modes: where the controls do not explain the
+        # noise (mid and late times of narrow networks: which modes a draw learns first) it is not used
+        press = np.zeros((3, s.size))
+        for u in range(n_u):
+            rest = np.arange(n_u) != u
+            for k in (0, 1):
+                e = dev[k][u] - dev[k][rest].mean(axis=0)
+                press[k] += np.einsum("tn,tn->t", omega * e, e)
+            b = _weighted_beta(dev[1][rest] - dev[1][rest].mean(axis=0), Gd[rest] - Gd[rest].mean(axis=0), omega)
+            e = (dev[1][u] - dev[1][rest].mean(axis=0)) - np.einsum("tnk,tk->tn", Gd[u] - Gd[rest].mean(axis=0), b)
+            press[2] += np.einsum("tn,tn->t", omega * e, e)
+        best = np.argmin(press, axis=0)  # (T,)
+        return np.stack(cands)[best, np.arange(s.size)]
+
+    def _controls(self, lam, scale, s, side):
+        """Per draw (D, T, n) controls of zero expectation on ``side`` (``"in"``: n_in modes, ``"out"``: n_out).
+
+        ``c``: the draw's mode-diagonal of this representation under gradient flow *without the task*
+        (``Syx = 0``), minus its mean over the modes (the isotropic part), averaged within the task's groups.
+        Without the task each hidden unit's product strength ``a_k`` of the balanced start
+        ``W1 = R D1 V0^T``, ``W2 = U0 D2 R^T`` evolves alone (``da/dt = -2 a sqrt(a^2 + lam^2/4)``, the
+        ``s = 0`` case of :func:`rsa_lineardyn.engines.mode_strengths`):
+        ``a(t) = b / sinh(asinh(b / a0) + 2 b t)``, ``b = |lam| / 2`` (``a0 / (1 + 2 a0 t)`` at ``lam = 0``),
+        split between the layers as at the start (:func:`rsa_lineardyn.balanced_factors`); so
+        ``V^T W1^T W1 V = Vm diag(d1^2) Vm^T`` with ``Vm = V^T V0`` and so on, in closed form per draw.
+        ``g_in``, ``g_out``: ``s_i^2`` times the input-side ``W1^T W1`` and output-side ``W2 W2^T`` controls on
+        the paired modes ``i < min(n_in, n_out)`` (0 elsewhere), mapped to ``side``.
+        """
+        key = ("controls", float(lam), float(scale), self.representation, side, np.asarray(s).tobytes())
+        hit = _lru_get(self._cache, key)
+        if hit is not None:
+            return hit
+        Vm, Um, A, _ = self._base_draws()
+        n_in, n_out, h = self.task.n_in, self.task.n_out, self.n_hidden
+        m = min(n_in, h, n_out)
+        k1, k2 = min(h, n_in), min(h, n_out)
+        D = A.shape[0]
+        s = np.asarray(s, dtype=float)
+        a0 = A[:, None, :m] * scale**2  # (D, 1, m)
+        b = abs(lam) / 2.0
+        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+            if b > 0:
+                x = np.arcsinh(b / a0) + 2.0 * b * np.where(np.isfinite(s), s, np.inf)[None, :, None]
+                at = np.where(np.isfinite(x), b / np.sinh(np.minimum(x, 800.0)), 0.0)
+            else:
+                at = np.where(a0 > 0, 1.0 / (1.0 / a0 + 2.0 * s[None, :, None]), 0.0)
+            at = np.nan_to_num(at, nan=0.0, posinf=0.0)
+        T = s.size
+        s1, s2 = balanced_factors(at, lam)  # (D, T, m)
+        d1 = np.zeros((D, T, k1))
+        d2 = np.zeros((D, T, k2))
+        d1[..., :m], d2[..., :m] = s1**2, s2**2
+        if lam > 0:
+            d2[..., m:] = lam
+        elif lam < 0:
+            d1[..., m:] = -lam
+        P_in, P_out = Vm[:, :, :k1] ** 2, Um[:, :, :k2] ** 2  # (D, n_in, k1), (D, n_out, k2)
+
+        def iso_free(c, S):
+            return (c - c.mean(axis=2, keepdims=True)) @ S
+
+        cin = iso_free(d1 @ np.swapaxes(P_in, 1, 2), self._S_in)  # V^T W1^T W1 V
+        cout = iso_free(d2 @ np.swapaxes(P_out, 1, 2), self._S_out)  # U^T W2 W2^T U
+        rep = self.representation
+        if side == "in":
+            if rep == "prediction":  # (W2 W1)^T W2 W1 = V0 diag(a^2) V0^T
+                c = iso_free(at**2 @ np.swapaxes(Vm[:, :, :m] ** 2, 1, 2), self._S_in)
+            else:
+                c = cin
+            n = n_in
+        else:
+            if rep == "output":  # pinv(W2 W2^T) with the relative cut-off
+                top = np.max(d2, axis=2, keepdims=True)
+                keep = (d2 > self.rcond * top) & (top > 0)
+                c = iso_free(np.where(keep, 1.0 / np.where(keep, d2, 1.0), 0.0) @ np.swapaxes(P_out, 1, 2),
+                             self._S_out)
+            else:
+                c = cout
+            n = n_out
+        p = min(n_in, n_out)
+        s2w = np.zeros(n)
+        s2w[:p] = self.s[:p] ** 2
+        g_in, g_out = np.zeros((D, T, n)), np.zeros((D, T, n))
+        g_in[..., :p] = s2w[:p] * cin[..., :p]
+        g_out[..., :p] = s2w[:p] * cout[..., :p]
+        return _lru_put(self._cache, key, (c, g_in, g_out), self._cache_size)
 
     def rank_one(self, lam, scale, times, tau):
         """Weights (T, J) and basis (J, P) with the expected ``Gram_t = B^T diag(w_t) B``."""

@@ -37,6 +37,15 @@ def _data_rdm(task, n_hidden=2, t=1.5, noise=0.01, seed=0):
     return D
 
 
+def _random_start_rdm(task, n_hidden, t=1.5, noise=0.01, seed=0):
+    """Like :func:`_data_rdm`, from the expected geometry over random starts (``init="random"``, lam = 0)."""
+    D = rl.LinearNetworkModel(task, n_hidden=n_hidden, lam=0.0).predict_rdm([np.log10(t)]).get_matrices()[0]
+    D = D + noise * np.abs(np.random.default_rng(seed).standard_normal(D.shape)) * D.max()
+    D = (D + D.T) / 2
+    np.fill_diagonal(D, 0.0)
+    return D
+
+
 def _w(path, data):
     """Write bytes or text to ``path`` and return the path."""
     if isinstance(data, bytes):
@@ -188,9 +197,24 @@ def semantic_data(tmp_path):
     return tmp_path, task
 
 
+@pytest.fixture
+def semantic_random_data(tmp_path):
+    """``semantic_data`` with the truth in the fitted class: the expected geometry over random starts (the CLI's
+    default init) of a width-3 network.  Data from an aligned width-3 start are fitted better by the random-start
+    width 1 (cosine 0.990 vs 0.985 at 128 draws, either estimator); the 16-draw plain mean used before hid that."""
+    task = rl.load_semantic_task()
+    D = _random_start_rdm(task, n_hidden=3)
+    np.save(tmp_path / "sem.npy", D)
+    pd.DataFrame(D, index=task.labels, columns=task.labels).to_csv(tmp_path / "sem.csv")
+    rl.rdms_from_matrices(np.stack([D, D * 1.1]), labels=task.labels).save(str(tmp_path / "sem.hdf5"))
+    rl.rdms_from_matrices(D, labels=task.labels).save(str(tmp_path / "sem.pkl"), file_type="pkl")
+    np.savez(tmp_path / "sem.npz", rdms=D, labels=np.array(task.labels))
+    return tmp_path, task
+
+
 @pytest.mark.parametrize("name", ["sem.npy", "sem.csv", "sem.hdf5", "sem.pkl", "sem.npz"])
-def test_fit_reads_every_format_and_writes_csv_json_png(semantic_data, name, capsys):
-    tmp_path, task = semantic_data
+def test_fit_reads_every_format_and_writes_csv_json_png(semantic_random_data, name, capsys):
+    tmp_path, task = semantic_random_data
     out = tmp_path / f"out_{name.replace('.', '_')}"
     trust = ["--trust-pickle"] if name.endswith(".pkl") else []  # issue 20: a pickle is read only when trusted
     code = main(["fit", str(tmp_path / name), "--task", "semantic", "--widths", "1,3", "--out-dir", str(out)] + trust)

@@ -63,7 +63,10 @@ def test_random_engine_matches_mean_of_exact_dynamics(n_in, h, n_out, lam):
     V = Vt.T
     times = np.array([0.0, 0.4, 3.0, np.inf])
     scale, n_draws = 0.3, 3
-    eng = {rep: _RandomStartEngine(task, h, rep, 1e-10, n_draws, 5) for rep in ("hidden", "output", "prediction", "ntk")}
+    # mc="antithetic": the plain mean over the engine's (antithetic) draws, each solved exactly; the default
+    # estimator adds control variates of zero mean to it (tests/test_mc_error.py, and the gradient-flow test below)
+    eng = {rep: _RandomStartEngine(task, h, rep, 1e-10, n_draws, 5, mc="antithetic")
+           for rep in ("hidden", "output", "prediction", "ntk")}
     acc = {"w1": 0.0, "w2": 0.0, "pred": 0.0, "pinv": 0.0}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # square lam = 0 draws may sit on the invariant manifold
@@ -201,7 +204,7 @@ def test_random_matches_average_up_to_offdiagonal_noise():
     V = task.svd()[2].T
     t = np.array([0.0, 1.0, np.inf])
     ga = _AverageEngine(task, 3, "hidden", 1e-10, 5, 2).full_gram(-0.4, 0.4, t, 1.0)
-    gr = _RandomStartEngine(task, 3, "hidden", 1e-10, 5, 2).full_gram(-0.4, 0.4, t, 1.0)
+    gr = _RandomStartEngine(task, 3, "hidden", 1e-10, 5, 2, mc="plain").full_gram(-0.4, 0.4, t, 1.0)  # same draws
     Xi = np.linalg.pinv(task.X)
     da = _symmetrise(np.diagonal(V.T @ Xi.T @ ga @ Xi @ V, axis1=1, axis2=2), task.svd()[1])
     dr = np.diagonal(V.T @ Xi.T @ gr @ Xi @ V, axis1=1, axis2=2)

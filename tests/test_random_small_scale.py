@@ -5,7 +5,8 @@ here the random-start engine's expected mode weights must equal the mean of thos
 relative to the largest geometry of the trajectory (what an RDM over stages on one scale sees), and relative
 to each time's *own* geometry (the second test: the engine assembles the non-growing modes in mode
 coordinates, as ``exact._assemble`` does; before that it lost up to ~1e-6 in the plateau and O(1) at t = 0
-with lam != 0 when the start is 1e-10).
+with lam != 0 when the start is 1e-10).  The engines run with ``mc="antithetic"``: the plain mean over their
+(antithetic) draws; the default estimator adds control variates of zero mean (``tests/test_mc_error.py``).
 """
 
 import warnings
@@ -29,8 +30,8 @@ def test_random_engine_at_tiny_scales_matches_exact(n_in, h, n_out, lam, scale):
     U, s, Vt = task.svd()
     V = Vt.T
     times = np.array([0.0, 0.5, 5.0, 20.0, np.inf])  # start, before, during and after the escape
-    hidden = _ENGINES["random"](task, h, "hidden", 1e-10, 3, 11)
-    pred = _ENGINES["random"](task, h, "prediction", 1e-10, 3, 11)
+    hidden = _ENGINES["random"](task, h, "hidden", 1e-10, 3, 11, mc="antithetic")
+    pred = _ENGINES["random"](task, h, "prediction", 1e-10, 3, 11, mc="antithetic")
     acc_h, acc_p, n = 0.0, 0.0, 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -65,7 +66,8 @@ def test_random_engine_at_tiny_scales_per_time(n_in, h, n_out, lam, scale):
     U, s, Vt = task.svd()
     V = Vt.T
     times = np.array([0.0, 1e-3, 0.1, 0.5, 2.0, 5.0, 20.0, np.inf])
-    engines = {rep: _ENGINES["random"](task, h, rep, 1e-10, 3, 11) for rep in ("hidden", "prediction", "ntk")}
+    engines = {rep: _ENGINES["random"](task, h, rep, 1e-10, 3, 11, mc="antithetic")
+               for rep in ("hidden", "prediction", "ntk")}
     acc_h, acc_p, acc_o, n = 0.0, 0.0, 0.0, 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
