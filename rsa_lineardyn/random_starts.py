@@ -41,13 +41,35 @@ def _weighted_beta(y, G, omega):
 
     Columns scaled to unit weighted norm, pseudo-inverse with a relative cut-off (a control that is zero, e.g. on
     a network wide enough to hold every direction, gets coefficient 0)."""
-    wG = G * omega[None, :, :, None]
-    norm = np.sqrt(np.einsum("utnk,utnk->tk", wG, G))
-    ok = norm > 1e-12 * np.max(norm, axis=1, keepdims=True)
+    wGt = np.swapaxes(G * omega[None, :, :, None], -1, -2)  # (U, T, k, n)
+    return _beta_from_sums((wGt @ G).sum(axis=0), (wGt @ y[..., None])[..., 0].sum(axis=0))
+
+
+def _beta_from_sums(GtG, Gty):
+    """:func:`_weighted_beta`'s solve from its weighted sums ``GtG`` (..., k, k) and ``Gty`` (..., k)."""
+    norm = np.sqrt(np.maximum(np.diagonal(GtG, axis1=-2, axis2=-1), 0.0))
+    ok = norm > 1e-12 * np.max(norm, axis=-1, keepdims=True)
     inv = np.where(ok, 1.0 / np.where(ok, norm, 1.0), 0.0)
-    GtG = np.einsum("utnk,utnl->tkl", wG, G) * inv[:, :, None] * inv[:, None, :]
-    Gty = np.einsum("utnk,utn->tk", wG, y) * inv
-    return (np.linalg.pinv(GtG, rcond=1e-8, hermitian=True) @ Gty[..., None])[..., 0] * inv
+    A = GtG * inv[..., :, None] * inv[..., None, :]
+    return (np.linalg.pinv(A, rcond=1e-8, hermitian=True) @ (Gty * inv)[..., None])[..., 0] * inv
+
+
+def _loo_press(y, G, omega):
+    """Leave-one-unit-out prediction error of the pooled regression ``y ~ G beta`` (per time): (T,).
+
+    ``y`` (U, T, n) and ``G`` (U, T, n, k) are centred over the units.  Equals refitting :func:`_weighted_beta`
+    on the other units (centred over them) and predicting the one left out, for every unit, from the weighted
+    sums over all units minus each unit's own share (the rest's mean is ``-x_u / (U - 1)`` for centred data), in
+    one batched solve instead of ``U`` fits.
+    """
+    U = y.shape[0]
+    f = U / (U - 1.0)
+    wGt = np.swapaxes(G * omega[None, :, :, None], -1, -2)  # (U, T, k, n)
+    own_GG = wGt @ G  # batched BLAS products (numpy's einsum over four indices does not use BLAS)
+    own_Gy = (wGt @ y[..., None])[..., 0]
+    beta = _beta_from_sums(own_GG.sum(axis=0)[None] - f * own_GG, own_Gy.sum(axis=0)[None] - f * own_Gy)
+    e = f * (y - (G @ beta[..., None])[..., 0])
+    return np.einsum("tn,utn->t", omega, e * e)
 
 
 def _pair_units(x):
@@ -1184,15 +1206,10 @@ class _RandomStartEngine(_DrawEngine):
         # leave-one-pair-out prediction error of each candidate (mean of w, of w - c, regression), per time; the
         # smallest wins.  The regression's fit is pooled over the modes: where the controls do not explain the
         # noise (mid and late times of narrow networks: which modes a draw learns first) it is not used
-        press = np.zeros((3, s.size))
-        for u in range(n_u):
-            rest = np.arange(n_u) != u
-            for k in (0, 1):
-                e = dev[k][u] - dev[k][rest].mean(axis=0)
-                press[k] += np.einsum("tn,tn->t", omega * e, e)
-            b = _weighted_beta(dev[1][rest] - dev[1][rest].mean(axis=0), Gd[rest] - Gd[rest].mean(axis=0), omega)
-            e = (dev[1][u] - dev[1][rest].mean(axis=0)) - np.einsum("tnk,tk->tn", Gd[u] - Gd[rest].mean(axis=0), b)
-            press[2] += np.einsum("tn,tn->t", omega * e, e)
+        f = n_u / (n_u - 1.0)  # a unit's deviation from the rest's mean, for data centred over all units
+        press = np.stack([np.einsum("tn,utn->t", omega, (f * dev[0]) ** 2),
+                          np.einsum("tn,utn->t", omega, (f * dev[1]) ** 2),
+                          _loo_press(dev[1], Gd, omega)])
         best = np.argmin(press, axis=0)  # (T,)
         return np.stack(cands)[best, np.arange(s.size)]
 
