@@ -8,6 +8,8 @@ guess and name the argument that settles it.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ._validation import InputTypeError, InputValueError
@@ -64,15 +66,32 @@ def with_condition_labels(rdms, condition_descriptor="auto", name="data_rdms"):
 
 def unit_labels(values, key):
     """Distinct labels of an rdm descriptor as strings, refusing labels that differ only by type (``1``/``"1"``)."""
-    raw = np.asarray(values).tolist()
-    distinct = list(dict.fromkeys(raw))
-    as_str = [str(v) for v in distinct]
+    raw = values.tolist() if isinstance(values, np.ndarray) else list(values)  # a list keeps its types
+    # distinct by (kind, text), not by ==: 1 == 1.0 == True would otherwise collapse before the check below
+    distinct = list(dict.fromkeys((_kind(v), str(v)) for v in raw))
+    as_str = [s for _, s in distinct]
     if len(set(as_str)) != len(distinct):
         clash = sorted({s for s in as_str if as_str.count(s) > 1})
         raise InputValueError(
             f"rdm descriptor {key!r} has values that differ only by type (e.g. {clash[:3]} both as number and as "
             "text): they would be merged into one. Give every unit one label of one type.")
+    numbers = {}
+    for kind, s in distinct:
+        if kind == "number":
+            numbers.setdefault(float(s), []).append(s)
+    same = [v for v in numbers.values() if len(v) > 1]
+    if same:
+        raise InputValueError(
+            f"rdm descriptor {key!r} has values that differ only by type (e.g. {same[0][:3]}: one number written as "
+            "int and as float): they would be taken as different units. Give every unit one label of one type.")
     return [str(v) for v in raw], as_str
+
+
+def _kind(v):
+    """'number' for ints and floats (numpy's too; not bools), else the type's name."""
+    if isinstance(v, (numbers.Real, np.number)) and not isinstance(v, (bool, np.bool_)):
+        return "number"
+    return type(v).__name__
 
 
 def stage_values(values, key="stage", stage_order=None):
@@ -82,8 +101,8 @@ def stage_values(values, key="stage", stage_order=None):
     stages need ``stage_order`` (the learning order; positions 1, 2, ...): they are never sorted alphabetically.
     """
     vals = np.asarray(values)
+    unit_labels(vals, key)  # 1 and "1" (or 1 and 1.0) are not two stages; checked before any merge
     uniq = list(dict.fromkeys(vals.tolist()))
-    unit_labels(uniq, key)  # 1 and "1" are not two stages
     try:
         num = np.array([float(u) for u in uniq])
     except (TypeError, ValueError):
@@ -105,6 +124,12 @@ def stage_values(values, key="stage", stage_order=None):
                 f"cannot be read from them and is never taken alphabetically. Pass stage_order= (CLI: --stage-order) "
                 f"with the labels in the order they were measured, e.g. stage_order={[str(u) for u in uniq]}.")
         return order, np.arange(1.0, len(order) + 1)
+    dup = [u for u, x in zip(uniq, num) if np.count_nonzero(num == x) > 1]
+    if dup:
+        raise InputValueError(
+            f"`stage_descriptor`: the rdm descriptor {key!r} read as stages of learning has different labels for one "
+            f"position on the time axis ({[str(u) for u in dup]}); numeric stages are positions, so these would be two "
+            "stages at the same time. Give each stage one label (e.g. relabel '01' as '1').")
     idx = np.argsort(num, kind="stable")
     ordered = [uniq[i] for i in idx]
     if order is not None and [str(u) for u in order] != [str(u) for u in ordered]:
