@@ -14,7 +14,12 @@ import numpy as np
 
 from ._validation import InputTypeError, InputValueError
 
-__all__ = ["LABEL_KEYS", "condition_key", "with_condition_labels", "stage_values", "unit_labels"]
+__all__ = ["STAGE_NAME", "unread_stage_names", "LABEL_KEYS", "condition_key", "with_condition_labels", "stage_values", "unit_labels"]
+
+#: rdm descriptor names that look like stages of learning (case-insensitive, whole name).  The command line takes
+#: the one such descriptor as the stages; the Python functions (``stage_descriptor="auto"``) read only
+#: ``stage``/``epoch``/``time`` and refuse to pool RDMs under another stage-like name (see :func:`unread_stage_names`).
+STAGE_NAME = r"(stage|epoch|phase|time|training[_\- ]?stage|learning[_\- ]?stage)s?"
 
 #: pattern descriptors read as condition (item) labels by ``condition_descriptor="auto"``
 LABEL_KEYS = ("item", "conds", "label", "labels", "condition", "conditions", "stimulus")
@@ -160,3 +165,16 @@ def _check_stage_order(stage_order, uniq, key):
             f"`stage_order` {given} must list exactly the stages of rdm descriptor {key!r}, {sorted(have)}"
             + (f"; missing {missing}" if missing else "") + (f"; not in the data {extra}" if extra else "") + ".")
     return [have[s] for s in given]
+
+
+def unread_stage_names(rdm_descriptors, taken=()):
+    """rdm descriptors named like stages of learning (:data:`STAGE_NAME`) whose values vary, other than ``taken``."""
+    import re
+
+    out = []
+    for k, v in rdm_descriptors.items():
+        if k in taken or not isinstance(k, str) or not re.fullmatch(STAGE_NAME, k.strip(), flags=re.IGNORECASE):
+            continue
+        if len({str(x) for x in np.asarray(v).tolist()}) > 1:
+            out.append(k)
+    return out

@@ -61,3 +61,19 @@ def test_stage_labels_at_one_position_are_refused(tree):
         rl.fit_rdms(mixed, tree, n_hidden=[2], **FAST)
     res = rl.fit_rdms(_staged(tree, stages=(1.0, 2.0, 10.0), labels=["01", "02", "10"]), tree, n_hidden=[2], **FAST)
     assert res.settings["stages"] == ["01", "02", "10"]
+
+
+@pytest.mark.parametrize("name", ["phase", "Stage", "EPOCH", "training_stage"])
+def test_stage_like_descriptor_is_not_pooled_silently(tree, name):
+    """'subject' + 'phase' in Python: the stages were pooled into one snapshot (score 0.67 instead of 0.95) with no
+    word, while the command line read 'phase' as stages."""
+    ref = rl.fit_rdms(_staged(tree), tree, n_hidden=[2], **FAST)
+    own = _staged(tree, stage_key=name)
+    with pytest.raises(rl.InputValueError, match=f"stage_descriptor='{name}'"):
+        rl.fit_rdms(own, tree, n_hidden=[2], **FAST)
+    with pytest.raises(rl.InputValueError, match="stage_descriptor=None"):
+        rl.compare_widths(own, tree, widths=[2], n_times=9, n_lam=3, progress=False)
+    named = rl.fit_rdms(own, tree, n_hidden=[2], stage_descriptor=name, **FAST)
+    assert named.best["score"] == pytest.approx(ref.best["score"], rel=1e-12)
+    pooled = rl.fit_rdms(own, tree, n_hidden=[2], stage_descriptor=None, **FAST)  # the user's explicit choice
+    assert pooled.settings["stages"] == ["all"]
