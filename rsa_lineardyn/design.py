@@ -479,7 +479,24 @@ def _widths(task, n_hidden):
     out = sorted({check_positive_int(h, "n_hidden") for h in n_hidden})
     if not out:
         raise InputValueError("`n_hidden` is empty; give at least one hidden width, e.g. n_hidden=[1, 2, 4].")
+    check_n_widths(len(out), task, "n_hidden")
     return out
+
+
+#: Most hidden widths one fit or comparison takes (as the command line's ``--widths``): each is fitted on the full
+#: grid, and widths above the task's rank behave alike.
+MAX_WIDTHS = 64
+
+
+def check_n_widths(n, task, name):
+    """Refuse more than :data:`MAX_WIDTHS` widths before any work, with the cost they would have."""
+    if n > MAX_WIDTHS:
+        r = max(task.rank(), 1)
+        raise InputValueError(
+            f"`{name}` gives {n:,} hidden widths, more than the {MAX_WIDTHS} one call fits: each width is fitted on "
+            f"the whole lam x time grid (with init='random', 16 exact solves per lam), about {n:,} times the work of "
+            f"one width. Widths above the task's rank ({r}) behave alike: give e.g. {list(range(1, min(r, 6) + 1))} "
+            "and one wide network.")
 
 
 def _lam_values(lam, width, task, n_lam):

@@ -77,3 +77,16 @@ def test_stage_like_descriptor_is_not_pooled_silently(tree, name):
     assert named.best["score"] == pytest.approx(ref.best["score"], rel=1e-12)
     pooled = rl.fit_rdms(own, tree, n_hidden=[2], stage_descriptor=None, **FAST)  # the user's explicit choice
     assert pooled.settings["stages"] == ["all"]
+
+
+def test_thousands_of_widths_are_refused_before_any_work(tree):
+    """n_hidden=range(1, 10001) in Python ran for minutes (the CLI caps --widths at 64); now refused at once."""
+    import time
+
+    data = _staged(tree, stages=(1.0,), stage_key=None)
+    t0 = time.perf_counter()
+    with pytest.raises(rl.InputValueError, match="more than the 64"):
+        rl.fit_rdms(data, tree, n_hidden=list(range(1, 10001)), **FAST)
+    with pytest.raises(rl.InputValueError, match="more than the 64"):
+        rl.compare_widths(data, tree, widths=[list(range(1, 5000))], n_times=9, n_lam=3, progress=False)
+    assert time.perf_counter() - t0 < 10
