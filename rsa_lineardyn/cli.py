@@ -40,6 +40,7 @@ import numpy as np
 
 from ._log import stderr_is_terminal
 from ._validation import RSALinearDynError
+from .descriptors import STAGE_NAME
 
 log = logging.getLogger("rsa_lineardyn.cli")
 
@@ -821,7 +822,7 @@ def _data_and_task(args):
 
 #: rdm descriptor names read as subjects / stages without a flag (case-insensitive; ``_id`` etc. allowed).
 _SUBJECT_NAME = r"(subject|subj|sub|participant|ppt)s?([_\- ]?(id|name|code|nr|no))?"
-_STAGE_NAME = r"(stage|epoch|phase|time|training[_\- ]?stage|learning[_\- ]?stage)s?"
+_STAGE_NAME = STAGE_NAME  # one pattern for the command line and the library's refusal (descriptors.py)
 #: rdm descriptors that never group RDMs (rsatoolbox's own index).
 _IGNORED_RDM_DESCRIPTORS = ("index",)
 

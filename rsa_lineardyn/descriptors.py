@@ -8,11 +8,18 @@ guess and name the argument that settles it.
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ._validation import InputTypeError, InputValueError
 
-__all__ = ["LABEL_KEYS", "condition_key", "with_condition_labels", "stage_values", "unit_labels"]
+__all__ = ["STAGE_NAME", "unread_stage_names", "LABEL_KEYS", "condition_key", "with_condition_labels", "stage_values", "unit_labels"]
+
+#: rdm descriptor names that look like stages of learning (case-insensitive, whole name).  The command line takes
+#: the one such descriptor as the stages; the Python functions (``stage_descriptor="auto"``) read only
+#: ``stage``/``epoch``/``time`` and refuse to pool RDMs under another stage-like name (see :func:`unread_stage_names`).
+STAGE_NAME = r"(stage|epoch|phase|time|training[_\- ]?stage|learning[_\- ]?stage)s?"
 
 #: pattern descriptors read as condition (item) labels by ``condition_descriptor="auto"``
 LABEL_KEYS = ("item", "conds", "label", "labels", "condition", "conditions", "stimulus")
@@ -64,15 +71,32 @@ def with_condition_labels(rdms, condition_descriptor="auto", name="data_rdms"):
 
 def unit_labels(values, key):
     """Distinct labels of an rdm descriptor as strings, refusing labels that differ only by type (``1``/``"1"``)."""
-    raw = np.asarray(values).tolist()
-    distinct = list(dict.fromkeys(raw))
-    as_str = [str(v) for v in distinct]
+    raw = values.tolist() if isinstance(values, np.ndarray) else list(values)  # a list keeps its types
+    # distinct by (kind, text), not by ==: 1 == 1.0 == True would otherwise collapse before the check below
+    distinct = list(dict.fromkeys((_kind(v), str(v)) for v in raw))
+    as_str = [s for _, s in distinct]
     if len(set(as_str)) != len(distinct):
         clash = sorted({s for s in as_str if as_str.count(s) > 1})
         raise InputValueError(
             f"rdm descriptor {key!r} has values that differ only by type (e.g. {clash[:3]} both as number and as "
             "text): they would be merged into one. Give every unit one label of one type.")
+    numbers = {}
+    for kind, s in distinct:
+        if kind == "number":
+            numbers.setdefault(float(s), []).append(s)
+    same = [v for v in numbers.values() if len(v) > 1]
+    if same:
+        raise InputValueError(
+            f"rdm descriptor {key!r} has values that differ only by type (e.g. {same[0][:3]}: one number written as "
+            "int and as float): they would be taken as different units. Give every unit one label of one type.")
     return [str(v) for v in raw], as_str
+
+
+def _kind(v):
+    """'number' for ints and floats (numpy's too; not bools), else the type's name."""
+    if isinstance(v, (numbers.Real, np.number)) and not isinstance(v, (bool, np.bool_)):
+        return "number"
+    return type(v).__name__
 
 
 def stage_values(values, key="stage", stage_order=None):
@@ -82,8 +106,8 @@ def stage_values(values, key="stage", stage_order=None):
     stages need ``stage_order`` (the learning order; positions 1, 2, ...): they are never sorted alphabetically.
     """
     vals = np.asarray(values)
+    unit_labels(vals, key)  # 1 and "1" (or 1 and 1.0) are not two stages; checked before any merge
     uniq = list(dict.fromkeys(vals.tolist()))
-    unit_labels(uniq, key)  # 1 and "1" are not two stages
     try:
         num = np.array([float(u) for u in uniq])
     except (TypeError, ValueError):
@@ -105,6 +129,12 @@ def stage_values(values, key="stage", stage_order=None):
                 f"cannot be read from them and is never taken alphabetically. Pass stage_order= (CLI: --stage-order) "
                 f"with the labels in the order they were measured, e.g. stage_order={[str(u) for u in uniq]}.")
         return order, np.arange(1.0, len(order) + 1)
+    dup = [u for u, x in zip(uniq, num) if np.count_nonzero(num == x) > 1]
+    if dup:
+        raise InputValueError(
+            f"`stage_descriptor`: the rdm descriptor {key!r} read as stages of learning has different labels for one "
+            f"position on the time axis ({[str(u) for u in dup]}); numeric stages are positions, so these would be two "
+            "stages at the same time. Give each stage one label (e.g. relabel '01' as '1').")
     idx = np.argsort(num, kind="stable")
     ordered = [uniq[i] for i in idx]
     if order is not None and [str(u) for u in order] != [str(u) for u in ordered]:
@@ -135,3 +165,16 @@ def _check_stage_order(stage_order, uniq, key):
             f"`stage_order` {given} must list exactly the stages of rdm descriptor {key!r}, {sorted(have)}"
             + (f"; missing {missing}" if missing else "") + (f"; not in the data {extra}" if extra else "") + ".")
     return [have[s] for s in given]
+
+
+def unread_stage_names(rdm_descriptors, taken=()):
+    """rdm descriptors named like stages of learning (:data:`STAGE_NAME`) whose values vary, other than ``taken``."""
+    import re
+
+    out = []
+    for k, v in rdm_descriptors.items():
+        if k in taken or not isinstance(k, str) or not re.fullmatch(STAGE_NAME, k.strip(), flags=re.IGNORECASE):
+            continue
+        if len({str(x) for x in np.asarray(v).tolist()}) > 1:
+            out.append(k)
+    return out

@@ -33,7 +33,7 @@ from ._validation import (
     check_positive_int,
     check_rdm_values,
 )
-from .descriptors import stage_values, unit_labels
+from .descriptors import stage_values, unit_labels, unread_stage_names
 from .model import DegeneracyWarning, LinearNetworkModel
 from .scoring import _PreparedData, _rank_one_factor, _RankOneScores, _weighted_fast
 
@@ -100,6 +100,14 @@ def make_design(data_rdms, task, *, subject_descriptor="auto", stage_descriptor=
     messages = []
     subj_key = _find_key(data_rdms, subject_descriptor, SUBJECT_KEYS, "subject_descriptor")
     stage_key = _find_key(data_rdms, stage_descriptor, stage_keys, "stage_descriptor")
+    if stage_descriptor == "auto" and stage_key is None:
+        unread = unread_stage_names(data_rdms.rdm_descriptors, taken=(subj_key,))
+        if unread:  # e.g. 'phase' or 'Stage': pooling its RDMs as one snapshot would silently drop the time course
+            raise InputValueError(
+                f"rdm descriptor(s) {', '.join(repr(k) for k in unread)} of `data_rdms` look like stages of learning "
+                f"but are not read as stages automatically (only {list(stage_keys)} are). Pass "
+                f"stage_descriptor={unread[0]!r} (CLI: --stage-descriptor) if they are stages, or stage_descriptor=None "
+                "to pool their RDMs as repeated measurements of one state.")
     if subject_descriptor == "auto" and subj_key is None:
         _refuse_unknown_grouping(data_rdms, stage_key)
     if stage_order is not None and stage_key is None:
@@ -471,7 +479,24 @@ def _widths(task, n_hidden):
     out = sorted({check_positive_int(h, "n_hidden") for h in n_hidden})
     if not out:
         raise InputValueError("`n_hidden` is empty; give at least one hidden width, e.g. n_hidden=[1, 2, 4].")
+    check_n_widths(len(out), task, "n_hidden")
     return out
+
+
+#: Most hidden widths one fit or comparison takes (as the command line's ``--widths``): each is fitted on the full
+#: grid, and widths above the task's rank behave alike.
+MAX_WIDTHS = 64
+
+
+def check_n_widths(n, task, name):
+    """Refuse more than :data:`MAX_WIDTHS` widths before any work, with the cost they would have."""
+    if n > MAX_WIDTHS:
+        r = max(task.rank(), 1)
+        raise InputValueError(
+            f"`{name}` gives {n:,} hidden widths, more than the {MAX_WIDTHS} one call fits: each width is fitted on "
+            f"the whole lam x time grid (with init='random', 16 exact solves per lam), about {n:,} times the work of "
+            f"one width. Widths above the task's rank ({r}) behave alike: give e.g. {list(range(1, min(r, 6) + 1))} "
+            "and one wide network.")
 
 
 def _lam_values(lam, width, task, n_lam):

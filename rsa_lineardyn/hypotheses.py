@@ -69,7 +69,7 @@ from ._validation import (
 from .baselines import feature_rdms, unit_stage_means
 from .crossval import TIE_TOL, jackknife, noise_ceiling, percentile, run_cv, static_scores, t_summary, unit_folds
 from .descriptors import condition_key, with_condition_labels
-from .design import Candidates, _as_rdms, _lam_values, check_labelled, make_design
+from .design import Candidates, _as_rdms, _lam_values, check_labelled, check_n_widths, make_design
 from .scorer import STAGE_SCALES, Rows, check_score_memory, resolve_stage_scale, score_rows, unit_matrix_check
 from .model import DegeneracyWarning, LinearNetworkModel
 from .task import Task
@@ -136,6 +136,7 @@ def width_models(task, data_rdms, widths=(2, "wide"), *, representation="hidden"
         raise InputTypeError(f"`widths` must be a sequence of ints or 'wide', got {widths!r}.") from None
     if not widths:
         raise InputValueError("`widths` is empty; give at least one hidden width (an int or 'wide'), e.g. (2, 'wide').")
+    check_n_widths(len(widths), task, "widths")
     models = []
     for w in widths:
         if isinstance(w, str):
