@@ -125,7 +125,7 @@ def feature_weights(F, means, counts, method, *, stacked, per_stage):
     nf = F.shape[0]
     centre = method not in ("cosine", "cosine_cov")
     use = counts > 0
-    M = _unit_scale(means[use], "corr", common=True)  # an exact power of two: data in any units (1e300)
+    M = np.array([_unit_scale(m, "corr", common=True) for m in means[use]])  # a power of two per unit (1e300)
     c = counts[use].astype(float)
     valid = np.isfinite(M)
     Z = np.where(valid, M, 0.0)

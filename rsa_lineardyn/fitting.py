@@ -975,7 +975,7 @@ class _Refiner:
     def _stacked_objective(self, model, unpack, w):
         """Minus the weighted mean stacked score of the units with ``w > 0`` (``w`` over units)."""
         units = np.flatnonzero(w > 0)
-        data = DataStats(self.D, self.method)
+        data = DataStats(self.D, self.method, groups=self.unit_of)
         n_units = int(self.unit_of.max()) + 1
         w_rdm = (w[self.unit_of] > 0).astype(float)
         idx = self.stage_of[None, :]

@@ -44,6 +44,14 @@ STAGE_SCALES = ("auto", "shared", "separate")
 STACKABLE = ("corr", "cosine")
 
 
+def _groups(design):
+    """The unit of every data RDM, for per-unit rescaling: its subject; without subjects every RDM of a snapshot is
+    its own unit, and several stages of one unit are one group."""
+    if getattr(design, "subjects", None) is not None:
+        return design.subject_of
+    return np.arange(design.n_rdm) if design.snapshot else None
+
+
 def resolve_stage_scale(stage_scale, method, design):
     """``"shared"`` or ``"separate"`` for this design, and a note when ``"auto"`` could not take ``"shared"``.
 
@@ -93,12 +101,19 @@ class DataStats:
     ``pair_w``, ``e`` means, ``y2`` centred sums of squares, ``s`` (n_rdm,) pair counts (weights).
     """
 
-    def __init__(self, D, method, pair_w=None):
+    def __init__(self, D, method, pair_w=None, groups=None):
         D = np.asarray(D, dtype=float)
         self.method = method
         self.centre = method == "corr"
         mask = np.isfinite(D)
-        Dz = np.where(mask, _unit_scale(np.where(mask, D, 0.0), method, common=True), 0.0)
+        Dz = np.where(mask, D, 0.0)
+        # one exact power-of-two factor per unit (``groups``): a unit's stacked RDMs keep their relative sizes, and
+        # units in very different units (1e-300 next to 1e300) neither underflow nor overflow
+        groups = np.zeros(len(D), dtype=int) if groups is None else np.asarray(groups)
+        for g in np.unique(groups):
+            rows = groups == g
+            Dz[rows] = _unit_scale(Dz[rows], method, common=True)
+        Dz = np.where(mask, Dz, 0.0)
         W = np.ones(D.shape[1]) if pair_w is None else np.asarray(pair_w, dtype=float)
         Wm = mask * W  # (n_rdm, p)
         s = Wm.sum(axis=1)
@@ -204,7 +219,7 @@ def static_unit_scores(pred, design, rows, test_units, method, pair_w=None):
     pred = np.asarray(pred, dtype=float)
     if pred.ndim == 1:
         pred = np.broadcast_to(pred, (design.K, pred.size))
-    data = DataStats(design.data, method, pair_w)
+    data = DataStats(design.data, method, pair_w, _groups(design))
     idx = design.stage_of[None, :]  # one "time parameter": stage k's prediction
     zy, m, z2 = stacked_stats(pred, idx, data)
     st = StackedStats(zy, m, z2, data)
@@ -243,7 +258,7 @@ def candidate_stats(design, candidates, method, *, pair_w=None, n_jobs=1, backen
 
     from .design import _run_jobs
 
-    data = DataStats(design.data, method, pair_w)
+    data = DataStats(design.data, method, pair_w, _groups(design))
     jobs = [delayed(_group_stats)(design, model, lams, lss, data) for model, lams, lss in candidates.groups]
     parts = _run_jobs(jobs, n_jobs, backend, progress, what)
     return StackedStats(*(np.concatenate([p[i] for p in parts], axis=1) for i in range(3)), data)
@@ -285,7 +300,7 @@ def candidate_boot_scores(design, candidates, method, pair_ws, unit_of, n_units,
 
     from .design import _run_jobs
 
-    datas = [DataStats(design.data, method, w) for w in pair_ws]
+    datas = [DataStats(design.data, method, w, _groups(design)) for w in pair_ws]
     jobs = [delayed(_group_boot_scores)(design, model, lams, lss, datas, unit_of, n_units)
             for model, lams, lss in candidates.groups]
     return np.concatenate(_run_jobs(jobs, n_jobs, backend, progress, what), axis=2)

@@ -90,3 +90,30 @@ def test_thousands_of_widths_are_refused_before_any_work(tree):
     with pytest.raises(rl.InputValueError, match="more than the 64"):
         rl.compare_widths(data, tree, widths=[list(range(1, 5000))], n_times=9, n_lam=3, progress=False)
     assert time.perf_counter() - t0 < 10
+
+
+def test_subjects_in_wildly_different_units_score_as_in_common_units():
+    """Held-out case: subjects' RDMs scaled by 1e-310, 1, 1e300, 1e-5 (each subject in its own units). Every
+    score -- networks, the feature baseline -- is the one of the same data in common units (one exact power of
+    two per subject), not NaN with a note blaming constant data."""
+    import warnings
+
+    import numpy as np
+    from rsatoolbox.rdm import RDMs
+
+    import rsa_lineardyn as rl
+
+    tree = rl.hierarchical_task(depth=3, include_root=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rl.DegeneracyWarning)
+        v = rl.LinearNetworkModel(tree, n_hidden=2, lam=0.0, init="aligned").predict_times([1.5], [0.0])[0]
+    rng = np.random.default_rng(0)
+    D = np.array([v + rng.normal(0, 0.3 * v.std(), v.size) for _ in range(4)])
+
+    def mk(X):
+        return RDMs(X, rdm_descriptors={"subject": np.arange(4)}, pattern_descriptors={"item": np.array(tree.labels)})
+
+    a = rl.compare_widths(mk(D), tree, widths=[2, "wide"], n_times=9, n_lam=3)
+    b = rl.compare_widths(mk(D * np.array([1e-310, 1, 1e300, 1e-5])[:, None]), tree, widths=[2, "wide"], n_times=9,
+                          n_lam=3)
+    np.testing.assert_allclose(b.unit_scores.iloc[:, 1:].to_numpy(), a.unit_scores.iloc[:, 1:].to_numpy(), atol=1e-12)
