@@ -117,17 +117,16 @@ def hypothesis_test(task, data, widths=HYP_WIDTHS, method=METHOD, n_boot=0, seed
 
 
 def print_hypotheses(res, title):
-    """The table (one row per hypothesis) and each pair once, with its p-value and variance method."""
+    """The table (one row per hypothesis) and each pair once, with its raw and Holm-corrected p-value."""
     import pandas as pd
 
     cols = ["model", "mean", "ci_low", "ci_high", "noise_ceiling_lower", "n_units", "dof"]
-    order = {m: i for i, m in enumerate(res.table["model"])}
-    pw = res.pairwise[[order[a] < order[b] for a, b in zip(res.pairwise["model_a"], res.pairwise["model_b"])]]
+    pw = res.pairwise  # every pair once
     s = res.settings
     print(f"{title}: crossvalidated {s['method']}, {s['n_units']} units ({s['unit_descriptor']!r}), {s['cv']}")
     with pd.option_context("display.width", 200):
         print(res.table[cols].to_string(index=False, float_format=lambda v: f"{v:.4f}"))
-        print(pw[["model_a", "model_b", "mean_diff", "p", "variance_method"]].to_string(
+        print(pw[["model_a", "model_b", "mean_diff", "p", "p_corrected", "significant"]].to_string(
             index=False, float_format=lambda v: f"{v:.3g}"))
     for m in res.messages:
         print(f"  note: {m}")

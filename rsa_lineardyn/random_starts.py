@@ -1210,8 +1210,13 @@ class _RandomStartEngine(_DrawEngine):
         press = np.stack([np.einsum("tn,utn->t", omega, (f * dev[0]) ** 2),
                           np.einsum("tn,utn->t", omega, (f * dev[1]) ** 2),
                           _loo_press(dev[1], Gd, omega)])
-        best = np.argmin(press, axis=0)  # (T,)
-        return np.stack(cands)[best, np.arange(s.size)]
+        # weights ~ press^-4 instead of the argmin: close to picking the best candidate, but continuous in time
+        # and lam, so the expected geometry stays a smooth function for the fits' continuous refinement (an argmin
+        # switches candidate at crossings: jumps of ~1e-6 in the score that moved refined optima)
+        rel = press / np.maximum(np.min(press, axis=0, keepdims=True), 1e-300)
+        wts = 1.0 / np.maximum(rel, 1.0) ** 4
+        wts /= wts.sum(axis=0, keepdims=True)  # (3, T)
+        return np.einsum("ct,ctn->tn", wts, np.stack(cands))
 
     def _controls(self, lam, scale, s, side):
         """Per draw (D, T, n) controls of zero expectation on ``side`` (``"in"``: n_in modes, ``"out"``: n_out).

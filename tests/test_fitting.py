@@ -285,7 +285,13 @@ def test_refinement_stays_inside_bounds_and_edge_is_flagged(tree):
     row = res.intervals.set_index("parameter").loc["time"]
     assert not row["determined"] and "lower edge" in row["reason"]
     assert (res.subjects["time"] >= 0.6).all()
-    assert res.subject_intervals.query("parameter == 'time'")["reason"].str.contains("lower edge").all()
+    # per subject: every fit at the floor says so (with noise, a subject whose time profile is flat to ~2e-4 may
+    # land inside the grid; its interval then reaches the floor and is not called determined)
+    si = res.subject_intervals.query("parameter == 'time'").set_index("subject")
+    at_floor = res.subjects.set_index("subject")["time"] <= 0.6 * 1.0001
+    assert at_floor.sum() >= 3
+    assert si.loc[at_floor[at_floor].index, "reason"].str.contains("lower edge").all()
+    assert (si.loc[~at_floor, "low"] <= 0.6 * 1.0001).all() and not si.loc[~at_floor, "determined"].any()
 
 
 def test_hit_single_mode_time_is_not_determined():
