@@ -79,7 +79,7 @@ def make_cells(parts, subjects, quick):
             for lam in (-2.0, 0.0, 2.0):
                 cells.append(dict(part="lam", name=f"lam={lam:g}, {n} subjects, stage_scale auto", lam=lam,
                                   n_subjects=n, stage_scale="auto", trials_factor=0.6 if n >= 32 else 1.0))
-        for lam in (-2.0, 0.0, 2.0):
+        for lam in (-2.0, 0.0, 2.0) if 8 in subjects else ():
             cells.append(dict(part="lam", name=f"lam={lam:g}, 8 subjects, stage_scale separate", lam=lam,
                               n_subjects=8, stage_scale="separate", trials_cap=6))
     if "null" in parts:
@@ -304,6 +304,14 @@ def summarise(cells, trials):
                          truth_below=sum(t["low"] > cell["lam"] for t in ok),
                          truth_above=sum(t["high"] < cell["lam"] for t in ok),
                          start_rejected=float(np.mean([bool(t["start"]["rejected"]) for t in ok])) if ok else float("nan"),
+                         median_other_start_lam=float(np.median([t["start"]["lam"] for t in ok if t["start"]["lam"] is not None]))
+                         if ok else float("nan"),
+                         # the bootstrap alone: [min(q2.5, estimate), max(q97.5, estimate)], no start widening, no half step
+                         median_boot_width=float(np.median([max(t["boot_q"][4], t["estimate"]) - min(t["boot_q"][0], t["estimate"])
+                                                            for t in ok if "boot_q" in t])) if ok else float("nan"),
+                         boot_coverage=float(np.mean([min(t["boot_q"][0], t["estimate"]) <= cell["lam"] <= max(t["boot_q"][4], t["estimate"])
+                                                      for t in ok if "boot_q" in t])) if ok else float("nan"),
+                         median_boot_at_edge=float(np.median([t["boot_at_edge"] for t in ok if "boot_at_edge" in t])) if ok else float("nan"),
                          median_seconds=float(np.median([t["seconds"] for t in ts])) if ts else float("nan"))
             rows.append(_row(cell, ts, "coverage of 95% lam interval", [t["covered"] for t in ok],
                              FLOORS["coverage"], False, w, **extra))
@@ -364,11 +372,17 @@ def markdown(rows, header):
                    f"[{_f(r['ci_low'])}, {_f(r['ci_high'])}] | {floor} | {met} | {width} | {_f(r['median_nc'])} | {err} |")
     lam_rows = [r for r in rows if r["part"] == "lam" and r["measure"].startswith("coverage of 95% lam")]
     if lam_rows:
-        out += ["", "| lam cell | median estimate | truth below / above interval | start check rejected | "
-                "median seconds |", "|---|---|---|---|---|"]
+        out += ["", "Diagnostics of the lam intervals: the start check (other start = init 'aligned'; when the subject "
+                "bootstrap does not reject it, its estimate widens the interval) and the bootstrap alone "
+                "([min(q2.5, estimate), max(q97.5, estimate)] of the bootstrap lam samples, no start widening, no half "
+                "grid step).", "",
+                "| lam cell | median estimate | truth below / above interval | start check rejected | median lam under "
+                "other start | bootstrap-only median width | bootstrap-only coverage | median fraction of boot lam at range edge | "
+                "median seconds |", "|---|---|---|---|---|---|---|---|---|"]
         for r in lam_rows:
             out.append(f"| {r['cell']} | {_f(r['median_estimate'])} | {r['truth_below']} / {r['truth_above']} | "
-                       f"{_f(r['start_rejected'])} | {_f(r['median_seconds'], '.0f')} |")
+                       f"{_f(r['start_rejected'])} | {_f(r['median_other_start_lam'])} | {_f(r['median_boot_width'])} | "
+                       f"{_f(r['boot_coverage'])} | {_f(r['median_boot_at_edge'])} | {_f(r['median_seconds'], '.0f')} |")
     return "\n".join(out) + "\n"
 
 
@@ -398,11 +412,28 @@ def main(argv=None):
     ap.add_argument("--subjects", nargs="+", type=int, default=[8, 16, 32], help="subjects per trial in the lam cells")
     ap.add_argument("--n-boot", type=int, default=100, help="fit_rdms n_boot (default 100, the package default)")
     ap.add_argument("--quick", action="store_true", help="2 trials per cell, 8 subjects in the lam cells, n_boot 30")
+    ap.add_argument("--merge", nargs="+", help="merge the trials of these JSON runs into --out (no simulation)")
     ap.add_argument("--check", action="store_true", help="only check the wrong-order simulator against the package")
     ap.add_argument("--out", default=str(ROOT / "benchmarks/results/calibration_inference"), help="path prefix")
     args = ap.parse_args(argv)
     if args.check:
         return _check()
+    if args.merge:
+        runs = [json.loads(Path(p).read_text()) for p in args.merge]
+        cells = [c for r in runs for c in r["cells"]]
+        trials = [t for r in runs for t in r["trials"]]
+        rows = summarise(cells, trials)
+        header = (f"Inference calibration, merged from {len(runs)} runs ({', '.join(Path(p).name for p in args.merge)}): "
+                  + " | ".join(f"{r['date']}, code `{r['git_head']}`, seed {r['settings']['seed']}, {r['seconds']:.0f} s "
+                               f"on {r['settings']['jobs']} process(es)" for r in runs) + ". " + runs[0]["header_tail"])
+        md = markdown(rows, header)
+        print(md)
+        payload = {"runs": [{k: r[k] for k in ("settings", "seconds", "git_head", "date", "python", "cpus")} for r in runs],
+                   "cells": cells, "summary": rows, "trials": trials, "seconds": sum(r["seconds"] for r in runs),
+                   "git_head": cal.git_head(), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+        cal.write_atomic(args.out + ".json", json.dumps(payload, indent=1, default=str))
+        cal.write_atomic(args.out + ".md", md)
+        return rows
     if args.quick:
         args.trials, args.subjects, args.n_boot = 2, [8], 30
     cells = make_cells(args.parts, args.subjects, args.quick)
@@ -434,18 +465,19 @@ def main(argv=None):
     order = [c["name"] for c in cells]
     trials.sort(key=lambda t: (order.index(t["cell"]), t["trial"]))
     rows = summarise(cells, trials)
-    header = (f"Inference calibration run {time.strftime('%Y-%m-%d %H:%M')}, code at `{head}`, seed {args.seed}, "
-              f"{elapsed:.0f} s on {args.jobs} process(es) (shared 2-core machine). Each subject its own GD network "
+    tail = (f"Each subject its own GD network "
               f"(lr {cal.LR}) from its own random lambda-balanced start, {cal.N_RUNS} runs, {cal.N_VOXELS} voxels, "
               f"noise {NOISE}, crossnobis; stages t = {', '.join(f'{t:g}' for t in TIMES)} (stage values "
               f"{STAGE_VALUES}). lam cells: semantic task, N_h = 3, scale {SEM_SCALE:g}, fit_rdms(n_hidden=[3], "
               f"scale={SEM_SCALE:g}, n_boot={args.n_boot}). null/power: hierarchical_task(3, include_root=False), "
               "scale 0.1. baseline: semantic task, 16 subjects. Verdicts use Holm `significant`; raw p also shown.")
+    header = (f"Inference calibration run {time.strftime('%Y-%m-%d %H:%M')}, code at `{head}`, seed {args.seed}, "
+              f"{elapsed:.0f} s on {args.jobs} process(es) (shared 2-core machine). " + tail)
     md = markdown(rows, header)
     print(md)
     payload = {"settings": dict(vars(args), times=TIMES, stage_values=STAGE_VALUES, noise=NOISE, n_runs=cal.N_RUNS,
                                 n_voxels=cal.N_VOXELS, lr=cal.LR, floors=FLOORS, sem_scale=SEM_SCALE),
-               "cells": cells, "summary": rows, "trials": trials, "seconds": elapsed, "git_head": head,
+               "cells": cells, "summary": rows, "trials": trials, "seconds": elapsed, "git_head": head, "header_tail": tail,
                "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "python": platform.python_version(),
                "cpus": os.cpu_count()}
     cal.write_atomic(args.out + ".json", json.dumps(payload, indent=1, default=lambda o: None if o is None else
