@@ -32,7 +32,10 @@ g_G(t_k) = ||A(t_k)[:, G]||_F / ||A(t_last)[:, G]||_F.  The strongest mode (G1 =
 group (G2 = the modes whose singular value is within 5% of s_{N_h}: modes 3 and 4 on the semantic task,
 s = 1.076, 1.062) swap time courses: A'[:, G1] = A[:, G1] g_G2 / g_G1, A'[:, G2] = A[:, G2] g_G1 / g_G2.  At
 the last stage g = 1, so the final state is the network's own; earlier, the weakest group is as far along as
-the strongest was and vice versa.  Voxel readout, noise and crossnobis as in simulate_voxel_rdms.
+the strongest was and vice versa.  Voxel readout, noise and crossnobis as in simulate_voxel_rdms.  At these stage
+times the swap shows at stage 1 only (t = 3: mode 1 is at ~1.0 of its final norm, modes 3-4 at ~0.3; by t = 6 both
+are at >= 0.9): noise-free, the wrong-order stage-1 RDM correlates 0.58-0.72 with the network's own, stages 2-3
+0.99-1.00, the stacked trajectory 0.83-0.91 (3 subjects checked).
 
 Per cell: trials, rate, Wilson 95% CI, median lower noise ceiling (hypothesis tests: res.table's
 noise_ceiling_lower, scored as the models; lam fits: rsatoolbox boot_noise_ceiling, corr, mean over stages),
@@ -420,7 +423,9 @@ def main(argv=None):
         return _check()
     if args.merge:
         runs = [json.loads(Path(p).read_text()) for p in args.merge]
-        cells = [c for r in runs for c in r["cells"]]
+        parts = ["lam", "null", "power", "baseline"]
+        cells = sorted((c for r in runs for c in r["cells"]),  # stable: lam cells by subjects, auto before separate
+                       key=lambda c: (parts.index(c["part"]), c.get("stage_scale") == "separate", c.get("n_subjects", 0)))
         trials = [t for r in runs for t in r["trials"]]
         rows = summarise(cells, trials)
         header = (f"Inference calibration, merged from {len(runs)} runs ({', '.join(Path(p).name for p in args.merge)}): "
