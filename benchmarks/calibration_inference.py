@@ -98,6 +98,14 @@ def make_cells(parts, subjects, quick):
                        n_subjects=16),
                   dict(part="baseline", name="baseline: wrong-order truth (modes 1 <-> 3-4 paces), 16 subjects",
                        wrong=True, n_subjects=16)]
+    if "early" in parts:  # stages earlier in learning (t = 1.5, 3, 6): the swap shows at stages 1 and 2
+        cells += [dict(part="baseline", name="baseline: network truth (N_h=3 GD), 16 subjects, t = 1.5, 3, 6",
+                       wrong=False, n_subjects=16, times=(1.5, 3.0, 6.0)),
+                  dict(part="baseline", name="baseline: wrong-order truth, 16 subjects, t = 1.5, 3, 6", wrong=True,
+                       n_subjects=16, times=(1.5, 3.0, 6.0))]
+    if "holm" in parts:  # the power cell without the feature baseline: one pair, so Holm = raw
+        cells.append(dict(part="power", name="power: truth N_h=2 vs wide, baseline=None (one pair)", n_hidden=2,
+                          truth="N_h=2", other="wide", n_subjects=8, baseline=None))
     return cells
 
 
@@ -160,19 +168,20 @@ def _simulate(cell, rng):
     from rsa_lineardyn.recovery import simulate_noise_rdms, simulate_voxel_rdms
 
     kw = dict(n_subjects=cell["n_subjects"], n_runs=cal.N_RUNS, n_voxels=cal.N_VOXELS)
+    times = cell.get("times", TIMES)
     if cell["part"] in ("null", "power"):
         task = rl.hierarchical_task(depth=3, include_root=False)
         if cell["part"] == "null":
-            data = simulate_noise_rdms(task, TIMES, seed=rng, **kw)
+            data = simulate_noise_rdms(task, times, seed=rng, **kw)
         else:
-            data = simulate_voxel_rdms(task, cell["n_hidden"], 0.0, 0.1, TIMES, noise=NOISE, init="random",
+            data = simulate_voxel_rdms(task, cell["n_hidden"], 0.0, 0.1, times, noise=NOISE, init="random",
                                        per_subject=True, lr=cal.LR, seed=rng, **kw)
     else:
         task = rl.load_semantic_task()
         if cell["part"] == "baseline" and cell["wrong"]:
-            data = simulate_wrong_order_rdms(task, 3, 0.0, SEM_SCALE, TIMES, noise=NOISE, lr=cal.LR, seed=rng, **kw)
+            data = simulate_wrong_order_rdms(task, 3, 0.0, SEM_SCALE, times, noise=NOISE, lr=cal.LR, seed=rng, **kw)
         else:
-            data = simulate_voxel_rdms(task, 3, cell.get("lam", 0.0), SEM_SCALE, TIMES, noise=NOISE, init="random",
+            data = simulate_voxel_rdms(task, 3, cell.get("lam", 0.0), SEM_SCALE, times, noise=NOISE, init="random",
                                        per_subject=True, lr=cal.LR, seed=rng, **kw)
     return task, _relabel(data)
 
@@ -235,7 +244,8 @@ def _hyp_trial(cell, task, data, seed):
     import rsa_lineardyn as rl
 
     if cell["part"] in ("null", "power"):
-        h = rl.compare_widths(data, task, widths=[2, "wide"], random_state=seed, progress=False)
+        extra = {"baseline": None} if "baseline" in cell else {}
+        h = rl.compare_widths(data, task, widths=[2, "wide"], random_state=seed, progress=False, **extra)
         pairs = _pairs(h)
         out = {"nc": _nc(h), "pairs": pairs, "edge_fraction": [float(x) for x in h.table["edge_fraction"].fillna(-1)]}
         if cell["part"] == "null":
@@ -411,7 +421,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--parts", nargs="+", default=["lam", "null", "power", "baseline"],
-                    choices=["lam", "null", "power", "baseline"])
+                    choices=["lam", "null", "power", "baseline", "early", "holm"],
+                    help="early: baseline cells at t = 1.5, 3, 6; holm: power without the baseline (not in the default)")
     ap.add_argument("--subjects", nargs="+", type=int, default=[8, 16, 32], help="subjects per trial in the lam cells")
     ap.add_argument("--n-boot", type=int, default=100, help="fit_rdms n_boot (default 100, the package default)")
     ap.add_argument("--quick", action="store_true", help="2 trials per cell, 8 subjects in the lam cells, n_boot 30")
@@ -423,7 +434,7 @@ def main(argv=None):
         return _check()
     if args.merge:
         runs = [json.loads(Path(p).read_text()) for p in args.merge]
-        parts = ["lam", "null", "power", "baseline"]
+        parts = ["lam", "null", "power", "baseline", "early", "holm"]
         cells = sorted((c for r in runs for c in r["cells"]),  # stable: lam cells by subjects, auto before separate
                        key=lambda c: (parts.index(c["part"]), c.get("stage_scale") == "separate", c.get("n_subjects", 0)))
         trials = [t for r in runs for t in r["trials"]]
