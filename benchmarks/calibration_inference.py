@@ -85,6 +85,10 @@ def make_cells(parts, subjects, quick):
         for lam in (-2.0, 0.0, 2.0) if 8 in subjects else ():
             cells.append(dict(part="lam", name=f"lam={lam:g}, 8 subjects, stage_scale separate", lam=lam,
                               n_subjects=8, stage_scale="separate", trials_cap=6))
+    if "defscale" in parts:  # fit_rdms's own default scale (0.1) instead of the truth's 1e-2
+        for lam in (-2.0, 0.0, 2.0):
+            cells.append(dict(part="lam", name=f"lam={lam:g}, 8 subjects, stage_scale auto, fit scale default (0.1)",
+                              lam=lam, n_subjects=8, stage_scale="auto", default_scale=True))
     if "null" in parts:
         cells.append(dict(part="null", name="null: pure noise, compare_widths [2, wide], 3 stages", n_subjects=8,
                           trials_factor=1.6))
@@ -192,8 +196,9 @@ def _simulate(cell, rng):
 def _fit_trial(cell, task, data, seed, n_boot):
     import rsa_lineardyn as rl
 
-    res = rl.fit_rdms(data, task, n_hidden=[3], scale=SEM_SCALE, stage_scale=cell["stage_scale"], n_boot=n_boot,
-                      random_state=seed, progress=False)
+    kw = {} if cell.get("default_scale") else {"scale": SEM_SCALE}
+    res = rl.fit_rdms(data, task, n_hidden=[3], stage_scale=cell["stage_scale"], n_boot=n_boot, random_state=seed,
+                      progress=False, **kw)
     iv = res.intervals.set_index("parameter")
     lam = cell["lam"]
     lo, hi, est = (float(iv.loc["lam", c]) for c in ("low", "high", "estimate"))
@@ -421,8 +426,9 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--parts", nargs="+", default=["lam", "null", "power", "baseline"],
-                    choices=["lam", "null", "power", "baseline", "early", "holm"],
-                    help="early: baseline cells at t = 1.5, 3, 6; holm: power without the baseline (not in the default)")
+                    choices=["lam", "null", "power", "baseline", "early", "holm", "defscale"],
+                    help="early: baseline cells at t = 1.5, 3, 6; holm: power without the baseline; defscale: lam cells with "
+                    "fit_rdms's default scale 0.1 (these three are not in the default)")
     ap.add_argument("--subjects", nargs="+", type=int, default=[8, 16, 32], help="subjects per trial in the lam cells")
     ap.add_argument("--n-boot", type=int, default=100, help="fit_rdms n_boot (default 100, the package default)")
     ap.add_argument("--quick", action="store_true", help="2 trials per cell, 8 subjects in the lam cells, n_boot 30")
@@ -434,9 +440,10 @@ def main(argv=None):
         return _check()
     if args.merge:
         runs = [json.loads(Path(p).read_text()) for p in args.merge]
-        parts = ["lam", "null", "power", "baseline", "early", "holm"]
+        parts = ["lam", "null", "power", "baseline", "early", "holm", "defscale"]
         cells = sorted((c for r in runs for c in r["cells"]),  # stable: lam cells by subjects, auto before separate
-                       key=lambda c: (parts.index(c["part"]), c.get("stage_scale") == "separate", c.get("n_subjects", 0)))
+                       key=lambda c: (parts.index(c["part"]), c.get("stage_scale") == "separate", bool(c.get("default_scale")),
+                                      c.get("n_subjects", 0)))
         trials = [t for r in runs for t in r["trials"]]
         rows = summarise(cells, trials)
         header = (f"Inference calibration, merged from {len(runs)} runs ({', '.join(Path(p).name for p in args.merge)}): "
