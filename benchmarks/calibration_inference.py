@@ -441,7 +441,8 @@ def main(argv=None):
     if args.merge:
         runs = [json.loads(Path(p).read_text()) for p in args.merge]
         parts = ["lam", "null", "power", "baseline", "early", "holm", "defscale"]
-        cells = sorted((c for r in runs for c in r["cells"]),  # stable: lam cells by subjects, auto before separate
+        cells = list({c["name"]: c for r in runs for c in r["cells"]}.values())  # a cell run twice: trials pooled
+        cells = sorted(cells,  # stable: lam cells by subjects, auto before separate
                        key=lambda c: (parts.index(c["part"]), c.get("stage_scale") == "separate", bool(c.get("default_scale")),
                                       c.get("n_subjects", 0)))
         trials = [t for r in runs for t in r["trials"]]
