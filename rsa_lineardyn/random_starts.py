@@ -1214,7 +1214,7 @@ class _RandomStartEngine(_DrawEngine):
         # and lam, so the expected geometry stays a smooth function for the fits' continuous refinement (an argmin
         # switches candidate at crossings: jumps of ~1e-6 in the score that moved refined optima)
         rel = press / np.maximum(np.min(press, axis=0, keepdims=True), 1e-300)
-        wts = 1.0 / np.maximum(rel, 1.0) ** 4
+        wts = 1.0 / np.clip(rel, 1.0, 1e60) ** 4
         wts /= wts.sum(axis=0, keepdims=True)  # (3, T)
         return np.einsum("ct,ctn->tn", wts, np.stack(cands))
 
