@@ -102,7 +102,7 @@ class _DataScorer:
 # ----------------------------------------------------------------------------
 # the fitter
 # ----------------------------------------------------------------------------
-def score_grid(model, data, log10_times, lams=None, log10_scales=None, method="cosine", pattern_idx=None,
+def score_grid(model, data, log10_times, lams=None, log10_scales=None, method="corr", pattern_idx=None,
                pattern_descriptor=None, sigma_k=None):
     """Score of the model against data RDMs on a grid of (lam, log10_scale, log10_time).
 
@@ -182,7 +182,7 @@ def _lam_grid(lo, hi, n):
     return np.unique(np.concatenate([[lo, hi, np.clip(0.0, lo, hi)], u]))
 
 
-def fit_linear_network(model, data, method="cosine", pattern_idx=None, pattern_descriptor=None, sigma_k=None,
+def fit_linear_network(model, data, method="corr", pattern_idx=None, pattern_descriptor=None, sigma_k=None,
                        n_times=41, n_lam=7, n_scale=4, refine=True):
     """Default fitter of :class:`LinearNetworkModel` (rsatoolbox's fitter signature).
 
@@ -201,7 +201,7 @@ def fit_linear_network(model, data, method="cosine", pattern_idx=None, pattern_d
     ----------
     model : LinearNetworkModel
     data : rsatoolbox.rdm.RDMs
-    method : str
+    method : str, default "corr"
         Any rsatoolbox ``compare`` method (``"corr"``, ``"cosine"``, ...).
     pattern_idx, pattern_descriptor
         rsatoolbox's subsampling (crossvalidation, bootstrap): the
@@ -309,7 +309,7 @@ def fit_linear_network(model, data, method="cosine", pattern_idx=None, pattern_d
     return np.array([point[p] for p in names], dtype=float)
 
 
-def compare_model(model, data, theta=None, method="cosine", pattern_idx=None, pattern_descriptor=None,
+def compare_model(model, data, theta=None, method="corr", pattern_idx=None, pattern_descriptor=None,
                   sigma_k=None):
     """Mean rsatoolbox ``compare`` of the model's prediction at ``theta`` with ``data``.
 
@@ -324,7 +324,7 @@ def compare_model(model, data, theta=None, method="cosine", pattern_idx=None, pa
     data : rsatoolbox.rdm.RDMs
     theta : array_like, optional
         Default: ``model.theta_`` from the last fit, else ``model.default_theta``.
-    method : str, default "cosine"
+    method : str, default "corr"
         Any rsatoolbox ``compare`` method.
     pattern_idx, pattern_descriptor
         rsatoolbox's subsampling of conditions, applied to the prediction as in the fitter.

@@ -626,7 +626,7 @@ class LinearNetworkModel(Model):
         return self._full.vectors(lam, scale, times)
 
     # -- fitting ---------------------------------------------------------------
-    def fit(self, data, method="cosine", pattern_idx=None, pattern_descriptor=None, sigma_k=None):
+    def fit(self, data, method="corr", pattern_idx=None, pattern_descriptor=None, sigma_k=None):
         """Fit ``theta`` to data RDMs with the default fitter; stores it as ``theta_`` and returns it."""
         check_comparison_method(method)
         theta = self.default_fitter(self, data, method=method, pattern_idx=pattern_idx,
@@ -682,7 +682,7 @@ class LinearNetworkModel(Model):
                 )
         return rows
 
-    def score_times(self, data, log10_times, *, lam=None, scale=None, method="cosine", pattern_idx=None,
+    def score_times(self, data, log10_times, *, lam=None, scale=None, method="corr", pattern_idx=None,
                     pattern_descriptor=None, sigma_k=None, rows=None):
         """Mean rsatoolbox ``compare`` score against ``data`` at many times (fixed lam and scale), shape (T,).
 
