@@ -359,7 +359,7 @@ def hdf5_subject_id_sess_cond(tmp):
                     stage_descriptor=None, condition_descriptor="cond", n_times=61, n_lam=12, refine=True)
     canon = fit_score(reorder(d, np.arange(8)[::-1], key="cond"), task, subject_descriptor="Subject_ID",
                       stage_descriptor=None, condition_descriptor="cond", n_times=61, n_lam=12, refine=True)
-    ok = (info["subject_descriptor"] == "Subject_ID" and info["best"]["score"] == lib.best["score"]
+    ok = (info["subject_descriptor"] == "Subject_ID" and close(info["best"]["score"], lib.best["score"], 1e-12)
           and close(lib.best["score"], canon.best["score"], 1e-10))
     verdict(ok, f"CLI {info['best']['score']:.6f} API {lib.best['score']:.6f} canonical {canon.best['score']:.6f}; "
                 f"subjects {info['subject_descriptor']}")
@@ -528,7 +528,8 @@ def cli_stage_order_with_spaces(tmp):
     info = cli_fit_best([path, "--task", "semantic", "--stage-order", " pre train , post train "], tmp / "o")
     lib = fit_score(load_rdm(str(path), file_type="hdf5"), task, stage_order=["pre train", "post train"],
                     n_times=61, n_lam=12, refine=True)
-    verdict(info["best"]["score"] == lib.best["score"], f"{info['best']['score']:.6f} vs {lib.best['score']:.6f}")
+    verdict(close(info["best"]["score"], lib.best["score"], 1e-12),
+            f"{info['best']['score']:.17g} vs {lib.best['score']:.17g}")
 
 
 # ============================================================================= 4. odd CSVs, ids, labels
