@@ -123,8 +123,13 @@ class DataStats:
         self.y2 = (Wm * Yc * Yc).sum(axis=1)
         self.Yw = Wm * Yc  # weighted centred data: zy = z @ Yw^T
         self.e, self.s, self.W = e, s, W
-        self.classes, self.cls = np.unique(mask, axis=0, return_inverse=True)
-        self.cls = np.asarray(self.cls).ravel()
+        if mask.all():  # the usual case: one class, no sort of the whole mask
+            self.classes, self.cls = np.ones((1, mask.shape[1]), dtype=bool), np.zeros(len(mask), dtype=int)
+        else:  # distinct masks, compared as packed bytes
+            packed = np.ascontiguousarray(np.packbits(mask, axis=1))
+            keys = packed.view(np.dtype((np.void, packed.shape[1]))).ravel()
+            _, first, cls = np.unique(keys, return_index=True, return_inverse=True)
+            self.classes, self.cls = mask[first], np.asarray(cls).ravel()
 
 
 def _prediction_stats(V, data):
@@ -213,13 +218,23 @@ def stacked_stats(V, idx, data, common_scale=True):
     return zy[:, None, :], m[:, None, :], z2[:, None, :]
 
 
+def _data_stats(design, method):
+    """The design's :class:`DataStats` for ``method`` (unweighted pairs), built once per design and method."""
+    cache = design.__dict__.setdefault("_data_stats", {})
+    groups = _groups(design)
+    key = (method, design.data.shape, None if groups is None else np.asarray(groups).tobytes())
+    if key not in cache:
+        cache[key] = DataStats(design.data, method, None, groups)
+    return cache[key]
+
+
 def static_unit_scores(pred, design, rows, test_units, method, pair_w=None):
     """Scores of one prediction per stage ``pred`` (K, n_pairs) -- or one static prediction (n_pairs,) -- for
     the units ``test_units``: stacked per unit, or per RDM as the rows are."""
     pred = np.asarray(pred, dtype=float)
     if pred.ndim == 1:
         pred = np.broadcast_to(pred, (design.K, pred.size))
-    data = DataStats(design.data, method, pair_w, _groups(design))
+    data = _data_stats(design, method) if pair_w is None else DataStats(design.data, method, pair_w, _groups(design))
     idx = design.stage_of[None, :]  # one "time parameter": stage k's prediction
     zy, m, z2 = stacked_stats(pred, idx, data)
     st = StackedStats(zy, m, z2, data)
