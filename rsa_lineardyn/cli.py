@@ -118,7 +118,17 @@ def api_default(command, dest):
     module, func, param = API_DEFAULTS[(command, dest)]
     key = (module, func)
     if key not in _SIGNATURES:
-        tree = ast.parse((_PACKAGE_DIR / f"{module}.py").read_text(encoding="utf-8"))
+        try:
+            source = (_PACKAGE_DIR / f"{module}.py").read_text(encoding="utf-8")
+        except OSError:  # no readable source (bytecode-only install, permissions): the imported signature
+            import importlib
+            import inspect
+
+            obj = getattr(importlib.import_module(f"rsa_lineardyn.{module}"), func)
+            _SIGNATURES[key] = {n: p.default for n, p in inspect.signature(obj).parameters.items()
+                                if p.default is not inspect.Parameter.empty}
+            return _SIGNATURES[key][param]
+        tree = ast.parse(source)
         node = None
         for top in tree.body:
             if isinstance(top, ast.FunctionDef) and top.name == func:

@@ -385,3 +385,14 @@ def test_dataset_fifo_is_refused_not_opened(data_copy):
     os.mkfifo(data_copy / rel)
     with pytest.raises(rl.DatasetError, match="FIFO"):
         rl.load_semantic_task()
+
+
+def test_defaults_without_readable_source(monkeypatch, tmp_path):
+    """A bytecode-only or unreadable install: the CLI's defaults come from the imported signatures, the same values."""
+    from rsa_lineardyn import cli
+
+    want = {k: cli.api_default(*k) for k in cli.API_DEFAULTS}
+    monkeypatch.setattr(cli, "_PACKAGE_DIR", tmp_path / "nowhere")
+    monkeypatch.setattr(cli, "_SIGNATURES", {})
+    got = {k: cli.api_default(*k) for k in cli.API_DEFAULTS}
+    assert got == want
