@@ -217,8 +217,23 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
     stage_descriptor : "auto", str or None
         rdm descriptor naming stages of learning (``"auto"``: the first of
         ``stage, epoch, time`` with several values (never ``session``: sessions are repeated measurements); ``None``: one
-        snapshot).  Numeric values are positions on the stage axis;
-        non-numeric ones are sorted and placed at 1, 2, ...
+        snapshot).  Numeric values are positions on the stage axis; text
+        labels need ``stage_order`` (never sorted alphabetically) and are
+        placed at 1, 2, ...
+    condition_descriptor : "auto" or str
+        Pattern descriptor with the condition (item) labels (``"auto"``:
+        ``item``, ``conds``, ``label``, ...; an error when several differ).
+        Conditions are matched to the task's items by label.
+    stage_order : list or comma-separated str, optional
+        The stages in learning order (required for text labels; checked
+        against numeric ones).
+    stage_scale : {"auto", "shared", "separate"}, default "auto"
+        How several stages are scored (:mod:`rsa_lineardyn.scorer`, the same
+        scorer as the hypothesis tests): ``"shared"`` stacks each subject's
+        stage RDMs into one trajectory (scale-free overall), so how much the
+        geometry grows between stages informs ``lam`` and the time course;
+        ``"separate"`` scores every RDM on its own.  ``"auto"``: ``"shared"``
+        for ``corr``/``cosine`` with the linear time map.
     time_map : {"linear", "free"}, default "linear"
         Several stages: ``"linear"`` fits ``t = rate * stage`` (+ ``offset``
         when ``time_offset=True``); ``"free"`` fits one non-decreasing time
@@ -260,12 +275,19 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
         that estimate (measured coverage: see Notes); ``"flag"``: an
         estimate outside the interval marks the parameter "depends on the
         assumed start"; ``None``: skip the refit (faster, intervals then
-        ignore the start).
+        ignore the start).  With several subjects, a start that fits worse
+        than the assumed one in at least ``(1 + ci) / 2`` of the bootstrap
+        samples over subjects is rejected by the data and ignored (``start``
+        and ``messages`` record it).
     sigma_k : ndarray, optional
         For the ``*_cov`` methods.
-    seed : None, int or Generator, default 0
-        Only the bootstrap draws are random; the result is deterministic
-        given ``seed``.
+    random_state : None, int or Generator, default 0
+        The one seed: the bootstrap draws and the Monte-Carlo draws of the
+        expected geometry over random starts (``n_draws``); both are
+        recorded in ``settings``.  The result is deterministic given it.
+    n_draws : int, optional
+        Monte-Carlo draws of the expected geometry (default: the model's,
+        32 in antithetic pairs).
     n_jobs : int, default 1
         joblib parallelism over hidden widths.  Inside
         ``with joblib.parallel_config(backend="dask"):`` (and a
@@ -274,6 +296,8 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
         joblib backend (default: joblib's current one).
     progress : bool, optional
         tqdm progress bars; default on only when stderr is a terminal.
+    seed
+        Deprecated name of ``random_state``.
 
     Returns
     -------
