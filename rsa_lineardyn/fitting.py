@@ -60,7 +60,7 @@ from .design import (
     score_tensor,
 )
 from .scorer import (STAGE_SCALES, DataStats, StackedStats, candidate_boot_scores, check_score_memory,
-                     resolve_stage_scale, score_rows, stacked_stats)
+                     missing_note, resolve_stage_scale, score_rows, stacked_stats)
 from .intervals import FLAT_TOL, _IV_COLS, _intervals_table, _Space, format_interval
 from .intervals import MAJORITY, SPREAD_FRACTION  # noqa: F401  (rl.fitting.*: fit_rdms's docstring names them)
 from .scoring import _FAST, _PreparedData, score_matrix
@@ -580,8 +580,10 @@ def _setup(data_rdms, task, s, messages):
     messages.extend(design.messages)
     cands = make_candidates(task, data_rdms, s.widths, s.lam, s.n_lam, s.log10_scales, s.model_kw)
     stage_scale, note = resolve_stage_scale(s.stage_scale, s.method, design)
-    if note:
-        messages.append(note)
+    unit_of = _unit_of(design)
+    for note in (note, missing_note(design, unit_of, int(unit_of.max()) + 1)):
+        if note:
+            messages.append(note)
     single = design.subjects is None or len(design.subjects) < 2
     check_score_memory(design, len(cands), stage_scale == "shared",
                        n_boot_maps=s.n_boot if (single or s.subject_boot) and s.method in _FAST else 0)

@@ -70,7 +70,8 @@ from .baselines import feature_rdms, unit_stage_means
 from .crossval import TIE_TOL, jackknife, noise_ceiling, percentile, run_cv, static_scores, t_summary, unit_folds
 from .descriptors import condition_key, with_condition_labels
 from .design import Candidates, _as_rdms, _lam_values, check_labelled, check_n_widths, make_design
-from .scorer import STAGE_SCALES, Rows, check_score_memory, resolve_stage_scale, score_rows, unit_matrix_check
+from .scorer import (STAGE_SCALES, Rows, check_score_memory, missing_note, resolve_stage_scale, score_rows,
+                     unit_matrix_check)
 from .model import DegeneracyWarning, LinearNetworkModel
 from .task import Task
 
@@ -631,14 +632,9 @@ def _design(a, hyps):
 
 def _report_missing(a, design, unit_of, n_units):
     """A note on missing dissimilarities: how many units and pairs per unit the scores use."""
-    valid = np.isfinite(design.data)
-    if valid.all():
-        return
-    per_unit = [int(valid[unit_of == u].sum(axis=0).astype(bool).sum()) for u in range(n_units)]
-    a.messages.append(
-        f"missing dissimilarities (NaN) are left out of their own RDM's score: {int((~valid).any(axis=1).sum())} of "
-        f"{design.n_rdm} RDMs have some; condition pairs per unit {min(per_unit)}-{max(per_unit)} of "
-        f"{design.data.shape[1]} ({n_units} units)")
+    note = missing_note(design, unit_of, n_units)
+    if note:
+        a.messages.append(note)
 
 
 def _score_hypotheses(a, hyps, design, rows):

@@ -185,6 +185,13 @@ class _Selection:
             self.ntk = _NTKPairs(self.cond_index, task.P, task.n_out, task.X.T @ task.X, self.ia, self.ib)
         if self.fast:
             Bs = eng.basis()[:, self.cond_index]
+            from ._validation import check_memory
+
+            check_memory(3.0 * Bs.shape[0] * self.ia.size,
+                         f"the pair basis of model {model.name!r} ({Bs.shape[0]} basis rows x {self.ia.size:,} condition "
+                         f"pairs of {n} conditions, with its temporaries)",
+                         "Use fewer conditions (a subset of items via item_order=, or an RDM over fewer conditions), or "
+                         "a task with fewer inputs: this basis grows as n_in x P^2.")
             if model.measure == "euclidean":  # d_ab = sum_j w_j (B_ja - B_jb)^2: one product, no cancellation
                 self.Bsq = (Bs[:, self.ia] - Bs[:, self.ib]) ** 2  # (J, npairs)
             else:

@@ -356,3 +356,14 @@ def score_rows(design, candidates, method, sigma_k, unit_of, n_units, shared, **
     if method in STACKABLE and np.isnan(design.data).any():
         return candidate_stats(design, candidates, method, **kw).rdm_scores(), None
     return score_tensor(design, candidates, method, sigma_k, **kw)[0], None
+
+
+def missing_note(design, unit_of, n_units):
+    """A note on missing dissimilarities (how many RDMs have some; condition pairs per unit), or ``None``."""
+    valid = np.isfinite(design.data)
+    if valid.all():
+        return None
+    per_unit = [int(valid[np.asarray(unit_of) == u].sum(axis=0).astype(bool).sum()) for u in range(n_units)]
+    return (f"missing dissimilarities (NaN) are left out of their own RDM's score: {int((~valid).any(axis=1).sum())} "
+            f"of {design.n_rdm} RDMs have some; condition pairs per unit {min(per_unit)}-{max(per_unit)} of "
+            f"{design.data.shape[1]} ({n_units} units)")
