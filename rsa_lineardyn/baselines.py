@@ -6,6 +6,7 @@ import numpy as np
 
 from ._validation import InputTypeError, InputValueError
 from .design import _as_rdms
+from .scoring import _unit_scale
 from .task import Task
 
 __all__ = ["feature_rdms"]
@@ -118,8 +119,6 @@ def feature_weights(F, means, counts, method, *, stacked, per_stage):
     condition pairs beyond one product.
     """
     from scipy.optimize import nnls
-
-    from .scoring import _unit_scale
 
     n_units, K, p = means.shape
     nf = F.shape[0]

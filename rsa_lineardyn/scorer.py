@@ -34,7 +34,9 @@ import warnings
 
 import numpy as np
 
-from ._validation import InputValueError
+from ._validation import InputValueError, check_memory
+from .design import _one_blas_thread, _run_jobs, _theta, score_tensor
+from .model import DegeneracyWarning
 from .scoring import _unit_scale
 
 __all__ = ["STAGE_SCALES", "resolve_stage_scale", "Rows", "DataStats", "StackedStats", "stacked_stats",
@@ -252,8 +254,6 @@ def static_unit_scores(pred, design, rows, test_units, method, pair_w=None):
 # ----------------------------------------------------------------------------
 def _group_stats(design, model, lams, log10_scales, data):
     """Stacked statistics of one group (one model, its lam x scale grid): arrays (n_rdm, n_lam * n_scale, G)."""
-    from .design import _one_blas_thread, _theta
-    from .model import DegeneracyWarning
 
     idx = design.inv[:, design.stage_of]  # (G, n_rdm)
     parts = []
@@ -271,7 +271,6 @@ def candidate_stats(design, candidates, method, *, pair_w=None, n_jobs=1, backen
     """:class:`StackedStats` of every candidate (C) at every time parameter (G) against every data RDM."""
     from joblib import delayed
 
-    from .design import _run_jobs
 
     data = DataStats(design.data, method, pair_w, _groups(design))
     jobs = [delayed(_group_stats)(design, model, lams, lss, data) for model, lams, lss in candidates.groups]
@@ -288,8 +287,6 @@ def unit_matrix_check(design, unit_of, n_units):
 
 def _group_boot_scores(design, model, lams, log10_scales, datas, unit_of, n_units):
     """Unit scores of one group under each pair weighting in ``datas``: (B, n_units, n_lam * n_scale, G)."""
-    from .design import _one_blas_thread, _theta
-    from .model import DegeneracyWarning
 
     idx = design.inv[:, design.stage_of]
     ones = np.ones(design.n_rdm)
@@ -313,7 +310,6 @@ def candidate_boot_scores(design, candidates, method, pair_ws, unit_of, n_units,
     (B, n_units, C, G) -- a bootstrap over conditions without rebuilding any prediction."""
     from joblib import delayed
 
-    from .design import _run_jobs
 
     datas = [DataStats(design.data, method, w, _groups(design)) for w in pair_ws]
     jobs = [delayed(_group_boot_scores)(design, model, lams, lss, datas, unit_of, n_units)
@@ -328,7 +324,6 @@ def check_score_memory(design, n_candidates, shared, *, n_boot_maps=0, what="fit
     one score tensor per sample (``n_boot_maps``).  The predictions themselves are one (unique times x pairs)
     array per candidate at a time.
     """
-    from ._validation import check_memory
 
     G = design.tparams.shape[0]
     rows = design.n_rdm
@@ -348,7 +343,6 @@ def score_rows(design, candidates, method, sigma_k, unit_of, n_units, shared, **
     RDMs with missing values are scored each over its own valid pairs (for ``corr``/``cosine``); other methods
     follow rsatoolbox's rule for a set (a pair missing anywhere is left out everywhere).
     """
-    from .design import score_tensor
 
     if shared:
         stats = candidate_stats(design, candidates, method, **kw)
