@@ -82,6 +82,7 @@ from ._validation import (
     check_path,
     SCALE_RANGE,
 )
+from .descriptors import LABEL_KEYS
 from .engines import _AlignedEngine, _AverageEngine, mode_strengths
 from .initialization import check_feasible
 from .random_starts import _RandomStartEngine
@@ -119,7 +120,7 @@ _INITS = ("random", "aligned", "average")
 _MAX_RANDOM_WIDTH = MAX_WIDTH
 _ENGINES = {"random": _RandomStartEngine, "aligned": _AlignedEngine, "average": _AverageEngine}
 _MODEL_MEASURES = ("euclidean", "cosine")
-_LABEL_KEYS = ("item", "conds", "label", "labels", "condition", "conditions", "stimulus")
+_LABEL_KEYS = LABEL_KEYS  # one list of condition-label descriptors (rsa_lineardyn.descriptors)
 
 
 class DegeneracyWarning(UserWarning):

@@ -162,10 +162,6 @@ class StackedStats:
         self.zy, self.m, self.z2 = zy, m, z2
         self.e, self.y2, self.s = data.e, data.y2, data.s
 
-    @classmethod
-    def concatenate(cls, parts, data):
-        return cls(*(np.concatenate([getattr(p, a) for p in parts], axis=1) for a in ("zy", "m", "z2")), data)
-
     def rdm_scores(self):
         """Every RDM scored on its own: (n_rdm, C, G) (rsatoolbox's corr/cosine over the RDM's valid pairs)."""
         with np.errstate(invalid="ignore", divide="ignore"):

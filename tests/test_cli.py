@@ -185,16 +185,20 @@ def test_help_imports_no_heavy_module():
 
 
 # --------------------------------------------------------------------------- fit
-@pytest.fixture
-def semantic_data(tmp_path):
-    task = rl.load_semantic_task()
-    D = _data_rdm(task, n_hidden=3)
+def _write_rdm_files(tmp_path, task, D):
+    """The RDM ``D`` in every input format the CLI reads (npy, csv, hdf5 with two RDMs, pkl, npz)."""
     np.save(tmp_path / "sem.npy", D)
     pd.DataFrame(D, index=task.labels, columns=task.labels).to_csv(tmp_path / "sem.csv")
     rl.rdms_from_matrices(np.stack([D, D * 1.1]), labels=task.labels).save(str(tmp_path / "sem.hdf5"))
     rl.rdms_from_matrices(D, labels=task.labels).save(str(tmp_path / "sem.pkl"), file_type="pkl")
     np.savez(tmp_path / "sem.npz", rdms=D, labels=np.array(task.labels))
     return tmp_path, task
+
+
+@pytest.fixture
+def semantic_data(tmp_path):
+    task = rl.load_semantic_task()
+    return _write_rdm_files(tmp_path, task, _data_rdm(task, n_hidden=3))
 
 
 @pytest.fixture
@@ -203,13 +207,7 @@ def semantic_random_data(tmp_path):
     default init) of a width-3 network.  Data from an aligned width-3 start are fitted better by the random-start
     width 1 (cosine 0.990 vs 0.985 at 128 draws, either estimator); the 16-draw plain mean used before hid that."""
     task = rl.load_semantic_task()
-    D = _random_start_rdm(task, n_hidden=3)
-    np.save(tmp_path / "sem.npy", D)
-    pd.DataFrame(D, index=task.labels, columns=task.labels).to_csv(tmp_path / "sem.csv")
-    rl.rdms_from_matrices(np.stack([D, D * 1.1]), labels=task.labels).save(str(tmp_path / "sem.hdf5"))
-    rl.rdms_from_matrices(D, labels=task.labels).save(str(tmp_path / "sem.pkl"), file_type="pkl")
-    np.savez(tmp_path / "sem.npz", rdms=D, labels=np.array(task.labels))
-    return tmp_path, task
+    return _write_rdm_files(tmp_path, task, _random_start_rdm(task, n_hidden=3))
 
 
 @pytest.mark.parametrize("name", ["sem.npy", "sem.csv", "sem.hdf5", "sem.pkl", "sem.npz"])
