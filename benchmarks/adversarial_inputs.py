@@ -48,7 +48,7 @@ import rsa_lineardyn as rl  # noqa: E402
 from rsatoolbox.model import ModelFixed  # noqa: E402
 from rsatoolbox.rdm import RDMs, load_rdm  # noqa: E402
 
-from rsa_lineardyn import cli  # noqa: E402
+from rsa_lineardyn.cli import app as cli  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PKG = Path(rl.__file__).resolve().parent
@@ -755,7 +755,7 @@ def pickle_results_as_hdf5_type(tmp):
 
 
 def _data_copy(tmp):
-    src = Path(rl.datasets.data_dir())
+    src = Path(rl.data_dir())
     dst = tmp / "datasets"
     shutil.copytree(src, dst)
     return dst

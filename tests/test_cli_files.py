@@ -24,8 +24,9 @@ import pandas as pd
 import pytest
 
 import rsa_lineardyn as rl
-from rsa_lineardyn import cli
-from rsa_lineardyn.cli import main
+import rsa_lineardyn.data.bundled  # noqa: F401  (rl.data.bundled below)
+from rsa_lineardyn.cli import app as cli
+from rsa_lineardyn.cli.app import main
 
 REPO = Path(__file__).resolve().parents[1]
 LOG = "[rsa-lineardyn] "
@@ -285,7 +286,7 @@ def test_sigterm_leaves_no_temporary_file(tmp_path):
     out = tmp_path / "o"
     script = (
         "import sys, time\n"
-        "import rsa_lineardyn.cli as cli\n"
+        "import rsa_lineardyn.cli.app as cli\n"
         "def slow(traj, rdms, out=None, **k):\n"
         "    open(out, 'wb').write(b'partial')\n"
         "    print('writing', flush=True)\n"
@@ -334,15 +335,15 @@ def test_cli_defaults_are_the_python_signatures():
 def data_copy(tmp_path, monkeypatch):
     root = tmp_path / "data"
     shutil.copytree(rl.data_dir(), root)
-    monkeypatch.setenv(rl.datasets.DATA_ENV_VAR, str(root))
+    monkeypatch.setenv(rl.data.bundled.DATA_ENV_VAR, str(root))
     return root
 
 
 def test_built_in_checksums_match_the_files_and_the_manifest():
     root = REPO / "datasets"
     lines = {ln.split()[1]: ln.split()[0] for ln in (root / "SHA256SUMS").read_text().splitlines() if ln.strip()}
-    assert set(lines) == set(rl.datasets.EXPECTED_FILES)
-    for rel, (digest, size) in rl.datasets.EXPECTED_FILES.items():
+    assert set(lines) == set(rl.data.bundled.EXPECTED_FILES)
+    for rel, (digest, size) in rl.data.bundled.EXPECTED_FILES.items():
         data = (root / rel).read_bytes()
         assert hashlib.sha256(data).hexdigest() == digest == lines[rel] and len(data) == size
 
@@ -375,7 +376,7 @@ def test_manifest_paths_are_confined(data_copy, tmp_path):
     outside.write_text("x")
     (data_copy / rel).symlink_to(outside)
     with pytest.raises(rl.DatasetError, match="points outside the data folder"):
-        rl.datasets._confined(data_copy, rel, "Data file")
+        rl.data.bundled._confined(data_copy, rel, "Data file")
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
@@ -389,7 +390,7 @@ def test_dataset_fifo_is_refused_not_opened(data_copy):
 
 def test_defaults_without_readable_source(monkeypatch, tmp_path):
     """A bytecode-only or unreadable install: the CLI's defaults come from the imported signatures, the same values."""
-    from rsa_lineardyn import cli
+    from rsa_lineardyn.cli import app as cli
 
     want = {k: cli.api_default(*k) for k in cli.API_DEFAULTS}
     monkeypatch.setattr(cli, "_PACKAGE_DIR", tmp_path / "nowhere")
