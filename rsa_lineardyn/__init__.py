@@ -46,7 +46,7 @@ import sys as _sys
 import types as _types
 
 from . import _compat
-from ._validation import AssumptionError, InputTypeError, InputValueError, RSALinearDynError
+from ._validation import AssumptionError, InputTypeError, InputValueError, NotFittedError, RSALinearDynError
 
 __version__ = "0.1.0"
 
@@ -90,7 +90,7 @@ _SUBMODULES = frozenset({"cli", "data", "demos", "dynamics", "inference", "model
 _compat.install()
 
 __all__ = [
-    "AssumptionError", "InputTypeError", "InputValueError", "RSALinearDynError",
+    "AssumptionError", "InputTypeError", "InputValueError", "NotFittedError", "RSALinearDynError",
     "Task", "Whitening", "whiten",
     "Balance", "balanced_init", "measure_balance", "task_aligned_init",
     "Trajectory", "exact_dynamics", "fixed_point", "simulate",
