@@ -50,10 +50,10 @@ _LAZY = {
     "ConditionOrderWarning": "model",
     "compare_model": "fitters", "fit_linear_network": "fitters", "load_results": "model",
     "mode_strengths": "model", "model_from_dict": "model", "score_grid": "fitters",
-    "FitResult": "fitting", "fit_rdms": "fitting", "plot_fit_profile": "fitting", "score_matrix": "fitting",
+    "FitResult": "fitting", "fit_rdms": "fitting", "plot_fit_profile": "plotting", "score_matrix": "fitting",
     "feature_rdms": "baselines",
     "HypothesisResult": "hypotheses", "compare_regimes": "hypotheses", "compare_widths": "hypotheses",
-    "evaluate_hypotheses": "hypotheses", "plot_hypotheses": "hypotheses", "regime_models": "hypotheses",
+    "evaluate_hypotheses": "hypotheses", "plot_hypotheses": "plotting", "regime_models": "hypotheses",
     "width_models": "hypotheses",
     "progress_bars": "_log",
 }
