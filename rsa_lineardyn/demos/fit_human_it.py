@@ -45,7 +45,8 @@ tables).  It also prints ``rl.fit_rdms``'s interval and verdict for every parame
 images, intervals widened by a refit under the aligned start) and the hypothesis tables with their
 pairwise tests.
 
-Run:  python examples/fit_human_it.py [--out-dir out] [--force]
+Run:  python -m rsa_lineardyn.demos.fit_human_it [--out-dir out] [--force]
+(``examples/fit_human_it.py`` walks through the same steps with small settings; the docs build runs it.)
 """
 
 from __future__ import annotations
@@ -187,15 +188,30 @@ def plot_rdms(data, models, out, flat=()):
             ax.set_title(title, fontsize=9)
     fig.colorbar(im, ax=axes, fraction=0.015, pad=0.01, label="percentile of dissimilarity")
     fig.suptitle("Human IT RDM vs the fitted linear network's hidden RDM along training", fontsize=11)
+    if out is None:
+        return fig
     fig.savefig(out, dpi=100, bbox_inches="tight")
     plt.close(fig)
 
 
-def plot_landscape(models, data, table, out, method=METHOD):
+def _inside(ax, x, y, log_x=True, frac=0.04):
+    """Limits ``frac`` of the span beyond the data on each side, so markers at the grid's edge stay inside."""
+    lx = np.log10(x) if log_x else np.asarray(x, dtype=float)
+    dx, dy = frac * (lx.max() - lx.min() or 1.0), frac * (np.max(y) - np.min(y) or 1.0)
+    lo, hi = lx.min() - dx, lx.max() + dx
+    ax.set_xlim(10.0**lo if log_x else lo, 10.0**hi if log_x else hi)
+    ax.set_ylim(np.min(y) - dy, np.max(y) + dy)
+
+
+def plot_landscape(models, data, table, out, method=METHOD, n_lam=41, n_time=61):
     """Fit landscape (score over lam and time) of every width, and best-over-lam score vs time.
 
-    Returns the list of widths whose landscape is flat (score range below the library's
-    ``rl.fitting.FLAT_TOL``, the tolerance ``rl.fit_rdms`` uses): for them ``lam`` and the time
+    Panels on a grid of three columns, one colour scale for all landscapes (they are compared), the
+    fitted point of each width starred (inside its axes, also at an edge of the grid).  Written to ``out``;
+    with ``out=None`` the figure is returned as the first element instead.
+
+    Returns ``(flat, fig_or_None)``: ``flat`` lists the widths whose landscape is flat (score range below the
+    library's ``rl.fitting.FLAT_TOL``, the tolerance ``rl.fit_rdms`` uses): for them ``lam`` and the time
     are not determined by the data under ``method``.
     """
     import matplotlib.pyplot as plt
@@ -203,49 +219,67 @@ def plot_landscape(models, data, table, out, method=METHOD):
     from rsa_lineardyn.fitting import FLAT_TOL as flat_tol
 
     n = len(models)
-    fig, axes = plt.subplots(1, n + 1, figsize=(3.3 * n + 4.5, 3.8), gridspec_kw={"width_ratios": [1] * n + [1.5]}, layout="constrained")
-    lands = [landscape(m, data, method=method) for m in models]
+    ncol = min(3, n + 1)
+    nrow = -(-(n + 1) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.4 * ncol + 1.2, 3.0 * nrow + 0.6), squeeze=False,
+                             layout="constrained")
+    axes = axes.ravel()
+    lands = [landscape(m, data, n_lam=n_lam, n_time=n_time, method=method) for m in models]
     finite = np.concatenate([sc[np.isfinite(sc)] for _, _, sc in lands])
     vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    flat = []
+    flat, im = [], None
+    summary = axes[n]
     for ax, m, (lams, lt, sc) in zip(axes, models, lands):
         im = ax.pcolormesh(10.0**lt, lams, sc, shading="nearest", cmap="magma", vmin=vmin, vmax=vmax)
         row = table[table.n_hidden == m.n_hidden].iloc[0]
-        ax.plot(row.time, row.lam, "c*", ms=12, mec="k")
+        ax.plot(row.time, row.lam, "*", color="cyan", ms=11, mec="k", zorder=5)
         ax.set_xscale("log")
-        ax.set_xlabel(r"training time t (units of $\tau$)")
+        _inside(ax, 10.0**lt, lams)
         span = float(np.nanmax(sc) - np.nanmin(sc)) if np.isfinite(sc).any() else 0.0
         note = ""
         if span < flat_tol:
             flat.append(m.n_hidden)
-            note = "\n(flat: lam, t not determined)"
+            note = " (flat: not determined)"
         ax.set_title(f"$N_h$ = {m.n_hidden}: best {row.score:.3f}{note}", fontsize=9)
-        ax2 = axes[-1]
-        ax2.plot(10.0**lt, np.max(sc, axis=0), lw=1.6, label=f"$N_h$ = {m.n_hidden}")
-    axes[0].set_ylabel(r"balance $\lambda$")
-    fig.colorbar(im, ax=axes[:n], fraction=0.02, pad=0.01, label=f"{method} with human IT")
-    ax2 = axes[-1]
-    ax2.set_xscale("log")
-    ax2.set_xlabel(r"training time t (units of $\tau$)")
-    ax2.set_ylabel(f"best {method} over $\\lambda$")
-    ax2.set_title("score vs training time per width", fontsize=9)
-    ax2.legend(fontsize=7)
-    fig.suptitle("Fit landscapes (star: fitted parameters)", fontsize=11)
+        ax.set_xlabel(r"training time t (units of $\tau$)", fontsize=8)
+        ax.set_ylabel(r"balance $\lambda$", fontsize=8)
+        summary.plot(10.0**lt, np.max(sc, axis=0), lw=1.6, label=f"$N_h$ = {m.n_hidden}")
+    if im is not None:
+        fig.colorbar(im, ax=list(axes[:n]), shrink=0.8, pad=0.01, label=f"{method} with human IT (one scale)")
+    summary.set_xscale("log")
+    summary.set_xlabel(r"training time t (units of $\tau$)", fontsize=8)
+    summary.set_ylabel(f"best {method} over $\\lambda$", fontsize=8)
+    summary.set_title("score vs training time per width", fontsize=9)
+    summary.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, borderaxespad=0.0)
+    for ax in axes[n + 1:]:
+        ax.set_visible(False)
+    fig.suptitle("Fit landscapes of the human IT RDM (star: the fitted parameters of each width)", fontsize=10)
+    if out is None:
+        return flat, fig
     fig.savefig(out, dpi=110)
     plt.close(fig)
-    return flat
+    return flat, None
 
 
-def plot_hypothesis_result(res, title, out):
+def plot_hypothesis_result(res, title, out=None):
+    """The hypothesis-test figure of one data set (:func:`rsa_lineardyn.plot_hypotheses`) with a title.
+
+    Written to ``out``; with ``out=None`` the matplotlib Figure is returned instead.
+    """
     import matplotlib.pyplot as plt
 
     import rsa_lineardyn as rl
 
-    fig = rl.plot_hypotheses(res, sort=False)[0]
-    fig.suptitle(f"{title}: learning network vs category structure ({res.settings['method']}, "
-                 f"{res.settings['n_units']} subjects, {res.settings['cv']})", fontsize=10)
-    fig.savefig(out, dpi=100, bbox_inches="tight")
+    fig, ax, _ = rl.plot_hypotheses(res)
+    import textwrap
+
+    head = f"{title}: learning network vs category structure ({res.settings['method']}, leave one subject out)"
+    fig.suptitle("\n".join(textwrap.wrap(head, 60)), fontsize=9)
+    if out is None:
+        return fig
+    fig.savefig(out, dpi=110)
     plt.close(fig)
+    return None
 
 
 def verdicts(task, data, widths=WIDTHS, method=METHOD, n_boot=100, seed=0):
@@ -291,7 +325,7 @@ def _run(tmps, paths, widths, hyp_widths, method, verbose, seed, fit_boot, hyp_b
     models = make_models(task, data, widths)
     table = fit_widths(models, data, method)
     best = models[int(np.argmax(table.score.to_numpy()))]
-    flat = plot_landscape(models, data, table, tmps[1], method)
+    flat, _ = plot_landscape(models, data, table, tmps[1], method)
     table["profile_not_flat"] = ~table.n_hidden.isin(flat)  # not a verdict: see rl.fit_rdms's intervals
     fit = verdicts(task, data, widths, method, n_boot=fit_boot, seed=seed)
     table.to_csv(tmps[2], index=False)

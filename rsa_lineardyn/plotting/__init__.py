@@ -13,7 +13,9 @@ bars named in a label, and one colour scale shared by the panels that are compar
 
 from .fits import plot_fit_profile
 from .hypotheses import plot_hypotheses
+from .rdms import plot_rdm, shared_limits
 from .qqt import BLOCK_CMAPS, BLOCK_LABELS, plot_qqt_entries, plot_qqt_key, qqt_entry_colors, qqt_entry_names
 
 __all__ = ["plot_fit_profile", "plot_hypotheses", "plot_qqt_entries", "plot_qqt_key", "qqt_entry_colors",
-           "qqt_entry_names", "BLOCK_CMAPS", "BLOCK_LABELS"]
+           "qqt_entry_names", "plot_rdm", "shared_limits", "BLOCK_CMAPS",
+           "BLOCK_LABELS"]

@@ -74,10 +74,10 @@ def plot_hypotheses(result, ax=None, *, error_bars="ci", sort=False):
     >>> import rsa_lineardyn as rl
     >>> from rsa_lineardyn.recovery import simulate_voxel_rdms
     >>> task = rl.hierarchical_task(depth=3, include_root=False)
-    >>> data = simulate_voxel_rdms(task, n_hidden=2, times=[3.0], n_subjects=4, seed=0)
+    >>> data = simulate_voxel_rdms(task, 2, 0.0, 0.1, [3.0, 6.0], n_subjects=4, seed=0)
     >>> res = rl.compare_widths(data, task, widths=[2, "wide"], init="aligned", n_times=9, n_lam=3)
     >>> fig, ax, _ = rl.plot_hypotheses(res)
-    >>> len(ax.patches) == len(res.table)   # one bar per hypothesis
+    >>> len(ax.containers[0]) == len(res.table)   # one bar per hypothesis
     True
     """
     import matplotlib.pyplot as plt
@@ -91,7 +91,7 @@ def plot_hypotheses(result, ax=None, *, error_bars="ci", sort=False):
     names = list(table["model"])
     n = len(names)
     if ax is None:
-        _, ax = plt.subplots(figsize=(1.2 + 1.05 * n, 3.6), layout="constrained")
+        _, ax = plt.subplots(figsize=(max(4.8, 1.2 + 1.05 * n), 3.6), layout="constrained")
     fig = ax.figure
     x = np.arange(n)
     mean = table["mean"].to_numpy(dtype=float)
@@ -124,7 +124,8 @@ def plot_hypotheses(result, ax=None, *, error_bars="ci", sort=False):
     if "significant" in result.pairwise:
         caption += (f"; brackets: pairs with {s['correction']}-corrected p < {1 - s['ci']:.2g} "
                     "(pairwise['significant'])")
-    ax.set_title("\n".join(textwrap.wrap(caption, 70)), fontsize=7, loc="left")
+    per_line = max(40, int(17 * 0.8 * ax.get_position().width * fig.get_figwidth()))  # ~17 characters per inch
+    ax.set_title("\n".join(textwrap.wrap(caption, per_line)), fontsize=7, loc="left")
     return fig, ax, None
 
 
