@@ -263,7 +263,7 @@ def plot_snapshots(res, regime, out):
     skipped = [f"$N_h$ = {h} infeasible ({res['runs'][regime, h]['infeasible']})" for h in widths
                if h not in feasible]
     rows = [(h, "aligned") for h in feasible] + ([(max(feasible), "random")] if feasible else [])
-    fig, axes = plt.subplots(len(rows), ncol, figsize=(2.45 * ncol + 1.0, 2.55 * len(rows) + 1.1), squeeze=False,
+    fig, axes = plt.subplots(len(rows), ncol, figsize=(2.45 * ncol + 1.0, 2.9 * len(rows) + 1.3), squeeze=False,
                              layout="constrained")
     panels = {}
     for r, (h, start) in enumerate(rows):

@@ -16,6 +16,9 @@ from .._validation import InputTypeError, InputValueError, check_choice
 
 __all__ = ["plot_hypotheses"]
 
+#: ``gid`` of the bracket lines that mark the significant pairs (to find them in a drawn figure).
+BRACKET_GID = "significant-pair"
+
 #: What the error bars of :func:`plot_hypotheses` show, by the name of its ``error_bars`` argument.
 ERROR_BARS = ("ci", "sem")
 
@@ -137,6 +140,6 @@ def _pair_marks(ax, result, names, y, step):
     sig = result.pairwise[result.pairwise["significant"].astype(bool)]
     for r in sig.itertuples():
         i, j = names.index(r.model_a), names.index(r.model_b)
-        ax.plot([i, i, j, j], [y - step / 3, y, y, y - step / 3], color="k", lw=0.8, zorder=4)
+        ax.plot([i, i, j, j], [y - step / 3, y, y, y - step / 3], color="k", lw=0.8, zorder=4, gid=BRACKET_GID)
         y += step
     return y
