@@ -31,10 +31,16 @@ def _check_result(result):
                              f"rl.compare_regimes), got {type(result).__name__}.")
 
 
+def _units(result):
+    """``"16 subjects"`` (the units of replication; their descriptor named when it is not ``subject``)."""
+    s = result.settings
+    name = s.get("unit_descriptor")
+    return f"{s['n_units']} subjects" + (f" ({name!r})" if name and name != "subject" else "")
+
+
 def _error_label(result, error_bars):
     s = result.settings
-    units = f"{s['n_units']} {s.get('unit_descriptor', 'unit')!s}s" if s.get("unit_descriptor") else \
-        f"{s['n_units']} units"
+    units = _units(result)
     if error_bars == "sem":
         return f"error bars: SEM over {units} (jackknife)"
     return f"error bars: {100 * s['ci']:.0f}% t interval over {units} (dof {int(result.table['dof'].iloc[0])})"
@@ -113,7 +119,7 @@ def plot_hypotheses(result, ax=None, *, error_bars="ci", sort=False):
     ax.set_xticklabels(["\n".join(textwrap.wrap(str(m), 16)) for m in names], fontsize=8)
     ax.set_xlim(-0.6, n - 0.4)
     s = result.settings
-    ax.set_ylabel(f"crossvalidated {s['method']}\n(mean over {s['n_units']} units)", fontsize=9)
+    ax.set_ylabel(f"crossvalidated {s['method']}\n(mean over {s['n_units']} subjects)", fontsize=9)
     tops = np.concatenate([mean + high, [nc_hi] if np.isfinite(nc_hi) else []])
     bottoms = np.concatenate([mean - low, [0.0]])
     top = float(np.nanmax(tops)) if np.isfinite(tops).any() else 1.0
