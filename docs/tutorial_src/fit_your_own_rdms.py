@@ -130,8 +130,6 @@ print(res.subject_intervals.groupby("parameter")["determined"].sum())   # subjec
 
 # %%
 # And the profile of the fit over ``lam``, one line per width:
-import matplotlib.pyplot as plt
-
 ax = rl.plot_fit_profile(res)
 
 # %%
