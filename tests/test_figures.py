@@ -283,3 +283,15 @@ def test_cli_trajectory_key_clear(tree):
     _assert_legends_clear(fig)
     assert _outside_figure(fig) == []
     plt.close(fig)
+
+
+# --------------------------------------------------------------------------- the examples in the docstrings
+@pytest.mark.parametrize("name", ["qqt", "rdms", "fits", "hypotheses"])
+def test_plotting_docstring_examples(name):
+    import doctest
+    import importlib
+
+    module = importlib.import_module(f"rsa_lineardyn.plotting.{name}")
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
+    assert result.attempted > 0 and result.failed == 0, f"{result.failed} docstring example(s) failed in {name}"
+    plt.close("all")

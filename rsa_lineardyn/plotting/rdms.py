@@ -43,7 +43,7 @@ def plot_rdm(D, ax, labels=None, *, vmin=0.0, vmax=None, title=None, show_x=True
     >>> fig, ax = plt.subplots()
     >>> im = plot_rdm(np.array([[0, 2], [2, 0]]), ax, ["a", "b"], vmax=4)
     >>> im.get_clim()
-    (0.0, 4)
+    (0.0, 4.0)
     """
     D = np.asarray(D, dtype=float)
     im = ax.imshow(D, cmap=cmap, vmin=vmin, vmax=vmax if vmax is not None else float(np.nanmax(D)))
