@@ -133,7 +133,7 @@ def plot_hypotheses(result, ax=None, *, error_bars="ci", sort=False):
     if "significant" in result.pairwise:
         caption += (f"; brackets: pairs with {s['correction']}-corrected p < {1 - s['ci']:.2g} "
                     "(pairwise['significant'])")
-    per_line = max(40, int(17 * 0.8 * ax.get_position().width * fig.get_figwidth()))  # ~17 characters per inch
+    per_line = max(40, int(18 * ax.get_position().width * fig.get_figwidth()))  # ~18 characters per inch at 7 pt
     ax.set_title("\n".join(textwrap.wrap(caption, per_line)), fontsize=7, loc="left")
     return fig, ax, None
 
