@@ -25,7 +25,7 @@ import pandas as pd
 
 import rsa_lineardyn as rl
 from rsa_lineardyn.demos import fit_human_it as demo
-from rsa_lineardyn.fitting import format_interval
+from rsa_lineardyn.inference.fitting import format_interval
 
 task = rl.load_92images_task()
 data = rl.load_92images_rdms("hIT")

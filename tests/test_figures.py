@@ -17,7 +17,7 @@ from matplotlib.text import Text  # noqa: E402
 
 import rsa_lineardyn as rl  # noqa: E402
 from rsa_lineardyn.plotting.hypotheses import BRACKET_GID  # noqa: E402
-from rsa_lineardyn.recovery import simulate_voxel_rdms  # noqa: E402
+from rsa_lineardyn.inference.recovery import simulate_voxel_rdms  # noqa: E402
 
 TOL = 1.0  # pixels
 
@@ -274,7 +274,7 @@ def test_hypothesis_figure_of_the_demo_inside(hypothesis_result):
 
 # --------------------------------------------------------------------------- command line: trajectory PNG
 def test_cli_trajectory_key_clear(tree):
-    from rsa_lineardyn.cli import _plot_trajectory
+    from rsa_lineardyn.cli.figures import _plot_trajectory
 
     W1, W2 = rl.task_aligned_init(tree, n_hidden=8, lam=0.0, scale=0.01)
     traj = rl.exact_dynamics(tree, W1, W2, np.logspace(-1, 2, 40))

@@ -68,7 +68,7 @@ print(task.singular_values)      # strengths of the task's modes, learned strong
 import tempfile
 from pathlib import Path
 
-from rsa_lineardyn.recovery import simulate_voxel_rdms
+from rsa_lineardyn.inference.recovery import simulate_voxel_rdms
 
 sim = simulate_voxel_rdms(task, n_hidden=2, lam=0.0, scale=0.1, times=[2.0, 4.0, 6.0], n_subjects=8,
                           n_voxels=100, noise=0.2, init="random", per_subject=True, seed=1)
@@ -145,7 +145,7 @@ ax = rl.plot_fit_profile(res)
 # that applies, separated by ``;``:
 #
 # ``flat profile: ...``
-#     The score changes by less than ``rl.fitting.FLAT_TOL`` (1e-3) over the parameter (for
+#     The score changes by less than ``rl.inference.fitting.FLAT_TOL`` (1e-3) over the parameter (for
 #     ``n_hidden``: several widths fit within that of the best): the data do not see it.
 # ``at the lower/upper edge of the searched ... range``
 #     The best value is at the border of the grid; widen the search (``lam=``, ``time_bounds=``) or
@@ -153,10 +153,10 @@ ax = rl.plot_fit_profile(res)
 # ``the interval reaches the lower/upper edge of the searched range: only a one-sided bound``
 #     The estimate is inside, but the interval is open on one side.
 # ``bootstrap interval spans N% of the searched range``
-#     The interval covers more than half (``rl.fitting.SPREAD_FRACTION``) of what was searched: not
+#     The interval covers more than half (``rl.inference.fitting.SPREAD_FRACTION``) of what was searched: not
 #     informative.
 # ``bootstrap majority N% < 80% for n_hidden = k`` (or ``bootstrap spread over all searched widths``)
-#     No width wins in at least 80% (``rl.fitting.MAJORITY``) of the bootstrap samples
+#     No width wins in at least 80% (``rl.inference.fitting.MAJORITY``) of the bootstrap samples
 #     (``res.n_hidden_distribution``).
 # ``depends on the assumed start: init=... gives ...``
 #     Fitting under the other start (``init="aligned"`` instead of the expected geometry over random

@@ -39,7 +39,7 @@ Figures written into ``--out-dir``:
   crossvalidation, tests over subjects.
 
 and ``fit_hit_table.csv`` with the fitted parameters per width (``profile_not_flat``: the landscape
-varies by more than the library's tolerance ``rl.fitting.FLAT_TOL``; this is not a verdict -- the
+varies by more than the library's tolerance ``rl.inference.fitting.FLAT_TOL``; this is not a verdict -- the
 verdicts are ``rl.fit_rdms``'s) and ``fit_hypotheses.csv`` (both hypothesis
 tables).  It also prints ``rl.fit_rdms``'s interval and verdict for every parameter (bootstrap over the
 images, intervals widened by a refit under the aligned start) and the hypothesis tables with their
@@ -211,12 +211,12 @@ def plot_landscape(models, data, table, out, method=METHOD, n_lam=41, n_time=61)
     with ``out=None`` the figure is returned as the first element instead.
 
     Returns ``(flat, fig_or_None)``: ``flat`` lists the widths whose landscape is flat (score range below the
-    library's ``rl.fitting.FLAT_TOL``, the tolerance ``rl.fit_rdms`` uses): for them ``lam`` and the time
+    library's ``rl.inference.fitting.FLAT_TOL``, the tolerance ``rl.fit_rdms`` uses): for them ``lam`` and the time
     are not determined by the data under ``method``.
     """
     import matplotlib.pyplot as plt
 
-    from rsa_lineardyn.fitting import FLAT_TOL as flat_tol
+    from rsa_lineardyn.inference.fitting import FLAT_TOL as flat_tol
 
     n = len(models)
     ncol = min(3, n + 1)
@@ -301,7 +301,7 @@ def run(out_dir="out", widths=WIDTHS, hyp_widths=HYP_WIDTHS, method=METHOD, forc
     import matplotlib
 
     matplotlib.use("Agg")
-    from rsa_lineardyn.outputs import check_new, staged_outputs
+    from rsa_lineardyn.data.files import check_new, staged_outputs
 
     start = _time.perf_counter()
     out_dir = Path(out_dir)
@@ -352,7 +352,7 @@ def _run(tmps, paths, widths, hyp_widths, method, verbose, seed, fit_boot, hyp_b
             print(f"fits to the human IT RDM ({method}; start: {best.init}, the expected geometry over random "
                   "lambda-balanced starts):")
             print(table.drop(columns=["method"]).to_string(index=False))
-        from rsa_lineardyn.fitting import format_interval
+        from rsa_lineardyn.inference.fitting import format_interval
 
         print(f"rl.fit_rdms over widths {list(widths)} (start {fit.settings['init']!r}, "
               f"{100 * fit.settings['ci']:.0f}% intervals, bootstrap over {fit.settings['bootstrap_over']}, "

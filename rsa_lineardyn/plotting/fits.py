@@ -41,7 +41,7 @@ def plot_fit_profile(result, ax=None):
     """
     import matplotlib.pyplot as plt
 
-    from ..fitting import FitResult
+    from ..inference.fitting import FitResult
 
     if not isinstance(result, FitResult):
         raise InputTypeError(f"`result` must be a FitResult from rl.fit_rdms, got {type(result).__name__}.")

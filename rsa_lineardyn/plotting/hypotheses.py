@@ -24,7 +24,7 @@ ERROR_BARS = ("ci", "sem")
 
 
 def _check_result(result):
-    from ..hypotheses import HypothesisResult
+    from ..inference.hypotheses import HypothesisResult
 
     if not isinstance(result, HypothesisResult):
         raise InputTypeError(f"`result` must be a HypothesisResult (from rl.evaluate_hypotheses, rl.compare_widths or "
@@ -81,7 +81,7 @@ def plot_hypotheses(result, ax=None, *, error_bars="ci", sort=False):
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> import rsa_lineardyn as rl
-    >>> from rsa_lineardyn.recovery import simulate_voxel_rdms
+    >>> from rsa_lineardyn.inference.recovery import simulate_voxel_rdms
     >>> task = rl.hierarchical_task(depth=3, include_root=False)
     >>> data = simulate_voxel_rdms(task, 2, 0.0, 0.1, [3.0, 6.0], n_subjects=4, seed=0)
     >>> res = rl.compare_widths(data, task, widths=[2, "wide"], init="aligned", n_times=9, n_lam=3)
