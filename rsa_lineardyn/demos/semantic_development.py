@@ -228,7 +228,7 @@ def theory_half_time(s, a0, lam):
 
 
 def simulation_check(task, n_hidden=3, lam=0.0, scale=SCALE, times=(0.5, 2.0, 5.0, 20.0)):
-    """Largest |hidden RSM(simulated gradient flow) - hidden RSM(exact)| relative to the largest entry."""
+    """Largest ``|hidden RSM(simulated gradient flow) - hidden RSM(exact)|`` relative to the largest entry."""
     import rsa_lineardyn as rl
 
     W1, W2 = rl.task_aligned_init(task, n_hidden=n_hidden, lam=lam, scale=scale)
