@@ -75,10 +75,10 @@ _LAZY = {
     "ConditionOrderWarning": "models.network",
     "compare_model": "models.single_fit", "fit_linear_network": "models.single_fit", "load_results": "models.network",
     "mode_strengths": "models.network", "model_from_dict": "models.network", "score_grid": "models.single_fit",
-    "FitResult": "inference.fitting", "fit_rdms": "inference.fitting", "plot_fit_profile": "inference.fitting", "score_matrix": "inference.fitting",
+    "FitResult": "inference.fitting", "fit_rdms": "inference.fitting", "plot_fit_profile": "plotting", "score_matrix": "inference.fitting",
     "feature_rdms": "inference.baselines",
     "HypothesisResult": "inference.hypotheses", "compare_regimes": "inference.hypotheses", "compare_widths": "inference.hypotheses",
-    "evaluate_hypotheses": "inference.hypotheses", "plot_hypotheses": "inference.hypotheses", "regime_models": "inference.hypotheses",
+    "evaluate_hypotheses": "inference.hypotheses", "plot_hypotheses": "plotting", "regime_models": "inference.hypotheses",
     "width_models": "inference.hypotheses",
     "progress_bars": "_log",
 }

@@ -33,9 +33,9 @@ The crossvalidation and the tests are plain functions on arrays in
 :func:`rsa_lineardyn.feature_rdms` (:mod:`rsa_lineardyn.inference.baselines`).
 The tables are pandas DataFrames; :attr:`HypothesisResult.result` is an
 rsatoolbox ``Result`` carrying the same per-subject variances and degrees of
-freedom, so ``rsatoolbox.vis.plot_model_comparison`` (:func:`plot_hypotheses`)
-draws exactly these tests.  The calibration of these tests against simulated
-learners (false-positive rate, power) is measured by
+freedom, so ``rsatoolbox.vis.plot_model_comparison`` can draw exactly these
+tests (:func:`rsa_lineardyn.plot_hypotheses` draws them from the tables).  The
+calibration of these tests against simulated learners (false-positive rate, power) is measured by
 ``benchmarks/calibration.py``.
 """
 
@@ -76,7 +76,7 @@ from ..models.network import DegeneracyWarning, LinearNetworkModel
 from ..dynamics.task import Task
 
 __all__ = ["width_models", "regime_models", "feature_rdms", "evaluate_hypotheses", "compare_widths",
-           "compare_regimes", "HypothesisResult", "plot_hypotheses"]
+           "compare_regimes", "HypothesisResult"]
 
 _BASELINES = ("modes", "features", None)
 _CORRECTIONS = ("holm", "bonferroni", "none")
@@ -1036,46 +1036,3 @@ def _split_group(task, h, rtol=1e-6):
             "benchmarks/calibration.py parts d and f, stages t = 3, 6, 9: power of rich vs lazy (large lam) 0.72 / "
             f"0.75 with 8 / 16 subjects at N_h = 3, which cuts such a group, 0.78 / 0.95 at N_h = 4). {fix} does "
             "not cut it.")
-
-
-def plot_hypotheses(result, **kwargs):
-    """Bar plot of a :class:`HypothesisResult` (``rsatoolbox.vis.plot_model_comparison``), marks from its tables.
-
-    The bars, error bars (SEM: the jackknife standard error over units) and noise-ceiling band are rsatoolbox's,
-    drawn from the Result that carries this package's per-unit variances and degrees of freedom.  The pairwise
-    marks are drawn here from ``result.pairwise["significant"]`` (family-wise corrected, as in the table), not from
-    rsatoolbox's own pairwise tests, so the figure and the table always agree.  Keyword arguments go to
-    ``plot_model_comparison`` (its own pairwise testing is switched off).  Returns its ``(fig, ax, ax2)``.
-    """
-    from rsatoolbox.vis import plot_model_comparison
-
-    if not isinstance(result, HypothesisResult):
-        raise InputTypeError(f"`result` must be a HypothesisResult, got {type(result).__name__}.")
-    if "test_pair_comparisons" in kwargs or "multiple_pair_testing" in kwargs:
-        raise InputValueError("plot_hypotheses draws the pairwise marks from result.pairwise (corrected as in the "
-                              "table); test_pair_comparisons / multiple_pair_testing cannot be set.")
-    kwargs.setdefault("sort", False)
-    if kwargs["sort"]:
-        raise InputValueError("plot_hypotheses keeps the table's model order (sort=False).")
-    fig, ax, ax2 = plot_model_comparison(result.result, test_pair_comparisons=False, **kwargs)
-    _pair_marks(ax, result)
-    return fig, ax, ax2
-
-
-def _pair_marks(ax, result):
-    """A bracket above the bars for every significant pair of ``result.pairwise`` (the table's own column)."""
-    names = list(result.table["model"])
-    sig = result.pairwise[result.pairwise["significant"]]
-    if sig.empty:
-        return
-    top = float(np.nanmax(result.table["ci_high"].to_numpy(dtype=float)))
-    lo, hi = ax.get_ylim()
-    step = 0.06 * (hi - lo)
-    y = max(top, float(np.nanmax(result.table["noise_ceiling_upper"]))) + step
-    for r in sig.itertuples():
-        i, j = names.index(r.model_a), names.index(r.model_b)
-        ax.plot([i, i, j, j], [y - step / 3, y, y, y - step / 3], color="k", lw=0.8)
-        y += step
-    ax.set_ylim(lo, max(hi, y + step / 2))
-    ax.text(0.0, 1.0, f"brackets: pairs with {result.settings['correction']}-corrected p < "
-                      f"{1 - result.settings['ci']:.2g}", transform=ax.transAxes, fontsize=7, va="bottom")
