@@ -77,6 +77,7 @@ DEFAULT_BALANCE_TOL = 1e-6
 DEFAULT_WHITE_TOL = 1e-6
 
 _GROW = 0.5  # modes with d t above this use the Q-row formula
+_STEP = 1.0  # times within _STEP / max|d| after an anchor time are one exact step from it (_dense_factors)
 _TIE_RTOL = 1e-13  # eigenvalues of F closer than this (relative) are treated as tied
 _LOG_SPLIT = 1000.0  # log-scale gap that stands for "infinitely larger" at t = inf
 _CHUNK_ELEMENTS = 4_000_000  # time points are processed in chunks of this many array elements
@@ -472,6 +473,142 @@ def _factor_from_q(d, t, Z, Q, w):
     return np.where(grow[:, :, None], K_grow, K_small)
 
 
+def _anchor_plan(s, dmax):
+    """Which time points are evaluated directly (anchors) and which are one short exact step from an anchor.
+
+    Sorted finite times are cut into windows of width ``_STEP / dmax``; the first time of each window is its
+    anchor and the later ones in it are reached by one step of length ``delta < _STEP / dmax`` (so
+    ``|d_i| delta < _STEP`` for every eigenvalue).  Infinite times are anchors.
+
+    Returns ``anchor`` (A,) indices into ``s``, ``owner`` (T,) the position in ``anchor`` of each point's
+    anchor and ``delta`` (T,) (0 for the anchors themselves).
+    """
+    T = s.size
+    finite = np.isfinite(s)
+    if not dmax > 0 or not np.any(finite):
+        return np.arange(T), np.arange(T), np.zeros(T)
+    order = np.argsort(np.where(finite, s, np.inf), kind="stable")
+    u = s[order]
+    nf = int(np.sum(finite))
+    window = np.floor(u[:nf] * (dmax / _STEP))
+    first = np.ones(T, dtype=bool)
+    first[1:nf] = window[1:] != window[:-1]  # the first time of each window, and every infinite time
+    anchor_sorted = np.flatnonzero(first)
+    owner_sorted = np.cumsum(first) - 1
+    delta_sorted = u - u[anchor_sorted[owner_sorted]]
+    delta_sorted[nf:] = 0.0
+    owner = np.empty(T, dtype=np.int64)
+    delta = np.empty(T)
+    owner[order] = owner_sorted
+    delta[order] = delta_sorted
+    return order[anchor_sorted], owner, delta
+
+
+def _dense_factors(d, O, Z, s, fast, basis):
+    """Factors of ``P`` at every time in ``s`` (T,): a few anchors by :func:`_factors`, the rest one step from them.
+
+    The anchors are the graded-QR evaluation (cost independent of ``t``); a time ``delta`` after an anchor
+    (``max|d| delta < _STEP``) is the exact flow map applied once to the anchor's factor ``X_a``
+    (:func:`_step_factors`): ``X = e^{F delta} X_a L^{-T}`` with ``L L^T = I + X_a^T G(delta) X_a``.  That
+    matrix has condition number below ``1 + ||X_a||^2 max g_i(delta)``, bounded for a factor of ``P`` (a few
+    units at ``_STEP = 1``), so the step is accurate to rounding, and no error is carried from one step to the
+    next: every point is one step from an anchor.  Dense trajectories cost one anchor per window of
+    ``_STEP / max|d|`` plus a few small batched products per point.
+    """
+    n, r = Z.shape
+    T = s.size
+    out = np.empty((T, n, r))
+    if r == 0:
+        out[:] = 0.0
+        return out
+    dmax = float(np.max(np.abs(d))) if d.size else 0.0
+    anchor, owner, delta = _anchor_plan(s, dmax)
+    chunk = max(1, _CHUNK_ELEMENTS // max(1, (n + r) * max(r, 1)))
+    Xa = np.empty((anchor.size, n, r))
+    for start in range(0, anchor.size, chunk):
+        Xa[start : start + chunk] = _factors(d, O, Z, s[anchor[start : start + chunk]], fast=fast, basis=basis)
+    out[anchor] = Xa
+    steps = np.flatnonzero(delta > 0)
+    if steps.size:
+        pd = basis[0] if basis is not None else None
+        for start in range(0, steps.size, chunk):
+            idx = steps[start : start + chunk]
+            out[idx] = _step_factors(d, O, Xa, owner[idx], delta[idx], pd)
+    return out
+
+
+def _step_factors(d, O, Xa, owner, delta, pd):
+    """``X = e^{F delta} X_a L^{-T}``, ``L L^T = I + X_a^T G(delta) X_a``, for the anchors ``Xa[owner]``.
+
+    ``e^{F delta}`` is applied in the coordinates of the singular vectors of ``Syx`` (``pd`` from
+    :func:`_pair_data`): per singular pair the 2 x 2 matrix of :func:`_assemble` (sums of positive terms and
+    ``s sinh(rho delta) / rho``), on the extra input (output) directions ``e^{-+ lam delta / 2}``, so every
+    block keeps the relative accuracy of the anchor's.  The Gram matrix needs only normwise accuracy (it
+    enters through the well-conditioned ``L``) and is formed in the eigenbasis, ``Z_a^T diag(g(delta)) Z_a``,
+    one matrix product per anchor.  Without ``pd`` ``e^{F delta}`` is applied through ``O``.
+    """
+    n, r = Xa.shape[1:]
+    order = np.argsort(owner, kind="stable")  # points of one anchor together
+    owner, delta = owner[order], delta[order]
+    dd = d[None, :] * delta[:, None]
+    with np.errstate(over="ignore"):
+        g = np.where(d != 0, np.expm1(2 * dd) / (2 * np.where(d != 0, d, 1.0)), delta[:, None])
+    Za = np.matmul(O.T, Xa)  # (A, n, r), normwise accurate: only the Gram matrix uses it
+    gram = np.empty((owner.size, r * r))
+    bounds = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1], True])
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        z = Za[owner[lo]]
+        gram[lo:hi] = g[lo:hi] @ (z[:, :, None] * z[:, None, :]).reshape(n, r * r)
+    gram = gram.reshape(-1, r, r)
+    gram[:, np.arange(r), np.arange(r)] += 1.0
+    Linv_t = np.ascontiguousarray(np.swapaxes(_tril_inv(np.linalg.cholesky(gram)), 1, 2))  # L^{-T}, cond(L) < ~3
+    out = np.empty((owner.size, n, r))
+    if pd is None:
+        out[:] = np.matmul(O, np.exp(dd)[:, :, None] * np.matmul(Za[owner], Linv_t))
+    else:
+        _propagate_pairs(pd, Xa, owner, dd, delta, Linv_t, out)
+    res = np.empty_like(out)
+    res[order] = out
+    return res
+
+
+def _propagate_pairs(pd, Xa, owner, dd, delta, Linv_t, out):
+    """``out = e^{F delta} Xa[owner] L^{-T}`` in the input/output coordinates, through the singular pairs."""
+    U, V, sv = pd["U"], pd["V"], pd["s"]
+    n_in, m = V.shape[0], sv.size
+    Y1 = np.matmul(V.T, Xa[:, :n_in])[owner]  # (S, n_in, r): coordinates on the right singular vectors
+    Y2 = np.matmul(U.T, Xa[:, n_in:])[owner]
+    if m:
+        x = dd[:, :m]  # rho * delta
+        ep, em = np.exp(x), np.exp(-x)
+        shc = np.where(x > 0, np.sinh(x) / np.where(x > 0, x, 1.0), 1.0) * delta[:, None]  # sinh(rho delta) / rho
+        c11 = (pd["p_v"] ** 2 * ep + pd["m_v"] ** 2 * em)[:, :, None]
+        c22 = (pd["p_u"] ** 2 * ep + pd["m_u"] ** 2 * em)[:, :, None]
+        c12 = (sv * shc)[:, :, None]
+        a, b = Y1[:, :m].copy(), Y2[:, :m]
+        Y1[:, :m] = c11 * a + c12 * b
+        Y2[:, :m] = c12 * a + c22 * b
+    Y1[:, m:] *= np.exp(dd[:, 2 * m : m + n_in])[:, :, None]  # extra input directions, eigenvalue -lam/2
+    Y2[:, m:] *= np.exp(dd[:, m + n_in :])[:, :, None]  # extra output directions, eigenvalue +lam/2
+    out[:, :n_in] = np.matmul(V, np.matmul(Y1, Linv_t))
+    out[:, n_in:] = np.matmul(U, np.matmul(Y2, Linv_t))
+
+
+def _tril_inv(L):
+    """Inverses of the lower-triangular matrices ``L`` (S, k, k) by 2 x 2 blocks (batched; LAPACK has no batch)."""
+    k = L.shape[1]
+    if k == 1:
+        return 1.0 / L
+    h = k // 2
+    A_inv = _tril_inv(np.ascontiguousarray(L[:, :h, :h]))
+    C_inv = _tril_inv(np.ascontiguousarray(L[:, h:, h:]))
+    out = np.zeros_like(L)
+    out[:, :h, :h] = A_inv
+    out[:, h:, h:] = C_inv
+    out[:, h:, :h] = -np.matmul(C_inv, np.matmul(L[:, h:, :h], A_inv))
+    return out
+
+
 def _thin_factor(Q0):
     """``C`` with ``C C^T = Q0 Q0^T`` and at most ``n`` columns."""
     n, h = Q0.shape
@@ -587,11 +724,8 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     dmax = float(np.max(np.abs(d))) if d.size else 0.0
     if dmax > 0:
         s = np.where(np.isfinite(s), np.minimum(s, 1e250 / dmax), s)
-    n, r = Z.shape
-    chunk = max(1, _CHUNK_ELEMENTS // max(1, (n + r) * max(r, 1)))
-    out = np.empty((times.size, n, r))
-    for start in range(0, times.size, chunk):
-        out[start : start + chunk] = _factors(d, O, Z, s[start : start + chunk], fast=fast_ok, basis=basis)
+    out = _dense_factors(d, O, Z, s, fast_ok, basis)
+    r = Z.shape[1]
     info = {"balance_deviation": bal.relative_deviation, "eigenvalues": d, "rank": r, "unlearned_modes": missing}
     return Trajectory(times, out, method="exact", task=task, n_hidden=W1.shape[0], lam=lam, tau=tau, info=info)
 
