@@ -49,6 +49,13 @@ of ``t`` (the same within each of the two QR regimes), and ``t = inf`` is the
 graded computation with infinitely separated row scales (the fixed point reached from these initial weights,
 including ties, which the usual closed form gets wrong).
 
+Many time points: only a few of them (anchors, one per window of ``1 / max|d|`` in ``t``) are
+evaluated as above; the others are one exact step from their anchor (``e^{F delta} X_a L^{-T}`` with
+``L L^T = I + X_a^T G(delta) X_a``, a well-conditioned ``r x r`` matrix), batched over the points
+(:func:`_dense_factors`).  No error accumulates (each point is one step from an anchor) and each block keeps
+its own relative accuracy, so a dense trajectory costs a few small products per point instead of a graded QR.
+The factor has ``rank(Q0)`` columns (:func:`_reduce_rank`).
+
 Before any of this, ``Z`` goes through the rounding-level rule for invariant
 manifolds (``_manifold_rule``, documented in :func:`exact_dynamics`), so
 both QR paths and all times see the same, exactly-zero, components.  Exact
@@ -495,8 +502,8 @@ def _anchor_plan(s, dmax):
     first[1:nf] = window[1:] != window[:-1]  # the first time of each window, and every infinite time
     anchor_sorted = np.flatnonzero(first)
     owner_sorted = np.cumsum(first) - 1
-    delta_sorted = u - u[anchor_sorted[owner_sorted]]
-    delta_sorted[nf:] = 0.0
+    delta_sorted = np.zeros(T)
+    delta_sorted[:nf] = u[:nf] - u[anchor_sorted[owner_sorted[:nf]]]
     owner = np.empty(T, dtype=np.int64)
     delta = np.empty(T)
     owner[order] = owner_sorted
@@ -609,6 +616,25 @@ def _tril_inv(L):
     return out
 
 
+def _reduce_rank(C, n_in, n_out):
+    """``C W`` with the columns of ``C`` (n, r) reduced to its numerical rank (``W`` with orthonormal columns).
+
+    ``Q0 Q0^T`` has rank ``rank(W1)`` at ``lam = 0`` (``Q0^T Q0 = 2 W1 W1^T``), at most ``min(n_in, n_out)``,
+    while ``C`` carries ``min(n_hidden, n)`` columns: a wide network wastes up to half of every factor.
+    Only the directions of ``C`` whose singular value is at most ``_MANIFOLD_RTOL * ||C||_2`` are dropped: the
+    rounding-level rule already treats their growing components as zero, and every block of ``Q0 Q0^T`` changes
+    by at most the square of that tolerance times ``||Q0||_2^2`` (balance: a dropped direction ``v`` has
+    ``|W2 v|^2 - |W1^T v|^2 = lam``, so it cannot carry a block much smaller than ``||Q0||``).  Only tried when
+    ``r > min(n_in, n_out)`` (otherwise generic weights have full column rank).
+    """
+    n, r = C.shape
+    if r <= min(n_in, n_out) or r == 0:
+        return C
+    _, sv, Vt = np.linalg.svd(C, full_matrices=False)
+    keep = int(np.sum(sv > _MANIFOLD_RTOL * sv[0])) if sv[0] > 0 else 0
+    return C if keep == r else C @ Vt[:keep].T
+
+
 def _thin_factor(Q0):
     """``C`` with ``C C^T = Q0 Q0^T`` and at most ``n`` columns."""
     n, h = Q0.shape
@@ -660,7 +686,9 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     Returns
     -------
     Trajectory
-        ``method == "exact"``; ``factors`` hold ``K`` with ``QQ^T = K K^T``;
+        ``method == "exact"``; ``factors`` hold ``K`` with ``QQ^T = K K^T``, with
+        ``info["rank"]`` columns (the numerical rank of ``Q0``; smaller than
+        ``min(n_hidden, n_in + n_out)`` e.g. for wide networks at ``lam = 0``);
         ``info["unlearned_modes"]`` is the number of top modes the rule below
         leaves unlearned (0 for generic weights).
 
@@ -707,15 +735,15 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     """
     W1, W2 = check_weights(task, W1, W2)
     times = check_times(times)
-    n = task.n_in + task.n_out
-    check_memory(times.size * n * min(W1.shape[0], n), f"the factors of QQ^T at {times.size} `times` (each {n} x "
-                 f"{min(W1.shape[0], n)})", "Ask for fewer `times` per call (e.g. in blocks).")
     tau = check_real(tau, "tau", minimum=0, strict_min=True)
     balance_tol = check_real(balance_tol, "balance_tol", minimum=0)
     white_tol = check_real(white_tol, "white_tol", minimum=0)
     bal = _check_assumptions(task, W1, W2, balance_tol, white_tol)
     lam = bal.lam
     d, O, Z, missing, basis, fast_ok = _prepare(task, W1, W2, lam)
+    n, r = Z.shape
+    check_memory(times.size * n * r, f"the factors of QQ^T at {times.size} `times` (each {n} x {r}, r = rank(Q0) "
+                 f"<= min(n_hidden, n_in + n_out))", "Ask for fewer `times` per call (e.g. in blocks).")
     k = min(Z.shape[1], int(np.sum(d > 0)))
     if missing:
         warnings.warn(_manifold_message(d, k, missing), RuntimeWarning, stacklevel=2)
@@ -725,7 +753,6 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     if dmax > 0:
         s = np.where(np.isfinite(s), np.minimum(s, 1e250 / dmax), s)
     out = _dense_factors(d, O, Z, s, fast_ok, basis)
-    r = Z.shape[1]
     info = {"balance_deviation": bal.relative_deviation, "eigenvalues": d, "rank": r, "unlearned_modes": missing}
     return Trajectory(times, out, method="exact", task=task, n_hidden=W1.shape[0], lam=lam, tau=tau, info=info)
 
@@ -737,11 +764,14 @@ def _prepare(task, W1, W2, lam):
     rounding-level rule, applied once for every path and time; ``O`` with its columns rotated within tied
     levels by :func:`_split_dependent`), ``missing`` the rule's count of unlearned top modes,
     ``basis = (_pair_data(...), C)`` with ``C`` the factor rotated like ``Z``, in input/output coordinates,
-    and ``fast_ok`` whether the LAPACK path is accurate.
+    and ``fast_ok`` whether the LAPACK path is accurate.  ``C`` has ``rank(Q0)`` columns (:func:`_reduce_rank`);
+    ``missing`` counts the top ``min(n_hidden, n, #positive)`` modes as without the reduction.
     """
     d, O = spectrum(task.sigma_yx, lam, svd=task.svd())
     C = _thin_factor(np.concatenate([W1.T, W2], axis=0))
-    Z, missing, change = _manifold_rule(d, O.T @ C, track=True)
+    k = min(C.shape[1], int(np.sum(d > 0)))  # the top modes the rule counts, before any column is dropped
+    C = _reduce_rank(C, task.n_in, task.n_out)
+    Z, missing, change = _manifold_rule(d, O.T @ C, track=True, k=k)
     if change is None:  # the rule's early exit: the growing rows are well conditioned
         fast_ok = _fast_ok(d, Z)
     else:
@@ -793,7 +823,7 @@ def _split_dependent(d, O, Z):
     return O, Z, bool(sv[0] > 0 and sv[-1] > 1e-12 * sv[0])
 
 
-def _manifold_rule(d, Z, track=False):
+def _manifold_rule(d, Z, track=False, k=None):
     """Apply the rounding-level rule to ``Z = O^T C``; see :func:`exact_dynamics` ("Invariant manifolds").
 
     Processes the positive eigenvalue levels of ``F`` from the largest down.  At
@@ -810,6 +840,9 @@ def _manifold_rule(d, Z, track=False):
     ----------
     d : (n,) eigenvalues of F (ties exact)
     Z : (n, r) or (D, n, r) (batched over draws)
+    k : int, optional
+        How many top modes to count (default ``min(r, #positive)``); a factor reduced to its rank passes the
+        count of the unreduced one, so the warning does not depend on the reduction.
 
     Returns
     -------
@@ -826,10 +859,13 @@ def _manifold_rule(d, Z, track=False):
     Zb = (Z if batched else Z[None]).copy()
     D, n, r = Zb.shape
     n_pos = int(np.sum(d > 0))
-    k = min(r, n_pos)
+    k = min(r, n_pos) if k is None else min(int(k), n_pos)
     missing = np.zeros(D, dtype=np.int64)
     if k == 0 or D == 0:
         return _rule_out(Zb, missing, batched, track, None)
+    if r == 0:  # no column at all (zero weights): none of the top k modes is ever learned
+        missing[:] = k
+        return _rule_out(Zb, missing, batched, track, np.zeros((D, 0, 0)) if track else None)
     boundary = np.sort(d)[::-1][k - 1]  # the k-th largest eigenvalue; levels >= it are "the top k"
     tol = _MANIFOLD_RTOL * np.linalg.norm(Zb, ord=2, axis=(1, 2))  # (D,)
     # Early exit (the common case).  Take the rows of all positive levels if they are at most r, else the
@@ -841,7 +877,7 @@ def _manifold_rule(d, Z, track=False):
     pos_rows = np.flatnonzero(d > 0)
     top_rows = np.flatnonzero(d >= boundary)
     rows = pos_rows if pos_rows.size <= r else (top_rows if top_rows.size == r else None)
-    if rows is not None:
+    if rows is not None and k <= r:
         sv_min = np.linalg.svd(Zb[:, rows], compute_uv=False)[:, -1]
         if np.all(sv_min > 1e3 * tol):
             return _rule_out(Zb, missing, batched, track, None)
