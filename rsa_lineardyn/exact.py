@@ -84,6 +84,7 @@ DEFAULT_BALANCE_TOL = 1e-6
 DEFAULT_WHITE_TOL = 1e-6
 
 _GROW = 0.5  # modes with d t above this use the Q-row formula
+_TAYLOR_TERMS = 20  # terms of the power series of e^{F delta} (max|d| delta < _STEP = 1: remainder < 1/21!)
 _STEP = 1.0  # times within _STEP / max|d| after an anchor time are one exact step from it (_dense_factors)
 _TIE_RTOL = 1e-13  # eigenvalues of F closer than this (relative) are treated as tied
 _LOG_SPLIT = 1000.0  # log-scale gap that stands for "infinitely larger" at t = inf
@@ -352,7 +353,9 @@ def _pair_data(svd, lam):
     """
     U, s, Vt = svd
     _, p_v, p_u, m_v, m_u = _pair_eigenvectors(s, lam / 2.0)
-    return {"U": U, "V": Vt.T, "s": s, "p_v": p_v, "p_u": p_u, "m_v": m_v, "m_u": m_u}
+    m = s.size
+    syx = (U[:, :m] * s) @ Vt[:m]  # the Syx of this SVD (used by the power series of e^{F delta})
+    return {"U": U, "V": Vt.T, "s": s, "p_v": p_v, "p_u": p_u, "m_v": m_v, "m_u": m_u, "syx": syx, "a": lam / 2.0}
 
 
 def _factors(d, O, Z, t, fast=True, basis=None):
@@ -488,12 +491,13 @@ def _anchor_plan(s, dmax):
     ``|d_i| delta < _STEP`` for every eigenvalue).  Infinite times are anchors.
 
     Returns ``anchor`` (A,) indices into ``s``, ``owner`` (T,) the position in ``anchor`` of each point's
-    anchor and ``delta`` (T,) (0 for the anchors themselves).
+    anchor, ``delta`` (T,) (0 for the anchors themselves) and ``order`` (T,), the points sorted by time
+    (so by anchor).
     """
     T = s.size
     finite = np.isfinite(s)
     if not dmax > 0 or not np.any(finite):
-        return np.arange(T), np.arange(T), np.zeros(T)
+        return np.arange(T), np.arange(T), np.zeros(T), np.arange(T)
     order = np.argsort(np.where(finite, s, np.inf), kind="stable")
     u = s[order]
     nf = int(np.sum(finite))
@@ -508,7 +512,7 @@ def _anchor_plan(s, dmax):
     delta = np.empty(T)
     owner[order] = owner_sorted
     delta[order] = delta_sorted
-    return order[anchor_sorted], owner, delta
+    return order[anchor_sorted], owner, delta, order
 
 
 def _dense_factors(d, O, Z, s, fast, basis):
@@ -529,54 +533,96 @@ def _dense_factors(d, O, Z, s, fast, basis):
         out[:] = 0.0
         return out
     dmax = float(np.max(np.abs(d))) if d.size else 0.0
-    anchor, owner, delta = _anchor_plan(s, dmax)
+    anchor, owner, delta, order = _anchor_plan(s, dmax)
     chunk = max(1, _CHUNK_ELEMENTS // max(1, (n + r) * max(r, 1)))
     Xa = np.empty((anchor.size, n, r))
     for start in range(0, anchor.size, chunk):
         Xa[start : start + chunk] = _factors(d, O, Z, s[anchor[start : start + chunk]], fast=fast, basis=basis)
     out[anchor] = Xa
-    steps = np.flatnonzero(delta > 0)
-    if steps.size:
-        pd = basis[0] if basis is not None else None
-        for start in range(0, steps.size, chunk):
-            idx = steps[start : start + chunk]
-            out[idx] = _step_factors(d, O, Xa, owner[idx], delta[idx], pd)
+    steps = order[delta[order] > 0]  # sorted by time, so the points of one anchor are consecutive
+    pd = basis[0] if basis is not None else None
+    for start in range(0, steps.size, chunk):
+        idx = steps[start : start + chunk]
+        out[idx] = _step_factors(d, O, Xa, owner[idx], delta[idx], pd, dmax)
     return out
 
 
-def _step_factors(d, O, Xa, owner, delta, pd):
+def _step_factors(d, O, Xa, owner, delta, pd, dmax):
     """``X = e^{F delta} X_a L^{-T}``, ``L L^T = I + X_a^T G(delta) X_a``, for the anchors ``Xa[owner]``.
 
-    ``e^{F delta}`` is applied in the coordinates of the singular vectors of ``Syx`` (``pd`` from
-    :func:`_pair_data`): per singular pair the 2 x 2 matrix of :func:`_assemble` (sums of positive terms and
-    ``s sinh(rho delta) / rho``), on the extra input (output) directions ``e^{-+ lam delta / 2}``, so every
-    block keeps the relative accuracy of the anchor's.  The Gram matrix needs only normwise accuracy (it
-    enters through the well-conditioned ``L``) and is formed in the eigenbasis, ``Z_a^T diag(g(delta)) Z_a``,
-    one matrix product per anchor.  Without ``pd`` ``e^{F delta}`` is applied through ``O``.
+    ``owner`` must be non-decreasing (the points of one anchor consecutive).  The Gram matrix needs only
+    normwise accuracy (it enters through the well-conditioned ``L``) and is formed in the eigenbasis,
+    ``Z_a^T diag(g(delta)) Z_a``, one matrix product per anchor.  ``e^{F delta} X_a`` is formed so that every
+    block keeps the relative accuracy of the anchor's (a tiny ``W1`` next to an ``O(1)`` ``W2``):
+
+    * anchors with at least ``_TAYLOR_TERMS`` points: its power series in the input/output coordinates,
+      ``sum_i delta^i F^i X_a / i!`` with the even powers through ``F^2 = diag(a^2 + S^T S, a^2 + S S^T)``
+      (block diagonal: no cancellation between the blocks), one product ``(points x terms) @ (terms x n r)``
+      per anchor (:func:`_taylor_terms`); ``max|d| delta < 1`` bounds the remainder by ``1 / 21!``;
+    * other points: through the singular pairs of ``Syx`` (:func:`_propagate_pairs`);
+    * without ``pd`` (a caller in the eigenbasis): ``O diag(e^{d delta}) Z_a``.
     """
     n, r = Xa.shape[1:]
-    order = np.argsort(owner, kind="stable")  # points of one anchor together
-    owner, delta = owner[order], delta[order]
+    S = owner.size
     dd = d[None, :] * delta[:, None]
     with np.errstate(over="ignore"):
         g = np.where(d != 0, np.expm1(2 * dd) / (2 * np.where(d != 0, d, 1.0)), delta[:, None])
-    Za = np.matmul(O.T, Xa)  # (A, n, r), normwise accurate: only the Gram matrix uses it
-    gram = np.empty((owner.size, r * r))
+    used = np.unique(owner)
+    Za = np.matmul(O.T, Xa[used])  # (A', n, r), normwise accurate: only the Gram matrix uses it
+    slot = np.searchsorted(used, owner)
     bounds = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1], True])
+    gram = np.empty((S, r * r))
     for lo, hi in zip(bounds[:-1], bounds[1:]):
-        z = Za[owner[lo]]
+        z = Za[slot[lo]]
         gram[lo:hi] = g[lo:hi] @ (z[:, :, None] * z[:, None, :]).reshape(n, r * r)
-    gram = gram.reshape(-1, r, r)
+    gram = gram.reshape(S, r, r)
     gram[:, np.arange(r), np.arange(r)] += 1.0
     Linv_t = np.ascontiguousarray(np.swapaxes(_tril_inv(np.linalg.cholesky(gram)), 1, 2))  # L^{-T}, cond(L) < ~3
-    out = np.empty((owner.size, n, r))
+    out = np.empty((S, n, r))
     if pd is None:
-        out[:] = np.matmul(O, np.exp(dd)[:, :, None] * np.matmul(Za[owner], Linv_t))
-    else:
-        _propagate_pairs(pd, Xa, owner, dd, delta, Linv_t, out)
-    res = np.empty_like(out)
-    res[order] = out
-    return res
+        out[:] = np.matmul(O, np.exp(dd)[:, :, None] * np.matmul(Za[slot], Linv_t))
+        return out
+    size = np.diff(bounds)
+    big = size >= _TAYLOR_TERMS
+    if np.any(big):
+        lo_b, hi_b = bounds[:-1][big], bounds[1:][big]
+        terms = _taylor_terms(Xa[owner[lo_b]], pd, dmax)  # (B, p + 1, n r)
+        powers = np.arange(_TAYLOR_TERMS + 1)
+        for k, (lo, hi) in enumerate(zip(lo_b, hi_b)):
+            Y = (dmax * delta[lo:hi, None]) ** powers @ terms[k]
+            np.matmul(Y.reshape(hi - lo, n, r), Linv_t[lo:hi], out=out[lo:hi])
+    small = np.flatnonzero(np.repeat(~big, size))
+    if small.size:
+        tmp = np.empty((small.size, n, r))
+        _propagate_pairs(pd, Xa, owner[small], dd[small], delta[small], Linv_t[small], tmp)
+        out[small] = tmp
+    return out
+
+
+def _taylor_terms(Xa, pd, dmax):
+    """``(F / dmax)^i X_a / i!`` for ``i = 0 .. _TAYLOR_TERMS``, shape (A, p + 1, n r), in input/output coordinates.
+
+    Odd powers are ``F`` applied to the even ones, even powers ``F^2 = diag(a^2 + S^T S, a^2 + S S^T)`` applied
+    to the previous even one: the cross terms ``-a S^T + S^T a`` of ``F^2`` cancel exactly in exact arithmetic but
+    not in rounding, and would put rounding of ``W2`` into a much smaller ``W1``.
+    """
+    S = pd["syx"] / dmax
+    a = pd["a"] / dmax
+    n_in = S.shape[1]
+    A, n, r = Xa.shape
+    p = _TAYLOR_TERMS
+    B = np.empty((p + 1, n, A, r))  # anchors side by side: one matrix product per block and power
+    B[0] = np.moveaxis(Xa, 0, 1)
+    for i in range(1, p + 1):
+        src, dst = B[i - 1 - (i + 1) % 2].reshape(n, A * r), B[i].reshape(n, A * r)
+        Y1, Y2 = src[:n_in], src[n_in:]
+        if i % 2:  # B_i = F B_{i-1} / i
+            dst[:n_in] = (S.T @ Y2 - a * Y1) / i
+            dst[n_in:] = (S @ Y1 + a * Y2) / i
+        else:  # B_i = F^2 B_{i-2} / (i (i - 1))
+            dst[:n_in] = (S.T @ (S @ Y1) + a * a * Y1) / (i * (i - 1))
+            dst[n_in:] = (S @ (S.T @ Y2) + a * a * Y2) / (i * (i - 1))
+    return np.ascontiguousarray(np.moveaxis(B, 2, 0)).reshape(A, p + 1, n * r)
 
 
 def _propagate_pairs(pd, Xa, owner, dd, delta, Linv_t, out):
