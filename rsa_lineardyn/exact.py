@@ -790,7 +790,7 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     n, r = Z.shape
     check_memory(times.size * n * r, f"the factors of QQ^T at {times.size} `times` (each {n} x {r}, r = rank(Q0) "
                  f"<= min(n_hidden, n_in + n_out))", "Ask for fewer `times` per call (e.g. in blocks).")
-    k = min(Z.shape[1], int(np.sum(d > 0)))
+    k = min(W1.shape[0], d.size, int(np.sum(d > 0)))  # the top modes counted (the factor before rank reduction)
     if missing:
         warnings.warn(_manifold_message(d, k, missing), RuntimeWarning, stacklevel=2)
     s = times / tau
