@@ -66,6 +66,7 @@ paths, at the same cost, as generic ones (``_split_dependent``).
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -543,72 +544,87 @@ def _dense_factors(d, O, Z, s, fast, basis):
     pd = basis[0] if basis is not None else None
     for start in range(0, steps.size, chunk):
         idx = steps[start : start + chunk]
-        out[idx] = _step_factors(d, O, Xa, owner[idx], delta[idx], pd, dmax)
+        _step_factors(d, O, Xa, owner[idx], delta[idx], pd, dmax, out, idx)
     return out
 
 
-def _step_factors(d, O, Xa, owner, delta, pd, dmax):
-    """``X = e^{F delta} X_a L^{-T}``, ``L L^T = I + X_a^T G(delta) X_a``, for the anchors ``Xa[owner]``.
+def _step_factors(d, O, Xa, owner, delta, pd, dmax, out, pos):
+    """``out[pos] = e^{F delta} X_a L^{-T}``, ``L L^T = I + X_a^T G(delta) X_a``, for the anchors ``Xa[owner]``.
 
-    ``owner`` must be non-decreasing (the points of one anchor consecutive).  The Gram matrix needs only
-    normwise accuracy (it enters through the well-conditioned ``L``) and is formed in the eigenbasis,
-    ``Z_a^T diag(g(delta)) Z_a``, one matrix product per anchor.  ``e^{F delta} X_a`` is formed so that every
-    block keeps the relative accuracy of the anchor's (a tiny ``W1`` next to an ``O(1)`` ``W2``):
+    ``owner`` must be non-decreasing (the points of one anchor consecutive).  ``e^{F delta} X_a`` is formed so
+    that every block keeps the relative accuracy of the anchor's (a tiny ``W1`` next to an ``O(1)`` ``W2``):
 
-    * anchors with at least ``_TAYLOR_TERMS`` points: its power series in the input/output coordinates,
-      ``sum_i delta^i F^i X_a / i!`` with the even powers through ``F^2 = diag(a^2 + S^T S, a^2 + S S^T)``
-      (block diagonal: no cancellation between the blocks), one product ``(points x terms) @ (terms x n r)``
-      per anchor (:func:`_taylor_terms`); ``max|d| delta < 1`` bounds the remainder by ``1 / 21!``;
-    * other points: through the singular pairs of ``Syx`` (:func:`_propagate_pairs`);
+    * anchors with at least ``_TAYLOR_TERMS`` points: the power series in the input/output coordinates,
+      ``sum_i delta^i F^i X_a / i!`` (:func:`_series_terms`), one product ``(points x terms) @ (terms x n r)``
+      per anchor; ``max|d| delta < 1`` bounds the remainder by ``1 / 21!``.  The Gram matrix is the series of
+      ``X_a^T G(delta) X_a`` from the same terms;
+    * other points: through the singular pairs of ``Syx`` (:func:`_propagate_pairs`), and the Gram matrix in
+      the eigenbasis, ``Z_a^T diag(g(delta)) Z_a``, one product per anchor;
     * without ``pd`` (a caller in the eigenbasis): ``O diag(e^{d delta}) Z_a``.
+
+    The Gram matrix needs only normwise accuracy: it enters through the well-conditioned ``L``.
     """
     n, r = Xa.shape[1:]
     S = owner.size
-    dd = d[None, :] * delta[:, None]
-    with np.errstate(over="ignore"):
-        g = np.where(d != 0, np.expm1(2 * dd) / (2 * np.where(d != 0, d, 1.0)), delta[:, None])
-    used = np.unique(owner)
-    Za = np.matmul(O.T, Xa[used])  # (A', n, r), normwise accurate: only the Gram matrix uses it
-    slot = np.searchsorted(used, owner)
     bounds = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1], True])
+    size = np.diff(bounds)
+    big = size >= _TAYLOR_TERMS if pd is not None else np.zeros(size.size, dtype=bool)
     gram = np.empty((S, r * r))
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-        z = Za[slot[lo]]
-        gram[lo:hi] = g[lo:hi] @ (z[:, :, None] * z[:, None, :]).reshape(n, r * r)
+    x = dmax * delta
+    if np.any(big):
+        lo_b, hi_b = bounds[:-1][big], bounds[1:][big]
+        terms, gterms = _series_terms(Xa[owner[lo_b]], pd, dmax)
+        for k, (lo, hi) in enumerate(zip(lo_b, hi_b)):
+            gram[lo:hi] = x[lo:hi, None] ** np.arange(1, gterms.shape[1] + 1) @ gterms[k]
+    small = np.flatnonzero(np.repeat(~big, size))
+    if small.size:
+        dd = d[None, :] * delta[small, None]
+        with np.errstate(over="ignore"):
+            g = np.where(d != 0, np.expm1(2 * dd) / (2 * np.where(d != 0, d, 1.0)), delta[small, None])
+        Za = np.matmul(O.T, Xa)  # normwise accurate: only the Gram matrix uses it
+        sb = np.flatnonzero(np.r_[True, owner[small][1:] != owner[small][:-1], True])
+        for lo, hi in zip(sb[:-1], sb[1:]):
+            z = Za[owner[small[lo]]]
+            gram[small[lo:hi]] = g[lo:hi] @ (z[:, :, None] * z[:, None, :]).reshape(n, r * r)
     gram = gram.reshape(S, r, r)
     gram[:, np.arange(r), np.arange(r)] += 1.0
     Linv_t = np.ascontiguousarray(np.swapaxes(_tril_inv(np.linalg.cholesky(gram)), 1, 2))  # L^{-T}, cond(L) < ~3
-    out = np.empty((S, n, r))
-    if pd is None:
-        out[:] = np.matmul(O, np.exp(dd)[:, :, None] * np.matmul(Za[slot], Linv_t))
-        return out
-    size = np.diff(bounds)
-    big = size >= _TAYLOR_TERMS
     if np.any(big):
-        lo_b, hi_b = bounds[:-1][big], bounds[1:][big]
-        terms = _taylor_terms(Xa[owner[lo_b]], pd, dmax)  # (B, p + 1, n r)
         powers = np.arange(_TAYLOR_TERMS + 1)
+        step_on = np.r_[np.diff(pos) == 1, False]  # pos[i + 1] == pos[i] + 1
         for k, (lo, hi) in enumerate(zip(lo_b, hi_b)):
-            Y = (dmax * delta[lo:hi, None]) ** powers @ terms[k]
-            np.matmul(Y.reshape(hi - lo, n, r), Linv_t[lo:hi], out=out[lo:hi])
-    small = np.flatnonzero(np.repeat(~big, size))
+            Y = (x[lo:hi, None] ** powers @ terms[k]).reshape(hi - lo, n, r)
+            p0 = pos[lo]
+            if step_on[lo : hi - 1].all():  # consecutive positions (sorted times): write in place
+                np.matmul(Y, Linv_t[lo:hi], out=out[p0 : p0 + hi - lo])
+            else:
+                out[pos[lo:hi]] = np.matmul(Y, Linv_t[lo:hi])
     if small.size:
-        tmp = np.empty((small.size, n, r))
-        _propagate_pairs(pd, Xa, owner[small], dd[small], delta[small], Linv_t[small], tmp)
-        out[small] = tmp
-    return out
+        if pd is None:
+            dd = d[None, :] * delta[small, None]
+            out[pos[small]] = np.matmul(O, np.exp(dd)[:, :, None] * np.matmul(Za[owner[small]], Linv_t[small]))
+        else:
+            tmp = np.empty((small.size, n, r))
+            dd = d[None, :] * delta[small, None]
+            _propagate_pairs(pd, Xa, owner[small], dd, delta[small], Linv_t[small], tmp)
+            out[pos[small]] = tmp
 
 
-def _taylor_terms(Xa, pd, dmax):
-    """``(F / dmax)^i X_a / i!`` for ``i = 0 .. _TAYLOR_TERMS``, shape (A, p + 1, n r), in input/output coordinates.
+def _series_terms(Xa, pd, dmax):
+    """Power-series terms of one exact step from each anchor ``Xa`` (A, n, r), with ``x = dmax delta < 1``.
 
-    Odd powers are ``F`` applied to the even ones, even powers ``F^2 = diag(a^2 + S^T S, a^2 + S S^T)`` applied
-    to the previous even one: the cross terms ``-a S^T + S^T a`` of ``F^2`` cancel exactly in exact arithmetic but
-    not in rounding, and would put rounding of ``W2`` into a much smaller ``W1``.
+    Returns ``terms`` (A, p + 1, n r) with ``e^{F delta} X_a = sum_i x^i terms[:, i]`` (``terms_i = (F / dmax)^i
+    X_a / i!``, ``p = _TAYLOR_TERMS``) and ``gterms`` (A, q, r r) with ``X_a^T G(delta) X_a = sum_j x^(j+1)
+    gterms[:, j]`` (``G(delta) = sum_j (2F)^j delta^(j+1) / (j+1)!``; ``q = 2 p - 14`` terms, remainder below
+    ``2^q / (q+1)!``).  Odd powers are ``F`` applied to the even ones, even powers ``F^2 = diag(a^2 + S^T S,
+    a^2 + S S^T)`` to the previous even one: the cross terms ``-a S^T + S^T a`` of ``F^2`` cancel in exact
+    arithmetic but not in rounding, and would put rounding of ``W2`` into a much smaller ``W1``.
     """
     S = pd["syx"] / dmax
     a = pd["a"] / dmax
     n_in = S.shape[1]
+    F2_in = S.T @ S + a * a * np.eye(n_in)
+    F2_out = S @ S.T + a * a * np.eye(S.shape[0])
     A, n, r = Xa.shape
     p = _TAYLOR_TERMS
     B = np.empty((p + 1, n, A, r))  # anchors side by side: one matrix product per block and power
@@ -620,9 +636,17 @@ def _taylor_terms(Xa, pd, dmax):
             dst[:n_in] = (S.T @ Y2 - a * Y1) / i
             dst[n_in:] = (S @ Y1 + a * Y2) / i
         else:  # B_i = F^2 B_{i-2} / (i (i - 1))
-            dst[:n_in] = (S.T @ (S @ Y1) + a * a * Y1) / (i * (i - 1))
-            dst[n_in:] = (S @ (S.T @ Y2) + a * a * Y2) / (i * (i - 1))
-    return np.ascontiguousarray(np.moveaxis(B, 2, 0)).reshape(A, p + 1, n * r)
+            dst[:n_in] = (F2_in @ Y1) / (i * (i - 1))
+            dst[n_in:] = (F2_out @ Y2) / (i * (i - 1))
+    terms = np.ascontiguousarray(np.moveaxis(B, 2, 0))  # (A, p + 1, n, r)
+    q = 2 * p - 14
+    gterms = np.empty((A, q, r, r))
+    for j in range(q):  # X^T F~^j X = i1! i2! B_i1^T B_i2, i1 + i2 = j
+        i1, i2 = j // 2, j - j // 2
+        coef = 2.0**j * math.factorial(i1) * math.factorial(i2) / (math.factorial(j + 1) * dmax)
+        K = np.matmul(np.swapaxes(terms[:, i1], 1, 2), terms[:, i2])
+        gterms[:, j] = coef * 0.5 * (K + np.swapaxes(K, 1, 2))
+    return terms.reshape(A, p + 1, n * r), gterms.reshape(A, q, r * r)
 
 
 def _propagate_pairs(pd, Xa, owner, dd, delta, Linv_t, out):
@@ -650,8 +674,13 @@ def _propagate_pairs(pd, Xa, owner, dd, delta, Linv_t, out):
 def _tril_inv(L):
     """Inverses of the lower-triangular matrices ``L`` (S, k, k) by 2 x 2 blocks (batched; LAPACK has no batch)."""
     k = L.shape[1]
-    if k == 1:
-        return 1.0 / L
+    if k <= 6:  # forward substitution, row by row
+        inv = np.zeros_like(L)
+        for i in range(k):
+            row = -np.einsum("sj,sjc->sc", L[:, i, :i], inv[:, :i, :]) if i else np.zeros(L.shape[::2])
+            row[:, i] += 1.0
+            inv[:, i] = row / L[:, i, i, None]
+        return inv
     h = k // 2
     A_inv = _tril_inv(np.ascontiguousarray(L[:, :h, :h]))
     C_inv = _tril_inv(np.ascontiguousarray(L[:, h:, h:]))
