@@ -585,7 +585,10 @@ def _step_factors(d, O, Xa, owner, delta, pd, dmax, out, pos):
         sb = np.flatnonzero(np.r_[True, owner[small][1:] != owner[small][:-1], True])
         for lo, hi in zip(sb[:-1], sb[1:]):
             z = Za[owner[small[lo]]]
-            gram[small[lo:hi]] = g[lo:hi] @ (z[:, :, None] * z[:, None, :]).reshape(n, r * r)
+            if (hi - lo) * r > n and n * r * r <= _CHUNK_ELEMENTS:  # many points, small r: one product
+                gram[small[lo:hi]] = g[lo:hi] @ (z[:, :, None] * z[:, None, :]).reshape(n, r * r)
+            else:
+                gram[small[lo:hi]] = np.matmul(z.T[None] * g[lo:hi, None, :], z).reshape(hi - lo, r * r)
     gram = gram.reshape(S, r, r)
     gram[:, np.arange(r), np.arange(r)] += 1.0
     Linv_t = np.ascontiguousarray(np.swapaxes(_tril_inv(np.linalg.cholesky(gram)), 1, 2))  # L^{-T}, cond(L) < ~3
