@@ -591,7 +591,7 @@ def _step_factors(d, O, Xa, owner, delta, pd, dmax, out, pos):
                 gram[small[lo:hi]] = np.matmul(z.T[None] * g[lo:hi, None, :], z).reshape(hi - lo, r * r)
     gram = gram.reshape(S, r, r)
     gram[:, np.arange(r), np.arange(r)] += 1.0
-    Linv_t = np.ascontiguousarray(np.swapaxes(_tril_inv(np.linalg.cholesky(gram)), 1, 2))  # L^{-T}, cond(L) < ~3
+    Linv_t = np.ascontiguousarray(np.swapaxes(_chol_inv(gram), 1, 2))  # L^{-T}, cond(L) < ~3
     if np.any(big):
         powers = np.arange(_TAYLOR_TERMS + 1)
         step_on = np.r_[np.diff(pos) == 1, False]  # pos[i + 1] == pos[i] + 1
@@ -674,24 +674,23 @@ def _propagate_pairs(pd, Xa, owner, dd, delta, Linv_t, out):
     out[:, n_in:] = np.matmul(U, np.matmul(Y2, Linv_t))
 
 
-def _tril_inv(L):
-    """Inverses of the lower-triangular matrices ``L`` (S, k, k) by 2 x 2 blocks (batched; LAPACK has no batch)."""
-    k = L.shape[1]
-    if k <= 6:  # forward substitution, row by row
-        inv = np.zeros_like(L)
-        for i in range(k):
-            row = -np.einsum("sj,sjc->sc", L[:, i, :i], inv[:, :i, :]) if i else np.zeros(L.shape[::2])
-            row[:, i] += 1.0
-            inv[:, i] = row / L[:, i, i, None]
-        return inv
-    h = k // 2
-    A_inv = _tril_inv(np.ascontiguousarray(L[:, :h, :h]))
-    C_inv = _tril_inv(np.ascontiguousarray(L[:, h:, h:]))
-    out = np.zeros_like(L)
-    out[:, :h, :h] = A_inv
-    out[:, h:, h:] = C_inv
-    out[:, h:, :h] = -np.matmul(C_inv, np.matmul(L[:, h:, :h], A_inv))
-    return out
+def _chol_inv(M):
+    """``L^{-1}`` for the Cholesky factors ``L L^T = M`` of the SPD matrices ``M`` (S, k, k), batched.
+
+    Row by row (Cholesky-Banachiewicz), vectorised over the batch: with ``W = L^{-1}`` known on the leading
+    ``i x i`` block, row ``i`` of ``L`` is ``M[i, :i] W[:i, :i]^T`` and row ``i`` of ``W`` is
+    ``-L[i, :i] W[:i, :i] / L[i, i]``.  For the well-conditioned step matrices (condition number below ~10)
+    this is as accurate as LAPACK's ``potrf`` + ``trtri`` (which have no batched form in numpy).
+    """
+    S, k, _ = M.shape
+    W = np.zeros_like(M)
+    for i in range(k):
+        row = np.einsum("sk,sjk->sj", M[:, i, :i], W[:, :i, :i]) if i else np.zeros((S, 0))
+        lii = np.sqrt(M[:, i, i] - np.einsum("sj,sj->s", row, row))
+        if i:
+            W[:, i, :i] = -np.einsum("sj,sjk->sk", row, W[:, :i, :i]) / lii[:, None]
+        W[:, i, i] = 1.0 / lii
+    return W
 
 
 def _reduce_rank(C, n_in, n_out):
