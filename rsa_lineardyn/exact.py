@@ -581,10 +581,11 @@ def _step_factors(d, O, Xa, owner, delta, pd, dmax, out, pos):
         dd = d[None, :] * delta[small, None]
         with np.errstate(over="ignore"):
             g = np.where(d != 0, np.expm1(2 * dd) / (2 * np.where(d != 0, d, 1.0)), delta[small, None])
-        Za = np.matmul(O.T, Xa)  # normwise accurate: only the Gram matrix uses it
+        used, slot = np.unique(owner[small], return_inverse=True)  # the anchors of these points only
+        Za = np.matmul(O.T, Xa[used])  # normwise accurate: only the Gram matrix uses it
         sb = np.flatnonzero(np.r_[True, owner[small][1:] != owner[small][:-1], True])
         for lo, hi in zip(sb[:-1], sb[1:]):
-            z = Za[owner[small[lo]]]
+            z = Za[slot[lo]]
             if (hi - lo) * r > n and n * r * r <= _CHUNK_ELEMENTS:  # many points, small r: one product
                 gram[small[lo:hi]] = g[lo:hi] @ (z[:, :, None] * z[:, None, :]).reshape(n, r * r)
             else:
@@ -605,7 +606,7 @@ def _step_factors(d, O, Xa, owner, delta, pd, dmax, out, pos):
     if small.size:
         if pd is None:
             dd = d[None, :] * delta[small, None]
-            out[pos[small]] = np.matmul(O, np.exp(dd)[:, :, None] * np.matmul(Za[owner[small]], Linv_t[small]))
+            out[pos[small]] = np.matmul(O, np.exp(dd)[:, :, None] * np.matmul(Za[slot], Linv_t[small]))
         else:
             tmp = np.empty((small.size, n, r))
             dd = d[None, :] * delta[small, None]

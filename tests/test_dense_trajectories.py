@@ -162,3 +162,24 @@ def test_no_warning_for_generic_dense_calls():
         warnings.simplefilter("error")
         tr = rl.exact_dynamics(task, W1, W2, np.linspace(0.0, 30.0, 2000))
     assert np.all(np.isfinite(tr.factors))
+
+
+def test_dense_grid_on_an_invariant_manifold():
+    """lam = 0 square network with det(W2 W1) of the other sign than det(Syx): one mode is never learned. On a
+    dense grid every stepped point agrees with the direct evaluation at its time, the mode stays unlearned up to
+    the end of the grid, and the early part follows gradient flow."""
+    task = random_white_task(4, 4, seed=1)
+    W1, W2 = rl.balanced_init(4, 4, 4, 0.0, scale=0.3, seed=11)
+    times = np.linspace(0.0, 250.0, 3000)
+    with pytest.warns(RuntimeWarning, match="1 of the 4 growing modes"):
+        tr = rl.exact_dynamics(task, W1, W2, times)
+    d, O, Z, missing, basis, fast_ok = E._prepare(task, W1, W2, 0.0)
+    direct = E._factors(d, O, Z, times, fast=fast_ok, basis=basis)
+    P = direct @ np.swapaxes(direct, 1, 2)
+    assert max(rel_err(tr.qqt[k], P[k]) for k in range(1, times.size)) <= 1e-12
+    s = np.linalg.svd(task.sigma_yx, compute_uv=False)
+    np.testing.assert_allclose(np.linalg.svd(tr.w2w1[-1], compute_uv=False), np.r_[s[:-1], 0.0], atol=1e-9 * s[0])
+    early = np.flatnonzero((times > 0) & (times <= 5.0))[::40]
+    fl = rl.simulate(task, W1, W2, times[early], method="flow", rtol=1e-13, atol=1e-15)
+    for j, k in enumerate(early):
+        assert rel_err(tr.qqt[k], fl.qqt[j]) <= 1e-8, times[k]
