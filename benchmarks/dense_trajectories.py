@@ -49,11 +49,13 @@ import numpy as np  # noqa: E402
 from scipy.integrate import solve_ivp  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
 import rsa_lineardyn as rl  # noqa: E402
 from rsa_lineardyn import exact as E  # noqa: E402
 from rsa_lineardyn._validation import MAX_BUILD_MEMORY  # noqa: E402
+from _reference import f_matrix  # noqa: E402  (tests/_reference.py: one definition of F)
 
 
 def _orth(rng, k):
@@ -69,18 +71,12 @@ def make_task(n, s, seed=0):
     return rl.Task(X, (U * np.asarray(s, float)) @ V.T @ X)
 
 
-def f_matrix(syx, lam):
-    n_out, n_in = syx.shape
-    F = np.zeros((n_in + n_out, n_in + n_out))
-    F[:n_in, :n_in] = -lam / 2 * np.eye(n_in)
-    F[n_in:, n_in:] = lam / 2 * np.eye(n_out)
-    F[n_in:, :n_in] = syx
-    F[:n_in, n_in:] = syx.T
-    return F
-
-
 def mp_reference(syx, W1, W2, lam, times):
-    """``QQ^T(t)`` for each ``t`` by the closed form in mpmath (one eigendecomposition, enough digits)."""
+    """``QQ^T(t)`` for each ``t`` by the closed form in mpmath (one eigendecomposition, enough digits).
+
+    As ``tests/_reference.reference_qqt`` (which repeats the eigendecomposition per time: about 100 s at n = 100
+    here), with ``QQ^T = Y Y^T``, ``Y = O E Z L^{-T}``, ``L L^T = M``; independent of the package.
+    """
     F = f_matrix(syx, lam)
     n = F.shape[0]
     Q0 = np.concatenate([W1.T, W2], axis=0)

@@ -484,12 +484,14 @@ def _factor_from_q(d, t, Z, Q, w):
     return np.where(grow[:, :, None], K_grow, K_small)
 
 
-def _anchor_plan(s, dmax):
+def _anchor_plan(s, dmax, min_group=1):
     """Which time points are evaluated directly (anchors) and which are one short exact step from an anchor.
 
     Sorted finite times are cut into windows of width ``_STEP / dmax``; the first time of each window is its
     anchor and the later ones in it are reached by one step of length ``delta < _STEP / dmax`` (so
-    ``|d_i| delta < _STEP`` for every eigenvalue).  Infinite times are anchors.
+    ``|d_i| delta < _STEP`` for every eigenvalue).  Infinite times are anchors.  A window with fewer than
+    ``min_group`` later times makes every one of its times an anchor (where a step costs more than the direct
+    evaluation, see :func:`_dense_factors`).
 
     Returns ``anchor`` (A,) indices into ``s``, ``owner`` (T,) the position in ``anchor`` of each point's
     anchor, ``delta`` (T,) (0 for the anchors themselves) and ``order`` (T,), the points sorted by time
@@ -505,6 +507,9 @@ def _anchor_plan(s, dmax):
     window = np.floor(u[:nf] * (dmax / _STEP))
     first = np.ones(T, dtype=bool)
     first[1:nf] = window[1:] != window[:-1]  # the first time of each window, and every infinite time
+    if min_group > 1:
+        group = np.cumsum(first) - 1
+        first |= (np.bincount(group) - 1 < min_group)[group]
     anchor_sorted = np.flatnonzero(first)
     owner_sorted = np.cumsum(first) - 1
     delta_sorted = np.zeros(T)
@@ -534,7 +539,12 @@ def _dense_factors(d, O, Z, s, fast, basis):
         out[:] = 0.0
         return out
     dmax = float(np.max(np.abs(d))) if d.size else 0.0
-    anchor, owner, delta, order = _anchor_plan(s, dmax)
+    # a step through the singular pairs costs about 3 n r^2 + (n_in^2 + n_out^2) r + r^3 flops, the direct
+    # evaluation (n + r) r^2 + n^2 r; below r = 64 batching wins whatever the counts (LAPACK's QR per point has
+    # a large fixed cost there).  The power series (windows of >= _TAYLOR_TERMS points) is cheaper than both.
+    n_io = basis[0]["V"].shape[0] ** 2 + basis[0]["U"].shape[0] ** 2 if basis is not None else n * n
+    costly = r > 64 and 3 * n * r * r + n_io * r + r**3 > (n + r) * r * r + n * n * r
+    anchor, owner, delta, order = _anchor_plan(s, dmax, _TAYLOR_TERMS if costly else 1)
     chunk = max(1, _CHUNK_ELEMENTS // max(1, (n + r) * max(r, 1)))
     Xa = np.empty((anchor.size, n, r))
     for start in range(0, anchor.size, chunk):

@@ -183,3 +183,17 @@ def test_dense_grid_on_an_invariant_manifold():
     fl = rl.simulate(task, W1, W2, times[early], method="flow", rtol=1e-13, atol=1e-15)
     for j, k in enumerate(early):
         assert rel_err(tr.qqt[k], fl.qqt[j]) <= 1e-8, times[k]
+
+
+def test_anchor_plan_windows():
+    """Windows of width 1 / dmax: the first time of each is an anchor, the others one step (delta < 1 / dmax)
+    after it; with ``min_group`` a window with fewer later points makes all of its points anchors."""
+    times = np.array([5.0, 0.0, 0.1, 0.2, np.inf, 1.05, 3.0, 3.01, 0.3])
+    anchor, owner, delta, order = E._anchor_plan(times, 1.0)
+    np.testing.assert_array_equal(np.sort(times[anchor]), [0.0, 1.05, 3.0, 5.0, np.inf])
+    assert np.all(delta[anchor] == 0) and np.all((delta >= 0) & (delta < 1.0))
+    np.testing.assert_allclose(times[anchor[owner]] + delta, times)
+    np.testing.assert_array_equal(times[order], np.sort(times))
+    anchor, owner, delta, _ = E._anchor_plan(times, 1.0, min_group=2)
+    np.testing.assert_array_equal(np.sort(times[anchor]), [0.0, 1.05, 3.0, 3.01, 5.0, np.inf])
+    np.testing.assert_allclose(times[anchor[owner]] + delta, times)
