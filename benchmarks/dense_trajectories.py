@@ -53,7 +53,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
 import rsa_lineardyn as rl  # noqa: E402
-from rsa_lineardyn import exact as E  # noqa: E402
+from rsa_lineardyn.dynamics import exact as E  # noqa: E402
 from rsa_lineardyn._validation import MAX_BUILD_MEMORY  # noqa: E402
 from _reference import f_matrix  # noqa: E402  (tests/_reference.py: one definition of F)
 
@@ -220,7 +220,7 @@ def wide_case():
 
 
 def write_atomic(path, text):
-    from rsa_lineardyn.outputs import write_text
+    from rsa_lineardyn.data.files import write_text
 
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     write_text(path, text)

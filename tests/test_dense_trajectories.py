@@ -18,7 +18,7 @@ from conftest import random_white_task
 from test_exact_small_scale import _task, _weights, block_errors
 
 import rsa_lineardyn as rl
-from rsa_lineardyn import exact as E
+from rsa_lineardyn.dynamics import exact as E
 
 SHAPES = {  # (n_in, n_hidden, n_out) per sign of lam (feasible, no tie at the boundary of the fixed point)
     "bottleneck": lambda lam: (5, 2, 4),
