@@ -112,6 +112,25 @@ def test_unsorted_repeated_and_infinite_times():
         assert rel_err(a.qqt[k], ref) <= 1e-12
 
 
+def test_repeated_times_within_a_window():
+    """Gradient descent reports the times it reached, with repeats (0.04, 0.04, ...): every repeat gets the value
+    at its time (was uninitialised memory for the repeats that are not their window's anchor)."""
+    task = _task(3, 3, seed=1)
+    W1, W2 = _weights(task, 2, 0.0, 0.35, seed=1)
+    base = np.round(np.linspace(0.0, 4.0, 241) / 0.02) * 0.02
+    assert np.unique(base).size < base.size
+    tr = rl.exact_dynamics(task, W1, W2, base)
+    for t in (0.04, 1.0, 2.5, 4.0):
+        ks = np.flatnonzero(np.isclose(base, t, rtol=0, atol=1e-12))
+        ref = reference_qqt(task.sigma_yx, W1, W2, tr.lam, float(base[ks[0]]))
+        for k in ks:
+            assert rel_err(tr.qqt[k], ref) <= 1e-12, (t, k)
+    fl = rl.simulate(task, W1, W2, np.unique(base)[1:], method="flow", rtol=1e-13, atol=1e-15)
+    idx = np.searchsorted(np.unique(base)[1:], base[base > 0])
+    err = max(rel_err(P, fl.qqt[j]) for P, j in zip(tr.qqt[base > 0], idx))
+    assert err <= 1e-9
+
+
 @pytest.mark.parametrize("n_in,h,n_out", [(4, 8, 3), (3, 7, 3), (2, 6, 5)])
 def test_wide_lam_zero_factor_has_rank_columns(n_in, h, n_out):
     """lam = 0: rank(Q0) = rank(W1) <= min(n_in, n_out); the factor carries that many columns, same QQ^T."""

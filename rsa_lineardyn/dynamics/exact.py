@@ -550,6 +550,9 @@ def _dense_factors(d, O, Z, s, fast, basis):
     for start in range(0, anchor.size, chunk):
         Xa[start : start + chunk] = _factors(d, O, Z, s[anchor[start : start + chunk]], fast=fast, basis=basis)
     out[anchor] = Xa
+    same = delta == 0
+    same[anchor] = False
+    out[same] = Xa[owner[same]]  # a time repeated within a window: its anchor's factor, no step
     steps = order[delta[order] > 0]  # sorted by time, so the points of one anchor are consecutive
     pd = basis[0] if basis is not None else None
     for start in range(0, steps.size, chunk):
