@@ -216,3 +216,19 @@ def test_anchor_plan_windows():
     anchor, owner, delta, _ = E._anchor_plan(times, 1.0, min_group=2)
     np.testing.assert_array_equal(np.sort(times[anchor]), [0.0, 1.05, 3.0, 3.01, 5.0, np.inf])
     np.testing.assert_allclose(times[anchor[owner]] + delta, times)
+
+
+@pytest.mark.parametrize("scale", [5.0, 300.0])
+def test_dense_grid_from_large_weights(scale):
+    """Weights far above the fixed point (||Q0||^2 up to 1e6 x max|eig F|): the step matrices are then far from the
+    identity, and each stepped point still agrees with the direct evaluation at its time; mpmath at two times."""
+    task = random_white_task(4, 3, seed=2)
+    W1, W2 = rl.balanced_init(4, 3, 3, 0.5, scale=scale, seed=3)
+    times = np.linspace(0.0, 3.0, 600)
+    tr = rl.exact_dynamics(task, W1, W2, times)
+    d, O, Z, missing, basis, fast_ok = E._prepare(task, W1, W2, tr.lam)
+    direct = E._factors(d, O, Z, times, fast=fast_ok, basis=basis)
+    P = direct @ np.swapaxes(direct, 1, 2)
+    assert max(rel_err(tr.qqt[k], P[k]) for k in range(times.size)) <= 1e-13
+    for k in (7, 300):
+        assert rel_err(tr.qqt[k], reference_qqt(task.sigma_yx, W1, W2, tr.lam, times[k])) <= 1e-12, times[k]
