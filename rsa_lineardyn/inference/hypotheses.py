@@ -46,17 +46,12 @@ import warnings
 
 import numpy as np
 
-from .._log import stderr_is_terminal
 from .._validation import (
-    check_run_options,
     InputTypeError,
     InputValueError,
-    check_bool,
     check_choice,
     check_comparison_method,
     check_distinct,
-    check_grid_size,
-    MAX_BOOT,
     MAX_GRID,
     check_kwargs,
     check_positive_int,
@@ -70,6 +65,7 @@ from .baselines import feature_rdms, feature_weights, unit_stage_means
 from .crossval import TIE_TOL, fold_network, jackknife, noise_ceiling, percentile, run_cv, static_scores, t_summary, unit_folds
 from ..representations.descriptors import condition_key, with_condition_labels
 from .design import Candidates, _as_rdms, _lam_values, _theta, check_labelled, check_n_widths, make_design
+from .settings import DataReading, Execution, Resampling, TimeGrid
 from .scorer import (STAGE_SCALES, Rows, check_score_memory, missing_note, resolve_stage_scale, score_rows,
                      unit_matrix_check)
 from ..models.network import DegeneracyWarning, LinearNetworkModel
@@ -553,21 +549,16 @@ class _Args:
             raise InputValueError(f"`baseline` must be one of 'modes', 'features', None; got {kw['baseline']!r}.")
         check_choice(kw["baseline_weights"], "baseline_weights", ("per_stage", "shared"))
         check_choice(kw["correction"], "correction", _CORRECTIONS)
-        self.n_boot = check_positive_int(kw["n_boot"], "n_boot", minimum=0, maximum=MAX_BOOT)
-        self.ci = check_real(kw["ci"], "ci", minimum=0, maximum=1, strict_min=True)
-        if self.ci >= 1:
-            raise InputValueError(f"`ci` must be below 1, got {self.ci}.")
-        self.n_lam = check_grid_size(kw["n_lam"], "n_lam")
-        check_choice(kw["time_map"], "time_map", ("linear", "free"))
-        self.time_offset = check_bool(kw["time_offset"], "time_offset")
+        self.reading = DataReading.checked(kw["subject_descriptor"], kw["stage_descriptor"], kw["condition_descriptor"],
+                                           kw["stage_order"])
+        self.grid = TimeGrid.checked(kw["time_map"], kw["time_offset"], kw["time_bounds"], kw["n_times"], kw["n_lam"])
+        self.resampling = Resampling.checked(kw["n_boot"], kw["ci"], kw["random_state"], kw["seed"],
+                                             "evaluate_hypotheses")
+        self.run = Execution.checked(kw["n_jobs"], kw["backend"], kw["progress"], kw["subject_descriptor"],
+                                     kw["stage_descriptor"])
         self.n_folds = None if kw["n_folds"] is None else check_positive_int(kw["n_folds"], "n_folds", minimum=2)
         self.sigma_k = check_sigma_k(kw["sigma_k"], data_rdms.n_cond)
-        self.n_jobs, self.backend, progress = check_run_options(kw["n_jobs"], kw["backend"], kw["subject_descriptor"],
-                                                                kw["stage_descriptor"], kw["progress"])
-        self.progress = stderr_is_terminal() if progress is None else progress
-        self.rng, _, self.random_state = resolve_random_state(kw["random_state"], kw["seed"], "evaluate_hypotheses")
-        for k in ("baseline", "baseline_weights", "subject_descriptor", "stage_descriptor", "stage_order", "time_map",
-                  "time_bounds", "n_times", "stage_scale", "correction"):
+        for k in ("baseline", "baseline_weights", "stage_scale", "correction"):
             setattr(self, k, kw[k])
         if self.method in _SLOW_METHODS:
             warnings.warn(
@@ -601,9 +592,9 @@ def _design(a, hyps):
     scales += [10.0 ** m.bounds[m.param_names.index("log10_scale")][0] for h in nets for m in h.models
                if m.fit_scale]
     tau = nets[0].models[0].tau if nets else 1.0
-    design = make_design(a.data_rdms, a.task, subject_descriptor=a.subject_descriptor,
-                         stage_descriptor=a.stage_descriptor, stage_order=a.stage_order, time_map=a.time_map,
-                         time_offset=a.time_offset, time_bounds=a.time_bounds, n_times=a.n_times,
+    design = make_design(a.data_rdms, a.task, subject_descriptor=a.reading.subject_descriptor,
+                         stage_descriptor=a.reading.stage_descriptor, stage_order=a.reading.stage_order, time_map=a.grid.time_map,
+                         time_offset=a.grid.time_offset, time_bounds=a.grid.time_bounds, n_times=a.grid.n_times,
                          min_scale=min(scales) if scales else 0.1, tau=tau)
     a.messages = list(design.messages)
     for h in hyps:  # with several stages, the baseline's name says whether its weights may change over learning
@@ -654,9 +645,9 @@ def _score_hypotheses(a, hyps, design, rows):
     unit_of = rows.rdm_unit
     for h in hyps:
         if h.kind == "network":
-            cands = h.candidates(a.n_lam)
+            cands = h.candidates(a.grid.n_lam)
             check_score_memory(design, len(cands), rows.shared, what=f"hypothesis {h.name!r}")
-            kw = dict(n_jobs=a.n_jobs, backend=a.backend, progress=a.progress, what=f"hypothesis {h.name}")
+            kw = dict(n_jobs=a.run.n_jobs, backend=a.run.backend, progress=a.run.progress, what=f"hypothesis {h.name}")
             R = score_rows(design, cands, a.method, a.sigma_k, unit_of, rows.n_units, rows.shared, **kw)[0]
             h.cands = cands
             tensors.append(R)
@@ -669,17 +660,17 @@ def _score_hypotheses(a, hyps, design, rows):
 
 def _crossvalidate(a, hyps, tensors, design, rows):
     """Crossvalidated per-unit scores, their jackknife, the bootstrap, the noise ceiling (one dict)."""
-    folds, cv_name = unit_folds(rows.n_units, a.n_folds, a.rng)
+    folds, cv_name = unit_folds(rows.n_units, a.n_folds, a.resampling.rng)
     record = []
     ones = np.ones(rows.n_units, dtype=int)
     means = unit_stage_means(design.data, design.stage_of, rows.rdm_unit, rows.n_units, design.K)
     ctx = (design, rows, means, a.method, a.sigma_k)
     S = run_cv(hyps, tensors, ctx, ones, folds, record)
     boot = None
-    if a.n_boot:
-        boot = np.full((a.n_boot, len(hyps)), np.nan)
-        for b in range(a.n_boot):
-            counts = np.bincount(a.rng.integers(0, rows.n_units, rows.n_units), minlength=rows.n_units)
+    if a.resampling.n_boot:
+        boot = np.full((a.resampling.n_boot, len(hyps)), np.nan)
+        for b in range(a.resampling.n_boot):
+            counts = np.bincount(a.resampling.rng.integers(0, rows.n_units, rows.n_units), minlength=rows.n_units)
             Sb = run_cv(hyps, tensors, ctx, counts, folds, None)
             ok = counts > 0
             den = np.sum(np.isfinite(Sb[ok]) * counts[ok, None], axis=0)
@@ -705,16 +696,16 @@ def _result(a, hyps, design, rows, tensors, cv):
     settings = dict(method=a.method, n_units=rows.n_units, unit_descriptor=a.unit_key, cv=cv["cv_name"],
                     n_stages=design.K, stages=design.stages, stage_descriptor=design.stage_key,
                     stage_order=[str(s_) for s_ in design.stages],
-                    time_map="snapshot" if design.snapshot else a.time_map, n_times=a.n_times, n_lam=a.n_lam,
-                    n_boot=a.n_boot, ci=a.ci, baseline=a.baseline, baseline_weights=a.baseline_weights,
-                    stage_scale=a.stage_scale_used, correction=a.correction, random_state=a.random_state,
+                    time_map="snapshot" if design.snapshot else a.grid.time_map, n_times=a.grid.n_times, n_lam=a.grid.n_lam,
+                    n_boot=a.resampling.n_boot, ci=a.resampling.ci, baseline=a.baseline, baseline_weights=a.baseline_weights,
+                    stage_scale=a.stage_scale_used, correction=a.correction, random_state=a.resampling.random_state,
                     draws=draws, time_bounds=(design.t_lo, design.t_hi))
     fitted = _fitted_models(a, hyps, design, rows, tensors)
     result = _rsatoolbox_result(hyps, S, J, a.method, nc_lo, nc_hi, [f[-1]["object"] for f in fitted])
     fits = pd_records([r for f in fitted for r in f])
     return HypothesisResult(table=table, pairwise=pairwise, unit_scores=unit_scores, folds=folds_df, result=result,
-                            fits=fits, messages=a.messages, settings=settings, seed=a.random_state,
-                            random_state=a.random_state, hypotheses=hyps)
+                            fits=fits, messages=a.messages, settings=settings, seed=a.resampling.random_state,
+                            random_state=a.resampling.random_state, hypotheses=hyps)
 
 
 def pd_records(records):
@@ -796,14 +787,14 @@ def _model_table(a, hyps, S, J, boot, nc_lo, nc_hi, n_units, folds_df):
 
     rows = []
     for j, h in enumerate(hyps):
-        st = t_summary(S[:, j], J[:, j], a.ci, two_sided=False)
-        full = t_summary(S[:, j], J[:, j], a.ci)  # two-sided interval
+        st = t_summary(S[:, j], J[:, j], a.resampling.ci, two_sided=False)
+        full = t_summary(S[:, j], J[:, j], a.resampling.ci)  # two-sided interval
         row = dict(model=h.name, kind=h.kind, mean=st["mean"], sem=st["sem"], ci_low=full["ci_low"],
                    ci_high=full["ci_high"], p_zero=st["p"], noise_ceiling_lower=nc_lo, noise_ceiling_upper=nc_hi,
                    method=a.method, n_units=n_units, n_valid_units=st["n"], dof=st["dof"],
                    variance_method=st["variance_method"], edge_fraction=_edge_fraction(folds_df, h))
         if boot is not None:
-            row["boot_ci_low"], row["boot_ci_high"] = percentile(boot[:, j], a.ci)
+            row["boot_ci_low"], row["boot_ci_high"] = percentile(boot[:, j], a.resampling.ci)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -823,12 +814,12 @@ def _pairwise_table(a, names, S, J, boot):
     prow = []
     for i in range(len(names)):
         for j in range(i + 1, len(names)):
-            st = t_summary(S[:, i] - S[:, j], J[:, i] - J[:, j], a.ci, tie_tol=TIE_TOL)
+            st = t_summary(S[:, i] - S[:, j], J[:, i] - J[:, j], a.resampling.ci, tie_tol=TIE_TOL)
             row = dict(model_a=names[i], model_b=names[j], mean_diff=st["mean"], sem=st["sem"], ci_low=st["ci_low"],
                        ci_high=st["ci_high"], p=st["p"], n_units=st["n"], dof=st["dof"],
                        variance_method=st["variance_method"])
             if boot is not None:
-                row["boot_ci_low"], row["boot_ci_high"] = percentile(boot[:, i] - boot[:, j], a.ci)
+                row["boot_ci_low"], row["boot_ci_high"] = percentile(boot[:, i] - boot[:, j], a.resampling.ci)
             prow.append(row)
     cols = ["model_a", "model_b", "mean_diff", "sem", "ci_low", "ci_high", "p", "p_corrected", "correction",
             "significant", "n_units", "dof", "variance_method"] + (["boot_ci_low", "boot_ci_high"] if boot is not None
@@ -836,7 +827,7 @@ def _pairwise_table(a, names, S, J, boot):
     df = pd.DataFrame(prow, columns=[c for c in cols if c not in ("p_corrected", "correction", "significant")])
     df["p_corrected"] = correct_pvalues(df["p"].to_numpy(dtype=float), a.correction)
     df["correction"] = a.correction
-    df["significant"] = df["p_corrected"] < 1 - a.ci
+    df["significant"] = df["p_corrected"] < 1 - a.resampling.ci
     return df[cols]
 
 
@@ -853,7 +844,7 @@ def _notes(a, hyps, S, pairwise, table, tensors):
     among = pairwise[pairwise.model_a.isin(nets) & pairwise.model_b.isin(nets)]
     if len(nets) > 1 and len(among) and not among["significant"].any():
         a.messages.append(
-            f"the data cannot decide between {nets}: no pair differs at alpha = {1 - a.ci:.2g} after {a.correction} "
+            f"the data cannot decide between {nets}: no pair differs at alpha = {1 - a.resampling.ci:.2g} after {a.correction} "
             f"correction (largest |mean difference| {among['mean_diff'].abs().max():.3g}, smallest corrected p = "
             f"{among['p_corrected'].min():.3g}). Report that the hypotheses are not distinguished, not the ranking "
             "of their means.")
