@@ -52,6 +52,7 @@ _LAZY = {
     "mode_strengths": "model", "model_from_dict": "model", "score_grid": "fitters",
     "FitResult": "fitting", "fit_rdms": "fitting", "plot_fit_profile": "fitting", "score_matrix": "fitting",
     "feature_rdms": "baselines",
+    "RoiFitResult": "rois", "fit_rois": "rois",
     "HypothesisResult": "hypotheses", "compare_regimes": "hypotheses", "compare_widths": "hypotheses",
     "evaluate_hypotheses": "hypotheses", "plot_hypotheses": "hypotheses", "regime_models": "hypotheses",
     "width_models": "hypotheses",
@@ -62,7 +63,7 @@ _LAZY = {
 _SUBMODULES = frozenset({
     "baselines", "cli", "crossval", "datasets", "demos", "design", "engines", "exact", "fitters", "fitting",
     "hypotheses", "initialization", "intervals", "model", "outputs", "plotting", "random_starts", "recovery",
-    "representations", "rsa", "scoring", "simulate", "synthetic", "task", "trajectory",
+    "representations", "rois", "rsa", "scoring", "simulate", "synthetic", "task", "trajectory",
 })
 
 __all__ = [
@@ -78,7 +79,7 @@ __all__ = [
     "make_rdms", "rdms_from_matrices", "task_from_dataframe", "to_rdms",
     "DegeneracyWarning", "UndefinedFitWarning", "ConditionOrderWarning", "LinearNetworkModel", "compare_model", "fit_linear_network", "load_results",
     "mode_strengths", "model_from_dict", "score_grid",
-    "FitResult", "fit_rdms", "plot_fit_profile", "score_matrix",
+    "FitResult", "fit_rdms", "plot_fit_profile", "score_matrix", "RoiFitResult", "fit_rois",
     "HypothesisResult", "compare_regimes", "compare_widths", "evaluate_hypotheses", "plot_hypotheses",
     "regime_models", "width_models", "feature_rdms",
     "logger", "progress_bars",
