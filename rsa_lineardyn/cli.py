@@ -1452,7 +1452,7 @@ def build_parser():
     loud = parser.add_mutually_exclusive_group()
     loud.add_argument("--verbose", action="store_true", help="debug messages, and full tracebacks on errors")
     loud.add_argument("--quiet", action="store_true", help="no notices and no progress bars (warnings and errors only)")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{figure1,trajectory,fit,compare,demo}",
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{figure1,trajectory,fit,fit-rois,compare,demo}",
                                 parser_class=_Parser)
 
     def common(p, out_default="out"):
@@ -1559,6 +1559,9 @@ def build_parser():
     p.add_argument("--no-start-check", action="store_true",
                    help="skip the refit under the other assumed start (faster; intervals then ignore the start)")
     p.set_defaults(func=cmd_fit)
+    from .cli_rois import add_parser as add_fit_rois  # fit-rois lives in cli_rois.py
+
+    add_fit_rois(sub)
 
     p = sub.add_parser("compare", help="hypothesis test: which widths (or regimes) explain the data best",
                        description="Crossvalidated hypothesis test over subjects (rl.compare_widths, or "

@@ -289,11 +289,12 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
         Monte-Carlo draws of the expected geometry (default: the model's,
         32 in antithetic pairs).
     n_jobs : int, default 1
-        joblib parallelism over hidden widths.  Inside
-        ``with joblib.parallel_config(backend="dask"):`` (and a
-        ``dask.distributed.Client``) the work runs on the cluster.
+        joblib parallelism over hidden widths.  For many regions (ROIs,
+        searchlights) use :func:`rsa_lineardyn.fit_rois`, which shares the
+        predictions and runs the regions in parallel.
     backend : str, optional
-        joblib backend (default: joblib's current one).
+        joblib backend (default: joblib's current one), or ``"dask"``: the
+        widths are submitted to the running ``dask.distributed.Client``.
     progress : bool, optional
         tqdm progress bars; default on only when stderr is a terminal.
     seed
