@@ -307,7 +307,9 @@ def _score_group(design, model, lams, log10_scales, method, sigma_k, pair_weight
             for ls in log10_scales:
                 if rank_one is not None:  # scores straight from the rank-one weights (no n_pairs-long vectors)
                     lam_, scale_, _ = model._unpack(_theta(model, lam, ls))
-                    S = rank_one.score(model._engine.rank_one(lam_, scale_, uniq, model.tau)[0])[None]
+                    w = model._engine.rank_one(lam_, scale_, uniq, model.tau)[0]
+                    kept = getattr(model._engine, "kept_predictions", None)  # fit_rois: kept across regions
+                    S = rank_one.score(w, None if kept is None else kept(w, rank_one.Bsq))[None]
                     out[:, :, c, :] = np.take_along_axis(S, idx[None], axis=1).transpose(0, 2, 1)
                     c += 1
                     continue

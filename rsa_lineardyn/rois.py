@@ -34,23 +34,55 @@ _OWN = ("data_rdms", "task", "n_jobs", "backend", "progress")
 # ----------------------------------------------------------------------------
 # shared predictions
 # ----------------------------------------------------------------------------
+_OWN_ATTRS = ("_engine", "_store", "_frozen", "_vectors", "_key_of", "_budget")
+#: Most bytes of full predictions (rows of near-constant predictions, scored directly) kept per fit_rois call
+KEPT_BYTES = 512 * 2**20
+
+
 class _SharedEngine:
     """A model's engine that keeps the rank-one weights it computed, for every later region.
 
     ``rank_one(lam, scale, times, tau)`` is looked up by its exact arguments; :meth:`freeze` stops storing (after
     the first region: the grids' predictions are in, and the continuous refinement's points, which differ per
-    region, would only grow the store).  Stored arrays are read-only.
+    region, would only grow the store).  Stored arrays are read-only.  :meth:`kept_predictions` keeps the full
+    predictions of the rows the rank-one scorer evaluates directly (near-constant predictions at early times), up
+    to ``budget`` bytes shared by the engines of one call.
     """
 
-    def __init__(self, engine):
+    def __init__(self, engine, budget):
         self._engine = engine
         self._store = {}
         self._frozen = False
+        self._vectors = {}  # (store key, rows) -> predictions (n_rows, n_pairs)
+        self._key_of = {}  # id of a stored weight array -> its store key
+        self._budget = budget  # [bytes left], shared by the engines of one call
 
     def __getattr__(self, name):
-        if name in ("_engine", "_store", "_frozen"):  # unpickling: not set yet
+        if name in _OWN_ATTRS:  # unpickling: not set yet
             raise AttributeError(name)
         return getattr(self._engine, name)
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._key_of = {id(v[0]): k for k, v in self._store.items()}  # new objects after unpickling
+
+    def kept_predictions(self, w, Bsq):
+        """``rows -> max(w[rows] @ Bsq, 0)`` for ``w`` from :meth:`rank_one`, kept while the budget lasts."""
+        key = self._key_of.get(id(w))
+
+        def predictions(rows):
+            k = None if key is None else (key, rows.tobytes())
+            hit = self._vectors.get(k) if k is not None else None
+            if hit is not None:
+                return hit
+            V = np.maximum(w[rows] @ Bsq, 0.0)
+            if k is not None and not self._frozen and V.nbytes <= self._budget[0]:
+                V.flags.writeable = False
+                self._vectors[k] = V
+                self._budget[0] -= V.nbytes
+            return V
+
+        return predictions
 
     def rank_one(self, lam, scale, times, tau):
         t = np.ascontiguousarray(times, dtype=float)
@@ -64,6 +96,7 @@ class _SharedEngine:
                 if isinstance(a, np.ndarray):
                     a.flags.writeable = False
             self._store[key] = out
+            self._key_of[id(out[0])] = key
         return out
 
     def freeze(self):
@@ -74,12 +107,12 @@ class _SharedEngine:
         return len(self._store)
 
 
-def _share(cands):
+def _share(cands, budget):
     """Give every model of ``cands`` a :class:`_SharedEngine` (rank-one engines only; others recompute)."""
     if cands is not None:
         for model, _, _ in cands.groups:
             if hasattr(model._engine, "rank_one") and not isinstance(model._engine, _SharedEngine):
-                model._engine = _SharedEngine(model._engine)
+                model._engine = _SharedEngine(model._engine, budget)
     return cands
 
 
@@ -325,7 +358,9 @@ def fit_rois(data_rdms, task, n_hidden=None, lam=None, *, roi_descriptor="auto",
         s = dataclasses.replace(s, n_jobs=1, backend=None, progress=False)
         roi_key, labels, members = _regions(data_rdms, roi_descriptor)
         items = [(data_rdms[idx], lab, rng) for lab, idx, rng in zip(labels, members, _rngs(s, len(labels)))]
-        shared = (_share(_candidates(task, data_rdms, s)), _share(_candidates(task, data_rdms, s, other=True)))
+        budget = [KEPT_BYTES]
+        shared = (_share(_candidates(task, data_rdms, s), budget),
+                  _share(_candidates(task, data_rdms, s, other=True), budget))
         subject_fits = check_bool(subject_fits, "subject_fits")
         args = (task, s, shared, roi_key, subject_fits)
         first, res0 = _fit_one(*items[0], *args)  # fills the shared predictions

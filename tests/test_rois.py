@@ -75,7 +75,7 @@ def test_shared_engine_keeps_predictions(tree):
 
     model = rl.LinearNetworkModel(tree, n_hidden=2, init="random", n_draws=4, seed=1)
     plain = model.predict_times([0.1, 1.0], [0.3, 0.0])
-    model._engine = _SharedEngine(model._engine)
+    model._engine = _SharedEngine(model._engine, [2**20])
     w1 = model._engine.rank_one(0.3, 0.1, np.array([0.1, 1.0]), 1.0)[0]
     assert model._engine.rank_one(0.3, 0.1, np.array([0.1, 1.0]), 1.0)[0] is w1  # looked up, not recomputed
     assert not w1.flags.writeable
