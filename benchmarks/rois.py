@@ -159,7 +159,7 @@ def main(argv=None):
             results[name] = run_option(name, data, task, args.n_loop, dask_check=(i == 0 and not args.no_dask))
             print(name, json.dumps(results[name], default=str), flush=True)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    from rsa_lineardyn.outputs import write_text
+    from rsa_lineardyn.data.files import write_text
 
     write_text(args.out + ".json", json.dumps({"n_roi": args.n_roi, "n_loop": args.n_loop, "results": results},
                                               indent=2, default=str))

@@ -8,7 +8,8 @@ import pytest
 from rsatoolbox.rdm import RDMs, concat
 
 import rsa_lineardyn as rl
-from rsa_lineardyn.cli import load_task, main
+from rsa_lineardyn.cli import main
+from rsa_lineardyn.cli.inputs import load_task
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +72,7 @@ def test_every_region_equals_fit_rdms(tree, times, kw):
 def test_shared_engine_keeps_predictions(tree):
     import pickle
 
-    from rsa_lineardyn.rois import _SharedEngine
+    from rsa_lineardyn.inference.rois import _SharedEngine
 
     model = rl.LinearNetworkModel(tree, n_hidden=2, init="random", n_draws=4, seed=1)
     plain = model.predict_times([0.1, 1.0], [0.3, 0.0])
