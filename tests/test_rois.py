@@ -211,3 +211,19 @@ def test_cli_fit_rois_writes_table_and_arrays(tree, tmp_path, capsys):
     assert main(args) == 1  # outputs exist: refused without --force
     assert "exist" in capsys.readouterr().err
     assert main(args + ["--force"]) == 0
+
+
+def test_cli_fit_rois_help_has_examples_and_stays_light(capsys):
+    import subprocess
+    import sys
+
+    with pytest.raises(SystemExit) as exc:
+        main(["fit-rois", "--help"])
+    assert exc.value.code == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out and "rsa-lineardyn fit-rois" in out and "--quiet" in out and "--verbose" in out
+    script = ("import sys\nfrom rsa_lineardyn.cli import main\ntry:\n    main(['fit-rois', '--help'])\n"
+              "except SystemExit:\n    pass\n"
+              "print(sorted(m for m in sys.modules if m.split('.')[0] in ('rsatoolbox', 'pandas', 'scipy', 'dask')))")
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert res.stdout.strip().splitlines()[-1] == "[]", res.stdout + res.stderr
