@@ -151,6 +151,8 @@ def test_joblib_and_dask_give_the_serial_table(tree):
     serial = rl.fit_rois(data, tree, **opts)
     threads = rl.fit_rois(data, tree, n_jobs=2, backend="threading", chunk_size=1, **opts)
     pd.testing.assert_frame_equal(serial.table, threads.table)
+    processes = rl.fit_rois(data, tree, n_jobs=2, chunk_size=2, **opts)  # loky: the shared models pickled
+    pd.testing.assert_frame_equal(serial.table, processes.table)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,

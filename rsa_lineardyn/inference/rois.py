@@ -331,6 +331,16 @@ def fit_rois(data_rdms, task, n_hidden=None, lam=None, *, roi_descriptor="auto",
         ``table`` (one row per region: best ``n_hidden``, ``lam``, time(s), ``score``, intervals with
         ``n_boot > 0``), ``rois``, ``centres`` and ``to_volume(column, shape)`` for searchlight maps.
 
+    Notes
+    -----
+    The first region is fitted in the calling process and fills the shared store: the rank-one weights of every
+    candidate at every time of the grid (fit and start check; ``n_candidates x n_times x J`` numbers), plus the
+    full predictions of the near-constant early-time rows that are scored directly, up to :data:`KEPT_BYTES`
+    (512 MiB) per call.  The store is then frozen and sent with the work (joblib) or scattered once (dask).
+    Engines without rank-one weights (``representation="ntk"``) recompute their predictions in every region.
+    Every region is refined and bootstrapped on its own: that work, not the predictions, sets the cost per
+    region (``benchmarks/rois.py``).
+
     Examples
     --------
     >>> import numpy as np, rsatoolbox, rsa_lineardyn as rl
