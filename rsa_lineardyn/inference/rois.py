@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
+import threading
 
 import numpy as np
 
@@ -34,7 +35,7 @@ _OWN = ("data_rdms", "task", "n_jobs", "backend", "progress")
 # ----------------------------------------------------------------------------
 # shared predictions
 # ----------------------------------------------------------------------------
-_OWN_ATTRS = ("_engine", "_store", "_frozen", "_vectors", "_key_of", "_budget")
+_OWN_ATTRS = ("_engine", "_store", "_frozen", "_vectors", "_key_of", "_budget", "_lock")
 #: Most bytes of full predictions (rows of near-constant predictions, scored directly) kept per fit_rois call
 KEPT_BYTES = 512 * 2**20
 
@@ -56,15 +57,20 @@ class _SharedEngine:
         self._vectors = {}  # (store key, rows) -> predictions (n_rows, n_pairs)
         self._key_of = {}  # id of a stored weight array -> its store key
         self._budget = budget  # [bytes left], shared by the engines of one call
+        self._lock = threading.Lock()  # regions in threads (joblib threading, dask) share the engine and its caches
 
     def __getattr__(self, name):
         if name in _OWN_ATTRS:  # unpickling: not set yet
             raise AttributeError(name)
         return getattr(self._engine, name)
 
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._key_of = {id(v[0]): k for k, v in self._store.items()}  # new objects after unpickling
+        self._lock = threading.Lock()
 
     def kept_predictions(self, w, Bsq):
         """``rows -> max(w[rows] @ Bsq, 0)`` for ``w`` from :meth:`rank_one`, kept while the budget lasts."""
@@ -90,7 +96,8 @@ class _SharedEngine:
         hit = self._store.get(key)
         if hit is not None:
             return hit
-        out = self._engine.rank_one(lam, scale, times, tau)
+        with self._lock:
+            out = self._engine.rank_one(lam, scale, times, tau)
         if not self._frozen:
             for a in out:
                 if isinstance(a, np.ndarray):
