@@ -67,6 +67,7 @@ from .._validation import (
     AssumptionError,
     InputTypeError,
     InputValueError,
+    NotFittedError,
     check_1d,
     check_bounds,
     check_choice,
@@ -315,7 +316,9 @@ class LinearNetworkModel(Model):
     param_names : list of str
     bounds : list of (float, float)
     default_theta : ndarray
-        Used by ``predict(None)`` until :meth:`fit` sets ``theta_``.
+        A starting point of the parameters (mid-range time, lam 0 when free): pass it as ``theta`` to predict
+        before fitting.  ``predict(None)`` on an unfitted model raises :class:`~rsa_lineardyn.NotFittedError`
+        (rsatoolbox's ``eval_fixed`` calls it so: it would silently score an arbitrary parameter set).
     labels : list of str
         Condition labels of the prediction (``"feature:item"`` for the NTK).
     theta_ : ndarray or None
@@ -506,7 +509,14 @@ class LinearNetworkModel(Model):
     def _unpack(self, theta):
         """theta -> (lam, scale, time), validated."""
         if theta is None:
-            theta = self.theta_ if self.theta_ is not None else self.default_theta
+            if self.theta_ is None:
+                raise NotFittedError(
+                    f"model {self.name!r} is not fitted: call model.fit(data) first, or pass theta explicitly "
+                    f"({self.n_param} numbers {self.param_names}; model.default_theta is a starting point). "
+                    "rsatoolbox's eval_fixed predicts with theta=None: fit the model, or use eval_bootstrap/crossval "
+                    "with fitting, or rl.evaluate_hypotheses."
+                )
+            theta = self.theta_
         th = check_1d(theta, "theta", what=f"numbers {self.param_names}",
                       empty_hint=f"give {self.n_param} numbers {self.param_names}")
         if th.size != self.n_param:
@@ -541,8 +551,8 @@ class LinearNetworkModel(Model):
     def params(self, theta=None):
         """The parameters ``theta`` stands for, by name: ``{"lam", "time", "scale"}``.
 
-        ``theta=None`` reads ``theta_`` from the last :meth:`fit`, else
-        ``default_theta``.  Fixed parameters (``lam=...`` at construction,
+        ``theta=None`` reads ``theta_`` from the last :meth:`fit` (an unfitted model raises
+        :class:`~rsa_lineardyn.NotFittedError`).  Fixed parameters (``lam=...`` at construction,
         ``scale`` without ``fit_scale``) are reported with their fixed values;
         ``time`` is in units of ``tau`` (``10 ** log10_time``).
 
@@ -560,7 +570,8 @@ class LinearNetworkModel(Model):
     def predict(self, theta=None):
         """Predicted dissimilarity vector (rsatoolbox's upper-triangle order) at ``theta``.
 
-        ``theta=None`` uses ``theta_`` from the last :meth:`fit`, else ``default_theta``.
+        ``theta=None`` uses ``theta_`` from the last :meth:`fit`; on an unfitted model it raises
+        :class:`~rsa_lineardyn.NotFittedError` (pass ``theta``, e.g. ``default_theta``).
         Results are cached per parameter set.
         """
         lam, scale, time = self._unpack(theta)
@@ -604,9 +615,16 @@ class LinearNetworkModel(Model):
         )
 
     def predict_times(self, times, theta=None):
-        """Dissimilarity vectors at several times (other parameters from ``theta``), shape (T, npairs)."""
-        lam, scale, _ = self._unpack(theta)
+        """Dissimilarity vectors at several times (other parameters from ``theta``), shape (T, npairs).
+
+        With ``lam`` fixed at construction and no ``fit_scale``, the times are the only free parameter and
+        ``theta`` may stay ``None`` on an unfitted model.
+        """
         times = check_times(times, "times")  # (np.inf: the end of learning)
+        if theta is None and self.theta_ is None and self.lam is not None and not self.fit_scale:
+            lam, scale = self.lam, self.scale
+        else:
+            lam, scale, _ = self._unpack(theta)
         return self._full.vectors(lam, scale, times)
 
     # -- fitting ---------------------------------------------------------------
@@ -730,7 +748,8 @@ class LinearNetworkModel(Model):
             "bounds": np.array(self.bounds, dtype=float),
             "theta": "none" if self.theta_ is None else np.asarray(self.theta_, dtype=float),
         }
-        rdm = self.predict_rdm(None).to_dict()
+        # an unfitted model is stored with its prediction at default_theta (rsatoolbox reads this RDM back)
+        rdm = self.predict_rdm(self.default_theta if self.theta_ is None else None).to_dict()
         return {"rdm": rdm, "name": self.name, "type": "ModelFixed", "rsa_lineardyn": spec}
 
     @classmethod
