@@ -6,7 +6,8 @@ bundled hIT subject/session RDMs: subject j of region r is ``|sum_k a_rk D_k + n
 
 Side by side in one run, one BLAS thread, for two option sets:
 
-* ``point``: point estimates (``n_boot=0``; refinement and start check on, as the defaults);
+* ``point``: point estimates (``n_boot=0``; refinement and start check on, as the defaults; fit_rdms still fits
+  every subject, fit_rois does not: ``subject_fits=False``);
 * ``default``: the package defaults (``n_boot=100``, start check, refinement).  ``fit_rdms`` also fits and
   bootstraps every subject; ``fit_rois`` reports the regions' group fits and intervals only
   (``subject_fits=False``), which do not depend on that work.
