@@ -593,13 +593,13 @@ __all__ += ["MAX_GRID", "MAX_BOOT", "LAM_LIMIT", "check_grid_size", "check_lam"]
 
 
 def check_backend(backend, name="backend"):
-    """Return ``backend`` if it is ``None`` or the name of a joblib backend registered now (e.g. ``"loky"``,
-    ``"threading"``, or ``"dask"`` once dask.distributed has registered it)."""
-    if backend is None:
-        return None
+    """Return ``backend`` if it is ``None``, ``"dask"`` (the running dask.distributed client, used directly) or the
+    name of a joblib backend registered now (e.g. ``"loky"``, ``"threading"``)."""
+    if backend is None or backend == "dask":  # "dask": dask.distributed's current client, used directly
+        return backend
     from joblib.parallel import BACKENDS
 
-    valid = sorted(BACKENDS)
+    valid = sorted(set(BACKENDS) | {"dask"})
     if not isinstance(backend, str):
         raise InputTypeError(f"`{name}` must be None or the name of a joblib backend ({valid}), got {backend!r}.")
     if backend not in BACKENDS:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from .commands import cmd_compare, cmd_demo, cmd_figure1, cmd_fit, cmd_trajectory
 from .common import BUNDLED_TASKS, _PACKAGE_DIR
+from .rois import add_parser as add_fit_rois
 
 
 @dataclass(frozen=True)
@@ -302,8 +303,9 @@ def build_parser():
     loud = parser.add_mutually_exclusive_group()
     for flag, text in _LOUD:
         loud.add_argument(flag, action="store_true", help=text)
-    names = ",".join(c.name for c in COMMANDS)
+    names = ",".join([c.name for c in COMMANDS] + ["fit-rois"])
     sub = parser.add_subparsers(dest="command", required=True, metavar="{" + names + "}", parser_class=_Parser)
     for command in COMMANDS:
         _add_command(sub, command)
+    add_fit_rois(sub)  # fit-rois: its own module (cli/rois.py)
     return parser

@@ -320,7 +320,9 @@ def _score_group(design, model, lams, log10_scales, method, sigma_k, pair_weight
             for ls in log10_scales:
                 if rank_one is not None:  # scores straight from the rank-one weights (no n_pairs-long vectors)
                     lam_, scale_, _ = model._unpack(_theta(model, lam, ls))
-                    S = rank_one.score(model._engine.rank_one(lam_, scale_, uniq, model.tau)[0])[None]
+                    w = model._engine.rank_one(lam_, scale_, uniq, model.tau)[0]
+                    kept = getattr(model._engine, "kept_predictions", None)  # fit_rois: kept across regions
+                    S = rank_one.score(w, None if kept is None else kept(w, rank_one.Bsq))[None]
                     out[:, :, c, :] = np.take_along_axis(S, idx[None], axis=1).transpose(0, 2, 1)
                     c += 1
                     continue
@@ -340,7 +342,7 @@ def score_tensor(design, candidates, method, sigma_k=None, *, pair_weights=None,
 
     ``n_maps`` is 1, or the number of rows of ``pair_weights`` (a bootstrap
     over conditions).  joblib runs the groups in parallel (``n_jobs``,
-    ``backend``; a dask backend from ``joblib.parallel_config`` works too).
+    ``backend``; ``backend="dask"`` submits them to the running dask.distributed client).
     """
     from joblib import delayed
 
@@ -350,11 +352,14 @@ def score_tensor(design, candidates, method, sigma_k=None, *, pair_weights=None,
 
 
 def _run_jobs(jobs, n_jobs, backend, progress, what):
-    """Results of joblib ``delayed`` jobs, in order: serially, or with joblib (any backend, e.g. dask)."""
+    """Results of joblib ``delayed`` jobs, in order: serially, with joblib, or (``backend="dask"``) as futures
+    on the running ``dask.distributed`` client."""
     from joblib import Parallel
 
     if n_jobs == 1 and backend is None:
         it = (job[0](*job[1], **job[2]) for job in jobs)
+    elif backend == "dask":
+        it = _dask_jobs(jobs, what)
     else:
         it = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(jobs)
     if progress:
@@ -362,6 +367,24 @@ def _run_jobs(jobs, n_jobs, backend, progress, what):
 
         it = tqdm(it, total=len(jobs), desc=what, unit="model")
     return list(it)
+
+
+def _dask_jobs(jobs, what):
+    """The jobs submitted to the current dask client (``dask.distributed`` directly, not joblib's dask backend)."""
+    try:
+        from distributed import get_client
+    except ImportError as e:
+        raise ImportError(f"backend='dask' ({what}) runs on a dask cluster and needs dask.distributed: "
+                          "pip install 'rsa_lineardyn[dask]'.") from e
+    try:
+        client = get_client()
+    except ValueError as e:
+        raise InputValueError(
+            f"backend='dask' ({what}) needs a running dask.distributed Client (e.g. `client = "
+            "dask.distributed.Client()` before the call); none was found. It spreads the hidden widths of one fit; "
+            "for many regions use rl.fit_rois(..., client=client).") from e
+    futures = [client.submit(fn, *args, pure=False, **kwargs) for fn, args, kwargs in jobs]
+    return (f.result() for f in futures)
 
 
 def _theta(model, lam, log10_scale, log10_time=0.0):

@@ -289,11 +289,12 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
         Monte-Carlo draws of the expected geometry (default: the model's,
         32 in antithetic pairs).
     n_jobs : int, default 1
-        joblib parallelism over hidden widths.  Inside
-        ``with joblib.parallel_config(backend="dask"):`` (and a
-        ``dask.distributed.Client``) the work runs on the cluster.
+        joblib parallelism over hidden widths.  For many regions (ROIs,
+        searchlights) use :func:`rsa_lineardyn.fit_rois`, which shares the
+        predictions and runs the regions in parallel.
     backend : str, optional
-        joblib backend (default: joblib's current one).
+        joblib backend (default: joblib's current one), or ``"dask"``: the
+        widths are submitted to the running ``dask.distributed.Client``.
     progress : bool, optional
         tqdm progress bars; default on only when stderr is a terminal.
     seed
@@ -370,20 +371,25 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
 # ----------------------------------------------------------------------------
 # the fit, step by step
 # ----------------------------------------------------------------------------
-def _fit_rdms(data_rdms, task, s):
-    """Score every candidate once, then fit the group, each subject, the bootstrap samples and the intervals."""
+def _fit_rdms(data_rdms, task, s, shared=None, subjects=True):
+    """Score every candidate once, then fit the group, each subject, the bootstrap samples and the intervals.
+
+    ``shared``: the candidates of several fits of the same task and settings (:func:`_candidates`; the models of
+    :func:`rsa_lineardyn.fit_rois`, which keep their predictions), ``(cands, start-check cands or None)``.
+    ``subjects=False`` skips the per-subject fits and intervals (the group's results do not depend on them).
+    """
     import pandas as pd
 
     messages = []
-    search = _setup(data_rdms, task, s, messages)
+    search = _setup(data_rdms, task, s, messages, None if shared is None else shared[0])
     table, widths_df, best = _group_fit(search)
-    other = _start_check(search)
-    subjects_df, subject_fits = _subject_fits(search, best)
+    other = _start_check(search, None if shared is None else shared[1])
+    subjects_df, subject_fits = _subject_fits(search, best) if subjects else (None, [])
     boot = _bootstrap(search, messages, int(best["n_hidden"]), other)
     intervals = pd.DataFrame(_interval_rows(search, best, search.w_all, boot.samples, boot.why_not, other,
                                             boot.profiles),
                              columns=_IV_COLS)
-    subject_iv = _subject_intervals(search, subject_fits, boot.why_not, other)
+    subject_iv = _subject_intervals(search, subject_fits, boot.why_not, other) if subjects else None
     return _assemble(search, messages, best=best, table=table, widths_df=widths_df, subjects_df=subjects_df,
                      boot=boot, intervals=intervals, subject_iv=subject_iv, other=other)
 
@@ -570,15 +576,31 @@ class _Search:
         return e
 
 
-def _setup(data_rdms, task, s, messages):
-    """Design (stages, subjects, time grid), candidates (widths x lam x scale) and the score tensor."""
+def _candidates(task, data_rdms, s, other=False):
+    """The candidates (one model per width) of a fit, or of its start check (``other``: the other assumed start,
+    a coarser ``lam`` grid); ``None`` for the start check with ``start_check=None``."""
+    if not other:
+        return make_candidates(task, data_rdms, s.widths, s.lam, s.n_lam, s.log10_scales, s.model_kw)
+    if s.start_check is None:
+        return None
+    other_init = _other_init(s.init)
+    kw = dict(s.model_kw, init=other_init)
+    if other_init != "aligned":
+        kw["n_draws"] = _CHECK_DRAWS  # an expectation over starts: fewer draws for a check (x4 faster than 32)
+    return make_candidates(task, data_rdms, s.widths, s.lam, max((s.n_lam + 1) // 2, 2), s.log10_scales, kw)
+
+
+def _setup(data_rdms, task, s, messages, cands=None):
+    """Design (stages, subjects, time grid), candidates (widths x lam x scale; built here unless given) and the
+    score tensor."""
     design = make_design(data_rdms, task, subject_descriptor=s.subject_descriptor,
                          stage_descriptor=s.stage_descriptor, stage_order=s.stage_order, time_map=s.time_map,
                          time_offset=s.time_offset,
                          time_bounds=s.time_bounds, n_times=s.n_times, min_scale=10.0 ** s.log10_scales.min(),
                          tau=s.tau)
     messages.extend(design.messages)
-    cands = make_candidates(task, data_rdms, s.widths, s.lam, s.n_lam, s.log10_scales, s.model_kw)
+    if cands is None:
+        cands = _candidates(task, data_rdms, s)
     stage_scale, note = resolve_stage_scale(s.stage_scale, s.method, design)
     unit_of = _unit_of(design)
     for note in (note, missing_note(design, unit_of, int(unit_of.max()) + 1)):
@@ -664,23 +686,20 @@ class _OtherStart:
         return self.space.point(sc, gi, prof)[0]
 
 
-def _start_check(search):
+def _start_check(search, cands=None):
     """:class:`_OtherStart` on a coarser grid (a check, not a fit), or ``None`` with ``start_check=None``."""
     s, d = search.s, search.design
     if s.start_check is None:
         return None
     other_init = _other_init(s.init)
-    kw = dict(s.model_kw, init=other_init)
-    if other_init != "aligned":
-        kw["n_draws"] = _CHECK_DRAWS  # an expectation over starts: fewer draws for a check (x4 faster than 32)
     d = search.rdm_design
     design = make_design(search.data_rdms, search.task, subject_descriptor=d.subject_key,
                          stage_descriptor=d.stage_key, stage_order=s.stage_order, time_map=s.time_map,
                          time_offset=s.time_offset,
                          time_bounds=(d.t_lo, d.t_hi), n_times=max(s.n_times // 2 + 1, 3),
                          min_scale=10.0 ** s.log10_scales.min(), tau=s.tau)
-    cands = make_candidates(search.task, search.data_rdms, s.widths, s.lam, max((s.n_lam + 1) // 2, 2),
-                            s.log10_scales, kw)
+    if cands is None:
+        cands = _candidates(search.task, search.data_rdms, s, other=True)
     R, _ = _score(design, cands, s, search.stage_scale, f"fit_rdms start check (init={other_init!r})")
     if search.stats is not None:
         design = _unit_rows(design)

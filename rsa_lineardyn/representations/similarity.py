@@ -236,8 +236,12 @@ class _RankOneScores:
         d = prepared.d  # (n_rows, n_kept): rescaled (and centred for corr) data
         self.A = Bsq[:, prepared.keep] @ d.T - mean[:, None] * d.sum(axis=1)[None, :]  # (J, n_rows) = Bc d^T
 
-    def score(self, w):
-        """Scores (T, n_rows) of the predictions ``max(w @ Bsq, 0)`` for weights ``w`` (T, J)."""
+    def score(self, w, predictions=None):
+        """Scores (T, n_rows) of the predictions ``max(w @ Bsq, 0)`` for weights ``w`` (T, J).
+
+        ``predictions(rows)``, if given, returns those predictions for the rows (boolean mask) scored directly
+        (e.g. kept from an earlier call with the same ``w``); by default they are computed here.
+        """
         y = w @ self.RbT  # (T, J): |y| = |centred prediction|
         nv = np.sqrt(np.einsum("tj,tj->t", y, y))
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -247,7 +251,8 @@ class _RankOneScores:
         with np.errstate(invalid="ignore"):
             direct |= np.any(np.abs(out) > 1.0 - 1e-9, axis=1)  # near-perfect fits: ties decided as directly
         if np.any(direct):
-            out[direct] = self.prepared.score(np.maximum(w[direct] @ self.Bsq, 0.0))
+            V = np.maximum(w[direct] @ self.Bsq, 0.0) if predictions is None else predictions(direct)
+            out[direct] = self.prepared.score(V)
         return out
 
 
