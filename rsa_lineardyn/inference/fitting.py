@@ -22,9 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._log import stderr_is_terminal
 from .._validation import (
-    check_run_options,
     InputTypeError,
     InputValueError,
     check_choice,
@@ -33,7 +31,6 @@ from .._validation import (
     check_bounds,
     check_grid_size,
     check_lam,
-    MAX_BOOT,
     check_number_or_grid,
     check_positive_int,
     check_real,
@@ -42,7 +39,6 @@ from .._validation import (
     check_scale,
     check_sigma_k,
     check_times,
-    resolve_random_state,
     SCALE_RANGE,
 )
 from ..representations.descriptors import with_condition_labels
@@ -59,6 +55,7 @@ from .design import (
     make_design,
     score_tensor,
 )
+from .settings import TIME_MAPS, DataReading, Execution, Resampling, TimeGrid
 from .scorer import (STAGE_SCALES, DataStats, StackedStats, candidate_boot_scores, check_score_memory,
                      missing_note, resolve_stage_scale, score_rows, stacked_stats)
 from .intervals import FLAT_TOL, _IV_COLS, _intervals_table, _Space, format_interval
@@ -68,7 +65,7 @@ from ..dynamics.task import Task
 
 __all__ = ["fit_rdms", "FitResult", "FLAT_TOL", "format_interval", "STAGE_KEYS", "SUBJECT_KEYS", "score_matrix"]
 
-_TIME_MAPS = ("linear", "free")
+_TIME_MAPS = TIME_MAPS  # (settings.TIME_MAPS)
 _START_CHECKS = ("widen", "flag")
 _CHECK_DRAWS = 8
 
@@ -408,30 +405,18 @@ class _FitSettings:
     measure: str
     init: str
     tau: float
-    subject_descriptor: object
-    stage_descriptor: object
-    stage_order: object
+    reading: DataReading  # subject / stage / condition descriptors and the stage order
+    grid: TimeGrid  # time map, time offset and bounds, n_times, n_lam
+    resampling: Resampling  # n_boot, ci, the recorded random_state, draw_seed, rng (the bootstrap draws)
+    run: Execution  # n_jobs, backend, progress
     stage_scale: str  # "auto", "shared" or "separate" as given; resolved against the design in _setup
-    time_map: str
-    time_offset: bool
-    time_bounds: object
-    n_times: int
-    n_lam: int
     n_scale: int
     refine: bool
-    n_boot: int
-    ci: float
     flat_tol: float
     start_check: object
     subject_boot: bool
     sigma_k: object
-    random_state: object  # as recorded: the int given, or None (Generator / None; draw_seed is then recorded)
-    draw_seed: int  # seeds the Monte-Carlo draws of the expected geometry over random starts
     n_draws: object  # Monte-Carlo draws (None: the model's default)
-    rng: np.random.Generator  # the bootstrap draws
-    n_jobs: int
-    backend: object
-    progress: bool
 
     @property
     def lam_free(self):
@@ -440,7 +425,7 @@ class _FitSettings:
     @property
     def model_kw(self):
         kw = dict(representation=self.representation, measure=self.measure, scale=self.scale,
-                  fit_scale=self.fit_scale, init=self.init, tau=self.tau, seed=self.draw_seed)
+                  fit_scale=self.fit_scale, init=self.init, tau=self.tau, seed=self.resampling.draw_seed)
         if self.n_draws is not None:
             kw["n_draws"] = self.n_draws
         return kw
@@ -453,17 +438,16 @@ def _settings(data_rdms, task, *, n_hidden, lam, method, scale, fit_scale, repre
     """Check the arguments of :func:`fit_rdms`: ``(data as RDMs, _FitSettings)``."""
     data_rdms = with_condition_labels(_as_rdms(data_rdms), condition_descriptor)
     check_choice(stage_scale, "stage_scale", STAGE_SCALES)
+    reading = DataReading.checked(subject_descriptor, stage_descriptor, condition_descriptor, stage_order)
+    grid = TimeGrid.checked(time_map, time_offset, time_bounds, n_times, n_lam)
+    resampling = Resampling.checked(n_boot, ci, random_state, seed, "fit_rdms")
+    run = Execution.checked(n_jobs, backend, progress, subject_descriptor, stage_descriptor)
     if n_draws is not None:
         n_draws = check_positive_int(n_draws, "n_draws", maximum=MAX_GRID, why="each draw is one exact solve")
     if not isinstance(task, Task):
         raise InputTypeError(f"`task` must be an rl.Task, got {type(task).__name__}.")
     check_comparison_method(method)
-    check_choice(time_map, "time_map", _TIME_MAPS)
-    n_times = check_grid_size(n_times, "n_times", minimum=3)
-    n_lam = check_grid_size(n_lam, "n_lam")
     n_scale = check_grid_size(n_scale, "n_scale")
-    n_boot = check_positive_int(n_boot, "n_boot", minimum=0, maximum=MAX_BOOT)
-    ci = check_real(ci, "ci", minimum=0, maximum=1, strict_min=True)
     flat_tol = check_real(flat_tol, "flat_tol", minimum=0)
     if start_check is not None:
         check_choice(start_check, "start_check", _START_CHECKS)
@@ -472,18 +456,11 @@ def _settings(data_rdms, task, *, n_hidden, lam, method, scale, fit_scale, repre
     lam = check_number_or_grid(lam, "lam")
     for v in np.atleast_1d(lam if lam is not None else []):
         check_lam(v, "lam")
-    if time_bounds is not None:
-        time_bounds = check_bounds(time_bounds, "time_bounds", minimum=0, strict_min=True, strict_order=True)
     fit_scale = check_bool(fit_scale, "fit_scale")
-    time_offset = check_bool(time_offset, "time_offset")
     refine = check_bool(refine, "refine")
     subject_boot = check_bool(subject_boot, "subject_boot")
-    n_jobs, backend, progress = check_run_options(n_jobs, backend, subject_descriptor, stage_descriptor, progress)
     sigma_k = check_sigma_k(sigma_k, data_rdms.n_cond)
     check_labelled(data_rdms, task)
-    rng, draw_seed, random_state = resolve_random_state(random_state, seed, "fit_rdms")
-    if progress is None:
-        progress = stderr_is_terminal()
     widths = _widths(task, n_hidden)
     if scale_bounds is not None:  # checked even when unused (fit_scale=False), so a typo is not silently ignored
         sb = check_bounds(scale_bounds, "scale_bounds", minimum=0, strict_min=True)
@@ -499,12 +476,9 @@ def _settings(data_rdms, task, *, n_hidden, lam, method, scale, fit_scale, repre
         log10_scales = np.array([np.log10(scale)])
     return data_rdms, _FitSettings(
         widths=widths, lam=lam, log10_scales=log10_scales, method=method, scale=scale, fit_scale=fit_scale,
-        representation=representation, measure=measure, init=init, tau=tau, subject_descriptor=subject_descriptor,
-        stage_descriptor=stage_descriptor, stage_order=stage_order, stage_scale=stage_scale, time_map=time_map,
-        time_offset=time_offset, time_bounds=time_bounds, n_times=n_times, n_lam=n_lam, n_scale=n_scale,
-        refine=refine, n_boot=n_boot, ci=ci, flat_tol=flat_tol, start_check=start_check, subject_boot=subject_boot,
-        sigma_k=sigma_k, random_state=random_state, draw_seed=draw_seed, n_draws=n_draws, rng=rng, n_jobs=n_jobs,
-        backend=backend, progress=progress)
+        representation=representation, measure=measure, init=init, tau=tau, reading=reading, grid=grid,
+        resampling=resampling, run=run, stage_scale=stage_scale, n_scale=n_scale, refine=refine, flat_tol=flat_tol,
+        start_check=start_check, subject_boot=subject_boot, sigma_k=sigma_k, n_draws=n_draws)
 
 
 class _Search:
@@ -526,7 +500,7 @@ class _Search:
         self.space = _Space(design, cands.n_hidden, cands.lam, cands.log10_scale, self.lam_vals, s.lam_free,
                             s.log10_scales, s.fit_scale)
         self.refiner = _Refiner(self.models, rdm_design.data, rdm_design.stage_of, design.xs, design.stages,
-                                s.method, s.sigma_k, design.snapshot, design.free, s.time_offset, s.lam_free,
+                                s.method, s.sigma_k, design.snapshot, design.free, s.grid.time_offset, s.lam_free,
                                 s.fit_scale, design.lt, design.tparams, s.log10_scales, self.lam_vals,
                                 _unit_of(rdm_design) if stats is not None else None)
 
@@ -580,23 +554,23 @@ def _candidates(task, data_rdms, s, other=False):
     """The candidates (one model per width) of a fit, or of its start check (``other``: the other assumed start,
     a coarser ``lam`` grid); ``None`` for the start check with ``start_check=None``."""
     if not other:
-        return make_candidates(task, data_rdms, s.widths, s.lam, s.n_lam, s.log10_scales, s.model_kw)
+        return make_candidates(task, data_rdms, s.widths, s.lam, s.grid.n_lam, s.log10_scales, s.model_kw)
     if s.start_check is None:
         return None
     other_init = _other_init(s.init)
     kw = dict(s.model_kw, init=other_init)
     if other_init != "aligned":
         kw["n_draws"] = _CHECK_DRAWS  # an expectation over starts: fewer draws for a check (x4 faster than 32)
-    return make_candidates(task, data_rdms, s.widths, s.lam, max((s.n_lam + 1) // 2, 2), s.log10_scales, kw)
+    return make_candidates(task, data_rdms, s.widths, s.lam, max((s.grid.n_lam + 1) // 2, 2), s.log10_scales, kw)
 
 
 def _setup(data_rdms, task, s, messages, cands=None):
     """Design (stages, subjects, time grid), candidates (widths x lam x scale; built here unless given) and the
     score tensor."""
-    design = make_design(data_rdms, task, subject_descriptor=s.subject_descriptor,
-                         stage_descriptor=s.stage_descriptor, stage_order=s.stage_order, time_map=s.time_map,
-                         time_offset=s.time_offset,
-                         time_bounds=s.time_bounds, n_times=s.n_times, min_scale=10.0 ** s.log10_scales.min(),
+    design = make_design(data_rdms, task, subject_descriptor=s.reading.subject_descriptor,
+                         stage_descriptor=s.reading.stage_descriptor, stage_order=s.reading.stage_order, time_map=s.grid.time_map,
+                         time_offset=s.grid.time_offset,
+                         time_bounds=s.grid.time_bounds, n_times=s.grid.n_times, min_scale=10.0 ** s.log10_scales.min(),
                          tau=s.tau)
     messages.extend(design.messages)
     if cands is None:
@@ -608,7 +582,7 @@ def _setup(data_rdms, task, s, messages, cands=None):
             messages.append(note)
     single = design.subjects is None or len(design.subjects) < 2
     check_score_memory(design, len(cands), stage_scale == "shared",
-                       n_boot_maps=s.n_boot if (single or s.subject_boot) and s.method in _FAST else 0)
+                       n_boot_maps=s.resampling.n_boot if (single or s.subject_boot) and s.method in _FAST else 0)
     R, stats = _score(design, cands, s, stage_scale, "fit_rdms fit")
     if not np.any(np.isfinite(R)):
         raise InputValueError(
@@ -622,7 +596,7 @@ def _score(design, cands, s, stage_scale, what):
     """``(R, stats)``: scores of every candidate (rows: RDMs, or units with ``stage_scale="shared"``)."""
     unit_of = _unit_of(design)
     return score_rows(design, cands, s.method, s.sigma_k, unit_of, int(unit_of.max()) + 1, stage_scale == "shared",
-                      n_jobs=s.n_jobs, backend=s.backend, progress=s.progress, what=what)
+                      n_jobs=s.run.n_jobs, backend=s.run.backend, progress=s.run.progress, what=what)
 
 
 def _unit_of(design):
@@ -655,7 +629,7 @@ def _group_fit(search):
     table["is_best"] = np.arange(n_cand) == ib
     widths_df = (table.groupby("n_hidden", as_index=False)["score"].max())
     best = search.describe(ib, gidx[ib], score[ib])
-    best.update(method=s.method, time_map="snapshot" if search.design.snapshot else s.time_map, refined=False)
+    best.update(method=s.method, time_map="snapshot" if search.design.snapshot else s.grid.time_map, refined=False)
     best["n_hidden_equivalent"] = [int(h) for h, sc in zip(widths_df["n_hidden"], widths_df["score"])
                                    if sc >= score[ib] - s.flat_tol]
     if s.refine:
@@ -694,9 +668,9 @@ def _start_check(search, cands=None):
     other_init = _other_init(s.init)
     d = search.rdm_design
     design = make_design(search.data_rdms, search.task, subject_descriptor=d.subject_key,
-                         stage_descriptor=d.stage_key, stage_order=s.stage_order, time_map=s.time_map,
-                         time_offset=s.time_offset,
-                         time_bounds=(d.t_lo, d.t_hi), n_times=max(s.n_times // 2 + 1, 3),
+                         stage_descriptor=d.stage_key, stage_order=s.reading.stage_order, time_map=s.grid.time_map,
+                         time_offset=s.grid.time_offset,
+                         time_bounds=(d.t_lo, d.t_hi), n_times=max(s.grid.n_times // 2 + 1, 3),
                          min_scale=10.0 ** s.log10_scales.min(), tau=s.tau)
     if cands is None:
         cands = _candidates(search.task, search.data_rdms, s, other=True)
@@ -753,16 +727,16 @@ def _bootstrap(search, messages, h_best, other=None):
 
     s, d = search.s, search.design
     boot = _Boot()
-    if s.n_boot == 0:
+    if s.resampling.n_boot == 0:
         return boot
     rows = []
     if search.multi:
         boot.over = "subjects"
         n_sub = len(d.subjects)
-        draws = s.rng.integers(0, n_sub, size=(s.n_boot, n_sub))
+        draws = s.resampling.rng.integers(0, n_sub, size=(s.resampling.n_boot, n_sub))
         boot.profiles = []
         worse = []
-        for b in range(s.n_boot):
+        for b in range(s.resampling.n_boot):
             counts = np.bincount(draws[b], minlength=n_sub).astype(float)
             agg = search.aggregate(counts[d.subject_of])
             rows.append(search.boot_row(*agg))
@@ -771,7 +745,7 @@ def _bootstrap(search, messages, h_best, other=None):
                 worse.append(other.best_score(counts[other.space.d.subject_of]) < float(np.max(agg[0])))
         if other is not None:
             other.worse_fraction = float(np.mean(worse))
-            other.rejected = other.worse_fraction >= (1 + s.ci) / 2
+            other.rejected = other.worse_fraction >= (1 + s.resampling.ci) / 2
             verdict = ("rejected by the data: its estimates do not widen the intervals" if other.rejected else
                        "not rejected by the data: its estimates widen (or flag) the intervals")
             messages.append(f"start check: init={other.init!r} fits worse than init={s.init!r} in "
@@ -784,7 +758,7 @@ def _bootstrap(search, messages, h_best, other=None):
                             f"not {s.method!r}")
         else:
             Rb = _condition_boot_tensor(search)
-            rows = [search.boot_row(*search.aggregate(search.w_all, Rb[b])) for b in range(s.n_boot)]
+            rows = [search.boot_row(*search.aggregate(search.w_all, Rb[b])) for b in range(s.resampling.n_boot)]
     if rows:
         boot.samples = pd.DataFrame(rows)
         boot.samples.insert(0, "sample", np.arange(len(boot.samples)))
@@ -805,26 +779,26 @@ def _subject_bootstrap(search, j, w, why_not, cache):
     per_stage = np.bincount(d.stage_of[mine], minlength=d.K)
     if not s.subject_boot:
         return None, "uncertainty not measured (subject_boot=False)"
-    if s.n_boot > 0 and per_stage[per_stage > 0].min() >= 2:
+    if s.resampling.n_boot > 0 and per_stage[per_stage > 0].min() >= 2:
         rows = []
         n_units = len(d.subjects)
-        for b in range(s.n_boot):
+        for b in range(s.resampling.n_boot):
             wb = np.zeros(d.n_rdm)
             for k in np.flatnonzero(per_stage):
                 idx = mine[d.stage_of[mine] == k]
-                np.add.at(wb, s.rng.choice(idx, size=idx.size, replace=True), 1.0)
+                np.add.at(wb, s.resampling.rng.choice(idx, size=idx.size, replace=True), 1.0)
             if search.stats is None:
                 rows.append(search.boot_row(*search.aggregate(wb)))
             else:  # the subject's trajectory restacked from its resampled RDMs
                 Rb = search.stats.unit_scores(wb, d.subject_of, n_units, units=[j])
                 rows.append(search.boot_row(*search.aggregate(w, Rb)))
         return pd.DataFrame(rows), why_not
-    if s.n_boot > 0 and s.method in _FAST:  # the costly case: a score tensor per bootstrap sample
+    if s.resampling.n_boot > 0 and s.method in _FAST:  # the costly case: a score tensor per bootstrap sample
         if "Rb" not in cache:
             cache["Rb"] = _condition_boot_tensor(search)
         Rb = cache["Rb"]
-        return pd.DataFrame([search.boot_row(*search.aggregate(w, Rb[b])) for b in range(s.n_boot)]), why_not
-    if s.n_boot > 0:
+        return pd.DataFrame([search.boot_row(*search.aggregate(w, Rb[b])) for b in range(s.resampling.n_boot)]), why_not
+    if s.resampling.n_boot > 0:
         return None, (f"no within-subject interval for method {s.method!r}: one RDM per stage, and the condition "
                       "bootstrap is implemented for 'corr' and 'cosine' only")
     return None, why_not
@@ -841,7 +815,7 @@ def _interval_rows(search, row, w, boot, why_not, other, boot_profiles=None):
     alt = other.point(w) if other is not None and not other.rejected else None
     other_init = other.init if other is not None else None
     return _intervals_table(search.space, search.estimates(row), boot, alt, search.space.profiles(search.R, w, h), h,
-                            s.ci, s.flat_tol, s.widths, s.start_check, other_init, why_not, equiv, boot_profiles)
+                            s.resampling.ci, s.flat_tol, s.widths, s.start_check, other_init, why_not, equiv, boot_profiles)
 
 
 def _subject_intervals(search, subject_fits, why_not, other):
@@ -871,13 +845,13 @@ def _assemble(search, messages, *, best, table, widths_df, subjects_df, boot, in
         if not ok:
             messages.append(f"{p} is not identifiable from these data: {why}")
     other_init = other.init if other is not None else None
-    settings = dict(widths=s.widths, n_times=s.n_times, n_lam=s.n_lam, n_scale=s.n_scale,
-                    time_bounds=(d.t_lo, d.t_hi), n_boot=s.n_boot, ci=s.ci, flat_tol=s.flat_tol,
+    settings = dict(widths=s.widths, n_times=s.grid.n_times, n_lam=s.grid.n_lam, n_scale=s.n_scale,
+                    time_bounds=(d.t_lo, d.t_hi), n_boot=s.resampling.n_boot, ci=s.resampling.ci, flat_tol=s.flat_tol,
                     fit_scale=s.fit_scale, representation=s.representation, measure=s.measure, init=s.init,
                     tau=s.tau, n_rdm=search.rdm_design.n_rdm, subject_descriptor=d.subject_key, stage_descriptor=d.stage_key,
                     stages=d.stages, stage_positions=d.xs.tolist(), bootstrap_over=boot.over,
-                    time_offset=s.time_offset, start_check=s.start_check, other_init=other_init,
-                    random_state=s.random_state, draw_seed=s.draw_seed,
+                    time_offset=s.grid.time_offset, start_check=s.start_check, other_init=other_init,
+                    random_state=s.resampling.random_state, draw_seed=s.resampling.draw_seed,
                     n_draws=int(next(iter(search.models.values())).n_draws), stage_order=list(map(str, d.stages)),
                     stage_scale=search.stage_scale)
     start = None
@@ -887,7 +861,7 @@ def _assemble(search, messages, *, best, table, widths_df, subjects_df, boot, in
     return FitResult(best=best, table=table, widths=widths_df, subjects=subjects_df, bootstrap=boot.samples,
                      lam_ci=lam_ci, n_hidden_distribution=boot.n_hidden_distribution, identifiable=identifiable,
                      messages=messages, intervals=intervals, subject_intervals=subject_iv, start=start,
-                     seed=s.random_state, random_state=s.random_state, settings=settings,
+                     seed=s.resampling.random_state, random_state=s.resampling.random_state, settings=settings,
                      scores_=search.R)
 
 
@@ -895,10 +869,10 @@ def _condition_boot_tensor(search):
     """Score tensor under ``n_boot`` bootstrap samples of conditions (pair weights): (B, n_rdm, C, G)."""
     s, n_cond = search.s, search.data_rdms.n_cond
     ia, ib_ = np.triu_indices(n_cond, k=1)
-    draws = s.rng.integers(0, n_cond, size=(s.n_boot, n_cond))
+    draws = s.resampling.rng.integers(0, n_cond, size=(s.resampling.n_boot, n_cond))
     counts = np.stack([np.bincount(d, minlength=n_cond) for d in draws]).astype(float)
     pair_ws = counts[:, ia] * counts[:, ib_]
-    kw = dict(n_jobs=s.n_jobs, backend=s.backend, progress=s.progress, what="fit_rdms bootstrap")
+    kw = dict(n_jobs=s.run.n_jobs, backend=s.run.backend, progress=s.run.progress, what="fit_rdms bootstrap")
     if search.stats is not None:
         unit_of = _unit_of(search.rdm_design)
         return candidate_boot_scores(search.rdm_design, search.cands, s.method, pair_ws, unit_of,

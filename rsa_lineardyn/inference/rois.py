@@ -22,6 +22,7 @@ import numpy as np
 from .._log import stderr_is_terminal
 from .._validation import InputTypeError, InputValueError, check_bool, check_positive_int, check_rng
 from ..representations.descriptors import unit_labels
+from .settings import Execution
 
 __all__ = ["fit_rois", "RoiFitResult", "ROI_KEYS"]
 
@@ -236,7 +237,7 @@ def _fit_one(rdms, label, rng, task, s, shared, roi_key, subjects):
     from .fitting import _fit_rdms
 
     try:
-        res = _fit_rdms(rdms, task, dataclasses.replace(s, rng=rng), shared, subjects=subjects)
+        res = _fit_rdms(rdms, task, dataclasses.replace(s, resampling=dataclasses.replace(s.resampling, rng=rng)), shared, subjects=subjects)
     except InputValueError as e:
         raise InputValueError(f"region {label!r} ({roi_key!r}): {e}") from e
     sub = [] if res.subjects is None else [{roi_key: label, **r} for r in res.subjects.to_dict("records")]
@@ -370,9 +371,9 @@ def fit_rois(data_rdms, task, n_hidden=None, lam=None, *, roi_descriptor="auto",
     with threadpool_limits(1):
         data_rdms, s = _settings(data_rdms, task, n_hidden=n_hidden, lam=lam, n_jobs=n_jobs, backend=backend,
                                  progress=progress, **opts)
-        n_jobs, backend = s.n_jobs, s.backend
+        n_jobs, backend = s.run.n_jobs, s.run.backend
         progress = stderr_is_terminal() if progress is None else check_bool(progress, "progress")
-        s = dataclasses.replace(s, n_jobs=1, backend=None, progress=False)
+        s = dataclasses.replace(s, run=Execution(1, None, False))
         roi_key, labels, members = _regions(data_rdms, roi_descriptor)
         items = [(data_rdms[idx], lab, rng) for lab, idx, rng in zip(labels, members, _rngs(s, len(labels)))]
         budget = [KEPT_BYTES]
@@ -409,7 +410,7 @@ def _result(data_rdms, rows, roi_key, labels, res0, s, **settings):
     centres = rois.astype(np.int64) if rois.dtype.kind in "iu" else None
     return RoiFitResult(table=table, subjects=subjects, roi_descriptor=roi_key, rois=rois, centres=centres,
                         settings=dict(res0.settings, method=s.method, n_roi=len(rows), **settings),
-                        seed=s.random_state)
+                        seed=s.resampling.random_state)
 
 
 def _fit_options(options):
@@ -476,9 +477,9 @@ def _regions(data_rdms, roi_descriptor):
 def _rngs(s, n):
     """One generator per region: a fresh ``default_rng(random_state)`` each for an int seed (as fit_rdms on the
     region alone), else independent children of the one generator."""
-    if s.random_state is not None:
-        return [check_rng(s.random_state, "random_state") for _ in range(n)]
-    return s.rng.spawn(n)
+    if s.resampling.random_state is not None:
+        return [check_rng(s.resampling.random_state, "random_state") for _ in range(n)]
+    return s.resampling.rng.spawn(n)
 
 
 def _check_client(client):
