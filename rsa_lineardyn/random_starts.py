@@ -539,6 +539,10 @@ class _RandomStartEngine(_DrawEngine):
         """The fixed rows ``B`` (J, P) of ``Gram_t = B^T diag(w_t) B``."""
         return self.Yu if self.representation == "output" else self.Z_items
 
+    def basis_groups(self):
+        """Group of every row of :meth:`basis` (J,): the weights ``w_t`` are equal within a group (tied modes)."""
+        return self.out_groups if self.representation == "output" else self.in_groups
+
     def _thin_modes(self, lam, scale):
         """Every draw's thin factor of ``Q0 Q0^T`` in mode coordinates ``[V^T W1^T; U^T W2] R``, (D, n, r)."""
         Vm, Um, A, _ = self._base_draws()
