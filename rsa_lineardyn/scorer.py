@@ -40,7 +40,7 @@ from .model import DegeneracyWarning
 from .scoring import _unit_scale
 
 __all__ = ["STAGE_SCALES", "resolve_stage_scale", "Rows", "DataStats", "StackedStats", "stacked_stats",
-           "static_unit_scores"]
+           "static_unit_scores", "BootMoments", "boot_pair_weights", "condition_boot_tensor"]
 
 STAGE_SCALES = ("auto", "shared", "separate")
 STACKABLE = ("corr", "cosine")
@@ -357,3 +357,185 @@ def missing_note(design, unit_of, n_units):
     return (f"missing dissimilarities (NaN) are left out of their own RDM's score: {int((~valid).any(axis=1).sum())} "
             f"of {design.n_rdm} RDMs have some; condition pairs per unit {min(per_unit)}-{max(per_unit)} of "
             f"{design.data.shape[1]} ({n_units} units)")
+
+
+# ----------------------------------------------------------------------------
+# the condition bootstrap: moments of the rank-one pair rows under every sample
+# ----------------------------------------------------------------------------
+#: Array elements per chunk of condition pairs in the bootstrap's weighted sums (~32 MB of temporaries).
+_BOOT_CHUNK_ELEMENTS = 1 << 22
+#: Predictions with a centred norm at most this fraction of the size of their terms are bootstrapped directly.
+_BOOT_DIRECT = 1e-2
+
+
+def boot_pair_weights(counts):
+    """Pair weights (B, n_pairs) of condition-bootstrap samples with condition counts ``counts`` (B, n): the pair
+    ``(a, b)`` is held ``n_a n_b`` times by a resampled RDM (pairs of a condition with its own copy are dropped)."""
+    ia, ib = np.triu_indices(counts.shape[1], k=1)
+    return counts[:, ia] * counts[:, ib]
+
+
+class BootMoments:
+    """Weighted sums over the condition pairs under every bootstrap sample, for rank-one predictions.
+
+    A bootstrap sample of conditions with counts ``n_a`` weighs the pair ``(a, b)`` by ``W_p = n_a n_b``, and a
+    sample's ``corr``/``cosine`` scores need ``sum_p W_p v_p``, ``sum_p W_p v_p^2`` and ``sum_p W_p v_p d_p`` for
+    every prediction ``v`` and data RDM ``d``.  For a rank-one model the predictions are ``v = w @ Rows`` (the
+    selection's group pair rows ``Rows`` (G, n_pairs), :class:`rsa_lineardyn.model._PairBasis`), so these sums
+    are ``w @ A1_b``, ``w M_b w^T`` and ``w @ A3_b`` with ``A1 = W Rows^T`` (B, G), ``M_b = Rows diag(W_b)
+    Rows^T`` (B, G, G) and ``A3`` (B, R, G): computed once per basis, in chunks of pairs (no (B, n_pairs) array),
+    then every candidate costs (B x G^2) instead of (B x n_pairs x R).  As in
+    :func:`rsa_lineardyn.scoring._weighted_fast` the rows and the data are centred by their unweighted means first
+    (``corr``), against cancellation in the weighted variances.
+    """
+
+    def __init__(self, counts, data, method, rows=None):
+        counts = np.asarray(counts, dtype=float)
+        d = _unit_scale(np.asarray(data, dtype=float), method)
+        self.centre = method == "corr"
+        self.d = d - d.mean(axis=1, keepdims=True) if self.centre else d
+        self.counts = counts
+        self.ia, self.ib = np.triu_indices(counts.shape[1], k=1)
+        B, R = counts.shape[0], self.d.shape[0]
+        self.sw, self.Wd, self.Wdd = np.zeros(B), np.zeros((B, R)), np.zeros((B, R))
+        self.rows = None
+        if rows is not None:
+            self.mean = rows.mean(axis=1) if self.centre else np.zeros(rows.shape[0])
+            self.rows = rows
+            G = rows.shape[0]
+            self.A1, self.M, self.A3 = np.zeros((B, G)), np.zeros((B, G, G)), np.zeros((B, R, G))
+            self.RR = np.zeros((G, G))
+        for lo, hi, Wc in self._chunks(max(R, 0 if rows is None else rows.shape[0])):
+            dc = self.d[:, lo:hi]
+            self.sw += Wc.sum(axis=1)
+            self.Wd += Wc @ dc.T
+            self.Wdd += Wc @ (dc * dc).T
+            if rows is not None:
+                Rc = self._centred(lo, hi)
+                self.A1 += Wc @ Rc.T
+                self.M += (Wc[:, None, :] * Rc[None]) @ Rc.T
+                self.RR += Rc @ Rc.T
+                for r in range(R):
+                    self.A3[:, r] += (Wc * dc[r]) @ Rc.T
+        if rows is not None:
+            self.rownorm = np.sqrt(np.maximum(np.diagonal(self.RR), 0.0))
+
+    def _centred(self, lo, hi):
+        return self.rows[:, lo:hi] - self.mean[:, None]
+
+    def _chunks(self, k):
+        """``(lo, hi, W[:, lo:hi])`` over chunks of pairs, with temporaries of about ``B x k x chunk`` elements."""
+        B, n_pairs = self.counts.shape[0], self.ia.size
+        step = max(1, _BOOT_CHUNK_ELEMENTS // max(B * max(k, 1), 1))
+        for lo in range(0, n_pairs, step):
+            hi = min(lo + step, n_pairs)
+            yield lo, hi, self.counts[:, self.ia[lo:hi]] * self.counts[:, self.ib[lo:hi]]
+
+    def _direct_sums(self, V):
+        """``(Wv, Wvv, Wvd)`` of explicit predictions ``V`` (U, n_pairs), in chunks of pairs."""
+        V = _unit_scale(V, "corr" if self.centre else "cosine")
+        if self.centre:
+            V = V - V.mean(axis=1, keepdims=True)
+        B, U, R = self.counts.shape[0], V.shape[0], self.d.shape[0]
+        Wv, Wvv, Wvd = np.zeros((B, U)), np.zeros((B, U)), np.zeros((B, U, R))
+        for lo, hi, Wc in self._chunks(R):
+            v = V[:, lo:hi]
+            Wv += Wc @ v.T
+            Wvv += Wc @ (v * v).T
+            vT = np.ascontiguousarray(v.T)
+            for r in range(R):
+                Wvd[:, :, r] += (Wc * self.d[r, lo:hi]) @ vT
+        return Wv, Wvv, Wvd
+
+    def _scores(self, Wv, Wvv, Wvd):
+        """Scores (B, U, R) from the weighted sums (as :func:`rsa_lineardyn.scoring._weighted_fast`)."""
+        sw = self.sw[:, None]
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            if self.centre:
+                mv, md = Wv / sw, self.Wd / sw
+                cov = Wvd / sw[:, :, None] - mv[:, :, None] * md[:, None, :]
+                vv = np.maximum(Wvv / sw - mv**2, 0.0)
+                dd = np.maximum(self.Wdd / sw - md**2, 0.0)
+            else:
+                cov, vv, dd = Wvd, Wvv, self.Wdd
+            out = cov / np.sqrt(vv[:, :, None] * dd[:, None, :])
+        return np.where(np.isfinite(out), out, np.nan)
+
+    def scores(self, wg):
+        """Scores (B, U, R) of the predictions ``max(wg @ rows, 0)`` for group weights ``wg`` (U, G).
+
+        The weighted sums of squares are quadratic forms in ``wg``: their rounding is ``eps (sum_g |w_g| |Rc_g|)^2``,
+        so a prediction whose centred norm is far below that size (``|v_c| <= 1e-2 sum_g |w_g| |Rc_g|``: nearly
+        constant, e.g. near the isotropic start) is scored from the explicit prediction instead (relative
+        rounding then at most ~1e4 eps, below that of the explicit scores of such predictions, which lose
+        ``eps |v| / |v_c|`` in the centring); so are weights that are negative or not finite, and near-perfect
+        scores (the rule of :class:`rsa_lineardyn.scoring._RankOneScores`).
+        """
+        wg = np.asarray(wg, dtype=float)
+        with np.errstate(invalid="ignore", over="ignore"):
+            MW = self.M @ wg.T  # (B, G, U)
+            out = self._scores(self.A1 @ wg.T, np.einsum("bgu,ug->bu", MW, wg),
+                               np.swapaxes(self.A3 @ wg.T, 1, 2))
+            nv = np.sqrt(np.maximum(np.einsum("ug,gh,uh->u", wg, self.RR, wg), 0.0))
+            direct = ~(nv > _BOOT_DIRECT * (np.abs(wg) @ self.rownorm)) | ~np.all(np.isfinite(wg) & (wg >= 0), axis=1)
+            direct |= np.any(np.abs(out) > 1.0 - 1e-9, axis=(0, 2))
+        if np.any(direct):
+            V = np.maximum(wg[direct] @ self.rows, 0.0)
+            out[:, direct] = self._scores(*self._direct_sums(V))
+        return out
+
+
+def _boot_group(design, model, lams, log10_scales, moments):
+    """Bootstrap score tensor of one rank-one group from its :class:`BootMoments`: (B, n_rdm, n_lam * n_scale, G)."""
+    idx = design.inv[:, design.stage_of]
+    out = np.empty((moments.counts.shape[0], design.n_rdm, len(lams) * len(log10_scales), idx.shape[0]))
+    c = 0
+    with _one_blas_thread(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegeneracyWarning)
+        for lam in lams:
+            for ls in log10_scales:
+                lam_, scale_, _ = model._unpack(_theta(model, lam, ls))
+                w = model._engine.rank_one(lam_, scale_, design.uniq, model.tau)[0]
+                S = moments.scores(model._full.group_weights(w))  # (B, U, R)
+                out[:, :, c, :] = np.take_along_axis(S, idx[None], axis=1).transpose(0, 2, 1)
+                c += 1
+    return out
+
+
+def _rank_one_rows(model, design, method):
+    """The group pair rows of ``model``'s predictions when the bootstrap can use them, else ``None``."""
+    sel = getattr(model, "_full", None)
+    if (method not in STACKABLE or sel is None or not sel.fast or model.measure != "euclidean"
+            or sel.duplicate.any() or np.isnan(design.data).any()):
+        return None
+    return sel.Bsq
+
+
+def condition_boot_tensor(design, candidates, method, sigma_k, counts, *, n_jobs=1, backend=None, progress=False,
+                          what="bootstrap"):
+    """Scores of every candidate under each condition-bootstrap sample (counts (B, n_cond)): (B, n_rdm, C, G).
+
+    Rank-one models (every representation but the NTK, squared-Euclidean predictions, ``corr``/``cosine``, no
+    missing data) are scored from :class:`BootMoments` of their group pair rows, shared by the models with the
+    same rows (all widths of ``init="random"``); others through
+    :func:`rsa_lineardyn.design.score_tensor` on the explicit pair weights.
+    """
+    from joblib import delayed
+
+    from .design import _score_group
+
+    moments, jobs, pair_ws = [], [], None
+    for model, lams, lss in candidates.groups:
+        rows = _rank_one_rows(model, design, method)
+        if rows is None:
+            if pair_ws is None:
+                pair_ws = boot_pair_weights(np.asarray(counts, dtype=float))
+            jobs.append(delayed(_score_group)(design, model, lams, lss, method, sigma_k, pair_ws))
+            continue
+        mom = next((m for r, m in moments if r.shape == rows.shape and np.array_equal(r, rows)), None)
+        if mom is None:
+            with _one_blas_thread():
+                mom = BootMoments(counts, design.data, method, rows)
+            moments.append((rows, mom))
+        jobs.append(delayed(_boot_group)(design, model, lams, lss, mom))
+    return np.concatenate(_run_jobs(jobs, n_jobs, backend, progress, what), axis=2)
