@@ -6,6 +6,7 @@ import numpy as np
 
 from ._validation import InputTypeError, InputValueError
 from .design import _as_rdms
+from .model import _PairBasis
 from .scoring import _unit_scale
 from .task import Task
 
@@ -48,9 +49,10 @@ def feature_rdms(task, data_rdms, kind="modes"):
         coords = [Z[k] for k in range(r)]
         names = [f"mode {k + 1}" for k in range(r)]
         vecs = [(c[items][ia] - c[items][ib]) ** 2 for c in coords]
-        if Z.shape[0] > r:
+        if Z.shape[0] > r:  # one group of rows: summed in chunks of pairs (never (n_in - r) x n_pairs at once)
             rest = Z[r:][:, items]
-            vecs.append(np.sum((rest[:, ia] - rest[:, ib]) ** 2, axis=0))
+            vecs.append(_PairBasis(rest, np.zeros(rest.shape[0], dtype=int), ia, ib, euclidean=True).products(
+                np.ones((1, 1)))[0])
             names.append("outside the modes")
     else:
         vecs, names, seen = [], [], []

@@ -381,7 +381,8 @@ class BootMoments:
     A bootstrap sample of conditions with counts ``n_a`` weighs the pair ``(a, b)`` by ``W_p = n_a n_b``, and a
     sample's ``corr``/``cosine`` scores need ``sum_p W_p v_p``, ``sum_p W_p v_p^2`` and ``sum_p W_p v_p d_p`` for
     every prediction ``v`` and data RDM ``d``.  For a rank-one model the predictions are ``v = w @ Rows`` (the
-    selection's group pair rows ``Rows`` (G, n_pairs), :class:`rsa_lineardyn.model._PairBasis`), so these sums
+    selection's group pair rows ``Rows`` (G, n_pairs), :class:`rsa_lineardyn.model._PairBasis`, here with their
+    total as an extra first row, see :meth:`_coefficients`), so these sums
     are ``w @ A1_b``, ``w M_b w^T`` and ``w @ A3_b`` with ``A1 = W Rows^T`` (B, G), ``M_b = Rows diag(W_b)
     Rows^T`` (B, G, G) and ``A3`` (B, R, G): computed once per basis, in chunks of pairs (no (B, n_pairs) array),
     then every candidate costs (B x G^2) instead of (B x n_pairs x R).  As in
@@ -399,7 +400,8 @@ class BootMoments:
         B, R = counts.shape[0], self.d.shape[0]
         self.sw, self.Wd, self.Wdd = np.zeros(B), np.zeros((B, R)), np.zeros((B, R))
         self.rows = None
-        if rows is not None:
+        if rows is not None:  # the total row first: near-isotropic weights are written w_ref * total + small parts
+            rows = np.concatenate([rows.sum(axis=0, keepdims=True), rows], axis=0)
             self.mean = rows.mean(axis=1) if self.centre else np.zeros(rows.shape[0])
             self.rows = rows
             G = rows.shape[0]
@@ -419,6 +421,7 @@ class BootMoments:
                     self.A3[:, r] += (Wc * dc[r]) @ Rc.T
         if rows is not None:
             self.rownorm = np.sqrt(np.maximum(np.diagonal(self.RR), 0.0))
+            self.range = (rows[1:].min(axis=1), rows[1:].max(axis=1))
 
     def _centred(self, lo, hi):
         return self.rows[:, lo:hi] - self.mean[:, None]
@@ -468,21 +471,45 @@ class BootMoments:
         so a prediction whose centred norm is far below that size (``|v_c| <= 1e-2 sum_g |w_g| |Rc_g|``: nearly
         constant, e.g. near the isotropic start) is scored from the explicit prediction instead (relative
         rounding then at most ~1e4 eps, below that of the explicit scores of such predictions, which lose
-        ``eps |v| / |v_c|`` in the centring); so are weights that are negative or not finite, and near-perfect
-        scores (the rule of :class:`rsa_lineardyn.scoring._RankOneScores`).
+        ``eps |v| / |v_c|`` in the centring); so are predictions with a negative pair (clipped at 0), weights that
+        are not finite, and near-perfect scores (the rules of :class:`rsa_lineardyn.scoring._RankOneScores`).
         """
         wg = np.asarray(wg, dtype=float)
+        a = self._coefficients(wg)
         with np.errstate(invalid="ignore", over="ignore"):
-            MW = self.M @ wg.T  # (B, G, U)
-            out = self._scores(self.A1 @ wg.T, np.einsum("bgu,ug->bu", MW, wg),
-                               np.swapaxes(self.A3 @ wg.T, 1, 2))
-            nv = np.sqrt(np.maximum(np.einsum("ug,gh,uh->u", wg, self.RR, wg), 0.0))
-            direct = ~(nv > _BOOT_DIRECT * (np.abs(wg) @ self.rownorm)) | ~np.all(np.isfinite(wg) & (wg >= 0), axis=1)
-            direct |= np.any(np.abs(out) > 1.0 - 1e-9, axis=(0, 2))
+            MW = self.M @ a.T  # (B, G + 1, U)
+            out = self._scores(self.A1 @ a.T, np.einsum("bgu,ug->bu", MW, a), np.swapaxes(self.A3 @ a.T, 1, 2))
+            nv = np.sqrt(np.maximum(np.einsum("ug,gh,uh->u", a, self.RR, a), 0.0))
+            direct = ~(nv > _BOOT_DIRECT * (np.abs(a) @ self.rownorm)) | ~np.all(np.isfinite(wg), axis=1)
+            direct |= np.any(np.abs(out) > 1.0 - 1e-9, axis=(0, 2)) | self._clipped(wg)
         if np.any(direct):
-            V = np.maximum(wg[direct] @ self.rows, 0.0)
+            V = np.maximum(wg[direct] @ self.rows[1:], 0.0)
             out[:, direct] = self._scores(*self._direct_sums(V))
         return out
+
+    def _clipped(self, wg):
+        """Per prediction (U,): some pair of ``wg @ rows`` is negative (the prediction clips it at 0).
+
+        Negative weights (the Monte Carlo estimate of a mode that is not learned) need not make a negative
+        dissimilarity: a bound from the rows' ranges first, the prediction itself only where the bound fails."""
+        lo, hi = self.range
+        bound = np.where(wg < 0, wg * hi, wg * lo).sum(axis=1)
+        out = ~(bound >= 0)
+        for u in np.flatnonzero(out & np.all(np.isfinite(wg), axis=1)):
+            out[u] = np.min(wg[u] @ self.rows[1:]) < 0
+        return out
+
+    def _coefficients(self, wg):
+        """Coefficients (U, G + 1) of the rows ``[total; rows]`` for group weights ``wg``: ``w_ref`` on the total
+        row and ``wg - w_ref`` on the groups, with ``w_ref`` the median of ``wg`` weighted by the centred rows'
+        norms (for a near-isotropic ``wg`` the group terms are then small instead of cancelling each other: one-hot
+        items, whose total row is constant)."""
+        norms = self.rownorm[1:]
+        order = np.argsort(wg, axis=1)
+        cum = np.cumsum(norms[order], axis=1)
+        k = np.argmax(cum >= 0.5 * cum[:, -1:], axis=1)
+        ref = np.take_along_axis(wg, np.take_along_axis(order, k[:, None], axis=1), axis=1)  # (U, 1)
+        return np.concatenate([ref, wg - ref], axis=1)
 
 
 def _boot_group(design, model, lams, log10_scales, moments):
