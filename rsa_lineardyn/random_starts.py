@@ -391,6 +391,24 @@ def _group_mean_matrix(labels):
     return S
 
 
+class _GroupMeans:
+    """``x @ S`` for the group-mean matrix ``S`` of ``labels`` (:func:`_group_mean_matrix`) without forming it.
+
+    Sums over each group through a membership matrix (n, n_groups), divided by the group sizes and spread back:
+    ``O(n x n_groups)`` per row instead of ``O(n^2)`` (one group of 970 null modes at 1000 one-hot items).
+    """
+
+    def __init__(self, labels):
+        self.labels = np.asarray(labels)
+        self.sizes = np.bincount(self.labels) if self.labels.size else np.zeros(0, dtype=int)
+        self.member = np.zeros((self.labels.size, self.sizes.size))
+        self.member[np.arange(self.labels.size), self.labels] = 1.0
+
+    def __call__(self, x):
+        """Means of ``x`` (..., n) within the groups along the last axis, shape (..., n)."""
+        return ((x @ self.member) / self.sizes)[..., self.labels]
+
+
 def _merge_ties_fast(d, rtol):
     """Vectorised ``rsa_lineardyn.exact._merge_ties``: runs of sorted values closer than ``rtol * max|d|`` get their mean."""
     scale = np.max(np.abs(d)) if d.size else 0.0
@@ -510,8 +528,7 @@ class _RandomStartEngine(_DrawEngine):
         n_in, n_out = task.n_in, task.n_out
         self.in_groups = _group_labels(self.s, n_in)
         self.out_groups = _group_labels(self.s, n_out)
-        self._S_in = _group_mean_matrix(self.in_groups)
-        self._S_out = _group_mean_matrix(self.out_groups)
+        self._mean_in, self._mean_out = _GroupMeans(self.in_groups), _GroupMeans(self.out_groups)
         self._group_sizes = np.bincount(self.in_groups)[self.in_groups]  # (n_in,): size of each mode's group
         self.Z_items = np.asarray(Vt) @ task.X  # (n_in, P)
         self.Yu = self.U.T @ task.Y  # (n_out, P)
@@ -519,21 +536,29 @@ class _RandomStartEngine(_DrawEngine):
         self.stats = {"state_hits": 0, "state_misses": 0, "result_hits": 0, "result_misses": 0}
 
     # -- draws ---------------------------------------------------------------------
+    def _raw_draws(self):
+        return _base_draws(self.task, self.n_hidden, self.n_draws, self.seed, antithetic=self.mc != "plain")
+
     def _base_draws(self):
-        """Per draw: ``(V^T V0 (n_in, n_in), U^T U0 (n_out, n_out), a)``, plus the raw draws."""
+        """Per draw: ``(V^T V0 (n_in, k1), U^T U0 (n_out, n_out), a, None)``, ``k1 = min(n_hidden, n_in)``.
+
+        Only the first ``k1`` columns of ``V0`` enter ``W1 = R D1 V0^T``: the others are not kept (``n_draws``
+        full ``n_in x n_in`` rotations are 256 MB at 1000 one-hot items); :meth:`draws` redraws the raw starts.
+        """
         if self._base is None:
-            raw = _base_draws(self.task, self.n_hidden, self.n_draws, self.seed, antithetic=self.mc != "plain")
-            Vm = np.stack([self.V.T @ V0 for _, _, V0, _ in raw])
+            raw = self._raw_draws()
+            k1 = min(self.n_hidden, self.task.n_in)
+            Vm = np.stack([self.V.T @ V0[:, :k1] for _, _, V0, _ in raw])
             Um = np.stack([self.U.T @ U0 for U0, _, _, _ in raw])
             A = np.stack([a for _, a, _, _ in raw])
-            self._base = (Vm, Um, A, raw)
+            self._base = (Vm, Um, A, None)
         return self._base
 
     def draws(self, lam, scale):
         """The ``n_draws`` initial weight pairs ``(W1, W2)`` at ``(lam, scale)`` (those of ``init='average'``)."""
         t = self.task
         return [_assemble(U, V, R, a * scale**2, lam, t.n_in, self.n_hidden, t.n_out)
-                for U, a, V, R in self._base_draws()[3]]
+                for U, a, V, R in self._raw_draws()]
 
     def basis(self):
         """The fixed rows ``B`` (J, P) of ``Gram_t = B^T diag(w_t) B``."""
@@ -852,7 +877,7 @@ class _RandomStartEngine(_DrawEngine):
         key = ("tieY", tuple(gidx.tolist()))
         Y = _lru_get(self._cache, key)
         if Y is None:
-            Vm = self._base_draws()[0]  # (D, n_in, n_in): V^T V0
+            Vm = self._base_draws()[0]  # (D, n_in, n_in): V^T V0 (k1 = n_in columns: r = n_hidden = n_in here)
             P = np.swapaxes(Om[:n_in, gidx], 0, 1)[None] @ Vm  # (D, c, n_in)
             N = np.linalg.qr(np.swapaxes(P, 1, 2), mode="complete")[0][:, :, c:]  # (D, n_in, n_in - c)
             Nb = np.linalg.qr(N[:, m:], mode="reduced")[0]  # orthonormal basis of N's rows >= m
@@ -1158,8 +1183,8 @@ class _RandomStartEngine(_DrawEngine):
             keep = (ev > self.rcond * top) & (top > 0)
             inv = np.where(keep, 1.0 / np.where(keep, ev, 1.0), 0.0)
             w_out = np.einsum("dtok,dtk->dto", u**2, inv)
-        out = (None if w_in is None else self._estimate(w_in @ self._S_in, "in", lam, scale, times / tau),
-               None if w_out is None else self._estimate(w_out @ self._S_out, "out", lam, scale, times / tau))
+        out = (None if w_in is None else self._estimate(self._mean_in(w_in), "in", lam, scale, times / tau),
+               None if w_out is None else self._estimate(self._mean_out(w_out), "out", lam, scale, times / tau))
         for a in out:
             if a is not None:
                 a.setflags(write=False)
@@ -1266,15 +1291,15 @@ class _RandomStartEngine(_DrawEngine):
             d1[..., m:] = -lam
         P_in, P_out = Vm[:, :, :k1] ** 2, Um[:, :, :k2] ** 2  # (D, n_in, k1), (D, n_out, k2)
 
-        def iso_free(c, S):
-            return (c - c.mean(axis=2, keepdims=True)) @ S
+        def iso_free(c, means):
+            return means(c - c.mean(axis=2, keepdims=True))
 
-        cin = iso_free(d1 @ np.swapaxes(P_in, 1, 2), self._S_in)  # V^T W1^T W1 V
-        cout = iso_free(d2 @ np.swapaxes(P_out, 1, 2), self._S_out)  # U^T W2 W2^T U
+        cin = iso_free(d1 @ np.swapaxes(P_in, 1, 2), self._mean_in)  # V^T W1^T W1 V
+        cout = iso_free(d2 @ np.swapaxes(P_out, 1, 2), self._mean_out)  # U^T W2 W2^T U
         rep = self.representation
         if side == "in":
             if rep == "prediction":  # (W2 W1)^T W2 W1 = V0 diag(a^2) V0^T
-                c = iso_free(at**2 @ np.swapaxes(Vm[:, :, :m] ** 2, 1, 2), self._S_in)
+                c = iso_free(at**2 @ np.swapaxes(Vm[:, :, :m] ** 2, 1, 2), self._mean_in)
             else:
                 c = cin
             n = n_in
@@ -1283,7 +1308,7 @@ class _RandomStartEngine(_DrawEngine):
                 top = np.max(d2, axis=2, keepdims=True)
                 keep = (d2 > self.rcond * top) & (top > 0)
                 c = iso_free(np.where(keep, 1.0 / np.where(keep, d2, 1.0), 0.0) @ np.swapaxes(P_out, 1, 2),
-                             self._S_out)
+                             self._mean_out)
             else:
                 c = cout
             n = n_out
