@@ -158,11 +158,30 @@ def _lru_get(cache, key, stats=None, kind=None):
     return hit
 
 
-def _lru_put(cache, key, value, size):
-    """Store ``value`` under ``key``, evicting the least recently used entry beyond ``size``; returns ``value``."""
+#: Bytes of arrays an engine's LRU caches hold at most (besides their entry counts): per-draw states and controls
+#: are ``n_draws x n_in x ...`` (tens of MB each at 1000 one-hot items), so a count alone would let them grow to GBs.
+_CACHE_BYTES = 128 * 2**20
+
+
+def _nbytes(value):
+    """Bytes of the numpy arrays in ``value`` (an array, or tuples / lists of them, nested)."""
+    if isinstance(value, np.ndarray):
+        return 0 if value.base is not None and value.strides and 0 in value.strides else value.nbytes
+    if isinstance(value, (tuple, list)):
+        return sum(_nbytes(v) for v in value)
+    return 0
+
+
+def _lru_put(cache, key, value, size, max_bytes=_CACHE_BYTES):
+    """Store ``value`` under ``key``, evicting the least recently used entries beyond ``size`` entries or
+    ``max_bytes`` bytes of arrays (the new entry always stays); returns ``value``."""
     cache[key] = value
-    if len(cache) > size:
+    while len(cache) > size:
         cache.popitem(last=False)
+    if max_bytes is not None:
+        total = sum(_nbytes(v) for v in cache.values())
+        while total > max_bytes and len(cache) > 1:
+            total -= _nbytes(cache.popitem(last=False)[1])
     return value
 
 
