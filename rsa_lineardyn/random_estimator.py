@@ -70,7 +70,11 @@ class _MonteCarlo:
 
     # -- the Monte Carlo estimator over the draws ------------------------------------
     def _estimate(self, w, side, lam, scale, s):
-        """The expected mode weights (T, n) from every draw's exact ones ``w`` (D, T, n), averaged within groups.
+        """The expected group weights (T, G) from every draw's exact ones ``w`` (D, T, G), one per group of modes.
+
+        The weights are equal within each tied group of modes, so the estimator runs on one column per group (the
+        sums over the modes count each group as many times as it has modes): ``O(D T G)`` instead of ``O(D T n)``
+        (31 groups instead of 1000 modes for 1000 one-hot items and 30 outputs).
 
         ``mc="plain"`` / ``"antithetic"``: the mean over the draws.  ``mc="cv"`` (the default): the mean of
         ``w - c`` over the draws (antithetic pairs), where ``c`` (:meth:`_controls`) is each draw's solution of
@@ -92,13 +96,14 @@ class _MonteCarlo:
         if self.mc != "cv" or D < 2:
             return w.mean(axis=0)
         c, g_in, g_out = self._controls(lam, scale, s, side)
+        mult = (self._mean_in if side == "in" else self._mean_out).sizes  # modes per group
         r = w - c
         ctrls = [c, g_in, g_out]
         units = [_pair_units(x) for x in [w, r] + ctrls]
         n_u = units[0].shape[0]
         # mode-centred deviations from the unit means: the uniform part of w is not a control's business
         dev = [u - u.mean(axis=0) for u in units]
-        dev = [x - x.mean(axis=2, keepdims=True) for x in dev]
+        dev = [x - ((x @ mult) / mult.sum())[..., None] for x in dev]
         cands = [w.mean(axis=0), r.mean(axis=0)]
         if n_u < len(ctrls) + 3:
             return cands[1]
@@ -106,6 +111,7 @@ class _MonteCarlo:
         # the choice below relative to its own noise, not only the largest ones
         spread = np.einsum("utn,utn->tn", dev[1], dev[1])
         omega = 1.0 / np.maximum(spread, 1e-300 + 1e-12 * np.max(spread, axis=1, keepdims=True))  # (T, n)
+        omega = omega * mult  # sums over the modes: each group counts once per mode
         Gd = np.stack(dev[2:], axis=-1)  # (U, T, n, k)
         beta = _weighted_beta(dev[1], Gd, omega)
         cands.append(cands[1] - sum(beta[:, j : j + 1] * x.mean(axis=0) for j, x in enumerate(ctrls)))
@@ -125,7 +131,8 @@ class _MonteCarlo:
         return np.einsum("ct,ctn->tn", wts, np.stack(cands))
 
     def _controls(self, lam, scale, s, side):
-        """Per draw (D, T, n) controls of zero expectation on ``side`` (``"in"``: n_in modes, ``"out"``: n_out).
+        """Per draw (D, T, G) controls of zero expectation on ``side`` (``"in"``: n_in modes, ``"out"``: n_out),
+        one column per group of modes (they are equal within the groups).
 
         ``c``: the draw's mode-diagonal of this representation under gradient flow *without the task*
         (``Syx = 0``), minus its mean over the modes (the isotropic part), averaged within the task's groups.
@@ -195,4 +202,6 @@ class _MonteCarlo:
         g_in, g_out = np.zeros((D, T, n)), np.zeros((D, T, n))
         g_in[..., :p] = s2w[:p] * cin[..., :p]
         g_out[..., :p] = s2w[:p] * cout[..., :p]
-        return _lru_put(self._cache, key, (c, g_in, g_out), self._cache_size)
+        means = self._mean_in if side == "in" else self._mean_out  # all three equal within the groups
+        out = tuple(means.compressed(x) for x in (c, g_in, g_out))
+        return _lru_put(self._cache, key, out, self._cache_size)

@@ -338,7 +338,11 @@ class _GroupMeans:
 
     def __call__(self, x):
         """Means of ``x`` (..., n) within the groups along the last axis, shape (..., n)."""
-        return ((x @ self.member) / self.sizes)[..., self.labels]
+        return self.compressed(x)[..., self.labels]
+
+    def compressed(self, x):
+        """Means of ``x`` (..., n) within the groups, one per group: (..., n_groups)."""
+        return (x @ self.member) / self.sizes
 
 
 def _merge_ties_fast(d, rtol):

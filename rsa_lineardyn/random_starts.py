@@ -120,7 +120,6 @@ class _RandomStartEngine(_EigPath, _SplitSetup, _SplitSolve, _MonteCarlo, _DrawE
         self.in_groups = _group_labels(self.s, n_in)
         self.out_groups = _group_labels(self.s, n_out)
         self._mean_in, self._mean_out = _GroupMeans(self.in_groups), _GroupMeans(self.out_groups)
-        self._group_sizes = np.bincount(self.in_groups)[self.in_groups]  # (n_in,): size of each mode's group
         self.Z_items = np.asarray(Vt) @ task.X  # (n_in, P)
         self.Yu = self.U.T @ task.Y  # (n_out, P)
         self._base = None
@@ -189,8 +188,9 @@ class _RandomStartEngine(_EigPath, _SplitSetup, _SplitSolve, _MonteCarlo, _DrawE
         elif rep == "hidden":  # only the group sums of the input rows are needed
             sums = self._hidden_group_sums(lam, scale, times, tau)  # (D, T, n_groups)
             D = self.n_draws
-            w_in = np.zeros((D, times.size, n_in)) if sums is None else sums[:, :, self.in_groups] / self._group_sizes
-            w_in = self._estimate(w_in, "in", lam, scale, times / tau)  # already averaged within the groups
+            sizes = self._mean_in.sizes
+            w_in = np.zeros((D, times.size, sizes.size)) if sums is None else sums / sizes  # group means
+            w_in = self._estimate(w_in, "in", lam, scale, times / tau)[:, self.in_groups]
             w_in.setflags(write=False)
             out = (w_in, None)
             _lru_put(self._results, key, out, self._result_cache_size)
@@ -219,8 +219,9 @@ class _RandomStartEngine(_EigPath, _SplitSetup, _SplitSolve, _MonteCarlo, _DrawE
             keep = (ev > self.rcond * top) & (top > 0)
             inv = np.where(keep, 1.0 / np.where(keep, ev, 1.0), 0.0)
             w_out = np.einsum("dtok,dtk->dto", u**2, inv)
-        out = (None if w_in is None else self._estimate(self._mean_in(w_in), "in", lam, scale, times / tau),
-               None if w_out is None else self._estimate(self._mean_out(w_out), "out", lam, scale, times / tau))
+        est = [None if x is None else self._estimate(means.compressed(x), side, lam, scale, times / tau)[:, means.labels]
+               for x, side, means in ((w_in, "in", self._mean_in), (w_out, "out", self._mean_out))]
+        out = tuple(est)
         for a in out:
             if a is not None:
                 a.setflags(write=False)

@@ -100,7 +100,7 @@ def test_signal_free_control_is_the_closed_form(lam):
     h = 3 if lam <= 0 else 2
     eng = _RandomStartEngine(task, h, "hidden", 1e-10, 4, 7)
     s = np.array([0.0, 0.05, 0.7, 4.0, np.inf])
-    c = eng._controls(lam, 0.4, s, "in")[0]
+    c = eng._controls(lam, 0.4, s, "in")[0][..., eng.in_groups]  # one column per group: back to the modes
     Vm, _, A, _ = eng._base_draws()
     m = min(task.n_in, h, task.n_out)
     for d in range(A.shape[0]):
