@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from ._validation import InputTypeError, InputValueError
@@ -109,6 +111,19 @@ def unit_stage_means(data, stage_of, unit_of, n_units, K):
     return out
 
 
+_GRAM = []
+
+
+def _feature_gram(F):
+    """``(F F^T, row means of F)``, kept for the last ``F`` (the same features in every training fold: one
+    ``n_feat^2 x n_pairs`` product per test instead of one per fold)."""
+    if _GRAM and _GRAM[0][0]() is F:  # a weak reference: the cache does not keep F alive
+        return _GRAM[0][1]
+    out = (F @ F.T, F.mean(axis=1))
+    _GRAM[:] = [(weakref.ref(F), out)]
+    return out
+
+
 def feature_weights(F, means, counts, method, *, stacked, per_stage):
     """Non-negative feature weights (K, n_feat) maximising (approximately) the mean score of training units.
 
@@ -144,8 +159,7 @@ def feature_weights(F, means, counts, method, *, stacked, per_stage):
     if not np.any(T):
         return np.zeros((K, nf))
     # Gram matrix of the (centred) design: blocks F F^T, minus the mean part removed by centring
-    FF = F @ F.T
-    fbar = F.mean(axis=1)  # (nf,)
+    FF, fbar = _feature_gram(F)
     FT = T @ F.T  # (K, nf)
     if per_stage:
         G = np.kron(np.eye(K), FF)
