@@ -556,6 +556,12 @@ def condition_boot_tensor(design, candidates, method, sigma_k, counts, *, n_jobs
         rows = _rank_one_rows(model, design, method)
         if rows is None:
             if pair_ws is None:
+                B, n = np.shape(counts)
+                check_memory(4.0 * B * n * (n - 1) / 2,
+                             f"{what}'s pair weights for model {model.name!r} ({B:,} samples x {n * (n - 1) // 2:,} "
+                             "condition pairs, with the weighted scores' temporaries; models with squared-Euclidean "
+                             "rank-one predictions need none)",
+                             "Lower n_boot, use measure='euclidean' (not the NTK), or fewer conditions.")
                 pair_ws = boot_pair_weights(np.asarray(counts, dtype=float))
             jobs.append(delayed(_score_group)(design, model, lams, lss, method, sigma_k, pair_ws))
             continue

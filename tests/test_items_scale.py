@@ -239,3 +239,15 @@ def test_feature_null_space_rdm_summed_in_chunks_equals_the_direct_sum():
     rest = (Vt @ task.X)[task.rank():][:, _item_index(task, data)]  # in the data's condition order
     ia, ib = np.triu_indices(task.P, k=1)
     np.testing.assert_allclose(vecs[-1], np.sum((rest[:, ia] - rest[:, ib]) ** 2, axis=0), rtol=1e-13)
+
+
+def test_explicit_bootstrap_pair_weights_are_sized_first():
+    """A model without rank-one pair rows needs (n_boot x n_pairs) weights: refused with the estimate and the fix."""
+    task = _onehot(12, n_out=3)
+    data = _data(task, n_sub=2)
+    design = make_design(data, task, n_times=5)
+    cands = make_candidates(task, data, [2], None, 2, np.array([-1.0]),
+                            dict(init="aligned", n_draws=2, representation="hidden", measure="cosine"))
+    counts = np.broadcast_to(np.ones(task.P), (10**8, task.P))  # no memory: only its shape is read
+    with pytest.raises(ValueError, match=r"pair weights .*100,000,000 samples x 66 condition pairs.*Lower n_boot"):
+        condition_boot_tensor(design, cands, "corr", None, counts)
