@@ -48,7 +48,9 @@ import rsa_lineardyn as rl  # noqa: E402
 from rsatoolbox.model import ModelFixed  # noqa: E402
 from rsatoolbox.rdm import RDMs, load_rdm  # noqa: E402
 
-from rsa_lineardyn import cli  # noqa: E402
+from rsa_lineardyn.cli import app as cli  # noqa: E402
+
+from rsa_lineardyn.cli import common, inputs  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 PKG = Path(rl.__file__).resolve().parent
@@ -79,7 +81,7 @@ class Outcome(Exception):
 # ----------------------------------------------------------------------------- helpers
 def is_package_error(exc):
     """An exception with the package's own message: its type is the package's, or it was raised in the package."""
-    if isinstance(exc, (rl.InputValueError, rl.InputTypeError, cli.CLIError)):
+    if isinstance(exc, (rl.InputValueError, rl.InputTypeError, common.CLIError)):
         return True
     if not isinstance(exc, (ValueError, TypeError)):
         return False
@@ -556,7 +558,7 @@ def csv_semicolon_delimited(tmp):
 def csv_header_only_labels_numeric_names(tmp):
     """A task whose items are named 1..4 and a data CSV with a header row of those numbers."""
     (tmp / "task.csv").write_text("item,f1,f2,f3\n1,1,0,1\n2,1,0,0\n3,0,1,0\n4,0,1,1\n")
-    task = cli.load_task(str(tmp / "task.csv"))
+    task = inputs.load_task(str(tmp / "task.csv"))
     M = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0, init="aligned").predict_times([1.0], [0.0])[0]
     mat = np.zeros((4, 4))
     mat[np.triu_indices(4, 1)] = M
@@ -611,7 +613,7 @@ def csv_labels_with_whitespace(tmp):
 def unicode_labels_task_and_data(tmp):
     (tmp / "tâche.csv").write_text("item,f1,f2,f3\ncafé,1,0,1\nnaïve,1,0,0\nZürich,0,1,0\n東京,0,1,1\n",
                                    encoding="utf-8")
-    task = cli.load_task(str(tmp / "tâche.csv"))
+    task = inputs.load_task(str(tmp / "tâche.csv"))
     M = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0, init="aligned").predict_times([1.0], [0.0])[0]
     mat = np.zeros((4, 4))
     mat[np.triu_indices(4, 1)] = M
@@ -755,7 +757,7 @@ def pickle_results_as_hdf5_type(tmp):
 
 
 def _data_copy(tmp):
-    src = Path(rl.datasets.data_dir())
+    src = Path(rl.data_dir())
     dst = tmp / "datasets"
     shutil.copytree(src, dst)
     return dst

@@ -5,8 +5,8 @@ descent (rl.simulate, lr = 0.01, i.e. steps of 0.01 time units; GD is then withi
 in QQ^T and the gap halves with lr) from its OWN random lambda-balanced start (rl.balanced_init at the
 true lam and scale), read through its own random projection onto 100 voxels with Gaussian noise per run
 (4 runs), turned into crossnobis RDMs over runs (rsatoolbox.data.calc_rdm, cv_descriptor="run";
-rsa_lineardyn.recovery.simulate_voxel_rdms(init="random", per_subject=True)).  The null "no signal" is the
-same pipeline with pure noise (rsa_lineardyn.recovery.simulate_noise_rdms).  The unit of replication is
+rsa_lineardyn.inference.recovery.simulate_voxel_rdms(init="random", per_subject=True)).  The null "no signal" is the
+same pipeline with pure noise (rsa_lineardyn.inference.recovery.simulate_noise_rdms).  The unit of replication is
 the subject (8 per trial); each trial is a new set of subjects.
 
 Task: rl.hierarchical_task(depth=3, include_root=False) (8 items, 8 inputs, 14 features; singular values
@@ -192,7 +192,7 @@ def make_cells(parts, quick):
 # ----------------------------------------------------------------------------
 def _simulate(cell, rng):
     import rsa_lineardyn as rl
-    from rsa_lineardyn.recovery import simulate_noise_rdms, simulate_voxel_rdms
+    from rsa_lineardyn.inference.recovery import simulate_noise_rdms, simulate_voxel_rdms
 
     task = rl.hierarchical_task(depth=3, include_root=False)
     times = cell.get("times", [RATE * k for k in STAGES])
@@ -473,8 +473,8 @@ def markdown(rows, verdicts, header):
 
 
 def write_atomic(path, text):
-    """Write ``text`` to ``path`` via a temporary file in its folder (see rsa_lineardyn.outputs)."""
-    from rsa_lineardyn.outputs import write_text
+    """Write ``text`` to ``path`` via a temporary file in its folder (see rsa_lineardyn.data.files)."""
+    from rsa_lineardyn.data.files import write_text
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     write_text(Path(path), text)

@@ -4,7 +4,7 @@ Simulated truths as in benchmarks/calibration.py (whose helpers this script impo
 rsatoolbox noise ceiling, atomic writing, the git head): every subject is its own two-layer linear network
 trained by gradient descent (lr 0.01) from its OWN random lambda-balanced start, read through its own random
 projection onto 100 voxels with Gaussian noise (noise 0.25 x the RMS signal at the last stage, 4 runs),
-crossnobis RDMs over runs (rsa_lineardyn.recovery.simulate_voxel_rdms(init="random", per_subject=True)).
+crossnobis RDMs over runs (rsa_lineardyn.inference.recovery.simulate_voxel_rdms(init="random", per_subject=True)).
 Three stages at t = 3, 6, 12, labelled with stage values 1, 2, 4 (so the fits' linear time map t = rate * stage
 holds for the truth, rate 3; labels 1, 2, 3 would make the time map itself misspecified).
 
@@ -128,7 +128,7 @@ def simulate_wrong_order_rdms(task, n_hidden, lam, scale, times, *, n_subjects, 
     learned mode group swapped (module docstring).  swap=False reproduces simulate_voxel_rdms exactly."""
     import rsa_lineardyn as rl
     from rsatoolbox.rdm import concat
-    from rsa_lineardyn.recovery import _crossnobis, _label
+    from rsa_lineardyn.inference.recovery import _crossnobis, _label
     from rsa_lineardyn.simulate import simulate
 
     rng = np.random.default_rng(seed) if not isinstance(seed, np.random.Generator) else seed
@@ -169,7 +169,7 @@ def _relabel(data):
 
 def _simulate(cell, rng):
     import rsa_lineardyn as rl
-    from rsa_lineardyn.recovery import simulate_noise_rdms, simulate_voxel_rdms
+    from rsa_lineardyn.inference.recovery import simulate_noise_rdms, simulate_voxel_rdms
 
     kw = dict(n_subjects=cell["n_subjects"], n_runs=cal.N_RUNS, n_voxels=cal.N_VOXELS)
     times = cell.get("times", TIMES)
@@ -407,7 +407,7 @@ def markdown(rows, header):
 def _check():
     """simulate_wrong_order_rdms(swap=False) == simulate_voxel_rdms(init="random", per_subject=True), same seed."""
     import rsa_lineardyn as rl
-    from rsa_lineardyn.recovery import simulate_voxel_rdms
+    from rsa_lineardyn.inference.recovery import simulate_voxel_rdms
 
     task = rl.load_semantic_task()
     kw = dict(n_subjects=3, n_runs=cal.N_RUNS, n_voxels=cal.N_VOXELS, noise=NOISE, lr=cal.LR)

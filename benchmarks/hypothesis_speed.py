@@ -125,8 +125,8 @@ def git_head():
 
 
 def write_atomic(path, text):
-    """Write ``text`` to ``path`` via a temporary file in its folder (see rsa_lineardyn.outputs)."""
-    from rsa_lineardyn.outputs import write_text
+    """Write ``text`` to ``path`` via a temporary file in its folder (see rsa_lineardyn.data.files)."""
+    from rsa_lineardyn.data.files import write_text
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     write_text(Path(path), text)

@@ -32,7 +32,7 @@ warnings.simplefilter("ignore")
 import rsa_lineardyn as rl
 case = sys.argv[1]
 if case == "staged fit":
-    from rsa_lineardyn.recovery import simulate_voxel_rdms
+    from rsa_lineardyn.inference.recovery import simulate_voxel_rdms
     task = rl.load_semantic_task()
     data = simulate_voxel_rdms(task, 3, 2.0, 0.01, (3.0, 6.0, 12.0), noise=0.25, init="random", per_subject=True,
                                lr=0.01, seed=np.random.default_rng(5), n_subjects=8, n_runs=4, n_voxels=100)

@@ -67,7 +67,7 @@ elif case == "compare":
     res = rl.compare_widths(data, task, widths=(2, 8))
     out["models"] = [str(x) for x in res.table["model"]]
 else:
-    from rsa_lineardyn.design import _lam_values, make_design
+    from rsa_lineardyn.inference.design import _lam_values, make_design
     from rsatoolbox.inference import eval_fixed
     from rsatoolbox.model import ModelFixed
     design = make_design(data, task)
@@ -147,7 +147,7 @@ def main():
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "items_scale"))
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
-    from rsa_lineardyn.outputs import write_text
+    from rsa_lineardyn.data.files import write_text
 
     path = Path(args.out + ".json")
     old = json.loads(path.read_text())["results"] if path.exists() else []

@@ -95,8 +95,8 @@ def measure(N, n_times, hidden=None, reps=2):
 
 
 def write_atomic(path, text):
-    """Write ``text`` to ``path`` via a temporary file in its folder (rsa_lineardyn.outputs)."""
-    from rsa_lineardyn.outputs import write_text
+    """Write ``text`` to ``path`` via a temporary file in its folder (rsa_lineardyn.data.files)."""
+    from rsa_lineardyn.data.files import write_text
 
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     write_text(path, text)

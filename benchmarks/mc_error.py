@@ -25,7 +25,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 import rsa_lineardyn as rl
-from rsa_lineardyn.random_starts import _RandomStartEngine
+from rsa_lineardyn.models.random_starts import _RandomStartEngine
 
 OUT = Path(__file__).parent / "results"
 T_UNITS = np.array([1e-3, 1e-2, 0.1, 1.0, 10.0])

@@ -52,8 +52,8 @@ import json, resource, sys, time, tracemalloc
 sys.path.insert(0, ROOT)
 import numpy as np
 import rsa_lineardyn as rl
-from rsa_lineardyn.initialization import _assemble
-from rsa_lineardyn.representations import _ntk_dense, hidden_rsm
+from rsa_lineardyn.dynamics.initialization import _assemble
+from rsa_lineardyn.representations.geometry import _ntk_dense, hidden_rsm
 
 case = json.loads(sys.argv[1])
 
@@ -164,8 +164,8 @@ def table(rows):
 
 
 def write_atomic(path, text):
-    """Write ``text`` to ``path`` via a temporary file in its folder (see rsa_lineardyn.outputs)."""
-    from rsa_lineardyn.outputs import write_text
+    """Write ``text`` to ``path`` via a temporary file in its folder (see rsa_lineardyn.data.files)."""
+    from rsa_lineardyn.data.files import write_text
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     write_text(Path(path), text)

@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 
 import rsa_lineardyn as rl
-from rsa_lineardyn.outputs import write_text
-from rsa_lineardyn.recovery import recovery_trial
+from rsa_lineardyn.data.files import write_text
+from rsa_lineardyn.inference.recovery import recovery_trial
 
 TRUE_WIDTHS = (2, 4, 8)
 TRUE_LAMS = (-1.0, 0.0, 1.0)

@@ -39,7 +39,7 @@ Figures written into ``--out-dir``:
   crossvalidation, tests over subjects.
 
 and ``fit_hit_table.csv`` with the fitted parameters per width (``profile_not_flat``: the landscape
-varies by more than the library's tolerance ``rl.fitting.FLAT_TOL``; this is not a verdict -- the
+varies by more than the library's tolerance ``rl.inference.fitting.FLAT_TOL``; this is not a verdict -- the
 verdicts are ``rl.fit_rdms``'s) and ``fit_hypotheses.csv`` (both hypothesis
 tables).  It also prints ``rl.fit_rdms``'s interval and verdict for every parameter (bootstrap over the
 images, intervals widened by a refit under the aligned start) and the hypothesis tables with their
@@ -195,12 +195,12 @@ def plot_landscape(models, data, table, out, method=METHOD):
     """Fit landscape (score over lam and time) of every width, and best-over-lam score vs time.
 
     Returns the list of widths whose landscape is flat (score range below the library's
-    ``rl.fitting.FLAT_TOL``, the tolerance ``rl.fit_rdms`` uses): for them ``lam`` and the time
+    ``rl.inference.fitting.FLAT_TOL``, the tolerance ``rl.fit_rdms`` uses): for them ``lam`` and the time
     are not determined by the data under ``method``.
     """
     import matplotlib.pyplot as plt
 
-    from rsa_lineardyn.fitting import FLAT_TOL as flat_tol
+    from rsa_lineardyn.inference.fitting import FLAT_TOL as flat_tol
 
     n = len(models)
     fig, axes = plt.subplots(1, n + 1, figsize=(3.3 * n + 4.5, 3.8), gridspec_kw={"width_ratios": [1] * n + [1.5]}, layout="constrained")

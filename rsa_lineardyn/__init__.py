@@ -1,7 +1,31 @@
 """rsa_lineardyn: exact learning dynamics of two-layer linear networks, for RSA.
 
 Data flow: Task -> initial weights -> Trajectory -> representations -> RDMs
--> fit and inference -> tables and figures.
+-> fit and inference -> tables and figures.  One subpackage per stage, and the
+import rule that keeps the arrows one way (a module imports only from its own
+layer or a lower one; ``tests/test_layers.py`` checks every import, also those
+inside functions, and that there are no circles):
+
+==================== =========================================================
+layer (low to high)  what it holds
+==================== =========================================================
+``_validation``,     input checks and errors, logging, the old flat module paths
+``_log``,            (``rsa_lineardyn.fitting`` ... resolve to their new homes)
+``_compat``
+``dynamics``         task, initial weights, exact solver, simulator, Trajectory
+``representations``  RSMs/NTK, rsatoolbox RDMs adapters, descriptors, measures
+``data``             bundled datasets (checksummed), atomic output files
+``models``           prediction engines and the rsatoolbox ``Model``
+``inference``        design, the one scorer, fits, intervals, tests, baselines
+``plotting``         figures of trajectories, fits and tests
+``cli``, ``demos``   the command line and the scripts it runs
+==================== =========================================================
+
+Where a change goes: a new representation -> ``representations/geometry.py``
+(and its name in ``models``' engines); a change of how predictions are scored ->
+``inference/scorer.py`` only (fits, tests, the noise ceiling and the CLI all
+score through it); a new hypothesis test -> ``inference/hypotheses.py`` with its
+arithmetic in ``inference/crossval.py``.
 
 The public names are imported lazily (PEP 562): ``import rsa_lineardyn`` loads
 only the error types and the logger, and the first use of a name such as
@@ -21,6 +45,7 @@ import logging as _logging
 import sys as _sys
 import types as _types
 
+from . import _compat
 from ._validation import AssumptionError, InputTypeError, InputValueError, RSALinearDynError
 
 __version__ = "0.1.0"
@@ -31,39 +56,38 @@ logger.addHandler(_logging.NullHandler())
 
 # public name -> submodule that defines it (imported on first access)
 _LAZY = {
-    "Task": "task", "Whitening": "task", "whiten": "task",
-    "Balance": "initialization", "balanced_init": "initialization", "measure_balance": "initialization",
-    "task_aligned_init": "initialization",
-    "Trajectory": "trajectory",
-    "exact_dynamics": "exact", "fixed_point": "exact",
-    "simulate": "simulate",
-    "DatasetError": "datasets", "data_dir": "datasets", "verify_datasets": "datasets",
-    "load_semantic_task": "datasets", "load_92images_rdms": "datasets", "load_92images_items": "datasets",
-    "load_92images_task": "datasets",
-    "hierarchical_task": "synthetic", "random_regression_task": "synthetic", "student_teacher_task": "synthetic",
-    "gram_to_rdm": "representations", "hidden_rsm": "representations", "network_output": "representations",
-    "ntk": "representations", "output_rsm": "representations", "prediction_rsm": "representations",
-    "representation_gram": "representations", "trajectory_rdms": "representations",
-    "NTKSeries": "representations", "ntk_series": "representations",
-    "make_rdms": "rsa", "rdms_from_matrices": "rsa", "task_from_dataframe": "rsa", "to_rdms": "rsa",
-    "DegeneracyWarning": "model", "LinearNetworkModel": "model", "UndefinedFitWarning": "model",
-    "ConditionOrderWarning": "model",
-    "compare_model": "fitters", "fit_linear_network": "fitters", "load_results": "model",
-    "mode_strengths": "model", "model_from_dict": "model", "score_grid": "fitters",
-    "FitResult": "fitting", "fit_rdms": "fitting", "plot_fit_profile": "fitting", "score_matrix": "fitting",
-    "feature_rdms": "baselines",
-    "HypothesisResult": "hypotheses", "compare_regimes": "hypotheses", "compare_widths": "hypotheses",
-    "evaluate_hypotheses": "hypotheses", "plot_hypotheses": "hypotheses", "regime_models": "hypotheses",
-    "width_models": "hypotheses",
+    "Task": "dynamics.task", "Whitening": "dynamics.task", "whiten": "dynamics.task",
+    "Balance": "dynamics.initialization", "balanced_init": "dynamics.initialization", "measure_balance": "dynamics.initialization",
+    "task_aligned_init": "dynamics.initialization",
+    "Trajectory": "dynamics.trajectory",
+    "exact_dynamics": "dynamics.exact", "fixed_point": "dynamics.exact",
+    "simulate": "dynamics.simulate",
+    "DatasetError": "data.bundled", "data_dir": "data.bundled", "verify_datasets": "data.bundled",
+    "load_semantic_task": "data.bundled", "load_92images_rdms": "data.bundled", "load_92images_items": "data.bundled",
+    "load_92images_task": "data.bundled",
+    "hierarchical_task": "dynamics.synthetic", "random_regression_task": "dynamics.synthetic", "student_teacher_task": "dynamics.synthetic",
+    "gram_to_rdm": "representations.geometry", "hidden_rsm": "representations.geometry", "network_output": "representations.geometry",
+    "ntk": "representations.geometry", "output_rsm": "representations.geometry", "prediction_rsm": "representations.geometry",
+    "representation_gram": "representations.geometry", "trajectory_rdms": "representations.geometry",
+    "NTKSeries": "representations.geometry", "ntk_series": "representations.geometry",
+    "make_rdms": "representations.rdms", "rdms_from_matrices": "representations.rdms", "task_from_dataframe": "representations.rdms", "to_rdms": "representations.rdms",
+    "DegeneracyWarning": "models.network", "LinearNetworkModel": "models.network", "UndefinedFitWarning": "models.network",
+    "ConditionOrderWarning": "models.network",
+    "compare_model": "models.single_fit", "fit_linear_network": "models.single_fit", "load_results": "models.network",
+    "mode_strengths": "models.network", "model_from_dict": "models.network", "score_grid": "models.single_fit",
+    "FitResult": "inference.fitting", "fit_rdms": "inference.fitting", "plot_fit_profile": "inference.fitting", "score_matrix": "inference.fitting",
+    "feature_rdms": "inference.baselines",
+    "HypothesisResult": "inference.hypotheses", "compare_regimes": "inference.hypotheses", "compare_widths": "inference.hypotheses",
+    "evaluate_hypotheses": "inference.hypotheses", "plot_hypotheses": "inference.hypotheses", "regime_models": "inference.hypotheses",
+    "width_models": "inference.hypotheses",
     "progress_bars": "_log",
 }
 
-#: Submodules reachable as attributes (``rsa_lineardyn.fitting``) without an explicit import.
-_SUBMODULES = frozenset({
-    "baselines", "cli", "crossval", "datasets", "demos", "design", "engines", "exact", "fitters", "fitting",
-    "hypotheses", "initialization", "intervals", "model", "outputs", "plotting", "random_starts", "recovery",
-    "representations", "rsa", "scoring", "simulate", "synthetic", "task", "trajectory",
-})
+#: Submodules reachable as attributes (``rsa_lineardyn.inference.fitting``) without an explicit import.
+_SUBMODULES = frozenset({"cli", "data", "demos", "dynamics", "inference", "models", "plotting", "representations"})
+
+# the flat module paths of older releases (``rsa_lineardyn.fitting``, ...) resolve to their new homes
+_compat.install()
 
 __all__ = [
     "AssumptionError", "InputTypeError", "InputValueError", "RSALinearDynError",
@@ -91,7 +115,7 @@ def __getattr__(name):
         value = getattr(_importlib.import_module(f".{_LAZY[name]}", __name__), name)
         globals()[name] = value  # later accesses skip this function
         return value
-    if name in _SUBMODULES:
+    if name in _SUBMODULES or name in _compat.OLD_PATHS:
         return _importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -101,12 +125,12 @@ class _Package(_types.ModuleType):
 
     Importing the submodule ``rsa_lineardyn.simulate`` (which other modules do) makes the import
     system set the package attribute ``simulate`` to the submodule; this property keeps the public
-    name bound to the function, as the eager ``from .simulate import simulate`` did.
+    name bound to the function, as the eager ``from .dynamics.simulate import simulate`` did.
     """
 
     @property
     def simulate(self):
-        from .simulate import simulate
+        from .dynamics.simulate import simulate
 
         return simulate
 

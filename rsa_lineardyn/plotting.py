@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import InputTypeError, check_positive_int
-from .trajectory import Trajectory
+from .dynamics.trajectory import Trajectory
 
 __all__ = ["plot_qqt_entries", "plot_qqt_key", "qqt_entry_colors", "qqt_entry_names"]
 

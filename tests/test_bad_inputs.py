@@ -19,8 +19,10 @@ import numpy as np
 import pytest
 
 import rsa_lineardyn as rl
+import rsa_lineardyn.cli.app  # noqa: F401  (rl.cli.app below)
+import rsa_lineardyn.representations.geometry  # noqa: F401  (rl.representations.geometry below)
 from rsa_lineardyn._validation import InputTypeError, InputValueError, check_path
-from rsa_lineardyn.cli import main
+from rsa_lineardyn.cli.app import main
 
 NAN, INF = float("nan"), float("inf")
 QUICK = dict(n_boot=0, start_check=None, n_lam=3, n_times=9)
@@ -332,7 +334,7 @@ def _run_unprivileged(code):
     prelude = textwrap.dedent("""
         import os, sys, encodings.idna, encodings.cp437, zipfile, csv, hashlib, io, pickle, stat, pathlib
         import numpy, pandas, rsatoolbox
-        import rsa_lineardyn as rl, rsa_lineardyn.cli, rsa_lineardyn.datasets
+        import rsa_lineardyn as rl, rsa_lineardyn.cli.app, rsa_lineardyn.data.bundled
         import importlib, pkgutil
         for _m in pkgutil.walk_packages(rl.__path__, "rsa_lineardyn."):  # the package imports lazily: load all now,
             if "._bundled" not in _m.name:                              # while its folder is still readable
@@ -391,14 +393,14 @@ def test_item16_unreadable_task_file_and_datasets_folder():
                 finally:
                     target.chmod(mode)
             (root / "rdm.npy").chmod(0)
-            print("fit", rl.cli.main(["fit", str(root / "rdm.npy"), "--task", "semantic", "--out-dir", str(root / "o")]))
+            print("fit", rl.cli.app.main(["fit", str(root / "rdm.npy"), "--task", "semantic", "--out-dir", str(root / "o")]))
             (root / "res.pkl").chmod(0)
             try:
                 rl.load_results(root / "res.pkl")
             except rl.InputValueError as exc:
                 print("load_results", exc)
             (root / "task.npz").chmod(0)
-            print("cli", rl.cli.main(["trajectory", str(root / "task.npz"), "--out-dir", str(root / "out")]))
+            print("cli", rl.cli.app.main(["trajectory", str(root / "task.npz"), "--out-dir", str(root / "out")]))
         """)
         lines = out.strip().splitlines()
         assert lines[:2] == ["readable loaded", "readable loaded"], out  # the readable copy loads
@@ -835,7 +837,7 @@ def test_relative_tolerances_of_representations(traj3, call, error, arg):
     (lambda tr: rl.gram_to_rdm(np.zeros((0, 0))), InputValueError, r"`gram` is empty \(shape \(0, 0\)\)"),
     (lambda tr: rl.gram_to_rdm(np.eye(3) * 1e308), InputValueError, r"`gram` has entries up to 1e\+308: their "
                                                                      "squared Euclidean distances"),  # gave inf
-    (lambda tr: rl.representations.condition_labels("x"), InputTypeError, "`task` must be an rl.Task"),
+    (lambda tr: rl.representations.geometry.condition_labels("x"), InputTypeError, "`task` must be an rl.Task"),
 ])
 def test_representation_inputs(traj3, call, error, arg):
     with pytest.raises(error, match=arg):

@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 import rsa_lineardyn as rl
-from rsa_lineardyn.cli import main
+import rsa_lineardyn.inference.fitting  # noqa: F401  (rl.inference.fitting below)
+from rsa_lineardyn.cli.app import main
 
 ENTRY_POINT = Path(sys.executable).with_name("rsa-lineardyn")
 
@@ -162,7 +163,7 @@ def test_help_imports_no_heavy_module():
     """``--help`` (top level and every subcommand) loads none of the slow dependencies (issue 12: it took 3 s)."""
     script = (
         "import sys\n"
-        "from rsa_lineardyn.cli import main\n"
+        "from rsa_lineardyn.cli.app import main\n"
         "for cmd in ([], ['figure1'], ['trajectory'], ['fit'], ['compare'], ['demo']):\n"
         "    try:\n"
         "        main(cmd + ['--help'])\n"
@@ -341,7 +342,7 @@ def test_fit_prints_each_verdict_and_writes_intervals(tmp_path, capsys):
     assert rows["time"]["determined"] is False
     assert any("depends on the assumed start" in rows[p]["reason"] for p in ("lam", "time"))
     assert rows["time"]["low"] <= rows["time"]["estimate"] <= rows["time"]["high"]
-    assert info["flat_tol"] == rl.fitting.FLAT_TOL
+    assert info["flat_tol"] == rl.inference.fitting.FLAT_TOL
     # the aligned start: the N_h = 1 corr score does not depend on time at all, and the line says so
     code = main(["fit", "92images:hIT", "--widths", "1", "--n-boot", "5", "--no-start-check", "--init", "aligned",
                  "--out-dir", str(tmp_path / "aligned")])
@@ -370,7 +371,8 @@ def _subject_rdms(tmp_path, n_subjects=5, seed=0):
 
 
 def test_parse_widths():
-    from rsa_lineardyn.cli import CLIError, _parse_widths
+    from rsa_lineardyn.cli.common import CLIError
+    from rsa_lineardyn.cli.inputs import _parse_widths
 
     assert _parse_widths("1,4,wide") == [1, 4, "wide"]
     assert _parse_widths("1-3, wide") == [[1, 2, 3], "wide"]
@@ -397,7 +399,7 @@ def test_compare_widths_writes_tables_json_png_and_matches_library(tmp_path, cap
     assert (out / "subj_hdf5_compare_widths.png").stat().st_size > 1000
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left behind
     # the CLI reports what the library computes
-    from rsa_lineardyn.cli import load_data_rdms
+    from rsa_lineardyn.cli.inputs import load_data_rdms
 
     lib = rl.compare_widths(load_data_rdms(str(path)), task, widths=[1, 2, "wide", [1, 2, 3]], progress=False)
     np.testing.assert_allclose(table["mean"], lib.table["mean"], rtol=1e-12)
@@ -430,7 +432,7 @@ def test_compare_error_paths(tmp_path, capsys):
 
 
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):
-    from rsa_lineardyn.cli import _atomic_write
+    from rsa_lineardyn.cli.common import _atomic_write
 
     def boom(p):
         raise RuntimeError("interrupted")
@@ -442,8 +444,8 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
 
 def test_atomic_write_claim_lost_takes_back_this_runs_files(tmp_path):
     """Another run wrote b.png meanwhile: this run fails, leaves no a.csv of its own, and b.png stays theirs."""
-    from rsa_lineardyn.cli import _atomic_write
-    from rsa_lineardyn.outputs import OutputExistsError
+    from rsa_lineardyn.cli.common import _atomic_write
+    from rsa_lineardyn.data.files import OutputExistsError
 
     (tmp_path / "b.png").write_text("theirs")
     with pytest.raises(OutputExistsError, match="already exists"):
@@ -464,7 +466,7 @@ def test_trajectory_prefix_stays_inside_out_dir(tmp_path, capsys, prefix):
 
 def test_trajectory_force_that_fails_keeps_the_old_pair(tmp_path, capsys, monkeypatch):
     """`trajectory --force` interrupted while drawing left a new hdf5 beside the old PNG; now both stay old."""
-    import rsa_lineardyn.cli as cli
+    import rsa_lineardyn.cli.commands as commands
 
     args = ["trajectory", "semantic", "--n-times", "3", "--out-dir", str(tmp_path)]
     assert main(args) == 0
@@ -474,7 +476,7 @@ def test_trajectory_force_that_fails_keeps_the_old_pair(tmp_path, capsys, monkey
     def broken_plot(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_plot_trajectory", broken_plot)
+    monkeypatch.setattr(commands, "_plot_trajectory", broken_plot)
     assert main(args + ["--lam", "0.5", "--n-hidden", "2", "--force"]) == 130
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no temporary file left either
 
@@ -556,7 +558,7 @@ def _ticks(ax, axis="x"):
 def test_trajectory_figure_labels_units_and_exact_lam():
     import matplotlib.pyplot as plt
 
-    from rsa_lineardyn.cli import _plot_trajectory
+    from rsa_lineardyn.cli.figures import _plot_trajectory
 
     task = rl.load_semantic_task()
     W1, W2 = rl.balanced_init(task.n_in, 3, task.n_out, lam=0.0, scale=0.1, seed=2)
@@ -579,7 +581,7 @@ def test_trajectory_figure_labels_units_and_exact_lam():
 def test_fit_figure_has_labels_colour_bar_labels_and_lam():
     import matplotlib.pyplot as plt
 
-    from rsa_lineardyn.cli import _plot_fit
+    from rsa_lineardyn.cli.figures import _plot_fit
 
     task = rl.load_semantic_task()
     data = rl.rdms_from_matrices(_data_rdm(task), labels=task.labels)

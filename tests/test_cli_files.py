@@ -24,8 +24,9 @@ import pandas as pd
 import pytest
 
 import rsa_lineardyn as rl
-from rsa_lineardyn import cli
-from rsa_lineardyn.cli import main
+import rsa_lineardyn.data.bundled  # noqa: F401  (rl.data.bundled below)
+from rsa_lineardyn.cli import inputs, options
+from rsa_lineardyn.cli.app import main
 
 REPO = Path(__file__).resolve().parents[1]
 LOG = "[rsa-lineardyn] "
@@ -94,7 +95,7 @@ def test_compare_reads_participant_id_and_matches_the_python_api(tmp_path, capsy
     assert "'block'" in err and "repeated measurements within subjects" in err
     table = pd.read_csv(out / "user_hdf5_compare_widths.csv")
     pw = pd.read_csv(out / "user_hdf5_compare_widths_pairwise.csv")
-    lib = rl.compare_widths(cli.load_data_rdms(str(path)), task, widths=[1, "wide"], condition_descriptor="item",
+    lib = rl.compare_widths(inputs.load_data_rdms(str(path)), task, widths=[1, "wide"], condition_descriptor="item",
                             subject_descriptor="participant_id", stage_descriptor=None, stage_order=None,
                             random_state=0, progress=False)
     np.testing.assert_array_equal(table["mean"], lib.table["mean"])
@@ -134,7 +135,7 @@ def test_fit_text_stages_need_stage_order_and_match_the_python_api(tmp_path, cap
     info = json.loads((out / "stages_hdf5_best.json").read_text())
     assert info["stage_descriptor"] == "phase" and info["stage_order"] == ["pre", "post"]
     assert info["subject_descriptor"] == "participant_id"
-    lib = rl.fit_rdms(cli.load_data_rdms(str(path)), task, n_hidden=[2], subject_descriptor="participant_id",
+    lib = rl.fit_rdms(inputs.load_data_rdms(str(path)), task, n_hidden=[2], subject_descriptor="participant_id",
                       stage_descriptor="phase",
                       stage_order=["pre", "post"], n_boot=0, start_check=None, progress=False)
     assert info["best"]["score"] == lib.best["score"]
@@ -162,8 +163,8 @@ def test_permuted_conditions_with_an_unlisted_label_descriptor(tmp_path, capsys)
 def test_headerless_task_csv_keeps_its_first_item(tmp_path, capsys):
     (tmp_path / "h.csv").write_text("item,f1,f2\na,1,0\nb,0,1\nc,1,1\n")
     (tmp_path / "n.csv").write_text("a,1,0\nb,0,1\nc,1,1\n")
-    assert cli.load_task(str(tmp_path / "h.csv")).labels == ("a", "b", "c")
-    assert cli.load_task(str(tmp_path / "n.csv")).labels == ("a", "b", "c")  # today: ('b', 'c')
+    assert inputs.load_task(str(tmp_path / "h.csv")).labels == ("a", "b", "c")
+    assert inputs.load_task(str(tmp_path / "n.csv")).labels == ("a", "b", "c")  # today: ('b', 'c')
     for name, said in (("h.csv", "header row found"), ("n.csv", "no header row")):
         assert main(["trajectory", str(tmp_path / name), "--n-times", "3", "--init", "aligned",
                      "--out-dir", str(tmp_path / name.replace(".", "_"))]) == 0
@@ -220,7 +221,7 @@ def test_npz_keeps_rdm_descriptors(tmp_path, capsys):
     data, task = _user_rdms(n_subjects=4)
     np.savez(tmp_path / "u.npz", rdms=data.get_matrices(), labels=np.array(task.labels),
              participant_id=np.array(["p00", "p01", "p02", "p03"]))
-    loaded = cli.load_data_rdms(str(tmp_path / "u.npz"))
+    loaded = inputs.load_data_rdms(str(tmp_path / "u.npz"))
     assert list(loaded.rdm_descriptors["participant_id"]) == ["p00", "p01", "p02", "p03"]
     assert list(loaded.pattern_descriptors["item"]) == list(task.labels)
 
@@ -285,12 +286,12 @@ def test_sigterm_leaves_no_temporary_file(tmp_path):
     out = tmp_path / "o"
     script = (
         "import sys, time\n"
-        "import rsa_lineardyn.cli as cli\n"
+        "import rsa_lineardyn.cli.app as cli, rsa_lineardyn.cli.commands as commands\n"
         "def slow(traj, rdms, out=None, **k):\n"
         "    open(out, 'wb').write(b'partial')\n"
         "    print('writing', flush=True)\n"
         "    time.sleep(120)\n"
-        "cli._plot_trajectory = slow\n"
+        "commands._plot_trajectory = slow\n"
         f"sys.exit(cli.main(['trajectory', 'semantic', '--n-times', '3', '--out-dir', {str(out)!r}]))\n"
     )
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(REPO))
@@ -310,10 +311,10 @@ def test_sigterm_leaves_no_temporary_file(tmp_path):
 
 # --------------------------------------------------------------------------- defaults
 def test_cli_defaults_are_the_python_signatures():
-    for (command, dest), (module, func, param) in cli.API_DEFAULTS.items():
+    for (command, dest), (module, func, param) in options.API_DEFAULTS.items():
         obj = getattr(importlib.import_module(f"rsa_lineardyn.{module}"), func)
-        assert cli.api_default(command, dest) == inspect.signature(obj).parameters[param].default, (command, dest)
-    parser = cli.build_parser()
+        assert options.api_default(command, dest) == inspect.signature(obj).parameters[param].default, (command, dest)
+    parser = options.build_parser()
     traj = parser.parse_args(["trajectory", "semantic"])
     sig = inspect.signature(rl.LinearNetworkModel).parameters
     assert (traj.init, traj.scale, traj.seed) == (sig["init"].default, sig["scale"].default, sig["seed"].default)
@@ -334,15 +335,15 @@ def test_cli_defaults_are_the_python_signatures():
 def data_copy(tmp_path, monkeypatch):
     root = tmp_path / "data"
     shutil.copytree(rl.data_dir(), root)
-    monkeypatch.setenv(rl.datasets.DATA_ENV_VAR, str(root))
+    monkeypatch.setenv(rl.data.bundled.DATA_ENV_VAR, str(root))
     return root
 
 
 def test_built_in_checksums_match_the_files_and_the_manifest():
     root = REPO / "datasets"
     lines = {ln.split()[1]: ln.split()[0] for ln in (root / "SHA256SUMS").read_text().splitlines() if ln.strip()}
-    assert set(lines) == set(rl.datasets.EXPECTED_FILES)
-    for rel, (digest, size) in rl.datasets.EXPECTED_FILES.items():
+    assert set(lines) == set(rl.data.bundled.EXPECTED_FILES)
+    for rel, (digest, size) in rl.data.bundled.EXPECTED_FILES.items():
         data = (root / rel).read_bytes()
         assert hashlib.sha256(data).hexdigest() == digest == lines[rel] and len(data) == size
 
@@ -375,7 +376,7 @@ def test_manifest_paths_are_confined(data_copy, tmp_path):
     outside.write_text("x")
     (data_copy / rel).symlink_to(outside)
     with pytest.raises(rl.DatasetError, match="points outside the data folder"):
-        rl.datasets._confined(data_copy, rel, "Data file")
+        rl.data.bundled._confined(data_copy, rel, "Data file")
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
@@ -389,10 +390,30 @@ def test_dataset_fifo_is_refused_not_opened(data_copy):
 
 def test_defaults_without_readable_source(monkeypatch, tmp_path):
     """A bytecode-only or unreadable install: the CLI's defaults come from the imported signatures, the same values."""
-    from rsa_lineardyn import cli
+    from rsa_lineardyn.cli import options
 
-    want = {k: cli.api_default(*k) for k in cli.API_DEFAULTS}
-    monkeypatch.setattr(cli, "_PACKAGE_DIR", tmp_path / "nowhere")
-    monkeypatch.setattr(cli, "_SIGNATURES", {})
-    got = {k: cli.api_default(*k) for k in cli.API_DEFAULTS}
+    want = {k: options.api_default(*k) for k in options.API_DEFAULTS}
+    monkeypatch.setattr(options, "_PACKAGE_DIR", tmp_path / "nowhere")
+    monkeypatch.setattr(options, "_SIGNATURES", {})
+    got = {k: options.api_default(*k) for k in options.API_DEFAULTS}
     assert got == want
+
+
+def test_parser_is_built_from_the_option_table():
+    """One source: every option that mirrors a Python parameter is spelled like it too, and the parser has exactly
+    the table's options (nothing added beside it)."""
+    parser = options.build_parser()
+    subparsers = next(a for a in parser._actions if a.dest == "command").choices
+    for command in options.COMMANDS:
+        flags = {f for a in subparsers[command.name]._actions for f in a.option_strings}
+        for opt in command.options:
+            if opt.flags[0].startswith("-"):
+                assert set(opt.flags) <= flags, (command.name, opt.flags)
+            if opt.api is not None:
+                assert "--" + opt.api[2].replace("_", "-") in opt.flags, (command.name, opt.flags, opt.api)
+        table = {f for o in command.options for f in o.flags if f.startswith("-")}
+        assert flags - table == {"-h", "--help", "--out-dir", "--force", "--verbose", "--quiet"}, command.name
+    # the Python spelling works and means the same as the short one
+    a = parser.parse_args(["fit", "x.npy", "--random-state", "7", "--n-hidden", "1,2"])
+    b = parser.parse_args(["fit", "x.npy", "--seed", "7", "--widths", "1,2"])
+    assert (a.seed, a.widths) == (b.seed, b.widths) == (7, "1,2")

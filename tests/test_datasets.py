@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import rsa_lineardyn as rl
-from rsa_lineardyn.datasets import DATA_ENV_VAR
+import rsa_lineardyn.data.bundled  # noqa: F401  (rl.data.bundled below)
+from rsa_lineardyn.data.bundled import DATA_ENV_VAR
 
 REPO_DATA = Path(__file__).resolve().parents[1] / "datasets"
 SEM = "rumelhart_todd_semantic_8items"
@@ -42,7 +43,7 @@ def data_copy(tmp_path, monkeypatch):
         p.chmod(0o644 if p.is_file() else 0o755)
     monkeypatch.setenv(DATA_ENV_VAR, str(root))
     # a private copy of the built-in checksums too: _rehash edits it (restored after the test)
-    monkeypatch.setattr(rl.datasets, "EXPECTED_FILES", dict(rl.datasets.EXPECTED_FILES))
+    monkeypatch.setattr(rl.data.bundled, "EXPECTED_FILES", dict(rl.data.bundled.EXPECTED_FILES))
     return root
 
 
@@ -52,7 +53,7 @@ def _rehash(root, relpath):
     manifest = root / "SHA256SUMS"
     data = (root / relpath).read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    rl.datasets.EXPECTED_FILES[relpath] = (digest, len(data))
+    rl.data.bundled.EXPECTED_FILES[relpath] = (digest, len(data))
     lines = [f"{digest}  {relpath}" if ln.endswith("  " + relpath) else ln for ln in manifest.read_text().splitlines()]
     manifest.write_text("\n".join(lines) + "\n")
 

@@ -69,7 +69,7 @@ def test_tutorial_code_blocks_run_in_order(capsys, tmp_path, monkeypatch):
     assert any(m.startswith("feature model") for m in namespace["regimes"].table["model"])
     assert {"bottleneck (N_h <= 2)", "wide network", "plants vs animals"} <= set(namespace["custom"].table["model"])
     # the constants the tutorial's "Reading the verdicts" names are the ones the fit uses
-    from rsa_lineardyn import fitting
+    from rsa_lineardyn.inference import fitting
 
     assert (fitting.FLAT_TOL, fitting.SPREAD_FRACTION, fitting.MAJORITY) == (1e-3, 0.5, 0.8)
     # what the tutorial prints, the reader sees

@@ -1,4 +1,4 @@
-"""The prediction engines (``rsa_lineardyn.engines``, ``rsa_lineardyn.random_starts``), above all ``init="random"``.
+"""The prediction engines (``rsa_lineardyn.models.engines``, ``rsa_lineardyn.models.random_starts``), above all ``init="random"``.
 
 References are independent of the engine under test: per-draw ``rl.exact_dynamics``
 trajectories with full matrices, ``init="average"`` (full Grams) and brute-force
@@ -12,9 +12,10 @@ import pytest
 from scipy.stats import ortho_group
 
 import rsa_lineardyn as rl
-from rsa_lineardyn.engines import _AverageEngine
-from rsa_lineardyn.random_starts import _RandomStartEngine
-from rsa_lineardyn.representations import _pinv_psd
+import rsa_lineardyn.models.engines  # noqa: F401  (rl.models.engines below)
+from rsa_lineardyn.models.engines import _AverageEngine
+from rsa_lineardyn.models.random_starts import _RandomStartEngine
+from rsa_lineardyn.representations.geometry import _pinv_psd
 
 
 def _task(n_in, n_out, svals, seed=0):
@@ -145,7 +146,7 @@ def test_random_engine_matches_gradient_flow_simulations():
     z = np.abs(pred - mc_mean) / np.maximum(mc_se, 1e-12)
     assert np.all(z < 4.0), z
     # the test can fail: the aligned start's prediction is far outside
-    al = rl.engines._AlignedEngine(task, h, "hidden", 1e-10)
+    al = rl.models.engines._AlignedEngine(task, h, "hidden", 1e-10)
     wa, _ = al.rank_one(lam, scale, times, 1.0)
     pad = np.zeros((times.size, n_in))
     pad[:, : wa.shape[1]] = wa
@@ -236,8 +237,8 @@ def test_thread_limits_active_inside_predict(monkeypatch):
 @pytest.mark.parametrize("lam", [-0.9, 0.0, 1e-17, 0.5])
 @pytest.mark.parametrize("n_in,n_out", [(5, 3), (3, 5), (4, 4)])
 def test_mode_spectrum_equals_exact_spectrum(lam, n_in, n_out):
-    from rsa_lineardyn.random_starts import _mode_spectrum
-    from rsa_lineardyn.exact import spectrum
+    from rsa_lineardyn.models.random_starts import _mode_spectrum
+    from rsa_lineardyn.dynamics.exact import spectrum
 
     task = _task(n_in, n_out, np.array([2.0, 1.0, 1.0 + 1e-15]))
     U, s, Vt = task.svd()
@@ -270,7 +271,7 @@ def test_compressed_split_path_equals_full_split_path(lam):
 
 
 def test_right_singular_eigh_path_equals_svd():
-    from rsa_lineardyn.random_starts import _right_singular
+    from rsa_lineardyn.models.random_starts import _right_singular
 
     rng = np.random.default_rng(2)
     Zg = rng.standard_normal((3, 9, 12))  # c = 9 < r = 12: eigh of the Gram, 3 exact zeros
@@ -292,8 +293,8 @@ def test_right_singular_eigh_path_equals_svd():
 
 def test_manifold_rule_generic_skips_only_unchanged_draws():
     """Tie at the boundary: generic draws keep Z itself (same Z Z^T as the rule); draws on a manifold get the rule."""
-    from rsa_lineardyn.random_starts import _manifold_rule_generic
-    from rsa_lineardyn.exact import _manifold_rule
+    from rsa_lineardyn.models.random_starts import _manifold_rule_generic
+    from rsa_lineardyn.dynamics.exact import _manifold_rule
 
     rng = np.random.default_rng(5)
     d = np.array([3.0, 2.0, 2.0, 2.0, 0.5, -1.0, -2.0])  # r = 2: boundary inside the tied level 2.0 (3 rows)
@@ -310,7 +311,7 @@ def test_manifold_rule_generic_skips_only_unchanged_draws():
 @pytest.mark.parametrize("lam", [-0.05, -0.7, -3.0])
 def test_structured_tie_equals_eigen_compression(lam):
     """The lam-free subspace route gives the same B D^-1 B^T as the eigen-decomposition + compression, at every g."""
-    from rsa_lineardyn.random_starts import _compress_tied_columns, _right_singular
+    from rsa_lineardyn.models.random_starts import _compress_tied_columns, _right_singular
 
     task = _task(12, 2, np.array([2.0, 0.5]), seed=4)
     eng = _RandomStartEngine(task, 12, "hidden", 1e-10, 4, 9)

@@ -8,7 +8,7 @@ from _reference import direct_closed_form, f_matrix, reference_qqt, rel_err
 from conftest import random_white_task
 
 import rsa_lineardyn as rl
-from rsa_lineardyn.exact import spectrum
+from rsa_lineardyn.dynamics.exact import spectrum
 
 # (n_in, n_hidden, n_out): bottleneck, square, wide, unequal sides
 SHAPES = [(3, 2, 3), (5, 2, 4), (4, 4, 4), (3, 6, 5), (2, 4, 3), (6, 3, 4), (4, 9, 3)]
@@ -194,7 +194,7 @@ def test_large_lam_tiny_scale_keeps_precision():
 
 def test_fast_and_graded_paths_agree():
     """The LAPACK path (moderate scales) and the graded QR (any scale) give the same QQ^T."""
-    from rsa_lineardyn import exact as E
+    from rsa_lineardyn.dynamics import exact as E
 
     rng = np.random.default_rng(0)
     checked = 0
@@ -229,7 +229,7 @@ def test_fast_and_graded_paths_agree():
 def test_manifold_uses_one_path_for_all_times():
     """Weights on an invariant manifold: the random-start engines' check sends them to the graded QR; exact_dynamics
     (LAPACK path up to row scales e^300, graded QR beyond) shows no jump where the LAPACK path ends."""
-    from rsa_lineardyn import exact as E
+    from rsa_lineardyn.dynamics import exact as E
 
     task = random_white_task(4, 4, seed=1)
     W1, W2 = rl.balanced_init(4, 4, 4, 0.0, scale=0.3, seed=11)  # on the manifold (see the warning test)
@@ -323,7 +323,7 @@ def test_sign_mismatch_stays_at_saddle_at_every_time():
 
 def test_rule_does_not_depend_on_how_Z_rounds():
     """The growing component of the sign-mismatch case is 0 or 1.6e-18 depending on FMA in matmul: same answer."""
-    from rsa_lineardyn import exact as E
+    from rsa_lineardyn.dynamics import exact as E
 
     d = np.array([2.0, -2.0])
     O = np.array([[1.0, -1.0], [1.0, 1.0]]) / np.sqrt(2)
@@ -378,7 +378,7 @@ def test_generic_weights_do_not_warn_and_learn():
 def test_warning_describes_the_output_in_a_sweep():
     """Random mixes of exact sign mismatches, rounding-level and kept components: the warned count is the number of
     modes the output does not learn at t = inf, large finite t agrees with t = inf, and finite t with the reference."""
-    from rsa_lineardyn import exact as E
+    from rsa_lineardyn.dynamics import exact as E
 
     rng = np.random.default_rng(0)
     checked = 0
@@ -413,7 +413,7 @@ def test_manifold_weights_take_the_fast_path_and_both_paths_agree(n, h, seed):
     The warning fires and names it, the LAPACK path is used (issue 11: cost) and agrees with the graded QR
     at every t, the output never learns that mode (also at large finite t and inf), and it follows gradient flow
     while rounding noise in the flow is still negligible."""
-    from rsa_lineardyn import exact as E
+    from rsa_lineardyn.dynamics import exact as E
 
     task = random_white_task(n, n, seed=1)
     W1, W2 = rl.balanced_init(n, h, n, 0.0, scale=0.3, seed=seed)
@@ -443,7 +443,7 @@ def test_near_dependence_spread_over_many_levels_is_one_rule():
     block of Z has one singular value ~1e-16 relative, spread over all 150 levels (no single level's remainder is
     rounding-level).  The joint part of the rule treats it as a dependence: warned, the last mode never learned
     (up to t = inf), the LAPACK path used, and it agrees with the graded QR."""
-    from rsa_lineardyn import exact as E
+    from rsa_lineardyn.dynamics import exact as E
 
     N = 150
     rng = np.random.default_rng(0)

@@ -16,7 +16,7 @@ from _invariants import f_matrix, fixed_point_formula
 from _reference import reference_qqt
 
 import rsa_lineardyn as rl
-from rsa_lineardyn import exact as E
+from rsa_lineardyn.dynamics import exact as E
 
 TOL = 1e-10
 SHAPES = {  # (n_in, n_hidden, n_out); the wide ones have no tie at the boundary of the fixed point

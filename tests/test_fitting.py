@@ -8,7 +8,7 @@ import pytest
 from rsatoolbox.rdm import RDMs, compare
 
 import rsa_lineardyn as rl
-from rsa_lineardyn.scoring import _weighted_fast
+from rsa_lineardyn.representations.similarity import _weighted_fast
 
 
 @pytest.fixture(scope="module")
@@ -398,7 +398,7 @@ def test_coverage_on_random_start_networks():
     seen through noisy voxels (crossnobis), 3 stages at t = 3, 6, 9, 8 subjects.  The 95% intervals of lam and
     rate must cover the truth in at least 5 of 6 cases, and an interval called determined must cover it.
     """
-    from rsa_lineardyn.recovery import simulate_voxel_rdms
+    from rsa_lineardyn.inference.recovery import simulate_voxel_rdms
 
     task = rl.hierarchical_task(depth=3, include_root=False)
     covered, n = 0, 0

@@ -9,7 +9,7 @@ from rsatoolbox.inference import Result
 from rsatoolbox.rdm import RDMs
 
 import rsa_lineardyn as rl
-from rsa_lineardyn.recovery import recovery_trial, simulate_voxel_rdms
+from rsa_lineardyn.inference.recovery import recovery_trial, simulate_voxel_rdms
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +89,7 @@ def test_jackknife_equals_classical_t_test_for_fixed_models(tree, subjects_data)
 
 def test_no_p_value_is_zero():
     """Zero variance: identical hypotheses give p = 1, a constant difference the exact sign test."""
-    from rsa_lineardyn.crossval import t_summary as _t_summary
+    from rsa_lineardyn.inference.crossval import t_summary as _t_summary
 
     ident = _t_summary(np.zeros(6), np.zeros(6), 0.95)
     assert ident["p"] == 1.0 and ident["variance_method"].startswith("identical")
@@ -134,8 +134,8 @@ def test_stages_compared_on_the_trajectory(tree):
 
 def test_shared_stage_scale_scores_whole_trajectories(tree):
     """stage_scale='shared': the score tensor equals a direct correlation of the stacked stage RDMs."""
-    from rsa_lineardyn.design import Candidates, make_design
-    from rsa_lineardyn.scorer import candidate_stats
+    from rsa_lineardyn.inference.design import Candidates, make_design
+    from rsa_lineardyn.inference.scorer import candidate_stats
 
     data = _staged_data(tree, 2, [1.0, 2.0, 3.0], n_subjects=4, noise=0.3, seed=5)
     model = rl.LinearNetworkModel(tree, n_hidden=2, item_order=data)

@@ -89,7 +89,7 @@ def test_whiten_says_what_it_did():
 
 def _old_rotation_init(n_in, h, n_out, lam, scale, seed):
     """The previous construction, with the full n_hidden x n_hidden rotation (independent reference)."""
-    from rsa_lineardyn.initialization import _assemble
+    from rsa_lineardyn.dynamics.initialization import _assemble
 
     rng = np.random.default_rng(seed)
     G1 = rng.standard_normal((h, n_in)) * scale
@@ -116,7 +116,7 @@ def test_wide_init_bounded_memory_and_balanced(h):
     """
     import tracemalloc
 
-    from rsa_lineardyn.initialization import FULL_STREAM_MAX
+    from rsa_lineardyn.dynamics.initialization import FULL_STREAM_MAX
 
     assert (h <= FULL_STREAM_MAX) == (h == 3000)
     n_in, n_out = 3, 2

@@ -1,10 +1,10 @@
 """Thousands of conditions (issue 21, items): memory that grows like the data, bootstraps from precomputed moments.
 
-* The random-start engine's pair basis is one row per tied group of modes (:class:`rsa_lineardyn.model._PairBasis`):
+* The random-start engine's pair basis is one row per tied group of modes (:class:`rsa_lineardyn.models.network._PairBasis`):
   a 1000-item one-hot task keeps 31 rows of its 499,500 pairs, not 1000 (4 GB before); rows that do not fit
   are rebuilt chunk by chunk with the same numbers; predictions are sized before they are allocated.
 * The condition bootstrap scores rank-one candidates from weighted moments of those rows
-  (:class:`rsa_lineardyn.scorer.BootMoments`), checked here against the explicit weighted scores and against a
+  (:class:`rsa_lineardyn.inference.scorer.BootMoments`), checked here against the explicit weighted scores and against a
   long-double reference.
 * The engine's group means and byte-bounded caches, and the feature baseline's chunked null-space RDM.
 """
@@ -16,13 +16,13 @@ import pytest
 import rsatoolbox
 
 import rsa_lineardyn as rl
-from rsa_lineardyn import model as model_mod
-from rsa_lineardyn.baselines import _item_index, feature_rdms
-from rsa_lineardyn.design import make_candidates, make_design, score_tensor
-from rsa_lineardyn.draws import _lru_put
-from rsa_lineardyn.random_kernels import _GroupMeans, _group_labels, _group_mean_matrix
-from rsa_lineardyn.scorer import BootMoments, boot_pair_weights, condition_boot_tensor
-from rsa_lineardyn.scoring import _weighted_fast
+from rsa_lineardyn.models import network as model_mod
+from rsa_lineardyn.inference.baselines import _item_index, feature_rdms
+from rsa_lineardyn.inference.design import make_candidates, make_design, score_tensor
+from rsa_lineardyn.models.draws import _lru_put
+from rsa_lineardyn.models.random_kernels import _GroupMeans, _group_labels, _group_mean_matrix
+from rsa_lineardyn.inference.scorer import BootMoments, boot_pair_weights, condition_boot_tensor
+from rsa_lineardyn.representations.similarity import _weighted_fast
 
 
 def _onehot(P, n_out=6, seed=0):

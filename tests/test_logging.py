@@ -57,7 +57,7 @@ def test_notices_reach_a_piped_stderr(skewed_task, tmp_path):
 
 
 def test_quiet_silences_the_notices(skewed_task, tmp_path, capsys):
-    from rsa_lineardyn.cli import main
+    from rsa_lineardyn.cli.app import main
 
     assert main(["trajectory", str(skewed_task), "--n-times", "5", "--out-dir", str(tmp_path / "b"), "--quiet"]) == 0
     out = capsys.readouterr()
@@ -69,7 +69,7 @@ def test_quiet_silences_the_notices(skewed_task, tmp_path, capsys):
 
 def test_fit_off_a_terminal_draws_no_progress_bar(tmp_path, capsys):
     """stderr captured (not a terminal): the CLI asks fit_rdms for no bars; the notices still arrive."""
-    from rsa_lineardyn.cli import main
+    from rsa_lineardyn.cli.app import main
 
     task = rl.load_semantic_task()
     W1, W2 = rl.task_aligned_init(task, 2, scale=0.1)
@@ -84,7 +84,7 @@ def test_fit_off_a_terminal_draws_no_progress_bar(tmp_path, capsys):
 
 def test_cli_logging_is_undone_after_main(tmp_path, capsys):
     """``main`` attaches its stderr handler for the run only (a program calling it keeps its own logging)."""
-    from rsa_lineardyn.cli import main
+    from rsa_lineardyn.cli.app import main
 
     before = list(rl.logger.handlers), rl.logger.level, rl.logger.propagate
     assert main(["trajectory", "semantic", "--times", "1,inf", "--out-dir", str(tmp_path), "--verbose"]) == 0
@@ -125,7 +125,7 @@ def test_progress_bars_switch_silences_rsatoolbox(capsys):
 def test_cli_turns_python_warnings_into_one_line_records(capsys):
     import warnings
 
-    from rsa_lineardyn.cli import _configure_logging
+    from rsa_lineardyn.cli.app import _configure_logging
 
     with warnings.catch_warnings():
         warnings.simplefilter("always")

@@ -1,7 +1,7 @@
 """Monte Carlo error of the expected geometry over random starts (``init="random"``, issue 19 item 3).
 
 The default estimator (antithetic pairs ``(W1, W2)``, ``(W1, -W2)`` and control variates, see
-``rsa_lineardyn.random_starts._RandomStartEngine._estimate``) against a high-draw reference of the same
+``rsa_lineardyn.models.random_starts._RandomStartEngine._estimate``) against a high-draw reference of the same
 estimator with another seed (its error is ``sqrt(16 / 256)`` of the tested one), at early, mid and late times.
 The error is that of the centred hidden RDM (its mean dissimilarity removed): what a correlation comparison
 scores.  Bounds are the measured errors (``benchmarks/mc_error.py``) with margin; the plain mean of
@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 import rsa_lineardyn as rl
-from rsa_lineardyn.engines import mode_strengths
-from rsa_lineardyn.initialization import balanced_factors
-from rsa_lineardyn.random_starts import _RandomStartEngine, _group_mean_matrix
+from rsa_lineardyn.models.engines import mode_strengths
+from rsa_lineardyn.dynamics.initialization import balanced_factors
+from rsa_lineardyn.models.random_starts import _RandomStartEngine, _group_mean_matrix
 
 EARLY = np.array([1e-3, 1e-2, 0.1])  # times t * s_max
 MID, LATE = np.array([1.0]), np.array([10.0])

@@ -18,6 +18,7 @@ from rsatoolbox.inference import (
 from rsatoolbox.rdm import RDMs, compare
 
 import rsa_lineardyn as rl
+import rsa_lineardyn.models.network  # noqa: F401  (rl.models.network below)
 
 from conftest import random_white_task
 
@@ -320,7 +321,7 @@ def test_pattern_subsampling_matches_rsatoolbox(task):
     model = rl.LinearNetworkModel(task, n_hidden=3, lam=0.3, init="aligned")
     full = model.predict_rdm([0.2])
     idx = [0, 2, 2, 5, 7, 9]  # with a repeat, as in bootstrap samples
-    ours = rl.model._Selection(model, model.selection(full.subsample_pattern("index", idx), idx, "index"))
+    ours = rl.models.network._Selection(model, model.selection(full.subsample_pattern("index", idx), idx, "index"))
     ref = full.subsample_pattern("index", idx).get_vectors()[0]
     got = ours.vectors(0.3, model.scale, np.array([10**0.2]))[0]
     np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
@@ -445,7 +446,7 @@ def test_ntk_predictions_match_dense_ntk(init, measure):
     np.testing.assert_array_equal(G.shape, (times.size, tk.n_out * tk.P, tk.n_out * tk.P))
     rows_sets = [np.arange(len(model.labels)), np.array([0, 3, 3, 5, 9, 9, 9, 17, 27])]  # a bootstrap-like repeat
     for rows in rows_sets:
-        sel = rl.model._Selection(model, rows)
+        sel = rl.models.network._Selection(model, rows)
         ci = model._cond_index[rows]
         Gs = G[:, ci][:, :, ci]
         ref = rl.gram_to_rdm(Gs, measure)[:, sel.ia, sel.ib]

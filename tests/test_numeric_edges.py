@@ -167,7 +167,7 @@ def test_diverging_gradient_descent_is_refused(semantic):
 @pytest.mark.parametrize("lr", ["50", "3"])
 def test_figure1_demo_reports_divergence(tmp_path, capsys, lr):
     """Before: `figure1 --lr 50` reported 8.9e-16 agreement (no step was ever taken) and wrote the figure."""
-    from rsa_lineardyn.cli import main as cli_main
+    from rsa_lineardyn.cli.app import main as cli_main
     from rsa_lineardyn.demos.figure1 import main as demo_main
 
     assert cli_main(["figure1", "--out-dir", str(tmp_path / "cli"), "--lr", lr]) != 0
@@ -196,7 +196,7 @@ def _sq_euclidean_rdms(rng, n, k, identical=False, dim=10):
 
 def test_neg_riem_dist_on_singular_second_moment_names_method_and_rule():
     """Before: numpy.linalg.LinAlgError 'The leading minor of order 1 of B is not positive definite' from scipy."""
-    from rsa_lineardyn.scoring import score_matrix
+    from rsa_lineardyn.representations.similarity import score_matrix
 
     rng = np.random.default_rng(0)
     pred = _sq_euclidean_rdms(rng, 8, 1)
@@ -215,7 +215,7 @@ def test_neg_riem_dist_on_singular_second_moment_names_method_and_rule():
 
 
 def test_neg_riem_dist_warns_once_that_it_is_slow(monkeypatch):
-    from rsa_lineardyn import scoring
+    from rsa_lineardyn.representations import similarity as scoring
 
     monkeypatch.setattr(scoring._score_matrix, "_riem_warned", False, raising=False)
     rng = np.random.default_rng(1)
@@ -237,7 +237,7 @@ def test_neg_riem_dist_warns_once_that_it_is_slow(monkeypatch):
 @pytest.mark.parametrize("seed", [2**70, 2**63, np.uint64(2**64 - 1)])
 def test_huge_seeds_are_refused(seed):
     """Before: accepted (numpy seeds with any int), and became object-dtype arrays where seeds are stored."""
-    from rsa_lineardyn.recovery import simulate_noise_rdms
+    from rsa_lineardyn.inference.recovery import simulate_noise_rdms
 
     assert np.asarray([int(seed)]).dtype != np.int64  # what a stored seed turned into (object or uint64)
     with pytest.raises(InputValueError, match=r"`seed` = \d+ is too large: seeds must be below 2\*\*63"):

@@ -154,7 +154,7 @@ def test_installed_wheel_works_outside_checkout(wheel, tmp_path):
     work = tmp_path / "elsewhere"  # outside the checkout
     work.mkdir()
     script = (
-        "import rsa_lineardyn as rl, rsa_lineardyn.cli as cli\n"
+        "import rsa_lineardyn as rl, rsa_lineardyn.cli.common as cli\n"
         "from pathlib import Path\n"
         f"venv = Path({str(env_dir.resolve())!r})\n"
         "pkg = Path(rl.__file__).resolve().parent\n"

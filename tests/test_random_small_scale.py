@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import rsa_lineardyn as rl
-from rsa_lineardyn.model import _ENGINES
+from rsa_lineardyn.models.network import _ENGINES
 
 from test_engines import SVALS, _symmetrise, _task
 

@@ -11,8 +11,8 @@ import pytest
 from rsatoolbox.rdm import RDMs, compare
 
 import rsa_lineardyn as rl
-from rsa_lineardyn.design import _rank_one_scores, make_candidates, make_design, score_tensor
-from rsa_lineardyn.scoring import _PreparedData, _RankOneScores, _rank_one_factor
+from rsa_lineardyn.inference.design import _rank_one_scores, make_candidates, make_design, score_tensor
+from rsa_lineardyn.representations.similarity import _PreparedData, _RankOneScores, _rank_one_factor
 
 
 def _pairs(B):

@@ -1,10 +1,10 @@
-"""The simulation harness of the calibration study (rsa_lineardyn.recovery)."""
+"""The simulation harness of the calibration study (rsa_lineardyn.inference.recovery)."""
 
 import numpy as np
 import pytest
 
 import rsa_lineardyn as rl
-from rsa_lineardyn.recovery import simulate_noise_rdms, simulate_voxel_rdms
+from rsa_lineardyn.inference.recovery import simulate_noise_rdms, simulate_voxel_rdms
 
 
 @pytest.fixture(scope="module")

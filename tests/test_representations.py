@@ -5,7 +5,7 @@ import pytest
 from scipy.spatial.distance import cdist
 
 import rsa_lineardyn as rl
-from rsa_lineardyn.representations import REPRESENTATIONS
+from rsa_lineardyn.representations.geometry import REPRESENTATIONS
 
 from conftest import random_white_task
 
@@ -192,7 +192,7 @@ def test_bad_trajectory_type():
 # -- memory-bounded NTK (issue 11) ---------------------------------------------------------------
 def test_ntk_series_equals_dense_path_and_jacobian(pair):
     """Every way of reading the lazy NTK gives the dense NTK, which is J J^T of the real weights."""
-    from rsa_lineardyn.representations import _ntk_dense, hidden_rsm
+    from rsa_lineardyn.representations.geometry import _ntk_dense, hidden_rsm
 
     task, exact, flow = pair
     for traj in (exact, flow):
@@ -229,7 +229,7 @@ def test_ntk_series_equals_dense_path_and_jacobian(pair):
 @pytest.mark.parametrize("measure", ["euclidean", "cosine"])
 def test_trajectory_rdms_in_blocks_equals_bulk(pair, rep, measure, monkeypatch):
     """Filling the result block by block (forced by a tiny working memory) changes nothing."""
-    import rsa_lineardyn.representations as reps
+    import rsa_lineardyn.representations.geometry as reps
 
     _, exact, flow = pair
     for traj in (exact, flow):
@@ -283,7 +283,7 @@ def test_ntk_rdms_peak_memory_bounded(monkeypatch):
     """tracemalloc: blocked RDMs peak at the result plus one block; streaming peaks near one time point."""
     import tracemalloc
 
-    import rsa_lineardyn.representations as reps
+    import rsa_lineardyn.representations.geometry as reps
 
     task = random_white_task(60, 8, seed=5)  # P = 60 items, 8 outputs: NTK of 480 x 480
     W1, W2 = rl.balanced_init(task.n_in, 4, task.n_out, 0.0, scale=0.2, seed=2)
@@ -318,7 +318,7 @@ def test_ntk_rdms_peak_memory_bounded(monkeypatch):
 
 def test_ntk_global_budget_reaches_to_rdms(pair, monkeypatch):
     """The error's advice works: the module-wide budget also governs calls without `max_memory` (rl.to_rdms)."""
-    import rsa_lineardyn.representations as reps
+    import rsa_lineardyn.representations.geometry as reps
 
     task, exact, _ = pair
     monkeypatch.setattr(reps, "MAX_MEMORY", 100)

@@ -1,13 +1,13 @@
-"""The one scorer (rsa_lineardyn.scorer) against direct computations, and the pieces of the tests built on it."""
+"""The one scorer (rsa_lineardyn.inference.scorer) against direct computations, and the pieces of the tests built on it."""
 
 import numpy as np
 import pytest
 from rsatoolbox.rdm import RDMs, compare
 
-from rsa_lineardyn.baselines import feature_weights
-from rsa_lineardyn.crossval import t_summary
-from rsa_lineardyn.hypotheses import correct_pvalues
-from rsa_lineardyn.scorer import DataStats, StackedStats, stacked_stats
+from rsa_lineardyn.inference.baselines import feature_weights
+from rsa_lineardyn.inference.crossval import t_summary
+from rsa_lineardyn.inference.hypotheses import correct_pvalues
+from rsa_lineardyn.inference.scorer import DataStats, StackedStats, stacked_stats
 
 
 def _problem(seed=0, n_rdm=8, p=15, U=6, G=4, offset=50.0):

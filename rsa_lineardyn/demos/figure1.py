@@ -100,7 +100,7 @@ def make_figure(lr=0.01, t_max=12.0, seed=0, scale=0.35):
 
 def _save_new(fig, out, force):
     """Write the PNG to a temporary file beside ``out`` and move it into place (refuse to replace without force)."""
-    from rsa_lineardyn.outputs import write_outputs
+    from rsa_lineardyn.data.files import write_outputs
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

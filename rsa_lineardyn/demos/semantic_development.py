@@ -455,7 +455,7 @@ def run(out_dir="out", widths=WIDTHS, n_times=300, lam_lazy=LAM_LAZY, scale=SCAL
     out_dir = Path(out_dir)
     names = [f"semantic_rdms_{r}.png" for r in regimes()] + ["semantic_modes.png", "semantic_rdm_trajectories.png"]
     paths = [out_dir / n for n in names]
-    from rsa_lineardyn.outputs import check_new, staged_outputs
+    from rsa_lineardyn.data.files import check_new, staged_outputs
 
     check_new(paths, force)  # before any work
     out_dir.mkdir(parents=True, exist_ok=True)

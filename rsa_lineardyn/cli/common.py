@@ -1,0 +1,98 @@
+"""Shared pieces of the command line: its error type, bundled names, notices and atomic output."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from .._log import stderr_is_terminal
+from .._validation import RSALinearDynError
+
+
+log = logging.getLogger("rsa_lineardyn.cli")
+
+
+#: The package folder (this module is ``rsa_lineardyn/cli/common.py``).
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _examples_dir():
+    """Folder of the example scripts (thin scripts over :mod:`rsa_lineardyn.demos`, plus ``fit_human_it.py``).
+
+    The repository's ``examples/`` when the package runs from a source checkout
+    (``pyproject.toml`` next to the package folder, as in an editable install), else
+    the copy wheels and ``pip install .`` place in the package
+    (``rsa_lineardyn/_bundled/examples``, see ``[tool.setuptools.package-dir]``).
+    The command line itself runs the demo code from :mod:`rsa_lineardyn.demos`.
+    """
+    repo = _PACKAGE_DIR.parent
+    try:
+        if (repo / "pyproject.toml").is_file() and (repo / "examples").is_dir():
+            return repo / "examples"
+    except OSError:  # a folder above the package we may not look into
+        pass
+    return _PACKAGE_DIR / "_bundled" / "examples"
+
+
+EXAMPLES_DIR = _examples_dir()
+
+
+#: Bundled task names accepted by ``trajectory`` and ``fit --task``.
+BUNDLED_TASKS = ("semantic", "semantic_item_relation", "92images", "92images_categories", "92images_flags")
+
+
+#: Prefix of bundled data RDMs for ``fit``: ``92images:hIT`` etc.
+BUNDLED_DATA_PREFIX = "92images:"
+
+
+class CLIError(RSALinearDynError):
+    """A user-facing error of the command line (printed as one line)."""
+
+
+# ----------------------------------------------------------------------------- helpers
+def _progress(msg):
+    """A notice: an INFO record of the package logger (the CLI prints it on stderr unless --quiet)."""
+    log.info(msg)
+
+
+def _verbosity(args):
+    """``"quiet"``, ``"normal"`` or ``"verbose"`` from the parsed ``--quiet`` / ``--verbose`` flags."""
+    if getattr(args, "quiet", False):
+        return "quiet"
+    return "verbose" if getattr(args, "verbose", False) else "normal"
+
+
+def _show_progress(args):
+    """Progress bars for this run: only when stderr is a terminal, and never with ``--quiet``."""
+    return _verbosity(args) != "quiet" and stderr_is_terminal()
+
+
+def _check_outputs(paths, force):
+    """Refuse to overwrite existing files unless ``force`` (before any work); create parent folders."""
+    from ..data.files import check_new
+
+    check_new(paths, force)
+    for p in paths:
+        Path(p).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _load_example(name):
+    """The demo module ``name`` (``figure1``, ``semantic_development``): code inside the package."""
+    import importlib
+
+    return importlib.import_module(f"rsa_lineardyn.demos.{name}")
+
+
+def _atomic_write(items, force):
+    """All outputs of a run or none (see :mod:`rsa_lineardyn.data.files`)."""
+    from ..data.files import write_outputs
+
+    write_outputs(items, force)
+
+
+def _records(df):
+    recs = df.to_dict(orient="records")
+    return [{k: (None if isinstance(v, float) and not np.isfinite(v) else (v.item() if hasattr(v, "item") else v))
+             for k, v in r.items()} for r in recs]

@@ -1,0 +1,198 @@
+"""Crossvalidation over independent units on precomputed score tensors, and tests on its per-unit scores.
+
+The numerical core of :mod:`rsa_lineardyn.inference.hypotheses`, on plain arrays:
+
+* :func:`run_cv` -- every hypothesis's free parameters fitted on the training
+  units of each fold (an argmax over a score tensor for networks, NNLS for
+  the feature baseline), the held-out units scored at that fit;
+* :func:`jackknife` -- the same crossvalidation rerun without each unit, for
+  a standard error that sees the dependence between crossvalidated scores;
+* :func:`t_summary` -- t-test with ``n_units - 1`` degrees of freedom on
+  that standard error, with exact fallbacks when the variance is zero;
+* :func:`noise_ceiling` -- leave-one-unit-out lower and upper bounds.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from .baselines import feature_weights
+from .design import aggregate
+from .scorer import STACKABLE, Rows, static_unit_scores  # noqa: F401  (Rows: crossval.Rows is the scorer's)
+from ..representations.similarity import _score_matrix
+
+#: Pairwise differences below this in every unit (in score units) are ties: p = 1, never a tiny p from a t-test
+#: on rounding-level differences (e.g. two models both at the top of the time grid).
+TIE_TOL = 1e-6
+
+# ----------------------------------------------------------------------------
+# statistics on per-unit scores
+# ----------------------------------------------------------------------------
+def t_summary(x, jack, ci, two_sided=True, tie_tol=None):
+    """Test of the mean crossvalidated score ``x`` (per unit) with a jackknife standard error over units.
+
+    ``jack`` (n_units,) holds the statistic recomputed -- crossvalidation
+    rerun -- without each unit.  The jackknife variance
+    ``(n - 1) / n * sum (jack_k - mean(jack))^2`` captures the dependence
+    between crossvalidated scores (every unit is in the others' training
+    folds); for a model without fitted parameters it equals the usual
+    ``s^2 / n``.  t distribution with ``n - 1`` degrees of freedom.  Units
+    with an undefined score are dropped.
+    """
+    from scipy import stats
+
+    x = np.asarray(x, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(jack)
+    n = int(ok.sum())
+    mean = float(np.mean(x[ok])) if n else np.nan
+    if n < 2:
+        return dict(mean=mean, sem=np.nan, ci_low=np.nan, ci_high=np.nan, p=np.nan, n=n, dof=max(n - 1, 0),
+                    variance_method="undefined (fewer than 2 units with a defined score)")
+    if tie_tol is not None and np.all(np.abs(x[ok]) <= tie_tol):
+        return dict(mean=mean, sem=0.0, ci_low=mean, ci_high=mean, p=1.0, n=n, dof=n - 1,
+                    variance_method=f"tie (|difference| <= {tie_tol:g} in every unit)")
+    jk = np.asarray(jack, dtype=float)[ok]
+    var = (n - 1) / n * float(np.sum((jk - jk.mean()) ** 2))
+    dof = n - 1
+    scale_ = max(float(np.max(np.abs(x[ok]))), 1e-300)
+    if var <= (1e-12 * scale_) ** 2:  # no spread: the t statistic is undefined
+        if abs(mean) <= 1e-12 * scale_:
+            return dict(mean=mean, sem=0.0, ci_low=mean, ci_high=mean, p=1.0, n=n, dof=dof,
+                        variance_method="identical (zero difference in every unit)")
+        same_sign = np.all(np.sign(x[ok]) == np.sign(mean))
+        p = (2.0 if two_sided else 1.0) * 0.5**n if same_sign and (two_sided or mean > 0) else 1.0
+        return dict(mean=mean, sem=0.0, ci_low=mean, ci_high=mean, p=float(min(p, 1.0)), n=n, dof=dof,
+                    variance_method="sign test (zero variance over units)")
+    sem = np.sqrt(var)
+    tq = stats.t.ppf(0.5 + ci / 2, dof)
+    tstat = mean / sem
+    p = 2 * stats.t.sf(abs(tstat), dof) if two_sided else stats.t.sf(tstat, dof)
+    return dict(mean=mean, sem=sem, ci_low=mean - tq * sem, ci_high=mean + tq * sem, p=float(p), n=n, dof=dof,
+                variance_method="t-test, jackknife over units")
+
+
+def jackknife(hyps, tensors, ctx, n_units, folds):
+    """Mean crossvalidated score of every hypothesis with each unit left out entirely: (n_units, n_hyp)."""
+    out = np.full((n_units, len(hyps)), np.nan)
+    for k in range(n_units):
+        counts = np.ones(n_units, dtype=int)
+        counts[k] = 0
+        Sk = run_cv(hyps, tensors, ctx, counts, folds, None)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out[k] = np.nanmean(np.delete(Sk, k, axis=0), axis=0)
+    return out
+
+
+# ----------------------------------------------------------------------------
+# crossvalidation over units on precomputed score tensors
+# ----------------------------------------------------------------------------
+def fold_network(R, w, design, rows, test_rows):
+    """Fit on row weights ``w`` (aggregate over R), score the test rows: (values, choice (c, g_path) or None)."""
+    score, gidx, _ = aggregate(R, w, rows.stage, design.K, design.free)
+    if not np.any(np.isfinite(score)):
+        return np.full(test_rows.size, np.nan), None
+    c = int(np.nanargmax(np.where(np.isfinite(score), score, -np.inf)))
+    g = gidx[c][rows.stage[test_rows]]
+    return R[test_rows, c, g], (c, gidx[c])
+
+
+def static_scores(pred, design, rows, test_units, method, sigma_k):
+    """Scores of a prediction per stage ``pred`` (K, n_pairs), or one static prediction (n_pairs,), on the rows
+    of the units ``test_units``: their stacked trajectories (one value per unit), or their RDMs one by one."""
+    pred = np.asarray(pred, dtype=float)
+    if pred.ndim == 1:
+        pred = np.broadcast_to(pred, (design.K, pred.size))
+    if rows.shared or method in STACKABLE:  # the scorer's statistics (each RDM over its own valid pairs)
+        return static_unit_scores(pred, design, rows, test_units, method)
+    test_rows = np.flatnonzero(np.isin(rows.unit, test_units))
+    out = np.full(test_rows.size, np.nan)
+    for k in np.unique(rows.stage[test_rows]):
+        sel = rows.stage[test_rows] == k
+        out[sel] = _score_matrix(pred[k][None], design.data[test_rows[sel]], method, sigma_k)[0]
+    return out
+
+
+def run_cv(hyps, tensors, ctx, counts, folds, record):
+    """Crossvalidated score of every sampled unit under every hypothesis: (n_units, n_hyp); NaN for unsampled units.
+
+    ``ctx`` is ``(design, rows, unit-stage mean RDMs, method, sigma_k)``; ``counts`` (n_units,) are
+    multiplicities (1 for the data; bootstrap counts otherwise); ``folds`` is a list of arrays of unit indices
+    held out together.
+    """
+    design, rows, means, method, sigma_k = ctx
+    n_units = counts.size
+    S = np.full((n_units, len(hyps)), np.nan)
+    for f, test_units in enumerate(folds):
+        test_units = test_units[counts[test_units] > 0]
+        if test_units.size == 0:
+            continue
+        train_counts = counts.astype(float).copy()
+        train_counts[test_units] = 0.0
+        if train_counts.sum() == 0:
+            continue
+        w = train_counts[rows.unit]
+        test_rows = np.flatnonzero(np.isin(rows.unit, test_units))
+        for j, h in enumerate(hyps):
+            if h.kind == "network":
+                vals, choice = fold_network(tensors[j], w, design, rows, test_rows)
+                if record is not None:
+                    record.append((f, h, choice))
+            elif h.kind == "fixed":
+                vals = tensors[j][test_rows]
+            else:
+                coef = feature_weights(h.F, means, train_counts, method, stacked=rows.shared,
+                                       per_stage=h.per_stage)
+                vals = (static_scores(coef @ h.F, design, rows, test_units, method, sigma_k) if np.any(coef > 0)
+                        else np.full(test_rows.size, np.nan))
+                if record is not None:
+                    record.append((f, h, coef))
+            for u in test_units:
+                v = vals[rows.unit[test_rows] == u]
+                v = v[np.isfinite(v)]
+                S[u, j] = np.mean(v) if v.size else np.nan
+    return S
+
+
+def noise_ceiling(means, design, rows, method, sigma_k):
+    """Leave-one-unit-out lower and all-units upper noise ceiling, on the same footing as the model scores.
+
+    The "model" of unit ``i`` is the mean over the other units (lower) or all units (upper) of their mean RDMs
+    per stage, scored against unit ``i``'s own RDMs exactly as every hypothesis is (stacked trajectory, or RDM by
+    RDM and averaged within the unit), then averaged over units.
+    """
+    n_units = means.shape[0]
+    lows, highs = [], []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        grand = np.nanmean(means, axis=0)  # (K, p)
+        for i in range(n_units):
+            others = np.nanmean(np.delete(means, i, axis=0), axis=0)
+            for pred, out in ((others, lows), (grand, highs)):
+                if np.isnan(pred).all():
+                    continue
+                vals = static_scores(np.where(np.isfinite(pred), pred, np.nanmean(pred)), design, rows,
+                                     np.array([i]), method, sigma_k)
+                vals = vals[np.isfinite(vals)]
+                if vals.size:
+                    out.append(float(np.mean(vals)))
+    lo = float(np.mean(lows)) if lows else np.nan
+    hi = float(np.mean(highs)) if highs else np.nan
+    return lo, hi
+
+
+def unit_folds(n_units, n_folds, rng):
+    if n_folds is None or n_folds >= n_units:
+        return [np.array([u]) for u in range(n_units)], "leave-one-unit-out"
+    order = rng.permutation(n_units)
+    return [np.sort(part) for part in np.array_split(order, n_folds)], f"{n_folds}-fold over units"
+
+
+def percentile(x, ci):
+    x = x[np.isfinite(x)]
+    if x.size < 2:
+        return np.nan, np.nan
+    q = (1 - ci) / 2
+    return float(np.quantile(x, q)), float(np.quantile(x, 1 - q))

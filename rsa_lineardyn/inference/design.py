@@ -1,0 +1,589 @@
+"""The design of a fit: stages, units, candidates, the time grid and the score tensor.
+
+Shared by :func:`rsa_lineardyn.fit_rdms` and the hypothesis tests.  A fit
+scores every prediction (candidate ``n_hidden`` x ``lam`` x init ``scale``, at
+every time parameter of the grid) against every data RDM once: the score
+tensor ``R`` of shape (n_rdm, C, G).  Group fits, per-subject fits, the
+bootstrap and crossvalidation folds are then only different weightings of
+its first axis (:func:`aggregate`).
+
+* :func:`make_design` reads the rdm descriptors (subjects, stages) and builds
+  the time-parameter grid (one time for a snapshot; ``t = offset + rate *
+  stage`` or free non-decreasing times for several stages).
+* :func:`make_candidates` builds one :class:`LinearNetworkModel` per width and
+  the candidate list.
+* :func:`score_tensor` computes ``R`` (joblib over widths).
+* :func:`aggregate` finds, for given weights over the data RDMs, the best
+  time parameters of every candidate.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+
+from .._validation import (
+    InputTypeError,
+    InputValueError,
+    check_bounds,
+    check_grid_size,
+    check_lam,
+    check_positive_int,
+    check_rdm_values,
+)
+from ..representations.descriptors import stage_values, unit_labels, unread_stage_names
+from ..models.network import DegeneracyWarning, LinearNetworkModel
+from ..representations.similarity import _PreparedData, _rank_one_factor, _RankOneScores, _weighted_fast
+
+__all__ = ["check_labelled", "STAGE_KEYS", "SUBJECT_KEYS", "Design", "Candidates", "make_design", "make_candidates", "score_tensor",
+           "aggregate"]
+
+#: rdm descriptors read as stages of learning by ``stage_descriptor="auto"`` (first present wins).  ``session``
+#: is deliberately absent: sessions (runs) of a subject are repeated measurements of one state, kept together with
+#: their subject by every bootstrap and test; pass ``stage_descriptor="session"`` if yours are stages.
+STAGE_KEYS = ("stage", "epoch", "time")
+#: rdm descriptors read as subjects by ``subject_descriptor="auto"``.
+SUBJECT_KEYS = ("subject", "participant", "subj", "sub")
+
+
+
+# ----------------------------------------------------------------------------
+# the design: units, stages, time grid
+# ----------------------------------------------------------------------------
+class Design:
+    """Units, stages and time-parameter grid of a fit (plain attributes; built by :func:`make_design`).
+
+    Attributes
+    ----------
+    n_rdm : int
+    data : ndarray (n_rdm, n_pairs)
+        The data RDMs' dissimilarity vectors.
+    stage_key, subject_key : str or None
+    stages : list
+        Stage values in order (``["all"]`` for a snapshot); ``xs`` their
+        positions on the stage axis, ``stage_of`` (n_rdm,) the stage index of
+        every RDM, ``K`` their number.
+    subjects : list of str or None
+        Units of replication (``subject_of`` (n_rdm,) indexes it).
+    snapshot, free, time_offset : bool
+    lt : ndarray (n_times,)
+        log10 time grid (``t_lo`` ... ``t_hi``).
+    tparams : ndarray (G, p), tnames : list of str
+        Time parameters of the grid (``log10_time``; or ``log10_rate`` [and ``offset``]).
+    times : ndarray (G, K)
+        Time of every stage at every grid point; ``uniq``/``inv`` its unique values and indices.
+    messages : list of str
+    """
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+    def weights_of_units(self, counts):
+        """Weights over RDMs from per-unit counts (bootstrap / crossvalidation folds), shape (n_rdm,)."""
+        if self.subjects is None:
+            raise InputValueError("the data have no subject descriptor: there are no units to weight.")
+        return np.asarray(counts, dtype=float)[self.subject_of]
+
+
+def make_design(data_rdms, task, *, subject_descriptor="auto", stage_descriptor="auto", stage_keys=STAGE_KEYS,
+                time_map="linear", time_offset=False, time_bounds=None, n_times=61, min_scale=0.1, tau=1.0,
+                stage_order=None):
+    """Read units and stages from the rdm descriptors and build the time-parameter grid.
+
+    ``min_scale`` is the smallest init scale any candidate uses: the default
+    upper time bound is a time at which the slowest mode, started there, has
+    converged (``lam = 0``).
+    """
+    n_times = check_grid_size(n_times, "n_times", minimum=3)
+    messages = []
+    subj_key = _find_key(data_rdms, subject_descriptor, SUBJECT_KEYS, "subject_descriptor")
+    stage_key = _find_key(data_rdms, stage_descriptor, stage_keys, "stage_descriptor")
+    if stage_descriptor == "auto" and stage_key is None:
+        unread = unread_stage_names(data_rdms.rdm_descriptors, taken=(subj_key,))
+        if unread:  # e.g. 'phase' or 'Stage': pooling its RDMs as one snapshot would silently drop the time course
+            raise InputValueError(
+                f"rdm descriptor(s) {', '.join(repr(k) for k in unread)} of `data_rdms` look like stages of learning "
+                f"but are not read as stages automatically (only {list(stage_keys)} are). Pass "
+                f"stage_descriptor={unread[0]!r} (CLI: --stage-descriptor) if they are stages, or stage_descriptor=None "
+                "to pool their RDMs as repeated measurements of one state.")
+    if subject_descriptor == "auto" and subj_key is None:
+        _refuse_unknown_grouping(data_rdms, stage_key)
+    if stage_order is not None and stage_key is None:
+        raise InputValueError(
+            "`stage_order` was given but the data have no stage descriptor (rdm descriptors "
+            f"{sorted(data_rdms.rdm_descriptors)}); pass stage_descriptor= with the one that names the stages.")
+    if stage_key is not None and stage_key == subj_key:
+        raise InputValueError(
+            f"the same rdm descriptor {stage_key!r} was taken as subjects and as stages; pass subject_descriptor= "
+            "and stage_descriptor= explicitly."
+        )
+    if stage_descriptor == "auto" and stage_key is not None:
+        msg = (f"read rdm descriptor {stage_key!r} as stages of learning; pass stage_descriptor=None if they are "
+               "repeated measurements of one state")
+        messages.append(msg)
+    n_rdm = data_rdms.n_rdm
+    if stage_key is None:
+        stages, xs = ["all"], np.array([1.0])
+        stage_of = np.zeros(n_rdm, dtype=int)
+    else:
+        stages, xs = stage_values(data_rdms.rdm_descriptors[stage_key], stage_key, stage_order)
+        pos = {str(s): i for i, s in enumerate(stages)}
+        stage_of = np.array([pos[str(s)] for s in np.asarray(data_rdms.rdm_descriptors[stage_key]).tolist()],
+                            dtype=int)
+    K = len(stages)
+    snapshot = K == 1
+    if not snapshot and time_map == "linear" and np.any(xs < 0):
+        raise InputValueError(
+            f"stage values must be >= 0 for time_map='linear' (t = rate * stage), got {xs.tolist()}; "
+            "shift them, or use time_map='free'."
+        )
+    subjects, subject_of = None, None
+    if subj_key is not None:
+        subj_vals, subjects = unit_labels(data_rdms.rdm_descriptors[subj_key], subj_key)
+        index = {s: i for i, s in enumerate(subjects)}
+        subject_of = np.array([index[s] for s in subj_vals], dtype=int)
+
+    # --- time grid ---
+    s = task.singular_values
+    s_max = float(s[0]) if s.size and s[0] > 0 else 1.0
+    pos_s = s[s > 1e-12 * s_max]
+    s_min = float(pos_s[-1]) if pos_s.size else s_max
+    if time_bounds is None:
+        a0 = float(min_scale) ** 2
+        t_lo = 1e-3 * tau / s_max
+        t_hi = tau * (np.log(max(s_max / a0, np.e)) + 10.0) / (2.0 * s_min)  # slowest mode converged (lam = 0)
+    else:
+        t_lo, t_hi = check_bounds(time_bounds, "time_bounds", minimum=0, strict_min=True, strict_order=True)
+    lt = np.linspace(np.log10(t_lo), np.log10(t_hi), n_times)
+    free = (not snapshot) and time_map == "free"
+    if snapshot or free:
+        tparams = lt[:, None]  # (G, 1): log10 time
+        times = np.repeat(10.0**lt[:, None], K, axis=1)  # (G, K)
+        tnames = ["log10_time"]
+    else:
+        xpos = xs[xs > 0]
+        lr_lo = np.log10(t_lo) - np.log10(xpos.max())
+        lr_hi = np.log10(t_hi) - np.log10(xpos.min())
+        lrate = np.linspace(lr_lo, lr_hi, n_times)
+        if time_offset:
+            offs = np.concatenate([[0.0], np.logspace(np.log10(t_lo), np.log10(t_hi), max(n_times // 6, 3))])
+            R_, O_ = np.meshgrid(lrate, offs, indexing="ij")
+            tparams = np.column_stack([R_.ravel(), O_.ravel()])
+            tnames = ["log10_rate", "offset"]
+        else:
+            tparams = lrate[:, None]
+            tnames = ["log10_rate"]
+        off = tparams[:, 1] if time_offset else np.zeros(tparams.shape[0])
+        times = off[:, None] + (10.0 ** tparams[:, :1]) * xs[None, :]
+    uniq, inv = np.unique(times, return_inverse=True)
+    inv = inv.reshape(times.shape)
+    return Design(n_rdm=n_rdm, data=data_rdms.get_vectors().astype(float), stage_key=stage_key,
+                  subject_key=subj_key, stages=stages, xs=xs, stage_of=stage_of, K=K, snapshot=snapshot, free=free,
+                  time_offset=bool(time_offset and not snapshot and not free), subjects=subjects,
+                  subject_of=subject_of, lt=lt, t_lo=t_lo, t_hi=t_hi, tparams=tparams, tnames=tnames, times=times,
+                  uniq=uniq, inv=inv, messages=messages, tau=tau)
+
+
+# ----------------------------------------------------------------------------
+# candidates: groups of (model, lam values, log10 scales)
+# ----------------------------------------------------------------------------
+class Candidates:
+    """The candidates of a fit: groups of one model with its ``lam`` and ``log10_scale`` grids.
+
+    Candidate ``c`` belongs to group ``group[c]`` and has ``n_hidden[c]``,
+    ``lam[c]`` and ``log10_scale[c]``; the candidates of a group are
+    contiguous, ``lam``-major.
+    """
+
+    def __init__(self, groups):
+        self.groups = list(groups)  # [(model, lams (n_l,), log10_scales (n_s,))]
+        g, h, lam, ls = [], [], [], []
+        for i, (model, lams, lss) in enumerate(self.groups):
+            for l_ in lams:
+                for s_ in lss:
+                    g.append(i)
+                    h.append(model.n_hidden)
+                    lam.append(l_)
+                    ls.append(s_)
+        self.group = np.array(g, dtype=int)
+        self.n_hidden = np.array(h, dtype=int)
+        self.lam = np.array(lam, dtype=float)
+        self.log10_scale = np.array(ls, dtype=float)
+
+    def __len__(self):
+        return self.group.size
+
+    def model_of(self, c):
+        return self.groups[int(self.group[c])][0]
+
+
+def make_candidates(task, data_rdms, widths, lam, n_lam, log10_scales, model_kw):
+    """One group per hidden width (a :class:`LinearNetworkModel` each), with its feasible ``lam`` grid."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegeneracyWarning)
+        models = {h: LinearNetworkModel(task, n_hidden=h, item_order=data_rdms, **model_kw) for h in widths}
+    for h in widths:  # validates the labels once, with a clear error
+        models[h].selection(data_rdms)
+    groups = []
+    for h in widths:
+        lv = _lam_values(lam, h, task, n_lam)
+        if lv.size == 0:
+            raise InputValueError(
+                f"none of the `lam` values {np.atleast_1d(lam).tolist()} is feasible for n_hidden = {h} "
+                f"(lam > 0 needs n_hidden <= n_out = {task.n_out}, lam < 0 needs n_hidden <= n_in = {task.n_in})."
+            )
+        groups.append((models[h], lv, np.asarray(log10_scales, dtype=float)))
+    return Candidates(groups)
+
+
+# ----------------------------------------------------------------------------
+# the score tensor
+# ----------------------------------------------------------------------------
+#: Factorisations of pair bases for :func:`_rank_one_scores`, most recent last: a few entries of
+#: (weak reference to the basis a model holds, kept-pair mask, method, J x J factor).
+_FACTORS = []
+_N_FACTORS = 4
+
+
+def _rank_one_scores(model, prepared):
+    """:class:`~rsa_lineardyn.representations.similarity._RankOneScores` for ``model``'s full selection, or ``None`` if not applicable.
+
+    Applies to ``corr``/``cosine`` on squared-Euclidean predictions of a rank-one engine (every representation
+    but the NTK) over distinct conditions.  The basis factorisation is shared (a small module-level cache)
+    between models with the same pair basis (all widths of ``init="random"``) or a prefix of it (the aligned
+    widths: the factor of the first rows is the leading block).
+    """
+    import weakref
+
+    sel = getattr(model, "_full", None)
+    if (prepared is None or not prepared.fast or sel is None or not sel.fast or model.measure != "euclidean"
+            or sel.duplicate.any()):
+        return None
+    Bsq, keep, method = sel.Bsq, prepared.keep, prepared.method
+    if Bsq is None:  # the group pair rows are too large to keep: score the predictions directly
+        return None
+    J = Bsq.shape[0]
+    for ref, kp, meth, factor in list(_FACTORS):
+        full = ref()
+        if (full is not None and meth == method and full.shape[0] >= J and full.shape[1] == Bsq.shape[1]
+                and np.array_equal(kp, keep) and np.array_equal(full[:J], Bsq)):
+            RbT, rownorm, mean = factor
+            return _GroupedScores(_RankOneScores(Bsq, prepared, (RbT[:J, :J], rownorm[:J], mean[:J])), sel)
+    factor = _rank_one_factor(Bsq, keep, method)
+    _FACTORS.append((weakref.ref(Bsq), keep.copy(), method, factor))
+    del _FACTORS[:-_N_FACTORS]
+    return _GroupedScores(_RankOneScores(Bsq, prepared, factor), sel)
+
+
+class _GroupedScores:
+    """:class:`~rsa_lineardyn.representations.similarity._RankOneScores` on a selection's group pair rows, fed the engine's weights."""
+
+    def __init__(self, scores, sel):
+        self.scores, self.sel = scores, sel
+
+    def score(self, w):
+        """Scores (T, n_rows) for the engine's rank-one weights ``w`` (T, J)."""
+        return self.scores.score(self.sel.group_weights(w))
+
+
+_CONTROLLER = None
+
+
+def _one_blas_thread():
+    """Context limiting BLAS/OpenMP pools to one thread, from one ``ThreadpoolController`` built once
+    (``threadpool_limits`` re-scans the loaded libraries on every call, ~2 ms here)."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1)
+
+
+def _score_group(design, model, lams, log10_scales, method, sigma_k, pair_weights):
+    """Score tensor of one group: (n_maps, n_rdm, n_lam * n_scale, G)."""
+    with _one_blas_thread(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegeneracyWarning)
+        uniq, inv = design.uniq, design.inv  # inv: (G, K) indices into uniq
+        stage_of = design.stage_of
+        D = design.data
+        C = len(lams) * len(log10_scales)
+        n_maps = 1 if pair_weights is None else pair_weights.shape[0]
+        out = np.empty((n_maps, D.shape[0], C, inv.shape[0]))
+        idx = inv[:, stage_of]  # (G, R): score of rdm r at time parameter g is S[:, idx[g, r], r]
+        prepared = _PreparedData(D, method, sigma_k) if pair_weights is None else None  # data rescaled once
+        rank_one = _rank_one_scores(model, prepared)
+        c = 0
+        for lam in lams:
+            for ls in log10_scales:
+                if rank_one is not None:  # scores straight from the rank-one weights (no n_pairs-long vectors)
+                    lam_, scale_, _ = model._unpack(_theta(model, lam, ls))
+                    S = rank_one.score(model._engine.rank_one(lam_, scale_, uniq, model.tau)[0])[None]
+                    out[:, :, c, :] = np.take_along_axis(S, idx[None], axis=1).transpose(0, 2, 1)
+                    c += 1
+                    continue
+                V = model.predict_times(uniq, _theta(model, lam, ls))  # (U, n_pairs)
+                if pair_weights is None:
+                    S = prepared.score(V)[None]  # (1, U, R)
+                else:
+                    S = _weighted_fast(V, D, pair_weights, method)  # (B, U, R)
+                out[:, :, c, :] = np.take_along_axis(S, idx[None], axis=1).transpose(0, 2, 1)
+                c += 1
+    return out
+
+
+def score_tensor(design, candidates, method, sigma_k=None, *, pair_weights=None, n_jobs=1, backend=None,
+                 progress=False, what="fit"):
+    """Scores of every candidate at every time parameter against every data RDM: (n_maps, n_rdm, C, G).
+
+    ``n_maps`` is 1, or the number of rows of ``pair_weights`` (a bootstrap
+    over conditions).  joblib runs the groups in parallel (``n_jobs``,
+    ``backend``; a dask backend from ``joblib.parallel_config`` works too).
+    """
+    from joblib import delayed
+
+    jobs = [delayed(_score_group)(design, model, lams, lss, method, sigma_k, pair_weights)
+            for model, lams, lss in candidates.groups]
+    return np.concatenate(_run_jobs(jobs, n_jobs, backend, progress, what), axis=2)
+
+
+def _run_jobs(jobs, n_jobs, backend, progress, what):
+    """Results of joblib ``delayed`` jobs, in order: serially, or with joblib (any backend, e.g. dask)."""
+    from joblib import Parallel
+
+    if n_jobs == 1 and backend is None:
+        it = (job[0](*job[1], **job[2]) for job in jobs)
+    else:
+        it = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator")(jobs)
+    if progress:
+        from tqdm.auto import tqdm
+
+        it = tqdm(it, total=len(jobs), desc=what, unit="model")
+    return list(it)
+
+
+def _theta(model, lam, log10_scale, log10_time=0.0):
+    th = []
+    if model.lam is None:
+        th.append(lam)
+    th.append(log10_time)
+    if model.fit_scale:
+        th.append(log10_scale)
+    return np.array(th, dtype=float)
+
+
+# ----------------------------------------------------------------------------
+# aggregation: weights over data RDMs -> best candidate and time parameters
+# ----------------------------------------------------------------------------
+def _nanwmean(R, w):
+    """Weighted mean over axis 0 of R (n_rdm, ...) ignoring NaN; -inf where nothing is defined."""
+    ok = np.isfinite(R)
+    wb = w.reshape((-1,) + (1,) * (R.ndim - 1)) * ok
+    den = wb.sum(axis=0)
+    num = (np.where(ok, R, 0.0) * wb).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = num / den
+    return np.where(den > 0, m, -np.inf)
+
+
+def aggregate(R, w, stage_of, K, free):
+    """Profile over candidates: (best score (C,), best time index (C, K)).
+
+    R : (n_rdm, C, G).  For ``free`` times the objective is the mean score
+    over RDMs with stage k evaluated at its own grid time, times
+    non-decreasing in the stage order (dynamic programming over the grid).
+    """
+    C, G = R.shape[1], R.shape[2]
+    if not free:
+        prof = _nanwmean(R, w)  # (C, G)
+        g = np.argmax(prof, axis=1)
+        return prof[np.arange(C), g], np.repeat(g[:, None], K, axis=1), prof
+    total = w[np.isfinite(R).any(axis=(1, 2))].sum()
+    per_stage = np.empty((K, C, G))
+    for k in range(K):
+        sel = stage_of == k
+        ok = np.isfinite(R[sel])
+        wk = w[sel].reshape(-1, 1, 1) * ok
+        per_stage[k] = (np.where(ok, R[sel], 0.0) * wk).sum(axis=0) / max(total, 1e-300)
+    # DP: best[k, c, g] = per_stage[k, c, g] + max_{g' <= g} best[k-1, c, g']
+    back = np.empty((K, C, G), dtype=int)
+    acc = per_stage[0]
+    back[0] = np.arange(G)
+    for k in range(1, K):
+        run_idx = _running_argmax(acc)
+        prev = np.take_along_axis(acc, run_idx, axis=1)
+        acc = per_stage[k] + prev
+        back[k] = run_idx
+    g_last = np.argmax(acc, axis=1)
+    score = acc[np.arange(C), g_last]
+    path = np.empty((C, K), dtype=int)
+    path[:, K - 1] = g_last
+    for k in range(K - 1, 0, -1):
+        path[:, k - 1] = back[k][np.arange(C), path[:, k]]
+    return score, path, None
+
+
+def _running_argmax(a):
+    """Index of the running maximum along axis 1 (ties: earliest)."""
+    C, G = a.shape
+    idx = np.zeros((C, G), dtype=int)
+    best = a[:, 0].copy()
+    cur = np.zeros(C, dtype=int)
+    for g in range(G):
+        better = a[:, g] > best
+        best = np.where(better, a[:, g], best)
+        cur = np.where(better, g, cur)
+        idx[:, g] = cur
+    return idx
+
+
+
+# ----------------------------------------------------------------------------
+# descriptors and grids
+# ----------------------------------------------------------------------------
+def _find_key(rdms, key, candidates, name):
+    if key is None:
+        return None
+    if key != "auto":
+        if key not in rdms.rdm_descriptors:
+            raise InputValueError(
+                f"`{name}` = {key!r} is not an rdm descriptor of `data_rdms`; it has {sorted(rdms.rdm_descriptors)}."
+            )
+        return key
+    for k in candidates:
+        if k in rdms.rdm_descriptors and len(np.unique(np.asarray(rdms.rdm_descriptors[k]).astype(str))) > 1:
+            return k
+    return None
+
+
+def _refuse_unknown_grouping(rdms, stage_key):
+    """``subject_descriptor="auto"`` found none of :data:`SUBJECT_KEYS`: refuse when another descriptor groups RDMs.
+
+    A descriptor such as ``participant_id`` or ``block`` whose values repeat over RDMs may name the units of
+    replication; treating every RDM as independent would then make tests far too liberal, so the user decides.
+    """
+    known = set(STAGE_KEYS) | {"index", "session", "run", stage_key}
+    n = rdms.n_rdm
+    groups = []
+    for k, v in rdms.rdm_descriptors.items():
+        if k in known:
+            continue
+        n_u = len(set(str(x) for x in np.asarray(v).tolist()))
+        if 1 < n_u < n:
+            groups.append(f"{k!r} ({n_u} values)")
+    if groups:
+        raise InputValueError(
+            f"no subject descriptor among {list(SUBJECT_KEYS)}, but rdm descriptor(s) {', '.join(groups)} group the "
+            f"{n} RDMs and may name the subjects (units of replication). Pass subject_descriptor='<name>' (CLI: "
+            "--subject-descriptor), or subject_descriptor=None if every RDM is an independent unit.")
+
+
+def _widths(task, n_hidden):
+    if n_hidden is None:
+        r = max(task.rank(), 1)
+        wide = max(task.n_in, task.n_out)
+        return list(range(1, r + 1)) + ([wide] if wide > r else [])
+    if isinstance(n_hidden, numbers.Integral) and not isinstance(n_hidden, bool):
+        n_hidden = [n_hidden]
+    if isinstance(n_hidden, (str, bytes)) or not hasattr(n_hidden, "__iter__"):
+        raise InputTypeError(f"`n_hidden` must be an int or a sequence of ints, got {n_hidden!r}.")
+    out = sorted({check_positive_int(h, "n_hidden") for h in n_hidden})
+    if not out:
+        raise InputValueError("`n_hidden` is empty; give at least one hidden width, e.g. n_hidden=[1, 2, 4].")
+    check_n_widths(len(out), task, "n_hidden")
+    return out
+
+
+#: Most hidden widths one fit or comparison takes (as the command line's ``--widths``): each is fitted on the full
+#: grid, and widths above the task's rank behave alike.
+MAX_WIDTHS = 64
+
+
+def check_n_widths(n, task, name):
+    """Refuse more than :data:`MAX_WIDTHS` widths before any work, with the cost they would have."""
+    if n > MAX_WIDTHS:
+        r = max(task.rank(), 1)
+        raise InputValueError(
+            f"`{name}` gives {n:,} hidden widths, more than the {MAX_WIDTHS} one call fits: each width is fitted on "
+            f"the whole lam x time grid (with init='random', 16 exact solves per lam), about {n:,} times the work of "
+            f"one width. Widths above the task's rank ({r}) behave alike: give e.g. {list(range(1, min(r, 6) + 1))} "
+            "and one wide network.")
+
+
+def _lam_values(lam, width, task, n_lam):
+    s = task.singular_values
+    s_max = float(s[0]) if s.size and s[0] > 0 else 1.0
+    lo = -4.0 * s_max if width <= task.n_in else 0.0
+    hi = 4.0 * s_max if width <= task.n_out else 0.0
+    if lam is None:
+        n = n_lam
+        u = np.sinh(np.linspace(-3, 3, 2 * n - 1)) / np.sinh(3) * 4.0 * s_max
+        u = u[(u >= lo - 1e-12) & (u <= hi + 1e-12)]
+        return np.unique(np.concatenate([u, [0.0]]))
+    vals = np.atleast_1d(np.asarray(lam, dtype=float))
+    if vals.ndim != 1 or not np.all(np.isfinite(vals)):
+        raise InputValueError(f"`lam` must be None, a number or a 1-D sequence of finite numbers, got {lam!r}.")
+    for v in vals:
+        check_lam(v, "lam")
+    ok = vals[((vals <= 0) | (width <= task.n_out)) & ((vals >= 0) | (width <= task.n_in))]
+    return np.unique(ok)
+
+
+def _as_rdms(data_rdms):
+    from rsatoolbox.rdm import RDMs
+
+    if not isinstance(data_rdms, RDMs):
+        raise InputTypeError(
+            f"`data_rdms` must be rsatoolbox.rdm.RDMs, got {type(data_rdms).__name__}. "
+            "Build them with rsatoolbox.rdm.calc_rdm or rl.rdms_from_matrices(matrices, labels=...)."
+        )
+    return check_rdm_values(data_rdms, "data_rdms")
+
+
+def check_labelled(data_rdms, task, name="data_rdms"):
+    """Refuse data RDMs whose conditions cannot be matched to ``task``'s items by label, saying how to fix them.
+
+    The data need a pattern descriptor with item labels (one of ``item, conds, label, labels, condition,
+    conditions, stimulus``) naming distinct items of the task (any order, any subset).  NTK data (labels
+    ``"feature:item"``) are left to the model's own check.
+    """
+    from ..models.network import _LABEL_KEYS
+
+    key = next((k for k in _LABEL_KEYS if k in data_rdms.pattern_descriptors), None)
+    n, P = int(data_rdms.n_cond), task.P
+    if n < 3:
+        raise InputValueError(
+            f"`{name}` has {n} condition(s); comparing RDMs needs at least 3 (with 2 there is a single dissimilarity, "
+            "and correlation-type scores of one number are undefined); add conditions."
+        )
+    if key is None:
+        order = (f" If the {n} conditions are the task's items in its order, "
+                 "`rl.rdms_from_matrices(matrices, labels=task.labels)` does this.") if n == P else ""
+        raise InputValueError(
+            f"`{name}` has no item labels: its pattern descriptors are {sorted(data_rdms.pattern_descriptors)}, none "
+            f"of {list(_LABEL_KEYS)}. Conditions are matched to the task's items by label; add them, e.g. "
+            f"`{name}.pattern_descriptors['item'] = np.array(labels)` (one label per condition, from "
+            f"task.labels).{order}"
+        )
+    labels = [str(x) for x in np.asarray(data_rdms.pattern_descriptors[key]).tolist()]
+    if any(":" in lab for lab in labels) and not all(":" in lab for lab in task.labels):
+        return  # NTK conditions "feature:item": checked by the model
+    known = set(task.labels)
+    missing = [lab for lab in labels if lab not in known]
+    if n > P or missing:
+        what = (f"{n} conditions but the task has only {P} items" if n > P
+                else f"condition label(s) {missing[:5]}{' ...' if len(missing) > 5 else ''} (pattern descriptor "
+                     f"{key!r}) that are not items of the task")
+        raise InputValueError(
+            f"`{name}` has {what}: the network predicts only its task's items "
+            f"({list(task.labels[:6])}{' ...' if P > 6 else ''}). Use the task the data's conditions were "
+            "measured on (one item per condition, with the same labels), or select the matching conditions."
+        )
+    if len(set(labels)) != len(labels):
+        rep = sorted({x for x in labels if labels.count(x) > 1})
+        raise InputValueError(
+            f"`{name}` names item(s) {rep[:5]} more than once in pattern descriptor {key!r}; each condition must be "
+            "a different item (average repeated conditions first)."
+        )

@@ -1,0 +1,1081 @@
+"""Hypothesis tests on linear-network models, crossvalidated over independent units (subjects).
+
+A *hypothesis* is a set of predictions with free parameters: one
+:class:`~rsa_lineardyn.LinearNetworkModel` (``lam``, time and optionally
+scale free), several of them (e.g. "a bottleneck of any width up to 3": the
+width is chosen inside each training fold, never on all data), a fixed
+rsatoolbox model, or the flexible *feature baseline* (non-negative weights on
+the task's mode RDMs, fitted by NNLS).
+
+How a comparison is computed (:func:`evaluate_hypotheses`):
+
+1. Units of replication are subjects (rdm descriptor ``subject``, ...).  All
+   RDMs of a subject -- sessions, runs, stages -- stay together.
+2. Every hypothesis's predictions are scored against every data RDM once (the
+   score tensor of :mod:`rsa_lineardyn.inference.design`: candidate x time parameters).
+   Several stages of learning share one time map (``t = rate * stage``, or
+   free non-decreasing times), as in :func:`rsa_lineardyn.fit_rdms`.
+3. Crossvalidation over units (leave one subject out by default): in each
+   fold every hypothesis's free parameters -- width, ``lam``, the stage-time
+   map, feature weights -- are fitted to the training subjects and the
+   held-out subjects are scored at that fit.  This gives one crossvalidated
+   score per subject and hypothesis.
+4. Tests use those per-subject scores, with ``n_units - 1`` degrees of
+   freedom: a paired t-test for every pair of hypotheses and a one-sided
+   t-test against 0.  When the differences have zero variance the t-test is
+   undefined; then identical predictions give ``p = 1`` and a constant
+   non-zero difference falls back to the exact sign test
+   (``variance_method`` names what was used in every row).  Nothing is
+   clamped: a p-value is never 0.
+
+The crossvalidation and the tests are plain functions on arrays in
+:mod:`rsa_lineardyn.inference.crossval`; the feature baseline's RDMs come from
+:func:`rsa_lineardyn.feature_rdms` (:mod:`rsa_lineardyn.inference.baselines`).
+The tables are pandas DataFrames; :attr:`HypothesisResult.result` is an
+rsatoolbox ``Result`` carrying the same per-subject variances and degrees of
+freedom, so ``rsatoolbox.vis.plot_model_comparison`` (:func:`plot_hypotheses`)
+draws exactly these tests.  The calibration of these tests against simulated
+learners (false-positive rate, power) is measured by
+``benchmarks/calibration.py``.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+
+from .._log import stderr_is_terminal
+from .._validation import (
+    check_run_options,
+    InputTypeError,
+    InputValueError,
+    check_bool,
+    check_choice,
+    check_comparison_method,
+    check_distinct,
+    check_grid_size,
+    MAX_BOOT,
+    MAX_GRID,
+    check_kwargs,
+    check_positive_int,
+    check_real,
+    check_scale,
+    check_sigma_k,
+    resolve_random_state,
+    UNSET,
+)
+from .baselines import feature_rdms, unit_stage_means
+from .crossval import TIE_TOL, jackknife, noise_ceiling, percentile, run_cv, static_scores, t_summary, unit_folds
+from ..representations.descriptors import condition_key, with_condition_labels
+from .design import Candidates, _as_rdms, _lam_values, check_labelled, check_n_widths, make_design
+from .scorer import (STAGE_SCALES, Rows, check_score_memory, missing_note, resolve_stage_scale, score_rows,
+                     unit_matrix_check)
+from ..models.network import DegeneracyWarning, LinearNetworkModel
+from ..dynamics.task import Task
+
+__all__ = ["width_models", "regime_models", "feature_rdms", "evaluate_hypotheses", "compare_widths",
+           "compare_regimes", "HypothesisResult", "plot_hypotheses"]
+
+_BASELINES = ("modes", "features", None)
+_CORRECTIONS = ("holm", "bonferroni", "none")
+#: Methods without a vectorised score here, with their measured cost relative to "corr".
+_SLOW_METHODS = {"tau-a": "18x", "kendall": "18x", "tau-b": "18x"}  # benchmarks/hypothesis_speed.py, 2026-12-01
+
+
+def _check_task(task):
+    if not isinstance(task, Task):
+        raise InputTypeError(f"`task` must be an rl.Task, got {type(task).__name__}.")
+
+
+def _s_max(task):
+    s = task.singular_values
+    return float(s[0]) if s.size and s[0] > 0 else 1.0
+
+
+def _model_kw(init, **kw):
+    """Model keywords; ``init=None`` / ``n_draws=None`` leave the model's defaults."""
+    if init is not None:
+        kw["init"] = init
+    if kw.get("n_draws", 0) is None:
+        del kw["n_draws"]
+    return kw
+
+
+# ----------------------------------------------------------------------------
+# hypotheses built here
+# ----------------------------------------------------------------------------
+def width_models(task, data_rdms, widths=(2, "wide"), *, representation="hidden", measure="euclidean", scale=0.1,
+                 lam=None, init=None, n_draws=None, seed=0):
+    """One model per hidden width (``lam`` and time free).
+
+    Parameters
+    ----------
+    task : Task
+    data_rdms : rsatoolbox.rdm.RDMs
+        Fixes the condition order of the predictions.
+    widths : sequence of int or "wide"
+        ``"wide"`` is ``max(n_in, n_out)`` (wider than any bottleneck).
+    representation, measure, scale, lam, init, n_draws, seed
+        As in :class:`LinearNetworkModel` (``init=None``, ``n_draws=None``:
+        its defaults; ``seed``: the Monte-Carlo draws of the expected geometry).
+
+    Returns
+    -------
+    list of LinearNetworkModel
+        Named ``"N_h=2"``, ``"N_h=wide (103)"``, ...
+    """
+    _check_task(task)
+    data_rdms = _as_rdms(data_rdms)
+    check_labelled(data_rdms, task)
+    if isinstance(widths, (str, bytes, numbers.Integral)):
+        widths = [widths]
+    try:
+        widths = list(widths)
+    except TypeError:
+        raise InputTypeError(f"`widths` must be a sequence of ints or 'wide', got {widths!r}.") from None
+    if not widths:
+        raise InputValueError("`widths` is empty; give at least one hidden width (an int or 'wide'), e.g. (2, 'wide').")
+    check_n_widths(len(widths), task, "widths")
+    models = []
+    for w in widths:
+        if isinstance(w, str):
+            if w != "wide":
+                raise InputValueError(f"`widths` entries must be ints or 'wide', got {w!r}.")
+            h = max(task.n_in, task.n_out)
+            name = f"N_h=wide ({h})"
+        else:
+            h = check_positive_int(w, "widths")
+            name = f"N_h={h}"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DegeneracyWarning)
+            models.append(LinearNetworkModel(task, n_hidden=h, item_order=data_rdms, name=name,
+                                             **_model_kw(init, representation=representation, measure=measure,
+                                                         lam=lam, scale=scale, n_draws=n_draws, seed=seed)))
+    if len({m.name for m in models}) != len(models):
+        raise InputValueError(f"`widths` must be distinct, got {list(widths)}.")
+    return models
+
+
+def regime_models(task, data_rdms, n_hidden=None, *, rich_scale=None, lazy_lam=None, lazy_scale=None,
+                  representation="hidden", measure="euclidean", init=None, n_draws=None, seed=0):
+    """Rich versus lazy learning, as three models with time free.
+
+    Parameters
+    ----------
+    task : Task
+    data_rdms : rsatoolbox.rdm.RDMs
+    n_hidden : int, optional
+        Width of all three (default: the rank of ``Syx``).
+    rich_scale : float, optional
+        Init scale of the rich model (``lam = 0``); default
+        ``1e-3 * sqrt(s_max)`` (modes start ~1e-6 of their targets).
+    lazy_lam : float, optional
+        ``|lam|`` of the lazy-lam model; default ``4 s_max``.  Positive when
+        ``n_hidden <= n_out``, else negative.
+    lazy_scale : float, optional
+        Init scale of the lazy-scale model (``lam = 0``); default
+        ``sqrt(s_max)`` (modes start at the strength of the largest target).
+        With ``lam = 0`` such a start still converges to the rich solution
+        wherever the task leaves no input direction alone (full rank, or a
+        width that fits within the task's modes), so it differs from
+        ``"rich"`` mostly early in learning (calibration part f: told apart in
+        0.42-0.65 of trials at t = 3, 6, 9, in 0.07-0.20 at t = 6, 9, 12).
+        The large-``lam`` model is the lazy regime of the lambda-balanced
+        theory: one layer stays near its start throughout.
+    init : str, optional
+        As in :class:`LinearNetworkModel`; the default (expected geometry over
+        random starts) is what a lazy learner looks like: an aligned start
+        already holds the task's modes at ``t = 0``.
+
+    Returns
+    -------
+    list of LinearNetworkModel
+        ``"rich"``, ``"lazy (large lam)"``, ``"lazy (large init)"``.
+    """
+    _check_task(task)
+    data_rdms = _as_rdms(data_rdms)
+    check_labelled(data_rdms, task)
+    h = max(task.rank(), 1) if n_hidden is None else check_positive_int(n_hidden, "n_hidden")
+    s_max = _s_max(task)
+    rich_scale = 1e-3 * np.sqrt(s_max) if rich_scale is None else check_scale(rich_scale, "rich_scale")
+    lazy_lam = 4.0 * s_max if lazy_lam is None else abs(check_real(lazy_lam, "lazy_lam"))
+    lazy_scale = np.sqrt(s_max) if lazy_scale is None else check_scale(lazy_scale, "lazy_scale")
+    if not 1e-100 < lazy_lam < 1e100:
+        raise InputValueError(
+            f"`lazy_lam` = {lazy_lam:g} is outside the usable range (1e-100, 1e+100) of |lam|; the default is "
+            f"4 * s_max = {4.0 * s_max:g} (s_max: the task's largest singular value)."
+        )
+    if h <= task.n_out:
+        lam_l = lazy_lam
+    elif h <= task.n_in:
+        lam_l = -lazy_lam
+    else:
+        raise InputValueError(
+            f"`n_hidden` = {h} exceeds both n_in = {task.n_in} and n_out = {task.n_out}: only lam = 0 is feasible, "
+            "so there is no large-lam lazy regime. Use a smaller n_hidden."
+        )
+    kw = _model_kw(init, representation=representation, measure=measure, item_order=data_rdms, n_draws=n_draws,
+                   seed=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegeneracyWarning)
+        return [
+            LinearNetworkModel(task, h, lam=0.0, scale=rich_scale, name="rich", **kw),
+            LinearNetworkModel(task, h, lam=lam_l, scale=0.1 * np.sqrt(s_max), name="lazy (large lam)", **kw),
+            LinearNetworkModel(task, h, lam=0.0, scale=lazy_scale, name="lazy (large init)", **kw),
+        ]
+
+
+# ----------------------------------------------------------------------------
+# internal hypothesis kinds
+# ----------------------------------------------------------------------------
+class _Network:
+    """A hypothesis made of one or more LinearNetworkModels; parameters and width chosen per training fold."""
+
+    kind = "network"
+
+    def __init__(self, name, models, lam_grid):
+        self.name = name
+        self.models = models
+        self.lam_grid = lam_grid
+
+    def candidates(self, n_lam):
+        groups = []
+        for m in self.models:
+            lams = np.array([m.lam]) if m.lam is not None else self.lam_grid(m, n_lam)
+            if m.fit_scale:
+                lo, hi = m.bounds[m.param_names.index("log10_scale")]
+                lss = np.linspace(lo, hi, 5)
+            else:
+                lss = np.array([np.log10(m.scale)])
+            groups.append((m, lams, lss))
+        return Candidates(groups)
+
+
+class _Fixed:
+    kind = "fixed"
+
+    def __init__(self, name, vector):
+        self.name = name
+        self.vector = vector
+
+
+class _Feature:
+    kind = "feature"
+
+    def __init__(self, name, F, feature_names, per_stage=True):
+        self.name = name
+        self.F = F
+        self.feature_names = feature_names
+        self.per_stage = per_stage  # weights free per stage of learning (else one set for all stages)
+
+
+def _default_lam_grid(task):
+    def grid(model, n_lam):
+        return _lam_values(None, model.n_hidden, task, n_lam)
+    return grid
+
+
+def _as_hypotheses(hypotheses, task, data_rdms):
+    """Normalise the user's hypotheses into a list of _Network / _Fixed objects."""
+    from rsatoolbox.model import Model, ModelFixed
+
+    if isinstance(hypotheses, (Model,)):
+        hypotheses = [hypotheses]
+    if isinstance(hypotheses, dict):
+        items = list(hypotheses.items())
+    else:
+        try:
+            items = [(getattr(h, "name", None), h) for h in hypotheses]
+        except TypeError:
+            raise InputTypeError(
+                "`hypotheses` must be a dict name -> model(s) or a list of rsatoolbox models "
+                f"(e.g. from rl.width_models), got {type(hypotheses).__name__}."
+            ) from None
+    if not items:
+        raise InputTypeError("`hypotheses` must be a non-empty list or dict of models (e.g. from rl.width_models).")
+    out = []
+    grid = _default_lam_grid(task)
+    for name, h in items:
+        group = list(h) if isinstance(h, (list, tuple)) else [h]
+        if not group or not all(isinstance(m, Model) for m in group):
+            raise InputTypeError(
+                f"hypothesis {name!r} must be an rsatoolbox model or a list of LinearNetworkModels, got {h!r}."
+            )
+        if all(isinstance(m, LinearNetworkModel) for m in group):
+            for m in group:
+                if m.task is not task and not (m.task.P == task.P and np.array_equal(m.task.Y, task.Y)
+                                               and np.array_equal(m.task.X, task.X)):
+                    raise InputValueError(f"model {m.name!r} of hypothesis {name!r} was built on another task.")
+                m.selection(data_rdms)  # labels and order match the data, with a clear error
+            if name is None:
+                name = group[0].name
+            out.append(_Network(str(name), group, grid))
+        elif len(group) == 1 and isinstance(group[0], ModelFixed) or (len(group) == 1 and group[0].n_param == 0):
+            m = group[0]
+            out.append(_Fixed(str(name if name is not None else m.name), _fixed_vector(m, data_rdms)))
+        else:
+            raise InputTypeError(
+                f"hypothesis {name!r}: only LinearNetworkModels (fitted here, inside each training fold) and "
+                "fixed rsatoolbox models (ModelFixed) can be compared."
+            )
+    names = [h.name for h in out]
+    if len(set(names)) != len(names):
+        raise InputValueError(f"hypothesis names must be distinct, got {names}.")
+    return out
+
+
+def _fixed_vector(model, data_rdms):
+    """A fixed model's prediction as a vector in the data's condition order, matched by label (never by position).
+
+    The model's RDM must carry condition labels (a pattern descriptor among ``item, conds, label, ...``) that
+    cover the data's conditions; anything else is refused with the labels that are missing.
+    """
+    pred = model.predict_rdm()
+    name = f"fixed model {model.name!r}"
+    if pred.n_rdm != 1:
+        raise InputValueError(f"{name} predicts {pred.n_rdm} RDMs; a fixed model for this comparison predicts one.")
+    key = condition_key(pred, "auto", name)
+    if key is None:
+        raise InputValueError(
+            f"{name} has no condition labels (its RDM's pattern descriptors are {sorted(pred.pattern_descriptors)}), "
+            "so its conditions cannot be matched to the data's by label, and position is never trusted. Build it "
+            "from labelled RDMs, e.g. ModelFixed(name, rl.rdms_from_matrices(matrix, labels=items)) or "
+            "RDMs(vector, pattern_descriptors={'item': labels}).")
+    have = [str(x) for x in np.asarray(pred.pattern_descriptors[key]).tolist()]
+    want = [str(x) for x in np.asarray(data_rdms.pattern_descriptors["item"]).tolist()]
+    if len(set(have)) != len(have):
+        raise InputValueError(f"{name} names a condition more than once in its pattern descriptor {key!r}.")
+    pos = {lab: i for i, lab in enumerate(have)}
+    missing = [lab for lab in want if lab not in pos]
+    if missing:
+        raise InputValueError(
+            f"{name} does not predict the data's condition(s) {missing[:5]}{' ...' if len(missing) > 5 else ''} "
+            f"(its labels, pattern descriptor {key!r}: {have[:5]}{' ...' if len(have) > 5 else ''}). Give it an "
+            "RDM over the data's conditions, labelled as they are.")
+    order = np.array([pos[lab] for lab in want])
+    mat = pred.get_matrices()[0][np.ix_(order, order)]
+    return np.asarray(mat[np.triu_indices(len(want), k=1)], dtype=float)
+
+
+# ----------------------------------------------------------------------------
+# result
+# ----------------------------------------------------------------------------
+class HypothesisResult:
+    """Crossvalidated comparison of hypotheses, tested over independent units.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per hypothesis: ``model, mean, sem, ci_low, ci_high, p_zero,
+        noise_ceiling_lower, noise_ceiling_upper, method, n_units, dof,
+        variance_method, n_valid_units`` (and ``boot_ci_low, boot_ci_high``
+        when ``n_boot > 0``).  ``mean`` is the mean crossvalidated score over
+        units; ``ci_*`` its t interval (level ``ci``); ``p_zero`` one-sided
+        (score > 0).
+    pairwise : pandas.DataFrame
+        One row per ordered pair: ``model_a, model_b, mean_diff, sem, ci_low,
+        ci_high, p, n_units, dof, variance_method`` (two-sided, H0: equal
+        mean crossvalidated score).
+    unit_scores : pandas.DataFrame
+        The crossvalidated score of every unit (rows) under every hypothesis (columns).
+    folds : pandas.DataFrame
+        What each hypothesis chose in each training fold (width, ``lam``, time
+        parameters; feature weights for the baseline).
+    result : rsatoolbox.inference.Result
+        The same evaluations, variances and ``dof`` as an rsatoolbox Result
+        (for ``plot_model_comparison``, ``summary()``).
+    messages : list of str
+    settings : dict
+    """
+
+    def __init__(self, **kw):
+        self.__dict__.update(kw)
+
+    @property
+    def models(self):
+        return [h for h in self.table["model"]]
+
+    def to_dataframe(self):
+        return self.table.copy()
+
+    def summary(self):
+        s = self.settings
+        lines = [f"crossvalidated comparison ({s['method']}, {s['n_units']} units = {s['unit_descriptor']!r}, "
+                 f"{s['cv']}; {s['n_stages']} stage(s)):"]
+        for _, r in self.table.iterrows():
+            lines.append(f"  {r['model']}: {r['mean']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]")
+        for _, r in self.pairwise.iterrows():
+            if r["mean_diff"] > 0:
+                lines.append(f"  {r['model_a']} - {r['model_b']}: {r['mean_diff']:+.4f}, p = {r['p']:.3g} "
+                             f"(dof {r['dof']}, {r['variance_method']})")
+        lines.extend(f"  note: {m}" for m in self.messages)
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return self.summary()
+
+
+# ----------------------------------------------------------------------------
+# the entry point
+# ----------------------------------------------------------------------------
+def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline="modes", baseline_weights="per_stage",
+                        models=None, subject_descriptor="auto", stage_descriptor="auto", condition_descriptor="auto",
+                        stage_order=None, time_map="linear", time_offset=False, time_bounds=None, n_times=41, n_lam=8,
+                        stage_scale="auto", n_folds=None, n_boot=0, ci=0.95, correction="holm", sigma_k=None,
+                        random_state=0, n_jobs=1, backend=None, progress=None, seed=UNSET):
+    """Crossvalidated comparison of hypotheses, tested over subjects (the unit of replication).
+
+    Parameters
+    ----------
+    data_rdms : rsatoolbox.rdm.RDMs
+        One RDM per subject (and per session/run and stage); conditions carry
+        item labels matching ``task.labels`` (any order: matched by label).
+    hypotheses : dict or list
+        ``name -> model``: a :class:`LinearNetworkModel` (its free parameters
+        fitted in each training fold), a list of them (one hypothesis: the
+        best of them is chosen in each training fold, e.g. all widths up to
+        3), or a fixed rsatoolbox model (``ModelFixed``, matched to the data's
+        conditions by its item labels).  A list of models is named by
+        ``model.name``.
+    task : Task
+        The task the subjects learned.
+    method : str, default "corr"
+        rsatoolbox comparison method.  ``"corr"``/``"cosine"``/``"spearman"`` are
+        fast, ``"rho-a"`` is vectorised (about 2.5x ``corr``); other methods
+        call ``rsatoolbox.rdm.compare`` for every prediction (``"tau-a"``:
+        about 18x ``corr``, with a warning).
+    baseline : {"modes", "features", None}, default "modes"
+        Adds the flexible feature model (name starting ``"feature model"``):
+        non-negative weights on the task's mode RDMs (or output-feature RDMs),
+        fitted in each training fold and scored on the held-out subjects
+        exactly as the networks are.
+    baseline_weights : {"per_stage", "shared"}, default "per_stage"
+        ``"per_stage"``: the feature weights are free per stage of learning,
+        so the baseline can change over learning as a network does -- the fair
+        rival: a network beats it only through the order and timing its
+        dynamics impose.  ``"shared"``: one set of weights for all stages (a
+        static feature model: it cannot express learning at all, so any
+        network that learns "wins" against it; named so in the table).
+    models : list of rsatoolbox Model, optional
+        Further fixed models (e.g. category models), added to the comparison.
+    subject_descriptor : "auto", str or None
+        rdm descriptor of the units (``"auto"``: ``subject``, ``participant``,
+        ``subj``, ``sub``; when none is present but another descriptor groups
+        the RDMs, an error asks which it is).  ``None``: each RDM is a unit
+        (only allowed for a single stage).
+    stage_descriptor : "auto", str or None
+        Stages of learning (``"auto"``: ``stage``, ``epoch``, ``time``; never
+        ``session``); several stages are compared on the whole trajectory with
+        the stage-time map fitted inside each training fold.
+    condition_descriptor : "auto" or str
+        Pattern descriptor with the condition (item) labels (``"auto"``:
+        ``item``, ``conds``, ``label``, ...; an error when several differ).
+    stage_order : list, optional
+        The stages in learning order; required for text stage labels (never
+        sorted alphabetically), checked against numeric ones.
+    time_map, time_offset, time_bounds, n_times, n_lam
+        As in :func:`rsa_lineardyn.fit_rdms` (grids of the fold fits).
+    stage_scale : {"auto", "shared", "separate"}, default "auto"
+        How several stages are scored (:mod:`rsa_lineardyn.inference.scorer`, the one
+        scorer shared with :func:`rsa_lineardyn.fit_rdms`): ``"shared"``
+        stacks each subject's RDMs of all stages into one vector (scale-free
+        overall), so how much the geometry grows or changes between stages
+        counts; ``"separate"`` scores every RDM on its own.  ``"auto"``:
+        ``"shared"`` for ``corr``/``cosine`` with a linear time map.
+        ``"shared"`` needs the stages measured on one common scale (same
+        voxels/channels and dissimilarity estimator, e.g. crossnobis).
+    n_folds : int, optional
+        Folds over units (default: leave one unit out).
+    n_boot : int, default 0
+        If > 0, also a percentile interval from a bootstrap over units of the
+        whole crossvalidation (``boot_ci_low``, ``boot_ci_high``).
+    ci : float, default 0.95
+        Level of intervals; ``1 - ci`` is the significance level of the
+        ``significant`` column.
+    correction : {"holm", "bonferroni", "none"}, default "holm"
+        Family-wise correction of the pairwise p-values (every pair listed
+        once): ``p_corrected`` and ``significant`` use it; the method is in
+        ``settings`` and in every row.
+    sigma_k : ndarray, optional
+        For the ``*_cov`` methods.
+    random_state : None, int or Generator, default 0
+        Fold assignment (``n_folds``) and bootstrap draws.  (The Monte-Carlo
+        draws of the networks' expected geometry are the models' own
+        ``seed``/``n_draws``, recorded per model in ``settings["draws"]``;
+        :func:`compare_widths` and :func:`compare_regimes` set them from
+        their ``random_state`` and ``n_draws``.)
+    n_jobs, backend
+        joblib parallelism over models when scoring (as in ``fit_rdms``).
+    progress : bool, optional
+        Default: only when stderr is a terminal.
+    seed
+        Deprecated name of ``random_state``.
+
+    Returns
+    -------
+    HypothesisResult
+    """
+    from threadpoolctl import threadpool_limits
+
+    a = _Args(data_rdms, hypotheses, task, locals())
+    with threadpool_limits(1):
+        hyps = _build_hypotheses(a, hypotheses, models)
+        design, rows = _design(a, hyps)
+        tensors = _score_hypotheses(a, hyps, design, rows)
+        cv = _crossvalidate(a, hyps, tensors, design, rows)
+    return _result(a, hyps, design, rows, tensors, cv)
+
+
+class _Args:
+    """The checked arguments of one :func:`evaluate_hypotheses` call."""
+
+    def __init__(self, data_rdms, hypotheses, task, kw):
+        data_rdms = with_condition_labels(_as_rdms(data_rdms), kw["condition_descriptor"])
+        _check_task(task)
+        check_labelled(data_rdms, task)  # conditions are matched to items by label, never by position
+        self.data_rdms, self.task = data_rdms, task
+        self.method = check_comparison_method(kw["method"])
+        check_choice(kw["stage_scale"], "stage_scale", STAGE_SCALES)
+        if kw["baseline"] not in _BASELINES:
+            raise InputValueError(f"`baseline` must be one of 'modes', 'features', None; got {kw['baseline']!r}.")
+        check_choice(kw["baseline_weights"], "baseline_weights", ("per_stage", "shared"))
+        check_choice(kw["correction"], "correction", _CORRECTIONS)
+        self.n_boot = check_positive_int(kw["n_boot"], "n_boot", minimum=0, maximum=MAX_BOOT)
+        self.ci = check_real(kw["ci"], "ci", minimum=0, maximum=1, strict_min=True)
+        if self.ci >= 1:
+            raise InputValueError(f"`ci` must be below 1, got {self.ci}.")
+        self.n_lam = check_grid_size(kw["n_lam"], "n_lam")
+        check_choice(kw["time_map"], "time_map", ("linear", "free"))
+        self.time_offset = check_bool(kw["time_offset"], "time_offset")
+        self.n_folds = None if kw["n_folds"] is None else check_positive_int(kw["n_folds"], "n_folds", minimum=2)
+        self.sigma_k = check_sigma_k(kw["sigma_k"], data_rdms.n_cond)
+        self.n_jobs, self.backend, progress = check_run_options(kw["n_jobs"], kw["backend"], kw["subject_descriptor"],
+                                                                kw["stage_descriptor"], kw["progress"])
+        self.progress = stderr_is_terminal() if progress is None else progress
+        self.rng, _, self.random_state = resolve_random_state(kw["random_state"], kw["seed"], "evaluate_hypotheses")
+        for k in ("baseline", "baseline_weights", "subject_descriptor", "stage_descriptor", "stage_order", "time_map",
+                  "time_bounds", "n_times", "stage_scale", "correction"):
+            setattr(self, k, kw[k])
+        if self.method in _SLOW_METHODS:
+            warnings.warn(
+                f"method {self.method!r} scores every prediction with rsatoolbox.rdm.compare (no vectorised form): "
+                f"about {_SLOW_METHODS[self.method]} slower than 'corr' (measured on the 92-image data). 'rho-a' "
+                "(rank-based, vectorised) is the fast alternative; n_jobs= spreads the work over cores.",
+                UserWarning, stacklevel=3)
+
+
+def _build_hypotheses(a, hypotheses, models):
+    """The user's hypotheses, further fixed models and the feature baseline, as internal hypothesis objects."""
+    hyps = _as_hypotheses(hypotheses, a.task, a.data_rdms)
+    if models is not None:
+        extra = _as_hypotheses(list(models) if isinstance(models, (list, tuple)) else [models], a.task, a.data_rdms)
+        if any(h.kind != "fixed" for h in extra):
+            raise InputTypeError("`models` must be fixed rsatoolbox models (ModelFixed); put networks in `hypotheses`.")
+        hyps += extra
+    if a.baseline is not None:
+        names, F = feature_rdms(a.task, a.data_rdms, a.baseline)
+        what = "mode" if a.baseline == "modes" else "feature"
+        hyps.append(_Feature(f"feature model ({len(names)} {what} RDMs)", F, names, a.baseline_weights == "per_stage"))
+    if len({h.name for h in hyps}) != len(hyps):
+        raise InputValueError(f"hypothesis names must be distinct, got {[h.name for h in hyps]}.")
+    return hyps
+
+
+def _design(a, hyps):
+    """Units, stages and the time grid; the rows of the score tensors (RDMs, or units' stacked trajectories)."""
+    nets = [h for h in hyps if h.kind == "network"]
+    scales = [m.scale for h in nets for m in h.models]
+    scales += [10.0 ** m.bounds[m.param_names.index("log10_scale")][0] for h in nets for m in h.models
+               if m.fit_scale]
+    tau = nets[0].models[0].tau if nets else 1.0
+    design = make_design(a.data_rdms, a.task, subject_descriptor=a.subject_descriptor,
+                         stage_descriptor=a.stage_descriptor, stage_order=a.stage_order, time_map=a.time_map,
+                         time_offset=a.time_offset, time_bounds=a.time_bounds, n_times=a.n_times,
+                         min_scale=min(scales) if scales else 0.1, tau=tau)
+    a.messages = list(design.messages)
+    for h in hyps:  # with several stages, the baseline's name says whether its weights may change over learning
+        if h.kind == "feature" and not design.snapshot:
+            h.name = h.name[:-1] + (", weights per stage)" if h.per_stage else ", one set of weights for all stages)")
+    if design.subjects is None:
+        if not design.snapshot:
+            raise InputValueError(
+                "`data_rdms` hold several stages but no subject descriptor: the stages of one subject are not "
+                "independent units. Add an rdm descriptor 'subject' (or pass subject_descriptor=)."
+            )
+        unit_of, a.unit_names, a.unit_key = np.arange(design.n_rdm), [str(i) for i in range(design.n_rdm)], "index"
+        a.messages.append("no subject descriptor: every RDM is taken as an independent unit (subject)")
+    else:
+        unit_of, a.unit_names, a.unit_key = design.subject_of, design.subjects, design.subject_key
+    n_units = len(a.unit_names)
+    empty = unit_matrix_check(design, unit_of, n_units)
+    if empty.size:
+        raise InputValueError(
+            f"unit(s) {[a.unit_names[u] for u in empty[:5]]} have no valid dissimilarity (every value NaN); drop "
+            "them from `data_rdms`.")
+    if n_units < 3:
+        raise InputValueError(
+            f"hypothesis tests need at least 3 independent units (subjects), got {n_units}: with 2, the "
+            "leave-one-out jackknife has 1 degree of freedom and no usable variance. Sessions or runs of one "
+            "subject are not independent; report fit_rdms's profile and intervals instead.")
+    if n_units < 5:
+        a.messages.append(f"only {n_units} units: tests have {n_units - 1} degrees of freedom and little power")
+    stage_scale, note = resolve_stage_scale(a.stage_scale, a.method, design)
+    if note:
+        a.messages.append(note)
+    a.stage_scale_used = stage_scale
+    rows = Rows(design, unit_of, n_units, stage_scale == "shared")
+    _report_missing(a, design, unit_of, n_units)
+    return design, rows
+
+
+def _report_missing(a, design, unit_of, n_units):
+    """A note on missing dissimilarities: how many units and pairs per unit the scores use."""
+    note = missing_note(design, unit_of, n_units)
+    if note:
+        a.messages.append(note)
+
+
+def _score_hypotheses(a, hyps, design, rows):
+    """Score tensor of every network hypothesis (rows x candidates x time parameters); fixed models' row scores."""
+    tensors = []
+    unit_of = rows.rdm_unit
+    for h in hyps:
+        if h.kind == "network":
+            cands = h.candidates(a.n_lam)
+            check_score_memory(design, len(cands), rows.shared, what=f"hypothesis {h.name!r}")
+            kw = dict(n_jobs=a.n_jobs, backend=a.backend, progress=a.progress, what=f"hypothesis {h.name}")
+            R = score_rows(design, cands, a.method, a.sigma_k, unit_of, rows.n_units, rows.shared, **kw)[0]
+            h.cands = cands
+            tensors.append(R)
+        elif h.kind == "fixed":
+            tensors.append(static_scores(h.vector, design, rows, np.arange(rows.n_units), a.method, a.sigma_k))
+        else:
+            tensors.append(None)
+    return tensors
+
+
+def _crossvalidate(a, hyps, tensors, design, rows):
+    """Crossvalidated per-unit scores, their jackknife, the bootstrap, the noise ceiling (one dict)."""
+    folds, cv_name = unit_folds(rows.n_units, a.n_folds, a.rng)
+    record = []
+    ones = np.ones(rows.n_units, dtype=int)
+    means = unit_stage_means(design.data, design.stage_of, rows.rdm_unit, rows.n_units, design.K)
+    ctx = (design, rows, means, a.method, a.sigma_k)
+    S = run_cv(hyps, tensors, ctx, ones, folds, record)
+    boot = None
+    if a.n_boot:
+        boot = np.full((a.n_boot, len(hyps)), np.nan)
+        for b in range(a.n_boot):
+            counts = np.bincount(a.rng.integers(0, rows.n_units, rows.n_units), minlength=rows.n_units)
+            Sb = run_cv(hyps, tensors, ctx, counts, folds, None)
+            ok = counts > 0
+            den = np.sum(np.isfinite(Sb[ok]) * counts[ok, None], axis=0)
+            num = np.nansum(Sb[ok] * counts[ok, None], axis=0)
+            boot[b] = np.where(den > 0, num / np.maximum(den, 1), np.nan)
+    J = jackknife(hyps, tensors, ctx, rows.n_units, folds)
+    nc_lo, nc_hi = noise_ceiling(means, design, rows, a.method, a.sigma_k)
+    return dict(S=S, J=J, boot=boot, record=record, folds=folds, cv_name=cv_name, nc=(nc_lo, nc_hi))
+
+
+def _result(a, hyps, design, rows, tensors, cv):
+    """Tables, notes and the rsatoolbox Result of a crossvalidated comparison."""
+    S, J, boot = cv["S"], cv["J"], cv["boot"]
+    nc_lo, nc_hi = cv["nc"]
+    names = [h.name for h in hyps]
+    folds_df = _folds_table(cv["record"], design, a.unit_names, cv["folds"], hyps)
+    table = _model_table(a, hyps, S, J, boot, nc_lo, nc_hi, rows.n_units, folds_df)
+    pairwise = _pairwise_table(a, names, S, J, boot)
+    _notes(a, hyps, S, pairwise, table, tensors)
+    unit_scores = pd_frame(S, names, a.unit_names)
+    draws = {m.name: {"n_draws": int(m.n_draws), "seed": int(m.seed), "init": m.init}
+             for h in hyps if h.kind == "network" for m in h.models}
+    settings = dict(method=a.method, n_units=rows.n_units, unit_descriptor=a.unit_key, cv=cv["cv_name"],
+                    n_stages=design.K, stages=design.stages, stage_descriptor=design.stage_key,
+                    stage_order=[str(s_) for s_ in design.stages],
+                    time_map="snapshot" if design.snapshot else a.time_map, n_times=a.n_times, n_lam=a.n_lam,
+                    n_boot=a.n_boot, ci=a.ci, baseline=a.baseline, baseline_weights=a.baseline_weights,
+                    stage_scale=a.stage_scale_used, correction=a.correction, random_state=a.random_state,
+                    draws=draws, time_bounds=(design.t_lo, design.t_hi))
+    result = _rsatoolbox_result(hyps, S, J, a.method, nc_lo, nc_hi, a.data_rdms.n_cond)
+    return HypothesisResult(table=table, pairwise=pairwise, unit_scores=unit_scores, folds=folds_df, result=result,
+                            messages=a.messages, settings=settings, seed=a.random_state, random_state=a.random_state,
+                            hypotheses=hyps)
+
+
+def pd_frame(S, names, unit_names):
+    import pandas as pd
+
+    out = pd.DataFrame(S, columns=names)
+    out.insert(0, "unit", unit_names)
+    return out
+
+
+def _model_table(a, hyps, S, J, boot, nc_lo, nc_hi, n_units, folds_df):
+    import pandas as pd
+
+    rows = []
+    for j, h in enumerate(hyps):
+        st = t_summary(S[:, j], J[:, j], a.ci, two_sided=False)
+        full = t_summary(S[:, j], J[:, j], a.ci)  # two-sided interval
+        row = dict(model=h.name, kind=h.kind, mean=st["mean"], sem=st["sem"], ci_low=full["ci_low"],
+                   ci_high=full["ci_high"], p_zero=st["p"], noise_ceiling_lower=nc_lo, noise_ceiling_upper=nc_hi,
+                   method=a.method, n_units=n_units, n_valid_units=st["n"], dof=st["dof"],
+                   variance_method=st["variance_method"], edge_fraction=_edge_fraction(folds_df, h))
+        if boot is not None:
+            row["boot_ci_low"], row["boot_ci_high"] = percentile(boot[:, j], a.ci)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _edge_fraction(folds_df, h):
+    """Fraction of the folds whose fit of hypothesis ``h`` sits at an edge of the searched grid (NaN: no fit)."""
+    if h.kind != "network" or folds_df.empty or "at_edge" not in folds_df:
+        return np.nan
+    sel = folds_df.loc[folds_df["model"] == h.name, "at_edge"]
+    return float(sel.astype(float).mean()) if len(sel) else np.nan
+
+
+def _pairwise_table(a, names, S, J, boot):
+    """Every pair once (in the listed order): raw p, family-wise corrected p, significance at ``1 - ci``."""
+    import pandas as pd
+
+    prow = []
+    for i in range(len(names)):
+        for j in range(i + 1, len(names)):
+            st = t_summary(S[:, i] - S[:, j], J[:, i] - J[:, j], a.ci, tie_tol=TIE_TOL)
+            row = dict(model_a=names[i], model_b=names[j], mean_diff=st["mean"], sem=st["sem"], ci_low=st["ci_low"],
+                       ci_high=st["ci_high"], p=st["p"], n_units=st["n"], dof=st["dof"],
+                       variance_method=st["variance_method"])
+            if boot is not None:
+                row["boot_ci_low"], row["boot_ci_high"] = percentile(boot[:, i] - boot[:, j], a.ci)
+            prow.append(row)
+    cols = ["model_a", "model_b", "mean_diff", "sem", "ci_low", "ci_high", "p", "p_corrected", "correction",
+            "significant", "n_units", "dof", "variance_method"] + (["boot_ci_low", "boot_ci_high"] if boot is not None
+                                                                   else [])
+    df = pd.DataFrame(prow, columns=[c for c in cols if c not in ("p_corrected", "correction", "significant")])
+    df["p_corrected"] = correct_pvalues(df["p"].to_numpy(dtype=float), a.correction)
+    df["correction"] = a.correction
+    df["significant"] = df["p_corrected"] < 1 - a.ci
+    return df[cols]
+
+
+def _notes(a, hyps, S, pairwise, table, tensors):
+    """Plain-language notes: undefined scores, undecided networks, ties, fits at a grid edge, equivalent models."""
+    names = [h.name for h in hyps]
+    bad = [names[j] for j in range(len(hyps)) if np.sum(np.isfinite(S[:, j])) < 2]
+    if bad:
+        msg = (f"hypotheses {bad} have an undefined {a.method!r} score in most units (constant predictions or data "
+               "on these conditions?): their rows are NaN")
+        a.messages.append(msg)
+        warnings.warn(msg, RuntimeWarning, stacklevel=3)
+    nets = [h.name for h in hyps if h.kind == "network"]
+    among = pairwise[pairwise.model_a.isin(nets) & pairwise.model_b.isin(nets)]
+    if len(nets) > 1 and len(among) and not among["significant"].any():
+        a.messages.append(
+            f"the data cannot decide between {nets}: no pair differs at alpha = {1 - a.ci:.2g} after {a.correction} "
+            f"correction (largest |mean difference| {among['mean_diff'].abs().max():.3g}, smallest corrected p = "
+            f"{among['p_corrected'].min():.3g}). Report that the hypotheses are not distinguished, not the ranking "
+            "of their means.")
+    for r in pairwise.itertuples():
+        if str(r.variance_method).startswith("tie"):
+            a.messages.append(f"{r.model_a} and {r.model_b} tie: their crossvalidated scores differ by less than "
+                              f"{TIE_TOL:g} in every unit (p = 1); the data cannot separate them")
+    for r in table.itertuples():
+        if np.isfinite(r.edge_fraction) and r.edge_fraction > 0.5:
+            a.messages.append(
+                f"{r.model}: {r.edge_fraction:.0%} of the fold fits sit at an edge of the searched grid (time or lam "
+                "range; see folds['at_edge']): they are bounds, not estimates. Widen time_bounds (or the lam range) "
+                "if the edge is not a physical limit.")
+    _equivalent_networks(a, hyps, tensors)
+
+
+def _equivalent_networks(a, hyps, tensors):
+    """Name network hypotheses whose scores agree everywhere (to 1e-6): the data cannot tell them apart at all."""
+    idx = [j for j, h in enumerate(hyps) if h.kind == "network"]
+    for x in range(len(idx)):
+        for y in range(x + 1, len(idx)):
+            A, B = tensors[idx[x]], tensors[idx[y]]
+            if A.shape == B.shape and np.allclose(A, B, rtol=0, atol=1e-6, equal_nan=True):
+                a.messages.append(
+                    f"{hyps[idx[x]].name} and {hyps[idx[y]].name} are equivalent on these data (their predictions "
+                    "score the same to 1e-6 at every parameter value): a width beyond the task's rank, or one "
+                    "that cuts tied singular values, adds nothing the data can see")
+
+
+def correct_pvalues(p, method="holm"):
+    """Family-wise corrected p-values (``"holm"``, ``"bonferroni"`` or ``"none"``); NaN entries are left out.
+
+    Examples
+    --------
+    >>> from rsa_lineardyn.inference.hypotheses import correct_pvalues
+    >>> correct_pvalues([0.01, 0.04, 0.03], "holm").round(3).tolist()
+    [0.03, 0.06, 0.06]
+    """
+    check_choice(method, "correction", _CORRECTIONS)
+    p = np.asarray(p, dtype=float)
+    out = np.full_like(p, np.nan)
+    ok = np.flatnonzero(np.isfinite(p))
+    m = ok.size
+    if m == 0:
+        return out
+    if method == "none":
+        out[ok] = p[ok]
+    elif method == "bonferroni":
+        out[ok] = np.minimum(p[ok] * m, 1.0)
+    else:
+        order = ok[np.argsort(p[ok], kind="stable")]
+        adj = np.maximum.accumulate(np.minimum((m - np.arange(m)) * p[order], 1.0))
+        out[order] = adj
+    return out
+
+
+def _folds_table(record, design, unit_names, folds, hyps=None):
+    """What every hypothesis chose in every training fold; ``at_edge``: a network fit at an edge of its grid."""
+    import pandas as pd
+
+    rows = []
+    for f, h, choice in record:
+        row = {"fold": f, "held_out": ",".join(unit_names[u] for u in folds[f]), "model": h.name}
+        if h.kind == "network":
+            if choice is None:
+                row["n_hidden"] = np.nan
+            else:
+                c, g_path = choice
+                row.update(n_hidden=int(h.cands.n_hidden[c]), lam=float(h.cands.lam[c]),
+                           scale=float(10.0 ** h.cands.log10_scale[c]))
+                row["at_edge"] = _at_edge(h, c, g_path, design)
+                if design.snapshot:
+                    row["time"] = float(design.times[int(g_path[0]), 0])
+                elif design.free:
+                    for k, st in enumerate(design.stages):
+                        row[f"time[{st}]"] = float(design.times[int(g_path[k]), k])
+                else:
+                    row["rate"] = float(10.0 ** design.tparams[int(g_path[0]), 0])
+        else:
+            weights = np.atleast_2d(choice)
+            if weights.shape[0] > 1 and not h.per_stage:
+                weights = weights[:1]
+            for k, wk in enumerate(weights):
+                tag = f"[{design.stages[k]}]" if weights.shape[0] > 1 else ""
+                for name, wgt in zip(h.feature_names, wk):
+                    row[f"w[{name}]{tag}"] = float(wgt)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _at_edge(h, c, g_path, design):
+    """Whether a fold's fit sits at an edge of the searched grid: time / rate axis, or lam's feasible range."""
+    t_axis = np.unique(design.tparams[:, 0])
+    t_val = design.tparams[np.asarray(g_path, dtype=int), 0]
+    edge = bool(np.any((t_val <= t_axis[0]) | (t_val >= t_axis[-1])))
+    lams = h.cands.lam[h.cands.group == h.cands.group[c]]
+    if lams.size > 1 and h.cands.lam[c] in (lams.min(), lams.max()) and h.cands.lam[c] != 0:
+        edge = True
+    return edge
+
+
+def _rsatoolbox_result(hyps, S, J, method, nc_lo, nc_hi, n_cond):
+    """An rsatoolbox Result with our per-unit evaluations, the jackknife covariance of the means and dof."""
+    from rsatoolbox.inference import Result
+    from rsatoolbox.model import ModelFixed
+
+    n_pairs = n_cond * (n_cond - 1) // 2
+    stand_ins = [ModelFixed(h.name, np.zeros(n_pairs)) for h in hyps]
+    ok = np.all(np.isfinite(S), axis=1) & np.all(np.isfinite(J), axis=1)
+    n = int(ok.sum())
+    if n >= 2:
+        dev = J[ok] - J[ok].mean(axis=0)
+        cov = (n - 1) / n * dev.T @ dev
+    else:
+        cov = np.full((len(hyps), len(hyps)), np.nan)
+    ev = S.T[None]  # (1, n_models, n_units): "crossvalidation" means average over the last axis
+    nc = np.array([[nc_lo], [nc_hi]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return Result(stand_ins, ev, method, "crossvalidation over units", nc, variances=cov, dof=max(n - 1, 1),
+                      n_rdm=None, n_pattern=None)
+
+
+def _nested(task, data_rdms, widths, model_kw):
+    """Widths -> hypotheses: ints and "wide" are single models; a list/range of widths is one nested hypothesis."""
+    hyps = {}
+    for w in widths:
+        if isinstance(w, (list, tuple, range)):
+            group = width_models(task, data_rdms, list(w), **model_kw)
+            hyps["N_h in {" + ", ".join(m.name.split("=", 1)[1] for m in group) + "}"] = group
+        else:
+            m = width_models(task, data_rdms, [w], **model_kw)[0]
+            hyps[m.name] = m
+    return hyps
+
+
+#: Keywords that compare_widths / compare_regimes pass on to :func:`evaluate_hypotheses`.
+_EVALUATE_KW = ("baseline", "baseline_weights", "models", "subject_descriptor", "stage_descriptor", "stage_order",
+                "time_map", "time_offset", "time_bounds", "n_times", "n_lam", "stage_scale", "n_folds", "ci",
+                "correction", "sigma_k", "n_jobs", "backend", "progress")
+_WIDTH_MODEL_KW = ("representation", "measure", "scale", "lam", "init")
+
+
+def _draw_kw(random_state, seed, n_draws, where):
+    """``(random_state for the tests, model keywords seed/n_draws)``: one seed drives the Monte-Carlo draws of the
+    expected geometry and the folds/bootstrap, both recorded in the result."""
+    _, draw_seed, recorded = resolve_random_state(random_state, seed, where)
+    kw = {"seed": draw_seed}
+    if n_draws is not None:
+        kw["n_draws"] = check_positive_int(n_draws, "n_draws", maximum=MAX_GRID, why="each draw is one exact solve")
+    return (recorded if recorded is not None else draw_seed), kw
+
+
+def compare_widths(data_rdms, task, widths=(2, "wide"), *, method="corr", n_boot=0, random_state=0, n_draws=None,
+                   condition_descriptor="auto", seed=UNSET, **kwargs):
+    """Bottleneck or wide? :func:`evaluate_hypotheses` on :func:`width_models`, plus the feature baseline.
+
+    ``widths`` entries are ints, ``"wide"``, or a list of widths forming one
+    nested hypothesis (the width is chosen inside each training fold).
+    Model keywords (``representation, measure, scale, lam, init``) go to
+    :func:`width_models`; the rest to :func:`evaluate_hypotheses`.
+    ``random_state`` seeds both the Monte-Carlo draws of the expected
+    geometry over random starts (``n_draws`` of them; ``None``: the model's
+    default) and the folds/bootstrap; both are recorded in ``settings``.
+
+    Examples
+    --------
+    >>> import numpy as np, rsa_lineardyn as rl
+    >>> from rsatoolbox.rdm import RDMs
+    >>> task = rl.hierarchical_task(depth=3, include_root=False)
+    >>> v = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0).predict_times([2.5], [0.0])[0]
+    >>> rng = np.random.default_rng(0)
+    >>> data = RDMs(v + 0.1 * v.std() * rng.standard_normal((6, v.size)),
+    ...             rdm_descriptors={"subject": np.arange(6)}, pattern_descriptors={"item": np.array(task.labels)})
+    >>> res = rl.compare_widths(data, task, widths=[2, "wide"])
+    >>> list(res.table["model"])
+    ['N_h=2', 'N_h=wide (14)', 'feature model (8 mode RDMs)']
+    >>> int(res.table["dof"][0])
+    5
+    """
+    check_comparison_method(method)
+    check_kwargs(kwargs, _WIDTH_MODEL_KW + _EVALUATE_KW, "compare_widths")
+    model_kw = {k: kwargs.pop(k) for k in _WIDTH_MODEL_KW if k in kwargs}
+    _check_task(task)
+    if isinstance(widths, (str, bytes, numbers.Integral)):
+        widths = [widths]
+    try:
+        widths = list(widths)
+    except TypeError:
+        raise InputTypeError(f"`widths` must be a sequence of ints, 'wide' or lists of ints, got {widths!r}.") from None
+    if not widths:
+        raise InputValueError("`widths` is empty; give at least one hidden width (an int, 'wide' or a list of ints), "
+                              "e.g. (2, 'wide').")
+    check_distinct([tuple(w) if isinstance(w, (list, tuple, range)) else w for w in widths], "widths")
+    random_state, draw_kw = _draw_kw(random_state, seed, n_draws, "compare_widths")
+    data_rdms = with_condition_labels(_as_rdms(data_rdms), condition_descriptor)
+    hyps = _nested(task, data_rdms, widths, dict(model_kw, **draw_kw))
+    res = evaluate_hypotheses(data_rdms, hyps, task, method=method, n_boot=n_boot, random_state=random_state,
+                              **kwargs)
+    notes = [m for w in widths if isinstance(w, numbers.Integral) for m in [_split_group(task, int(w))] if m]
+    r = task.rank()
+    full = [m.name for h in res.hypotheses if h.kind == "network" for m in h.models if m.n_hidden >= r]
+    if len(full) > 1:
+        notes.append(
+            f"{full} are all at least as wide as the task's rank ({r}): they learn the same {r} modes and differ only "
+            "through what their starts leave in directions the task does not drive and, with lam != 0, the weight "
+            "the balance puts on the extra hidden units; the data may not tell them apart (a width beyond the rank "
+            "adds nothing to learn)")
+    res.messages.extend(notes)
+    return res
+
+
+def compare_regimes(data_rdms, task, n_hidden=None, *, method="corr", n_boot=0, random_state=0, n_draws=None,
+                    condition_descriptor="auto", seed=UNSET, **kwargs):
+    """Rich or lazy? :func:`evaluate_hypotheses` on :func:`regime_models`, plus the feature baseline.
+
+    Calibrated (``benchmarks/calibration.py`` parts a, d-g) with ``method="corr"`` and stages that span
+    learning.  ``messages`` notes when ``n_hidden`` cuts a group of equal singular values of the task (each
+    subject's start then picks its own modes within the group, and power drops).  ``"cosine"`` warns: it
+    reads item-specific signal the network does not explain as geometry and then prefers lazy over a true
+    rich learner.
+    """
+    check_comparison_method(method)
+    keys = ("rich_scale", "lazy_lam", "lazy_scale", "representation", "measure", "init")
+    check_kwargs(kwargs, keys + _EVALUATE_KW, "compare_regimes")
+    model_kw = {k: kwargs.pop(k) for k in keys if k in kwargs}
+    random_state, draw_kw = _draw_kw(random_state, seed, n_draws, "compare_regimes")
+    data_rdms = with_condition_labels(_as_rdms(data_rdms), condition_descriptor)
+    models = regime_models(task, data_rdms, n_hidden, **model_kw, **draw_kw)
+    notes = []
+    if method in ("cosine", "cosine_cov"):
+        notes.append(
+            f"method {method!r} reads signal the network does not explain (item-specific patterns add about the same "
+            "amount to every distance) as geometry: in calibration with such signal as strong as the network's, "
+            "cosine preferred lazy (large lam) over a true rich learner in 0.93-1.00 of trials (corr: 0.00; "
+            "benchmarks/calibration.py part g). Use 'corr' for regime tests.")
+        warnings.warn(notes[-1], UserWarning, stacklevel=2)
+    split = _split_group(task, models[0].n_hidden)
+    if split:
+        notes.append(split)
+    res = evaluate_hypotheses(data_rdms, models, task, method=method, n_boot=n_boot, random_state=random_state,
+                              **kwargs)
+    res.messages.extend(notes)
+    return res
+
+
+def _split_group(task, h, rtol=1e-6):
+    """Message when width ``h`` cuts a group of equal singular values of the task (else ``""``)."""
+    s = task.singular_values
+    s = s[s > rtol * (s[0] if s.size else 1.0)]
+    if not 0 < h < s.size or abs(s[h - 1] - s[h]) > rtol * s[0]:
+        return ""
+    lo = int(np.flatnonzero(np.abs(s - s[h]) <= rtol * s[0])[0])
+    hi = int(np.flatnonzero(np.abs(s - s[h]) <= rtol * s[0])[-1])
+    fix = " or ".join(f"n_hidden = {w}" for w in (lo, hi + 1) if w > 0)
+    return (f"n_hidden = {h} cuts the group of equal singular values {s[h]:.3g} (modes {lo + 1}-{hi + 1}): each "
+            "subject's own start picks which of them its network learns, and the expected geometry over starts "
+            "averages that choice, so subjects scatter around every prediction and power drops (calibration, "
+            "benchmarks/calibration.py parts d and f, stages t = 3, 6, 9: power of rich vs lazy (large lam) 0.72 / "
+            f"0.75 with 8 / 16 subjects at N_h = 3, which cuts such a group, 0.78 / 0.95 at N_h = 4). {fix} does "
+            "not cut it.")
+
+
+def plot_hypotheses(result, **kwargs):
+    """Bar plot of a :class:`HypothesisResult` (``rsatoolbox.vis.plot_model_comparison``), marks from its tables.
+
+    The bars, error bars (SEM: the jackknife standard error over units) and noise-ceiling band are rsatoolbox's,
+    drawn from the Result that carries this package's per-unit variances and degrees of freedom.  The pairwise
+    marks are drawn here from ``result.pairwise["significant"]`` (family-wise corrected, as in the table), not from
+    rsatoolbox's own pairwise tests, so the figure and the table always agree.  Keyword arguments go to
+    ``plot_model_comparison`` (its own pairwise testing is switched off).  Returns its ``(fig, ax, ax2)``.
+    """
+    from rsatoolbox.vis import plot_model_comparison
+
+    if not isinstance(result, HypothesisResult):
+        raise InputTypeError(f"`result` must be a HypothesisResult, got {type(result).__name__}.")
+    if "test_pair_comparisons" in kwargs or "multiple_pair_testing" in kwargs:
+        raise InputValueError("plot_hypotheses draws the pairwise marks from result.pairwise (corrected as in the "
+                              "table); test_pair_comparisons / multiple_pair_testing cannot be set.")
+    kwargs.setdefault("sort", False)
+    if kwargs["sort"]:
+        raise InputValueError("plot_hypotheses keeps the table's model order (sort=False).")
+    fig, ax, ax2 = plot_model_comparison(result.result, test_pair_comparisons=False, **kwargs)
+    _pair_marks(ax, result)
+    return fig, ax, ax2
+
+
+def _pair_marks(ax, result):
+    """A bracket above the bars for every significant pair of ``result.pairwise`` (the table's own column)."""
+    names = list(result.table["model"])
+    sig = result.pairwise[result.pairwise["significant"]]
+    if sig.empty:
+        return
+    top = float(np.nanmax(result.table["ci_high"].to_numpy(dtype=float)))
+    lo, hi = ax.get_ylim()
+    step = 0.06 * (hi - lo)
+    y = max(top, float(np.nanmax(result.table["noise_ceiling_upper"]))) + step
+    for r in sig.itertuples():
+        i, j = names.index(r.model_a), names.index(r.model_b)
+        ax.plot([i, i, j, j], [y - step / 3, y, y, y - step / 3], color="k", lw=0.8)
+        y += step
+    ax.set_ylim(lo, max(hi, y + step / 2))
+    ax.text(0.0, 1.0, f"brackets: pairs with {result.settings['correction']}-corrected p < "
+                      f"{1 - result.settings['ci']:.2g}", transform=ax.transAxes, fontsize=7, va="bottom")
