@@ -196,13 +196,19 @@ def test_condition_boot_tensor_equals_the_explicit_score_tensor():
     assert np.all(np.abs(got - want) <= 2 * np.finfo(float).eps * kappa[None, None] + 1e-14)
 
 
-def test_condition_boot_tensor_scores_other_models_explicitly():
-    """Cosine-distance predictions are not squared-Euclidean pair rows: scored on the explicit pair weights."""
+def _cosine_case():
+    """A small task, its design and the candidates of one aligned model with cosine-distance predictions."""
     task = _onehot(12, n_out=3)
     data = _data(task, n_sub=2)
     design = make_design(data, task, n_times=5)
     cands = make_candidates(task, data, [2], None, 2, np.array([-1.0]),
                             dict(init="aligned", n_draws=2, representation="hidden", measure="cosine"))
+    return task, design, cands
+
+
+def test_condition_boot_tensor_scores_other_models_explicitly():
+    """Cosine-distance predictions are not squared-Euclidean pair rows: scored on the explicit pair weights."""
+    task, design, cands = _cosine_case()
     counts = _counts(task.P, 3)
     got = condition_boot_tensor(design, cands, "corr", None, counts)
     want = score_tensor(design, cands, "corr", pair_weights=boot_pair_weights(counts))
@@ -243,11 +249,7 @@ def test_feature_null_space_rdm_summed_in_chunks_equals_the_direct_sum():
 
 def test_explicit_bootstrap_pair_weights_are_sized_first():
     """A model without rank-one pair rows needs (n_boot x n_pairs) weights: refused with the estimate and the fix."""
-    task = _onehot(12, n_out=3)
-    data = _data(task, n_sub=2)
-    design = make_design(data, task, n_times=5)
-    cands = make_candidates(task, data, [2], None, 2, np.array([-1.0]),
-                            dict(init="aligned", n_draws=2, representation="hidden", measure="cosine"))
+    task, design, cands = _cosine_case()
     counts = np.broadcast_to(np.ones(task.P), (10**8, task.P))  # no memory: only its shape is read
     with pytest.raises(ValueError, match=r"pair weights .*100,000,000 samples x 66 condition pairs.*Lower n_boot"):
         condition_boot_tensor(design, cands, "corr", None, counts)
