@@ -140,17 +140,32 @@ def _table(results):
     return "\n".join(lines)
 
 
+def _markdown(results, note=""):
+    head = ("# Items scale (issue 21)\n\n"
+            "One-hot task, n_out = 30, 8 subjects, widths [2, 8], package defaults; one BLAS thread, each case in a "
+            "fresh process (`python benchmarks/items_scale.py`); seconds are wall time, peak MB the process's "
+            "`ru_maxrss` (interpreter and imports included). The rsatoolbox columns time only rsatoolbox's "
+            "scoring of the candidate RDMs of `fit_rdms`' default grid (`eval_fixed` on a list of `ModelFixed`, "
+            "61 per call; `rdm.compare`, 61 RDMs per call).\n\n")
+    return head + (note + "\n\n" if note else "") + _table(results) + "\n"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[200, 400, 700, 1000])
     ap.add_argument("--cases", nargs="+", default=list(CASES), choices=CASES)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "items_scale"))
+    ap.add_argument("--table-only", action="store_true", help="rewrite the .md from the .json, run nothing")
+    ap.add_argument("--note", default="", help="a line for the .md (e.g. what else ran on the machine)")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     from rsa_lineardyn.data.files import write_text
 
     path = Path(args.out + ".json")
     old = json.loads(path.read_text())["results"] if path.exists() else []
+    if args.table_only:
+        write_text(Path(args.out + ".md"), _markdown(old, args.note))
+        return
     results = [r for r in old if not (r["P"] in args.sizes and r["case"] in args.cases)]
     for P in args.sizes:
         for case in args.cases:
@@ -160,7 +175,7 @@ def main():
             meta = {"machine": platform.platform(), "python": sys.version.split()[0], "blas_threads": 1,
                     "command": "python benchmarks/items_scale.py " + " ".join(sys.argv[1:]), "results": results}
             write_text(path, json.dumps(meta, indent=1))
-            write_text(Path(args.out + ".md"), "# Items scale (issue 21)\n\n" + _table(results) + "\n")
+            write_text(Path(args.out + ".md"), _markdown(results, args.note))
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ from .design import (
     make_candidates,
     make_design,
 )
-from .scorer import (STAGE_SCALES, DataStats, StackedStats, boot_pair_weights, candidate_boot_scores,
+from .scorer import (STAGE_SCALES, DataStats, StackedStats, candidate_boot_scores,
                      check_score_memory, condition_boot_tensor, missing_note, resolve_stage_scale, score_rows, stacked_stats)
 from .intervals import FLAT_TOL, _IV_COLS, _intervals_table, _Space, format_interval
 from .intervals import MAJORITY, SPREAD_FRACTION  # noqa: F401  (rl.fitting.*: fit_rdms's docstring names them)
@@ -879,7 +879,7 @@ def _condition_boot_tensor(search):
     kw = dict(n_jobs=s.n_jobs, backend=s.backend, progress=s.progress, what="fit_rdms bootstrap")
     if search.stats is not None:
         unit_of = _unit_of(search.rdm_design)
-        return candidate_boot_scores(search.rdm_design, search.cands, s.method, boot_pair_weights(counts), unit_of,
+        return candidate_boot_scores(search.rdm_design, search.cands, s.method, counts, unit_of,
                                      int(unit_of.max()) + 1, **kw)
     # rank-one models: moments of their pair rows under every sample, then each candidate from those
     return condition_boot_tensor(search.design, search.cands, s.method, s.sigma_k, counts, **kw)

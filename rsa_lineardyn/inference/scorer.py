@@ -300,17 +300,65 @@ def _group_boot_scores(design, model, lams, log10_scales, datas, unit_of, n_unit
     return out
 
 
-def candidate_boot_scores(design, candidates, method, pair_ws, unit_of, n_units, *, n_jobs=1, backend=None,
+def candidate_boot_scores(design, candidates, method, counts, unit_of, n_units, *, n_jobs=1, backend=None,
                           progress=False, what="bootstrap"):
-    """Stacked unit scores of every candidate under each row of pair weights ``pair_ws`` (B, n_pairs):
-    (B, n_units, C, G) -- a bootstrap over conditions without rebuilding any prediction."""
+    """Stacked unit scores of every candidate under each condition-bootstrap sample (counts (B, n_cond)):
+    (B, n_units, C, G) -- a bootstrap over conditions without rebuilding any prediction.
+
+    Rank-one models are scored from :class:`BootMoments` of their group pair rows (:func:`_stacked_boot_group`);
+    others from :class:`DataStats` per sample on the explicit pair weights (sized first).
+    """
     from joblib import delayed
 
-
-    datas = [DataStats(design.data, method, w, _groups(design)) for w in pair_ws]
-    jobs = [delayed(_group_boot_scores)(design, model, lams, lss, datas, unit_of, n_units)
-            for model, lams, lss in candidates.groups]
+    jobs, moments, datas = [], [], None
+    groups = _groups(design)
+    for model, lams, lss in candidates.groups:
+        rows = _rank_one_rows(model, design, method)
+        if rows is None:
+            if datas is None:
+                _check_pair_weights(counts, model, what)
+                datas = [DataStats(design.data, method, w, groups) for w in boot_pair_weights(np.asarray(counts))]
+            jobs.append(delayed(_group_boot_scores)(design, model, lams, lss, datas, unit_of, n_units))
+            continue
+        mom = _shared_moments(moments, rows, counts, design, method, groups)
+        jobs.append(delayed(_stacked_boot_group)(design, model, lams, lss, mom, unit_of, n_units))
     return np.concatenate(_run_jobs(jobs, n_jobs, backend, progress, what), axis=2)
+
+
+def _stacked_boot_group(design, model, lams, log10_scales, mom, unit_of, n_units):
+    """Stacked unit scores of one rank-one group under every sample, from its :class:`BootMoments`.
+
+    Per sample the per-RDM statistics of :class:`StackedStats` follow from the moments' weighted sums: ``zy =
+    Wvd - Wv Wd / s``, ``z2 = Wvv - Wv^2 / s``, the weighted means ``m``, ``e`` from the unweighted ones plus
+    ``Wv / s``, ``Wd / s`` (``corr``; zero for ``cosine``, whose sums are uncentred).  (B, n_units, C, G).
+    """
+    from types import SimpleNamespace
+
+    idx = design.inv[:, design.stage_of]  # (G, n_rdm)
+    cols = np.arange(design.n_rdm)
+    ones = np.ones(design.n_rdm)
+    B, C = mom.counts.shape[0], len(lams) * len(log10_scales)
+    out = np.empty((B, n_units, C, idx.shape[0]))
+    c = 0
+    with _one_blas_thread(), warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", DegeneracyWarning)
+        for lam in lams:
+            for ls in log10_scales:
+                lam_, scale_, _ = model._unpack(_theta(model, lam, ls))
+                w = model._engine.rank_one(lam_, scale_, design.uniq, model.tau)[0]
+                (Wv, Wvv, Wvd), mean = mom.sums(model._full.group_weights(w))
+                for b in range(B):
+                    s = mom.sw[b]
+                    zy = Wvd[b] - Wv[b][:, None] * mom.Wd[b][None, :] / s if mom.centre else Wvd[b]
+                    z2 = Wvv[b] - Wv[b] ** 2 / s if mom.centre else Wvv[b]
+                    m = mean + Wv[b] / s if mom.centre else np.zeros_like(mean)
+                    data = SimpleNamespace(e=(mom.dmean + mom.Wd[b] / s) if mom.centre else np.zeros(design.n_rdm),
+                                           y2=mom.Wdd[b] - mom.Wd[b] ** 2 / s if mom.centre else mom.Wdd[b],
+                                           s=np.full(design.n_rdm, s))
+                    st = StackedStats(zy[idx, cols].T[:, None], m[idx].T[:, None], z2[idx].T[:, None], data)
+                    out[b, :, c] = st.unit_scores(ones, unit_of, n_units)[:, 0]
+                c += 1
+    return out
 
 
 def check_score_memory(design, n_candidates, shared, *, n_boot_maps=0, what="fit_rdms"):
@@ -390,11 +438,18 @@ class BootMoments:
     (``corr``), against cancellation in the weighted variances.
     """
 
-    def __init__(self, counts, data, method, rows=None):
+    def __init__(self, counts, data, method, rows=None, groups=None):
         counts = np.asarray(counts, dtype=float)
-        d = _unit_scale(np.asarray(data, dtype=float), method)
+        d = np.asarray(data, dtype=float)
+        if groups is None:  # every RDM on its own scale (scored one by one)
+            d = _unit_scale(d, method)
+        else:  # one power of two per unit, as DataStats (stacked scores compare a unit's RDMs with each other)
+            d = d.copy()
+            for g in np.unique(groups):
+                d[groups == g] = _unit_scale(d[groups == g], method, common=True)
         self.centre = method == "corr"
-        self.d = d - d.mean(axis=1, keepdims=True) if self.centre else d
+        self.dmean = d.mean(axis=1) if self.centre else np.zeros(d.shape[0])
+        self.d = d - self.dmean[:, None]
         self.counts = counts
         self.ia, self.ib = np.triu_indices(counts.shape[1], k=1)
         B, R = counts.shape[0], self.d.shape[0]
@@ -436,7 +491,6 @@ class BootMoments:
 
     def _direct_sums(self, V):
         """``(Wv, Wvv, Wvd)`` of explicit predictions ``V`` (U, n_pairs), in chunks of pairs."""
-        V = _unit_scale(V, "corr" if self.centre else "cosine")
         if self.centre:
             V = V - V.mean(axis=1, keepdims=True)
         B, U, R = self.counts.shape[0], V.shape[0], self.d.shape[0]
@@ -474,18 +528,28 @@ class BootMoments:
         ``eps |v| / |v_c|`` in the centring); so are predictions with a negative pair (clipped at 0), weights that
         are not finite, and near-perfect scores (the rules of :class:`rsa_lineardyn.representations.similarity._RankOneScores`).
         """
+        return self._scores(*self.sums(wg)[0])
+
+    def sums(self, wg):
+        """``((Wv, Wvv, Wvd), mean)`` of the predictions ``max(wg @ rows, 0)``: weighted sums (B, U), (B, U),
+        (B, U, R) of the predictions centred by their unweighted means (``corr``; uncentred for ``cosine``), and
+        those means (U,).  Predictions that :meth:`scores` would score explicitly get explicit sums."""
         wg = np.asarray(wg, dtype=float)
         a = self._coefficients(wg)
         with np.errstate(invalid="ignore", over="ignore"):
             MW = self.M @ a.T  # (B, G + 1, U)
-            out = self._scores(self.A1 @ a.T, np.einsum("bgu,ug->bu", MW, a), np.swapaxes(self.A3 @ a.T, 1, 2))
+            sums = [self.A1 @ a.T, np.einsum("bgu,ug->bu", MW, a), np.swapaxes(self.A3 @ a.T, 1, 2)]
+            out = self._scores(*sums)
             nv = np.sqrt(np.maximum(np.einsum("ug,gh,uh->u", a, self.RR, a), 0.0))
             direct = ~(nv > _BOOT_DIRECT * (np.abs(a) @ self.rownorm)) | ~np.all(np.isfinite(wg), axis=1)
             direct |= np.any(np.abs(out) > 1.0 - 1e-9, axis=(0, 2)) | self._clipped(wg)
+        mean = a @ self.mean
         if np.any(direct):
             V = np.maximum(wg[direct] @ self.rows[1:], 0.0)
-            out[:, direct] = self._scores(*self._direct_sums(V))
-        return out
+            for x, y in zip(sums, self._direct_sums(V)):
+                x[:, direct] = y
+            mean[direct] = V.mean(axis=1) if self.centre else 0.0
+        return sums, mean
 
     def _clipped(self, wg):
         """Per prediction (U,): some pair of ``wg @ rows`` is negative (the prediction clips it at 0).
@@ -554,19 +618,29 @@ def condition_boot_tensor(design, candidates, method, sigma_k, counts, *, n_jobs
         rows = _rank_one_rows(model, design, method)
         if rows is None:
             if pair_ws is None:
-                B, n = np.shape(counts)
-                check_memory(4.0 * B * n * (n - 1) / 2,
-                             f"{what}'s pair weights for model {model.name!r} ({B:,} samples x {n * (n - 1) // 2:,} "
-                             "condition pairs, with the weighted scores' temporaries; models with squared-Euclidean "
-                             "rank-one predictions need none)",
-                             "Lower n_boot, use measure='euclidean' (not the NTK), or fewer conditions.")
+                _check_pair_weights(counts, model, what)
                 pair_ws = boot_pair_weights(np.asarray(counts, dtype=float))
             jobs.append(delayed(_score_group)(design, model, lams, lss, method, sigma_k, pair_ws))
             continue
-        mom = next((m for r, m in moments if r.shape == rows.shape and np.array_equal(r, rows)), None)
-        if mom is None:
-            with _one_blas_thread():
-                mom = BootMoments(counts, design.data, method, rows)
-            moments.append((rows, mom))
-        jobs.append(delayed(_boot_group)(design, model, lams, lss, mom))
+        jobs.append(delayed(_boot_group)(design, model, lams, lss, _shared_moments(moments, rows, counts, design,
+                                                                                   method)))
     return np.concatenate(_run_jobs(jobs, n_jobs, backend, progress, what), axis=2)
+
+
+def _shared_moments(moments, rows, counts, design, method, groups=None):
+    """The :class:`BootMoments` of ``rows`` from ``moments`` (a list of ``(rows, moments)``), made once."""
+    mom = next((m for r, m in moments if r.shape == rows.shape and np.array_equal(r, rows)), None)
+    if mom is None:
+        with _one_blas_thread():
+            mom = BootMoments(counts, design.data, method, rows, groups)
+        moments.append((rows, mom))
+    return mom
+
+
+def _check_pair_weights(counts, model, what):
+    """Refuse explicit bootstrap pair weights (samples x condition pairs) beyond the memory limit."""
+    B, n = np.shape(counts)
+    check_memory(4.0 * B * n * (n - 1) / 2,
+                 f"{what}'s pair weights for model {model.name!r} ({B:,} samples x {n * (n - 1) // 2:,} condition "
+                 "pairs, with the weighted scores' temporaries; models with squared-Euclidean rank-one predictions "
+                 "need none)", "Lower n_boot, use measure='euclidean' (not the NTK), or fewer conditions.")
