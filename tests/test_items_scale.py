@@ -284,3 +284,21 @@ def test_stacked_condition_bootstrap_from_moments_equals_the_explicit_one(method
     # measured: 1.6e-10 (corr; the nearly constant predictions of the earliest times, whose scores are
     # ill-conditioned: see test_condition_boot_tensor_equals_the_explicit_score_tensor), 8e-16 (cosine)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+
+
+def test_moments_too_large_for_the_budget_take_the_explicit_path(monkeypatch):
+    from rsa_lineardyn.inference import scorer
+
+    task = _onehot(20, n_out=3)
+    data = _data(task, n_sub=2)
+    design = make_design(data, task, n_times=5)
+    cands = make_candidates(task, data, [2], None, 2, np.array([-1.0]),
+                            dict(init="random", n_draws=4, representation="hidden", measure="euclidean"))
+    counts = _counts(task.P, 3)
+    model = cands.groups[0][0]
+    assert scorer._rank_one_rows(model, design, "corr", 3) is not None
+    monkeypatch.setattr(scorer, "_BOOT_MOMENT_BYTES", 1000)
+    assert scorer._rank_one_rows(model, design, "corr", 3) is None
+    got = condition_boot_tensor(design, cands, "corr", None, counts)
+    want = score_tensor(design, cands, "corr", pair_weights=boot_pair_weights(counts))
+    np.testing.assert_array_equal(got, want)  # the explicit path itself

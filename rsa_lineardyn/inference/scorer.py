@@ -313,7 +313,7 @@ def candidate_boot_scores(design, candidates, method, counts, unit_of, n_units, 
     jobs, moments, datas = [], [], None
     groups = _groups(design)
     for model, lams, lss in candidates.groups:
-        rows = _rank_one_rows(model, design, method)
+        rows = _rank_one_rows(model, design, method, len(counts))
         if rows is None:
             if datas is None:
                 _check_pair_weights(counts, model, what)
@@ -412,6 +412,8 @@ def missing_note(design, unit_of, n_units):
 # ----------------------------------------------------------------------------
 #: Array elements per chunk of condition pairs in the bootstrap's weighted sums (~32 MB of temporaries).
 _BOOT_CHUNK_ELEMENTS = 1 << 22
+#: Bytes of :class:`BootMoments` arrays above which a model's bootstrap takes the explicit path.
+_BOOT_MOMENT_BYTES = 512 * 2**20
 #: Predictions with a centred norm at most this fraction of the size of their terms are bootstrapped directly.
 _BOOT_DIRECT = 1e-2
 
@@ -593,13 +595,21 @@ def _boot_group(design, model, lams, log10_scales, moments):
     return out
 
 
-def _rank_one_rows(model, design, method):
-    """The group pair rows of ``model``'s predictions when the bootstrap can use them, else ``None``."""
+def _rank_one_rows(model, design, method, n_boot):
+    """The group pair rows of ``model``'s predictions when the bootstrap can use them, else ``None``.
+
+    Not when their :class:`BootMoments` (about ``n_boot x G^2`` numbers, and a copy of the rows) would exceed
+    :data:`_BOOT_MOMENT_BYTES` (tasks with hundreds of distinct singular values): the explicit path then."""
     sel = getattr(model, "_full", None)
     if (method not in STACKABLE or sel is None or not sel.fast or model.measure != "euclidean"
             or sel.duplicate.any() or np.isnan(design.data).any()):
         return None
-    return sel.Bsq
+    rows = sel.Bsq
+    if rows is not None:
+        G = rows.shape[0] + 1
+        if 8.0 * (n_boot * G * (G + design.n_rdm + 1) + G * rows.shape[1]) > _BOOT_MOMENT_BYTES:
+            return None
+    return rows
 
 
 def condition_boot_tensor(design, candidates, method, sigma_k, counts, *, n_jobs=1, backend=None, progress=False,
@@ -615,7 +625,7 @@ def condition_boot_tensor(design, candidates, method, sigma_k, counts, *, n_jobs
 
     moments, jobs, pair_ws = [], [], None
     for model, lams, lss in candidates.groups:
-        rows = _rank_one_rows(model, design, method)
+        rows = _rank_one_rows(model, design, method, len(counts))
         if rows is None:
             if pair_ws is None:
                 _check_pair_weights(counts, model, what)
