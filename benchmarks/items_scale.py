@@ -107,8 +107,9 @@ def _table(results):
     for r in results:
         by.setdefault(r["P"], {})[r["case"]] = r
     lines = ["| P | condition pairs | candidate RDMs | fit_rdms s (peak MB) | compare_widths s (peak MB) | "
-             "rsatoolbox eval_fixed s | rsatoolbox compare s | fit / eval_fixed | compare / eval_fixed |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "rsatoolbox eval_fixed s | rsatoolbox compare s | fit / eval_fixed | fit / compare | "
+             "compare_widths / eval_fixed | compare_widths / compare |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def cell(r):
         if r is None:
@@ -117,26 +118,32 @@ def _table(results):
             return f"failed: {r['error'][:60]}"
         return f"{r['seconds']:.1f} ({r['peak_rss_mb']:.0f})"
 
+    def ratio(c, k, ref):
+        ok = k in c and ref in c and "seconds" in c[k] and "seconds" in c[ref]
+        return f"{c[k]['seconds'] / c[ref]['seconds']:.2f}x" if ok else "-"
+
     for P in sorted(by):
         c = by[P]
-        ref = c.get("rsa_eval_fixed", {}).get("seconds")
-        ratio = {k: (f"{c[k]['seconds'] / ref:.2f}x" if ref and k in c and "seconds" in c[k] else "-")
-                 for k in ("fit", "compare")}
         n_c = c.get("rsa_eval_fixed", c.get("rsa_compare", {})).get("n_candidate_rdms", "-")
         lines.append(f"| {P} | {P * (P - 1) // 2:,} | {n_c} | {cell(c.get('fit'))} | {cell(c.get('compare'))} | "
                      f"{cell(c.get('rsa_eval_fixed')).split(' (')[0]} | {cell(c.get('rsa_compare')).split(' (')[0]} | "
-                     f"{ratio['fit']} | {ratio['compare']} |")
+                     f"{ratio(c, 'fit', 'rsa_eval_fixed')} | {ratio(c, 'fit', 'rsa_compare')} | "
+                     f"{ratio(c, 'compare', 'rsa_eval_fixed')} | {ratio(c, 'compare', 'rsa_compare')} |")
     sizes = sorted(by)
-    if len(sizes) >= 2:
-        import math
+    pairs = [(a, b) for a, b in zip(sizes, sizes[1:])]
+    if 400 in by and 1000 in by and (400, 1000) not in pairs:
+        pairs.append((400, 1000))
+    import math
 
-        lo, hi = sizes[-2], sizes[-1]
-        lines.append("")
-        lines.append(f"Cost growth from P = {lo} to {hi} (exponent of P):")
+    for lo, hi in pairs:
+        growth = []
         for k in CASES:
             a, b = by[lo].get(k, {}), by[hi].get(k, {})
             if "seconds" in a and "seconds" in b:
-                lines.append(f"- {k}: P^{math.log(b['seconds'] / a['seconds']) / math.log(hi / lo):.2f}")
+                growth.append(f"{k} P^{math.log(b['seconds'] / a['seconds']) / math.log(hi / lo):.2f}")
+        if growth:
+            lines.append("")
+            lines.append(f"Cost growth from P = {lo} to {hi}: " + ", ".join(growth) + ".")
     return "\n".join(lines)
 
 
