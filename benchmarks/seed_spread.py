@@ -26,7 +26,7 @@ import rsa_lineardyn as rl
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def spread(name, seeds, widths):
+def spread(name, seeds, widths, n_draws=None):
     task = rl.load_92images_task()
     data = rl.load_92images_rdms(name)
     runs = []
@@ -34,7 +34,7 @@ def spread(name, seeds, widths):
         t0 = time.process_time()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            res = rl.compare_widths(data, task, widths=widths, random_state=seed, progress=False)
+            res = rl.compare_widths(data, task, widths=widths, random_state=seed, n_draws=n_draws, progress=False)
         runs.append((res.pairwise, time.process_time() - t0, res.settings["draws"]))
         print(f"{name} seed {seed}: {runs[-1][1]:.1f} s", file=sys.stderr)
     rows = []
@@ -56,19 +56,21 @@ def main(argv=None):
     ap.add_argument("--data", nargs="+", default=["similarity_judgements"])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--out", default=os.path.join(HERE, "results", "seed_spread"))
+    ap.add_argument("--n-draws", type=int, default=None, help="Monte-Carlo draws (default: the package's)")
     args = ap.parse_args(argv)
     widths = [2, 4, "wide"]
     all_rows, secs, draws = [], {}, {}
     for name in args.data:
-        rows, s, d = spread(name, args.seeds, widths)
+        rows, s, d = spread(name, args.seeds, widths, args.n_draws)
         all_rows += rows
         secs[name] = s
         draws[name] = d
     head = subprocess.run(["git", "-C", os.path.dirname(HERE), "rev-parse", "--short", "HEAD"], capture_output=True,
                           text=True).stdout.strip()
     meta = {"date": datetime.now(timezone.utc).isoformat(timespec="minutes"), "commit": head, "seeds": args.seeds,
-            "widths": [str(w) for w in widths], "draws": draws, "cpu_seconds": secs}
-    md = [f"Seed spread of compare_widths({widths}) at the defaults, {meta['date']}, commit {head}, seeds "
+            "widths": [str(w) for w in widths], "n_draws": args.n_draws, "draws": draws, "cpu_seconds": secs}
+    what = "the defaults" if args.n_draws is None else f"n_draws = {args.n_draws}"
+    md = [f"Seed spread of compare_widths({widths}) at {what}, {meta['date']}, commit {head}, seeds "
           f"{args.seeds}", "",
           "| data | pair | SD over seeds / mean SE | p per seed | Holm p per seed | same Holm verdict | same raw verdict |",
           "|---|---|---|---|---|---|---|"]

@@ -33,9 +33,35 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
     "numpydoc",
+    "sphinx_gallery.gen_gallery",
 ]
 
-exclude_patterns = ["_build", "_api_others.rst"]
+exclude_patterns = ["_build", "_api_others.rst", "tutorial_src/GALLERY_HEADER.rst"]
+
+# ----------------------------------------------------------------------------
+# Gallery and tutorial: every script of examples/ and docs/tutorial_src/ is run by every build
+# (sphinx-gallery), its figures and printed output shown under each code block; an error in a script fails
+# the build.  The scripts keep their settings small (said in each) so the build stays short.
+# ----------------------------------------------------------------------------
+sphinx_gallery_conf = {
+    "examples_dirs": ["../examples", "tutorial_src"],
+    "gallery_dirs": ["gallery", "tutorial"],
+    "filename_pattern": r".*\.py$",          # run every script, not only plot_*.py
+    "within_subsection_order": "FileNameSortKey",
+    "abort_on_example_error": True,
+    "only_warn_on_example_error": False,
+    "download_all_examples": False,
+    "show_signature": False,
+    "show_memory": False,
+    "remove_config_comments": True,
+    "capture_repr": (),                       # printed output only (print), not the repr of a last expression
+    "image_scrapers": ("matplotlib",),
+    "reset_modules": ("matplotlib",),
+    "thumbnail_size": (320, 224),
+    "min_reported_time": 1,
+    "backreferences_dir": "gen_modules/backreferences",   # the landing page's minigallery reads it
+    "doc_module": ("rsa_lineardyn",),
+}
 templates_path = ["_templates"]
 root_doc = "index"
 

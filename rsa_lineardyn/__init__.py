@@ -46,7 +46,7 @@ import sys as _sys
 import types as _types
 
 from . import _compat
-from ._validation import AssumptionError, InputTypeError, InputValueError, RSALinearDynError
+from ._validation import AssumptionError, InputTypeError, InputValueError, NotFittedError, RSALinearDynError
 
 __version__ = "0.1.0"
 
@@ -75,10 +75,10 @@ _LAZY = {
     "ConditionOrderWarning": "models.network",
     "compare_model": "models.single_fit", "fit_linear_network": "models.single_fit", "load_results": "models.network",
     "mode_strengths": "models.network", "model_from_dict": "models.network", "score_grid": "models.single_fit",
-    "FitResult": "inference.fitting", "fit_rdms": "inference.fitting", "plot_fit_profile": "inference.fitting", "score_matrix": "inference.fitting",
+    "FitResult": "inference.fitting", "fit_rdms": "inference.fitting", "plot_fit_profile": "plotting", "score_matrix": "inference.fitting",
     "feature_rdms": "inference.baselines",
     "HypothesisResult": "inference.hypotheses", "compare_regimes": "inference.hypotheses", "compare_widths": "inference.hypotheses",
-    "evaluate_hypotheses": "inference.hypotheses", "plot_hypotheses": "inference.hypotheses", "regime_models": "inference.hypotheses",
+    "evaluate_hypotheses": "inference.hypotheses", "plot_hypotheses": "plotting", "regime_models": "inference.hypotheses",
     "width_models": "inference.hypotheses",
     "progress_bars": "_log",
 }
@@ -90,7 +90,7 @@ _SUBMODULES = frozenset({"cli", "data", "demos", "dynamics", "inference", "model
 _compat.install()
 
 __all__ = [
-    "AssumptionError", "InputTypeError", "InputValueError", "RSALinearDynError",
+    "AssumptionError", "InputTypeError", "InputValueError", "NotFittedError", "RSALinearDynError",
     "Task", "Whitening", "whiten",
     "Balance", "balanced_init", "measure_balance", "task_aligned_init",
     "Trajectory", "exact_dynamics", "fixed_point", "simulate",

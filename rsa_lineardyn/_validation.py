@@ -48,6 +48,10 @@ class InputTypeError(RSALinearDynError, TypeError):
     """An argument has the wrong type."""
 
 
+class NotFittedError(InputValueError, AttributeError):
+    """A model was asked to predict before it was fitted (and no parameters were given)."""
+
+
 class AssumptionError(InputValueError):
     """The input violates an assumption of the exact theory (A1 or A2)."""
 

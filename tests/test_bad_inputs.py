@@ -181,13 +181,15 @@ def test_item10_sigma_k_checked(sem, D, subjects):
     with pytest.raises(InputValueError, match=r"`sigma_k` must be the covariance of the 8 conditions"):
         rl.compare_widths(subjects, sem, widths=(1,), method="corr_cov", sigma_k=np.eye(3))
     model = rl.LinearNetworkModel(sem, 3, item_order=D)
+    model.theta_ = model.default_theta  # as if fitted: the checks of sigma_k are the point here
     with pytest.raises(InputValueError, match=r"`sigma_k` must be the covariance"):
         model.fit(D, method="corr_cov", sigma_k=np.eye(3))
     with pytest.raises(InputValueError, match=r"`sigma_k` contains non-finite"):
         rl.compare_model(model, D, method="corr_cov", sigma_k=np.full(8, NAN))
     # valid forms: the identity, as a matrix or as unit variances, is rsatoolbox's default
-    ref = rl.compare_model(model, D, method="corr_cov")
-    assert rl.compare_model(model, D, method="corr_cov", sigma_k=np.eye(8)) == pytest.approx(ref, abs=1e-12)
+    ref = rl.compare_model(model, D, model.default_theta, method="corr_cov")
+    assert rl.compare_model(model, D, model.default_theta, method="corr_cov", sigma_k=np.eye(8)) == pytest.approx(
+        ref, abs=1e-12)
     assert rl.compare_model(model, D, method="corr_cov", sigma_k=np.ones(8)) == pytest.approx(ref, abs=1e-12)
 
 
@@ -266,6 +268,9 @@ def test_item14_load_results(sem, D, tmp_path):
     from rsatoolbox.inference import eval_fixed
 
     model = rl.LinearNetworkModel(sem, 3, item_order=D)
+    with pytest.raises(rl.NotFittedError, match="eval_fixed"):  # it would score an arbitrary parameter set
+        eval_fixed([model], D, method="corr")
+    model.fit(D, method="corr")
     result = eval_fixed([model], D, method="corr")
     for suffix, ftype in ((".pkl", "pkl"), (".hdf5", "hdf5")):
         path = tmp_path / f"res{suffix}"
@@ -541,8 +546,9 @@ def test_sizes_and_counts_are_capped(sem, D, subjects):
     with pytest.raises(InputValueError, match=r"`n_hidden` = 10,000,000 is too wide for init='random'.*init='aligned'"):
         rl.LinearNetworkModel(sem, 10**7)
     # the aligned start has no such cost: a huge width is simply wide
-    wide = rl.LinearNetworkModel(sem, 10**7, init="aligned").predict()
-    np.testing.assert_allclose(wide, rl.LinearNetworkModel(sem, 100, init="aligned").predict(), rtol=1e-12)
+    th = rl.LinearNetworkModel(sem, 100, init="aligned").default_theta
+    wide = rl.LinearNetworkModel(sem, 10**7, init="aligned").predict(th)
+    np.testing.assert_allclose(wide, rl.LinearNetworkModel(sem, 100, init="aligned").predict(th), rtol=1e-12)
 
 
 def test_lam_is_bounded(sem, D):
@@ -593,13 +599,14 @@ def test_make_rdms_tolerances(M, sem):
 
 def test_predict_times_checks_times(sem):
     model = rl.LinearNetworkModel(sem, 3)
+    model.theta_ = model.default_theta  # as if fitted (lam is free): the checks of `times` are the point here
     with pytest.raises(InputValueError, match=r"`times` must be non-negative"):
         model.predict_times([-1.0])  # returned a finite (meaningless) prediction before
     with pytest.raises(InputValueError, match=r"`times` contains NaN"):
         model.predict_times([NAN])
     with pytest.raises(InputTypeError, match=r"`times` holds complex"):
         model.predict_times([1 + 1j])
-    end = model.predict_times([0.0, INF])  # inf is the end of learning
+    end = model.predict_times([0.0, INF], model.default_theta)  # inf is the end of learning
     np.testing.assert_allclose(end[1], model.predict_times([1e6])[0], rtol=1e-9, atol=1e-12)
 
 
@@ -618,7 +625,8 @@ def test_score_times_checks_parameters(sem):
 
 def test_model_from_dict_refuses_foreign_dicts(sem):
     model = rl.LinearNetworkModel(sem, 3)
-    np.testing.assert_allclose(rl.model_from_dict(model.to_dict()).predict(), model.predict())
+    th = model.default_theta
+    np.testing.assert_allclose(rl.model_from_dict(model.to_dict()).predict(th), model.predict(th))
     with pytest.raises(InputTypeError, match=r"`model_dict` must be a dict"):
         rl.model_from_dict("x")
     with pytest.raises(InputValueError, match=r"`model_dict` is neither a LinearNetworkModel record nor an rsatoolbox"):

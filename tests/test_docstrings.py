@@ -8,10 +8,16 @@ import pytest
 
 import rsa_lineardyn
 
+# every module of every subpackage (the command line's modules hold no Examples; the bundled copies are data)
 MODULES = sorted(
-    name for _, name, _ in pkgutil.iter_modules(rsa_lineardyn.__path__, "rsa_lineardyn.")
-    if not name.endswith("cli")
+    name for _, name, _ in pkgutil.walk_packages(rsa_lineardyn.__path__, "rsa_lineardyn.")
+    if ".cli" not in name and "._bundled" not in name and not name.endswith("__main__")
 )
+
+
+def test_the_walk_reaches_the_subpackages():
+    assert {"rsa_lineardyn.inference.fitting", "rsa_lineardyn.dynamics.exact", "rsa_lineardyn.plotting.fits"} <= set(
+        MODULES)
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -217,16 +217,6 @@ def test_dask_distributed_local_cluster(tree):
     assert serial.best == res.best
 
 
-def test_plot_fit_profile(tree):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    data = rl.LinearNetworkModel(tree, n_hidden=4, lam=0.0, init="aligned").predict_rdm([0.5])
-    res = rl.fit_rdms(data, tree, n_hidden=[2, 4], n_boot=0, seed=0)
-    ax = rl.plot_fit_profile(res)
-    assert ax.get_xlabel() == "lam"
-
-
 # --------------------------------------------------------------------------- intervals and verdicts
 def _check_table(iv, params):
     assert list(iv.columns)[-7:] == ["parameter", "estimate", "low", "high", "level", "determined", "reason"]

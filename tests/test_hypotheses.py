@@ -311,3 +311,48 @@ def test_cosine_reads_unexplained_item_signal_as_lazy_corr_does_not(tree):
     assert d > 0 and p < 0.05
     d, p = rich_vs_lam("cosine")
     assert d < 0 and p < 0.05
+
+
+def test_result_carries_the_real_fitted_models(tree, subjects_data):
+    """The rsatoolbox Result holds the models themselves, fitted on all units (no ModelFixed stand-ins)."""
+    from rsatoolbox.inference import eval_fixed
+    from rsatoolbox.model import ModelFixed, ModelWeighted
+    from rsatoolbox.rdm import compare
+
+    fixed = ModelFixed("flat", rl.rdms_from_matrices(np.ones((8, 8)) - np.eye(8), labels=tree.labels))
+    res = rl.evaluate_hypotheses(subjects_data, rl.width_models(tree, subjects_data, widths=[2, "wide"],
+                                                                init="aligned"),
+                                 tree, models=[fixed], random_state=0)
+    names = list(res.table["model"])
+    assert [m.name for m in res.result.models] == names
+    assert list(res.fits["model"]) == names and (res.fits["stage"] == "all").all()
+    net, wide, flat, feat = res.result.models
+    assert isinstance(net, rl.LinearNetworkModel) and net.theta_ is not None and net.n_hidden == 2
+    assert flat is fixed and isinstance(feat, ModelWeighted)
+    assert np.all(res.fits.loc[3, "theta"] >= 0) and res.fits.loc[3, "theta"].size == feat.n_param
+    # the full-data fit maximises the mean score over all units among the networks' own fold choices
+    mean_score = lambda m, th=None: float(np.mean(compare(m.predict_rdm(th), subjects_data, method="corr")))  # noqa: E731
+    best = mean_score(net)
+    for _, row in res.folds[res.folds["model"] == "N_h=2"].iterrows():
+        th = net.default_theta.copy()
+        th[net.param_names.index("lam")] = row["lam"]
+        th[net.param_names.index("log10_time")] = np.log10(row["time"])
+        assert best >= mean_score(net, th) - 1e-9
+    # usable in a user's rsatoolbox pipeline as it is: fitted, so eval_fixed scores the fit, not a default
+    ev = eval_fixed([net, wide], subjects_data, method="corr")
+    assert np.all(np.isfinite(ev.evaluations))
+    template = rl.LinearNetworkModel(tree, n_hidden=2, init="aligned", item_order=subjects_data)
+    with pytest.raises(rl.NotFittedError):
+        eval_fixed([template], subjects_data, method="corr")
+
+
+def test_fits_per_stage_follow_the_stage_times(tree):
+    data = _staged_data(tree, 2, [0.8, 2.0, 6.0], n_subjects=4, noise=0.05, seed=3)
+    res = rl.compare_widths(data, tree, widths=[2], init="aligned", random_state=0)
+    net = res.fits[res.fits["model"] == "N_h=2"]
+    assert list(net["stage"]) == [1, 2, 3]
+    times = [row.object.params()["time"] for row in net.itertuples()]
+    assert times == sorted(times) and times[0] < times[-1]  # one network, later stages later in learning
+    lams = {round(row.object.params()["lam"], 12) for row in net.itertuples()}
+    assert len(lams) == 1  # the same network at every stage
+    assert res.result.models[0] is net.iloc[-1]["object"]  # the Result holds the last stage's fit

@@ -126,3 +126,4 @@ def test_no_import_circles():
 def test_the_rule_is_written_in_the_package_docstring():
     doc = rsa_lineardyn.__doc__
     assert "dynamics" in doc and "inference" in doc and "lower" in doc
+

@@ -82,9 +82,13 @@ def test_predict_contract(task):
     model = rl.LinearNetworkModel(task, n_hidden=2, init="aligned")
     assert isinstance(model, rsatoolbox.model.Model)
     assert model.n_param == 2 and model.param_names == ["lam", "log10_time"]
-    v = model.predict()  # theta=None works
+    with pytest.raises(rl.NotFittedError, match="not fitted: call model.fit"):  # theta=None needs a fit first
+        model.predict()
+    with pytest.raises(rl.NotFittedError):
+        model.predict_rdm()
+    v = model.predict(model.default_theta)
     assert v.shape == (45,) and np.all(np.isfinite(v))
-    rdm = model.predict_rdm()
+    rdm = model.predict_rdm(model.default_theta)
     assert isinstance(rdm, RDMs) and rdm.n_rdm == 1 and rdm.n_cond == 10
     assert list(rdm.pattern_descriptors["item"]) == ANIMALS
     assert list(rdm.pattern_descriptors["index"]) == list(range(10))
@@ -311,7 +315,7 @@ def test_item_order_follows_data_labels(task):
     np.testing.assert_allclose(model.predict(theta), data.dissimilarities[0], rtol=1e-5)
     # a subset of the items, in the data's order
     sub = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0, item_order=["owl", "ant", "cat", "zebra"], init="aligned")
-    assert sub.predict().shape == (6,)
+    assert sub.predict(sub.default_theta).shape == (6,)
     wrong = rl.rdms_from_matrices(np.zeros((4, 4)) + 1 - np.eye(4), labels=["owl", "ant", "cat", "eel"])
     with pytest.raises(ValueError, match="'eel'"):
         sub.fit(wrong)
@@ -470,6 +474,9 @@ def test_params_accessor(task):
     assert free.params([0.25, 0.5, -1.0]) == pytest.approx({"lam": 0.25, "time": 10**0.5, "scale": 0.1})
     fixed = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0, scale=0.3, init="aligned")
     assert fixed.params([1.0]) == {"lam": 0.0, "time": 10.0, "scale": 0.3}
+    with pytest.raises(rl.NotFittedError):
+        fixed.params()
+    fixed.theta_ = fixed.default_theta
     assert fixed.params() == fixed.params(fixed.default_theta)
     with pytest.raises(ValueError, match="theta"):
         fixed.params([1.0, 2.0])

@@ -211,41 +211,54 @@ def _check_memory(n_widths, task, data, command, text):
 
 
 def cmd_fit(args):
-    import pandas as pd
-
-    import rsa_lineardyn as rl
-    from ..inference.fitting import format_interval
-
+    """``rsa-lineardyn fit``: widths -> rl.fit_rdms -> one row per width, the best fit, its intervals (all or none)."""
     _check_run_numbers(args)
     if args.widths is not None:  # syntax, duplicates and caps before any file is read
-        _check_distinct_widths([w for tok in _parse_widths(args.widths, allow_wide=False) for w in
-                                (tok if isinstance(tok, list) else [tok])], args.widths)
+        _check_distinct_widths(_flat_widths(args.widths), args.widths)
     data, task, design = _data_and_task(args)
-    prefix = _prefix(args)
-    out_dir = Path(args.out_dir)
-    csv_path, json_path, png = (out_dir / f"{prefix}_fit.csv", out_dir / f"{prefix}_best.json",
-                                out_dir / f"{prefix}_fit.png")
-    _check_outputs([csv_path, json_path, png], args.force)
-    if args.widths is None:
-        widths = _default_fit_widths(task)
-    else:
-        widths = [w for tok in _parse_widths(args.widths, task, allow_wide=False) for w in
-                  (tok if isinstance(tok, list) else [tok])]
+    out_dir, prefix = Path(args.out_dir), _prefix(args)
+    paths = (out_dir / f"{prefix}_fit.csv", out_dir / f"{prefix}_best.json", out_dir / f"{prefix}_fit.png")
+    _check_outputs(list(paths), args.force)
+    widths = _default_fit_widths(task) if args.widths is None else _flat_widths(args.widths, task)
+    if args.widths is not None:
         _check_distinct_widths(widths, args.widths)
     _check_memory(len(widths), task, data, "fit", args.widths)
-    item_order = data
+    res = _run_fit(args, data, task, design, widths)
+    table = _width_table(res, widths, args)
+    best = table.iloc[int(np.argmax(table.score.to_numpy()))].to_dict()
+    best = {k: (v.item() if hasattr(v, "item") else v) for k, v in best.items()}
+    model = _best_model(args, task, data, design, res, best)
+    info = _fit_info(args, data, task, design, res, best, widths, paths[0])
+    _write_fit(args, paths, table, info, data, design, model, res)
+    _print_fit(args, res, table, best, paths)
+    return 0
+
+
+def _flat_widths(text, task=None):
+    """``--widths`` as a flat list of widths (ranges expanded; no 'wide' for ``fit``)."""
+    return [w for tok in _parse_widths(text, task, allow_wide=False) for w in (tok if isinstance(tok, list) else [tok])]
+
+
+def _run_fit(args, data, task, design, widths):
+    import rsa_lineardyn as rl
+
     _progress(f"fitting n_hidden in {widths} with rl.fit_rdms ...")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", rl.DegeneracyWarning)
-            res = rl.fit_rdms(data, task, n_hidden=widths, lam=args.lam, method=args.method, init=args.init,
-                              representation=args.representation, measure=args.measure,
-                              **fit_kwargs(args, design),
-                              start_check=None if args.no_start_check else "widen",
-                              progress=_show_progress(args))
+            return rl.fit_rdms(data, task, n_hidden=widths, lam=args.lam, method=args.method, init=args.init,
+                               representation=args.representation, measure=args.measure,
+                               **fit_kwargs(args, design),
+                               start_check=None if args.no_start_check else "widen",
+                               progress=_show_progress(args))
     except (rl.InputValueError, rl.InputTypeError) as exc:
         raise CLIError(_one_line(exc)) from None
-    # one row per width: its best grid candidate; the overall best row is the refined optimum
+
+
+def _width_table(res, widths, args):
+    """One row per width: its best grid candidate; the overall best row is the refined optimum."""
+    import pandas as pd
+
     cand = res.table
     rows = []
     for h in widths:
@@ -262,26 +275,32 @@ def cmd_fit(args):
                      **stage_times,
                      "score": float(r["score"]), "method": args.method, "representation": args.representation,
                      "measure": args.measure})
-    table = pd.DataFrame(rows)
-    best_i = int(np.argmax(table.score.to_numpy()))
-    best = table.iloc[best_i].to_dict()
-    best = {k: (v.item() if hasattr(v, "item") else v) for k, v in best.items()}
+    return pd.DataFrame(rows)
+
+
+def _best_model(args, task, data, design, res, best):
+    """The best width's LinearNetworkModel with its fitted parameters (drawn in the figure)."""
+    import rsa_lineardyn as rl
+    from ..representations.descriptors import with_condition_labels
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", rl.DegeneracyWarning)
-        from ..representations.descriptors import with_condition_labels
-
         model = rl.LinearNetworkModel(task, n_hidden=int(best["n_hidden"]), init=res.settings["init"],
                                       representation=args.representation,
                                       measure=args.measure, lam=args.lam, scale=best["scale"],
-                                      item_order=with_condition_labels(item_order, design["condition"]),
+                                      item_order=with_condition_labels(data, design["condition"]),
                                       name=f"N_h={int(best['n_hidden'])}")
     model.theta_ = np.array(([best["lam"]] if model.lam is None else []) + [best["log10_time"]])
-    iv = res.intervals
+    return model
+
+
+def _fit_info(args, data, task, design, res, best, widths, csv_path):
+    """The JSON record of a fit: the best row, the intervals, the settings and descriptors used."""
     intervals = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
-                 for r in iv.to_dict(orient="records")]
+                 for r in res.intervals.to_dict(orient="records")]
     intervals = [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
                  for r in intervals]
-    info = {"best": best, "intervals": intervals, "level": float(res.settings["ci"]),
+    return {"best": best, "intervals": intervals, "level": float(res.settings["ci"]),
             "bootstrap_over": res.settings["bootstrap_over"], "n_boot": int(args.n_boot), "seed": args.seed,
             "subject_descriptor": design["subject"], "stage_descriptor": design["stage"],
             "condition_descriptor": design["condition"], "stage_order": design["stage_order"],
@@ -290,24 +309,34 @@ def cmd_fit(args):
             "init": res.settings["init"], "start_check": res.settings.get("start_check"),
             "other_init": res.settings.get("other_init"),
             "messages": list(res.messages), "table": str(csv_path)}
-    undetermined = [str(r.parameter) for r in iv.itertuples() if not r.determined]
+
+
+def _write_fit(args, paths, table, info, data, design, model, res):
+    from ..representations.descriptors import with_condition_labels
+
+    csv_path, json_path, png = paths
+    undetermined = [str(r.parameter) for r in res.intervals.itertuples() if not r.determined]
     _atomic_write([(csv_path, lambda p: table.to_csv(p, index=False)),
                    (json_path, lambda p: p.write_text(json.dumps(info, indent=2))),
                    (png, lambda p: _plot_fit(with_condition_labels(data, design["condition"]), model, table, p,
                                              args.method, undetermined))], args.force)
-    with_pd = table.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+
+
+def _print_fit(args, res, table, best, paths):
+    from ..inference.fitting import format_interval
+
     print(_start_line(res.settings["init"], res.settings.get("other_init")))
-    print(with_pd)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     print(f"best ({args.method} = {best['score']:.4f}; {100 * res.settings['ci']:.0f}% intervals, bootstrap over "
           f"{res.settings['bootstrap_over'] or 'nothing (--n-boot 0)'}):")
-    for r in iv.itertuples():
+    for r in res.intervals.itertuples():
         print("  " + format_interval(r.parameter, r.estimate, r.low, r.high, r.determined, r.reason))
-    for p in (csv_path, json_path, png):
+    for p in paths:
         print(f"wrote {p}")
-    return 0
 
 
 def cmd_compare(args):
+    """``rsa-lineardyn compare``: rl.compare_widths / compare_regimes -> tables, JSON and figure (all or none)."""
     import rsa_lineardyn as rl
 
     from .._validation import check_comparison_method
@@ -321,62 +350,93 @@ def cmd_compare(args):
     if not args.regimes:
         _parse_widths(args.widths)  # syntax and caps before any file is read
     data, task, design = _data_and_task(args)
-    kw = dict(method=args.method, init=args.init, progress=_show_progress(args), **compare_kwargs(args, design))
-    prefix = _prefix(args)
-    out_dir = Path(args.out_dir)
     kind = "regimes" if args.regimes else "widths"
-    csv_path, pw_path, json_path, png = (out_dir / f"{prefix}_compare_{kind}.csv",
-                                         out_dir / f"{prefix}_compare_{kind}_pairwise.csv",
-                                         out_dir / f"{prefix}_compare_{kind}.json",
-                                         out_dir / f"{prefix}_compare_{kind}.png")
-    outputs = [csv_path, pw_path, json_path] + ([png] if drawable else [])
+    paths = _compare_paths(args, kind)
+    outputs = list(paths[:3]) + ([paths[3]] if drawable else [])
     if not drawable:
         log.warning("no figure: rsatoolbox's plot_model_comparison cannot draw --method %s; the tables and JSON are "
                     "written (pick e.g. corr or cosine for a figure)", args.method)
     _check_outputs(outputs, args.force)
+    widths = _compare_widths_checked(args, task, data)
+    res = _run_compare(args, data, task, design, widths)
+    _print_compare(args, res)
+    info = _compare_info(args, kind, task, design, res, paths, drawable)
+    _write_compare(args, kind, res, info, paths, drawable)
+    for p in outputs:
+        print(f"wrote {p}")
+    return 0
+
+
+def _compare_paths(args, kind):
+    out_dir, prefix = Path(args.out_dir), _prefix(args)
+    return (out_dir / f"{prefix}_compare_{kind}.csv", out_dir / f"{prefix}_compare_{kind}_pairwise.csv",
+            out_dir / f"{prefix}_compare_{kind}.json", out_dir / f"{prefix}_compare_{kind}.png")
+
+
+def _compare_widths_checked(args, task, data):
+    """The widths to compare (None for --regimes, whose --n-hidden is checked instead); memory checked first."""
     if args.regimes:
         if args.n_hidden is not None:
             from .._validation import MAX_WIDTH, check_positive_int
 
             check_positive_int(args.n_hidden, "--n-hidden", maximum=min(MAX_WIDTH, task.n_in + task.n_out),
                                why="every network is already wide at n_in + n_out")
-    else:
-        widths = _parse_widths(args.widths, task)
-        n_w = len({w for tok in widths for w in (tok if isinstance(tok, list) else [tok])})
-        _check_memory(n_w, task, data, "compare", args.widths)
+        return None
+    widths = _parse_widths(args.widths, task)
+    n_w = len({w for tok in widths for w in (tok if isinstance(tok, list) else [tok])})
+    _check_memory(n_w, task, data, "compare", args.widths)
+    return widths
+
+
+def _run_compare(args, data, task, design, widths):
+    import rsa_lineardyn as rl
+
+    kw = dict(method=args.method, init=args.init, progress=_show_progress(args), **compare_kwargs(args, design))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", rl.DegeneracyWarning)
             if args.regimes:
                 _progress(f"rl.compare_regimes (n_hidden = {args.n_hidden or 'rank of the task'}) ...")
-                res = rl.compare_regimes(data, task, n_hidden=args.n_hidden, **kw)
-            else:
-                _progress(f"rl.compare_widths with widths {widths} ...")
-                res = rl.compare_widths(data, task, widths=widths, **kw)
+                return rl.compare_regimes(data, task, n_hidden=args.n_hidden, **kw)
+            _progress(f"rl.compare_widths with widths {widths} ...")
+            return rl.compare_widths(data, task, widths=widths, **kw)
     except (rl.InputValueError, rl.InputTypeError) as exc:
         raise CLIError(_one_line(exc)) from None
+
+
+def _print_compare(args, res):
     table = res.table
     cols = [c for c in ("model", "mean", "ci_low", "ci_high", "n_units", "dof", "variance_method") if c in table]
-    pcols = [c for c in ("model_a", "model_b", "mean_diff", "p", "dof", "variance_method") if c in res.pairwise]
+    pcols = [c for c in ("model_a", "model_b", "mean_diff", "p", "p_corrected", "significant", "dof",
+                         "variance_method") if c in res.pairwise]
     print(_start_line(args.init))
     print(f"crossvalidated {args.method} over {res.settings['n_units']} units ({res.settings['unit_descriptor']!r}), "
           f"{res.settings['cv']}; {res.settings['n_stages']} stage(s); {int(100 * res.settings.get('ci', 0.95))}% "
           "t intervals")
     print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    order = {m: i for i, m in enumerate(table["model"])}
-    once = res.pairwise[[order[a] < order[b] for a, b in zip(res.pairwise["model_a"], res.pairwise["model_b"])]]
-    print("pairwise (each pair once; two-sided, H0: equal mean crossvalidated score):")
-    print(once[pcols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    print(f"pairwise (each pair once; two-sided, H0: equal mean crossvalidated score; p_corrected: "
+          f"{res.settings.get('correction', 'holm')} over the family):")
+    print(res.pairwise[pcols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     for m in res.messages:
         print(f"note: {m}")
-    info = {"kind": kind, "data": str(args.data), "task": task.name, "init": args.init, "method": args.method,
+
+
+def _compare_info(args, kind, task, design, res, paths, drawable):
+    csv_path, pw_path, _, png = paths
+    return {"kind": kind, "data": str(args.data), "task": task.name, "init": args.init, "method": args.method,
             "n_boot": int(args.n_boot), "seed": args.seed, "widths": None if args.regimes else args.widths,
             "subject_descriptor": design["subject"], "stage_descriptor": design["stage"],
             "condition_descriptor": design["condition"],
-            "n_hidden": args.n_hidden if args.regimes else None, "table": _records(table),
+            "n_hidden": args.n_hidden if args.regimes else None, "table": _records(res.table),
             "pairwise": _records(res.pairwise), "messages": list(res.messages),
             "settings": {k: v for k, v in res.settings.items() if isinstance(v, (str, int, float, bool, type(None)))},
             "csv": str(csv_path), "pairwise_csv": str(pw_path), "figure": str(png) if drawable else None}
+
+
+def _write_compare(args, kind, res, info, paths, drawable):
+    import rsa_lineardyn as rl
+
+    csv_path, pw_path, json_path, png = paths
 
     def write_png(path):
         import matplotlib
@@ -389,10 +449,7 @@ def cmd_compare(args):
         fig.savefig(path, dpi=110, format="png", bbox_inches="tight")
         plt.close(fig)
 
-    _atomic_write([(csv_path, lambda p: table.to_csv(p, index=False)),
+    _atomic_write([(csv_path, lambda p: res.table.to_csv(p, index=False)),
                    (pw_path, lambda p: res.pairwise.to_csv(p, index=False)),
                    (json_path, lambda p: p.write_text(json.dumps(info, indent=2, default=str)))]
                   + ([(png, write_png)] if drawable else []), args.force)
-    for p in outputs:
-        print(f"wrote {p}")
-    return 0

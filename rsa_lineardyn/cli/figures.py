@@ -89,7 +89,9 @@ def _plot_trajectory(traj, rdms, out=None, n_snap=5):
     ax.set_ylabel("singular value", fontsize=8)
     ax.set_title("singular values of $W_2W_1(t)$\n(dashed: those of $\\Sigma_{yx}$, the targets)", fontsize=9)
     if shown:
-        ax.legend(fontsize=6, loc="lower right", ncol=2 if shown > 5 else 1)
+        # beside the axes: inside, the key covered the weaker modes' curves
+        ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, borderaxespad=0.0,
+                  ncol=2 if shown > 5 else 1)
     fig.suptitle(f"{traj.task.name}: predicted {rdms.rdm_descriptors['representation'][0]} RDMs "
                  f"({rdms.dissimilarity_measure}), $N_h$ = {traj.n_hidden}, $\\lambda$ = {traj.lam:g}; "
                  r"t in units of $\tau$; colour scaled per panel", fontsize=10)

@@ -25,7 +25,7 @@ point is the stage-like learning of the task's modes: from an aligned start
 each mode follows its own closed-form sigmoid, so the half times can be read
 off and checked against the closed form.  But an aligned start already holds
 the task's modes at ``t = 0`` (tiny, yet in place): its hidden RDM shows the
-hierarchy from the first moment (colours are scaled per panel), which a real
+hierarchy from the first moment (tiny, on the shared colour scale), which a real
 learner from small random weights does not.  What such a learner looks like on
 average is the expected geometry over random lambda-balanced starts
 (``rl.LinearNetworkModel(task, n_hidden=h, init="random").predict_times(...)``,
@@ -228,7 +228,7 @@ def theory_half_time(s, a0, lam):
 
 
 def simulation_check(task, n_hidden=3, lam=0.0, scale=SCALE, times=(0.5, 2.0, 5.0, 20.0)):
-    """Largest |hidden RSM(simulated gradient flow) - hidden RSM(exact)| relative to the largest entry."""
+    """Largest ``|hidden RSM(simulated gradient flow) - hidden RSM(exact)|`` relative to the largest entry."""
     import rsa_lineardyn as rl
 
     W1, W2 = rl.task_aligned_init(task, n_hidden=n_hidden, lam=lam, scale=scale)
@@ -243,30 +243,17 @@ def _label(t):
     return r"$t=\infty$" if not np.isfinite(t) else f"t = {t:.3g}"
 
 
-def plot_rdm(D, labels, ax, title=None, show_x=True, show_y=True):
-    """One RDM as a heatmap relative to its own maximum (colour 0 .. 1), with item labels; returns the image.
-
-    Every panel of a figure then shares one colour bar (``distance / panel max``) and the panel's
-    maximum goes into its title: no per-panel colour bars with exponents that crowd the titles.
-    """
-    top = float(np.max(D))
-    im = ax.imshow(D / top if top > 0 else D, cmap="viridis", vmin=0, vmax=1)
-    n = len(labels)
-    ax.set_xticks(range(n))
-    ax.set_yticks(range(n))
-    ax.set_xticklabels(labels if show_x else [], rotation=90, fontsize=7)
-    ax.set_yticklabels(labels if show_y else [], fontsize=7)
-    if title:
-        ax.set_title(title, fontsize=8)
-    return im
-
-
 def plot_snapshots(res, regime, out):
     """Figure of hidden-RDM snapshots for one regime (rows: widths, aligned start; last row: random starts).
+
+    Every panel is drawn on one colour scale (0 to the largest distance in the figure), so panels can be
+    compared: how far apart the items are at each time and width, not only their pattern.
 
     Written to ``out``; with ``out=None`` the matplotlib Figure is returned instead.
     """
     import matplotlib.pyplot as plt
+
+    from rsa_lineardyn.plotting import plot_rdm, shared_limits
 
     widths = res["widths"]
     labels = list(res["task"].labels)
@@ -276,19 +263,12 @@ def plot_snapshots(res, regime, out):
     skipped = [f"$N_h$ = {h} infeasible ({res['runs'][regime, h]['infeasible']})" for h in widths
                if h not in feasible]
     rows = [(h, "aligned") for h in feasible] + ([(max(feasible), "random")] if feasible else [])
-    fig, axes = plt.subplots(len(rows), ncol, figsize=(2.45 * ncol + 1.0, 2.55 * len(rows) + 1.1), squeeze=False,
+    fig, axes = plt.subplots(len(rows), ncol, figsize=(2.45 * ncol + 1.0, 2.9 * len(rows) + 1.3), squeeze=False,
                              layout="constrained")
-    im = None
+    panels = {}
     for r, (h, start) in enumerate(rows):
         run = res["runs"][regime, h]
         for c in range(ncol):
-            ax = axes[r, c]
-            if "infeasible" in run:
-                ax.axis("off")
-                if c == 0:
-                    ax.text(0, 0.5, f"$N_h$ = {h}: infeasible ({run['infeasible']})", fontsize=7,
-                            transform=ax.transAxes, va="center")
-                continue
             if c == 0:
                 t, head = 0.0, "start"
                 D = run["start_rdm"] if start == "aligned" else run["random_start_rdm"]
@@ -297,11 +277,14 @@ def plot_snapshots(res, regime, out):
                 D = run["snap_rdms"][c - 1] if start == "aligned" else run["random_snap_rdms"][c - 1]
                 head = f"loss {int(100 * PROGRESS[c - 1])}% learned" if c <= len(PROGRESS) else "converged"
             who = f"$N_h$ = {h}, {start}"  # "aligned" or "random" (expected over random starts)
-            im = plot_rdm(D, labels, ax, title=f"{who}: {head}\n{_label(t)}, max {D.max():.2g}",
-                          show_x=True, show_y=(c == 0))
+            panels[r, c] = (D, f"{who}: {head}\n{_label(t)}")
+    vmin, vmax = shared_limits([D for D, _ in panels.values()]) if panels else (0.0, 1.0)
+    im = None
+    for (r, c), (D, title) in panels.items():
+        im = plot_rdm(D, axes[r, c], labels, vmin=vmin, vmax=vmax, title=title, show_y=(c == 0))
     if im is not None:
         cb = fig.colorbar(im, ax=axes, shrink=0.5, aspect=30, pad=0.01)
-        cb.set_label("squared Euclidean distance / panel max\n(each panel's max in its title)", fontsize=8)
+        cb.set_label("squared Euclidean distance of hidden activity\n(one scale for every panel)", fontsize=8)
         cb.ax.tick_params(labelsize=7)
     fig.suptitle(f"Hidden RDMs, {res['regimes'][regime][0]}\n"
                  "rows 'aligned': task-aligned start (modes present, tiny, at t = 0); last row: expected over "
@@ -315,7 +298,10 @@ def plot_snapshots(res, regime, out):
 
 
 def plot_modes(res, out):
-    """Singular values of W2 W1(t) vs those of Syx, with half times; and half time vs singular value."""
+    """Singular values of W2 W1(t) vs those of Syx, with half times; and half time vs singular value.
+
+    Written to ``out``; with ``out=None`` the matplotlib Figure is returned instead.
+    """
     import matplotlib.pyplot as plt
     import seaborn as sns
 
@@ -363,13 +349,16 @@ def plot_modes(res, out):
             ax.set_ylim(*ylim)
         ax.set_xlabel("singular value $s_k$ of $\\Sigma_{yx}$")
         ax.set_ylabel("time to half strength")
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, borderaxespad=0.0)
         ax.set_title(title, fontsize=8)
     fig.suptitle("When each mode is learned: singular values of $W_2W_1(t)$ (solid) vs those of $\\Sigma_{yx}$ "
                  "(dashed); dots: half strength", fontsize=10)
     fig.tight_layout()
+    if out is None:
+        return fig
     fig.savefig(out, dpi=110)
     plt.close(fig)
+    return None
 
 
 def plot_trajectories(res, out):
@@ -408,6 +397,8 @@ def plot_trajectories(res, out):
             ax2 = ax.twinx()
             ax2.plot(times, np.trace(rsm, axis1=1, axis2=2) / P, color="0.5", ls=":", lw=1.2)
             ax2.tick_params(labelsize=6, colors="0.4")
+            ax.set_ylim(bottom=0)  # distances and the RSM diagonal start at zero: no offset axis
+            ax2.set_ylim(bottom=0)
             ax.set_xscale("log")
             ax.tick_params(labelsize=7)
             if r == 0:

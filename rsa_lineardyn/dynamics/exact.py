@@ -49,6 +49,13 @@ of ``t`` (the same within each of the two QR regimes), and ``t = inf`` is the
 graded computation with infinitely separated row scales (the fixed point reached from these initial weights,
 including ties, which the usual closed form gets wrong).
 
+Many time points: only a few of them (anchors, one per window of ``1 / max|d|`` in ``t``) are
+evaluated as above; the others are one exact step from their anchor (``e^{F delta} X_a L^{-T}`` with
+``L L^T = I + X_a^T G(delta) X_a``, a well-conditioned ``r x r`` matrix), batched over the points
+(:func:`_dense_factors`).  No error accumulates (each point is one step from an anchor) and each block keeps
+its own relative accuracy, so a dense trajectory costs a few small products per point instead of a graded QR.
+The factor has ``rank(Q0)`` columns (:func:`_reduce_rank`).
+
 Before any of this, ``Z`` goes through the rounding-level rule for invariant
 manifolds (``_manifold_rule``, documented in :func:`exact_dynamics`), so
 both QR paths and all times see the same, exactly-zero, components.  Exact
@@ -59,6 +66,7 @@ paths, at the same cost, as generic ones (``_split_dependent``).
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -77,6 +85,8 @@ DEFAULT_BALANCE_TOL = 1e-6
 DEFAULT_WHITE_TOL = 1e-6
 
 _GROW = 0.5  # modes with d t above this use the Q-row formula
+_TAYLOR_TERMS = 20  # terms of the power series of e^{F delta} (max|d| delta < _STEP = 1: remainder < 1/21!)
+_STEP = 1.0  # times within _STEP / max|d| after an anchor time are one exact step from it (_dense_factors)
 _TIE_RTOL = 1e-13  # eigenvalues of F closer than this (relative) are treated as tied
 _LOG_SPLIT = 1000.0  # log-scale gap that stands for "infinitely larger" at t = inf
 _CHUNK_ELEMENTS = 4_000_000  # time points are processed in chunks of this many array elements
@@ -344,7 +354,9 @@ def _pair_data(svd, lam):
     """
     U, s, Vt = svd
     _, p_v, p_u, m_v, m_u = _pair_eigenvectors(s, lam / 2.0)
-    return {"U": U, "V": Vt.T, "s": s, "p_v": p_v, "p_u": p_u, "m_v": m_v, "m_u": m_u}
+    m = s.size
+    syx = (U[:, :m] * s) @ Vt[:m]  # the Syx of this SVD (used by the power series of e^{F delta})
+    return {"U": U, "V": Vt.T, "s": s, "p_v": p_v, "p_u": p_u, "m_v": m_v, "m_u": m_u, "syx": syx, "a": lam / 2.0}
 
 
 def _factors(d, O, Z, t, fast=True, basis=None):
@@ -472,6 +484,248 @@ def _factor_from_q(d, t, Z, Q, w):
     return np.where(grow[:, :, None], K_grow, K_small)
 
 
+def _anchor_plan(s, dmax, min_group=1):
+    """Which time points are evaluated directly (anchors) and which are one short exact step from an anchor.
+
+    Sorted finite times are cut into windows of width ``_STEP / dmax``; the first time of each window is its
+    anchor and the later ones in it are reached by one step of length ``delta < _STEP / dmax`` (so
+    ``|d_i| delta < _STEP`` for every eigenvalue).  Infinite times are anchors.  A window with fewer than
+    ``min_group`` later times makes every one of its times an anchor (where a step costs more than the direct
+    evaluation, see :func:`_dense_factors`).
+
+    Returns ``anchor`` (A,) indices into ``s``, ``owner`` (T,) the position in ``anchor`` of each point's
+    anchor, ``delta`` (T,) (0 for the anchors themselves) and ``order`` (T,), the points sorted by time
+    (so by anchor).
+    """
+    T = s.size
+    finite = np.isfinite(s)
+    if not dmax > 0 or not np.any(finite):
+        return np.arange(T), np.arange(T), np.zeros(T), np.arange(T)
+    order = np.argsort(np.where(finite, s, np.inf), kind="stable")
+    u = s[order]
+    nf = int(np.sum(finite))
+    window = np.floor(u[:nf] * (dmax / _STEP))
+    first = np.ones(T, dtype=bool)
+    first[1:nf] = window[1:] != window[:-1]  # the first time of each window, and every infinite time
+    if min_group > 1:
+        group = np.cumsum(first) - 1
+        first |= (np.bincount(group) - 1 < min_group)[group]
+    anchor_sorted = np.flatnonzero(first)
+    owner_sorted = np.cumsum(first) - 1
+    delta_sorted = np.zeros(T)
+    delta_sorted[:nf] = u[:nf] - u[anchor_sorted[owner_sorted[:nf]]]
+    owner = np.empty(T, dtype=np.int64)
+    delta = np.empty(T)
+    owner[order] = owner_sorted
+    delta[order] = delta_sorted
+    return order[anchor_sorted], owner, delta, order
+
+
+def _dense_factors(d, O, Z, s, fast, basis):
+    """Factors of ``P`` at every time in ``s`` (T,): a few anchors by :func:`_factors`, the rest one step from them.
+
+    The anchors are the graded-QR evaluation (cost independent of ``t``); a time ``delta`` after an anchor
+    (``max|d| delta < _STEP``) is the exact flow map applied once to the anchor's factor ``X_a``
+    (:func:`_step_factors`): ``X = e^{F delta} X_a L^{-T}`` with ``L L^T = I + X_a^T G(delta) X_a``.  That
+    matrix has condition number below ``1 + ||X_a||^2 max g_i(delta)``, bounded for a factor of ``P`` (a few
+    units at ``_STEP = 1``), so the step is accurate to rounding, and no error is carried from one step to the
+    next: every point is one step from an anchor.  Dense trajectories cost one anchor per window of
+    ``_STEP / max|d|`` plus a few small batched products per point.
+    """
+    n, r = Z.shape
+    T = s.size
+    out = np.empty((T, n, r))
+    if r == 0:
+        out[:] = 0.0
+        return out
+    dmax = float(np.max(np.abs(d))) if d.size else 0.0
+    # a step through the singular pairs costs about 3 n r^2 + (n_in^2 + n_out^2) r + r^3 flops, the direct
+    # evaluation (n + r) r^2 + n^2 r; below r = 64 batching wins whatever the counts (LAPACK's QR per point has
+    # a large fixed cost there).  The power series (windows of >= _TAYLOR_TERMS points) is cheaper than both.
+    n_io = basis[0]["V"].shape[0] ** 2 + basis[0]["U"].shape[0] ** 2 if basis is not None else n * n
+    costly = r > 64 and 3 * n * r * r + n_io * r + r**3 > (n + r) * r * r + n * n * r
+    anchor, owner, delta, order = _anchor_plan(s, dmax, _TAYLOR_TERMS if costly else 1)
+    chunk = max(1, _CHUNK_ELEMENTS // max(1, (n + r) * max(r, 1)))
+    Xa = np.empty((anchor.size, n, r))
+    for start in range(0, anchor.size, chunk):
+        Xa[start : start + chunk] = _factors(d, O, Z, s[anchor[start : start + chunk]], fast=fast, basis=basis)
+    out[anchor] = Xa
+    same = delta == 0
+    same[anchor] = False
+    out[same] = Xa[owner[same]]  # a time repeated within a window: its anchor's factor, no step
+    steps = order[delta[order] > 0]  # sorted by time, so the points of one anchor are consecutive
+    pd = basis[0] if basis is not None else None
+    for start in range(0, steps.size, chunk):
+        idx = steps[start : start + chunk]
+        _step_factors(d, O, Xa, owner[idx], delta[idx], pd, dmax, out, idx)
+    return out
+
+
+def _step_factors(d, O, Xa, owner, delta, pd, dmax, out, pos):
+    """``out[pos] = e^{F delta} X_a L^{-T}``, ``L L^T = I + X_a^T G(delta) X_a``, for the anchors ``Xa[owner]``.
+
+    ``owner`` must be non-decreasing (the points of one anchor consecutive).  ``e^{F delta} X_a`` is formed so
+    that every block keeps the relative accuracy of the anchor's (a tiny ``W1`` next to an ``O(1)`` ``W2``):
+
+    * anchors with at least ``_TAYLOR_TERMS`` points: the power series in the input/output coordinates,
+      ``sum_i delta^i F^i X_a / i!`` (:func:`_series_terms`), one product ``(points x terms) @ (terms x n r)``
+      per anchor; ``max|d| delta < 1`` bounds the remainder by ``1 / 21!``.  The Gram matrix is the series of
+      ``X_a^T G(delta) X_a`` from the same terms;
+    * other points: through the singular pairs of ``Syx`` (:func:`_propagate_pairs`), and the Gram matrix in
+      the eigenbasis, ``Z_a^T diag(g(delta)) Z_a``, one product per anchor;
+    * without ``pd`` (a caller in the eigenbasis): ``O diag(e^{d delta}) Z_a``.
+
+    The Gram matrix needs only normwise accuracy: it enters through the well-conditioned ``L``.
+    """
+    n, r = Xa.shape[1:]
+    S = owner.size
+    bounds = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1], True])
+    size = np.diff(bounds)
+    big = size >= _TAYLOR_TERMS if pd is not None else np.zeros(size.size, dtype=bool)
+    gram = np.empty((S, r * r))
+    x = dmax * delta
+    if np.any(big):
+        lo_b, hi_b = bounds[:-1][big], bounds[1:][big]
+        terms, gterms = _series_terms(Xa[owner[lo_b]], pd, dmax)
+        for k, (lo, hi) in enumerate(zip(lo_b, hi_b)):
+            gram[lo:hi] = x[lo:hi, None] ** np.arange(1, gterms.shape[1] + 1) @ gterms[k]
+    small = np.flatnonzero(np.repeat(~big, size))
+    if small.size:
+        dd = d[None, :] * delta[small, None]
+        with np.errstate(over="ignore"):
+            g = np.where(d != 0, np.expm1(2 * dd) / (2 * np.where(d != 0, d, 1.0)), delta[small, None])
+        used, slot = np.unique(owner[small], return_inverse=True)  # the anchors of these points only
+        Za = np.matmul(O.T, Xa[used])  # normwise accurate: only the Gram matrix uses it
+        sb = np.flatnonzero(np.r_[True, owner[small][1:] != owner[small][:-1], True])
+        for lo, hi in zip(sb[:-1], sb[1:]):
+            z = Za[slot[lo]]
+            if (hi - lo) * r > n and n * r * r <= _CHUNK_ELEMENTS:  # many points, small r: one product
+                gram[small[lo:hi]] = g[lo:hi] @ (z[:, :, None] * z[:, None, :]).reshape(n, r * r)
+            else:
+                gram[small[lo:hi]] = np.matmul(z.T[None] * g[lo:hi, None, :], z).reshape(hi - lo, r * r)
+    gram = gram.reshape(S, r, r)
+    gram[:, np.arange(r), np.arange(r)] += 1.0
+    Linv_t = np.ascontiguousarray(np.swapaxes(_chol_inv(gram), 1, 2))  # L^{-T}, cond(L) < ~3
+    if np.any(big):
+        powers = np.arange(_TAYLOR_TERMS + 1)
+        step_on = np.r_[np.diff(pos) == 1, False]  # pos[i + 1] == pos[i] + 1
+        for k, (lo, hi) in enumerate(zip(lo_b, hi_b)):
+            Y = (x[lo:hi, None] ** powers @ terms[k]).reshape(hi - lo, n, r)
+            p0 = pos[lo]
+            if step_on[lo : hi - 1].all():  # consecutive positions (sorted times): write in place
+                np.matmul(Y, Linv_t[lo:hi], out=out[p0 : p0 + hi - lo])
+            else:
+                out[pos[lo:hi]] = np.matmul(Y, Linv_t[lo:hi])
+    if small.size:
+        if pd is None:
+            dd = d[None, :] * delta[small, None]
+            out[pos[small]] = np.matmul(O, np.exp(dd)[:, :, None] * np.matmul(Za[slot], Linv_t[small]))
+        else:
+            tmp = np.empty((small.size, n, r))
+            dd = d[None, :] * delta[small, None]
+            _propagate_pairs(pd, Xa, owner[small], dd, delta[small], Linv_t[small], tmp)
+            out[pos[small]] = tmp
+
+
+def _series_terms(Xa, pd, dmax):
+    """Power-series terms of one exact step from each anchor ``Xa`` (A, n, r), with ``x = dmax delta < 1``.
+
+    Returns ``terms`` (A, p + 1, n r) with ``e^{F delta} X_a = sum_i x^i terms[:, i]`` (``terms_i = (F / dmax)^i
+    X_a / i!``, ``p = _TAYLOR_TERMS``) and ``gterms`` (A, q, r r) with ``X_a^T G(delta) X_a = sum_j x^(j+1)
+    gterms[:, j]`` (``G(delta) = sum_j (2F)^j delta^(j+1) / (j+1)!``; ``q = 2 p - 14`` terms, remainder below
+    ``2^q / (q+1)!``).  Odd powers are ``F`` applied to the even ones, even powers ``F^2 = diag(a^2 + S^T S,
+    a^2 + S S^T)`` to the previous even one: the cross terms ``-a S^T + S^T a`` of ``F^2`` cancel in exact
+    arithmetic but not in rounding, and would put rounding of ``W2`` into a much smaller ``W1``.
+    """
+    S = pd["syx"] / dmax
+    a = pd["a"] / dmax
+    n_in = S.shape[1]
+    F2_in = S.T @ S + a * a * np.eye(n_in)
+    F2_out = S @ S.T + a * a * np.eye(S.shape[0])
+    A, n, r = Xa.shape
+    p = _TAYLOR_TERMS
+    B = np.empty((p + 1, n, A, r))  # anchors side by side: one matrix product per block and power
+    B[0] = np.moveaxis(Xa, 0, 1)
+    for i in range(1, p + 1):
+        src, dst = B[i - 1 - (i + 1) % 2].reshape(n, A * r), B[i].reshape(n, A * r)
+        Y1, Y2 = src[:n_in], src[n_in:]
+        if i % 2:  # B_i = F B_{i-1} / i
+            dst[:n_in] = (S.T @ Y2 - a * Y1) / i
+            dst[n_in:] = (S @ Y1 + a * Y2) / i
+        else:  # B_i = F^2 B_{i-2} / (i (i - 1))
+            dst[:n_in] = (F2_in @ Y1) / (i * (i - 1))
+            dst[n_in:] = (F2_out @ Y2) / (i * (i - 1))
+    terms = np.ascontiguousarray(np.moveaxis(B, 2, 0))  # (A, p + 1, n, r)
+    q = 2 * p - 14
+    gterms = np.empty((A, q, r, r))
+    for j in range(q):  # X^T F~^j X = i1! i2! B_i1^T B_i2, i1 + i2 = j
+        i1, i2 = j // 2, j - j // 2
+        coef = 2.0**j * math.factorial(i1) * math.factorial(i2) / (math.factorial(j + 1) * dmax)
+        K = np.matmul(np.swapaxes(terms[:, i1], 1, 2), terms[:, i2])
+        gterms[:, j] = coef * 0.5 * (K + np.swapaxes(K, 1, 2))
+    return terms.reshape(A, p + 1, n * r), gterms.reshape(A, q, r * r)
+
+
+def _propagate_pairs(pd, Xa, owner, dd, delta, Linv_t, out):
+    """``out = e^{F delta} Xa[owner] L^{-T}`` in the input/output coordinates, through the singular pairs."""
+    U, V, sv = pd["U"], pd["V"], pd["s"]
+    n_in, m = V.shape[0], sv.size
+    Y1 = np.matmul(V.T, Xa[:, :n_in])[owner]  # (S, n_in, r): coordinates on the right singular vectors
+    Y2 = np.matmul(U.T, Xa[:, n_in:])[owner]
+    if m:
+        x = dd[:, :m]  # rho * delta
+        ep, em = np.exp(x), np.exp(-x)
+        shc = np.where(x > 0, np.sinh(x) / np.where(x > 0, x, 1.0), 1.0) * delta[:, None]  # sinh(rho delta) / rho
+        c11 = (pd["p_v"] ** 2 * ep + pd["m_v"] ** 2 * em)[:, :, None]
+        c22 = (pd["p_u"] ** 2 * ep + pd["m_u"] ** 2 * em)[:, :, None]
+        c12 = (sv * shc)[:, :, None]
+        a, b = Y1[:, :m].copy(), Y2[:, :m]
+        Y1[:, :m] = c11 * a + c12 * b
+        Y2[:, :m] = c12 * a + c22 * b
+    Y1[:, m:] *= np.exp(dd[:, 2 * m : m + n_in])[:, :, None]  # extra input directions, eigenvalue -lam/2
+    Y2[:, m:] *= np.exp(dd[:, m + n_in :])[:, :, None]  # extra output directions, eigenvalue +lam/2
+    out[:, :n_in] = np.matmul(V, np.matmul(Y1, Linv_t))
+    out[:, n_in:] = np.matmul(U, np.matmul(Y2, Linv_t))
+
+
+def _chol_inv(M):
+    """``L^{-1}`` for the Cholesky factors ``L L^T = M`` of the SPD matrices ``M`` (S, k, k), batched.
+
+    Row by row (Cholesky-Banachiewicz), vectorised over the batch: with ``W = L^{-1}`` known on the leading
+    ``i x i`` block, row ``i`` of ``L`` is ``M[i, :i] W[:i, :i]^T`` and row ``i`` of ``W`` is
+    ``-L[i, :i] W[:i, :i] / L[i, i]``.  For the well-conditioned step matrices (condition number below ~10)
+    this is as accurate as LAPACK's ``potrf`` + ``trtri`` (which have no batched form in numpy).
+    """
+    S, k, _ = M.shape
+    W = np.zeros_like(M)
+    for i in range(k):
+        row = np.einsum("sk,sjk->sj", M[:, i, :i], W[:, :i, :i]) if i else np.zeros((S, 0))
+        lii = np.sqrt(M[:, i, i] - np.einsum("sj,sj->s", row, row))
+        if i:
+            W[:, i, :i] = -np.einsum("sj,sjk->sk", row, W[:, :i, :i]) / lii[:, None]
+        W[:, i, i] = 1.0 / lii
+    return W
+
+
+def _reduce_rank(C, n_in, n_out):
+    """``C W`` with the columns of ``C`` (n, r) reduced to its numerical rank (``W`` with orthonormal columns).
+
+    ``Q0 Q0^T`` has rank ``rank(W1)`` at ``lam = 0`` (``Q0^T Q0 = 2 W1 W1^T``), at most ``min(n_in, n_out)``,
+    while ``C`` carries ``min(n_hidden, n)`` columns: a wide network wastes up to half of every factor.
+    Only the directions of ``C`` whose singular value is at most ``_MANIFOLD_RTOL * ||C||_2`` are dropped: the
+    rounding-level rule already treats their growing components as zero, and every block of ``Q0 Q0^T`` changes
+    by at most the square of that tolerance times ``||Q0||_2^2`` (balance: a dropped direction ``v`` has
+    ``|W2 v|^2 - |W1^T v|^2 = lam``, so it cannot carry a block much smaller than ``||Q0||``).  Only tried when
+    ``r > min(n_in, n_out)`` (otherwise generic weights have full column rank).
+    """
+    n, r = C.shape
+    if r <= min(n_in, n_out) or r == 0:
+        return C
+    _, sv, Vt = np.linalg.svd(C, full_matrices=False)
+    keep = int(np.sum(sv > _MANIFOLD_RTOL * sv[0])) if sv[0] > 0 else 0
+    return C if keep == r else C @ Vt[:keep].T
+
+
 def _thin_factor(Q0):
     """``C`` with ``C C^T = Q0 Q0^T`` and at most ``n`` columns."""
     n, h = Q0.shape
@@ -523,7 +777,9 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     Returns
     -------
     Trajectory
-        ``method == "exact"``; ``factors`` hold ``K`` with ``QQ^T = K K^T``;
+        ``method == "exact"``; ``factors`` hold ``K`` with ``QQ^T = K K^T``, with
+        ``info["rank"]`` columns (the numerical rank of ``Q0``; smaller than
+        ``min(n_hidden, n_in + n_out)`` e.g. for wide networks at ``lam = 0``);
         ``info["unlearned_modes"]`` is the number of top modes the rule below
         leaves unlearned (0 for generic weights).
 
@@ -570,16 +826,16 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     """
     W1, W2 = check_weights(task, W1, W2)
     times = check_times(times)
-    n = task.n_in + task.n_out
-    check_memory(times.size * n * min(W1.shape[0], n), f"the factors of QQ^T at {times.size} `times` (each {n} x "
-                 f"{min(W1.shape[0], n)})", "Ask for fewer `times` per call (e.g. in blocks).")
     tau = check_real(tau, "tau", minimum=0, strict_min=True)
     balance_tol = check_real(balance_tol, "balance_tol", minimum=0)
     white_tol = check_real(white_tol, "white_tol", minimum=0)
     bal = _check_assumptions(task, W1, W2, balance_tol, white_tol)
     lam = bal.lam
     d, O, Z, missing, basis, fast_ok = _prepare(task, W1, W2, lam)
-    k = min(Z.shape[1], int(np.sum(d > 0)))
+    n, r = Z.shape
+    check_memory(times.size * n * r, f"the factors of QQ^T at {times.size} `times` (each {n} x {r}, r = rank(Q0) "
+                 f"<= min(n_hidden, n_in + n_out))", "Ask for fewer `times` per call (e.g. in blocks).")
+    k = min(W1.shape[0], d.size, int(np.sum(d > 0)))  # the top modes counted (the factor before rank reduction)
     if missing:
         warnings.warn(_manifold_message(d, k, missing), RuntimeWarning, stacklevel=2)
     s = times / tau
@@ -587,11 +843,7 @@ def exact_dynamics(task, W1, W2, times, tau=1.0, *, balance_tol=DEFAULT_BALANCE_
     dmax = float(np.max(np.abs(d))) if d.size else 0.0
     if dmax > 0:
         s = np.where(np.isfinite(s), np.minimum(s, 1e250 / dmax), s)
-    n, r = Z.shape
-    chunk = max(1, _CHUNK_ELEMENTS // max(1, (n + r) * max(r, 1)))
-    out = np.empty((times.size, n, r))
-    for start in range(0, times.size, chunk):
-        out[start : start + chunk] = _factors(d, O, Z, s[start : start + chunk], fast=fast_ok, basis=basis)
+    out = _dense_factors(d, O, Z, s, fast_ok, basis)
     info = {"balance_deviation": bal.relative_deviation, "eigenvalues": d, "rank": r, "unlearned_modes": missing}
     return Trajectory(times, out, method="exact", task=task, n_hidden=W1.shape[0], lam=lam, tau=tau, info=info)
 
@@ -603,11 +855,14 @@ def _prepare(task, W1, W2, lam):
     rounding-level rule, applied once for every path and time; ``O`` with its columns rotated within tied
     levels by :func:`_split_dependent`), ``missing`` the rule's count of unlearned top modes,
     ``basis = (_pair_data(...), C)`` with ``C`` the factor rotated like ``Z``, in input/output coordinates,
-    and ``fast_ok`` whether the LAPACK path is accurate.
+    and ``fast_ok`` whether the LAPACK path is accurate.  ``C`` has ``rank(Q0)`` columns (:func:`_reduce_rank`);
+    ``missing`` counts the top ``min(n_hidden, n, #positive)`` modes as without the reduction.
     """
     d, O = spectrum(task.sigma_yx, lam, svd=task.svd())
     C = _thin_factor(np.concatenate([W1.T, W2], axis=0))
-    Z, missing, change = _manifold_rule(d, O.T @ C, track=True)
+    k = min(C.shape[1], int(np.sum(d > 0)))  # the top modes the rule counts, before any column is dropped
+    C = _reduce_rank(C, task.n_in, task.n_out)
+    Z, missing, change = _manifold_rule(d, O.T @ C, track=True, k=k)
     if change is None:  # the rule's early exit: the growing rows are well conditioned
         fast_ok = _fast_ok(d, Z)
     else:
@@ -659,7 +914,7 @@ def _split_dependent(d, O, Z):
     return O, Z, bool(sv[0] > 0 and sv[-1] > 1e-12 * sv[0])
 
 
-def _manifold_rule(d, Z, track=False):
+def _manifold_rule(d, Z, track=False, k=None):
     """Apply the rounding-level rule to ``Z = O^T C``; see :func:`exact_dynamics` ("Invariant manifolds").
 
     Processes the positive eigenvalue levels of ``F`` from the largest down.  At
@@ -676,6 +931,9 @@ def _manifold_rule(d, Z, track=False):
     ----------
     d : (n,) eigenvalues of F (ties exact)
     Z : (n, r) or (D, n, r) (batched over draws)
+    k : int, optional
+        How many top modes to count (default ``min(r, #positive)``); a factor reduced to its rank passes the
+        count of the unreduced one, so the warning does not depend on the reduction.
 
     Returns
     -------
@@ -692,10 +950,13 @@ def _manifold_rule(d, Z, track=False):
     Zb = (Z if batched else Z[None]).copy()
     D, n, r = Zb.shape
     n_pos = int(np.sum(d > 0))
-    k = min(r, n_pos)
+    k = min(r, n_pos) if k is None else min(int(k), n_pos)
     missing = np.zeros(D, dtype=np.int64)
     if k == 0 or D == 0:
         return _rule_out(Zb, missing, batched, track, None)
+    if r == 0:  # no column at all (zero weights): none of the top k modes is ever learned
+        missing[:] = k
+        return _rule_out(Zb, missing, batched, track, np.zeros((D, 0, 0)) if track else None)
     boundary = np.sort(d)[::-1][k - 1]  # the k-th largest eigenvalue; levels >= it are "the top k"
     tol = _MANIFOLD_RTOL * np.linalg.norm(Zb, ord=2, axis=(1, 2))  # (D,)
     # Early exit (the common case).  Take the rows of all positive levels if they are at most r, else the
@@ -707,7 +968,7 @@ def _manifold_rule(d, Z, track=False):
     pos_rows = np.flatnonzero(d > 0)
     top_rows = np.flatnonzero(d >= boundary)
     rows = pos_rows if pos_rows.size <= r else (top_rows if top_rows.size == r else None)
-    if rows is not None:
+    if rows is not None and k <= r:
         sv_min = np.linalg.svd(Zb[:, rows], compute_uv=False)[:, -1]
         if np.all(sv_min > 1e3 * tol):
             return _rule_out(Zb, missing, batched, track, None)

@@ -98,6 +98,36 @@ def make_design(data_rdms, task, *, subject_descriptor="auto", stage_descriptor=
     """
     n_times = check_grid_size(n_times, "n_times", minimum=3)
     messages = []
+    subj_key, stage_key = _descriptor_keys(data_rdms, subject_descriptor, stage_descriptor, stage_keys, stage_order,
+                                           messages)
+    stages, xs, stage_of = _stages_of(data_rdms, stage_key, stage_order)
+    K = len(stages)
+    snapshot = K == 1
+    if not snapshot and time_map == "linear" and np.any(xs < 0):
+        raise InputValueError(
+            f"stage values must be >= 0 for time_map='linear' (t = rate * stage), got {xs.tolist()}; "
+            "shift them, or use time_map='free'."
+        )
+    subjects, subject_of = None, None
+    if subj_key is not None:
+        subj_vals, subjects = unit_labels(data_rdms.rdm_descriptors[subj_key], subj_key)
+        index = {s: i for i, s in enumerate(subjects)}
+        subject_of = np.array([index[s] for s in subj_vals], dtype=int)
+    t_lo, t_hi = _time_bounds(task, time_bounds, min_scale, tau)
+    lt = np.linspace(np.log10(t_lo), np.log10(t_hi), n_times)
+    free = (not snapshot) and time_map == "free"
+    tparams, tnames, times = _time_grid(lt, xs, snapshot or free, time_offset, t_lo, t_hi)
+    uniq, inv = np.unique(times, return_inverse=True)
+    inv = inv.reshape(times.shape)
+    return Design(n_rdm=data_rdms.n_rdm, data=data_rdms.get_vectors().astype(float), stage_key=stage_key,
+                  subject_key=subj_key, stages=stages, xs=xs, stage_of=stage_of, K=K, snapshot=snapshot, free=free,
+                  time_offset=bool(time_offset and not snapshot and not free), subjects=subjects,
+                  subject_of=subject_of, lt=lt, t_lo=t_lo, t_hi=t_hi, tparams=tparams, tnames=tnames, times=times,
+                  uniq=uniq, inv=inv, messages=messages, tau=tau)
+
+
+def _descriptor_keys(data_rdms, subject_descriptor, stage_descriptor, stage_keys, stage_order, messages):
+    """The rdm descriptors naming subjects and stages (None: none); refuses what it would have to guess."""
     subj_key = _find_key(data_rdms, subject_descriptor, SUBJECT_KEYS, "subject_descriptor")
     stage_key = _find_key(data_rdms, stage_descriptor, stage_keys, "stage_descriptor")
     if stage_descriptor == "auto" and stage_key is None:
@@ -120,70 +150,53 @@ def make_design(data_rdms, task, *, subject_descriptor="auto", stage_descriptor=
             "and stage_descriptor= explicitly."
         )
     if stage_descriptor == "auto" and stage_key is not None:
-        msg = (f"read rdm descriptor {stage_key!r} as stages of learning; pass stage_descriptor=None if they are "
-               "repeated measurements of one state")
-        messages.append(msg)
-    n_rdm = data_rdms.n_rdm
-    if stage_key is None:
-        stages, xs = ["all"], np.array([1.0])
-        stage_of = np.zeros(n_rdm, dtype=int)
-    else:
-        stages, xs = stage_values(data_rdms.rdm_descriptors[stage_key], stage_key, stage_order)
-        pos = {str(s): i for i, s in enumerate(stages)}
-        stage_of = np.array([pos[str(s)] for s in np.asarray(data_rdms.rdm_descriptors[stage_key]).tolist()],
-                            dtype=int)
-    K = len(stages)
-    snapshot = K == 1
-    if not snapshot and time_map == "linear" and np.any(xs < 0):
-        raise InputValueError(
-            f"stage values must be >= 0 for time_map='linear' (t = rate * stage), got {xs.tolist()}; "
-            "shift them, or use time_map='free'."
-        )
-    subjects, subject_of = None, None
-    if subj_key is not None:
-        subj_vals, subjects = unit_labels(data_rdms.rdm_descriptors[subj_key], subj_key)
-        index = {s: i for i, s in enumerate(subjects)}
-        subject_of = np.array([index[s] for s in subj_vals], dtype=int)
+        messages.append(f"read rdm descriptor {stage_key!r} as stages of learning; pass stage_descriptor=None if "
+                        "they are repeated measurements of one state")
+    return subj_key, stage_key
 
-    # --- time grid ---
+
+def _stages_of(data_rdms, stage_key, stage_order):
+    """Stage values in learning order, their positions on the stage axis, and every RDM's stage index."""
+    if stage_key is None:
+        return ["all"], np.array([1.0]), np.zeros(data_rdms.n_rdm, dtype=int)
+    stages, xs = stage_values(data_rdms.rdm_descriptors[stage_key], stage_key, stage_order)
+    pos = {str(s): i for i, s in enumerate(stages)}
+    stage_of = np.array([pos[str(s)] for s in np.asarray(data_rdms.rdm_descriptors[stage_key]).tolist()], dtype=int)
+    return stages, xs, stage_of
+
+
+def _time_bounds(task, time_bounds, min_scale, tau):
+    """The searched time range: given, or from the task's spectrum (upper: the slowest mode converged, lam = 0)."""
+    if time_bounds is not None:
+        return check_bounds(time_bounds, "time_bounds", minimum=0, strict_min=True, strict_order=True)
     s = task.singular_values
     s_max = float(s[0]) if s.size and s[0] > 0 else 1.0
     pos_s = s[s > 1e-12 * s_max]
     s_min = float(pos_s[-1]) if pos_s.size else s_max
-    if time_bounds is None:
-        a0 = float(min_scale) ** 2
-        t_lo = 1e-3 * tau / s_max
-        t_hi = tau * (np.log(max(s_max / a0, np.e)) + 10.0) / (2.0 * s_min)  # slowest mode converged (lam = 0)
+    a0 = float(min_scale) ** 2
+    return 1e-3 * tau / s_max, tau * (np.log(max(s_max / a0, np.e)) + 10.0) / (2.0 * s_min)
+
+
+def _time_grid(lt, xs, per_time, time_offset, t_lo, t_hi):
+    """Time parameters of the grid, their names, and every stage's time at every grid point (G, K).
+
+    ``per_time``: one log10 time per grid point (a snapshot, or free times per stage); else the linear map
+    ``t = offset + rate * stage``.
+    """
+    K = xs.size
+    if per_time:
+        return lt[:, None], ["log10_time"], np.repeat(10.0**lt[:, None], K, axis=1)
+    n_times = lt.size
+    xpos = xs[xs > 0]
+    lrate = np.linspace(np.log10(t_lo) - np.log10(xpos.max()), np.log10(t_hi) - np.log10(xpos.min()), n_times)
+    if time_offset:
+        offs = np.concatenate([[0.0], np.logspace(np.log10(t_lo), np.log10(t_hi), max(n_times // 6, 3))])
+        R_, O_ = np.meshgrid(lrate, offs, indexing="ij")
+        tparams, tnames = np.column_stack([R_.ravel(), O_.ravel()]), ["log10_rate", "offset"]
     else:
-        t_lo, t_hi = check_bounds(time_bounds, "time_bounds", minimum=0, strict_min=True, strict_order=True)
-    lt = np.linspace(np.log10(t_lo), np.log10(t_hi), n_times)
-    free = (not snapshot) and time_map == "free"
-    if snapshot or free:
-        tparams = lt[:, None]  # (G, 1): log10 time
-        times = np.repeat(10.0**lt[:, None], K, axis=1)  # (G, K)
-        tnames = ["log10_time"]
-    else:
-        xpos = xs[xs > 0]
-        lr_lo = np.log10(t_lo) - np.log10(xpos.max())
-        lr_hi = np.log10(t_hi) - np.log10(xpos.min())
-        lrate = np.linspace(lr_lo, lr_hi, n_times)
-        if time_offset:
-            offs = np.concatenate([[0.0], np.logspace(np.log10(t_lo), np.log10(t_hi), max(n_times // 6, 3))])
-            R_, O_ = np.meshgrid(lrate, offs, indexing="ij")
-            tparams = np.column_stack([R_.ravel(), O_.ravel()])
-            tnames = ["log10_rate", "offset"]
-        else:
-            tparams = lrate[:, None]
-            tnames = ["log10_rate"]
-        off = tparams[:, 1] if time_offset else np.zeros(tparams.shape[0])
-        times = off[:, None] + (10.0 ** tparams[:, :1]) * xs[None, :]
-    uniq, inv = np.unique(times, return_inverse=True)
-    inv = inv.reshape(times.shape)
-    return Design(n_rdm=n_rdm, data=data_rdms.get_vectors().astype(float), stage_key=stage_key,
-                  subject_key=subj_key, stages=stages, xs=xs, stage_of=stage_of, K=K, snapshot=snapshot, free=free,
-                  time_offset=bool(time_offset and not snapshot and not free), subjects=subjects,
-                  subject_of=subject_of, lt=lt, t_lo=t_lo, t_hi=t_hi, tparams=tparams, tnames=tnames, times=times,
-                  uniq=uniq, inv=inv, messages=messages, tau=tau)
+        tparams, tnames = lrate[:, None], ["log10_rate"]
+    off = tparams[:, 1] if time_offset else np.zeros(tparams.shape[0])
+    return tparams, tnames, off[:, None] + (10.0 ** tparams[:, :1]) * xs[None, :]
 
 
 # ----------------------------------------------------------------------------

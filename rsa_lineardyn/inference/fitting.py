@@ -65,7 +65,7 @@ from .intervals import MAJORITY, SPREAD_FRACTION  # noqa: F401  (rl.fitting.*: f
 from ..representations.similarity import _FAST, _PreparedData, score_matrix
 from ..dynamics.task import Task
 
-__all__ = ["fit_rdms", "FitResult", "FLAT_TOL", "format_interval", "STAGE_KEYS", "SUBJECT_KEYS", "score_matrix", "plot_fit_profile"]
+__all__ = ["fit_rdms", "FitResult", "FLAT_TOL", "format_interval", "STAGE_KEYS", "SUBJECT_KEYS", "score_matrix"]
 
 _TIME_MAPS = ("linear", "free")
 _START_CHECKS = ("widen", "flag")
@@ -1067,23 +1067,3 @@ class _Refiner:
             row["score"] = -float(objective(res.x, direct=True))  # the score of model.predict at these parameters
             row["refined"] = True
         return row
-
-
-# ----------------------------------------------------------------------------
-# plotting mirrors computation
-# ----------------------------------------------------------------------------
-def plot_fit_profile(result, ax=None):
-    """Profile of the best score over ``lam``, one line per ``n_hidden`` (seaborn), best point marked."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
-    if not isinstance(result, FitResult):
-        raise InputTypeError(f"`result` must be a FitResult from rl.fit_rdms, got {type(result).__name__}.")
-    if ax is None:
-        _, ax = plt.subplots(figsize=(5, 3.5))
-    prof = result.table.groupby(["n_hidden", "lam"], as_index=False)["score"].max()
-    sns.lineplot(data=prof, x="lam", y="score", hue="n_hidden", marker="o", ax=ax, palette="viridis")
-    ax.plot([result.best["lam"]], [result.best["score"]], "r*", ms=12, label="best")
-    ax.set_ylabel(f"score ({result.best['method']})")
-    ax.legend(title="n_hidden", fontsize="small")
-    return ax

@@ -33,9 +33,9 @@ The crossvalidation and the tests are plain functions on arrays in
 :func:`rsa_lineardyn.feature_rdms` (:mod:`rsa_lineardyn.inference.baselines`).
 The tables are pandas DataFrames; :attr:`HypothesisResult.result` is an
 rsatoolbox ``Result`` carrying the same per-subject variances and degrees of
-freedom, so ``rsatoolbox.vis.plot_model_comparison`` (:func:`plot_hypotheses`)
-draws exactly these tests.  The calibration of these tests against simulated
-learners (false-positive rate, power) is measured by
+freedom, so ``rsatoolbox.vis.plot_model_comparison`` can draw exactly these
+tests (:func:`rsa_lineardyn.plot_hypotheses` draws them from the tables).  The
+calibration of these tests against simulated learners (false-positive rate, power) is measured by
 ``benchmarks/calibration.py``.
 """
 
@@ -66,17 +66,17 @@ from .._validation import (
     resolve_random_state,
     UNSET,
 )
-from .baselines import feature_rdms, unit_stage_means
-from .crossval import TIE_TOL, jackknife, noise_ceiling, percentile, run_cv, static_scores, t_summary, unit_folds
+from .baselines import feature_rdms, feature_weights, unit_stage_means
+from .crossval import TIE_TOL, fold_network, jackknife, noise_ceiling, percentile, run_cv, static_scores, t_summary, unit_folds
 from ..representations.descriptors import condition_key, with_condition_labels
-from .design import Candidates, _as_rdms, _lam_values, check_labelled, check_n_widths, make_design
+from .design import Candidates, _as_rdms, _lam_values, _theta, check_labelled, check_n_widths, make_design
 from .scorer import (STAGE_SCALES, Rows, check_score_memory, missing_note, resolve_stage_scale, score_rows,
                      unit_matrix_check)
 from ..models.network import DegeneracyWarning, LinearNetworkModel
 from ..dynamics.task import Task
 
 __all__ = ["width_models", "regime_models", "feature_rdms", "evaluate_hypotheses", "compare_widths",
-           "compare_regimes", "HypothesisResult", "plot_hypotheses"]
+           "compare_regimes", "HypothesisResult"]
 
 _BASELINES = ("modes", "features", None)
 _CORRECTIONS = ("holm", "bonferroni", "none")
@@ -256,9 +256,10 @@ class _Network:
 class _Fixed:
     kind = "fixed"
 
-    def __init__(self, name, vector):
+    def __init__(self, name, vector, model=None):
         self.name = name
         self.vector = vector
+        self.model = model  # the user's rsatoolbox model itself
 
 
 class _Feature:
@@ -314,7 +315,7 @@ def _as_hypotheses(hypotheses, task, data_rdms):
             out.append(_Network(str(name), group, grid))
         elif len(group) == 1 and isinstance(group[0], ModelFixed) or (len(group) == 1 and group[0].n_param == 0):
             m = group[0]
-            out.append(_Fixed(str(name if name is not None else m.name), _fixed_vector(m, data_rdms)))
+            out.append(_Fixed(str(name if name is not None else m.name), _fixed_vector(m, data_rdms), m))
         else:
             raise InputTypeError(
                 f"hypothesis {name!r}: only LinearNetworkModels (fitted here, inside each training fold) and "
@@ -385,7 +386,17 @@ class HypothesisResult:
         parameters; feature weights for the baseline).
     result : rsatoolbox.inference.Result
         The same evaluations, variances and ``dof`` as an rsatoolbox Result
-        (for ``plot_model_comparison``, ``summary()``).
+        (for ``plot_model_comparison``, ``summary()``).  Its models are the real
+        ones, fitted on all units (for several stages: at the last stage; every
+        stage is in ``fits``).
+    fits : pandas.DataFrame
+        Every hypothesis fitted on all units, one row per stage: ``model,
+        stage, theta, object``.  ``object`` is a fitted copy of the
+        :class:`~rsa_lineardyn.LinearNetworkModel` (``theta_`` set:
+        ``object.predict_rdm()`` is the fitted RDM), the feature baseline as an
+        rsatoolbox ``ModelWeighted`` with its weights in ``theta``, or the
+        user's fixed model.  The crossvalidated scores come from fits inside
+        each training fold (``folds``), never from these.
     messages : list of str
     settings : dict
     """
@@ -698,10 +709,78 @@ def _result(a, hyps, design, rows, tensors, cv):
                     n_boot=a.n_boot, ci=a.ci, baseline=a.baseline, baseline_weights=a.baseline_weights,
                     stage_scale=a.stage_scale_used, correction=a.correction, random_state=a.random_state,
                     draws=draws, time_bounds=(design.t_lo, design.t_hi))
-    result = _rsatoolbox_result(hyps, S, J, a.method, nc_lo, nc_hi, a.data_rdms.n_cond)
+    fitted = _fitted_models(a, hyps, design, rows, tensors)
+    result = _rsatoolbox_result(hyps, S, J, a.method, nc_lo, nc_hi, [f[-1]["object"] for f in fitted])
+    fits = pd_records([r for f in fitted for r in f])
     return HypothesisResult(table=table, pairwise=pairwise, unit_scores=unit_scores, folds=folds_df, result=result,
-                            messages=a.messages, settings=settings, seed=a.random_state, random_state=a.random_state,
-                            hypotheses=hyps)
+                            fits=fits, messages=a.messages, settings=settings, seed=a.random_state,
+                            random_state=a.random_state, hypotheses=hyps)
+
+
+def pd_records(records):
+    import pandas as pd
+
+    return pd.DataFrame(records, columns=["model", "stage", "theta", "object"])
+
+
+def _fitted_models(a, hyps, design, rows, tensors):
+    """Every hypothesis fitted on all units, one record per stage: ``model, stage, theta, object``.
+
+    A network hypothesis: its best candidate on all units (width, ``lam``, scale) with the time of each stage, as a
+    copy of the :class:`LinearNetworkModel` whose ``theta_`` is set (so ``predict_rdm()`` gives the fitted RDM).
+    The feature baseline: an rsatoolbox ``ModelWeighted`` over the feature RDMs, ``theta`` its non-negative weights
+    (per stage when they are free per stage).  A fixed model: the user's own object.
+    """
+    ones = np.ones(rows.unit.size)
+    all_units = np.ones(rows.n_units)
+    means = None
+    out = []
+    for j, h in enumerate(hyps):
+        if h.kind == "network":
+            recs = _fitted_network(h, tensors[j], ones, design, rows)
+        elif h.kind == "fixed":
+            recs = [dict(model=h.name, stage=st, theta=None, object=h.model) for st in design.stages]
+        else:
+            if means is None:
+                means = unit_stage_means(design.data, design.stage_of, rows.rdm_unit, rows.n_units, design.K)
+            coef = np.atleast_2d(feature_weights(h.F, means, all_units, a.method, stacked=rows.shared,
+                                                 per_stage=h.per_stage))
+            model = _feature_model(h, a.data_rdms)
+            recs = [dict(model=h.name, stage=st, theta=coef[min(k, coef.shape[0] - 1)].copy(), object=model)
+                    for k, st in enumerate(design.stages)]
+        out.append(recs)
+    return out
+
+
+def _fitted_network(h, R, w, design, rows):
+    import copy
+
+    _, choice = fold_network(R, w, design, rows, np.empty(0, dtype=int))
+    recs = []
+    for k, st in enumerate(design.stages):
+        if choice is None:  # no finite score: the template, unfitted
+            recs.append(dict(model=h.name, stage=st, theta=None, object=h.models[0]))
+            continue
+        c, g_path = choice
+        model = h.cands.model_of(c)
+        time = float(design.times[int(g_path[k]), k])
+        theta = _theta(model, float(h.cands.lam[c]), float(h.cands.log10_scale[c]),
+                       np.log10(time) if time > 0 else float(design.lt[0]))
+        fitted = copy.copy(model)  # shares the prediction engine; only theta_ differs
+        fitted.theta_ = theta
+        recs.append(dict(model=h.name, stage=st, theta=theta, object=fitted))
+    return recs
+
+
+def _feature_model(h, data_rdms):
+    """The feature baseline as an rsatoolbox ``ModelWeighted`` over its RDMs (in the data's condition order)."""
+    from rsatoolbox.model import ModelWeighted
+    from rsatoolbox.rdm import RDMs
+
+    rdms = RDMs(np.asarray(h.F, dtype=float), dissimilarity_measure="squared euclidean",
+                rdm_descriptors={"feature": list(h.feature_names)},
+                pattern_descriptors={k: list(v) for k, v in data_rdms.pattern_descriptors.items()})
+    return ModelWeighted(h.name, rdms)
 
 
 def pd_frame(S, names, unit_names):
@@ -876,13 +955,11 @@ def _at_edge(h, c, g_path, design):
     return edge
 
 
-def _rsatoolbox_result(hyps, S, J, method, nc_lo, nc_hi, n_cond):
-    """An rsatoolbox Result with our per-unit evaluations, the jackknife covariance of the means and dof."""
+def _rsatoolbox_result(hyps, S, J, method, nc_lo, nc_hi, models):
+    """An rsatoolbox Result with the real (fitted) models, our per-unit evaluations, the jackknife covariance of
+    the means and dof."""
     from rsatoolbox.inference import Result
-    from rsatoolbox.model import ModelFixed
 
-    n_pairs = n_cond * (n_cond - 1) // 2
-    stand_ins = [ModelFixed(h.name, np.zeros(n_pairs)) for h in hyps]
     ok = np.all(np.isfinite(S), axis=1) & np.all(np.isfinite(J), axis=1)
     n = int(ok.sum())
     if n >= 2:
@@ -894,7 +971,7 @@ def _rsatoolbox_result(hyps, S, J, method, nc_lo, nc_hi, n_cond):
     nc = np.array([[nc_lo], [nc_hi]])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return Result(stand_ins, ev, method, "crossvalidation over units", nc, variances=cov, dof=max(n - 1, 1),
+        return Result(list(models), ev, method, "crossvalidation over units", nc, variances=cov, dof=max(n - 1, 1),
                       n_rdm=None, n_pattern=None)
 
 
@@ -1036,46 +1113,3 @@ def _split_group(task, h, rtol=1e-6):
             "benchmarks/calibration.py parts d and f, stages t = 3, 6, 9: power of rich vs lazy (large lam) 0.72 / "
             f"0.75 with 8 / 16 subjects at N_h = 3, which cuts such a group, 0.78 / 0.95 at N_h = 4). {fix} does "
             "not cut it.")
-
-
-def plot_hypotheses(result, **kwargs):
-    """Bar plot of a :class:`HypothesisResult` (``rsatoolbox.vis.plot_model_comparison``), marks from its tables.
-
-    The bars, error bars (SEM: the jackknife standard error over units) and noise-ceiling band are rsatoolbox's,
-    drawn from the Result that carries this package's per-unit variances and degrees of freedom.  The pairwise
-    marks are drawn here from ``result.pairwise["significant"]`` (family-wise corrected, as in the table), not from
-    rsatoolbox's own pairwise tests, so the figure and the table always agree.  Keyword arguments go to
-    ``plot_model_comparison`` (its own pairwise testing is switched off).  Returns its ``(fig, ax, ax2)``.
-    """
-    from rsatoolbox.vis import plot_model_comparison
-
-    if not isinstance(result, HypothesisResult):
-        raise InputTypeError(f"`result` must be a HypothesisResult, got {type(result).__name__}.")
-    if "test_pair_comparisons" in kwargs or "multiple_pair_testing" in kwargs:
-        raise InputValueError("plot_hypotheses draws the pairwise marks from result.pairwise (corrected as in the "
-                              "table); test_pair_comparisons / multiple_pair_testing cannot be set.")
-    kwargs.setdefault("sort", False)
-    if kwargs["sort"]:
-        raise InputValueError("plot_hypotheses keeps the table's model order (sort=False).")
-    fig, ax, ax2 = plot_model_comparison(result.result, test_pair_comparisons=False, **kwargs)
-    _pair_marks(ax, result)
-    return fig, ax, ax2
-
-
-def _pair_marks(ax, result):
-    """A bracket above the bars for every significant pair of ``result.pairwise`` (the table's own column)."""
-    names = list(result.table["model"])
-    sig = result.pairwise[result.pairwise["significant"]]
-    if sig.empty:
-        return
-    top = float(np.nanmax(result.table["ci_high"].to_numpy(dtype=float)))
-    lo, hi = ax.get_ylim()
-    step = 0.06 * (hi - lo)
-    y = max(top, float(np.nanmax(result.table["noise_ceiling_upper"]))) + step
-    for r in sig.itertuples():
-        i, j = names.index(r.model_a), names.index(r.model_b)
-        ax.plot([i, i, j, j], [y - step / 3, y, y, y - step / 3], color="k", lw=0.8)
-        y += step
-    ax.set_ylim(lo, max(hi, y + step / 2))
-    ax.text(0.0, 1.0, f"brackets: pairs with {result.settings['correction']}-corrected p < "
-                      f"{1 - result.settings['ci']:.2g}", transform=ax.transAxes, fontsize=7, va="bottom")

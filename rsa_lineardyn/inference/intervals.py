@@ -190,108 +190,142 @@ def _intervals_table(space, est, boot, alt, profs, h_best, ci, flat_tol, nh_widt
     profs : dict param -> profile along the parameter's grid (within width ``h_best``).
     boot_profs : list of such dicts, one per bootstrap sample over units (group fits), or None.
     """
+    from types import SimpleNamespace
+
     from scipy.stats import norm
 
     q = (1 - ci) / 2
-    z = float(norm.ppf(1 - q))
+    ctx = SimpleNamespace(space=space, boot=boot, alt=alt, profs=profs, h_best=h_best, ci=ci, q=q,
+                          z=float(norm.ppf(1 - q)), flat_tol=flat_tol, start_mode=start_mode, other_init=other_init,
+                          no_boot_reason=no_boot_reason, boot_profs=boot_profs)
     rows = []
     for p in space.names:
-        e = float(est[p])
-        reasons = []
         if p == "n_hidden":
-            grid = np.asarray(nh_widths, float)
-            if grid.size == 1:
-                rows.append(dict(parameter=p, estimate=e, low=e, high=e, level=ci, determined=True,
-                                 reason="fixed by the user"))
-                continue
-            if len(widths_equiv) > 1:
-                reasons.append(f"flat profile: widths {widths_equiv} fit within {flat_tol:g} of the best")
-            if boot is None:
-                lo, hi = np.nan, np.nan
-                reasons.append(no_boot_reason)
-            else:
-                b = boot[p].to_numpy(float)
-                lo = min(float(np.quantile(b, q, method="inverted_cdf")), e)
-                hi = max(float(np.quantile(b, 1 - q, method="inverted_cdf")), e)
-                frac = float(np.mean(b == e))
-                if frac < MAJORITY:
-                    reasons.append(f"bootstrap majority {frac:.0%} < {MAJORITY:.0%} for n_hidden = {int(e)}")
-                if grid.size > 2 and lo <= grid.min() and hi >= grid.max():
-                    reasons.append("bootstrap spread over all searched widths")
-            if alt is not None and alt.get(p) is not None and alt[p] != e:
-                if start_mode == "widen":
-                    lo, hi = (min(lo, alt[p]), max(hi, alt[p])) if np.isfinite(lo) else (lo, hi)
-                reasons.append(f"depends on the assumed start: init={other_init!r} gives n_hidden = {int(alt[p])}")
-            rows.append(dict(parameter=p, estimate=e, low=lo, high=hi, level=ci, determined=not reasons,
-                             reason="; ".join(reasons) if reasons else _ok_reason(p, boot, e)))
-            continue
-        grid = space.grid(p, int(h_best))
-        xe = space.to_axis(p, e)
-        gmin, gmax = float(grid.min()), float(grid.max())
-        span_range = gmax - gmin
-        prof = profs.get(p)
-        if prof is not None and np.isfinite(prof).any():
-            pspan = float(np.nanmax(prof) - np.nanmin(prof[np.isfinite(prof)]))
-            if pspan < flat_tol:
-                reasons.append(f"flat profile: the score varies by {pspan:.2g} < {flat_tol:g} over the searched "
-                               f"{p} range [{_fmt(space.from_axis(p, gmin))}, {_fmt(space.from_axis(p, gmax))}]")
-        elif prof is not None:
-            reasons.append("flat profile: the score is undefined over the searched range")
-        if grid.size > 1:
-            nearest = grid[int(np.argmin(np.abs(grid - xe)))]
-            if nearest in (grid[0], grid[-1]):
-                edge = "lower" if nearest == grid[0] else "upper"
-                reasons.append(f"at the {edge} edge of the searched {p} range "
-                               f"[{_fmt(space.from_axis(p, gmin))}, {_fmt(space.from_axis(p, gmax))}]")
-        if boot is None:
-            lo = hi = np.nan
-            reasons.append(no_boot_reason)
+            rows.append(_width_row(ctx, float(est[p]), np.asarray(nh_widths, float), widths_equiv))
         else:
-            b = space.to_axis(p, boot[p].to_numpy(float))
-            b = b[np.isfinite(b)]
-            lo = min(float(np.quantile(b, q)), xe) if b.size else xe
-            hi = max(float(np.quantile(b, 1 - q)), xe) if b.size else xe
-            lo = max(lo - _half_step(grid, lo, -1), gmin)
-            hi = min(hi + _half_step(grid, hi, +1), gmax)
-        if np.isfinite(lo) and prof is not None and np.isfinite(prof).any() and grid.size == prof.size:
-            # Profile set: every grid value whose profile score is not clearly below the best -- within flat_tol,
-            # or within z bootstrap standard deviations of its own shortfall (max(prof_b) - prof_b(x) over the
-            # bootstrap over units; a test inversion that sees how consistently the data prefer the best).  The
-            # bootstrap of the argmax alone misses flat or skewed profiles (lam at -1: 57-60% coverage).
-            short = np.nanmax(prof) - prof
-            tol = np.full(grid.size, flat_tol)
-            if boot_profs:
-                B = np.array([bp[p] for bp in boot_profs if p in bp and np.size(bp[p]) == grid.size], dtype=float)
-                if B.shape[0] > 1:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore", RuntimeWarning)
-                        sd = np.nanstd(np.nanmax(B, axis=1, keepdims=True) - B, axis=0, ddof=1)
-                    tol = np.maximum(tol, z * np.where(np.isfinite(sd), sd, 0.0))
-            near = grid[np.isfinite(prof) & (short <= tol)]
-            if near.size:
-                lo_p = max(float(near.min()) - _half_step(grid, float(near.min()), -1), gmin)
-                hi_p = min(float(near.max()) + _half_step(grid, float(near.max()), +1), gmax)
-                lo, hi = min(lo, lo_p), max(hi, hi_p)
-        if alt is not None and alt.get(p) is not None and np.isfinite(alt[p]):
-            xa = space.to_axis(p, alt[p])
-            outside = not (np.isfinite(lo) and lo <= xa <= hi)
-            if outside:
-                reasons.append(f"depends on the assumed start: init={other_init!r} gives {p} = {_fmt(alt[p])}")
-            if start_mode == "widen" and np.isfinite(lo):
-                lo, hi = min(lo, xa), max(hi, xa)
-        if np.isfinite(lo) and span_range > 0 and (hi - lo) > SPREAD_FRACTION * span_range:
-            reasons.append(f"bootstrap interval spans {100 * (hi - lo) / span_range:.0f}% of the searched range")
-        elif np.isfinite(lo) and span_range > 0 and p != "offset" and (lo <= gmin or hi >= gmax):
-            # the data bound the parameter on one side only (e.g. late times of a converged network all look alike)
-            side = "upper" if hi >= gmax else "lower"
-            reasons.append(f"the interval reaches the {side} edge of the searched range: only a one-sided bound")
-        lo_v = space.from_axis(p, lo) if np.isfinite(lo) else np.nan
-        hi_v = space.from_axis(p, hi) if np.isfinite(hi) else np.nan
-        if np.isfinite(lo_v):  # containment is exact, not up to rounding of the log/exp round trip
-            lo_v, hi_v = min(lo_v, e), max(hi_v, e)
-        rows.append(dict(parameter=p, estimate=e, low=lo_v, high=hi_v, level=ci, determined=not reasons,
-                         reason="; ".join(reasons) if reasons else _ok_reason(p, boot, e)))
+            rows.append(_continuous_row(ctx, p, float(est[p])))
     return rows
+
+
+def _width_row(ctx, e, grid, widths_equiv):
+    """The interval row of ``n_hidden``: bootstrap quantiles of the chosen width and its majority."""
+    p, reasons = "n_hidden", []
+    if grid.size == 1:
+        return dict(parameter=p, estimate=e, low=e, high=e, level=ctx.ci, determined=True, reason="fixed by the user")
+    if len(widths_equiv) > 1:
+        reasons.append(f"flat profile: widths {widths_equiv} fit within {ctx.flat_tol:g} of the best")
+    if ctx.boot is None:
+        lo, hi = np.nan, np.nan
+        reasons.append(ctx.no_boot_reason)
+    else:
+        b = ctx.boot[p].to_numpy(float)
+        lo = min(float(np.quantile(b, ctx.q, method="inverted_cdf")), e)
+        hi = max(float(np.quantile(b, 1 - ctx.q, method="inverted_cdf")), e)
+        frac = float(np.mean(b == e))
+        if frac < MAJORITY:
+            reasons.append(f"bootstrap majority {frac:.0%} < {MAJORITY:.0%} for n_hidden = {int(e)}")
+        if grid.size > 2 and lo <= grid.min() and hi >= grid.max():
+            reasons.append("bootstrap spread over all searched widths")
+    alt = ctx.alt
+    if alt is not None and alt.get(p) is not None and alt[p] != e:
+        if ctx.start_mode == "widen":
+            lo, hi = (min(lo, alt[p]), max(hi, alt[p])) if np.isfinite(lo) else (lo, hi)
+        reasons.append(f"depends on the assumed start: init={ctx.other_init!r} gives n_hidden = {int(alt[p])}")
+    return dict(parameter=p, estimate=e, low=lo, high=hi, level=ctx.ci, determined=not reasons,
+                reason="; ".join(reasons) if reasons else _ok_reason(p, ctx.boot, e))
+
+
+def _continuous_row(ctx, p, e):
+    """The interval row of ``lam``, a time parameter or the scale: bootstrap quantiles joined with the profile
+    set, widened by the other start when asked; the reasons it is not determined."""
+    space = ctx.space
+    grid = space.grid(p, int(ctx.h_best))
+    xe = space.to_axis(p, e)
+    gmin, gmax = float(grid.min()), float(grid.max())
+    prof = ctx.profs.get(p)
+    reasons = _shape_reasons(ctx, p, grid, xe, prof)
+    if ctx.boot is None:
+        lo = hi = np.nan
+        reasons.append(ctx.no_boot_reason)
+    else:
+        b = space.to_axis(p, ctx.boot[p].to_numpy(float))
+        b = b[np.isfinite(b)]
+        lo = min(float(np.quantile(b, ctx.q)), xe) if b.size else xe
+        hi = max(float(np.quantile(b, 1 - ctx.q)), xe) if b.size else xe
+        lo = max(lo - _half_step(grid, lo, -1), gmin)
+        hi = min(hi + _half_step(grid, hi, +1), gmax)
+    if np.isfinite(lo) and prof is not None and np.isfinite(prof).any() and grid.size == prof.size:
+        near = _profile_set(ctx, p, grid, prof)
+        if near.size:
+            lo = min(lo, max(float(near.min()) - _half_step(grid, float(near.min()), -1), gmin))
+            hi = max(hi, min(float(near.max()) + _half_step(grid, float(near.max()), +1), gmax))
+    alt = ctx.alt
+    if alt is not None and alt.get(p) is not None and np.isfinite(alt[p]):
+        xa = space.to_axis(p, alt[p])
+        if not (np.isfinite(lo) and lo <= xa <= hi):
+            reasons.append(f"depends on the assumed start: init={ctx.other_init!r} gives {p} = {_fmt(alt[p])}")
+        if ctx.start_mode == "widen" and np.isfinite(lo):
+            lo, hi = min(lo, xa), max(hi, xa)
+    reasons += _spread_reasons(p, lo, hi, gmin, gmax)
+    lo_v = space.from_axis(p, lo) if np.isfinite(lo) else np.nan
+    hi_v = space.from_axis(p, hi) if np.isfinite(hi) else np.nan
+    if np.isfinite(lo_v):  # containment is exact, not up to rounding of the log/exp round trip
+        lo_v, hi_v = min(lo_v, e), max(hi_v, e)
+    return dict(parameter=p, estimate=e, low=lo_v, high=hi_v, level=ctx.ci, determined=not reasons,
+                reason="; ".join(reasons) if reasons else _ok_reason(p, ctx.boot, e))
+
+
+def _shape_reasons(ctx, p, grid, xe, prof):
+    """Why the profile alone says the estimate is not determined: flat, undefined, or at a grid edge."""
+    space, reasons = ctx.space, []
+    gmin, gmax = float(grid.min()), float(grid.max())
+    if prof is not None and np.isfinite(prof).any():
+        pspan = float(np.nanmax(prof) - np.nanmin(prof[np.isfinite(prof)]))
+        if pspan < ctx.flat_tol:
+            reasons.append(f"flat profile: the score varies by {pspan:.2g} < {ctx.flat_tol:g} over the searched "
+                           f"{p} range [{_fmt(space.from_axis(p, gmin))}, {_fmt(space.from_axis(p, gmax))}]")
+    elif prof is not None:
+        reasons.append("flat profile: the score is undefined over the searched range")
+    if grid.size > 1:
+        nearest = grid[int(np.argmin(np.abs(grid - xe)))]
+        if nearest in (grid[0], grid[-1]):
+            edge = "lower" if nearest == grid[0] else "upper"
+            reasons.append(f"at the {edge} edge of the searched {p} range "
+                           f"[{_fmt(space.from_axis(p, gmin))}, {_fmt(space.from_axis(p, gmax))}]")
+    return reasons
+
+
+def _profile_set(ctx, p, grid, prof):
+    """Grid values whose profile score is not clearly below the best.
+
+    Within ``flat_tol``, or within z bootstrap standard deviations of its own shortfall (max(prof_b) - prof_b(x)
+    over the bootstrap over units; a test inversion that sees how consistently the data prefer the best).  The
+    bootstrap of the argmax alone misses flat or skewed profiles (lam at -1: 57-60% coverage).
+    """
+    short = np.nanmax(prof) - prof
+    tol = np.full(grid.size, ctx.flat_tol)
+    if ctx.boot_profs:
+        B = np.array([bp[p] for bp in ctx.boot_profs if p in bp and np.size(bp[p]) == grid.size], dtype=float)
+        if B.shape[0] > 1:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                sd = np.nanstd(np.nanmax(B, axis=1, keepdims=True) - B, axis=0, ddof=1)
+            tol = np.maximum(tol, ctx.z * np.where(np.isfinite(sd), sd, 0.0))
+    return grid[np.isfinite(prof) & (short <= tol)]
+
+
+def _spread_reasons(p, lo, hi, gmin, gmax):
+    """The interval is wider than SPREAD_FRACTION of the range, or bounded on one side only."""
+    span_range = gmax - gmin
+    if not (np.isfinite(lo) and span_range > 0):
+        return []
+    if (hi - lo) > SPREAD_FRACTION * span_range:
+        return [f"bootstrap interval spans {100 * (hi - lo) / span_range:.0f}% of the searched range"]
+    if p != "offset" and (lo <= gmin or hi >= gmax):
+        # the data bound the parameter on one side only (e.g. late times of a converged network all look alike)
+        side = "upper" if hi >= gmax else "lower"
+        return [f"the interval reaches the {side} edge of the searched range: only a one-sided bound"]
+    return []
 
 
 def _ok_reason(p, boot, e):

@@ -67,8 +67,6 @@ from .._validation import (
     AssumptionError,
     InputTypeError,
     InputValueError,
-    check_1d,
-    check_bounds,
     check_choice,
     check_memory,
     check_times,
@@ -81,11 +79,13 @@ from .._validation import (
     MAX_GRID,
     MAX_WIDTH,
     check_path,
-    SCALE_RANGE,
 )
 from ..representations.descriptors import LABEL_KEYS
 from .engines import _AlignedEngine, _AverageEngine, mode_strengths
 from ..dynamics.initialization import check_feasible
+from .network_io import _SavingMixin
+from .network_items import _ItemsMixin
+from .network_params import _ParamsMixin
 from .notices import ConditionOrderWarning, DegeneracyWarning, UndefinedFitWarning
 from .random_starts import _RandomStartEngine
 from .single_fit import _DataScorer, _grid_axis, fit_linear_network
@@ -324,7 +324,7 @@ _NTK_CHUNK_ELEMENTS = 1 << 20
 # ----------------------------------------------------------------------------
 # the model
 # ----------------------------------------------------------------------------
-class LinearNetworkModel(Model):
+class LinearNetworkModel(_ItemsMixin, _ParamsMixin, _SavingMixin, Model):
     """rsatoolbox model: RDM of a two-layer linear network's representation over training time.
 
     Parameters
@@ -411,7 +411,9 @@ class LinearNetworkModel(Model):
     param_names : list of str
     bounds : list of (float, float)
     default_theta : ndarray
-        Used by ``predict(None)`` until :meth:`fit` sets ``theta_``.
+        A starting point of the parameters (mid-range time, lam 0 when free): pass it as ``theta`` to predict
+        before fitting.  ``predict(None)`` on an unfitted model raises :class:`~rsa_lineardyn.NotFittedError`
+        (rsatoolbox's ``eval_fixed`` calls it so: it would silently score an arbitrary parameter set).
     labels : list of str
         Condition labels of the prediction (``"feature:item"`` for the NTK).
     theta_ : ndarray or None
@@ -508,155 +510,13 @@ class LinearNetworkModel(Model):
         self._full = _Selection(self, np.arange(len(self.labels)))
         self.degenerate_ = self._check_degeneracy()
 
-    # -- items ------------------------------------------------------------
-    def _setup_items(self, item_order, label_descriptor):
-        task = self.task
-        self.label_key = "item"
-        self.item_order_given = item_order is not None
-        if isinstance(item_order, RDMs):
-            key = _find_label_key(item_order, label_descriptor, "item_order")
-            self.label_key = key
-            labels = [str(x) for x in item_order.pattern_descriptors[key]]
-            if self.representation == "ntk":
-                labels = _ntk_items(labels, task)
-        elif item_order is None:
-            if label_descriptor not in ("auto", None):
-                self.label_key = str(label_descriptor)
-            labels = list(task.labels)
-        else:
-            if isinstance(item_order, str):
-                raise InputTypeError("`item_order` must be a sequence of item labels, not a single string.")
-            if label_descriptor not in ("auto", None):
-                self.label_key = str(label_descriptor)
-            labels = [str(x) for x in item_order]
-        if len(set(labels)) != len(labels):
-            raise InputValueError("`item_order` must name each item once; it has repeated labels.")
-        pos = {lab: i for i, lab in enumerate(task.labels)}
-        missing = [lab for lab in labels if lab not in pos]
-        if missing:
-            raise InputValueError(
-                f"`item_order` names item(s) {missing[:5]} that the task does not have; the task's labels are "
-                f"{list(task.labels[:8])}{' ...' if task.P > 8 else ''}. Give the Task the same labels as your data."
-            )
-        if len(labels) < 3:
-            raise InputValueError(f"`item_order` must contain at least 3 items for an RDM comparison, got {len(labels)}.")
-        items = np.array([pos[lab] for lab in labels], dtype=int)
-        self.items = items
-        if self.representation == "ntk":
-            P = task.P
-            self._cond_index = np.array([o * P + i for o in range(task.n_out) for i in items], dtype=int)
-            self.labels = [f"{f}:{task.labels[i]}" for f in task.feature_names for i in items]
-        else:
-            self._cond_index = items
-            self.labels = [task.labels[i] for i in items]
-        self.pattern_descriptors = {"index": np.arange(len(self.labels)), "item": np.array(self.labels)}
-        if self.label_key != "item":
-            self.pattern_descriptors[self.label_key] = np.array(self.labels)
-
-    # -- parameters ---------------------------------------------------------
-    def _make_bounds(self, lam_bounds, t_bounds, sc_bounds):
-        task = self.task
-        s = task.singular_values
-        s_max = float(s[0]) if s.size and s[0] > 0 else 1.0
-        m = min(task.n_in, self.n_hidden, task.n_out)
-        rel = s[:m][s[:m] > 1e-12 * s_max]
-        s_min = float(rel[-1]) if rel.size else s_max
-        out = []
-        if self.lam is None:
-            lam_max = 4.0 * s_max
-            lo = -lam_max if self.n_hidden <= task.n_in else 0.0
-            hi = lam_max if self.n_hidden <= task.n_out else 0.0
-            if lam_bounds is not None:
-                lo, hi = _check_bounds(lam_bounds, "lam_bounds")
-                check_lam(lo, "lam_bounds[0]"), check_lam(hi, "lam_bounds[1]")
-                if lo < 0 and self.n_hidden > task.n_in or hi > 0 and self.n_hidden > task.n_out:
-                    lo = 0.0 if self.n_hidden > task.n_in else lo
-                    hi = 0.0 if self.n_hidden > task.n_out else hi
-                    if lo > hi:
-                        raise InputValueError(f"`lam_bounds` contains no feasible lam for n_hidden = {self.n_hidden}.")
-            out.append((lo, hi))
-        if t_bounds is None:
-            a0 = self.scale**2
-            lo_t = 1e-3 * self.tau / s_max
-            hi_t = self.tau * (np.log(max(s_max / a0, np.e)) + 10.0) / (2.0 * s_min)
-            t_bounds = (np.log10(lo_t), np.log10(hi_t))
-        lo_t, hi_t = _check_bounds(t_bounds, "log10_time_bounds")
-        if hi_t >= 308:
-            raise InputValueError(
-                f"`log10_time_bounds` = ({lo_t:g}, {hi_t:g}) must stay below 308 (10**308 is the largest finite time)."
-            )
-        out.append((lo_t, hi_t))
-        if self.fit_scale:
-            if sc_bounds is None:
-                sc_bounds = (np.log10(self.scale) - 2.0, np.log10(self.scale) + 1.0)
-            lo_s, hi_s = _check_bounds(sc_bounds, "log10_scale_bounds")
-            lim = np.log10(SCALE_RANGE)
-            if not (lim[0] < lo_s and hi_s < lim[1]):
-                raise InputValueError(
-                    f"`log10_scale_bounds` = ({lo_s:g}, {hi_s:g}) must lie inside ({lim[0]:g}, {lim[1]:g}): scales "
-                    f"outside {SCALE_RANGE} overflow or underflow (each mode starts at scale**2)."
-                )
-            out.append((lo_s, hi_s))
-        return out
-
-    def _unpack(self, theta):
-        """theta -> (lam, scale, time), validated."""
-        if theta is None:
-            theta = self.theta_ if self.theta_ is not None else self.default_theta
-        th = check_1d(theta, "theta", what=f"numbers {self.param_names}",
-                      empty_hint=f"give {self.n_param} numbers {self.param_names}")
-        if th.size != self.n_param:
-            raise InputValueError(
-                f"`theta` must have {self.n_param} entries {self.param_names}, got {th.size}."
-            )
-        if not np.all(np.isfinite(th)):
-            raise InputValueError(f"`theta` must be finite, got {th.tolist()}.")
-        i = 0
-        if self.lam is None:
-            lam = check_lam(float(th[0]), "theta[lam]")
-            check_feasible(self.task.n_in, self.n_hidden, self.task.n_out, lam)
-            i = 1
-        else:
-            lam = self.lam
-        with np.errstate(over="ignore"):
-            time = 10.0 ** th[i]
-            scale = 10.0 ** th[i + 1] if self.fit_scale else self.scale
-        if not np.isfinite(time):
-            raise InputValueError(
-                f"`theta`: log10_time = {th[i]:g} gives an infinite time; it must be below 308 (use "
-                "rl.fixed_point for the end of learning)."
-            )
-        lim = np.log10(SCALE_RANGE)
-        if self.fit_scale and not lim[0] < th[i + 1] < lim[1]:
-            raise InputValueError(
-                f"`theta`: log10_scale = {th[i + 1]:g} must lie inside ({lim[0]:g}, {lim[1]:g}); scales outside "
-                f"{SCALE_RANGE} overflow or underflow (each mode starts at scale**2)."
-            )
-        return lam, scale, time
-
-    def params(self, theta=None):
-        """The parameters ``theta`` stands for, by name: ``{"lam", "time", "scale"}``.
-
-        ``theta=None`` reads ``theta_`` from the last :meth:`fit`, else
-        ``default_theta``.  Fixed parameters (``lam=...`` at construction,
-        ``scale`` without ``fit_scale``) are reported with their fixed values;
-        ``time`` is in units of ``tau`` (``10 ** log10_time``).
-
-        Examples
-        --------
-        >>> import numpy as np, rsa_lineardyn as rl
-        >>> task = rl.Task(np.eye(3) * np.sqrt(3), np.diag([3., 2, 1]) * np.sqrt(3))
-        >>> rl.LinearNetworkModel(task, n_hidden=2).params([0.5, 1.0])
-        {'lam': 0.5, 'time': 10.0, 'scale': 0.1}
-        """
-        lam, scale, time = self._unpack(theta)
-        return {"lam": float(lam), "time": float(time), "scale": float(scale)}
 
     # -- predictions ----------------------------------------------------------
     def predict(self, theta=None):
         """Predicted dissimilarity vector (rsatoolbox's upper-triangle order) at ``theta``.
 
-        ``theta=None`` uses ``theta_`` from the last :meth:`fit`, else ``default_theta``.
+        ``theta=None`` uses ``theta_`` from the last :meth:`fit`; on an unfitted model it raises
+        :class:`~rsa_lineardyn.NotFittedError` (pass ``theta``, e.g. ``default_theta``).
         Results are cached per parameter set.
         """
         lam, scale, time = self._unpack(theta)
@@ -700,9 +560,16 @@ class LinearNetworkModel(Model):
         )
 
     def predict_times(self, times, theta=None):
-        """Dissimilarity vectors at several times (other parameters from ``theta``), shape (T, npairs)."""
-        lam, scale, _ = self._unpack(theta)
+        """Dissimilarity vectors at several times (other parameters from ``theta``), shape (T, npairs).
+
+        With ``lam`` fixed at construction and no ``fit_scale``, the times are the only free parameter and
+        ``theta`` may stay ``None`` on an unfitted model.
+        """
         times = check_times(times, "times")  # (np.inf: the end of learning)
+        if theta is None and self.theta_ is None and self.lam is not None and not self.fit_scale:
+            lam, scale = self.lam, self.scale
+        else:
+            lam, scale, _ = self._unpack(theta)
         return self._full.vectors(lam, scale, times)
 
     # -- fitting ---------------------------------------------------------------
@@ -718,53 +585,6 @@ class LinearNetworkModel(Model):
         """The prediction machinery for the model's conditions ``rows`` (see :meth:`selection`)."""
         return _Selection(self, rows)
 
-    def selection(self, data, pattern_idx=None, pattern_descriptor=None):
-        """Rows of the model's conditions that match ``data`` (rsatoolbox's subsampling rules), checked by label."""
-        if pattern_idx is None or pattern_descriptor is None:
-            rows = np.arange(len(self.labels))
-        else:
-            if pattern_descriptor not in self.pattern_descriptors:
-                raise InputValueError(
-                    f"`pattern_descriptor` = {pattern_descriptor!r} is not a pattern descriptor of the model's "
-                    f"predictions (it has {sorted(self.pattern_descriptors)}). Build the model with "
-                    "item_order=<data RDMs> so it carries the data's label descriptor."
-                )
-            desc = np.asarray(self.pattern_descriptors[pattern_descriptor])
-            values = pattern_idx if isinstance(pattern_idx, (list, tuple, np.ndarray)) else [pattern_idx]
-            rows = np.sort(np.concatenate([np.flatnonzero(desc == v) for v in values]).astype(int))
-        if not isinstance(data, RDMs):
-            raise InputTypeError(f"`data` must be rsatoolbox.rdm.RDMs, got {type(data).__name__}.")
-        if data.n_cond != rows.size:
-            n_task = self.task.P * (self.task.n_out if self.representation == "ntk" else 1)
-            unit = "conditions (feature:item pairs)" if self.representation == "ntk" else "items"
-            if data.n_cond > n_task:
-                raise InputValueError(
-                    f"the data RDMs have {data.n_cond} conditions but the model's task has only {n_task} {unit} "
-                    f"({list(self.task.labels[:5])}{' ...' if self.task.P > 5 else ''}): a model predicts only its "
-                    "task's items, so no item_order can match. Build the model on the task the data's conditions "
-                    "were measured on, or select the data's conditions that are items of this task."
-                )
-            raise InputValueError(
-                f"the data RDMs have {data.n_cond} conditions but the model predicts {rows.size} "
-                f"(items {self.labels[:5]}...). Build the model with item_order=<data RDMs> (or the data's labels)."
-            )
-        key = None
-        for k in (self.label_key,) + _LABEL_KEYS:
-            if k in data.pattern_descriptors:
-                key = k
-                break
-        if key is not None:
-            got = [str(x) for x in data.pattern_descriptors[key]]
-            want = [self.labels[r] for r in rows]
-            if got != want:
-                bad = next(i for i, (g, w) in enumerate(zip(got, want)) if g != w)
-                raise InputValueError(
-                    f"the data's conditions do not match the model's predictions by label: condition {bad} is "
-                    f"{got[bad]!r} in the data (pattern descriptor {key!r}) but {want[bad]!r} in the model. "
-                    "rsatoolbox's calc_rdm sorts conditions; build the model with item_order=<data RDMs> so "
-                    "predictions follow the data's order."
-                )
-        return rows
 
     def score_times(self, data, log10_times, *, lam=None, scale=None, method="corr", pattern_idx=None,
                     pattern_descriptor=None, sigma_k=None, rows=None):
@@ -810,112 +630,12 @@ class LinearNetworkModel(Model):
             warnings.warn(msg, DegeneracyWarning, stacklevel=3)
         return group
 
-    # -- saving ------------------------------------------------------------------
-    def to_dict(self):
-        """A dict that rsatoolbox's ``load_results`` reads back (as ``ModelFixed``) and ours restores fully."""
-        spec = {
-            "X": self.task.X, "Y": self.task.Y,
-            "labels": np.array(self.task.labels), "feature_names": np.array(self.task.feature_names),
-            "task_name": self.task.name,
-            "n_hidden": self.n_hidden, "representation": self.representation, "measure": self.measure,
-            "lam": "free" if self.lam is None else float(self.lam),
-            "scale": self.scale, "fit_scale": int(self.fit_scale), "init": self.init, "tau": self.tau,
-            "item_order": np.array([self.task.labels[i] for i in self.items]), "label_key": self.label_key,
-            "n_draws": self.n_draws, "seed": self.seed, "rcond": self.rcond,
-            "degeneracy_rtol": self.degeneracy_rtol,
-            "bounds": np.array(self.bounds, dtype=float),
-            "theta": "none" if self.theta_ is None else np.asarray(self.theta_, dtype=float),
-        }
-        rdm = self.predict_rdm(None).to_dict()
-        return {"rdm": rdm, "name": self.name, "type": "ModelFixed", "rsa_lineardyn": spec}
-
-    @classmethod
-    def from_dict(cls, model_dict):
-        """Rebuild a model from :meth:`to_dict` output (also after an hdf5 or pickle round trip)."""
-        spec = model_dict.get("rsa_lineardyn") if isinstance(model_dict, dict) else None
-        if spec is None:
-            raise InputValueError("`model_dict` was not written by LinearNetworkModel.to_dict (no 'rsa_lineardyn' key).")
-        if not isinstance(spec, dict):
-            raise InputTypeError(f"`model_dict['rsa_lineardyn']` must be a dict, got {type(spec).__name__}.")
-        try:
-            return cls._from_spec(model_dict, spec)
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-            raise InputValueError(
-                f"`model_dict` is not a complete LinearNetworkModel.to_dict() record ({type(exc).__name__}: "
-                f"{str(exc)[:200]}); it was damaged or written by another version. Re-save the model with to_dict()."
-            ) from None
-
-    @classmethod
-    def _from_spec(cls, model_dict, spec):
-        g = lambda k: _scalar(spec[k])  # noqa: E731
-        task = Task(np.asarray(spec["X"]), np.asarray(spec["Y"]), labels=[str(x) for x in spec["labels"]],
-                    feature_names=[str(x) for x in spec["feature_names"]], name=str(g("task_name")))
-        lam = g("lam")
-        lam = None if isinstance(lam, str) else float(lam)
-        bounds = np.asarray(spec["bounds"], dtype=float)
-        i = 0
-        lam_b = None
-        if lam is None:
-            lam_b = tuple(bounds[0])
-            i = 1
-        t_b = tuple(bounds[i])
-        fit_scale = bool(int(g("fit_scale")))
-        sc_b = tuple(bounds[i + 1]) if fit_scale else None
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DegeneracyWarning)
-            model = cls(task, int(g("n_hidden")), str(g("representation")), str(g("measure")), lam=lam,
-                        scale=float(g("scale")), fit_scale=fit_scale, init=str(g("init")), tau=float(g("tau")),
-                        item_order=[str(x) for x in spec["item_order"]], label_descriptor=str(g("label_key")),
-                        n_draws=int(g("n_draws")), seed=int(g("seed")), rcond=float(g("rcond")),
-                        lam_bounds=lam_b, log10_time_bounds=t_b, log10_scale_bounds=sc_b,
-                        name=str(_scalar(model_dict["name"])), degeneracy_rtol=float(g("degeneracy_rtol")))
-        theta = spec["theta"]
-        if not isinstance(_scalar(theta), str):
-            model.theta_ = np.atleast_1d(np.asarray(theta, dtype=float))
-        return model
 
     def __repr__(self):
         lam = "free" if self.lam is None else f"{self.lam:g}"
         return (f"LinearNetworkModel({self.name!r}, n_hidden={self.n_hidden}, representation={self.representation!r}, "
                 f"measure={self.measure!r}, init={self.init!r}, lam={lam}, scale={self.scale:g}, "
                 f"P={len(self.items)}, params={self.param_names})")
-
-
-def _scalar(v):
-    if isinstance(v, np.ndarray) and v.ndim == 0:
-        return v.item()
-    if isinstance(v, bytes):
-        return v.decode()
-    return v
-
-
-def _check_bounds(b, name):
-    return check_bounds(b, name)
-
-
-def _find_label_key(rdms, label_descriptor, name):
-    keys = list(rdms.pattern_descriptors)
-    if label_descriptor not in ("auto", None):
-        if label_descriptor not in rdms.pattern_descriptors:
-            raise InputValueError(f"`label_descriptor` = {label_descriptor!r} is not a pattern descriptor of `{name}`; it has {keys}.")
-        return label_descriptor
-    for k in _LABEL_KEYS:
-        if k in rdms.pattern_descriptors:
-            return k
-    raise InputValueError(
-        f"`{name}` has no item labels among its pattern descriptors {keys}; expected one of {list(_LABEL_KEYS)}. "
-        "Pass label_descriptor='<your key>' or give the labels as a list."
-    )
-
-
-def _ntk_items(labels, task):
-    """Item labels from NTK condition labels 'feature:item' (in order of first appearance)."""
-    items = []
-    for lab in labels:
-        item = lab.split(":", 1)[1] if ":" in lab else lab
-        if item not in items:
-            items.append(item)
-    return items
 
 
 # ----------------------------------------------------------------------------

@@ -223,8 +223,6 @@ def fit_linear_network(model, data, method="corr", pattern_idx=None, pattern_des
     ndarray (model.n_param,)
         In the order of ``model.param_names``.
     """
-    from scipy.optimize import minimize_scalar
-
     _check_model(model)
     check_comparison_method(method)
     sel = model._selection_of(model.selection(data, pattern_idx, pattern_descriptor))
@@ -236,40 +234,8 @@ def fit_linear_network(model, data, method="corr", pattern_idx=None, pattern_des
     names = model.param_names
     bounds = dict(zip(names, model.bounds))
 
-    def grids_in(box, n_t, n_l, n_s, coarse):
-        g = {}
-        lo, hi = box["log10_time"]
-        g["log10_time"] = np.linspace(lo, hi, n_t) if hi > lo else np.array([lo])
-        if "lam" in box:
-            lo, hi = box["lam"]
-            g["lam"] = _lam_grid(lo, hi, n_l) if coarse else (np.linspace(lo, hi, n_l) if hi > lo else np.array([lo]))
-        else:
-            g["lam"] = np.array([model.lam])
-        if "log10_scale" in box:
-            lo, hi = box["log10_scale"]
-            g["log10_scale"] = np.linspace(lo, hi, n_s) if hi > lo else np.array([lo])
-        else:
-            g["log10_scale"] = np.array([np.log10(model.scale)])
-        return g
-
-    def search(g):
-        sc = np.empty((g["lam"].size, g["log10_scale"].size, g["log10_time"].size))
-        tt = 10.0 ** g["log10_time"]
-        for i, lam in enumerate(g["lam"]):
-            for j, ls in enumerate(g["log10_scale"]):
-                sc[i, j] = scorer(sel.vectors(float(lam), 10.0**ls, tt))
-        i, j, k = np.unravel_index(np.argmax(sc), sc.shape)
-        return sc[i, j, k], {"lam": i, "log10_scale": j, "log10_time": k}
-
-    def cell(g, idx):
-        box = {}
-        for p in names:
-            v, q = g[p], idx[p]
-            box[p] = (v[max(q - 1, 0)], v[min(q + 1, v.size - 1)])
-        return box
-
-    g = grids_in(bounds, n_times, n_lam, n_scale, coarse=True)
-    best, idx = search(g)
+    g = _grids_in(model, bounds, n_times, n_lam, n_scale, coarse=True)
+    best, idx = _grid_search(scorer, sel, g)
     if not np.isfinite(best):
         # rsatoolbox's contract: a fitter returns parameters for every training set.  Inside its
         # bootstrap_crossval a resampled fold can hold only condition pairs the model cannot tell apart
@@ -286,32 +252,81 @@ def fit_linear_network(model, data, method="corr", pattern_idx=None, pattern_des
         return np.array(model.default_theta, dtype=float)
     point = {p: g[p][idx[p]] for p in ("lam", "log10_scale", "log10_time")}
     if refine:
-        box = cell(g, idx)
-        g2 = grids_in(box, 17, 9, 5, coarse=False)
-        best2, idx2 = search(g2)
-        if best2 > best:
-            best, point = best2, {p: g2[p][idx2[p]] for p in ("lam", "log10_scale", "log10_time")}
-            box = cell(g2, idx2)
-        else:
-            box = {p: (max(box[p][0], point[p] - 0.5 * (box[p][1] - box[p][0])),
-                       min(box[p][1], point[p] + 0.5 * (box[p][1] - box[p][0]))) for p in names}
-        for p in names:
-            lo, hi = box[p]
-            if not hi > lo:
-                continue
-
-            def objective(x, p=p):
-                q = dict(point)
-                q[p] = x
-                v = scorer(sel.vectors(float(q["lam"]), 10.0 ** q["log10_scale"], np.array([10.0 ** q["log10_time"]])))[0]
-                return -v if np.isfinite(v) else np.inf
-
-            res = minimize_scalar(objective, bounds=(lo, hi), method="bounded",
-                                  options={"xatol": 1e-6 * max(1.0, hi - lo)})
-            if res.success and np.isfinite(res.fun) and -res.fun > best:
-                best = -res.fun
-                point[p] = float(res.x)
+        point = _refine(model, scorer, sel, g, idx, best, point)
     return np.array([point[p] for p in names], dtype=float)
+
+
+_AXES = ("lam", "log10_scale", "log10_time")
+
+
+def _grids_in(model, box, n_t, n_l, n_s, coarse):
+    """Grids of the parameters inside ``box`` (fixed parameters: their one value)."""
+    g = {}
+    lo, hi = box["log10_time"]
+    g["log10_time"] = np.linspace(lo, hi, n_t) if hi > lo else np.array([lo])
+    if "lam" in box:
+        lo, hi = box["lam"]
+        g["lam"] = _lam_grid(lo, hi, n_l) if coarse else (np.linspace(lo, hi, n_l) if hi > lo else np.array([lo]))
+    else:
+        g["lam"] = np.array([model.lam])
+    if "log10_scale" in box:
+        lo, hi = box["log10_scale"]
+        g["log10_scale"] = np.linspace(lo, hi, n_s) if hi > lo else np.array([lo])
+    else:
+        g["log10_scale"] = np.array([np.log10(model.scale)])
+    return g
+
+
+def _grid_search(scorer, sel, g):
+    """Best score on the grid ``g`` and its indices (all times of one (lam, scale) in one vectorised call)."""
+    sc = np.empty((g["lam"].size, g["log10_scale"].size, g["log10_time"].size))
+    tt = 10.0 ** g["log10_time"]
+    for i, lam in enumerate(g["lam"]):
+        for j, ls in enumerate(g["log10_scale"]):
+            sc[i, j] = scorer(sel.vectors(float(lam), 10.0**ls, tt))
+    i, j, k = np.unravel_index(np.argmax(sc), sc.shape)
+    return sc[i, j, k], {"lam": i, "log10_scale": j, "log10_time": k}
+
+
+def _cell(names, g, idx):
+    """The grid cell around the optimum: the neighbours of its index along every free parameter."""
+    box = {}
+    for p in names:
+        v, q = g[p], idx[p]
+        box[p] = (v[max(q - 1, 0)], v[min(q + 1, v.size - 1)])
+    return box
+
+
+def _refine(model, scorer, sel, g, idx, best, point):
+    """A finer grid in the optimum's cell, then a bounded 1-D search along each free parameter."""
+    from scipy.optimize import minimize_scalar
+
+    names = model.param_names
+    box = _cell(names, g, idx)
+    g2 = _grids_in(model, box, 17, 9, 5, coarse=False)
+    best2, idx2 = _grid_search(scorer, sel, g2)
+    if best2 > best:
+        best, point = best2, {p: g2[p][idx2[p]] for p in _AXES}
+        box = _cell(names, g2, idx2)
+    else:
+        box = {p: (max(box[p][0], point[p] - 0.5 * (box[p][1] - box[p][0])),
+                   min(box[p][1], point[p] + 0.5 * (box[p][1] - box[p][0]))) for p in names}
+    for p in names:
+        lo, hi = box[p]
+        if not hi > lo:
+            continue
+
+        def objective(x, p=p):
+            q = dict(point)
+            q[p] = x
+            v = scorer(sel.vectors(float(q["lam"]), 10.0 ** q["log10_scale"], np.array([10.0 ** q["log10_time"]])))[0]
+            return -v if np.isfinite(v) else np.inf
+
+        res = minimize_scalar(objective, bounds=(lo, hi), method="bounded", options={"xatol": 1e-6 * max(1.0, hi - lo)})
+        if res.success and np.isfinite(res.fun) and -res.fun > best:
+            best = -res.fun
+            point[p] = float(res.x)
+    return point
 
 
 def compare_model(model, data, theta=None, method="corr", pattern_idx=None, pattern_descriptor=None,

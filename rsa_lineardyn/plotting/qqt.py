@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import InputTypeError, check_positive_int
-from .dynamics.trajectory import Trajectory
+from .._validation import InputTypeError, check_positive_int
+from ..dynamics.trajectory import Trajectory
 
 __all__ = ["plot_qqt_entries", "plot_qqt_key", "qqt_entry_colors", "qqt_entry_names"]
 
