@@ -223,13 +223,3 @@ def test_snapshot_with_a_lost_run_and_subjects_missing_conditions(tree):
     f = rl.fit_rdms(bad, tree, n_hidden=[2], **FAST)
     assert np.isfinite(f.best["score"])
     assert any("missing dissimilarities" in m for m in f.messages)
-
-
-def test_a_model_too_large_to_build_is_refused_with_the_estimate():
-    """1000 one-hot items: the random engine's pair basis would need ~11 GiB; refused before allocating."""
-    P = 1000
-    task = rl.Task(np.eye(P) * np.sqrt(P), np.random.default_rng(0).standard_normal((30, P)))
-    with pytest.raises(ValueError, match=r"pair basis .* GiB .* fewer conditions"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", rl.DegeneracyWarning)
-            rl.LinearNetworkModel(task, n_hidden=2)

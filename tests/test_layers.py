@@ -127,3 +127,32 @@ def test_the_rule_is_written_in_the_package_docstring():
     doc = rsa_lineardyn.__doc__
     assert "dynamics" in doc and "inference" in doc and "lower" in doc
 
+
+
+# ---------------------------------------------------------------------------- units a reader can hold
+MAX_FUNCTION_LINES, MAX_CLASS_LINES = 80, 300
+
+
+def _code_lines(node):
+    """Lines of a function or class without its docstrings (a class: also its methods' docstrings)."""
+    n = node.end_lineno - node.lineno + 1
+    for sub in ast.walk(node):
+        if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and sub.body:
+            first = sub.body[0]
+            if isinstance(first, ast.Expr) and isinstance(getattr(first, "value", None), ast.Constant) and isinstance(
+                    first.value.value, str):
+                if sub is node or isinstance(node, ast.ClassDef):
+                    n -= first.end_lineno - first.lineno + 1
+    return n
+
+
+def test_units_a_reader_can_hold():
+    too_big = []
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _code_lines(node) > MAX_FUNCTION_LINES:
+                too_big.append(f"{module}.{node.name}: function of {_code_lines(node)} lines")
+            elif isinstance(node, ast.ClassDef) and _code_lines(node) > MAX_CLASS_LINES:
+                too_big.append(f"{module}.{node.name}: class of {_code_lines(node)} lines")
+    assert too_big == [], "split these (no function over ~80 lines, no class over ~300, docstrings not counted): " + (
+        "; ".join(too_big))

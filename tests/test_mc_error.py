@@ -16,7 +16,7 @@ import pytest
 import rsa_lineardyn as rl
 from rsa_lineardyn.models.engines import mode_strengths
 from rsa_lineardyn.dynamics.initialization import balanced_factors
-from rsa_lineardyn.models.random_starts import _RandomStartEngine
+from rsa_lineardyn.models.random_starts import _RandomStartEngine, _group_mean_matrix
 
 EARLY = np.array([1e-3, 1e-2, 0.1])  # times t * s_max
 MID, LATE = np.array([1.0]), np.array([10.0])
@@ -100,7 +100,7 @@ def test_signal_free_control_is_the_closed_form(lam):
     h = 3 if lam <= 0 else 2
     eng = _RandomStartEngine(task, h, "hidden", 1e-10, 4, 7)
     s = np.array([0.0, 0.05, 0.7, 4.0, np.inf])
-    c = eng._controls(lam, 0.4, s, "in")[0]
+    c = eng._controls(lam, 0.4, s, "in")[0][..., eng.in_groups]  # one column per group: back to the modes
     Vm, _, A, _ = eng._base_draws()
     m = min(task.n_in, h, task.n_out)
     for d in range(A.shape[0]):
@@ -111,7 +111,7 @@ def test_signal_free_control_is_the_closed_form(lam):
         if lam < 0:
             d1[:, m:] = -lam
         full = d1 @ (Vm[d][:, :h] ** 2).T
-        want = (full - full.mean(axis=1, keepdims=True)) @ eng._S_in
+        want = (full - full.mean(axis=1, keepdims=True)) @ _group_mean_matrix(eng.in_groups)
         np.testing.assert_allclose(c[d], want, rtol=0, atol=1e-12 * np.max(np.abs(full)))
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from .._validation import InputTypeError, InputValueError
 from .design import _as_rdms
-from ..representations.similarity import _unit_scale
 from ..dynamics.task import Task
+from ..models.network import _PairBasis
+from ..representations.similarity import _unit_scale
 
 __all__ = ["feature_rdms"]
 
@@ -48,9 +51,10 @@ def feature_rdms(task, data_rdms, kind="modes"):
         coords = [Z[k] for k in range(r)]
         names = [f"mode {k + 1}" for k in range(r)]
         vecs = [(c[items][ia] - c[items][ib]) ** 2 for c in coords]
-        if Z.shape[0] > r:
+        if Z.shape[0] > r:  # one group of rows: summed in chunks of pairs (never (n_in - r) x n_pairs at once)
             rest = Z[r:][:, items]
-            vecs.append(np.sum((rest[:, ia] - rest[:, ib]) ** 2, axis=0))
+            vecs.append(_PairBasis(rest, np.zeros(rest.shape[0], dtype=int), ia, ib, euclidean=True).products(
+                np.ones((1, 1)))[0])
             names.append("outside the modes")
     else:
         vecs, names, seen = [], [], []
@@ -107,6 +111,19 @@ def unit_stage_means(data, stage_of, unit_of, n_units, K):
     return out
 
 
+_GRAM = []
+
+
+def _feature_gram(F):
+    """``(F F^T, row means of F)``, kept for the last ``F`` (the same features in every training fold: one
+    ``n_feat^2 x n_pairs`` product per test instead of one per fold)."""
+    if _GRAM and _GRAM[0][0]() is F:  # a weak reference: the cache does not keep F alive
+        return _GRAM[0][1]
+    out = (F @ F.T, F.mean(axis=1))
+    _GRAM[:] = [(weakref.ref(F), out)]
+    return out
+
+
 def feature_weights(F, means, counts, method, *, stacked, per_stage):
     """Non-negative feature weights (K, n_feat) maximising (approximately) the mean score of training units.
 
@@ -142,8 +159,7 @@ def feature_weights(F, means, counts, method, *, stacked, per_stage):
     if not np.any(T):
         return np.zeros((K, nf))
     # Gram matrix of the (centred) design: blocks F F^T, minus the mean part removed by centring
-    FF = F @ F.T
-    fbar = F.mean(axis=1)  # (nf,)
+    FF, fbar = _feature_gram(F)
     FT = T @ F.T  # (K, nf)
     if per_stage:
         G = np.kron(np.eye(K), FF)

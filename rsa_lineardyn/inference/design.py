@@ -275,17 +275,30 @@ def _rank_one_scores(model, prepared):
             or sel.duplicate.any()):
         return None
     Bsq, keep, method = sel.Bsq, prepared.keep, prepared.method
+    if Bsq is None:  # the group pair rows are too large to keep: score the predictions directly
+        return None
     J = Bsq.shape[0]
     for ref, kp, meth, factor in list(_FACTORS):
         full = ref()
         if (full is not None and meth == method and full.shape[0] >= J and full.shape[1] == Bsq.shape[1]
                 and np.array_equal(kp, keep) and np.array_equal(full[:J], Bsq)):
             RbT, rownorm, mean = factor
-            return _RankOneScores(Bsq, prepared, (RbT[:J, :J], rownorm[:J], mean[:J]))
+            return _GroupedScores(_RankOneScores(Bsq, prepared, (RbT[:J, :J], rownorm[:J], mean[:J])), sel)
     factor = _rank_one_factor(Bsq, keep, method)
     _FACTORS.append((weakref.ref(Bsq), keep.copy(), method, factor))
     del _FACTORS[:-_N_FACTORS]
-    return _RankOneScores(Bsq, prepared, factor)
+    return _GroupedScores(_RankOneScores(Bsq, prepared, factor), sel)
+
+
+class _GroupedScores:
+    """:class:`~rsa_lineardyn.representations.similarity._RankOneScores` on a selection's group pair rows, fed the engine's weights."""
+
+    def __init__(self, scores, sel):
+        self.scores, self.sel = scores, sel
+
+    def score(self, w):
+        """Scores (T, n_rows) for the engine's rank-one weights ``w`` (T, J)."""
+        return self.scores.score(self.sel.group_weights(w))
 
 
 _CONTROLLER = None

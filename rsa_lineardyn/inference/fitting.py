@@ -53,11 +53,10 @@ from .design import (
     check_labelled,
     make_candidates,
     make_design,
-    score_tensor,
 )
 from .settings import TIME_MAPS, DataReading, Execution, Resampling, TimeGrid
 from .scorer import (STAGE_SCALES, DataStats, StackedStats, candidate_boot_scores, check_score_memory,
-                     missing_note, resolve_stage_scale, score_rows, stacked_stats)
+                     condition_boot_tensor, missing_note, resolve_stage_scale, score_rows, stacked_stats)
 from .intervals import FLAT_TOL, _IV_COLS, _intervals_table, _Space, format_interval
 from .intervals import MAJORITY, SPREAD_FRACTION  # noqa: F401  (rl.fitting.*: fit_rdms's docstring names them)
 from ..representations.similarity import _FAST, _PreparedData, score_matrix
@@ -868,16 +867,15 @@ def _assemble(search, messages, *, best, table, widths_df, subjects_df, boot, in
 def _condition_boot_tensor(search):
     """Score tensor under ``n_boot`` bootstrap samples of conditions (pair weights): (B, n_rdm, C, G)."""
     s, n_cond = search.s, search.data_rdms.n_cond
-    ia, ib_ = np.triu_indices(n_cond, k=1)
     draws = s.resampling.rng.integers(0, n_cond, size=(s.resampling.n_boot, n_cond))
     counts = np.stack([np.bincount(d, minlength=n_cond) for d in draws]).astype(float)
-    pair_ws = counts[:, ia] * counts[:, ib_]
     kw = dict(n_jobs=s.run.n_jobs, backend=s.run.backend, progress=s.run.progress, what="fit_rdms bootstrap")
     if search.stats is not None:
         unit_of = _unit_of(search.rdm_design)
-        return candidate_boot_scores(search.rdm_design, search.cands, s.method, pair_ws, unit_of,
+        return candidate_boot_scores(search.rdm_design, search.cands, s.method, counts, unit_of,
                                      int(unit_of.max()) + 1, **kw)
-    return score_tensor(search.design, search.cands, s.method, s.sigma_k, pair_weights=pair_ws, **kw)
+    # rank-one models: moments of their pair rows under every sample, then each candidate from those
+    return condition_boot_tensor(search.design, search.cands, s.method, s.sigma_k, counts, **kw)
 
 
 def _other_init(init):

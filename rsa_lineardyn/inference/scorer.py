@@ -35,12 +35,12 @@ import warnings
 import numpy as np
 
 from .._validation import InputValueError, check_memory
-from .design import _one_blas_thread, _run_jobs, _theta, score_tensor
+from .design import _one_blas_thread, _run_jobs, _score_group, _theta, score_tensor
 from ..models.network import DegeneracyWarning
 from ..representations.similarity import _unit_scale
 
 __all__ = ["STAGE_SCALES", "resolve_stage_scale", "Rows", "DataStats", "StackedStats", "stacked_stats",
-           "static_unit_scores"]
+           "static_unit_scores", "BootMoments", "boot_pair_weights", "condition_boot_tensor"]
 
 STAGE_SCALES = ("auto", "shared", "separate")
 STACKABLE = ("corr", "cosine")
@@ -300,17 +300,65 @@ def _group_boot_scores(design, model, lams, log10_scales, datas, unit_of, n_unit
     return out
 
 
-def candidate_boot_scores(design, candidates, method, pair_ws, unit_of, n_units, *, n_jobs=1, backend=None,
+def candidate_boot_scores(design, candidates, method, counts, unit_of, n_units, *, n_jobs=1, backend=None,
                           progress=False, what="bootstrap"):
-    """Stacked unit scores of every candidate under each row of pair weights ``pair_ws`` (B, n_pairs):
-    (B, n_units, C, G) -- a bootstrap over conditions without rebuilding any prediction."""
+    """Stacked unit scores of every candidate under each condition-bootstrap sample (counts (B, n_cond)):
+    (B, n_units, C, G) -- a bootstrap over conditions without rebuilding any prediction.
+
+    Rank-one models are scored from :class:`BootMoments` of their group pair rows (:func:`_stacked_boot_group`);
+    others from :class:`DataStats` per sample on the explicit pair weights (sized first).
+    """
     from joblib import delayed
 
-
-    datas = [DataStats(design.data, method, w, _groups(design)) for w in pair_ws]
-    jobs = [delayed(_group_boot_scores)(design, model, lams, lss, datas, unit_of, n_units)
-            for model, lams, lss in candidates.groups]
+    jobs, moments, datas = [], [], None
+    groups = _groups(design)
+    for model, lams, lss in candidates.groups:
+        rows = _rank_one_rows(model, design, method, len(counts))
+        if rows is None:
+            if datas is None:
+                _check_pair_weights(counts, model, what)
+                datas = [DataStats(design.data, method, w, groups) for w in boot_pair_weights(np.asarray(counts))]
+            jobs.append(delayed(_group_boot_scores)(design, model, lams, lss, datas, unit_of, n_units))
+            continue
+        mom = _shared_moments(moments, rows, counts, design, method, groups)
+        jobs.append(delayed(_stacked_boot_group)(design, model, lams, lss, mom, unit_of, n_units))
     return np.concatenate(_run_jobs(jobs, n_jobs, backend, progress, what), axis=2)
+
+
+def _stacked_boot_group(design, model, lams, log10_scales, mom, unit_of, n_units):
+    """Stacked unit scores of one rank-one group under every sample, from its :class:`BootMoments`.
+
+    Per sample the per-RDM statistics of :class:`StackedStats` follow from the moments' weighted sums: ``zy =
+    Wvd - Wv Wd / s``, ``z2 = Wvv - Wv^2 / s``, the weighted means ``m``, ``e`` from the unweighted ones plus
+    ``Wv / s``, ``Wd / s`` (``corr``; zero for ``cosine``, whose sums are uncentred).  (B, n_units, C, G).
+    """
+    from types import SimpleNamespace
+
+    idx = design.inv[:, design.stage_of]  # (G, n_rdm)
+    cols = np.arange(design.n_rdm)
+    ones = np.ones(design.n_rdm)
+    B, C = mom.counts.shape[0], len(lams) * len(log10_scales)
+    out = np.empty((B, n_units, C, idx.shape[0]))
+    c = 0
+    with _one_blas_thread(), warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", DegeneracyWarning)
+        for lam in lams:
+            for ls in log10_scales:
+                lam_, scale_, _ = model._unpack(_theta(model, lam, ls))
+                w = model._engine.rank_one(lam_, scale_, design.uniq, model.tau)[0]
+                (Wv, Wvv, Wvd), mean = mom.sums(model._full.group_weights(w))
+                for b in range(B):
+                    s = mom.sw[b]
+                    zy = Wvd[b] - Wv[b][:, None] * mom.Wd[b][None, :] / s if mom.centre else Wvd[b]
+                    z2 = Wvv[b] - Wv[b] ** 2 / s if mom.centre else Wvv[b]
+                    m = mean + Wv[b] / s if mom.centre else np.zeros_like(mean)
+                    data = SimpleNamespace(e=(mom.dmean + mom.Wd[b] / s) if mom.centre else np.zeros(design.n_rdm),
+                                           y2=mom.Wdd[b] - mom.Wd[b] ** 2 / s if mom.centre else mom.Wdd[b],
+                                           s=np.full(design.n_rdm, s))
+                    st = StackedStats(zy[idx, cols].T[:, None], m[idx].T[:, None], z2[idx].T[:, None], data)
+                    out[b, :, c] = st.unit_scores(ones, unit_of, n_units)[:, 0]
+                c += 1
+    return out
 
 
 def check_score_memory(design, n_candidates, shared, *, n_boot_maps=0, what="fit_rdms"):
@@ -357,3 +405,252 @@ def missing_note(design, unit_of, n_units):
     return (f"missing dissimilarities (NaN) are left out of their own RDM's score: {int((~valid).any(axis=1).sum())} "
             f"of {design.n_rdm} RDMs have some; condition pairs per unit {min(per_unit)}-{max(per_unit)} of "
             f"{design.data.shape[1]} ({n_units} units)")
+
+
+# ----------------------------------------------------------------------------
+# the condition bootstrap: moments of the rank-one pair rows under every sample
+# ----------------------------------------------------------------------------
+#: Array elements per chunk of condition pairs in the bootstrap's weighted sums (~32 MB of temporaries).
+_BOOT_CHUNK_ELEMENTS = 1 << 22
+#: Bytes of :class:`BootMoments` arrays above which a model's bootstrap takes the explicit path.
+_BOOT_MOMENT_BYTES = 512 * 2**20
+#: Predictions with a centred norm at most this fraction of the size of their terms are bootstrapped directly.
+_BOOT_DIRECT = 1e-2
+
+
+def boot_pair_weights(counts):
+    """Pair weights (B, n_pairs) of condition-bootstrap samples with condition counts ``counts`` (B, n): the pair
+    ``(a, b)`` is held ``n_a n_b`` times by a resampled RDM (pairs of a condition with its own copy are dropped)."""
+    ia, ib = np.triu_indices(counts.shape[1], k=1)
+    return counts[:, ia] * counts[:, ib]
+
+
+class BootMoments:
+    """Weighted sums over the condition pairs under every bootstrap sample, for rank-one predictions.
+
+    A bootstrap sample of conditions with counts ``n_a`` weighs the pair ``(a, b)`` by ``W_p = n_a n_b``, and a
+    sample's ``corr``/``cosine`` scores need ``sum_p W_p v_p``, ``sum_p W_p v_p^2`` and ``sum_p W_p v_p d_p`` for
+    every prediction ``v`` and data RDM ``d``.  For a rank-one model the predictions are ``v = w @ Rows`` (the
+    selection's group pair rows ``Rows`` (G, n_pairs), :class:`rsa_lineardyn.models.network._PairBasis`, here with their
+    total as an extra first row, see :meth:`_coefficients`), so these sums
+    are ``w @ A1_b``, ``w M_b w^T`` and ``w @ A3_b`` with ``A1 = W Rows^T`` (B, G), ``M_b = Rows diag(W_b)
+    Rows^T`` (B, G, G) and ``A3`` (B, R, G): computed once per basis, in chunks of pairs (no (B, n_pairs) array),
+    then every candidate costs (B x G^2) instead of (B x n_pairs x R).  As in
+    :func:`rsa_lineardyn.representations.similarity._weighted_fast` the rows and the data are centred by their unweighted means first
+    (``corr``), against cancellation in the weighted variances.
+    """
+
+    def __init__(self, counts, data, method, rows=None, groups=None):
+        counts = np.asarray(counts, dtype=float)
+        d = np.asarray(data, dtype=float)
+        if groups is None:  # every RDM on its own scale (scored one by one)
+            d = _unit_scale(d, method)
+        else:  # one power of two per unit, as DataStats (stacked scores compare a unit's RDMs with each other)
+            d = d.copy()
+            for g in np.unique(groups):
+                d[groups == g] = _unit_scale(d[groups == g], method, common=True)
+        self.centre = method == "corr"
+        self.dmean = d.mean(axis=1) if self.centre else np.zeros(d.shape[0])
+        self.d = d - self.dmean[:, None]
+        self.counts = counts
+        self.ia, self.ib = np.triu_indices(counts.shape[1], k=1)
+        B, R = counts.shape[0], self.d.shape[0]
+        self.sw, self.Wd, self.Wdd = np.zeros(B), np.zeros((B, R)), np.zeros((B, R))
+        self.rows = None
+        if rows is not None:  # the total row first: near-isotropic weights are written w_ref * total + small parts
+            rows = np.concatenate([rows.sum(axis=0, keepdims=True), rows], axis=0)
+            self.mean = rows.mean(axis=1) if self.centre else np.zeros(rows.shape[0])
+            self.rows = rows
+            G = rows.shape[0]
+            self.A1, self.M, self.A3 = np.zeros((B, G)), np.zeros((B, G, G)), np.zeros((B, R, G))
+            self.RR = np.zeros((G, G))
+        for lo, hi, Wc in self._chunks(max(R, 0 if rows is None else rows.shape[0])):
+            dc = self.d[:, lo:hi]
+            self.sw += Wc.sum(axis=1)
+            self.Wd += Wc @ dc.T
+            self.Wdd += Wc @ (dc * dc).T
+            if rows is not None:
+                Rc = self._centred(lo, hi)
+                self.A1 += Wc @ Rc.T
+                self.M += (Wc[:, None, :] * Rc[None]) @ Rc.T
+                self.RR += Rc @ Rc.T
+                for r in range(R):
+                    self.A3[:, r] += (Wc * dc[r]) @ Rc.T
+        if rows is not None:
+            self.rownorm = np.sqrt(np.maximum(np.diagonal(self.RR), 0.0))
+            self.range = (rows[1:].min(axis=1), rows[1:].max(axis=1))
+
+    def _centred(self, lo, hi):
+        return self.rows[:, lo:hi] - self.mean[:, None]
+
+    def _chunks(self, k):
+        """``(lo, hi, W[:, lo:hi])`` over chunks of pairs, with temporaries of about ``B x k x chunk`` elements."""
+        B, n_pairs = self.counts.shape[0], self.ia.size
+        step = max(1, _BOOT_CHUNK_ELEMENTS // max(B * max(k, 1), 1))
+        for lo in range(0, n_pairs, step):
+            hi = min(lo + step, n_pairs)
+            yield lo, hi, self.counts[:, self.ia[lo:hi]] * self.counts[:, self.ib[lo:hi]]
+
+    def _direct_sums(self, V):
+        """``(Wv, Wvv, Wvd)`` of explicit predictions ``V`` (U, n_pairs), in chunks of pairs."""
+        if self.centre:
+            V = V - V.mean(axis=1, keepdims=True)
+        B, U, R = self.counts.shape[0], V.shape[0], self.d.shape[0]
+        Wv, Wvv, Wvd = np.zeros((B, U)), np.zeros((B, U)), np.zeros((B, U, R))
+        for lo, hi, Wc in self._chunks(R):
+            v = V[:, lo:hi]
+            Wv += Wc @ v.T
+            Wvv += Wc @ (v * v).T
+            vT = np.ascontiguousarray(v.T)
+            for r in range(R):
+                Wvd[:, :, r] += (Wc * self.d[r, lo:hi]) @ vT
+        return Wv, Wvv, Wvd
+
+    def _scores(self, Wv, Wvv, Wvd):
+        """Scores (B, U, R) from the weighted sums (as :func:`rsa_lineardyn.representations.similarity._weighted_fast`)."""
+        sw = self.sw[:, None]
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            if self.centre:
+                mv, md = Wv / sw, self.Wd / sw
+                cov = Wvd / sw[:, :, None] - mv[:, :, None] * md[:, None, :]
+                vv = np.maximum(Wvv / sw - mv**2, 0.0)
+                dd = np.maximum(self.Wdd / sw - md**2, 0.0)
+            else:
+                cov, vv, dd = Wvd, Wvv, self.Wdd
+            out = cov / np.sqrt(vv[:, :, None] * dd[:, None, :])
+        return np.where(np.isfinite(out), out, np.nan)
+
+    def scores(self, wg):
+        """Scores (B, U, R) of the predictions ``max(wg @ rows, 0)`` for group weights ``wg`` (U, G).
+
+        The weighted sums of squares are quadratic forms in ``wg``: their rounding is ``eps (sum_g |w_g| |Rc_g|)^2``,
+        so a prediction whose centred norm is far below that size (``|v_c| <= 1e-2 sum_g |w_g| |Rc_g|``: nearly
+        constant, e.g. near the isotropic start) is scored from the explicit prediction instead (relative
+        rounding then at most ~1e4 eps, below that of the explicit scores of such predictions, which lose
+        ``eps |v| / |v_c|`` in the centring); so are predictions with a negative pair (clipped at 0), weights that
+        are not finite, and near-perfect scores (the rules of :class:`rsa_lineardyn.representations.similarity._RankOneScores`).
+        """
+        return self._scores(*self.sums(wg)[0])
+
+    def sums(self, wg):
+        """``((Wv, Wvv, Wvd), mean)`` of the predictions ``max(wg @ rows, 0)``: weighted sums (B, U), (B, U),
+        (B, U, R) of the predictions centred by their unweighted means (``corr``; uncentred for ``cosine``), and
+        those means (U,).  Predictions that :meth:`scores` would score explicitly get explicit sums."""
+        wg = np.asarray(wg, dtype=float)
+        a = self._coefficients(wg)
+        with np.errstate(invalid="ignore", over="ignore"):
+            MW = self.M @ a.T  # (B, G + 1, U)
+            sums = [self.A1 @ a.T, np.einsum("bgu,ug->bu", MW, a), np.swapaxes(self.A3 @ a.T, 1, 2)]
+            out = self._scores(*sums)
+            nv = np.sqrt(np.maximum(np.einsum("ug,gh,uh->u", a, self.RR, a), 0.0))
+            direct = ~(nv > _BOOT_DIRECT * (np.abs(a) @ self.rownorm)) | ~np.all(np.isfinite(wg), axis=1)
+            direct |= np.any(np.abs(out) > 1.0 - 1e-9, axis=(0, 2)) | self._clipped(wg)
+        mean = a @ self.mean
+        if np.any(direct):
+            V = np.maximum(wg[direct] @ self.rows[1:], 0.0)
+            for x, y in zip(sums, self._direct_sums(V)):
+                x[:, direct] = y
+            mean[direct] = V.mean(axis=1) if self.centre else 0.0
+        return sums, mean
+
+    def _clipped(self, wg):
+        """Per prediction (U,): some pair of ``wg @ rows`` is negative (the prediction clips it at 0).
+
+        Negative weights (the Monte Carlo estimate of a mode that is not learned) need not make a negative
+        dissimilarity: a bound from the rows' ranges first, the prediction itself only where the bound fails."""
+        lo, hi = self.range
+        bound = np.where(wg < 0, wg * hi, wg * lo).sum(axis=1)
+        out = ~(bound >= 0)
+        for u in np.flatnonzero(out & np.all(np.isfinite(wg), axis=1)):
+            out[u] = np.min(wg[u] @ self.rows[1:]) < 0
+        return out
+
+    def _coefficients(self, wg):
+        """Coefficients (U, G + 1) of the rows ``[total; rows]`` for group weights ``wg``: ``w_ref`` on the total
+        row and ``wg - w_ref`` on the groups, with ``w_ref`` the median of ``wg`` weighted by the centred rows'
+        norms (for a near-isotropic ``wg`` the group terms are then small instead of cancelling each other: one-hot
+        items, whose total row is constant)."""
+        norms = self.rownorm[1:]
+        order = np.argsort(wg, axis=1)
+        cum = np.cumsum(norms[order], axis=1)
+        k = np.argmax(cum >= 0.5 * cum[:, -1:], axis=1)
+        ref = np.take_along_axis(wg, np.take_along_axis(order, k[:, None], axis=1), axis=1)  # (U, 1)
+        return np.concatenate([ref, wg - ref], axis=1)
+
+
+def _boot_group(design, model, lams, log10_scales, moments):
+    """Bootstrap score tensor of one rank-one group from its :class:`BootMoments`: (B, n_rdm, n_lam * n_scale, G)."""
+    idx = design.inv[:, design.stage_of]
+    out = np.empty((moments.counts.shape[0], design.n_rdm, len(lams) * len(log10_scales), idx.shape[0]))
+    c = 0
+    with _one_blas_thread(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegeneracyWarning)
+        for lam in lams:
+            for ls in log10_scales:
+                lam_, scale_, _ = model._unpack(_theta(model, lam, ls))
+                w = model._engine.rank_one(lam_, scale_, design.uniq, model.tau)[0]
+                S = moments.scores(model._full.group_weights(w))  # (B, U, R)
+                out[:, :, c, :] = np.take_along_axis(S, idx[None], axis=1).transpose(0, 2, 1)
+                c += 1
+    return out
+
+
+def _rank_one_rows(model, design, method, n_boot):
+    """The group pair rows of ``model``'s predictions when the bootstrap can use them, else ``None``.
+
+    Not when their :class:`BootMoments` (about ``n_boot x G^2`` numbers, and a copy of the rows) would exceed
+    :data:`_BOOT_MOMENT_BYTES` (tasks with hundreds of distinct singular values): the explicit path then."""
+    sel = getattr(model, "_full", None)
+    if (method not in STACKABLE or sel is None or not sel.fast or model.measure != "euclidean"
+            or sel.duplicate.any() or np.isnan(design.data).any()):
+        return None
+    rows = sel.Bsq
+    if rows is not None:
+        G = rows.shape[0] + 1
+        if 8.0 * (n_boot * G * (G + design.n_rdm + 1) + G * rows.shape[1]) > _BOOT_MOMENT_BYTES:
+            return None
+    return rows
+
+
+def condition_boot_tensor(design, candidates, method, sigma_k, counts, *, n_jobs=1, backend=None, progress=False,
+                          what="bootstrap"):
+    """Scores of every candidate under each condition-bootstrap sample (counts (B, n_cond)): (B, n_rdm, C, G).
+
+    Rank-one models (every representation but the NTK, squared-Euclidean predictions, ``corr``/``cosine``, no
+    missing data) are scored from :class:`BootMoments` of their group pair rows, shared by the models with the
+    same rows (all widths of ``init="random"``); others through
+    :func:`rsa_lineardyn.inference.design.score_tensor` on the explicit pair weights.
+    """
+    from joblib import delayed
+
+    moments, jobs, pair_ws = [], [], None
+    for model, lams, lss in candidates.groups:
+        rows = _rank_one_rows(model, design, method, len(counts))
+        if rows is None:
+            if pair_ws is None:
+                _check_pair_weights(counts, model, what)
+                pair_ws = boot_pair_weights(np.asarray(counts, dtype=float))
+            jobs.append(delayed(_score_group)(design, model, lams, lss, method, sigma_k, pair_ws))
+            continue
+        jobs.append(delayed(_boot_group)(design, model, lams, lss, _shared_moments(moments, rows, counts, design,
+                                                                                   method)))
+    return np.concatenate(_run_jobs(jobs, n_jobs, backend, progress, what), axis=2)
+
+
+def _shared_moments(moments, rows, counts, design, method, groups=None):
+    """The :class:`BootMoments` of ``rows`` from ``moments`` (a list of ``(rows, moments)``), made once."""
+    mom = next((m for r, m in moments if r.shape == rows.shape and np.array_equal(r, rows)), None)
+    if mom is None:
+        with _one_blas_thread():
+            mom = BootMoments(counts, design.data, method, rows, groups)
+        moments.append((rows, mom))
+    return mom
+
+
+def _check_pair_weights(counts, model, what):
+    """Refuse explicit bootstrap pair weights (samples x condition pairs) beyond the memory limit."""
+    B, n = np.shape(counts)
+    check_memory(4.0 * B * n * (n - 1) / 2,
+                 f"{what}'s pair weights for model {model.name!r} ({B:,} samples x {n * (n - 1) // 2:,} condition "
+                 "pairs, with the weighted scores' temporaries; models with squared-Euclidean rank-one predictions "
+                 "need none)", "Lower n_boot, use measure='euclidean' (not the NTK), or fewer conditions.")

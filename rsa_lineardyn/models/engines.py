@@ -14,7 +14,8 @@ two-layer linear network on a whitened task.
 * ``_AverageEngine`` (``init="average"``): the plain mean of the full
   Gram matrices over the same draws (reference; P x P per draw).
 
-The seeded draws of both random-start engines come from ``_base_draws`` here.
+The seeded draws of both random-start engines come from ``_base_draws`` in
+:mod:`rsa_lineardyn.models.draws`.
 
 All engines are pure numerical code: no rsatoolbox objects.
 """
@@ -22,11 +23,11 @@ All engines are pure numerical code: no rsatoolbox objects.
 from __future__ import annotations
 
 import warnings
-from collections import OrderedDict
 
 import numpy as np
 
-from ..dynamics.initialization import _assemble, _random_orthogonal, balanced_factors
+from ..dynamics.initialization import _assemble, balanced_factors
+from .draws import _base_draws, _DrawEngine, _lru_get, _lru_put  # noqa: F401  (_base_draws: importable from here)
 
 __all__ = ["mode_strengths"]
 
@@ -136,24 +137,6 @@ def mode_strengths(s, a0, lam, times, tau=1.0):
     return np.maximum(a, 0.0)
 
 
-def _lru_get(cache, key, stats=None, kind=None):
-    """``cache[key]`` marked most recently used, or ``None``; counts ``<kind>_hits`` / ``<kind>_misses`` in ``stats``."""
-    hit = cache.get(key)
-    if hit is not None:
-        cache.move_to_end(key)
-    if stats is not None:
-        stats[f"{kind}_{'hits' if hit is not None else 'misses'}"] += 1
-    return hit
-
-
-def _lru_put(cache, key, value, size):
-    """Store ``value`` under ``key``, evicting the least recently used entry beyond ``size``; returns ``value``."""
-    cache[key] = value
-    if len(cache) > size:
-        cache.popitem(last=False)
-    return value
-
-
 class _AlignedEngine:
     """Per-mode closed form for the task-aligned start: Gram = sum_j w_j(t) b_j b_j^T."""
 
@@ -227,54 +210,8 @@ class _AlignedEngine:
 
 
 # ----------------------------------------------------------------------------
-# seeded random lambda-balanced starts (also drawn by rsa_lineardyn.models.random_starts)
+# the plain mean over seeded random starts (reference)
 # ----------------------------------------------------------------------------
-def _base_draws(task, n_hidden, n_draws, seed, antithetic=False):
-    """Scale- and lam-free part ``(U, a, V, R)`` of ``n_draws`` successive ``balanced_init`` draws.
-
-    The same random stream as ``n_draws`` calls of
-    ``rl.balanced_init(n_in, n_hidden, n_out, lam, scale, seed=rng)`` with
-    ``rng = np.random.default_rng(seed)``: a draw at ``(lam, scale)`` is
-    ``_assemble(U, V, R, a * scale**2, lam, ...)``.
-
-    ``antithetic=True``: the first ``p = ceil(n_draws / 2)`` draws of that stream, then the antithetic partners
-    ``(-U, a, V, R)`` of the first ``n_draws - p`` of them (the start ``(W1, -W2)``: also lambda-balanced, with
-    the same balance, and equally likely, since the law of ``balanced_init`` is invariant under ``W2 -> -W2``).
-    Draw ``k < n_draws - p`` and draw ``k + p`` form a pair; every draw still has the law of ``balanced_init``.
-    """
-    h = n_hidden
-    rng = np.random.default_rng(seed)
-    base = []
-    if antithetic:
-        p = (n_draws + 1) // 2
-        base = _base_draws(task, n_hidden, p, seed)
-        return base + [(-U, a, V, R) for U, a, V, R in base[: n_draws - p]]
-    for _ in range(n_draws):
-        G1 = rng.standard_normal((h, task.n_in))
-        G2 = rng.standard_normal((task.n_out, h))
-        U, a, Vt = np.linalg.svd(G2 @ G1, full_matrices=True)
-        R = _random_orthogonal(h, rng, max(min(h, task.n_in), min(h, task.n_out)))  # thin: O(h) memory
-        base.append((U, a, Vt.T, R))
-    return base
-
-
-class _DrawEngine:
-    """What the engines over seeded random starts share: the settings and their LRU caches."""
-
-    def __init__(self, task, n_hidden, representation, rcond, n_draws, seed, cache_size, result_cache_size):
-        self.task = task
-        self.n_hidden = n_hidden
-        self.representation = representation
-        self.rcond = rcond
-        self.n_draws = n_draws
-        self.seed = seed
-        self._cache = OrderedDict()  # (lam, scale) -> per-draw factors / state
-        self._cache_size = cache_size
-        self._results = OrderedDict()  # (lam, scale, tau, times) -> results
-        self._result_cache_size = result_cache_size
-        self._spectra = OrderedDict()  # lam -> spectrum
-
-
 class _AverageEngine(_DrawEngine):
     """Mean Gram over seeded random lambda-balanced starts, each solved exactly; cached per (lam, scale).
 

@@ -68,6 +68,7 @@ from .._validation import (
     InputTypeError,
     InputValueError,
     check_choice,
+    check_memory,
     check_times,
     check_comparison_method,
     check_positive_int,
@@ -142,6 +143,87 @@ def _single_threaded(func):
 # ----------------------------------------------------------------------------
 # scoring a selection of conditions
 # ----------------------------------------------------------------------------
+#: Bytes of group pair rows a selection keeps (:class:`_PairBasis`); beyond it the rows are rebuilt per call.
+_PAIR_CACHE_BYTES = 256 * 2**20
+#: Array elements per chunk of condition pairs while building group pair rows (~32 MB of temporaries).
+_PAIR_CHUNK_ELEMENTS = 1 << 22
+
+
+class _PairBasis:
+    """Pair rows of a rank-one Gram ``B^T diag(w) B``, summed within the groups of rows that share one weight.
+
+    The random-start engine's weights are equal within each tied group of the task's modes (its expectation is
+    constant there), e.g. one group of ``n_in - rank`` null modes for a one-hot task: so
+    ``sum_j w_j (B_ja - B_jb)^2 = sum_g w_g sum_{j in g} (B_ja - B_jb)^2`` needs one row per group (``n_groups x
+    n_pairs``), not one per basis row (``n_in x n_pairs``: 4 GB at 1000 one-hot items).  Euclidean: rows of the
+    squared differences; cosine: rows of the products ``B_ja B_jb`` and the squared norms per condition.  Each
+    group's row is a sum of its members' terms (no cancellation), built in chunks of pairs.  The rows are kept
+    when they fit in :data:`_PAIR_CACHE_BYTES`, else rebuilt chunk by chunk at every call (same numbers).
+
+    ``B`` (J, n): basis columns of the selected conditions; ``labels`` (J,): group of each row; ``ia``, ``ib``:
+    the pairs.
+    """
+
+    def __init__(self, B, labels, ia, ib, euclidean):
+        order = np.argsort(labels, kind="stable")
+        sorted_labels = np.asarray(labels)[order]
+        self.starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]]) if labels.size else \
+            np.zeros(0, dtype=int)
+        self.sizes = np.diff(np.r_[self.starts, labels.size])
+        self.order = order
+        self.Bt = np.ascontiguousarray(B[order].T)  # (n, J): conditions as rows, one gather per pair chunk
+        self.ia, self.ib, self.euclidean = ia, ib, euclidean
+        self.n_groups = self.starts.size
+        self.grouped = self.n_groups < B.shape[0]
+        self.cached = 8.0 * self.n_groups * ia.size <= _PAIR_CACHE_BYTES
+        self._rows = None
+        self.diag = None if euclidean else self._group_sum(self.Bt * self.Bt).T  # (G, n)
+
+    def _group_sum(self, X):
+        """Sums of the columns of ``X`` (c, J) within the groups: (c, G)."""
+        return np.add.reduceat(X, self.starts, axis=1) if self.grouped else X
+
+    def _chunk(self, lo, hi):
+        """Group rows of the pairs ``lo:hi``, shape (hi - lo, G)."""
+        a = np.take(self.Bt, self.ia[lo:hi], axis=0)
+        b = np.take(self.Bt, self.ib[lo:hi], axis=0)
+        if self.euclidean:
+            a -= b
+            a *= a
+        else:
+            a *= b
+        return self._group_sum(a)
+
+    def _steps(self):
+        step = max(1, _PAIR_CHUNK_ELEMENTS // max(self.Bt.shape[1], 1))
+        return [(lo, min(lo + step, self.ia.size)) for lo in range(0, self.ia.size, step)]
+
+    @property
+    def rows(self):
+        """The group pair rows (G, n_pairs), built on first use; ``None`` when they are not kept."""
+        if self._rows is None and self.cached:
+            rows = np.empty((self.n_groups, self.ia.size))
+            for lo, hi in self._steps():
+                rows[:, lo:hi] = self._chunk(lo, hi).T
+            self._rows = rows
+        return self._rows
+
+    def weights(self, w):
+        """Per-group weights (T, G) from the engine's per-row weights ``w`` (T, J) (their mean in each group)."""
+        w = np.asarray(w)[:, self.order]
+        return np.add.reduceat(w, self.starts, axis=1) / self.sizes if self.grouped else w
+
+    def products(self, wg):
+        """``wg @ rows`` (T, n_pairs) for group weights ``wg`` (T, G), without keeping the rows if they are not kept."""
+        rows = self.rows
+        if rows is not None:
+            return wg @ rows
+        out = np.empty((wg.shape[0], self.ia.size))
+        for lo, hi in self._steps():
+            out[:, lo:hi] = wg @ self._chunk(lo, hi).T
+        return out
+
+
 class _Selection:
     """Predicted dissimilarity vectors for a (possibly repeated) selection of the model's conditions."""
 
@@ -159,31 +241,45 @@ class _Selection:
         if model.representation == "ntk":  # Kronecker structure: no (n_out P)^2 matrix per time
             task = model.task
             self.ntk = _NTKPairs(self.cond_index, task.P, task.n_out, task.X.T @ task.X, self.ia, self.ib)
-        if self.fast:
-            Bs = eng.basis()[:, self.cond_index]
-            from .._validation import check_memory
+        self._basis = None
 
-            check_memory(3.0 * Bs.shape[0] * self.ia.size,
-                         f"the pair basis of model {model.name!r} ({Bs.shape[0]} basis rows x {self.ia.size:,} condition "
-                         f"pairs of {n} conditions, with its temporaries)",
-                         "Use fewer conditions (a subset of items via item_order=, or an RDM over fewer conditions), or "
-                         "a task with fewer inputs: this basis grows as n_in x P^2.")
-            if model.measure == "euclidean":  # d_ab = sum_j w_j (B_ja - B_jb)^2: one product, no cancellation
-                self.Bsq = (Bs[:, self.ia] - Bs[:, self.ib]) ** 2  # (J, npairs)
-            else:
-                self.Bp = Bs[:, self.ia] * Bs[:, self.ib]  # (J, npairs)
-                self.Bd = Bs**2  # (J, n)
+    @property
+    def basis(self):
+        """The :class:`_PairBasis` of the rank-one engines (built on first use), or ``None``."""
+        if self._basis is None and self.fast:
+            eng = self.model._engine
+            B = eng.basis()[:, self.cond_index]
+            groups = getattr(eng, "basis_groups", None)
+            labels = np.arange(B.shape[0]) if groups is None else groups()
+            self._basis = _PairBasis(B, labels, self.ia, self.ib, self.model.measure == "euclidean")
+        return self._basis
+
+    @property
+    def Bsq(self):
+        """The kept squared-difference group rows (G, n_pairs) of a Euclidean rank-one model, else ``None``."""
+        basis = self.basis
+        return basis.rows if basis is not None and basis.euclidean else None
+
+    def group_weights(self, w):
+        """The engine's rank-one weights (T, J) as the weights of :attr:`Bsq`'s rows (T, G)."""
+        return self.basis.weights(w)
 
     @_single_threaded
     def vectors(self, lam, scale, times):
         """(T, npairs) dissimilarity vectors; NaN where a condition is paired with its own copy."""
         m = self.model
+        T = np.size(times)
+        check_memory(2.0 * T * self.ia.size,
+                     f"the predictions of model {m.name!r} ({T:,} times x {self.ia.size:,} condition pairs, with "
+                     "a temporary)", "Ask for fewer times at once, or use fewer conditions.")
         if self.fast:
             w, _ = m._engine.rank_one(lam, scale, times, m.tau)
-            if m.measure == "euclidean":
-                v = np.maximum(w @ self.Bsq, 0.0)
+            basis = self.basis
+            wg = basis.weights(w)
+            if basis.euclidean:
+                v = np.maximum(basis.products(wg), 0.0)
             else:
-                v = self._distances(w @ self.Bp, w @ self.Bd)
+                v = self._distances(basis.products(wg), wg @ basis.diag)
         elif self.ntk is not None:
             # blocks of the NTK, then the pairs a few times at a time (cache-sized temporaries)
             A, B = m._engine.ntk_parts(lam, scale, times, m.tau)
