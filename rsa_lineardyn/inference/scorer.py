@@ -432,7 +432,7 @@ class BootMoments:
     sample's ``corr``/``cosine`` scores need ``sum_p W_p v_p``, ``sum_p W_p v_p^2`` and ``sum_p W_p v_p d_p`` for
     every prediction ``v`` and data RDM ``d``.  For a rank-one model the predictions are ``v = w @ Rows`` (the
     selection's group pair rows ``Rows`` (G, n_pairs), :class:`rsa_lineardyn.models.network._PairBasis`, here with their
-    total as an extra first row, see :meth:`_coefficients`), so these sums
+    total as an extra first row, see ``_coefficients``), so these sums
     are ``w @ A1_b``, ``w M_b w^T`` and ``w @ A3_b`` with ``A1 = W Rows^T`` (B, G), ``M_b = Rows diag(W_b)
     Rows^T`` (B, G, G) and ``A3`` (B, R, G): computed once per basis, in chunks of pairs (no (B, n_pairs) array),
     then every candidate costs (B x G^2) instead of (B x n_pairs x R).  As in
