@@ -296,9 +296,19 @@ class _GroupedScores:
     def __init__(self, scores, sel):
         self.scores, self.sel = scores, sel
 
-    def score(self, w):
-        """Scores (T, n_rows) for the engine's rank-one weights ``w`` (T, J)."""
-        return self.scores.score(self.sel.group_weights(w))
+    @property
+    def Bsq(self):
+        """The group pair rows the scores are computed from (``weights(w) @ Bsq`` are the predictions)."""
+        return self.scores.Bsq
+
+    def weights(self, w):
+        """The engine's rank-one weights ``w`` (T, J) as weights of the group pair rows."""
+        return self.sel.group_weights(w)
+
+    def score(self, w, predictions=None):
+        """Scores (T, n_rows) for the engine's rank-one weights ``w`` (T, J); ``predictions(rows)`` as for
+        :meth:`~rsa_lineardyn.representations.similarity._RankOneScores.score`."""
+        return self.scores.score(self.weights(w), predictions)
 
 
 _CONTROLLER = None
@@ -335,7 +345,8 @@ def _score_group(design, model, lams, log10_scales, method, sigma_k, pair_weight
                     lam_, scale_, _ = model._unpack(_theta(model, lam, ls))
                     w = model._engine.rank_one(lam_, scale_, uniq, model.tau)[0]
                     kept = getattr(model._engine, "kept_predictions", None)  # fit_rois: kept across regions
-                    S = rank_one.score(w, None if kept is None else kept(w, rank_one.Bsq))[None]
+                    preds = None if kept is None else kept(w, rank_one.Bsq, rank_one.weights(w))
+                    S = rank_one.score(w, preds)[None]
                     out[:, :, c, :] = np.take_along_axis(S, idx[None], axis=1).transpose(0, 2, 1)
                     c += 1
                     continue

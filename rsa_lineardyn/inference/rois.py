@@ -73,16 +73,18 @@ class _SharedEngine:
         self._key_of = {id(v[0]): k for k, v in self._store.items()}  # new objects after unpickling
         self._lock = threading.Lock()
 
-    def kept_predictions(self, w, Bsq):
-        """``rows -> max(w[rows] @ Bsq, 0)`` for ``w`` from :meth:`rank_one`, kept while the budget lasts."""
+    def kept_predictions(self, w, Bsq, weights=None):
+        """``rows -> max(weights[rows] @ Bsq, 0)`` for ``w`` from :meth:`rank_one` (``weights``: ``w`` as weights
+        of the rows of ``Bsq``, default ``w`` itself), kept under ``w``'s key while the budget lasts."""
         key = self._key_of.get(id(w))
+        weights = w if weights is None else weights
 
         def predictions(rows):
             k = None if key is None else (key, rows.tobytes())
             hit = self._vectors.get(k) if k is not None else None
             if hit is not None:
                 return hit
-            V = np.maximum(w[rows] @ Bsq, 0.0)
+            V = np.maximum(weights[rows] @ Bsq, 0.0)
             if k is not None and not self._frozen and V.nbytes <= self._budget[0]:
                 V.flags.writeable = False
                 self._vectors[k] = V
