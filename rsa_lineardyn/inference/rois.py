@@ -21,7 +21,9 @@ import numpy as np
 
 from .._log import stderr_is_terminal
 from .._validation import InputTypeError, InputValueError, check_bool, check_positive_int, check_rng
-from ..representations.descriptors import unit_labels
+from ..representations.descriptors import LABEL_KEYS, unit_labels
+from .design import _as_rdms
+from .fitting import _candidates, _fit_rdms, _settings, fit_rdms
 from .settings import Execution
 
 __all__ = ["fit_rois", "RoiFitResult", "ROI_KEYS"]
@@ -236,8 +238,6 @@ def _row(res, roi_key, label, n_rdm):
 # ----------------------------------------------------------------------------
 def _fit_one(rdms, label, rng, task, s, shared, roi_key, subjects):
     """``((table row, per-subject rows), FitResult)`` of one region."""
-    from .fitting import _fit_rdms
-
     try:
         res = _fit_rdms(rdms, task, dataclasses.replace(s, resampling=dataclasses.replace(s.resampling, rng=rng)), shared, subjects=subjects)
     except InputValueError as e:
@@ -365,7 +365,6 @@ def fit_rois(data_rdms, task, n_hidden=None, lam=None, *, roi_descriptor="auto",
     """
     from threadpoolctl import threadpool_limits
 
-    from .fitting import _candidates, _settings
 
     client = _check_client(client)
     opts = _fit_options(options)
@@ -417,8 +416,6 @@ def _result(data_rdms, rows, roi_key, labels, res0, s, **settings):
 
 def _fit_options(options):
     """``options`` checked against :func:`fit_rdms`'s keywords, completed with its defaults."""
-    from .fitting import fit_rdms
-
     params = {k: p.default for k, p in inspect.signature(fit_rdms).parameters.items()
               if k not in _OWN + ("n_hidden", "lam")}
     unknown = sorted(set(options) - set(params))
@@ -432,9 +429,6 @@ def _fit_options(options):
 
 def _with_labels(data_rdms, condition_labels):
     """The data with pattern descriptor ``item`` from ``condition_labels`` (for searchlight RDMs), or unchanged."""
-    from ..representations.descriptors import LABEL_KEYS
-    from .design import _as_rdms
-
     data_rdms = _as_rdms(data_rdms)
     if condition_labels is None:
         return data_rdms
