@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from .commands import cmd_compare, cmd_demo, cmd_figure1, cmd_fit, cmd_trajectory
 from .common import BUNDLED_TASKS, _PACKAGE_DIR
-from .rois import add_parser as add_fit_rois
+from .rois import run as run_fit_rois
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class Command:
 _NET = "models.network", "LinearNetworkModel"
 _FIT = "inference.fitting", "fit_rdms"
 _WIDTHS = "inference.hypotheses", "compare_widths"
+_ROIS = "inference.rois", "fit_rois"
 _DATA_HELP = "data RDMs: .npy/.npz/.csv/.hdf5/.pkl file or 92images:<which>"
 _PREFIX_HELP = "file name prefix (default: the whole data file name with dots as underscores, e.g. rdm_npy)"
 _REPRESENTATIONS = ("hidden", "output", "ntk", "prediction")
@@ -167,6 +168,38 @@ COMMANDS = (
          Opt(("--n-draws",), "Monte-Carlo draws of the expectation over random starts (None: the model's own)",
              (*_WIDTHS, "n_draws"), kw={"type": int}),
          *DESCRIPTOR_OPTIONS),
+    ),
+    Command(
+        "fit-rois", "fit width, balance and time to every region of data RDMs (CSV, NPZ)",
+        "rl.fit_rois: rl.fit_rdms on every region (ROI or searchlight centre) of DATA, the predictions shared across "
+        "regions. DATA is an rsatoolbox .hdf5 (or trusted .pkl) RDMs file, or an .npz, whose rdm descriptor "
+        "--roi-descriptor names each RDM's region (default: roi, region or voxel_index, the centre rsatoolbox's "
+        "get_searchlight_RDMs attaches); other descriptors (subject, stage) are read per region as `fit` reads them. "
+        "Writes <prefix>_rois.csv (one row per region) and <prefix>_rois.npz (its numeric columns, roi, centres).",
+        ("fit-rois searchlight.hdf5 --task 92images --labels a,b,c,... --n-boot 0",
+         "fit-rois atlas_rdms.hdf5 --task items.csv --widths 1,2,4 --n-jobs -1"),
+        run_fit_rois,
+        (Opt(("data",), "data RDMs of all regions: .hdf5/.pkl/.npz file"),
+         Opt(("--task",), "the task the network learns: bundled name or .csv/.npz file", kw={"required": True}),
+         Opt(("--prefix",), "file name prefix (default: the data file name with dots as underscores)"),
+         Opt(("--roi-descriptor",), "rdm descriptor naming the regions", (*_ROIS, "roi_descriptor")),
+         Opt(("--labels",), "comma-separated task item label of every condition, for RDMs without labels "
+             "(searchlight RDMs)"),
+         Opt(("--widths", "--n-hidden"), "comma-separated hidden widths (None: fit_rdms's widths)",
+             (*_ROIS, "n_hidden")),
+         Opt(("--lam",), "fix lambda instead of fitting it (None: fitted)", (*_ROIS, "lam"), kw={"type": float}),
+         Opt(("--method",), "rsatoolbox compare method", (*_FIT, "method")),
+         Opt(("--init",), "assumed start", (*_FIT, "init"), kw={"choices": ("random", "aligned")}),
+         Opt(("--n-boot",), "bootstrap samples per region (0: none)", (*_FIT, "n_boot"), kw={"type": int}),
+         Opt(("--seed", "--random-state"), "the one seed (the same for every region)", (*_FIT, "random_state"),
+             kw={"type": int}),
+         Opt(("--no-start-check",), "skip the refit under the other assumed start", kw={"action": "store_true"}),
+         Opt(("--no-refine",), "grid optimum only (no continuous refinement)", kw={"action": "store_true"}),
+         Opt(("--subject-descriptor",), "rdm descriptor naming subjects, or 'none'", (*_FIT, "subject_descriptor")),
+         Opt(("--stage-descriptor",), "rdm descriptor naming stages, or 'none'", (*_FIT, "stage_descriptor")),
+         Opt(("--n-jobs",), "joblib workers over regions (-1: all cores)", (*_ROIS, "n_jobs"), kw={"type": int}),
+         Opt(("--trust-pickle",), "read a .pkl data file (unpickling runs code named in the file: only your own "
+             "files)", kw={"action": "store_true"})),
     ),
     Command(
         "demo", "one-shot demo on the bundled data (Figure 1 + semantic development)",
@@ -303,9 +336,8 @@ def build_parser():
     loud = parser.add_mutually_exclusive_group()
     for flag, text in _LOUD:
         loud.add_argument(flag, action="store_true", help=text)
-    names = ",".join([c.name for c in COMMANDS] + ["fit-rois"])
+    names = ",".join(c.name for c in COMMANDS)
     sub = parser.add_subparsers(dest="command", required=True, metavar="{" + names + "}", parser_class=_Parser)
     for command in COMMANDS:
         _add_command(sub, command)
-    add_fit_rois(sub)  # fit-rois: its own module (cli/rois.py)
     return parser

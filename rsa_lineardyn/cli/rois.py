@@ -1,59 +1,16 @@
 """The ``fit-rois`` subcommand: :func:`rsa_lineardyn.fit_rois` on every region of a data file.
 
-``add_parser(subparsers)`` declares it, ``run(args)`` runs it (``rsa-lineardyn fit-rois --help``).  Writes
+Its options are declared in the one option table (:data:`rsa_lineardyn.cli.options.COMMANDS`); ``run(args)`` runs it
+(``rsa-lineardyn fit-rois --help``).  Writes
 ``<prefix>_rois.csv`` (one row per region) and ``<prefix>_rois.npz`` (the table's numeric columns as arrays, with
 ``roi`` and, for integer regions such as searchlight centres, ``centres``), all or none.
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-__all__ = ["add_parser", "run"]
-
-
-def add_parser(subparsers):
-    """Declare ``fit-rois`` on the ``subparsers`` of ``rsa-lineardyn``; returns its parser."""
-    p = subparsers.add_parser(
-        "fit-rois", help="fit width, balance and time to every region of data RDMs (CSV, NPZ)",
-        description="rl.fit_rois: rl.fit_rdms on every region (ROI or searchlight centre) of DATA, the predictions "
-                    "shared across regions. DATA is an rsatoolbox .hdf5 (or trusted .pkl) RDMs file, or an .npz, whose "
-                    "rdm descriptor --roi-descriptor names each RDM's region (default: roi, region or voxel_index, "
-                    "the centre rsatoolbox's get_searchlight_RDMs attaches); other descriptors (subject, stage) are "
-                    "read per region as `fit` reads them. Writes <prefix>_rois.csv (one row per region) and "
-                    "<prefix>_rois.npz (its numeric columns, roi, centres).",
-        epilog="examples:\n"
-               "  rsa-lineardyn fit-rois searchlight.hdf5 --task 92images --labels a,b,c,... --n-boot 0\n"
-               "  rsa-lineardyn fit-rois atlas_rdms.hdf5 --task items.csv --widths 1,2,4 --n-jobs -1",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("data", help="data RDMs of all regions: .hdf5/.pkl/.npz file")
-    p.add_argument("--task", required=True, help="the task the network learns: bundled name or .csv/.npz file")
-    p.add_argument("--out-dir", default="out", help="output folder (default: out)")
-    p.add_argument("--prefix", help="file name prefix (default: the data file name with dots as underscores)")
-    p.add_argument("--force", action="store_true", help="overwrite existing output files")
-    loud = p.add_mutually_exclusive_group()
-    loud.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
-                      help="debug messages, and full tracebacks on errors")
-    loud.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS,
-                      help="no notices and no progress bars (warnings and errors only)")
-    p.add_argument("--roi-descriptor", default="auto", help="rdm descriptor naming the regions (default: auto)")
-    p.add_argument("--labels", help="comma-separated task item label of every condition, for RDMs without labels "
-                                    "(a searchlight's conditions: sorted unique events)")
-    p.add_argument("--widths", help="comma-separated hidden widths (default: rl.fit_rdms's)")
-    p.add_argument("--lam", type=float, help="fix lambda instead of fitting it")
-    p.add_argument("--method", default="corr", help="rsatoolbox compare method (default corr)")
-    p.add_argument("--init", choices=("random", "aligned"), default="random", help="assumed start (default random)")
-    p.add_argument("--n-boot", type=int, default=100, help="bootstrap samples per region (default 100; 0: none)")
-    p.add_argument("--seed", type=int, default=0, help="the one seed (default 0; the same for every region)")
-    p.add_argument("--no-start-check", action="store_true", help="skip the refit under the other assumed start")
-    p.add_argument("--no-refine", action="store_true", help="grid optimum only (no continuous refinement)")
-    p.add_argument("--subject-descriptor", default="auto", help="rdm descriptor naming subjects, or 'none'")
-    p.add_argument("--stage-descriptor", default="auto", help="rdm descriptor naming stages, or 'none'")
-    p.add_argument("--n-jobs", type=int, default=1, help="joblib workers over regions (default 1; -1: all cores)")
-    p.add_argument("--trust-pickle", action="store_true", help="read a .pkl data file (only your own files)")
-    p.set_defaults(func=run)
-    return p
+__all__ = ["run"]
 
 
 def _none(text):
