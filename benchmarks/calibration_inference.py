@@ -107,6 +107,9 @@ def make_cells(parts, subjects, quick):
                        wrong=False, n_subjects=16, times=(1.5, 3.0, 6.0)),
                   dict(part="baseline", name="baseline: wrong-order truth, 16 subjects, t = 1.5, 3, 6", wrong=True,
                        n_subjects=16, times=(1.5, 3.0, 6.0))]
+    if "weakfast" in parts:  # the issue's wrong-order construction: only the weakest group at mode 1's pace
+        cells.append(dict(part="baseline", name="baseline: wrong-order truth (modes 3-4 at mode 1's pace), 16 subjects",
+                          wrong=True, n_subjects=16, variant="weak_fast"))
     if "holm" in parts:  # the power cell without the feature baseline: one pair, so Holm = raw
         cells.append(dict(part="power", name="power: truth N_h=2 vs wide, baseline=None (one pair)", n_hidden=2,
                           truth="N_h=2", other="wide", n_subjects=8, baseline=None))
@@ -123,9 +126,11 @@ def _groups(task, n_hidden, tol=0.05):
 
 
 def simulate_wrong_order_rdms(task, n_hidden, lam, scale, times, *, n_subjects, n_runs, n_voxels, noise, lr, seed,
-                              swap=True):
+                              swap=True, variant="swap"):
     """simulate_voxel_rdms(init="random", per_subject=True) with the time courses of mode 1 and the weakest
-    learned mode group swapped (module docstring).  swap=False reproduces simulate_voxel_rdms exactly."""
+    learned mode group swapped (module docstring).  swap=False reproduces simulate_voxel_rdms exactly.
+    ``variant="weak_fast"``: the issue's construction instead -- only the weakest group is moved, to the pace of
+    the strongest mode (mode 1 keeps its own course); the final state is the network's own either way."""
     import rsa_lineardyn as rl
     from rsatoolbox.rdm import concat
     from rsa_lineardyn.inference.recovery import _crossnobis, _label
@@ -147,7 +152,8 @@ def simulate_wrong_order_rdms(task, n_hidden, lam, scale, times, *, n_subjects, 
             n2 = np.linalg.norm(A[:, :, g2], axis=(1, 2))
             p1, p2 = n1 / n1[-1], n2 / n2[-1]
             A = A.copy()
-            A[:, :, g1] *= (p2 / p1)[:, None, None]
+            if variant == "swap":
+                A[:, :, g1] *= (p2 / p1)[:, None, None]
             A[:, :, g2] *= (p1 / p2)[:, None, None]
             W = A @ Vt
         H = W @ task.X  # (K, n_hidden, P)
@@ -183,7 +189,8 @@ def _simulate(cell, rng):
     else:
         task = rl.load_semantic_task()
         if cell["part"] == "baseline" and cell["wrong"]:
-            data = simulate_wrong_order_rdms(task, 3, 0.0, SEM_SCALE, times, noise=NOISE, lr=cal.LR, seed=rng, **kw)
+            data = simulate_wrong_order_rdms(task, 3, 0.0, SEM_SCALE, times, noise=NOISE, lr=cal.LR, seed=rng,
+                                             variant=cell.get("variant", "swap"), **kw)
         else:
             data = simulate_voxel_rdms(task, 3, cell.get("lam", 0.0), SEM_SCALE, times, noise=NOISE, init="random",
                                        per_subject=True, lr=cal.LR, seed=rng, **kw)
@@ -426,7 +433,7 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--parts", nargs="+", default=["lam", "null", "power", "baseline"],
-                    choices=["lam", "null", "power", "baseline", "early", "holm", "defscale"],
+                    choices=["lam", "null", "power", "baseline", "early", "holm", "defscale", "weakfast"],
                     help="early: baseline cells at t = 1.5, 3, 6; holm: power without the baseline; defscale: lam cells with "
                     "fit_rdms's default scale 0.1 (these three are not in the default)")
     ap.add_argument("--subjects", nargs="+", type=int, default=[8, 16, 32], help="subjects per trial in the lam cells")
@@ -440,7 +447,7 @@ def main(argv=None):
         return _check()
     if args.merge:
         runs = [json.loads(Path(p).read_text()) for p in args.merge]
-        parts = ["lam", "null", "power", "baseline", "early", "holm", "defscale"]
+        parts = ["lam", "null", "power", "baseline", "early", "holm", "defscale", "weakfast"]
         cells = list({c["name"]: c for r in runs for c in r["cells"]}.values())  # a cell run twice: trials pooled
         cells = sorted(cells,  # stable: lam cells by subjects, auto before separate
                        key=lambda c: (parts.index(c["part"]), c.get("stage_scale") == "separate", bool(c.get("default_scale")),
