@@ -110,6 +110,8 @@ def make_cells(parts, subjects, quick):
     if "weakfast" in parts:  # the issue's wrong-order construction: only the weakest group at mode 1's pace
         cells.append(dict(part="baseline", name="baseline: wrong-order truth (modes 3-4 at mode 1's pace), 16 subjects",
                           wrong=True, n_subjects=16, variant="weak_fast"))
+        cells.append(dict(part="baseline", name="baseline: wrong-order truth (modes 3-4 at mode 1's pace), 16 subjects, "
+                          "t = 1.5, 3, 6", wrong=True, n_subjects=16, variant="weak_fast", times=(1.5, 3.0, 6.0)))
     if "holm" in parts:  # the power cell without the feature baseline: one pair, so Holm = raw
         cells.append(dict(part="power", name="power: truth N_h=2 vs wide, baseline=None (one pair)", n_hidden=2,
                           truth="N_h=2", other="wide", n_subjects=8, baseline=None))
