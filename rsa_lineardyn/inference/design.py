@@ -345,8 +345,9 @@ def _score_group(design, model, lams, log10_scales, method, sigma_k, pair_weight
                     lam_, scale_, _ = model._unpack(_theta(model, lam, ls))
                     w = model._engine.rank_one(lam_, scale_, uniq, model.tau)[0]
                     kept = getattr(model._engine, "kept_predictions", None)  # fit_rois: kept across regions
-                    preds = None if kept is None else kept(w, rank_one.Bsq, rank_one.weights(w))
-                    S = rank_one.score(w, preds)[None]
+                    wg = rank_one.weights(w)  # the group rows' weights, once for the kept predictions and the scores
+                    preds = None if kept is None else kept(w, rank_one.Bsq, wg)
+                    S = rank_one.scores.score(wg, preds)[None]
                     out[:, :, c, :] = np.take_along_axis(S, idx[None], axis=1).transpose(0, 2, 1)
                     c += 1
                     continue

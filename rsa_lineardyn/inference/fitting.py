@@ -54,7 +54,7 @@ from .design import (
     make_candidates,
     make_design,
 )
-from .settings import TIME_MAPS, DataReading, Execution, Resampling, TimeGrid
+from .settings import DataReading, Execution, Resampling, TimeGrid
 from .scorer import (STAGE_SCALES, DataStats, StackedStats, candidate_boot_scores, check_score_memory,
                      condition_boot_tensor, missing_note, resolve_stage_scale, score_rows, stacked_stats)
 from .intervals import FLAT_TOL, _IV_COLS, _intervals_table, _Space, format_interval
@@ -64,7 +64,6 @@ from ..dynamics.task import Task
 
 __all__ = ["fit_rdms", "FitResult", "FLAT_TOL", "format_interval", "STAGE_KEYS", "SUBJECT_KEYS", "score_matrix"]
 
-_TIME_MAPS = TIME_MAPS  # (settings.TIME_MAPS)
 _START_CHECKS = ("widen", "flag")
 _CHECK_DRAWS = 8
 

@@ -102,6 +102,19 @@ def _model_kw(init, **kw):
 # ----------------------------------------------------------------------------
 # hypotheses built here
 # ----------------------------------------------------------------------------
+def _width_list(widths, what):
+    """``widths`` as a non-empty list (one int or 'wide' alone is a list of one); ``what`` names an entry."""
+    if isinstance(widths, (str, bytes, numbers.Integral)):
+        widths = [widths]
+    try:
+        widths = list(widths)
+    except TypeError:
+        raise InputTypeError(f"`widths` must be a sequence of hidden widths ({what} each), got {widths!r}.") from None
+    if not widths:
+        raise InputValueError(f"`widths` is empty; give at least one hidden width ({what}), e.g. (2, 'wide').")
+    return widths
+
+
 def width_models(task, data_rdms, widths=(2, "wide"), *, representation="hidden", measure="euclidean", scale=0.1,
                  lam=None, init=None, n_draws=None, seed=0):
     """One model per hidden width (``lam`` and time free).
@@ -125,14 +138,7 @@ def width_models(task, data_rdms, widths=(2, "wide"), *, representation="hidden"
     _check_task(task)
     data_rdms = _as_rdms(data_rdms)
     check_labelled(data_rdms, task)
-    if isinstance(widths, (str, bytes, numbers.Integral)):
-        widths = [widths]
-    try:
-        widths = list(widths)
-    except TypeError:
-        raise InputTypeError(f"`widths` must be a sequence of ints or 'wide', got {widths!r}.") from None
-    if not widths:
-        raise InputValueError("`widths` is empty; give at least one hidden width (an int or 'wide'), e.g. (2, 'wide').")
+    widths = _width_list(widths, "an int or 'wide'")
     check_n_widths(len(widths), task, "widths")
     models = []
     for w in widths:
@@ -678,7 +684,7 @@ def _crossvalidate(a, hyps, tensors, design, rows):
             boot[b] = np.where(den > 0, num / np.maximum(den, 1), np.nan)
     J = jackknife(hyps, tensors, ctx, rows.n_units, folds)
     nc_lo, nc_hi = noise_ceiling(means, design, rows, a.method, a.sigma_k)
-    return dict(S=S, J=J, boot=boot, record=record, folds=folds, cv_name=cv_name, nc=(nc_lo, nc_hi))
+    return dict(S=S, J=J, boot=boot, record=record, folds=folds, cv_name=cv_name, nc=(nc_lo, nc_hi), means=means)
 
 
 def _result(a, hyps, design, rows, tensors, cv):
@@ -700,7 +706,7 @@ def _result(a, hyps, design, rows, tensors, cv):
                     n_boot=a.resampling.n_boot, ci=a.resampling.ci, baseline=a.baseline, baseline_weights=a.baseline_weights,
                     stage_scale=a.stage_scale_used, correction=a.correction, random_state=a.resampling.random_state,
                     draws=draws, time_bounds=(design.t_lo, design.t_hi))
-    fitted = _fitted_models(a, hyps, design, rows, tensors)
+    fitted = _fitted_models(a, hyps, design, rows, tensors, cv["means"])
     result = _rsatoolbox_result(hyps, S, J, a.method, nc_lo, nc_hi, [f[-1]["object"] for f in fitted])
     fits = pd_records([r for f in fitted for r in f])
     return HypothesisResult(table=table, pairwise=pairwise, unit_scores=unit_scores, folds=folds_df, result=result,
@@ -714,7 +720,7 @@ def pd_records(records):
     return pd.DataFrame(records, columns=["model", "stage", "theta", "object"])
 
 
-def _fitted_models(a, hyps, design, rows, tensors):
+def _fitted_models(a, hyps, design, rows, tensors, means):
     """Every hypothesis fitted on all units, one record per stage: ``model, stage, theta, object``.
 
     A network hypothesis: its best candidate on all units (width, ``lam``, scale) with the time of each stage, as a
@@ -724,7 +730,6 @@ def _fitted_models(a, hyps, design, rows, tensors):
     """
     ones = np.ones(rows.unit.size)
     all_units = np.ones(rows.n_units)
-    means = None
     out = []
     for j, h in enumerate(hyps):
         if h.kind == "network":
@@ -732,8 +737,6 @@ def _fitted_models(a, hyps, design, rows, tensors):
         elif h.kind == "fixed":
             recs = [dict(model=h.name, stage=st, theta=None, object=h.model) for st in design.stages]
         else:
-            if means is None:
-                means = unit_stage_means(design.data, design.stage_of, rows.rdm_unit, rows.n_units, design.K)
             coef = np.atleast_2d(feature_weights(h.F, means, all_units, a.method, stacked=rows.shared,
                                                  per_stage=h.per_stage))
             model = _feature_model(h, a.data_rdms)
@@ -1027,15 +1030,7 @@ def compare_widths(data_rdms, task, widths=(2, "wide"), *, method="corr", n_boot
     check_kwargs(kwargs, _WIDTH_MODEL_KW + _EVALUATE_KW, "compare_widths")
     model_kw = {k: kwargs.pop(k) for k in _WIDTH_MODEL_KW if k in kwargs}
     _check_task(task)
-    if isinstance(widths, (str, bytes, numbers.Integral)):
-        widths = [widths]
-    try:
-        widths = list(widths)
-    except TypeError:
-        raise InputTypeError(f"`widths` must be a sequence of ints, 'wide' or lists of ints, got {widths!r}.") from None
-    if not widths:
-        raise InputValueError("`widths` is empty; give at least one hidden width (an int, 'wide' or a list of ints), "
-                              "e.g. (2, 'wide').")
+    widths = _width_list(widths, "an int, 'wide' or a list of ints")
     check_distinct([tuple(w) if isinstance(w, (list, tuple, range)) else w for w in widths], "widths")
     random_state, draw_kw = _draw_kw(random_state, seed, n_draws, "compare_widths")
     data_rdms = with_condition_labels(_as_rdms(data_rdms), condition_descriptor)
