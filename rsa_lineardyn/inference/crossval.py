@@ -196,3 +196,99 @@ def percentile(x, ci):
         return np.nan, np.nan
     q = (1 - ci) / 2
     return float(np.quantile(x, q)), float(np.quantile(x, 1 - q))
+
+
+# ----------------------------------------------------------------------------
+# Monte-Carlo replicates of the whole crossvalidation
+# ----------------------------------------------------------------------------
+#: ``mc_replicates="auto"`` adds replicates until the Monte-Carlo SE of every pairwise mean difference is at most
+#: this fraction of its sampling SE (the Monte-Carlo part then adds at most 4% to the variance of a difference).
+MC_TARGET = 0.2
+#: ``mc_replicates="auto"``: replicates run at least (enough for a first Monte-Carlo SE, 3 degrees of freedom)
+#: and at most.
+MC_MIN, MC_MAX = 4, 16
+
+
+def cv_once(hyps, tensors, ctx, folds, boot_counts, record=None):
+    """One crossvalidation on one set of score tensors: per-unit scores S, the jackknife J and the bootstrap
+    means (``None`` without ``boot_counts``), each (…, n_hyp)."""
+    n_units = ctx[1].n_units
+    S = run_cv(hyps, tensors, ctx, np.ones(n_units, dtype=int), folds, record)
+    boot = None
+    if boot_counts is not None and len(boot_counts):
+        boot = np.full((len(boot_counts), len(hyps)), np.nan)
+        for b, counts in enumerate(boot_counts):
+            Sb = run_cv(hyps, tensors, ctx, counts, folds, None)
+            ok = counts > 0
+            den = np.sum(np.isfinite(Sb[ok]) * counts[ok, None], axis=0)
+            num = np.nansum(Sb[ok] * counts[ok, None], axis=0)
+            boot[b] = np.where(den > 0, num / np.maximum(den, 1), np.nan)
+    J = jackknife(hyps, tensors, ctx, n_units, folds)
+    return S, J, boot
+
+
+def _pairs(n):
+    return [(i, j) for i in range(n) for j in range(i + 1, n)]
+
+
+def _rep_means(reps, k):
+    """Per replicate, the mean over units of column combination ``k`` ((i, None): a model; (i, j): a difference)."""
+    i, j = k
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.array([np.nanmean(S[:, i] if j is None else S[:, i] - S[:, j]) for S, _, _ in reps])
+
+
+def mc_summary(reps, ci):
+    """Average of the replicates ``[(S, J, boot), ...]`` and the Monte-Carlo SE of every model mean and pairwise
+    mean difference (SD over replicates / sqrt(R); NaN for one replicate), with each pair's sampling SE."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        S = np.nanmean(np.stack([r[0] for r in reps]), axis=0)
+        J = np.nanmean(np.stack([r[1] for r in reps]), axis=0)
+        boot = None if reps[0][2] is None else np.nanmean(np.stack([r[2] for r in reps]), axis=0)
+    R, n_hyp = len(reps), S.shape[1]
+
+    def se(k):
+        return float(np.std(_rep_means(reps, k), ddof=1) / np.sqrt(R)) if R > 1 else np.nan
+
+    pairs = _pairs(n_hyp)
+    pair_sem = np.array([t_summary(S[:, i] - S[:, j], J[:, i] - J[:, j], ci, tie_tol=TIE_TOL)["sem"]
+                         for i, j in pairs])
+    return dict(S=S, J=J, boot=boot, replicates=R, model_mc_se=np.array([se((i, None)) for i in range(n_hyp)]),
+                pair_mc_se=np.array([se(p) for p in pairs]), pair_sem=pair_sem)
+
+
+def mc_needed(summary, target=MC_TARGET):
+    """Replicates the pairs need for ``mc_se <= target * sem`` (from the current estimate; MC SE falls as
+    1 / sqrt(R)); pairs without sampling spread (ties, identical scores) and without Monte-Carlo spread count 0."""
+    R = summary["replicates"]
+    mc, sem = summary["pair_mc_se"], summary["pair_sem"]
+    ok = np.isfinite(mc) & np.isfinite(sem) & (mc > 0)
+    if not ok.any():
+        return R
+    with np.errstate(divide="ignore"):
+        ratio = mc[ok] / (target * sem[ok])
+    return int(np.ceil(R * float(np.max(ratio)) ** 2)) if np.all(np.isfinite(ratio)) else np.inf
+
+
+def mc_replicates(first, more, n_rep, ci):
+    """Crossvalidation averaged over Monte-Carlo replicates of the networks' expected geometry.
+
+    ``first`` is replicate 0's ``(S, J, boot)``; ``more(r)`` computes replicate ``r``'s.  ``n_rep`` an int:
+    exactly that many; ``"auto"``: :data:`MC_MIN` first, then (at most doubling each round) as many as the
+    current Monte-Carlo SE says every pair needs for ``mc_se <= MC_TARGET * sem``, up to :data:`MC_MAX`.
+    Returns :func:`mc_summary` of the replicates run.
+    """
+    reps = [first]
+    want = MC_MIN if n_rep == "auto" else int(n_rep)
+    while True:
+        while len(reps) < want:
+            reps.append(more(len(reps)))
+        summary = mc_summary(reps, ci)
+        if n_rep != "auto" or len(reps) >= MC_MAX:
+            return summary
+        need = mc_needed(summary)
+        if need <= len(reps):
+            return summary
+        want = int(min(MC_MAX, 2 * len(reps), max(need, len(reps) + 1)))

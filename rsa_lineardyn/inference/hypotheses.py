@@ -62,7 +62,8 @@ from .._validation import (
     UNSET,
 )
 from .baselines import feature_rdms, feature_weights, unit_stage_means
-from .crossval import TIE_TOL, fold_network, jackknife, noise_ceiling, percentile, run_cv, static_scores, t_summary, unit_folds
+from .crossval import (MC_TARGET, TIE_TOL, cv_once, fold_network, mc_replicates, noise_ceiling, percentile,
+                       static_scores, t_summary, unit_folds)
 from ..representations.descriptors import condition_key, with_condition_labels
 from .design import Candidates, _as_rdms, _lam_values, _theta, check_labelled, check_n_widths, make_design
 from .settings import DataReading, Execution, Resampling, TimeGrid
@@ -76,6 +77,8 @@ __all__ = ["width_models", "regime_models", "feature_rdms", "evaluate_hypotheses
 
 _BASELINES = ("modes", "features", None)
 _CORRECTIONS = ("holm", "bonferroni", "none")
+#: Most Monte-Carlo replicates one call may ask for (each reruns the scoring of every network).
+MC_MAX_ASKED = 256
 #: Methods without a vectorised score here, with their measured cost relative to "corr".
 _SLOW_METHODS = {"tau-a": "18x", "kendall": "18x", "tau-b": "18x"}  # benchmarks/hypothesis_speed.py, 2026-12-01
 
@@ -437,7 +440,7 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
                         models=None, subject_descriptor="auto", stage_descriptor="auto", condition_descriptor="auto",
                         stage_order=None, time_map="linear", time_offset=False, time_bounds=None, n_times=41, n_lam=8,
                         stage_scale="auto", n_folds=None, n_boot=0, ci=0.95, correction="holm", sigma_k=None,
-                        random_state=0, n_jobs=1, backend=None, progress=None, seed=UNSET):
+                        random_state=0, mc_replicates="auto", n_jobs=1, backend=None, progress=None, seed=UNSET):
     """Crossvalidated comparison of hypotheses, tested over subjects (the unit of replication).
 
     Parameters
@@ -519,6 +522,23 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
         ``seed``/``n_draws``, recorded per model in ``settings["draws"]``;
         :func:`compare_widths` and :func:`compare_regimes` set them from
         their ``random_state`` and ``n_draws``.)
+    mc_replicates : "auto" or int, default "auto"
+        Monte-Carlo replicates of the networks' expected geometry over random
+        starts (``init="random"``/``"average"``): the whole crossvalidation
+        (fold fits, jackknife, bootstrap) is run on ``mc_replicates``
+        independent draw sets (replicate 0: the models' own ``seed``; replicate
+        ``r``: a seed derived from it and ``r``) and the per-unit scores are
+        averaged.  The fold fits pick their parameters on a flat training
+        profile, so a different draw set moves both the prediction and which
+        parameters a fold picks; averaging replicates averages over both, and
+        the SD over replicates gives the Monte-Carlo SE of every reported mean
+        (``mc_se`` in ``table`` and ``pairwise``, beside the sampling ``sem``).
+        ``"auto"``: 4 replicates, then as many as the largest ratio
+        ``mc_se / sem`` of the pairs asks for (at most doubling per round, up to
+        16) until every pair has ``mc_se <= 0.2 sem``; a note says when 16 do
+        not suffice.  ``1``: one draw set (the behaviour before 2026-12; no
+        Monte-Carlo SE).  Without random-start networks there is nothing to
+        replicate (1).  Recorded in ``settings`` (asked, used, the seeds).
     n_jobs, backend
         joblib parallelism over models when scoring (as in ``fit_rdms``).
     progress : bool, optional
@@ -562,6 +582,7 @@ class _Args:
                                              "evaluate_hypotheses")
         self.run = Execution.checked(kw["n_jobs"], kw["backend"], kw["progress"], kw["subject_descriptor"],
                                      kw["stage_descriptor"])
+        self.mc_replicates = _check_mc_replicates(kw["mc_replicates"])
         self.n_folds = None if kw["n_folds"] is None else check_positive_int(kw["n_folds"], "n_folds", minimum=2)
         self.sigma_k = check_sigma_k(kw["sigma_k"], data_rdms.n_cond)
         for k in ("baseline", "baseline_weights", "stage_scale", "correction"):
@@ -665,26 +686,46 @@ def _score_hypotheses(a, hyps, design, rows):
 
 
 def _crossvalidate(a, hyps, tensors, design, rows):
-    """Crossvalidated per-unit scores, their jackknife, the bootstrap, the noise ceiling (one dict)."""
+    """Crossvalidated per-unit scores, their jackknife, the bootstrap, the noise ceiling (one dict), averaged over
+    the Monte-Carlo replicates of the networks' expected geometry (:func:`~.crossval.mc_replicates`)."""
     folds, cv_name = unit_folds(rows.n_units, a.n_folds, a.resampling.rng)
     record = []
-    ones = np.ones(rows.n_units, dtype=int)
     means = unit_stage_means(design.data, design.stage_of, rows.rdm_unit, rows.n_units, design.K)
     ctx = (design, rows, means, a.method, a.sigma_k)
-    S = run_cv(hyps, tensors, ctx, ones, folds, record)
-    boot = None
-    if a.resampling.n_boot:
-        boot = np.full((a.resampling.n_boot, len(hyps)), np.nan)
-        for b in range(a.resampling.n_boot):
-            counts = np.bincount(a.resampling.rng.integers(0, rows.n_units, rows.n_units), minlength=rows.n_units)
-            Sb = run_cv(hyps, tensors, ctx, counts, folds, None)
-            ok = counts > 0
-            den = np.sum(np.isfinite(Sb[ok]) * counts[ok, None], axis=0)
-            num = np.nansum(Sb[ok] * counts[ok, None], axis=0)
-            boot[b] = np.where(den > 0, num / np.maximum(den, 1), np.nan)
-    J = jackknife(hyps, tensors, ctx, rows.n_units, folds)
+    boot_counts = [np.bincount(a.resampling.rng.integers(0, rows.n_units, rows.n_units), minlength=rows.n_units)
+                   for _ in range(a.resampling.n_boot)]
+    first = cv_once(hyps, tensors, ctx, folds, boot_counts, record)
+    random = any(h.kind == "network" and m.init != "aligned" for h in hyps for m in h.models)
+    n_rep = a.mc_replicates if random else 1
+    seeds = []
+
+    def more(r):
+        rh = [_Network(h.name, [_reseeded(m, r) for m in h.models], h.lam_grid) if h.kind == "network" else h
+              for h in hyps]
+        seeds.append({m.name: m.seed for h in rh if h.kind == "network" for m in h.models})
+        return cv_once(hyps, _score_hypotheses(a, rh, design, rows), ctx, folds, boot_counts)
+
+    mc = mc_replicates(first, more, n_rep, a.resampling.ci)
+    mc["seeds"], mc["asked"] = seeds, n_rep
     nc_lo, nc_hi = noise_ceiling(means, design, rows, a.method, a.sigma_k)
-    return dict(S=S, J=J, boot=boot, record=record, folds=folds, cv_name=cv_name, nc=(nc_lo, nc_hi), means=means)
+    return dict(S=mc["S"], J=mc["J"], boot=mc["boot"], record=record, folds=folds, cv_name=cv_name,
+                nc=(nc_lo, nc_hi), means=means, mc=mc)
+
+
+def _reseeded(model, r):
+    """A copy of ``model`` whose Monte-Carlo draws are replicate ``r``'s (a seed derived from its own and ``r``)."""
+    spec = model.to_dict()
+    spec["rsa_lineardyn"]["seed"] = int(np.random.SeedSequence([model.seed, r]).generate_state(1)[0])
+    return type(model).from_dict(spec)
+
+
+def _check_mc_replicates(value):
+    if isinstance(value, str) and value == "auto":
+        return value
+    if isinstance(value, str):
+        raise InputValueError(f"`mc_replicates` must be 'auto' or a positive int, got {value!r}.")
+    return check_positive_int(value, "mc_replicates", maximum=MC_MAX_ASKED,
+                              why="each replicate reruns the scoring of every network on a new draw set")
 
 
 def _result(a, hyps, design, rows, tensors, cv):
@@ -696,6 +737,7 @@ def _result(a, hyps, design, rows, tensors, cv):
     table = _model_table(a, hyps, S, J, boot, nc_lo, nc_hi, rows.n_units, folds_df)
     pairwise = _pairwise_table(a, names, S, J, boot)
     _notes(a, hyps, S, pairwise, table, tensors)
+    _mc_columns(a, cv["mc"], table, pairwise)
     unit_scores = pd_frame(S, names, a.unit_names)
     draws = {m.name: {"n_draws": int(m.n_draws), "seed": int(m.seed), "init": m.init}
              for h in hyps if h.kind == "network" for m in h.models}
@@ -705,13 +747,29 @@ def _result(a, hyps, design, rows, tensors, cv):
                     time_map="snapshot" if design.snapshot else a.grid.time_map, n_times=a.grid.n_times, n_lam=a.grid.n_lam,
                     n_boot=a.resampling.n_boot, ci=a.resampling.ci, baseline=a.baseline, baseline_weights=a.baseline_weights,
                     stage_scale=a.stage_scale_used, correction=a.correction, random_state=a.resampling.random_state,
-                    draws=draws, time_bounds=(design.t_lo, design.t_hi))
+                    draws=draws, time_bounds=(design.t_lo, design.t_hi), mc_replicates=cv["mc"]["asked"],
+                    mc_replicates_used=cv["mc"]["replicates"], mc_target=MC_TARGET, mc_seeds=cv["mc"]["seeds"])
     fitted = _fitted_models(a, hyps, design, rows, tensors, cv["means"])
     result = _rsatoolbox_result(hyps, S, J, a.method, nc_lo, nc_hi, [f[-1]["object"] for f in fitted])
     fits = pd_records([r for f in fitted for r in f])
     return HypothesisResult(table=table, pairwise=pairwise, unit_scores=unit_scores, folds=folds_df, result=result,
                             fits=fits, messages=a.messages, settings=settings, seed=a.resampling.random_state,
                             random_state=a.resampling.random_state, hypotheses=hyps)
+
+
+def _mc_columns(a, mc, table, pairwise):
+    """``mc_se`` beside ``sem`` in both tables (the replicates' SD / sqrt(R)), and a note when it is not small."""
+    table.insert(table.columns.get_loc("sem") + 1, "mc_se", mc["model_mc_se"])
+    pairwise.insert(pairwise.columns.get_loc("sem") + 1, "mc_se", mc["pair_mc_se"])
+    R = mc["replicates"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        big = pairwise[pairwise["mc_se"] > MC_TARGET * pairwise["sem"]]
+    if R > 1 and len(big):
+        worst = big.iloc[int(np.argmax((big["mc_se"] / big["sem"]).to_numpy()))]
+        a.messages.append(
+            f"Monte-Carlo error not negligible after {R} replicates: {len(big)} pair(s) have mc_se > "
+            f"{MC_TARGET:g} x sem (largest: {worst['model_a']} vs {worst['model_b']}, mc_se {worst['mc_se']:.2g}, "
+            f"sem {worst['sem']:.2g}); their p-values may move with random_state. Raise mc_replicates or n_draws.")
 
 
 def pd_records(records):
@@ -985,7 +1043,7 @@ def _nested(task, data_rdms, widths, model_kw):
 #: Keywords that compare_widths / compare_regimes pass on to :func:`evaluate_hypotheses`.
 _EVALUATE_KW = ("baseline", "baseline_weights", "models", "subject_descriptor", "stage_descriptor", "stage_order",
                 "time_map", "time_offset", "time_bounds", "n_times", "n_lam", "stage_scale", "n_folds", "ci",
-                "correction", "sigma_k", "n_jobs", "backend", "progress")
+                "correction", "sigma_k", "mc_replicates", "n_jobs", "backend", "progress")
 _WIDTH_MODEL_KW = ("representation", "measure", "scale", "lam", "init")
 
 
