@@ -48,7 +48,8 @@ def build(name, seed, n_draws=None, extra=None):
     args = dict(method="corr", baseline="modes", baseline_weights="per_stage", models=None, subject_descriptor="auto",
                 stage_descriptor="auto", condition_descriptor="auto", stage_order=None, time_map="linear",
                 time_offset=False, time_bounds=None, n_times=41, n_lam=8, stage_scale="auto", n_folds=None, n_boot=0,
-                ci=0.95, correction="holm", sigma_k=None, random_state=0, n_jobs=1, backend=None, progress=False,
+                ci=0.95, correction="holm", sigma_k=None, random_state=0, mc_replicates=1, n_jobs=1, backend=None,
+                progress=False,
                 seed=H.UNSET)
     args.update(extra or {})
     a = H._Args(data, hyps_d, task, args)

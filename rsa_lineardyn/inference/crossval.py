@@ -199,23 +199,23 @@ def percentile(x, ci):
 
 
 # ----------------------------------------------------------------------------
-# Monte-Carlo replicates of the whole crossvalidation
+# Monte-Carlo error of the networks' expected geometry: blocks of draws
 # ----------------------------------------------------------------------------
-#: ``mc_replicates="auto"`` adds replicates until the Monte-Carlo SE of every pairwise mean difference is at most
-#: this fraction of its sampling SE (the Monte-Carlo part then adds at most 4% to the variance of a difference).
+#: ``mc_replicates="auto"`` adds blocks of draws until the Monte-Carlo SE of every pairwise mean difference is at
+#: most this fraction of its sampling SE (the Monte-Carlo part then adds at most 4% to the variance of a difference).
 MC_TARGET = 0.2
-#: ``mc_replicates="auto"``: replicates run at least (enough for a first Monte-Carlo SE, 3 degrees of freedom)
-#: and at most.
+#: ``mc_replicates="auto"``: blocks at first (a first Monte-Carlo SE with 3 degrees of freedom) and at most
+#: (doubling in between).
 MC_MIN, MC_MAX = 4, 16
 
 
 def cv_once(hyps, tensors, ctx, folds, boot_counts, record=None):
-    """One crossvalidation on one set of score tensors: per-unit scores S, the jackknife J and the bootstrap
-    means (``None`` without ``boot_counts``), each (…, n_hyp)."""
+    """One crossvalidation on one set of score tensors: per-unit scores S, the jackknife J over units and the
+    bootstrap means (``None`` without ``boot_counts``)."""
     n_units = ctx[1].n_units
     S = run_cv(hyps, tensors, ctx, np.ones(n_units, dtype=int), folds, record)
     boot = None
-    if boot_counts is not None and len(boot_counts):
+    if boot_counts:
         boot = np.full((len(boot_counts), len(hyps)), np.nan)
         for b, counts in enumerate(boot_counts):
             Sb = run_cv(hyps, tensors, ctx, counts, folds, None)
@@ -223,72 +223,139 @@ def cv_once(hyps, tensors, ctx, folds, boot_counts, record=None):
             den = np.sum(np.isfinite(Sb[ok]) * counts[ok, None], axis=0)
             num = np.nansum(Sb[ok] * counts[ok, None], axis=0)
             boot[b] = np.where(den > 0, num / np.maximum(den, 1), np.nan)
-    J = jackknife(hyps, tensors, ctx, n_units, folds)
-    return S, J, boot
+    return S, jackknife(hyps, tensors, ctx, n_units, folds), boot
 
 
-def _pairs(n):
-    return [(i, j) for i in range(n) for j in range(i + 1, n)]
+class DrawBlocks:
+    """Independent blocks of Monte-Carlo draws for the random-start networks of a comparison.
+
+    Block 0 is each model's own draws (its ``seed``); block ``r`` has the same ``n_draws`` with the seed
+    ``SeedSequence([seed, r])`` gives.  :meth:`hypotheses` returns the hypotheses with every random-start model
+    replaced by a copy that predicts the mean over blocks ``0 .. R - 1`` (optionally without one of them); the
+    blocks' engines, and so their solved draws, are made once and shared by all these copies.
+    """
+
+    def __init__(self, hyps):
+        self.hyps = hyps
+        self._engines = {}  # (id(model), r) -> engine
+
+    @staticmethod
+    def pooled(model):
+        return model.init == "random"
+
+    def _engine(self, model, r):
+        from ..models.network import _ENGINES
+
+        key = (id(model), r)
+        if key not in self._engines:
+            self._engines[key] = model._engine if r == 0 else _ENGINES[model.init](
+                model.task, model.n_hidden, model.representation, model.rcond, model.n_draws,
+                self.block_seed(model, r))
+        return self._engines[key]
+
+    @staticmethod
+    def block_seed(model, r):
+        return int(model.seed) if r == 0 else int(np.random.SeedSequence([int(model.seed), r]).generate_state(1)[0])
+
+    def _model(self, model, R, leave_out):
+        import copy
+        from collections import OrderedDict
+
+        from ..models.network import _Selection
+        from ..models.random_starts import _PooledEngine
+
+        out = copy.copy(model)  # the user's model stays as it is
+        out._engine = _PooledEngine([self._engine(model, r) for r in range(R) if r != leave_out])
+        out._pred_cache = OrderedDict()
+        out._full = _Selection(out, np.arange(len(model.labels)))
+        out.mc_blocks_ = [self.block_seed(model, r) for r in range(R) if r != leave_out]
+        return out
+
+    def hypotheses(self, R, leave_out=None):
+        """Copies of the network hypotheses whose random-start models pool blocks ``0 .. R - 1`` (but
+        ``leave_out``); other hypotheses as they are."""
+        out = []
+        for h in self.hyps:
+            if h.kind == "network" and any(self.pooled(m) for m in h.models):
+                h = copy_network(h, [self._model(m, R, leave_out) if self.pooled(m) else m for m in h.models])
+            out.append(h)
+        return out
 
 
-def _rep_means(reps, k):
-    """Per replicate, the mean over units of column combination ``k`` ((i, None): a model; (i, j): a difference)."""
+def copy_network(h, models):
+    """A copy of network hypothesis ``h`` with other models (its candidates are made again when scored)."""
+    import copy
+
+    out = copy.copy(h)
+    out.models = models
+    out.__dict__.pop("cands", None)
+    return out
+
+
+def _means_of(S_list, k):
+    """Mean over units of column combination ``k`` ((i, None): a model; (i, j): a difference), per S in S_list."""
     i, j = k
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return np.array([np.nanmean(S[:, i] if j is None else S[:, i] - S[:, j]) for S, _, _ in reps])
+        return np.array([np.nanmean(S[:, i] if j is None else S[:, i] - S[:, j]) for S in S_list])
 
 
-def mc_summary(reps, ci):
-    """Average of the replicates ``[(S, J, boot), ...]`` and the Monte-Carlo SE of every model mean and pairwise
-    mean difference (SD over replicates / sqrt(R); NaN for one replicate), with each pair's sampling SE."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        S = np.nanmean(np.stack([r[0] for r in reps]), axis=0)
-        J = np.nanmean(np.stack([r[1] for r in reps]), axis=0)
-        boot = None if reps[0][2] is None else np.nanmean(np.stack([r[2] for r in reps]), axis=0)
-    R, n_hyp = len(reps), S.shape[1]
+def block_jackknife_se(S_loo, n_hyp):
+    """Delete-a-block jackknife SE of every model mean and pairwise mean difference: (n_hyp,), (n_pairs,).
+
+    ``S_loo`` holds the per-unit crossvalidated scores with each block of draws left out in turn (R of them);
+    ``sqrt((R - 1) / R * sum_r (m_(r) - mean)^2)``.  NaN with fewer than 2 blocks.
+    """
+    R = len(S_loo)
+    pairs = [(i, j) for i in range(n_hyp) for j in range(i + 1, n_hyp)]
 
     def se(k):
-        return float(np.std(_rep_means(reps, k), ddof=1) / np.sqrt(R)) if R > 1 else np.nan
+        if R < 2:
+            return np.nan
+        m = _means_of(S_loo, k)
+        return float(np.sqrt((R - 1) / R * np.sum((m - m.mean()) ** 2)))
 
-    pairs = _pairs(n_hyp)
-    pair_sem = np.array([t_summary(S[:, i] - S[:, j], J[:, i] - J[:, j], ci, tie_tol=TIE_TOL)["sem"]
-                         for i, j in pairs])
-    return dict(S=S, J=J, boot=boot, replicates=R, model_mc_se=np.array([se((i, None)) for i in range(n_hyp)]),
-                pair_mc_se=np.array([se(p) for p in pairs]), pair_sem=pair_sem)
-
-
-def mc_needed(summary, target=MC_TARGET):
-    """Replicates the pairs need for ``mc_se <= target * sem`` (from the current estimate; MC SE falls as
-    1 / sqrt(R)); pairs without sampling spread (ties, identical scores) and without Monte-Carlo spread count 0."""
-    R = summary["replicates"]
-    mc, sem = summary["pair_mc_se"], summary["pair_sem"]
-    ok = np.isfinite(mc) & np.isfinite(sem) & (mc > 0)
-    if not ok.any():
-        return R
-    with np.errstate(divide="ignore"):
-        ratio = mc[ok] / (target * sem[ok])
-    return int(np.ceil(R * float(np.max(ratio)) ** 2)) if np.all(np.isfinite(ratio)) else np.inf
+    return np.array([se((i, None)) for i in range(n_hyp)]), np.array([se(p) for p in pairs])
 
 
-def mc_replicates(first, more, n_rep, ci):
-    """Crossvalidation averaged over Monte-Carlo replicates of the networks' expected geometry.
+def mc_blocks(run, n_blocks, ci, target=MC_TARGET):
+    """The crossvalidation on the networks' geometry pooled over blocks of draws, with its Monte-Carlo SE.
 
-    ``first`` is replicate 0's ``(S, J, boot)``; ``more(r)`` computes replicate ``r``'s.  ``n_rep`` an int:
-    exactly that many; ``"auto"``: :data:`MC_MIN` first, then (at most doubling each round) as many as the
-    current Monte-Carlo SE says every pair needs for ``mc_se <= MC_TARGET * sem``, up to :data:`MC_MAX`.
-    Returns :func:`mc_summary` of the replicates run.
+    ``run(R)`` returns a dict with the pooled run's ``S``, ``J`` (and the rest of :func:`cv_once`'s output) and
+    ``loo``, the per-unit scores with each of the ``R`` blocks left out.  ``n_blocks`` an int: that many blocks;
+    ``"auto"``: :data:`MC_MIN` blocks, doubled (up to :data:`MC_MAX`) while some pair's Monte-Carlo SE exceeds
+    ``target`` times its sampling SE.  Returns ``run``'s dict of the last round, with ``blocks``,
+    ``model_mc_se``, ``pair_mc_se`` and ``pair_sem``.
     """
-    reps = [first]
-    want = MC_MIN if n_rep == "auto" else int(n_rep)
+    R = MC_MIN if n_blocks == "auto" else int(n_blocks)
     while True:
-        while len(reps) < want:
-            reps.append(more(len(reps)))
-        summary = mc_summary(reps, ci)
-        if n_rep != "auto" or len(reps) >= MC_MAX:
-            return summary
-        need = mc_needed(summary)
-        if need <= len(reps):
-            return summary
-        want = int(min(MC_MAX, 2 * len(reps), max(need, len(reps) + 1)))
+        out = run(R)
+        S, J = out["S"], out["J"]
+        n_hyp = S.shape[1]
+        out["model_mc_se"], out["pair_mc_se"] = block_jackknife_se(out["loo"], n_hyp)
+        out["pair_sem"] = np.array([t_summary(S[:, i] - S[:, j], J[:, i] - J[:, j], ci, tie_tol=TIE_TOL)["sem"]
+                                    for i in range(n_hyp) for j in range(i + 1, n_hyp)])
+        out["blocks"] = R
+        with np.errstate(invalid="ignore"):
+            over = out["pair_mc_se"] > target * out["pair_sem"]
+        if n_blocks != "auto" or R >= MC_MAX or not np.any(over):
+            return out
+        R = min(MC_MAX, 2 * R)
+
+
+def with_mc_error(st, mc_se, ci, two_sided=True):
+    """A :func:`t_summary` row with the Monte-Carlo SE added to the sampling SE (independent errors): ``sem``
+    stays the sampling SE; ``ci_low``, ``ci_high`` and ``p`` use ``sqrt(sem^2 + mc_se^2)`` on the same degrees
+    of freedom."""
+    from scipy import stats
+
+    if not (np.isfinite(mc_se) and mc_se > 0 and np.isfinite(st["sem"]) and st["dof"] >= 1):
+        return st
+    if str(st["variance_method"]).startswith(("tie", "identical")):
+        return st
+    se = float(np.hypot(st["sem"], mc_se))
+    tq = stats.t.ppf(0.5 + ci / 2, st["dof"])
+    tstat = st["mean"] / se
+    p = 2 * stats.t.sf(abs(tstat), st["dof"]) if two_sided else stats.t.sf(tstat, st["dof"])
+    return dict(st, ci_low=st["mean"] - tq * se, ci_high=st["mean"] + tq * se, p=float(p),
+                variance_method=f"{st['variance_method']} + Monte-Carlo SE")

@@ -62,8 +62,8 @@ from .._validation import (
     UNSET,
 )
 from .baselines import feature_rdms, feature_weights, unit_stage_means
-from .crossval import (MC_TARGET, TIE_TOL, cv_once, fold_network, mc_replicates, noise_ceiling, percentile,
-                       static_scores, t_summary, unit_folds)
+from .crossval import (MC_TARGET, TIE_TOL, DrawBlocks, cv_once, fold_network, mc_blocks, noise_ceiling, percentile,
+                       run_cv, static_scores, t_summary, unit_folds, with_mc_error)
 from ..representations.descriptors import condition_key, with_condition_labels
 from .design import Candidates, _as_rdms, _lam_values, _theta, check_labelled, check_n_widths, make_design
 from .settings import DataReading, Execution, Resampling, TimeGrid
@@ -523,22 +523,26 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
         :func:`compare_widths` and :func:`compare_regimes` set them from
         their ``random_state`` and ``n_draws``.)
     mc_replicates : "auto" or int, default "auto"
-        Monte-Carlo replicates of the networks' expected geometry over random
-        starts (``init="random"``/``"average"``): the whole crossvalidation
-        (fold fits, jackknife, bootstrap) is run on ``mc_replicates``
-        independent draw sets (replicate 0: the models' own ``seed``; replicate
-        ``r``: a seed derived from it and ``r``) and the per-unit scores are
-        averaged.  The fold fits pick their parameters on a flat training
-        profile, so a different draw set moves both the prediction and which
-        parameters a fold picks; averaging replicates averages over both, and
-        the SD over replicates gives the Monte-Carlo SE of every reported mean
-        (``mc_se`` in ``table`` and ``pairwise``, beside the sampling ``sem``).
-        ``"auto"``: 4 replicates, then as many as the largest ratio
-        ``mc_se / sem`` of the pairs asks for (at most doubling per round, up to
-        16) until every pair has ``mc_se <= 0.2 sem``; a note says when 16 do
-        not suffice.  ``1``: one draw set (the behaviour before 2026-12; no
-        Monte-Carlo SE).  Without random-start networks there is nothing to
-        replicate (1).  Recorded in ``settings`` (asked, used, the seeds).
+        Blocks of Monte-Carlo draws behind the networks' expected geometry
+        over random starts (``init="random"``).  Block 0 is each model's own
+        ``n_draws`` draws (its ``seed``); block ``r`` has as many draws with a
+        seed derived from that seed and ``r``.  The networks predict the mean
+        over the blocks (``blocks x n_draws`` draws) and the whole
+        crossvalidation runs on it; the crossvalidation rerun with each block
+        left out gives a delete-a-block jackknife Monte-Carlo SE of every
+        reported mean (``mc_se``, beside the sampling ``sem`` in ``table`` and
+        ``pairwise``).  The pairwise p-values and intervals use
+        ``sqrt(sem^2 + mc_se^2)`` (``variance_method`` says so).  Why blocks:
+        the fold fits pick their parameters on flat training profiles, so a
+        draw set moves both the prediction and which parameters a fold picks,
+        and the fits follow draw noise that happens to match the data
+        (``benchmarks/results/seed_spread_diagnosis.md``).  ``"auto"``: 4
+        blocks, doubled (up to 16) while some pair has ``mc_se > 0.2 sem``; a
+        note says when 16 do not suffice.  ``1``: the models' own draws only
+        (the behaviour before 2026-12; no Monte-Carlo SE).  Cost: about one
+        scoring of the networks per block.  Recorded in ``settings``
+        (``mc_replicates``, ``mc_replicates_used``; the blocks' seeds in
+        ``draws``).
     n_jobs, backend
         joblib parallelism over models when scoring (as in ``fit_rdms``).
     progress : bool, optional
@@ -558,7 +562,7 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
         design, rows = _design(a, hyps)
         tensors = _score_hypotheses(a, hyps, design, rows)
         cv = _crossvalidate(a, hyps, tensors, design, rows)
-    return _result(a, hyps, design, rows, tensors, cv)
+    return _result(a, cv["hyps"], design, rows, cv["tensors"], cv)
 
 
 class _Args:
@@ -686,37 +690,31 @@ def _score_hypotheses(a, hyps, design, rows):
 
 
 def _crossvalidate(a, hyps, tensors, design, rows):
-    """Crossvalidated per-unit scores, their jackknife, the bootstrap, the noise ceiling (one dict), averaged over
-    the Monte-Carlo replicates of the networks' expected geometry (:func:`~.crossval.mc_replicates`)."""
+    """Crossvalidated per-unit scores, their jackknife, the bootstrap, the noise ceiling (one dict); with
+    random-start networks, on their geometry pooled over blocks of draws, with its Monte-Carlo SE
+    (:func:`~.crossval.mc_blocks`)."""
     folds, cv_name = unit_folds(rows.n_units, a.n_folds, a.resampling.rng)
-    record = []
     means = unit_stage_means(design.data, design.stage_of, rows.rdm_unit, rows.n_units, design.K)
     ctx = (design, rows, means, a.method, a.sigma_k)
     boot_counts = [np.bincount(a.resampling.rng.integers(0, rows.n_units, rows.n_units), minlength=rows.n_units)
                    for _ in range(a.resampling.n_boot)]
-    first = cv_once(hyps, tensors, ctx, folds, boot_counts, record)
-    random = any(h.kind == "network" and m.init != "aligned" for h in hyps for m in h.models)
-    n_rep = a.mc_replicates if random else 1
-    seeds = []
+    random = any(DrawBlocks.pooled(m) for h in hyps if h.kind == "network" for m in h.models)
+    blocks = DrawBlocks(hyps)
+    ones = np.ones(rows.n_units, dtype=int)
 
-    def more(r):
-        rh = [_Network(h.name, [_reseeded(m, r) for m in h.models], h.lam_grid) if h.kind == "network" else h
-              for h in hyps]
-        seeds.append({m.name: m.seed for h in rh if h.kind == "network" for m in h.models})
-        return cv_once(hyps, _score_hypotheses(a, rh, design, rows), ctx, folds, boot_counts)
+    def run(R):
+        hr, T = (hyps, tensors) if R == 1 else (blocks.hypotheses(R), None)
+        T = _score_hypotheses(a, hr, design, rows) if T is None else T
+        record = []
+        S, J, boot = cv_once(hr, T, ctx, folds, boot_counts, record)
+        loo = [run_cv(hr, _score_hypotheses(a, blocks.hypotheses(R, r), design, rows), ctx, ones, folds, None)
+               for r in range(R)] if R > 1 else []
+        return dict(S=S, J=J, boot=boot, record=record, hyps=hr, tensors=T, loo=loo)
 
-    mc = mc_replicates(first, more, n_rep, a.resampling.ci)
-    mc["seeds"], mc["asked"] = seeds, n_rep
+    mc = mc_blocks(run, a.mc_replicates if random else 1, a.resampling.ci)
+    mc["asked"] = a.mc_replicates if random else 1
     nc_lo, nc_hi = noise_ceiling(means, design, rows, a.method, a.sigma_k)
-    return dict(S=mc["S"], J=mc["J"], boot=mc["boot"], record=record, folds=folds, cv_name=cv_name,
-                nc=(nc_lo, nc_hi), means=means, mc=mc)
-
-
-def _reseeded(model, r):
-    """A copy of ``model`` whose Monte-Carlo draws are replicate ``r``'s (a seed derived from its own and ``r``)."""
-    spec = model.to_dict()
-    spec["rsa_lineardyn"]["seed"] = int(np.random.SeedSequence([model.seed, r]).generate_state(1)[0])
-    return type(model).from_dict(spec)
+    return dict(mc, folds=folds, cv_name=cv_name, nc=(nc_lo, nc_hi), means=means, mc=mc)
 
 
 def _check_mc_replicates(value):
@@ -736,11 +734,10 @@ def _result(a, hyps, design, rows, tensors, cv):
     folds_df = _folds_table(cv["record"], design, a.unit_names, cv["folds"], hyps)
     table = _model_table(a, hyps, S, J, boot, nc_lo, nc_hi, rows.n_units, folds_df)
     pairwise = _pairwise_table(a, names, S, J, boot)
-    _notes(a, hyps, S, pairwise, table, tensors)
     _mc_columns(a, cv["mc"], table, pairwise)
+    _notes(a, hyps, S, pairwise, table, tensors)
     unit_scores = pd_frame(S, names, a.unit_names)
-    draws = {m.name: {"n_draws": int(m.n_draws), "seed": int(m.seed), "init": m.init}
-             for h in hyps if h.kind == "network" for m in h.models}
+    draws = {m.name: _draw_record(m) for h in hyps if h.kind == "network" for m in h.models}
     settings = dict(method=a.method, n_units=rows.n_units, unit_descriptor=a.unit_key, cv=cv["cv_name"],
                     n_stages=design.K, stages=design.stages, stage_descriptor=design.stage_key,
                     stage_order=[str(s_) for s_ in design.stages],
@@ -748,7 +745,7 @@ def _result(a, hyps, design, rows, tensors, cv):
                     n_boot=a.resampling.n_boot, ci=a.resampling.ci, baseline=a.baseline, baseline_weights=a.baseline_weights,
                     stage_scale=a.stage_scale_used, correction=a.correction, random_state=a.resampling.random_state,
                     draws=draws, time_bounds=(design.t_lo, design.t_hi), mc_replicates=cv["mc"]["asked"],
-                    mc_replicates_used=cv["mc"]["replicates"], mc_target=MC_TARGET, mc_seeds=cv["mc"]["seeds"])
+                    mc_replicates_used=cv["mc"]["blocks"], mc_target=MC_TARGET)
     fitted = _fitted_models(a, hyps, design, rows, tensors, cv["means"])
     result = _rsatoolbox_result(hyps, S, J, a.method, nc_lo, nc_hi, [f[-1]["object"] for f in fitted])
     fits = pd_records([r for f in fitted for r in f])
@@ -757,19 +754,37 @@ def _result(a, hyps, design, rows, tensors, cv):
                             random_state=a.resampling.random_state, hypotheses=hyps)
 
 
+def _draw_record(m):
+    """What settings["draws"] records of a network model: draws per block, blocks and their seeds, init."""
+    seeds = getattr(m, "mc_blocks_", [int(m.seed)])
+    return {"n_draws": int(m.n_draws), "seed": int(seeds[0]), "init": m.init, "blocks": len(seeds),
+            "block_seeds": [int(x) for x in seeds], "total_draws": int(m.n_draws) * len(seeds)}
+
+
 def _mc_columns(a, mc, table, pairwise):
-    """``mc_se`` beside ``sem`` in both tables (the replicates' SD / sqrt(R)), and a note when it is not small."""
+    """``mc_se`` beside ``sem`` in both tables; the pairwise p-values and intervals count it (the Monte-Carlo error
+    of the pooled geometry and the sampling error are independent); a note when it is not small."""
     table.insert(table.columns.get_loc("sem") + 1, "mc_se", mc["model_mc_se"])
     pairwise.insert(pairwise.columns.get_loc("sem") + 1, "mc_se", mc["pair_mc_se"])
-    R = mc["replicates"]
+    ci = a.resampling.ci
+    for i in range(len(pairwise)):
+        row = pairwise.iloc[i]
+        st = with_mc_error(dict(mean=row["mean_diff"], sem=row["sem"], ci_low=row["ci_low"], ci_high=row["ci_high"],
+                                p=row["p"], dof=row["dof"], variance_method=row["variance_method"]), row["mc_se"], ci)
+        for k in ("ci_low", "ci_high", "p", "variance_method"):
+            pairwise.iloc[i, pairwise.columns.get_loc(k)] = st[k]
+    pairwise["p_corrected"] = correct_pvalues(pairwise["p"].to_numpy(dtype=float), a.correction)
+    pairwise["significant"] = pairwise["p_corrected"] < 1 - ci
+    R = mc["blocks"]
     with np.errstate(invalid="ignore", divide="ignore"):
         big = pairwise[pairwise["mc_se"] > MC_TARGET * pairwise["sem"]]
     if R > 1 and len(big):
         worst = big.iloc[int(np.argmax((big["mc_se"] / big["sem"]).to_numpy()))]
         a.messages.append(
-            f"Monte-Carlo error not negligible after {R} replicates: {len(big)} pair(s) have mc_se > "
+            f"Monte-Carlo error not negligible with {R} blocks of draws: {len(big)} pair(s) have mc_se > "
             f"{MC_TARGET:g} x sem (largest: {worst['model_a']} vs {worst['model_b']}, mc_se {worst['mc_se']:.2g}, "
-            f"sem {worst['sem']:.2g}); their p-values may move with random_state. Raise mc_replicates or n_draws.")
+            f"sem {worst['sem']:.2g}); their p-values count it, but their means may move with random_state. Raise "
+            "mc_replicates or n_draws.")
 
 
 def pd_records(records):

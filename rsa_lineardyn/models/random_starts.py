@@ -253,3 +253,35 @@ class _RandomStartEngine(_EigPath, _SplitSetup, _SplitSolve, _MonteCarlo, _DrawE
             return _ntk_dense(A, B, self.task.X.T @ self.task.X)
         w, Bm = self.rank_one(lam, scale, times, tau)
         return (Bm.T[None] * w[:, None, :]) @ Bm
+
+
+class _PooledEngine:
+    """The expected geometry pooled over independent blocks of draws: the mean of the blocks' engines.
+
+    Each block is an engine over ``n_draws`` draws of its own seed (``_RandomStartEngine`` or ``_AverageEngine``);
+    the pooled weights are the mean of the blocks' weights (every expected Gram below is linear in them), i.e. an
+    estimate over all the blocks' draws.  Leaving one block out gives the pooled estimate without it (the
+    delete-a-block jackknife of :func:`rsa_lineardyn.inference.crossval.mc_blocks`).  Everything else (basis,
+    groups, task) is the first block's: it does not depend on the draws.
+    """
+
+    def __init__(self, engines):
+        self.engines = list(engines)
+
+    def __getattr__(self, name):
+        if name == "engines":  # unpickling: not set yet
+            raise AttributeError(name)
+        return getattr(self.engines[0], name)
+
+    def rank_one(self, lam, scale, times, tau):
+        outs = [e.rank_one(lam, scale, times, tau) for e in self.engines]
+        w = np.mean([o[0] for o in outs], axis=0)
+        w.setflags(write=False)
+        return w, outs[0][1]
+
+    def ntk_parts(self, lam, scale, times, tau):
+        outs = [e.ntk_parts(lam, scale, times, tau) for e in self.engines]
+        return np.mean([o[0] for o in outs], axis=0), np.mean([o[1] for o in outs], axis=0)
+
+    def full_gram(self, lam, scale, times, tau):
+        return np.mean([e.full_gram(lam, scale, times, tau) for e in self.engines], axis=0)
