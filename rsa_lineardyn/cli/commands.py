@@ -162,6 +162,8 @@ def fit_kwargs(args, design):
           "n_boot": args.n_boot, "random_state": args.seed}
     if args.n_draws is not None:
         kw["n_draws"] = args.n_draws
+    if getattr(args, "mc_replicates", None) is not None:  # compare only
+        kw["mc_replicates"] = args.mc_replicates
     return kw
 
 
@@ -407,7 +409,7 @@ def _run_compare(args, data, task, design, widths):
 def _print_compare(args, res):
     table = res.table
     cols = [c for c in ("model", "mean", "ci_low", "ci_high", "n_units", "dof", "variance_method") if c in table]
-    pcols = [c for c in ("model_a", "model_b", "mean_diff", "p", "p_corrected", "significant", "dof",
+    pcols = [c for c in ("model_a", "model_b", "mean_diff", "sem", "mc_se", "p", "p_corrected", "significant", "dof",
                          "variance_method") if c in res.pairwise]
     print(_start_line(args.init))
     print(f"crossvalidated {args.method} over {res.settings['n_units']} units ({res.settings['unit_descriptor']!r}), "

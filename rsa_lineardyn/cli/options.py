@@ -44,6 +44,16 @@ class Command:
     options: tuple
 
 
+def _auto_or_int(text):
+    """``--mc-replicates``: ``auto`` or a positive int (checked again by the Python API)."""
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be 'auto' or a positive int, got {text!r}") from None
+
+
 _NET = "models.network", "LinearNetworkModel"
 _FIT = "inference.fitting", "fit_rdms"
 _WIDTHS = "inference.hypotheses", "compare_widths"
@@ -167,6 +177,9 @@ COMMANDS = (
          Opt(("--seed", "--random-state"), "the one seed of the run", (*_WIDTHS, "random_state"), kw={"type": int}),
          Opt(("--n-draws",), "Monte-Carlo draws of the expectation over random starts (None: the model's own)",
              (*_WIDTHS, "n_draws"), kw={"type": int}),
+         Opt(("--mc-replicates",), "blocks of --n-draws draws pooled for the random-start networks, 'auto' (4-16, "
+             "until the Monte-Carlo SE is below 0.2 of the sampling SE) or an int; 1: one block, no Monte-Carlo SE",
+             ("inference.hypotheses", "evaluate_hypotheses", "mc_replicates"), kw={"type": _auto_or_int}),
          *DESCRIPTOR_OPTIONS),
     ),
     Command(

@@ -1081,8 +1081,11 @@ def compare_widths(data_rdms, task, widths=(2, "wide"), *, method="corr", n_boot
     Model keywords (``representation, measure, scale, lam, init``) go to
     :func:`width_models`; the rest to :func:`evaluate_hypotheses`.
     ``random_state`` seeds both the Monte-Carlo draws of the expected
-    geometry over random starts (``n_draws`` of them; ``None``: the model's
-    default) and the folds/bootstrap; both are recorded in ``settings``.
+    geometry over random starts (``n_draws`` of them per block; ``None``: the
+    model's default) and the folds/bootstrap; both are recorded in
+    ``settings``.  ``mc_replicates`` (default ``"auto"``; see
+    :func:`evaluate_hypotheses`) pools blocks of draws and reports their
+    Monte-Carlo SE (``mc_se``) beside the sampling SE.
 
     Examples
     --------

@@ -385,11 +385,14 @@ class LinearNetworkModel(_ItemsMixin, _ParamsMixin, _SavingMixin, Model):
         at 16 draws (the plain mean of 16 independent draws used before: 4e2 to
         2e6, i.e. all start noise), up to ~20-30% at ``t s_max`` = 1-10 for
         narrow networks (which modes a draw learns first; 32 draws halve the
-        variance).  On the bundled similarity judgements the SD across draw
-        seeds of a width comparison's mean difference is 0.03-0.36 of its
-        sampling SE at 32 draws for five of six pairs (0.9 for N_h = 2 vs
-        wide, whose fits sit at mid times), against 0.8-4.4 before.  Cost of
-        such a comparison: ~2x the old 16-draw one at 16 draws, ~4x at 32.
+        variance).  In the hypothesis tests the fits pick parameters on
+        profiles flat to within this error, so ``evaluate_hypotheses`` and
+        ``compare_*`` pool blocks of ``n_draws`` draws (``mc_replicates``) and
+        report the Monte-Carlo SE beside the sampling SE: on the bundled
+        data the SD across draw seeds of a width comparison's mean
+        difference is 0.0-0.2 of its sampling SE for 10 of 12 pairs (0.48 and
+        0.30 for the other two), against 0.01-0.87 with one 32-draw set
+        (``benchmarks/results/seed_spread_diagnosis.md``).
     seed : int, default 0
         Seed of those draws (a non-negative int; stored in ``to_dict``; the
         prediction is deterministic).
