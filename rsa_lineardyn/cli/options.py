@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from .commands import cmd_compare, cmd_demo, cmd_figure1, cmd_fit, cmd_trajectory
 from .common import BUNDLED_TASKS, _PACKAGE_DIR
+from ..inference.multiplicity import CORRECTIONS
 from .rois import run as run_fit_rois
 
 
@@ -165,6 +166,9 @@ COMMANDS = (
          Opt(("--n-boot",), "bootstrap samples over units for percentile intervals (0 means t intervals only)",
              (*_WIDTHS, "n_boot"), kw={"type": int}),
          Opt(("--seed", "--random-state"), "the one seed of the run", (*_WIDTHS, "random_state"), kw={"type": int}),
+         Opt(("--correction",), "family-wise correction of the pairwise p-values (p_corrected, significant); "
+             "shaffer: Holm with the logical constraints of pairwise equalities",
+             ("inference.hypotheses", "evaluate_hypotheses", "correction"), kw={"choices": CORRECTIONS}),
          Opt(("--n-draws",), "Monte-Carlo draws of the expectation over random starts (None: the model's own)",
              (*_WIDTHS, "n_draws"), kw={"type": int}),
          *DESCRIPTOR_OPTIONS),
