@@ -202,6 +202,9 @@ COMMANDS = (
          Opt(("--subject-descriptor",), "rdm descriptor naming subjects, or 'none'", (*_FIT, "subject_descriptor")),
          Opt(("--stage-descriptor",), "rdm descriptor naming stages, or 'none'", (*_FIT, "stage_descriptor")),
          Opt(("--n-jobs",), "joblib workers over regions (-1: all cores)", (*_ROIS, "n_jobs"), kw={"type": int}),
+         Opt(("--on-error",), "a region whose data cannot be fitted (e.g. constant RDMs at a mask edge): stop "
+             "(raise) or record its error in the table's error column and go on (record)", (*_ROIS, "on_error"),
+             kw={"choices": ("raise", "record")}),
          Opt(("--trust-pickle",), "read a .pkl data file (unpickling runs code named in the file: only your own "
              "files)", kw={"action": "store_true"})),
     ),
