@@ -515,7 +515,7 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
         with the logical constraints of pairwise equalities (with three
         models, once one pair differs at most one other can be equal): the
         same family-wise guarantee, never fewer rejections
-        (:func:`rsa_lineardyn.inference.multiplicity.correct_pvalues`).
+        (``rsa_lineardyn.inference.multiplicity.correct_pvalues``).
     sigma_k : ndarray, optional
         For the ``*_cov`` methods.
     random_state : None, int or Generator, default 0

@@ -1,6 +1,6 @@
 """Family-wise corrected p-values of a pairwise comparison table: Holm, Shaffer, Bonferroni.
 
-Plain functions on arrays; :func:`rsa_lineardyn.evaluate_hypotheses` calls :func:`correct_pvalues` on its pairwise
+Plain functions on arrays; :func:`rsa_lineardyn.evaluate_hypotheses` calls ``correct_pvalues`` on its pairwise
 table (every pair of the compared models once).
 """
 

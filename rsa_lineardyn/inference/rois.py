@@ -368,7 +368,7 @@ def fit_rois(data_rdms, task, n_hidden=None, lam=None, *, roi_descriptor="auto",
         searchlight mask, a region with too few subjects: the :class:`~rsa_lineardyn.InputValueError` that
         ``fit_rdms`` raises on it).  ``"raise"`` stops the run with that error, naming the region.
         ``"record"`` keeps going: the region's row has its message in ``error`` and no estimates (NaN), a
-        :class:`RuntimeWarning` and ``messages`` give the count, and :meth:`RoiFitResult.failed` lists them.
+        :class:`RuntimeWarning` and ``messages`` give the count, and ``RoiFitResult.failed()`` lists them.
         Every other error stops the run either way.
     progress : bool, optional
         A progress bar over chunks; default on only when stderr is a terminal.
