@@ -90,11 +90,16 @@ def main(argv=None):
                   f"{', '.join(str(x) for x in r['replicates'])} | "
                   f"{', '.join(f'{p:.2g}' for p in r['p'])} | {', '.join(f'{p:.2g}' for p in r['p_corrected'])} | "
                   f"{r['same_holm']} | {r['same_raw']} |")
-    for ext, text in ((".json", json.dumps({"meta": meta, "rows": all_rows}, indent=1)), (".md", "\n".join(md) + "\n")):
-        tmp = args.out + ext + ".tmp"
+    write_outputs(args.out, {"meta": meta, "rows": all_rows}, md)
+
+
+def write_outputs(out, payload, md):
+    """``out``.json (``payload``) and ``out``.md (the lines ``md``), each written atomically; prints the table."""
+    for ext, text in ((".json", json.dumps(payload, indent=1)), (".md", "\n".join(md) + "\n")):
+        tmp = out + ext + ".tmp"
         with open(tmp, "w") as f:
             f.write(text)
-        os.replace(tmp, args.out + ext)
+        os.replace(tmp, out + ext)
     print("\n".join(md))
 
 

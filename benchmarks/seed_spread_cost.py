@@ -7,7 +7,6 @@ Calls alternate (1, auto, 1, auto, ...) so that load on the machine hits both al
 """
 
 import argparse
-import json
 import os
 import subprocess
 import time
@@ -21,6 +20,7 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 import rsa_lineardyn as rl  # noqa: E402
+from seed_spread import write_outputs  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -60,13 +60,7 @@ def main(argv=None):
     for r in rows:
         md.append(f"| {r['data']} | {r['cpu_one']:.2f} | {r['cpu_auto']:.2f} | {r['ratio_cpu']:.1f}x | "
                   f"{r['wall_one']:.2f} | {r['wall_auto']:.2f} | {', '.join(map(str, r['blocks_used']['auto']))} |")
-    for ext, text in ((".json", json.dumps({"date": date, "commit": head, "rows": rows}, indent=1)),
-                      (".md", "\n".join(md) + "\n")):
-        tmp = args.out + ext + ".tmp"
-        with open(tmp, "w") as f:
-            f.write(text)
-        os.replace(tmp, args.out + ext)
-    print("\n".join(md))
+    write_outputs(args.out, {"date": date, "commit": head, "rows": rows}, md)
 
 
 if __name__ == "__main__":

@@ -140,3 +140,14 @@ def test_aligned_networks_have_nothing_to_replicate(tree, data):
 def test_bad_mc_replicates(tree, data, bad, match):
     with pytest.raises((ValueError, TypeError), match=match):
         rl.compare_widths(data, tree, widths=[2], mc_replicates=bad)
+
+
+def test_pooled_models_survive_parallel_scoring(tree, data):
+    """joblib pickles the pooled models to its workers: the same tables as in one process."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kw = dict(widths=[2, "wide"], n_draws=16, mc_replicates=4, n_lam=4, n_times=15, progress=False)
+        par = rl.compare_widths(data, tree, n_jobs=2, **kw).pairwise
+        ser = rl.compare_widths(data, tree, n_jobs=1, **kw).pairwise
+    cols = ["mean_diff", "sem", "mc_se", "p"]
+    np.testing.assert_array_equal(par[cols].to_numpy(), ser[cols].to_numpy())
