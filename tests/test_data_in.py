@@ -189,7 +189,9 @@ def test_random_state_is_recorded_and_seed_is_deprecated(tree):
     data = _staged(tree, n_subjects=4)
     res = rl.compare_widths(data, tree, widths=[2], random_state=7, n_draws=4, n_times=9, n_lam=3)
     assert res.settings["random_state"] == 7
-    assert res.settings["draws"]["N_h=2"] == {"n_draws": 4, "seed": 7, "init": "random"}
+    rec = res.settings["draws"]["N_h=2"]
+    assert {k: rec[k] for k in ("n_draws", "seed", "init")} == {"n_draws": 4, "seed": 7, "init": "random"}
+    assert rec["block_seeds"][0] == 7 and rec["blocks"] == res.settings["mc_replicates_used"]  # pooled blocks
     fit = rl.fit_rdms(data, tree, n_hidden=[2], random_state=7, n_draws=4, **FAST)
     assert fit.settings["random_state"] == 7 and fit.settings["n_draws"] == 4 and fit.settings["draw_seed"] == 7
     with pytest.warns(DeprecationWarning, match="random_state"):
