@@ -122,6 +122,17 @@ def make_cells(parts, subjects, quick):
                                              (True, "weak_fast", "wrong-order truth (modes 3-4 at mode 1's pace)")):
                     cells.append(dict(part="stages", name=f"stages: {what}, 16 subjects, {when}, {tag}", wrong=wrong,
                                       variant=variant, n_subjects=16, times=times, model_scale=scale))
+    if "stagesfine" in parts:  # the same at a finer fit grid (n_lam 24, n_times 81): the fold fits land nearer the truth
+        for scale in (SEM_SCALE, None):
+            tag = "model scale 0.1 (default)" if scale is None else f"model scale {SEM_SCALE:g} (the truth's)"
+            for times in (TIMES, (1.5, 3.0, 6.0)):
+                when = f"t = {', '.join(f'{t:g}' for t in times)}"
+                for wrong, variant, what in ((False, None, "network truth (N_h=3 GD)"),
+                                             (True, "swap", "wrong-order truth (modes 1 <-> 3-4 paces)"),
+                                             (True, "weak_fast", "wrong-order truth (modes 3-4 at mode 1's pace)")):
+                    cells.append(dict(part="stages", name=f"stages: {what}, 16 subjects, {when}, {tag}, n_lam 24, "
+                                      "n_times 81", wrong=wrong, variant=variant, n_subjects=16, times=times,
+                                      model_scale=scale, grid={"n_lam": 24, "n_times": 81}))
     if "holm" in parts:  # the power cell without the feature baseline: one pair, so Holm = raw
         cells.append(dict(part="power", name="power: truth N_h=2 vs wide, baseline=None (one pair)", n_hidden=2,
                           truth="N_h=2", other="wide", n_subjects=8, baseline=None))
@@ -301,7 +312,7 @@ def _stage_trial(cell, task, data, seed):
     """compare_widths([3]) once: the whole-trajectory verdict (pairwise) and the stage-resolved one (res.stages)."""
     import rsa_lineardyn as rl
 
-    kw = {} if cell.get("model_scale") is None else {"scale": cell["model_scale"]}
+    kw = dict(cell.get("grid") or {}, **({} if cell.get("model_scale") is None else {"scale": cell["model_scale"]}))
     h = rl.compare_widths(data, task, widths=[3], random_state=seed, progress=False, **kw)
     p = _find(_pairs(h), "N_h=3", "feature model")  # d = network - baseline
     st = h.stages[h.stages.model_a.str.startswith("N_h=3") & h.stages.model_b.str.startswith("feature model")]
@@ -512,7 +523,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--parts", nargs="+", default=["lam", "null", "power", "baseline"],
-                    choices=["lam", "null", "power", "baseline", "early", "holm", "defscale", "weakfast", "stages"],
+                    choices=["lam", "null", "power", "baseline", "early", "holm", "defscale", "weakfast", "stages",
+                             "stagesfine"],
                     help="early: baseline cells at t = 1.5, 3, 6; holm: power without the baseline; defscale: lam cells with "
                     "fit_rdms's default scale 0.1 (these three are not in the default)")
     ap.add_argument("--subjects", nargs="+", type=int, default=[8, 16, 32], help="subjects per trial in the lam cells")
@@ -526,7 +538,7 @@ def main(argv=None):
         return _check()
     if args.merge:
         runs = [json.loads(Path(p).read_text()) for p in args.merge]
-        parts = ["lam", "null", "power", "baseline", "early", "holm", "defscale", "weakfast", "stages"]
+        parts = ["lam", "null", "power", "baseline", "early", "holm", "defscale", "weakfast", "stages", "stagesfine"]
         cells = list({c["name"]: c for r in runs for c in r["cells"]}.values())  # a cell run twice: trials pooled
         cells = sorted(cells,  # stable: lam cells by subjects, auto before separate
                        key=lambda c: (parts.index(c["part"]), c.get("stage_scale") == "separate", bool(c.get("default_scale")),

@@ -34,7 +34,7 @@ CELLS = [("swap", (3.0, 6.0, 12.0)), ("swap", (1.5, 3.0, 6.0)), ("weak_fast", (3
          ("weak_fast", (1.5, 3.0, 6.0)), ("network", (3.0, 6.0, 12.0)), ("network", (1.5, 3.0, 6.0))]
 
 
-def one(variant, times, seed, scale=None, n_times=41):
+def one(variant, times, seed, scale=None, n_times=41, stage_scale="auto"):
     import rsa_lineardyn as rl
 
     cell = dict(part="baseline", wrong=variant != "network", n_subjects=16, times=times, variant=variant)
@@ -43,13 +43,14 @@ def one(variant, times, seed, scale=None, n_times=41):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = rl.compare_widths(data, task, widths=[3], random_state=seed, progress=False,
-                                 n_times=n_times, **({} if scale is None else {"scale": scale}))
+                                 n_times=n_times, stage_scale=stage_scale,
+                                 **({} if scale is None else {"scale": scale}))
     net = res.folds[res.folds.model == "N_h=3"]
     fits = res.fits[res.fits.model == "N_h=3"]
     times_all = [float(10 ** th[-1]) for th in fits.theta]
     pw = res.pairwise.iloc[0]
     st = res.stages[res.stages.model_b.str.startswith("feature")]
-    return dict(variant=variant, times=list(times), seed=seed, scale=scale,
+    return dict(variant=variant, times=list(times), seed=seed, scale=scale, n_times=n_times, stage_scale=stage_scale,
                 fold_rate=[float(net.rate.median()), float(net.rate.min()), float(net.rate.max())],
                 fold_lam=[float(net.lam.median()), float(net.lam.min()), float(net.lam.max())],
                 fold_at_edge=float(net.at_edge.mean()), fit_times=times_all,
@@ -68,16 +69,17 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--scale", type=float, default=None, help="compare_widths scale (default: its own, 0.1)")
     ap.add_argument("--n-times", type=int, default=41, help="compare_widths n_times (time grid of the fold fits)")
+    ap.add_argument("--stage-scale", default="auto", help="compare_widths stage_scale")
     ap.add_argument("--cells", nargs="+", type=int, default=list(range(len(CELLS))), help="indices into CELLS")
     ap.add_argument("--out", default=str(ci.ROOT / "benchmarks/results/falsification_diagnosis_runs.json"))
     args = ap.parse_args(argv)
     out = []
     for v, times in [CELLS[i] for i in args.cells]:
         for t in range(args.trials):
-            r = one(v, times, args.seed * 1000 + t, args.scale, args.n_times)
+            r = one(v, times, args.seed * 1000 + t, args.scale, args.n_times, args.stage_scale)
             out.append(r)
             s = r["stacked"]
-            cal.log(f"{v:9s} t={times} scale {args.scale} n_times {args.n_times} trial {t}: rate {r['fold_rate'][0]:.2f} [{r['fold_rate'][1]:.2f}, "
+            cal.log(f"{v:9s} t={times} scale {args.scale} n_times {args.n_times} {args.stage_scale} trial {t}: rate {r['fold_rate'][0]:.2f} [{r['fold_rate'][1]:.2f}, "
                     f"{r['fold_rate'][2]:.2f}] lam {r['fold_lam'][0]:.2f} edge {r['fold_at_edge']:.2f}; stacked "
                     f"{s['net']:.3f} vs {s['base']:.3f} d {s['diff']:+.4f} se {s['se']:.4f} p {s['p']:.3g}; "
                     + " | ".join(f"st{x['stage']}: {x['net']:.3f}/{x['base']:.3f} d {x['diff']:+.4f} se {x['se']:.4f} "
