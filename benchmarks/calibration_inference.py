@@ -24,6 +24,15 @@ Parts
           with the feature baseline significantly better (floor <= 0.10); (b) wrong-order truth (below):
           fraction with the network significantly worse (floor >= 0.75).
 
+ stages   the stage-resolved falsification test (res.stages; rsa_lineardyn.inference.hypotheses._stage_table):
+          16 subjects, compare_widths(widths=[3]) once per trial, network truth and both wrong-order variants,
+          stages t = 3, 6, 12 and 1.5, 3, 6, model scale 0.1 (compare_widths' default) and 1e-2 (the truth's).
+          Per trial: the network significantly below the per-stage baseline at some stage (Holm over the 3
+          stages x 1 pair: the falsification), at which stage, and the whole-trajectory verdict on the same data.
+          "stagesfine": the same at a finer fit grid (n_lam 24, n_times 81); "stages32": 32 subjects, t = 3, 6, 12,
+          the truth's scale.  A per-stage table (medians of the scores, difference, jackknife SE, fitted rate and
+          lam) follows the main table.
+
 Wrong-order truth (simulate_wrong_order_rdms): each subject's GD network is simulated exactly as in
 simulate_voxel_rdms (same random streams: with swap=False the RDMs are identical, checked by --check).  Its
 first-layer weights are written in the task's input mode basis, A(t) = W1(t) V (V from task.svd()), so that
@@ -43,6 +52,8 @@ median interval width.
 
 Run:  .venv/bin/python benchmarks/calibration_inference.py [--trials 25] [--jobs 2] [--parts lam null power
       baseline] [--subjects 8 16 32] [--seed 0] [--quick] [--out benchmarks/results/calibration_inference]
+      stage-resolved runs: --parts stages --trials 20 --seed 19 --out benchmarks/results/calibration_inference_stages
+      (and stagesfine --seed 23, stages32 --seed 29 with their own --out)
 """
 
 import argparse
@@ -133,6 +144,14 @@ def make_cells(parts, subjects, quick):
                     cells.append(dict(part="stages", name=f"stages: {what}, 16 subjects, {when}, {tag}, n_lam 24, "
                                       "n_times 81", wrong=wrong, variant=variant, n_subjects=16, times=times,
                                       model_scale=scale, grid={"n_lam": 24, "n_times": 81}))
+    if "stages32" in parts:  # how many subjects the stage-resolved test needs at t = 3, 6, 12 (truth's scale)
+        for n in (32,):
+            for wrong, variant, what in ((False, None, "network truth (N_h=3 GD)"),
+                                         (True, "swap", "wrong-order truth (modes 1 <-> 3-4 paces)"),
+                                         (True, "weak_fast", "wrong-order truth (modes 3-4 at mode 1's pace)")):
+                cells.append(dict(part="stages", name=f"stages: {what}, {n} subjects, t = 3, 6, 12, model scale "
+                                  f"{SEM_SCALE:g} (the truth's)", wrong=wrong, variant=variant, n_subjects=n,
+                                  times=TIMES, model_scale=SEM_SCALE))
     if "holm" in parts:  # the power cell without the feature baseline: one pair, so Holm = raw
         cells.append(dict(part="power", name="power: truth N_h=2 vs wide, baseline=None (one pair)", n_hidden=2,
                           truth="N_h=2", other="wide", n_subjects=8, baseline=None))
@@ -438,12 +457,25 @@ def _stage_rows(cell, ts, ok):
                     FLOORS["baseline_fp"], True),
                _row(cell, ts, "either of the two", [t["stage_worse"] or t["stacked_worse"] for t in ok],
                     FLOORS["baseline_fp"], True)]
+    out.append(_row(cell, ts, "one Holm family (whole trajectory + stages): network significantly worse",
+                    [_joint_worse(t) for t in ok], FLOORS["wrong_order"] if cell["wrong"] else FLOORS["baseline_fp"],
+                    not cell["wrong"]))
     for k in sorted({s["stage"] for t in ok for s in t["stages"]}):
         out.append(_row(cell, ts, f"network significantly worse at stage {k}", [k in t["stage_worse_at"] for t in ok],
                         None, not cell["wrong"]))
     out.append(_row(cell, ts, "network significantly better at some stage (Holm)", [t["stage_better"] for t in ok],
                     None, False))
     return out
+
+
+def _joint_worse(t, alpha=0.05):
+    """The whole-trajectory test and the stage tests of one trial as ONE Holm family: network worse anywhere?"""
+    p = np.array([t["pair"]["p"]] + [s["p"] for s in t["stages"]])
+    d = np.array([t["pair"]["d"]] + [s["d"] for s in t["stages"]])
+    order = np.argsort(p)
+    adj = np.empty(p.size)
+    adj[order] = np.minimum(np.maximum.accumulate((p.size - np.arange(p.size)) * p[order]), 1.0)
+    return bool(np.any((adj < alpha) & (d < 0)))
 
 
 def stage_details(cells, trials):
@@ -524,7 +556,7 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--parts", nargs="+", default=["lam", "null", "power", "baseline"],
                     choices=["lam", "null", "power", "baseline", "early", "holm", "defscale", "weakfast", "stages",
-                             "stagesfine"],
+                             "stagesfine", "stages32"],
                     help="early: baseline cells at t = 1.5, 3, 6; holm: power without the baseline; defscale: lam cells with "
                     "fit_rdms's default scale 0.1 (these three are not in the default)")
     ap.add_argument("--subjects", nargs="+", type=int, default=[8, 16, 32], help="subjects per trial in the lam cells")
@@ -538,7 +570,7 @@ def main(argv=None):
         return _check()
     if args.merge:
         runs = [json.loads(Path(p).read_text()) for p in args.merge]
-        parts = ["lam", "null", "power", "baseline", "early", "holm", "defscale", "weakfast", "stages", "stagesfine"]
+        parts = ["lam", "null", "power", "baseline", "early", "holm", "defscale", "weakfast", "stages", "stagesfine", "stages32"]
         cells = list({c["name"]: c for r in runs for c in r["cells"]}.values())  # a cell run twice: trials pooled
         cells = sorted(cells,  # stable: lam cells by subjects, auto before separate
                        key=lambda c: (parts.index(c["part"]), c.get("stage_scale") == "separate", bool(c.get("default_scale")),

@@ -139,3 +139,29 @@ def test_plot_stage_tests_marks_the_significant_column(tree):
     plt.close(fig)
     with pytest.raises(ValueError, match="one stage"):
         plot_stage_tests(_compare(_staged(tree, wrong=False, n_subjects=5, seed=1).subset("stage", 3), tree))
+
+
+def test_cli_compare_prints_and_writes_the_stage_table(tmp_path, capsys):
+    import json
+
+    from rsa_lineardyn.cli.app import main
+    from rsa_lineardyn.cli.inputs import load_data_rdms
+
+    task = rl.load_semantic_task()
+    V = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0).predict_times([1.5, 3.0, 4.5], [0.0])
+    rng = np.random.default_rng(0)
+    vecs = [np.abs(v + 0.3 * v.std() * rng.standard_normal(v.size)) for _ in range(5) for v in V]
+    data = RDMs(np.array(vecs), dissimilarity_measure="squared euclidean",
+                rdm_descriptors={"subject": np.repeat([f"p{i}" for i in range(5)], 3), "stage": np.tile(STAGES, 5)},
+                pattern_descriptors={"item": np.array(task.labels)})
+    path = tmp_path / "staged.hdf5"
+    data.save(str(path), file_type="hdf5")
+    out = tmp_path / "o"
+    assert main(["compare", str(path), "--task", "semantic", "--widths", "2", "--out-dir", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "per stage (each pair at each stage" in printed and "score_a" in printed
+    info = json.loads((out / "staged_hdf5_compare_widths.json").read_text())
+    lib = rl.compare_widths(load_data_rdms(str(path)), task, widths=[2], progress=False)
+    assert [r["stage"] for r in info["stages"]] == list(STAGES) == list(lib.stages.stage)
+    np.testing.assert_allclose([r["mean_diff"] for r in info["stages"]], lib.stages.mean_diff, rtol=1e-12)
+    np.testing.assert_allclose([r["p_corrected"] for r in info["stages"]], lib.stages.p_corrected, rtol=1e-12)

@@ -191,12 +191,12 @@ def run_cv(hyps, tensors, ctx, counts, folds, record, stage_tensors=None):
             else:
                 coef = feature_weights(h.F, means, train_counts, method, stacked=rows.shared,
                                        per_stage=h.per_stage)
-                fitted = np.any(coef > 0)
-                vals = (static_scores(coef @ h.F, design, rows, test_units, method, sigma_k) if fitted
+                pred = coef @ h.F if np.any(coef > 0) else None
+                vals = (static_scores(pred, design, rows, test_units, method, sigma_k) if pred is not None
                         else np.full(test_rows.size, np.nan))
                 if by_stage and rows.shared:
-                    svals = (static_unit_scores(coef @ h.F, design, rows, test_units, method, by_stage=True)
-                             if fitted else np.full((test_units.size, design.K), np.nan))
+                    svals = (static_unit_scores(pred, design, rows, test_units, method, by_stage=True)
+                             if pred is not None else np.full((test_units.size, design.K), np.nan))
                 if record is not None:
                     record.append((f, h, coef))
             for u in test_units:

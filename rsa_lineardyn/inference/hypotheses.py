@@ -392,7 +392,13 @@ class HypothesisResult:
         network significantly below the feature baseline at some stage has failed there: the data at that
         stage are not what it predicts once its time course is fitted to all stages (a note says so).  The
         whole-trajectory test can miss such a failure when the other stages fit well (one misfit stage is
-        diluted in the stacked score).
+        diluted in the stacked score, where early, small RDMs weigh little).  Calibration
+        (``benchmarks/results/calibration_inference_stages*.md``, 16 subjects, 3 stages, 20 trials per cell):
+        true networks fail a stage in 0.00-0.10 of trials at ``n_lam=24, n_times=81`` (0.25-0.30 at the
+        default 8 and 41 when the stages sit early in learning: the coarse grid leaves the fits off the true
+        time course); networks whose modes were learned in the wrong order fail in 0.10-0.40, far from
+        always: when the order shows in one early stage only, that stage's signal is small.  With 32 subjects
+        (t = 3, 6, 12) they fail in 0.75-0.80 (the whole-trajectory test: 0.45-0.50), true networks in 0.05.
     unit_scores : pandas.DataFrame
         The crossvalidated score of every unit (rows) under every hypothesis (columns).
     folds : pandas.DataFrame
@@ -866,6 +872,9 @@ def _pairwise_table(a, names, S, J, boot):
     return df[cols]
 
 
+#: The fit grid at which the stage-resolved verdicts were calibrated without false failures of a true network.
+_FINE_GRID = {"n_lam": 24, "n_times": 81}
+
 #: Columns of :attr:`HypothesisResult.stages`, the stage-resolved pairwise tests.
 STAGE_COLUMNS = ["model_a", "model_b", "stage", "score_a", "score_b", "mean_diff", "sem", "ci_low", "ci_high", "p",
                  "p_corrected", "correction", "significant", "n_units", "dof", "variance_method"]
@@ -911,11 +920,17 @@ def _stage_verdicts(a, hyps, stages):
         if len(sel):
             where = "; ".join(f"stage {r.stage}: {r.score_a:.3g} vs {r.score_b:.3g}, difference {r.mean_diff:+.3g} "
                               f"(SE {r.sem:.2g}, {r.correction} p = {r.p_corrected:.2g})" for r in sel.itertuples())
+            coarse = a.grid.n_lam < _FINE_GRID["n_lam"] or a.grid.n_times < _FINE_GRID["n_times"]
             a.messages.append(
                 f"{h.name} fails at stage(s) {', '.join(str(x) for x in sel.stage)}: fitted to the whole trajectory, "
                 f"its crossvalidated score on that stage alone is significantly below the feature baseline's ({where}; "
                 f"family of {len(stages)} pair x stage tests, see `stages`). The geometry there is not one this "
-                "network passes through at the time course that fits the rest of learning.")
+                "network passes through at the time course that fits the rest of learning."
+                + (f" Check it at a finer fit grid (n_lam={_FINE_GRID['n_lam']}, n_times={_FINE_GRID['n_times']}; "
+                   f"here {a.grid.n_lam}, {a.grid.n_times}): in calibration a coarse grid left the fold fits of a true "
+                   "network away from its time course, and 0.25-0.30 of such networks 'failed' a middle stage "
+                   "(0.00-0.10 at the finer grid; benchmarks/results/calibration_inference_stages*.md)."
+                   if coarse else ""))
 
 
 def _notes(a, hyps, S, pairwise, table, tensors):
