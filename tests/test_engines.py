@@ -328,3 +328,21 @@ def test_structured_tie_equals_eigen_compression(lam):
         M3 = (Bc2 / (1.0 + g * sigc2[:, None, :] ** 2)) @ np.swapaxes(Bc2, 1, 2)
         np.testing.assert_allclose(M1, M2, rtol=0, atol=1e-13 * np.max(np.abs(M2)))
         np.testing.assert_allclose(M3, M2, rtol=0, atol=1e-13 * np.max(np.abs(M2)))
+
+
+@pytest.mark.parametrize("n_in, n_out, lam", [(7, 3, 0.4), (3, 7, -1.3), (5, 5, 0.0)])
+def test_sparse_mode_spectrum_is_the_dense_one(n_in, n_out, lam):
+    """The non-zeros the random-start engine multiplies with are exactly the dense eigenvector matrix's."""
+    from scipy.sparse import coo_matrix
+
+    from rsa_lineardyn.models.random_kernels import _mode_spectrum
+    from rsa_lineardyn.models.random_paths import _left_apply
+
+    s = np.array([2.0, 1.0, 1.0][: min(n_in, n_out)])
+    d, Om = _mode_spectrum(s, n_in, n_out, lam)
+    d2, (rows, cols, vals) = _mode_spectrum(s, n_in, n_out, lam, sparse=True)
+    n = n_in + n_out
+    np.testing.assert_array_equal(d, d2)
+    np.testing.assert_array_equal(coo_matrix((vals, (rows, cols)), shape=(n, n)).toarray(), Om)
+    B = np.random.default_rng(0).standard_normal((4, n, 3))
+    np.testing.assert_allclose(_left_apply(coo_matrix(Om.T).tocsr(), B), np.swapaxes(Om, 0, 1) @ B, rtol=0, atol=1e-15)

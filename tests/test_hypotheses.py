@@ -356,3 +356,16 @@ def test_fits_per_stage_follow_the_stage_times(tree):
     lams = {round(row.object.params()["lam"], 12) for row in net.itertuples()}
     assert len(lams) == 1  # the same network at every stage
     assert res.result.models[0] is net.iloc[-1]["object"]  # the Result holds the last stage's fit
+
+
+def test_compare_widths_records_shaffer(tree, subjects_data):
+    from rsa_lineardyn.inference.multiplicity import correct_pvalues as _correct
+
+    holm = rl.compare_widths(subjects_data, tree, widths=[2, "wide"], init="aligned")
+    sh = rl.compare_widths(subjects_data, tree, widths=[2, "wide"], init="aligned", correction="shaffer")
+    assert sh.settings["correction"] == "shaffer" and (sh.pairwise["correction"] == "shaffer").all()
+    np.testing.assert_array_equal(sh.pairwise["p"], holm.pairwise["p"])
+    np.testing.assert_allclose(sh.pairwise["p_corrected"],
+                               _correct(sh.pairwise["p"].to_numpy(), "shaffer", n_models=3))
+    assert np.all(sh.pairwise["p_corrected"] <= holm.pairwise["p_corrected"] + 1e-15)
+    assert np.array_equal(sh.pairwise["significant"], sh.pairwise["p_corrected"] < 0.05)

@@ -165,6 +165,39 @@ def test_joblib_and_dask_give_the_serial_table(tree):
     _same_estimates(serial.table.iloc[1], fit)
 
 
+def test_a_region_that_cannot_be_fitted_stops_the_run_or_is_recorded(tree):
+    """A constant region first (it would have filled the shared predictions) and an all-missing one later: the
+    default names the region and stops; on_error="record" gives them rows with their error and no estimates, and
+    the other regions exactly the estimates they get without them."""
+    good = _regions(tree, widths=(1, 2, 4))
+    flat = good.subset("roi", "r0")
+    flat.dissimilarities[:] = 1.0
+    flat.rdm_descriptors["roi"] = np.array(["flat"] * flat.n_rdm)
+    missing = good.subset("roi", "r1")
+    missing.dissimilarities[:] = np.nan
+    missing.rdm_descriptors["roi"] = np.array(["missing"] * missing.n_rdm)
+    data = concat([flat, good.subset("roi", ["r0", "r1"]), missing, good.subset("roi", "r2")])
+    opts = dict(n_hidden=[1, 2, 4], n_times=11, n_lam=3, n_boot=5, random_state=0, progress=False)
+    with pytest.raises(rl.InputValueError, match="region 'flat'.*undefined"):
+        rl.fit_rois(data, tree, **opts)
+    alone = rl.fit_rois(good, tree, **opts)
+    for kw in (dict(), dict(n_jobs=2, backend="threading", chunk_size=1)):
+        with pytest.warns(RuntimeWarning, match="2 of 5 regions could not be fitted"):
+            res = rl.fit_rois(data, tree, on_error="record", **opts, **kw)
+        t = res.table
+        assert list(t["roi"]) == ["flat", "r0", "r1", "missing", "r2"] and t.columns[-1] == "error"
+        bad = t["roi"].isin(["flat", "missing"])
+        assert t.loc[bad, "error"].str.contains("undefined").all() and (t.loc[~bad, "error"] == "").all()
+        assert t.loc[bad, ["n_hidden", "lam", "score"]].isna().all().all()
+        assert list(res.failed()["roi"]) == ["flat", "missing"] and "not fitted: 2" in res.summary()
+        ok = t.loc[~bad].drop(columns="error").reset_index(drop=True)
+        pd.testing.assert_frame_equal(ok, alone.table.drop(columns="error"), check_dtype=False)
+    with pytest.raises(rl.InputValueError, match="on_error"):
+        rl.fit_rois(data, tree, on_error="skip", **opts)
+    with pytest.raises(rl.InputValueError, match="region 'flat'"):  # nothing fits: the first region's error
+        rl.fit_rois(concat([flat, missing]), tree, on_error="record", **opts)
+
+
 def test_dask_backend_without_a_client_says_what_to_do(tree):
     pytest.importorskip("dask.distributed")
     data = _regions(tree, widths=(2,))

@@ -6,7 +6,7 @@ from rsatoolbox.rdm import RDMs, compare
 
 from rsa_lineardyn.inference.baselines import feature_weights
 from rsa_lineardyn.inference.crossval import t_summary
-from rsa_lineardyn.inference.hypotheses import correct_pvalues
+from rsa_lineardyn.inference.hypotheses import correct_pvalues  # the old home still serves it
 from rsa_lineardyn.inference.scorer import DataStats, StackedStats, stacked_stats
 
 

@@ -391,7 +391,8 @@ def _compare_widths_checked(args, task, data):
 def _run_compare(args, data, task, design, widths):
     import rsa_lineardyn as rl
 
-    kw = dict(method=args.method, init=args.init, progress=_show_progress(args), **compare_kwargs(args, design))
+    kw = dict(method=args.method, init=args.init, correction=args.correction, progress=_show_progress(args),
+              **compare_kwargs(args, design))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", rl.DegeneracyWarning)

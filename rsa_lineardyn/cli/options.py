@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from .commands import cmd_compare, cmd_demo, cmd_figure1, cmd_fit, cmd_trajectory
 from .common import BUNDLED_TASKS, _PACKAGE_DIR
+from ..inference.multiplicity import CORRECTIONS
 from .rois import run as run_fit_rois
 
 
@@ -165,6 +166,9 @@ COMMANDS = (
          Opt(("--n-boot",), "bootstrap samples over units for percentile intervals (0 means t intervals only)",
              (*_WIDTHS, "n_boot"), kw={"type": int}),
          Opt(("--seed", "--random-state"), "the one seed of the run", (*_WIDTHS, "random_state"), kw={"type": int}),
+         Opt(("--correction",), "family-wise correction of the pairwise p-values (p_corrected, significant); "
+             "shaffer: Holm with the logical constraints of pairwise equalities",
+             ("inference.hypotheses", "evaluate_hypotheses", "correction"), kw={"choices": CORRECTIONS}),
          Opt(("--n-draws",), "Monte-Carlo draws of the expectation over random starts (None: the model's own)",
              (*_WIDTHS, "n_draws"), kw={"type": int}),
          *DESCRIPTOR_OPTIONS),
@@ -198,6 +202,9 @@ COMMANDS = (
          Opt(("--subject-descriptor",), "rdm descriptor naming subjects, or 'none'", (*_FIT, "subject_descriptor")),
          Opt(("--stage-descriptor",), "rdm descriptor naming stages, or 'none'", (*_FIT, "stage_descriptor")),
          Opt(("--n-jobs",), "joblib workers over regions (-1: all cores)", (*_ROIS, "n_jobs"), kw={"type": int}),
+         Opt(("--on-error",), "a region whose data cannot be fitted (e.g. constant RDMs at a mask edge): stop "
+             "(raise) or record its error in the table's error column and go on (record)", (*_ROIS, "on_error"),
+             kw={"choices": ("raise", "record")}),
          Opt(("--trust-pickle",), "read a .pkl data file (unpickling runs code named in the file: only your own "
              "files)", kw={"action": "store_true"})),
     ),

@@ -42,7 +42,7 @@ def run(args):
                           random_state=args.seed, start_check=None if args.no_start_check else "widen",
                           refine=not args.no_refine, subject_descriptor=_none(args.subject_descriptor),
                           stage_descriptor=_none(args.stage_descriptor), n_jobs=args.n_jobs,
-                          progress=_show_progress(args))
+                          on_error=args.on_error, progress=_show_progress(args))
     except (rl.InputValueError, rl.InputTypeError) as exc:
         raise CLIError(str(exc).splitlines()[0]) from None
     arrays = res.arrays()
@@ -50,5 +50,7 @@ def run(args):
         arrays["roi"] = arrays["roi"].astype(str)
     write_outputs([(csv_path, lambda p: res.table.to_csv(p, index=False)),
                    (npz_path, lambda p: np.savez(p, **arrays))], force=args.force)
+    for m in res.messages:
+        _progress(m)
     _progress(f"{len(res.table)} region(s): wrote {csv_path} and {npz_path}")
     return 0

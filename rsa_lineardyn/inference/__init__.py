@@ -4,6 +4,6 @@
 scorer: data RDMs x predicted trajectory x stage map -> scores, used by every fit and test), ``intervals``,
 ``crossval`` (leave-one-subject-out scores, jackknife tests, noise ceiling), ``baselines`` (the feature
 model), ``fitting`` (:func:`~rsa_lineardyn.fit_rdms`), ``hypotheses``
-(:func:`~rsa_lineardyn.evaluate_hypotheses`, ``compare_*``) and ``recovery`` (parameter-recovery studies).
+(:func:`~rsa_lineardyn.evaluate_hypotheses`, ``compare_*``), ``multiplicity`` (family-wise corrected p-values) and ``recovery`` (parameter-recovery studies).
 Imports the layers below it only.
 """

@@ -64,6 +64,7 @@ from .._validation import (
 from .baselines import feature_rdms, feature_weights, unit_stage_means
 from .crossval import TIE_TOL, fold_network, jackknife, noise_ceiling, percentile, run_cv, static_scores, t_summary, unit_folds
 from ..representations.descriptors import condition_key, with_condition_labels
+from .multiplicity import CORRECTIONS, correct_pvalues
 from .design import Candidates, _as_rdms, _lam_values, _theta, check_labelled, check_n_widths, make_design
 from .settings import DataReading, Execution, Resampling, TimeGrid
 from .scorer import (STAGE_SCALES, Rows, check_score_memory, missing_note, resolve_stage_scale, score_rows,
@@ -75,7 +76,7 @@ __all__ = ["width_models", "regime_models", "feature_rdms", "evaluate_hypotheses
            "compare_regimes", "HypothesisResult"]
 
 _BASELINES = ("modes", "features", None)
-_CORRECTIONS = ("holm", "bonferroni", "none")
+_CORRECTIONS = CORRECTIONS
 #: Methods without a vectorised score here, with their measured cost relative to "corr".
 _SLOW_METHODS = {"tau-a": "18x", "kendall": "18x", "tau-b": "18x"}  # benchmarks/hypothesis_speed.py, 2026-12-01
 
@@ -525,10 +526,14 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
     ci : float, default 0.95
         Level of intervals; ``1 - ci`` is the significance level of the
         ``significant`` column.
-    correction : {"holm", "bonferroni", "none"}, default "holm"
+    correction : {"holm", "shaffer", "bonferroni", "none"}, default "holm"
         Family-wise correction of the pairwise p-values (every pair listed
         once): ``p_corrected`` and ``significant`` use it; the method is in
-        ``settings`` and in every row.
+        ``settings`` and in every row.  ``"shaffer"`` is Holm's step-down
+        with the logical constraints of pairwise equalities (with three
+        models, once one pair differs at most one other can be equal): the
+        same family-wise guarantee, never fewer rejections
+        (``rsa_lineardyn.inference.multiplicity.correct_pvalues``).
     sigma_k : ndarray, optional
         For the ``*_cov`` methods.
     random_state : None, int or Generator, default 0
@@ -866,7 +871,7 @@ def _pairwise_table(a, names, S, J, boot):
             "significant", "n_units", "dof", "variance_method"] + (["boot_ci_low", "boot_ci_high"] if boot is not None
                                                                    else [])
     df = pd.DataFrame(prow, columns=[c for c in cols if c not in ("p_corrected", "correction", "significant")])
-    df["p_corrected"] = correct_pvalues(df["p"].to_numpy(dtype=float), a.correction)
+    df["p_corrected"] = correct_pvalues(df["p"].to_numpy(dtype=float), a.correction, n_models=len(names))
     df["correction"] = a.correction
     df["significant"] = df["p_corrected"] < 1 - a.resampling.ci
     return df[cols]
@@ -974,33 +979,6 @@ def _equivalent_networks(a, hyps, tensors):
                     f"{hyps[idx[x]].name} and {hyps[idx[y]].name} are equivalent on these data (their predictions "
                     "score the same to 1e-6 at every parameter value): a width beyond the task's rank, or one "
                     "that cuts tied singular values, adds nothing the data can see")
-
-
-def correct_pvalues(p, method="holm"):
-    """Family-wise corrected p-values (``"holm"``, ``"bonferroni"`` or ``"none"``); NaN entries are left out.
-
-    Examples
-    --------
-    >>> from rsa_lineardyn.inference.hypotheses import correct_pvalues
-    >>> correct_pvalues([0.01, 0.04, 0.03], "holm").round(3).tolist()
-    [0.03, 0.06, 0.06]
-    """
-    check_choice(method, "correction", _CORRECTIONS)
-    p = np.asarray(p, dtype=float)
-    out = np.full_like(p, np.nan)
-    ok = np.flatnonzero(np.isfinite(p))
-    m = ok.size
-    if m == 0:
-        return out
-    if method == "none":
-        out[ok] = p[ok]
-    elif method == "bonferroni":
-        out[ok] = np.minimum(p[ok] * m, 1.0)
-    else:
-        order = ok[np.argsort(p[ok], kind="stable")]
-        adj = np.maximum.accumulate(np.minimum((m - np.arange(m)) * p[order], 1.0))
-        out[order] = adj
-    return out
 
 
 def _folds_table(record, design, unit_names, folds, hyps=None):

@@ -16,11 +16,12 @@ import dataclasses
 import inspect
 import math
 import threading
+import warnings
 
 import numpy as np
 
 from .._log import stderr_is_terminal
-from .._validation import InputTypeError, InputValueError, check_bool, check_positive_int, check_rng
+from .._validation import InputTypeError, InputValueError, check_bool, check_choice, check_positive_int, check_rng
 from ..representations.descriptors import LABEL_KEYS, unit_labels
 from .design import _as_rdms
 from .fitting import _candidates, _fit_rdms, _settings, fit_rdms
@@ -147,9 +148,10 @@ class RoiFitResult:
         One row per region, in the order the regions first appear in the data: the region label (column named
         after the roi descriptor), ``n_rdm``, best ``n_hidden``, ``lam``, ``scale``, the time(s) (``time`` for a
         snapshot; ``rate``, ``offset`` and ``time[<stage>]`` for several stages), ``score``, ``refined``,
-        ``n_hidden_equivalent`` (widths within ``flat_tol`` of the best, comma-separated) and, with
-        ``n_boot > 0``, ``<parameter>_low``, ``<parameter>_high`` and ``<parameter>_determined`` for every
-        reported parameter of ``fit_rdms``'s intervals.
+        ``n_hidden_equivalent`` (widths within ``flat_tol`` of the best, comma-separated), with
+        ``n_boot > 0`` ``<parameter>_low``, ``<parameter>_high`` and ``<parameter>_determined`` for every
+        reported parameter of ``fit_rdms``'s intervals, and last ``error`` (empty, or why the region could not
+        be fitted: ``on_error="record"``).
     subjects : pandas.DataFrame or None
         With ``subject_fits=True`` and several subjects: one row per region and subject (its own best fit).
     roi_descriptor : str
@@ -163,6 +165,8 @@ class RoiFitResult:
         The settings of the fits (``fit_rdms``'s, of the first region) and ``n_roi``, ``n_jobs``, ``engine``.
     seed : int or None
         ``random_state`` as given (an int), else ``None``.
+    messages : list of str
+        Plain-language notes (regions that could not be fitted, with ``on_error="record"``).
     """
 
     def __init__(self, **kw):
@@ -171,6 +175,10 @@ class RoiFitResult:
     def to_dataframe(self):
         """The table (a copy)."""
         return self.table.copy()
+
+    def failed(self):
+        """The rows of the regions that could not be fitted (``on_error="record"``), with their ``error``."""
+        return self.table[self.table["error"] != ""].copy()
 
     def arrays(self):
         """The table's numeric and boolean columns as arrays (n_roi,), with ``roi`` and ``centres``."""
@@ -208,6 +216,9 @@ class RoiFitResult:
                  "  best n_hidden over regions: " + ", ".join(f"{int(h)}: {int(n)}" for h, n in counts.items()),
                  f"  score: median {np.nanmedian(t['score']):.4f} (range {np.nanmin(t['score']):.4f} to "
                  f"{np.nanmax(t['score']):.4f})"]
+        n_failed = int((t["error"] != "").sum())
+        if n_failed:
+            lines.append(f"  not fitted: {n_failed} region(s) (see .failed())")
         return "\n".join(lines)
 
     def __repr__(self):
@@ -236,22 +247,43 @@ def _row(res, roi_key, label, n_rdm):
 # ----------------------------------------------------------------------------
 # the work on regions
 # ----------------------------------------------------------------------------
-def _fit_one(rdms, label, rng, task, s, shared, roi_key, subjects):
-    """``((table row, per-subject rows), FitResult)`` of one region."""
+def _fit_one(rdms, label, rng, task, s, shared, roi_key, subjects, on_error="raise"):
+    """``((table row, per-subject rows), FitResult)`` of one region.
+
+    A region whose data cannot be fitted (an :class:`InputValueError`: constant or all-missing RDMs, too few
+    subjects, ...) raises, naming the region; with ``on_error="record"`` it gives a row with its ``error`` and no
+    estimates instead (and ``None`` for the FitResult).
+    """
     try:
         res = _fit_rdms(rdms, task, dataclasses.replace(s, resampling=dataclasses.replace(s.resampling, rng=rng)), shared, subjects=subjects)
     except InputValueError as e:
+        if on_error == "record":
+            return ({roi_key: label, "n_rdm": int(rdms.n_rdm), "error": str(e)}, []), None
         raise InputValueError(f"region {label!r} ({roi_key!r}): {e}") from e
     sub = [] if res.subjects is None else [{roi_key: label, **r} for r in res.subjects.to_dict("records")]
-    return (_row(res, roi_key, label, rdms.n_rdm), sub), res
+    return (dict(_row(res, roi_key, label, rdms.n_rdm), error=""), sub), res
 
 
-def _fit_chunk(items, task, s, shared, roi_key, subjects):
+def _fit_chunk(items, task, s, shared, roi_key, subjects, on_error="raise"):
     """Rows of a chunk of regions ``[(RDMs, label, rng), ...]`` (one BLAS thread, as fit_rdms)."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1):
-        return [_fit_one(rdms, label, rng, task, s, shared, roi_key, subjects)[0] for rdms, label, rng in items]
+        return [_fit_one(rdms, label, rng, task, s, shared, roi_key, subjects, on_error)[0]
+                for rdms, label, rng in items]
+
+
+def _fit_first(items, args):
+    """Rows of the leading regions up to the first that fits (it fills the shared predictions), its FitResult,
+    and the number of regions used; every region failing raises the first one's error."""
+    rows = []
+    for i, item in enumerate(items):
+        row, res = _fit_one(*item, *args)
+        rows.append(row)
+        if res is not None:
+            return rows, res, i + 1
+    _fit_one(*items[0], *args[:-1], "raise")  # none fits: the first region's own error
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _chunks(items, size):
@@ -270,9 +302,10 @@ def _run_dask(chunks, args, client, progress):
     """Futures over chunks of regions; task, settings and shared models scattered to every worker once."""
     from distributed import as_completed
 
-    task, s, shared, roi_key, subjects = args
+    task, s, shared, roi_key, subjects, on_error = args
     task_f, s_f, shared_f = client.scatter([task, s, shared], broadcast=True)
-    futures = [client.submit(_fit_chunk, c, task_f, s_f, shared_f, roi_key, subjects, pure=False) for c in chunks]
+    futures = [client.submit(_fit_chunk, c, task_f, s_f, shared_f, roi_key, subjects, on_error, pure=False)
+               for c in chunks]
     done = {}
     for fut in _with_progress(as_completed(futures), len(futures), progress):
         done[fut.key] = fut.result()
@@ -291,7 +324,8 @@ def _with_progress(it, total, progress):
 # entry point
 # ----------------------------------------------------------------------------
 def fit_rois(data_rdms, task, n_hidden=None, lam=None, *, roi_descriptor="auto", condition_labels=None, n_jobs=1,
-             backend=None, client=None, chunk_size=None, subject_fits=False, progress=None, **options):
+             backend=None, client=None, chunk_size=None, subject_fits=False, on_error="raise", progress=None,
+             **options):
     """Fit every region of ``data_rdms`` (an ROI atlas, a searchlight) with :func:`fit_rdms`, sharing predictions.
 
     Each region gets exactly ``fit_rdms(region_rdms, task, n_hidden, lam, **options)``'s estimates (the same
@@ -329,6 +363,13 @@ def fit_rois(data_rdms, task, n_hidden=None, lam=None, *, roi_descriptor="auto",
         Also fit every subject of every region on its own (``fit_rdms``'s ``subjects`` table, with per-subject
         refinement; its per-subject intervals are not kept): the result's ``subjects`` table.  Off by default:
         the per-subject work costs more than the region's group fit and changes none of its results.
+    on_error : {"raise", "record"}, default "raise"
+        What a region whose data cannot be fitted does (constant or all-missing RDMs at the edge of a
+        searchlight mask, a region with too few subjects: the :class:`~rsa_lineardyn.InputValueError` that
+        ``fit_rdms`` raises on it).  ``"raise"`` stops the run with that error, naming the region.
+        ``"record"`` keeps going: the region's row has its message in ``error`` and no estimates (NaN), a
+        :class:`RuntimeWarning` and ``messages`` give the count, and ``RoiFitResult.failed()`` lists them.
+        Every other error stops the run either way.
     progress : bool, optional
         A progress bar over chunks; default on only when stderr is a terminal.
     **options
@@ -381,10 +422,10 @@ def fit_rois(data_rdms, task, n_hidden=None, lam=None, *, roi_descriptor="auto",
         shared = (_share(_candidates(task, data_rdms, s), budget),
                   _share(_candidates(task, data_rdms, s, other=True), budget))
         subject_fits = check_bool(subject_fits, "subject_fits")
-        args = (task, s, shared, roi_key, subject_fits)
-        first, res0 = _fit_one(*items[0], *args)  # fills the shared predictions
+        args = (task, s, shared, roi_key, subject_fits, check_choice(on_error, "on_error", ("raise", "record")))
+        first, res0, used = _fit_first(items, args)  # the first region that fits fills the shared predictions
         _freeze(shared)
-        rest = items[1:]
+        rest = items[used:]
         workers = _n_workers(client, n_jobs)
         size = (check_positive_int(chunk_size, "chunk_size") if chunk_size is not None
                 else max(1, math.ceil(len(rest) / (4 * workers))))
@@ -397,7 +438,7 @@ def fit_rois(data_rdms, task, n_hidden=None, lam=None, *, roi_descriptor="auto",
             parts = [_fit_chunk(c, *args) for c in _with_progress(chunks, len(chunks), progress)]
         else:
             parts = list(_run_joblib(chunks, args, n_jobs, backend, progress))
-    return _result(data_rdms, [first] + [r for p in parts for r in p], roi_key, labels, res0, s,
+    return _result(data_rdms, first + [r for p in parts for r in p], roi_key, labels, res0, s,
                    engine="dask" if client is not None else ("serial" if workers == 1 else "joblib"), n_jobs=n_jobs)
 
 
@@ -405,13 +446,21 @@ def _result(data_rdms, rows, roi_key, labels, res0, s, **settings):
     import pandas as pd
 
     table = pd.DataFrame([r for r, _ in rows])
+    table = table[[c for c in table.columns if c != "error"] + ["error"]]
     sub = [x for _, rs in rows for x in rs]
     subjects = pd.DataFrame(sub) if sub else None
     rois = np.asarray(labels)
     centres = rois.astype(np.int64) if rois.dtype.kind in "iu" else None
+    messages = []
+    failed = table.loc[table["error"] != "", roi_key].tolist()
+    if failed:
+        shown = ", ".join(repr(x) for x in failed[:5]) + (" ..." if len(failed) > 5 else "")
+        messages.append(f"{len(failed)} of {len(table)} regions could not be fitted ({shown}): their rows have no "
+                        "estimates; the reason is in table['error'] (on_error='record')")
+        warnings.warn(messages[-1], RuntimeWarning, stacklevel=3)
     return RoiFitResult(table=table, subjects=subjects, roi_descriptor=roi_key, rois=rois, centres=centres,
                         settings=dict(res0.settings, method=s.method, n_roi=len(rows), **settings),
-                        seed=s.resampling.random_state)
+                        seed=s.resampling.random_state, messages=messages)
 
 
 def _fit_options(options):

@@ -475,9 +475,12 @@ class BootMoments:
             self.mean = rows.mean(axis=1) if self.centre else np.zeros(rows.shape[0])
             self.rows = rows
             G = rows.shape[0]
-            self.A1, self.M, self.A3 = np.zeros((B, G)), np.zeros((B, G, G)), np.zeros((B, R, G))
+            self.A1, self.A3 = np.zeros((B, G)), np.zeros((B, R, G))
+            iu, ju = np.triu_indices(G)  # M is symmetric: its upper triangle as one product with every sample
+            Mu = np.zeros((B, iu.size))
             self.RR = np.zeros((G, G))
-        for lo, hi, Wc in self._chunks(max(R, 0 if rows is None else rows.shape[0])):
+        k = 1 if rows is None else -(-rows.shape[0] * (rows.shape[0] + 1) // (2 * B))  # temporaries: B x chunk, G^2/2 x chunk
+        for lo, hi, Wc in self._chunks(max(k, 1)):
             dc = self.d[:, lo:hi]
             self.sw += Wc.sum(axis=1)
             self.Wd += Wc @ dc.T
@@ -485,11 +488,14 @@ class BootMoments:
             if rows is not None:
                 Rc = self._centred(lo, hi)
                 self.A1 += Wc @ Rc.T
-                self.M += (Wc[:, None, :] * Rc[None]) @ Rc.T
+                Mu += Wc @ (Rc[iu] * Rc[ju]).T  # one GEMM (B x G(G+1)/2), not B batched (G x G) products
                 self.RR += Rc @ Rc.T
                 for r in range(R):
                     self.A3[:, r] += (Wc * dc[r]) @ Rc.T
         if rows is not None:
+            self.M = np.zeros((B, G, G))
+            self.M[:, iu, ju] = Mu
+            self.M[:, ju, iu] = Mu
             self.rownorm = np.sqrt(np.maximum(np.diagonal(self.RR), 0.0))
             self.range = (rows[1:].min(axis=1), rows[1:].max(axis=1))
 

@@ -42,13 +42,15 @@ def _nbytes(value):
 def _lru_put(cache, key, value, size, max_bytes=_CACHE_BYTES):
     """Store ``value`` under ``key``, evicting the least recently used entries beyond ``size`` entries or
     ``max_bytes`` bytes of arrays (the new entry always stays); returns ``value``."""
+    sizes = cache.__dict__.setdefault("_nbytes", {})  # bytes per key, counted once (not at every put)
     cache[key] = value
+    sizes[key] = _nbytes(value)
     while len(cache) > size:
-        cache.popitem(last=False)
+        sizes.pop(cache.popitem(last=False)[0], None)
     if max_bytes is not None:
-        total = sum(_nbytes(v) for v in cache.values())
+        total = sum(sizes.get(k, 0) for k in cache)
         while total > max_bytes and len(cache) > 1:
-            total -= _nbytes(cache.popitem(last=False)[1])
+            total -= sizes.pop(cache.popitem(last=False)[0], 0)
     return value
 
 

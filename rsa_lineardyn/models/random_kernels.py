@@ -361,22 +361,32 @@ def _merge_ties_fast(d, rtol):
     return res
 
 
-def _mode_spectrum(s, n_in, n_out, lam):
-    """``F = blockdiag(V, U) Om diag(d) Om^T blockdiag(V, U)^T``: :func:`rsa_lineardyn.dynamics.exact.spectrum` in mode coordinates."""
+def _mode_spectrum(s, n_in, n_out, lam, sparse=False):
+    """``F = blockdiag(V, U) Om diag(d) Om^T blockdiag(V, U)^T``: :func:`rsa_lineardyn.dynamics.exact.spectrum` in mode coordinates.
+
+    ``sparse=True``: ``(d, (rows, cols, values))``, the ``4 m + (n_in - m) + (n_out - m)`` non-zeros
+    of ``Om`` (two per singular pair's eigenvector, one per null mode) instead of the dense matrix.
+    """
     from ..dynamics.exact import _TIE_RTOL, _pair_eigenvectors
 
     n = n_in + n_out
     m = s.size
     a = lam / 2.0
     rho, p_v, p_u, m_v, m_u = _pair_eigenvectors(s, a)
-    Om = np.zeros((n, n))
     d = np.empty(n)
     k = np.arange(m)
-    Om[k, k], Om[n_in + k, k], d[:m] = p_v, p_u, rho
-    Om[k, m + k], Om[n_in + k, m + k], d[m : 2 * m] = m_v, m_u, -rho
+    d[:m], d[m : 2 * m] = rho, -rho
     ji = np.arange(m, n_in)
-    Om[ji, 2 * m + (ji - m)], d[2 * m + (ji - m)] = 1.0, -a
+    d[2 * m + (ji - m)] = -a
     jo = np.arange(m, n_out)
     off = 2 * m + ji.size
-    Om[n_in + jo, off + (jo - m)], d[off + (jo - m)] = 1.0, a
-    return _merge_ties_fast(d, _TIE_RTOL), Om
+    d[off + (jo - m)] = a
+    rows = np.concatenate([k, n_in + k, k, n_in + k, ji, n_in + jo])
+    cols = np.concatenate([k, k, m + k, m + k, 2 * m + (ji - m), off + (jo - m)])
+    vals = np.concatenate([p_v, p_u, m_v, m_u, np.ones(ji.size), np.ones(jo.size)])
+    d = _merge_ties_fast(d, _TIE_RTOL)
+    if sparse:
+        return d, (rows, cols, vals)
+    Om = np.zeros((n, n))
+    Om[rows, cols] = vals
+    return d, Om
