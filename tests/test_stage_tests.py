@@ -165,3 +165,14 @@ def test_cli_compare_prints_and_writes_the_stage_table(tmp_path, capsys):
     assert [r["stage"] for r in info["stages"]] == list(STAGES) == list(lib.stages.stage)
     np.testing.assert_allclose([r["mean_diff"] for r in info["stages"]], lib.stages.mean_diff, rtol=1e-12)
     np.testing.assert_allclose([r["p_corrected"] for r in info["stages"]], lib.stages.p_corrected, rtol=1e-12)
+
+
+def test_shaffer_request_is_holm_over_pairs_and_stages(tree):
+    from rsa_lineardyn.inference.multiplicity import correct_pvalues
+
+    data = _staged(tree, wrong=True, n_subjects=6, seed=4)
+    res = rl.compare_widths(data, tree, widths=[2, 4], init="aligned", n_times=15, n_lam=4, correction="shaffer")
+    st = res.stages
+    assert len(st) == 3 * 3 and (st.correction == "holm").all()  # 3 pairs x 3 stages, one family
+    np.testing.assert_array_equal(st.p_corrected, correct_pvalues(st.p.to_numpy(), "holm"))
+    assert (res.pairwise.correction == "shaffer").all()  # the whole-trajectory table keeps the requested method

@@ -421,7 +421,8 @@ def _print_compare(args, res):
     if res.stages is not None:
         scols = ["model_a", "model_b", "stage", "score_a", "score_b", "mean_diff", "sem", "p", "p_corrected",
                  "significant"]
-        print(f"per stage (each pair at each stage, same folds and fits; p_corrected: {res.settings.get('correction')} "
+        print(f"per stage (each pair at each stage, same folds and fits; p_corrected: "
+              f"{res.stages['correction'].iloc[0]} "
               "over pairs x stages; a network significantly below the feature baseline fails at that stage):")
         print(res.stages[scols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     for m in res.messages:
