@@ -40,7 +40,7 @@ from ..models.network import DegeneracyWarning
 from ..representations.similarity import _unit_scale
 
 __all__ = ["STAGE_SCALES", "resolve_stage_scale", "Rows", "DataStats", "StackedStats", "stacked_stats",
-           "static_unit_scores", "BootMoments", "boot_pair_weights", "condition_boot_tensor"]
+           "static_unit_scores", "stage_unit_scores", "BootMoments", "boot_pair_weights", "condition_boot_tensor"]
 
 STAGE_SCALES = ("auto", "shared", "separate")
 STACKABLE = ("corr", "cosine")
@@ -226,9 +226,19 @@ def _data_stats(design, method):
     return cache[key]
 
 
-def static_unit_scores(pred, design, rows, test_units, method, pair_w=None):
+def stage_unit_scores(st, stage_of, K, unit_of, n_units, units=None):
+    """Every unit's score on each stage alone, from the statistics of its whole stacked trajectory: (K, n_units,
+    C, G).  Stage ``k``'s score is :meth:`StackedStats.unit_scores` with only the unit's RDMs of stage ``k``
+    counted (its sessions at that stage stacked; one RDM: its own ``corr``/``cosine``), so it is computed by the
+    same arithmetic, on the same statistics, as the stacked score it resolves."""
+    stage_of = np.asarray(stage_of)
+    return np.stack([st.unit_scores((stage_of == k).astype(float), unit_of, n_units, units) for k in range(K)])
+
+
+def static_unit_scores(pred, design, rows, test_units, method, pair_w=None, by_stage=False):
     """Scores of one prediction per stage ``pred`` (K, n_pairs) -- or one static prediction (n_pairs,) -- for
-    the units ``test_units``: stacked per unit, or per RDM as the rows are."""
+    the units ``test_units``: stacked per unit, or per RDM as the rows are.  ``by_stage`` (stacked rows only):
+    each unit's score on each stage alone instead (:func:`stage_unit_scores`), (n_test_units, K)."""
     pred = np.asarray(pred, dtype=float)
     if pred.ndim == 1:
         pred = np.broadcast_to(pred, (design.K, pred.size))
@@ -236,6 +246,9 @@ def static_unit_scores(pred, design, rows, test_units, method, pair_w=None):
     idx = design.stage_of[None, :]  # one "time parameter": stage k's prediction
     zy, m, z2 = stacked_stats(pred, idx, data)
     st = StackedStats(zy, m, z2, data)
+    if rows.shared and by_stage:
+        return stage_unit_scores(st, design.stage_of, design.K, rows.rdm_unit, rows.n_units,
+                                 test_units)[:, test_units, 0, 0].T
     if rows.shared:
         w = np.isin(rows.rdm_unit, test_units).astype(float)
         return st.unit_scores(w, rows.rdm_unit, rows.n_units)[test_units, 0, 0]
