@@ -24,6 +24,15 @@ Parts
           with the feature baseline significantly better (floor <= 0.10); (b) wrong-order truth (below):
           fraction with the network significantly worse (floor >= 0.75).
 
+ stages   the stage-resolved falsification test (res.stages; rsa_lineardyn.inference.hypotheses._stage_table):
+          16 subjects, compare_widths(widths=[3]) once per trial, network truth and both wrong-order variants,
+          stages t = 3, 6, 12 and 1.5, 3, 6, model scale 0.1 (compare_widths' default) and 1e-2 (the truth's).
+          Per trial: the network significantly below the per-stage baseline at some stage (Holm over the 3
+          stages x 1 pair: the falsification), at which stage, and the whole-trajectory verdict on the same data.
+          "stagesfine": the same at a finer fit grid (n_lam 24, n_times 81); "stages32": 32 subjects, t = 3, 6, 12,
+          the truth's scale.  A per-stage table (medians of the scores, difference, jackknife SE, fitted rate and
+          lam) follows the main table.
+
 Wrong-order truth (simulate_wrong_order_rdms): each subject's GD network is simulated exactly as in
 simulate_voxel_rdms (same random streams: with swap=False the RDMs are identical, checked by --check).  Its
 first-layer weights are written in the task's input mode basis, A(t) = W1(t) V (V from task.svd()), so that
@@ -43,6 +52,8 @@ median interval width.
 
 Run:  .venv/bin/python benchmarks/calibration_inference.py [--trials 25] [--jobs 2] [--parts lam null power
       baseline] [--subjects 8 16 32] [--seed 0] [--quick] [--out benchmarks/results/calibration_inference]
+      stage-resolved runs: --parts stages --trials 20 --seed 19 --out benchmarks/results/calibration_inference_stages
+      (and stagesfine --seed 23, stages32 --seed 29 with their own --out)
 """
 
 import argparse
@@ -112,6 +123,35 @@ def make_cells(parts, subjects, quick):
                           wrong=True, n_subjects=16, variant="weak_fast"))
         cells.append(dict(part="baseline", name="baseline: wrong-order truth (modes 3-4 at mode 1's pace), 16 subjects, "
                           "t = 1.5, 3, 6", wrong=True, n_subjects=16, variant="weak_fast", times=(1.5, 3.0, 6.0)))
+    if "stages" in parts:  # the stage-resolved falsification test (res.stages), both model scales
+        for scale in (None, SEM_SCALE):
+            tag = "model scale 0.1 (default)" if scale is None else f"model scale {SEM_SCALE:g} (the truth's)"
+            for times in (TIMES, (1.5, 3.0, 6.0)):
+                when = f"t = {', '.join(f'{t:g}' for t in times)}"
+                for wrong, variant, what in ((False, None, "network truth (N_h=3 GD)"),
+                                             (True, "swap", "wrong-order truth (modes 1 <-> 3-4 paces)"),
+                                             (True, "weak_fast", "wrong-order truth (modes 3-4 at mode 1's pace)")):
+                    cells.append(dict(part="stages", name=f"stages: {what}, 16 subjects, {when}, {tag}", wrong=wrong,
+                                      variant=variant, n_subjects=16, times=times, model_scale=scale))
+    if "stagesfine" in parts:  # the same at a finer fit grid (n_lam 24, n_times 81): the fold fits land nearer the truth
+        for scale in (SEM_SCALE, None):
+            tag = "model scale 0.1 (default)" if scale is None else f"model scale {SEM_SCALE:g} (the truth's)"
+            for times in (TIMES, (1.5, 3.0, 6.0)):
+                when = f"t = {', '.join(f'{t:g}' for t in times)}"
+                for wrong, variant, what in ((False, None, "network truth (N_h=3 GD)"),
+                                             (True, "swap", "wrong-order truth (modes 1 <-> 3-4 paces)"),
+                                             (True, "weak_fast", "wrong-order truth (modes 3-4 at mode 1's pace)")):
+                    cells.append(dict(part="stages", name=f"stages: {what}, 16 subjects, {when}, {tag}, n_lam 24, "
+                                      "n_times 81", wrong=wrong, variant=variant, n_subjects=16, times=times,
+                                      model_scale=scale, grid={"n_lam": 24, "n_times": 81}))
+    if "stages32" in parts:  # how many subjects the stage-resolved test needs at t = 3, 6, 12 (truth's scale)
+        for n in (32,):
+            for wrong, variant, what in ((False, None, "network truth (N_h=3 GD)"),
+                                         (True, "swap", "wrong-order truth (modes 1 <-> 3-4 paces)"),
+                                         (True, "weak_fast", "wrong-order truth (modes 3-4 at mode 1's pace)")):
+                cells.append(dict(part="stages", name=f"stages: {what}, {n} subjects, t = 3, 6, 12, model scale "
+                                  f"{SEM_SCALE:g} (the truth's)", wrong=wrong, variant=variant, n_subjects=n,
+                                  times=TIMES, model_scale=SEM_SCALE))
     if "holm" in parts:  # the power cell without the feature baseline: one pair, so Holm = raw
         cells.append(dict(part="power", name="power: truth N_h=2 vs wide, baseline=None (one pair)", n_hidden=2,
                           truth="N_h=2", other="wide", n_subjects=8, baseline=None))
@@ -190,7 +230,7 @@ def _simulate(cell, rng):
                                        per_subject=True, lr=cal.LR, seed=rng, **kw)
     else:
         task = rl.load_semantic_task()
-        if cell["part"] == "baseline" and cell["wrong"]:
+        if cell["part"] in ("baseline", "stages") and cell["wrong"]:
             data = simulate_wrong_order_rdms(task, 3, 0.0, SEM_SCALE, times, noise=NOISE, lr=cal.LR, seed=rng,
                                              variant=cell.get("variant", "swap"), **kw)
         else:
@@ -273,6 +313,8 @@ def _hyp_trial(cell, task, data, seed):
             out.update(pair=p, success_holm=p["d"] > 0 and p["sig"], success_raw=p["d"] > 0 and p["p"] < 0.05,
                        wrong_holm=p["d"] < 0 and p["sig"])
         return out
+    if cell["part"] == "stages":
+        return _stage_trial(cell, task, data, seed)
     out = {}
     for bw in ("per_stage", "shared"):
         h = rl.compare_widths(data, task, widths=[3], baseline_weights=bw, random_state=seed, progress=False)
@@ -283,6 +325,26 @@ def _hyp_trial(cell, task, data, seed):
                    "means": [float(x) for x in h.table["mean"]]}
     out["nc"] = out["per_stage"]["nc"]
     return out
+
+
+def _stage_trial(cell, task, data, seed):
+    """compare_widths([3]) once: the whole-trajectory verdict (pairwise) and the stage-resolved one (res.stages)."""
+    import rsa_lineardyn as rl
+
+    kw = dict(cell.get("grid") or {}, **({} if cell.get("model_scale") is None else {"scale": cell["model_scale"]}))
+    h = rl.compare_widths(data, task, widths=[3], random_state=seed, progress=False, **kw)
+    p = _find(_pairs(h), "N_h=3", "feature model")  # d = network - baseline
+    st = h.stages[h.stages.model_a.str.startswith("N_h=3") & h.stages.model_b.str.startswith("feature model")]
+    worse = st.significant & (st.mean_diff < 0)
+    better = st.significant & (st.mean_diff > 0)
+    net = h.folds[h.folds.model.str.startswith("N_h=3")]
+    return {"nc": _nc(h), "pair": p, "stacked_worse": p["d"] < 0 and p["sig"], "stacked_better": p["d"] > 0 and p["sig"],
+            "stage_worse": bool(worse.any()), "stage_better": bool(better.any()),
+            "stage_worse_at": [int(x) for x in st.stage[worse]],
+            "stages": [{"stage": int(r.stage), "net": float(r.score_a), "base": float(r.score_b), "d": float(r.mean_diff),
+                        "se": float(r.sem), "p": float(r.p), "pc": float(r.p_corrected)} for r in st.itertuples()],
+            "rate_median": float(net["rate"].median()), "lam_median": float(net["lam"].median()),
+            "fails_note": any("fails at stage" in m for m in h.messages)}
 
 
 def run_trial(cell, trial, seed_seq, n_boot):
@@ -359,6 +421,8 @@ def summarise(cells, trials):
             rows.append(_row(cell, ts, "truth better, raw p < 0.05", [t["success_raw"] for t in ok], None, False))
             rows.append(_row(cell, ts, "other significantly better (Holm, wrong direction)",
                              [t["wrong_holm"] for t in ok], 0.025, True))
+        elif cell["part"] == "stages":
+            rows += _stage_rows(cell, ts, ok)
         else:
             for bw in ("per_stage", "shared"):
                 sub = [dict(t[bw], trial=t["trial"]) for t in ok]
@@ -375,6 +439,62 @@ def summarise(cells, trials):
                 rows.append(_row(cell, tsb, f"[{bw} weights] network significantly better (Holm)",
                                  [s["net_better_holm"] for s in sub], None, False))
     return rows
+
+
+def _stage_rows(cell, ts, ok):
+    """Rows of a stage-resolved cell: the falsification verdict (any stage, Holm over the 3 stages), the
+    whole-trajectory verdict on the same trials, either of the two, and the failing stage."""
+    if cell["wrong"]:
+        out = [_row(cell, ts, "network fails at some stage (stage-resolved, Holm over stages)",
+                    [t["stage_worse"] for t in ok], FLOORS["wrong_order"], False),
+               _row(cell, ts, "whole trajectory: network significantly worse (Holm)", [t["stacked_worse"] for t in ok],
+                    None, False),
+               _row(cell, ts, "either of the two", [t["stage_worse"] or t["stacked_worse"] for t in ok], None, False)]
+    else:
+        out = [_row(cell, ts, "baseline significantly better at some stage (stage-resolved, Holm)",
+                    [t["stage_worse"] for t in ok], FLOORS["baseline_fp"], True),
+               _row(cell, ts, "whole trajectory: baseline significantly better (Holm)", [t["stacked_worse"] for t in ok],
+                    FLOORS["baseline_fp"], True),
+               _row(cell, ts, "either of the two", [t["stage_worse"] or t["stacked_worse"] for t in ok],
+                    FLOORS["baseline_fp"], True)]
+    out.append(_row(cell, ts, "one Holm family (whole trajectory + stages): network significantly worse",
+                    [_joint_worse(t) for t in ok], FLOORS["wrong_order"] if cell["wrong"] else FLOORS["baseline_fp"],
+                    not cell["wrong"]))
+    for k in sorted({s["stage"] for t in ok for s in t["stages"]}):
+        out.append(_row(cell, ts, f"network significantly worse at stage {k}", [k in t["stage_worse_at"] for t in ok],
+                        None, not cell["wrong"]))
+    out.append(_row(cell, ts, "network significantly better at some stage (Holm)", [t["stage_better"] for t in ok],
+                    None, False))
+    return out
+
+
+def _joint_worse(t, alpha=0.05):
+    """The whole-trajectory test and the stage tests of one trial as ONE Holm family: network worse anywhere?"""
+    p = np.array([t["pair"]["p"]] + [s["p"] for s in t["stages"]])
+    d = np.array([t["pair"]["d"]] + [s["d"] for s in t["stages"]])
+    order = np.argsort(p)
+    adj = np.empty(p.size)
+    adj[order] = np.minimum(np.maximum.accumulate((p.size - np.arange(p.size)) * p[order]), 1.0)
+    return bool(np.any((adj < alpha) & (d < 0)))
+
+
+def stage_details(cells, trials):
+    """Markdown table: per stage-resolved cell and stage, median network / baseline score, difference, SE, |d|/SE,
+    and the median fitted rate (truth: 3 at t = 3, 6, 12; 1.5 at t = 1.5, 3, 6) and lam."""
+    out = ["| cell | stage | median net | median baseline | median diff | median SE | median diff/SE | "
+           "median fold rate | median fold lam |", "|---|---|---|---|---|---|---|---|---|"]
+    for cell in cells:
+        ok = [t for t in trials if t["cell"] == cell["name"] and "error" not in t]
+        if cell["part"] != "stages" or not ok:
+            continue
+        for k in sorted({s["stage"] for t in ok for s in t["stages"]}):
+            rs = [s for t in ok for s in t["stages"] if s["stage"] == k]
+            med = {key: float(np.median([s[key] for s in rs])) for key in ("net", "base", "d", "se")}
+            z = float(np.median([s["d"] / s["se"] for s in rs if s["se"] > 0]))
+            out.append(f"| {cell['name']} | {k} | {med['net']:.3f} | {med['base']:.3f} | {med['d']:+.4f} | "
+                       f"{med['se']:.4f} | {z:+.2f} | {np.median([t['rate_median'] for t in ok]):.2f} | "
+                       f"{np.median([t['lam_median'] for t in ok]):.2f} |")
+    return "\n".join(out) + "\n"
 
 
 def _f(x, spec=".2f"):
@@ -435,7 +555,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--parts", nargs="+", default=["lam", "null", "power", "baseline"],
-                    choices=["lam", "null", "power", "baseline", "early", "holm", "defscale", "weakfast"],
+                    choices=["lam", "null", "power", "baseline", "early", "holm", "defscale", "weakfast", "stages",
+                             "stagesfine", "stages32"],
                     help="early: baseline cells at t = 1.5, 3, 6; holm: power without the baseline; defscale: lam cells with "
                     "fit_rdms's default scale 0.1 (these three are not in the default)")
     ap.add_argument("--subjects", nargs="+", type=int, default=[8, 16, 32], help="subjects per trial in the lam cells")
@@ -449,7 +570,7 @@ def main(argv=None):
         return _check()
     if args.merge:
         runs = [json.loads(Path(p).read_text()) for p in args.merge]
-        parts = ["lam", "null", "power", "baseline", "early", "holm", "defscale", "weakfast"]
+        parts = ["lam", "null", "power", "baseline", "early", "holm", "defscale", "weakfast", "stages", "stagesfine", "stages32"]
         cells = list({c["name"]: c for r in runs for c in r["cells"]}.values())  # a cell run twice: trials pooled
         cells = sorted(cells,  # stable: lam cells by subjects, auto before separate
                        key=lambda c: (parts.index(c["part"]), c.get("stage_scale") == "separate", bool(c.get("default_scale")),
@@ -460,6 +581,9 @@ def main(argv=None):
                   + " | ".join(f"{r['date']}, code `{r['git_head']}`, seed {r['settings']['seed']}, {r['seconds']:.0f} s "
                                f"on {r['settings']['jobs']} process(es)" for r in runs) + ". " + runs[0]["header_tail"])
         md = markdown(rows, header)
+        if any(c["part"] == "stages" for c in cells):
+            md += ("\nStage-resolved cells, per stage (medians over trials; diff = network - baseline, SE its "
+                   "jackknife):\n\n" + stage_details(cells, trials))
         print(md)
         payload = {"runs": [{k: r[k] for k in ("settings", "seconds", "git_head", "date", "python", "cpus")} for r in runs],
                    "cells": cells, "summary": rows, "trials": trials, "seconds": sum(r["seconds"] for r in runs),
@@ -507,6 +631,9 @@ def main(argv=None):
     header = (f"Inference calibration run {time.strftime('%Y-%m-%d %H:%M')}, code at `{head}`, seed {args.seed}, "
               f"{elapsed:.0f} s on {args.jobs} process(es) (shared 2-core machine). " + tail)
     md = markdown(rows, header)
+    if any(c["part"] == "stages" for c in cells):
+        md += ("\nStage-resolved cells, per stage (medians over trials; diff = network - baseline, SE its jackknife):\n\n"
+               + stage_details(cells, trials))
     print(md)
     payload = {"settings": dict(vars(args), times=TIMES, stage_values=STAGE_VALUES, noise=NOISE, n_runs=cal.N_RUNS,
                                 n_voxels=cal.N_VOXELS, lr=cal.LR, floors=FLOORS, sem_scale=SEM_SCALE),

@@ -77,10 +77,21 @@ def test_near_perfect_fits_scored_as_directly():
     Bsq = _pairs(rng.standard_normal((6, 8)))
     w = rng.uniform(0.1, 1.0, (5, 6))
     data = np.maximum(w[2:4] @ Bsq, 0.0) * np.array([[3.0], [0.5]])  # rows 2 and 3 fit exactly
+    class Recorded(_PreparedData):  # the real scorer, keeping what it was asked to score directly
+        def score(self, pred):
+            out = super().score(pred)
+            self.calls.append((pred.copy(), out))
+            return out
+
+    V = np.maximum(w @ Bsq, 0.0)
     for method in ("corr", "cosine"):
-        prepared = _PreparedData(data, method)
+        prepared = Recorded(data, method)
+        prepared.calls = []
         got = _RankOneScores(Bsq, prepared, _rank_one_factor(Bsq, prepared.keep, method)).score(w)
-        direct = prepared.score(np.maximum(w @ Bsq, 0.0))
-        assert got[2, 0] == direct[2, 0] and got[3, 1] == direct[3, 1]
+        assert len(prepared.calls) == 1  # the near-perfect rows went through the direct scorer, in one call
+        rows, out = prepared.calls[0]
+        i2, i3 = (int(np.flatnonzero((rows == V[k]).all(axis=1))[0]) for k in (2, 3))
+        assert got[2, 0] == out[i2, 0] and got[3, 1] == out[i3, 1]  # bit for bit: their direct scores
+        direct = prepared.score(V)
         assert np.all(got <= 1.0 + 1e-15)
         np.testing.assert_allclose(got, direct, rtol=0, atol=1e-12)

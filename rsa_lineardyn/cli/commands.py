@@ -420,6 +420,13 @@ def _print_compare(args, res):
     print(f"pairwise (each pair once; two-sided, H0: equal mean crossvalidated score; p_corrected: "
           f"{res.settings.get('correction', 'holm')} over the family):")
     print(res.pairwise[pcols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
+    if res.stages is not None:
+        scols = ["model_a", "model_b", "stage", "score_a", "score_b", "mean_diff", "sem", "p", "p_corrected",
+                 "significant"]
+        print(f"per stage (each pair at each stage, same folds and fits; p_corrected: "
+              f"{res.stages['correction'].iloc[0]} "
+              "over pairs x stages; a network significantly below the feature baseline fails at that stage):")
+        print(res.stages[scols].to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     for m in res.messages:
         print(f"note: {m}")
 
@@ -431,7 +438,8 @@ def _compare_info(args, kind, task, design, res, paths, drawable):
             "subject_descriptor": design["subject"], "stage_descriptor": design["stage"],
             "condition_descriptor": design["condition"],
             "n_hidden": args.n_hidden if args.regimes else None, "table": _records(res.table),
-            "pairwise": _records(res.pairwise), "messages": list(res.messages),
+            "pairwise": _records(res.pairwise),
+            "stages": None if res.stages is None else _records(res.stages), "messages": list(res.messages),
             "settings": {k: v for k, v in res.settings.items() if isinstance(v, (str, int, float, bool, type(None)))},
             "csv": str(csv_path), "pairwise_csv": str(pw_path), "figure": str(png) if drawable else None}
 

@@ -73,17 +73,27 @@ def t_summary(x, jack, ci, two_sided=True, tie_tol=None):
                 variance_method="t-test, jackknife over units")
 
 
-def jackknife(hyps, tensors, ctx, n_units, folds):
-    """Mean crossvalidated score of every hypothesis with each unit left out entirely: (n_units, n_hyp)."""
+def jackknife(hyps, tensors, ctx, n_units, folds, stage_tensors=None):
+    """Mean crossvalidated score of every hypothesis with each unit left out entirely: (n_units, n_hyp).
+
+    With ``stage_tensors`` (as in :func:`run_cv`) also the mean per-stage scores: ``(J, J_stage)``, ``J_stage``
+    (n_units, n_hyp, K) -- the same reruns, so a per-stage difference gets its jackknife SE exactly as the
+    whole-trajectory difference does.
+    """
     out = np.full((n_units, len(hyps)), np.nan)
+    by_stage = stage_tensors is not None
+    out_k = np.full((n_units, len(hyps), ctx[0].K), np.nan) if by_stage else None
     for k in range(n_units):
         counts = np.ones(n_units, dtype=int)
         counts[k] = 0
-        Sk = run_cv(hyps, tensors, ctx, counts, folds, None)
+        Sk = run_cv(hyps, tensors, ctx, counts, folds, None, stage_tensors)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
+            if by_stage:
+                Sk, SKk = Sk
+                out_k[k] = np.nanmean(np.delete(SKk, k, axis=0), axis=0)
             out[k] = np.nanmean(np.delete(Sk, k, axis=0), axis=0)
-    return out
+    return (out, out_k) if by_stage else out
 
 
 # ----------------------------------------------------------------------------
@@ -115,16 +125,47 @@ def static_scores(pred, design, rows, test_units, method, sigma_k):
     return out
 
 
-def run_cv(hyps, tensors, ctx, counts, folds, record):
+def _stage_means(vals, rows, test_rows, test_units, K):
+    """Per-unit mean of row values ``vals`` within each stage (rows scored one by one): (n_test_units, K)."""
+    out = np.full((test_units.size, K), np.nan)
+    unit, stage = rows.unit[test_rows], rows.stage[test_rows]
+    for i, u in enumerate(test_units):
+        for k in range(K):
+            v = vals[(unit == u) & (stage == k)]
+            v = v[np.isfinite(v)]
+            if v.size:
+                out[i, k] = np.mean(v)
+    return out
+
+
+def _network_stage_values(stage_tensor, choice, test_units, K):
+    """A network's scores on each stage alone at a fold's fit ``choice`` (stacked rows): (n_test_units, K)."""
+    if choice is None:
+        return np.full((test_units.size, K), np.nan)
+    c, g_path = choice
+    return np.stack([stage_tensor[k, test_units, c, int(g_path[k])] for k in range(K)], axis=1)
+
+
+def run_cv(hyps, tensors, ctx, counts, folds, record, stage_tensors=None):
     """Crossvalidated score of every sampled unit under every hypothesis: (n_units, n_hyp); NaN for unsampled units.
 
     ``ctx`` is ``(design, rows, unit-stage mean RDMs, method, sigma_k)``; ``counts`` (n_units,) are
     multiplicities (1 for the data; bootstrap counts otherwise); ``folds`` is a list of arrays of unit indices
     held out together.
+
+    ``stage_tensors``: when not ``None`` (a list aligned with ``hyps``), also every unit's crossvalidated score on
+    each stage alone, at the same fold fits (the fit never sees a stage on its own): returns ``(S, S_stage)``,
+    ``S_stage`` (n_units, n_hyp, K).  For rows scored one by one (``stage_scale="separate"``) the per-stage score
+    is the unit's mean over its RDMs of that stage and the entries are unused; for stacked rows an entry holds
+    the hypothesis's scores on each stage alone (:func:`rsa_lineardyn.inference.scorer.stage_unit_scores`): a
+    network's (K, n_units, C, G), a fixed model's (n_units, K); the feature baseline's come from the scorer per
+    fold.
     """
     design, rows, means, method, sigma_k = ctx
     n_units = counts.size
     S = np.full((n_units, len(hyps)), np.nan)
+    by_stage = stage_tensors is not None
+    SK = np.full((n_units, len(hyps), design.K), np.nan) if by_stage else None
     for f, test_units in enumerate(folds):
         test_units = test_units[counts[test_units] > 0]
         if test_units.size == 0:
@@ -136,24 +177,36 @@ def run_cv(hyps, tensors, ctx, counts, folds, record):
         w = train_counts[rows.unit]
         test_rows = np.flatnonzero(np.isin(rows.unit, test_units))
         for j, h in enumerate(hyps):
+            svals = None
             if h.kind == "network":
                 vals, choice = fold_network(tensors[j], w, design, rows, test_rows)
                 if record is not None:
                     record.append((f, h, choice))
+                if by_stage and rows.shared:
+                    svals = _network_stage_values(stage_tensors[j], choice, test_units, design.K)
             elif h.kind == "fixed":
                 vals = tensors[j][test_rows]
+                if by_stage and rows.shared:
+                    svals = stage_tensors[j][test_units]
             else:
                 coef = feature_weights(h.F, means, train_counts, method, stacked=rows.shared,
                                        per_stage=h.per_stage)
-                vals = (static_scores(coef @ h.F, design, rows, test_units, method, sigma_k) if np.any(coef > 0)
+                pred = coef @ h.F if np.any(coef > 0) else None
+                vals = (static_scores(pred, design, rows, test_units, method, sigma_k) if pred is not None
                         else np.full(test_rows.size, np.nan))
+                if by_stage and rows.shared:
+                    svals = (static_unit_scores(pred, design, rows, test_units, method, by_stage=True)
+                             if pred is not None else np.full((test_units.size, design.K), np.nan))
                 if record is not None:
                     record.append((f, h, coef))
             for u in test_units:
                 v = vals[rows.unit[test_rows] == u]
                 v = v[np.isfinite(v)]
                 S[u, j] = np.mean(v) if v.size else np.nan
-    return S
+            if by_stage:
+                SK[test_units, j] = svals if svals is not None else _stage_means(vals, rows, test_rows, test_units,
+                                                                                 design.K)
+    return (S, SK) if by_stage else S
 
 
 def noise_ceiling(means, design, rows, method, sigma_k):
@@ -209,11 +262,14 @@ MC_TARGET = 0.2
 MC_MIN, MC_MAX = 4, 16
 
 
-def cv_once(hyps, tensors, ctx, folds, boot_counts, record=None):
-    """One crossvalidation on one set of score tensors: per-unit scores S, the jackknife J over units and the
-    bootstrap means (``None`` without ``boot_counts``)."""
+def cv_once(hyps, tensors, ctx, folds, boot_counts, record=None, stage_tensors=None):
+    """One crossvalidation on one set of score tensors: per-unit scores ``S``, the jackknife ``J`` over units, the
+    bootstrap means ``boot`` (``None`` without ``boot_counts``) and, with ``stage_tensors`` (as in :func:`run_cv`),
+    the per-stage scores ``SK`` and their jackknife ``JK`` at the same fold fits (else ``None``)."""
     n_units = ctx[1].n_units
-    S = run_cv(hyps, tensors, ctx, np.ones(n_units, dtype=int), folds, record)
+    S = run_cv(hyps, tensors, ctx, np.ones(n_units, dtype=int), folds, record, stage_tensors)
+    J = jackknife(hyps, tensors, ctx, n_units, folds, stage_tensors)
+    (S, SK), (J, JK) = (S, J) if stage_tensors is not None else ((S, None), (J, None))
     boot = None
     if boot_counts:
         boot = np.full((len(boot_counts), len(hyps)), np.nan)
@@ -223,7 +279,7 @@ def cv_once(hyps, tensors, ctx, folds, boot_counts, record=None):
             den = np.sum(np.isfinite(Sb[ok]) * counts[ok, None], axis=0)
             num = np.nansum(Sb[ok] * counts[ok, None], axis=0)
             boot[b] = np.where(den > 0, num / np.maximum(den, 1), np.nan)
-    return S, jackknife(hyps, tensors, ctx, n_units, folds), boot
+    return dict(S=S, J=J, boot=boot, SK=SK, JK=JK)
 
 
 class DrawBlocks:

@@ -69,7 +69,7 @@ from .multiplicity import CORRECTIONS, correct_pvalues
 from .design import Candidates, _as_rdms, _lam_values, _theta, check_labelled, check_n_widths, make_design
 from .settings import DataReading, Execution, Resampling, TimeGrid
 from .scorer import (STAGE_SCALES, Rows, check_score_memory, missing_note, resolve_stage_scale, score_rows,
-                     unit_matrix_check)
+                     stage_unit_scores, static_unit_scores, unit_matrix_check)
 from ..models.network import DegeneracyWarning, LinearNetworkModel
 from ..dynamics.task import Task
 
@@ -385,6 +385,26 @@ class HypothesisResult:
         One row per ordered pair: ``model_a, model_b, mean_diff, sem, ci_low,
         ci_high, p, n_units, dof, variance_method`` (two-sided, H0: equal
         mean crossvalidated score).
+    stages : pandas.DataFrame or None
+        The stage-resolved tests (several stages; ``None`` for one): one row per pair and stage, columns
+        ``model_a, model_b, stage, score_a, score_b, mean_diff, sem, ci_low, ci_high, p, p_corrected,
+        correction, significant, n_units, dof, variance_method``.  ``score_*`` is a hypothesis's mean
+        crossvalidated score on that stage alone -- at the fits of the same training folds as ``pairwise``
+        (a network's time map and ``lam`` fitted to the whole trajectory), scored by the same statistics
+        (stacked scoring: the stage's RDMs alone) -- and ``sem`` the leave-one-unit-out jackknife of the
+        difference, as in ``pairwise``.  ``p_corrected`` corrects over the whole family (pairs x stages).  A
+        network significantly below the feature baseline at some stage has failed there: the data at that
+        stage are not what it predicts once its time course is fitted to all stages (a note says so).  The
+        whole-trajectory test can miss such a failure when the other stages fit well (one misfit stage is
+        diluted in the stacked score, where early, small RDMs weigh little).  ``correction="shaffer"`` is
+        applied here as Holm (Shaffer's logical counts hold for one family of all pairs, not for pairs x
+        stages; the ``correction`` column names what was used).  Calibration
+        (``benchmarks/results/calibration_inference_stages*.md``, 16 subjects, 3 stages, 20 trials per cell):
+        true networks fail a stage in 0.00-0.10 of trials at ``n_lam=24, n_times=81`` (0.25-0.30 at the
+        default 8 and 41 when the stages sit early in learning: the coarse grid leaves the fits off the true
+        time course); networks whose modes were learned in the wrong order fail in 0.10-0.40, far from
+        always: when the order shows in one early stage only, that stage's signal is small.  With 32 subjects
+        (t = 3, 6, 12) they fail in 0.75-0.80 (the whole-trajectory test: 0.45-0.50), true networks in 0.05.
     unit_scores : pandas.DataFrame
         The crossvalidated score of every unit (rows) under every hypothesis (columns).
     folds : pandas.DataFrame
@@ -565,8 +585,8 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
     with threadpool_limits(1):
         hyps = _build_hypotheses(a, hypotheses, models)
         design, rows = _design(a, hyps)
-        tensors = _score_hypotheses(a, hyps, design, rows)
-        cv = _crossvalidate(a, hyps, tensors, design, rows)
+        tensors, stage_tensors = _score_hypotheses(a, hyps, design, rows)
+        cv = _crossvalidate(a, hyps, tensors, design, rows, stage_tensors)
     return _result(a, cv["hyps"], design, rows, cv["tensors"], cv)
 
 
@@ -676,27 +696,38 @@ def _report_missing(a, design, unit_of, n_units):
 
 
 def _score_hypotheses(a, hyps, design, rows):
-    """Score tensor of every network hypothesis (rows x candidates x time parameters); fixed models' row scores."""
-    tensors = []
+    """Score tensor of every network hypothesis (rows x candidates x time parameters); fixed models' row scores.
+
+    Also, for several stages scored jointly, every hypothesis's scores on each stage alone from the same
+    statistics (the stage-resolved test's input; ``None`` entries where the rows already are RDMs, the whole list
+    ``None`` for one stage)."""
+    tensors, stages = [], []
     unit_of = rows.rdm_unit
     for h in hyps:
         if h.kind == "network":
             cands = h.candidates(a.grid.n_lam)
             check_score_memory(design, len(cands), rows.shared, what=f"hypothesis {h.name!r}")
             kw = dict(n_jobs=a.run.n_jobs, backend=a.run.backend, progress=a.run.progress, what=f"hypothesis {h.name}")
-            R = score_rows(design, cands, a.method, a.sigma_k, unit_of, rows.n_units, rows.shared, **kw)[0]
+            R, stats = score_rows(design, cands, a.method, a.sigma_k, unit_of, rows.n_units, rows.shared, **kw)
             h.cands = cands
             tensors.append(R)
+            stages.append(stage_unit_scores(stats, design.stage_of, design.K, unit_of, rows.n_units)
+                          if rows.shared else None)
         elif h.kind == "fixed":
-            tensors.append(static_scores(h.vector, design, rows, np.arange(rows.n_units), a.method, a.sigma_k))
+            units = np.arange(rows.n_units)
+            tensors.append(static_scores(h.vector, design, rows, units, a.method, a.sigma_k))
+            stages.append(static_unit_scores(np.broadcast_to(h.vector, (design.K, h.vector.size)), design, rows,
+                                             units, a.method, by_stage=True) if rows.shared else None)
         else:
             tensors.append(None)
-    return tensors
+            stages.append(None)
+    return tensors, (None if design.snapshot else stages)
 
 
-def _crossvalidate(a, hyps, tensors, design, rows):
+def _crossvalidate(a, hyps, tensors, design, rows, stage_tensors=None):
     """Crossvalidated per-unit scores, their jackknife, the bootstrap, the noise ceiling (one dict); with
-    random-start networks, on their geometry pooled over blocks of draws, with its Monte-Carlo SE
+    ``stage_tensors`` also the per-stage scores and their jackknife (``SK``, ``JK``) at the same fold fits; with
+    random-start networks, all on their geometry pooled over blocks of draws, with its Monte-Carlo SE
     (:func:`~.crossval.mc_blocks`)."""
     folds, cv_name = unit_folds(rows.n_units, a.n_folds, a.resampling.rng)
     means = unit_stage_means(design.data, design.stage_of, rows.rdm_unit, rows.n_units, design.K)
@@ -708,13 +739,14 @@ def _crossvalidate(a, hyps, tensors, design, rows):
     ones = np.ones(rows.n_units, dtype=int)
 
     def run(R):
-        hr, T = (hyps, tensors) if R == 1 else (blocks.hypotheses(R), None)
-        T = _score_hypotheses(a, hr, design, rows) if T is None else T
+        hr, (T, ST) = (hyps, (tensors, stage_tensors)) if R == 1 else (blocks.hypotheses(R), (None, None))
+        if T is None:
+            T, ST = _score_hypotheses(a, hr, design, rows)
         record = []
-        S, J, boot = cv_once(hr, T, ctx, folds, boot_counts, record)
-        loo = [run_cv(hr, _score_hypotheses(a, blocks.hypotheses(R, r), design, rows), ctx, ones, folds, None)
+        out = cv_once(hr, T, ctx, folds, boot_counts, record, ST)
+        loo = [run_cv(hr, _score_hypotheses(a, blocks.hypotheses(R, r), design, rows)[0], ctx, ones, folds, None)
                for r in range(R)] if R > 1 else []
-        return dict(S=S, J=J, boot=boot, record=record, hyps=hr, tensors=T, loo=loo)
+        return dict(out, record=record, hyps=hr, tensors=T, loo=loo)
 
     mc = mc_blocks(run, a.mc_replicates if random else 1, a.resampling.ci)
     mc["asked"] = a.mc_replicates if random else 1
@@ -740,7 +772,9 @@ def _result(a, hyps, design, rows, tensors, cv):
     table = _model_table(a, hyps, S, J, boot, nc_lo, nc_hi, rows.n_units, folds_df)
     pairwise = _pairwise_table(a, names, S, J, boot)
     _mc_columns(a, cv["mc"], table, pairwise)
+    stages = _stage_table(a, names, cv["SK"], cv["JK"], design.stages)
     _notes(a, hyps, S, pairwise, table, tensors)
+    _stage_verdicts(a, hyps, stages)
     unit_scores = pd_frame(S, names, a.unit_names)
     draws = {m.name: _draw_record(m) for h in hyps if h.kind == "network" for m in h.models}
     settings = dict(method=a.method, n_units=rows.n_units, unit_descriptor=a.unit_key, cv=cv["cv_name"],
@@ -754,7 +788,8 @@ def _result(a, hyps, design, rows, tensors, cv):
     fitted = _fitted_models(a, hyps, design, rows, tensors, cv["means"])
     result = _rsatoolbox_result(hyps, S, J, a.method, nc_lo, nc_hi, [f[-1]["object"] for f in fitted])
     fits = pd_records([r for f in fitted for r in f])
-    return HypothesisResult(table=table, pairwise=pairwise, unit_scores=unit_scores, folds=folds_df, result=result,
+    return HypothesisResult(table=table, pairwise=pairwise, stages=stages, unit_scores=unit_scores, folds=folds_df,
+                            result=result,
                             fits=fits, messages=a.messages, settings=settings, seed=a.resampling.random_state,
                             random_state=a.resampling.random_state, hypotheses=hyps)
 
@@ -910,6 +945,69 @@ def _pairwise_table(a, names, S, J, boot):
     df["correction"] = a.correction
     df["significant"] = df["p_corrected"] < 1 - a.resampling.ci
     return df[cols]
+
+
+#: The fit grid at which the stage-resolved verdicts were calibrated without false failures of a true network.
+_FINE_GRID = {"n_lam": 24, "n_times": 81}
+
+#: Columns of :attr:`HypothesisResult.stages`, the stage-resolved pairwise tests.
+STAGE_COLUMNS = ["model_a", "model_b", "stage", "score_a", "score_b", "mean_diff", "sem", "ci_low", "ci_high", "p",
+                 "p_corrected", "correction", "significant", "n_units", "dof", "variance_method"]
+
+
+def _stage_table(a, names, SK, JK, stages):
+    """Every pair at every stage: the crossvalidated scores on that stage alone (same folds and fits as the
+    whole-trajectory test), the jackknife t-test of their difference, and one family-wise correction over the
+    whole pairs x stages family.  ``None`` for one stage."""
+    import pandas as pd
+
+    if SK is None:
+        return None
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for i in range(len(names)):
+            for j in range(i + 1, len(names)):
+                for k, stage in enumerate(stages):
+                    st = t_summary(SK[:, i, k] - SK[:, j, k], JK[:, i, k] - JK[:, j, k], a.resampling.ci,
+                                   tie_tol=TIE_TOL)
+                    rows.append(dict(model_a=names[i], model_b=names[j], stage=stage, score_a=np.nanmean(SK[:, i, k]),
+                                     score_b=np.nanmean(SK[:, j, k]), mean_diff=st["mean"], sem=st["sem"],
+                                     ci_low=st["ci_low"], ci_high=st["ci_high"], p=st["p"], n_units=st["n"],
+                                     dof=st["dof"], variance_method=st["variance_method"]))
+    df = pd.DataFrame(rows)
+    # Shaffer's logical counts are those of ONE family of all pairs; pairs x stages is not one: Holm, named so
+    method = "holm" if a.correction == "shaffer" else a.correction
+    df["p_corrected"] = correct_pvalues(df["p"].to_numpy(dtype=float), method)
+    df["correction"] = method
+    df["significant"] = df["p_corrected"] < 1 - a.resampling.ci
+    return df[STAGE_COLUMNS]
+
+
+def _stage_verdicts(a, hyps, stages):
+    """A note for every network hypothesis that loses to the feature baseline at some stage (the falsification)."""
+    if stages is None:
+        return
+    base = [h.name for h in hyps if h.kind == "feature"]
+    for h in hyps:
+        if h.kind != "network" or not base:
+            continue
+        sel = stages[(stages.model_a == h.name) & (stages.model_b == base[0]) & stages.significant
+                     & (stages.mean_diff < 0)]
+        if len(sel):
+            where = "; ".join(f"stage {r.stage}: {r.score_a:.3g} vs {r.score_b:.3g}, difference {r.mean_diff:+.3g} "
+                              f"(SE {r.sem:.2g}, {r.correction} p = {r.p_corrected:.2g})" for r in sel.itertuples())
+            coarse = a.grid.n_lam < _FINE_GRID["n_lam"] or a.grid.n_times < _FINE_GRID["n_times"]
+            a.messages.append(
+                f"{h.name} fails at stage(s) {', '.join(str(x) for x in sel.stage)}: fitted to the whole trajectory, "
+                f"its crossvalidated score on that stage alone is significantly below the feature baseline's ({where}; "
+                f"family of {len(stages)} pair x stage tests, see `stages`). The geometry there is not one this "
+                "network passes through at the time course that fits the rest of learning."
+                + (f" Check it at a finer fit grid (n_lam={_FINE_GRID['n_lam']}, n_times={_FINE_GRID['n_times']}; "
+                   f"here {a.grid.n_lam}, {a.grid.n_times}): in calibration a coarse grid left the fold fits of a true "
+                   "network away from its time course, and 0.25-0.30 of such networks 'failed' a middle stage "
+                   "(0.00-0.10 at the finer grid; benchmarks/results/calibration_inference_stages*.md)."
+                   if coarse else ""))
 
 
 def _notes(a, hyps, S, pairwise, table, tensors):

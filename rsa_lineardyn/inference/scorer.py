@@ -40,7 +40,7 @@ from ..models.network import DegeneracyWarning
 from ..representations.similarity import _unit_scale
 
 __all__ = ["STAGE_SCALES", "resolve_stage_scale", "Rows", "DataStats", "StackedStats", "stacked_stats",
-           "static_unit_scores", "BootMoments", "boot_pair_weights", "condition_boot_tensor"]
+           "static_unit_scores", "stage_unit_scores", "BootMoments", "boot_pair_weights", "condition_boot_tensor"]
 
 STAGE_SCALES = ("auto", "shared", "separate")
 STACKABLE = ("corr", "cosine")
@@ -226,9 +226,19 @@ def _data_stats(design, method):
     return cache[key]
 
 
-def static_unit_scores(pred, design, rows, test_units, method, pair_w=None):
+def stage_unit_scores(st, stage_of, K, unit_of, n_units, units=None):
+    """Every unit's score on each stage alone, from the statistics of its whole stacked trajectory: (K, n_units,
+    C, G).  Stage ``k``'s score is :meth:`StackedStats.unit_scores` with only the unit's RDMs of stage ``k``
+    counted (its sessions at that stage stacked; one RDM: its own ``corr``/``cosine``), so it is computed by the
+    same arithmetic, on the same statistics, as the stacked score it resolves."""
+    stage_of = np.asarray(stage_of)
+    return np.stack([st.unit_scores((stage_of == k).astype(float), unit_of, n_units, units) for k in range(K)])
+
+
+def static_unit_scores(pred, design, rows, test_units, method, pair_w=None, by_stage=False):
     """Scores of one prediction per stage ``pred`` (K, n_pairs) -- or one static prediction (n_pairs,) -- for
-    the units ``test_units``: stacked per unit, or per RDM as the rows are."""
+    the units ``test_units``: stacked per unit, or per RDM as the rows are.  ``by_stage`` (stacked rows only):
+    each unit's score on each stage alone instead (:func:`stage_unit_scores`), (n_test_units, K)."""
     pred = np.asarray(pred, dtype=float)
     if pred.ndim == 1:
         pred = np.broadcast_to(pred, (design.K, pred.size))
@@ -236,6 +246,9 @@ def static_unit_scores(pred, design, rows, test_units, method, pair_w=None):
     idx = design.stage_of[None, :]  # one "time parameter": stage k's prediction
     zy, m, z2 = stacked_stats(pred, idx, data)
     st = StackedStats(zy, m, z2, data)
+    if rows.shared and by_stage:
+        return stage_unit_scores(st, design.stage_of, design.K, rows.rdm_unit, rows.n_units,
+                                 test_units)[:, test_units, 0, 0].T
     if rows.shared:
         w = np.isin(rows.rdm_unit, test_units).astype(float)
         return st.unit_scores(w, rows.rdm_unit, rows.n_units)[test_units, 0, 0]
@@ -462,9 +475,12 @@ class BootMoments:
             self.mean = rows.mean(axis=1) if self.centre else np.zeros(rows.shape[0])
             self.rows = rows
             G = rows.shape[0]
-            self.A1, self.M, self.A3 = np.zeros((B, G)), np.zeros((B, G, G)), np.zeros((B, R, G))
+            self.A1, self.A3 = np.zeros((B, G)), np.zeros((B, R, G))
+            iu, ju = np.triu_indices(G)  # M is symmetric: its upper triangle as one product with every sample
+            Mu = np.zeros((B, iu.size))
             self.RR = np.zeros((G, G))
-        for lo, hi, Wc in self._chunks(max(R, 0 if rows is None else rows.shape[0])):
+        k = 1 if rows is None else -(-rows.shape[0] * (rows.shape[0] + 1) // (2 * B))  # temporaries: B x chunk, G^2/2 x chunk
+        for lo, hi, Wc in self._chunks(max(k, 1)):
             dc = self.d[:, lo:hi]
             self.sw += Wc.sum(axis=1)
             self.Wd += Wc @ dc.T
@@ -472,11 +488,14 @@ class BootMoments:
             if rows is not None:
                 Rc = self._centred(lo, hi)
                 self.A1 += Wc @ Rc.T
-                self.M += (Wc[:, None, :] * Rc[None]) @ Rc.T
+                Mu += Wc @ (Rc[iu] * Rc[ju]).T  # one GEMM (B x G(G+1)/2), not B batched (G x G) products
                 self.RR += Rc @ Rc.T
                 for r in range(R):
                     self.A3[:, r] += (Wc * dc[r]) @ Rc.T
         if rows is not None:
+            self.M = np.zeros((B, G, G))
+            self.M[:, iu, ju] = Mu
+            self.M[:, ju, iu] = Mu
             self.rownorm = np.sqrt(np.maximum(np.diagonal(self.RR), 0.0))
             self.range = (rows[1:].min(axis=1), rows[1:].max(axis=1))
 

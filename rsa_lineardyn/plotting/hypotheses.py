@@ -14,7 +14,7 @@ import numpy as np
 
 from .._validation import InputTypeError, InputValueError, check_choice
 
-__all__ = ["plot_hypotheses"]
+__all__ = ["plot_hypotheses", "plot_stage_tests"]
 
 #: ``gid`` of the bracket lines that mark the significant pairs (to find them in a drawn figure).
 BRACKET_GID = "significant-pair"
@@ -149,3 +149,76 @@ def _pair_marks(ax, result, names, y, step):
         ax.plot([i, i, j, j], [y - step / 3, y, y, y - step / 3], color="k", lw=0.8, zorder=4, gid=BRACKET_GID)
         y += step
     return y
+
+
+#: ``gid`` of the markers of the stages where a pair differs significantly (in :func:`plot_stage_tests`).
+STAGE_MARK_GID = "significant-stage"
+
+
+def plot_stage_tests(result, ax=None):
+    """The stage-resolved tests of a :class:`~rsa_lineardyn.HypothesisResult`: every pair's difference per stage.
+
+    One line per pair of ``result.stages``: ``mean_diff`` (``model_a - model_b``) at each stage with its t
+    interval (``ci_low``, ``ci_high``); a filled marker where the row's ``significant`` column is true (the
+    family-wise corrected p over pairs x stages, as printed), an open one elsewhere.  Below zero at a stage the
+    first model scores worse there: a network below the feature baseline has failed at that stage.
+
+    Parameters
+    ----------
+    result : HypothesisResult
+        With several stages (``result.stages`` is not ``None``).
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    fig : matplotlib Figure
+    ax : matplotlib Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import rsa_lineardyn as rl
+    >>> from rsa_lineardyn.inference.recovery import simulate_voxel_rdms
+    >>> from rsa_lineardyn.plotting.hypotheses import plot_stage_tests
+    >>> task = rl.hierarchical_task(depth=3, include_root=False)
+    >>> data = simulate_voxel_rdms(task, 2, 0.0, 0.1, [3.0, 6.0], n_subjects=4, seed=0)
+    >>> res = rl.compare_widths(data, task, widths=[2], init="aligned", n_times=9, n_lam=3)
+    >>> fig, ax = plot_stage_tests(res)
+    >>> len(ax.lines) >= len(res.stages)   # one marker per pair and stage (and the zero line)
+    True
+    """
+    import matplotlib.pyplot as plt
+
+    _check_result(result)
+    st = result.stages
+    if st is None:
+        raise InputValueError("`result` has one stage, so there are no stage-resolved tests (result.stages is None); "
+                              "use plot_hypotheses.")
+    stages = list(dict.fromkeys(st["stage"]))
+    pairs = list(dict.fromkeys(zip(st["model_a"], st["model_b"])))
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(4.8, 1.6 + 0.9 * len(stages)), 3.4), layout="constrained")
+    x = np.arange(len(stages), dtype=float)
+    width = 0.5 / max(len(pairs), 1)
+    for i, (a, b) in enumerate(pairs):
+        rows = st[(st["model_a"] == a) & (st["model_b"] == b)].set_index("stage").loc[stages]
+        xi = x + (i - (len(pairs) - 1) / 2) * width
+        d = rows["mean_diff"].to_numpy(dtype=float)
+        err = np.vstack([d - rows["ci_low"].to_numpy(dtype=float), rows["ci_high"].to_numpy(dtype=float) - d])
+        color = f"C{i % 10}"
+        ax.errorbar(xi, d, yerr=err, fmt="none", ecolor=color, elinewidth=1, capsize=3)
+        sig = rows["significant"].to_numpy(dtype=bool)
+        ax.plot(xi[~sig], d[~sig], "o", mfc="white", mec=color, label=f"{a} - {b}")
+        ax.plot(xi[sig], d[sig], "o", color=color, gid=STAGE_MARK_GID,
+                label=None if (~sig).any() else f"{a} - {b}")
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set_xticks(x)
+    ax.set_xticklabels([str(s_) for s_ in stages])
+    ax.set_xlabel(f"stage ({result.settings.get('stage_descriptor')})", fontsize=9)
+    s = result.settings
+    ax.set_ylabel(f"difference of crossvalidated {s['method']}\n(mean over {s['n_units']} subjects)", fontsize=9)
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the data
+    ax.set_title(f"filled: {s['correction']}-corrected p < {1 - s['ci']:.2g} over pairs x stages "
+                 f"(stages['significant']); bars: {100 * s['ci']:.0f}% t interval (jackknife)", fontsize=7, loc="left")
+    return ax.figure, ax

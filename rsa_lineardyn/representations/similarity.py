@@ -33,9 +33,12 @@ def _unit_scale(x, method, common=False):
     """
     if method not in SCALE_FREE or x.size == 0:
         return x
-    a = np.abs(x)
-    a = np.where(np.isfinite(a), a, 0.0)
-    m = a.max() if common else a.max(axis=-1, keepdims=True)
+    axis = None if common else -1
+    m = np.maximum(np.max(x, axis=axis, keepdims=not common), -np.min(x, axis=axis, keepdims=not common))
+    if not np.all(np.isfinite(m)):  # NaN or inf somewhere: the largest finite absolute value, the slow way
+        a = np.abs(x)
+        a = np.where(np.isfinite(a), a, 0.0)
+        m = a.max() if common else a.max(axis=-1, keepdims=True)
     _, e = np.frexp(np.where(m > 0, m, 1.0))  # m = f * 2**e with 0.5 <= f < 1
     return np.ldexp(x, -e)
 
@@ -184,6 +187,7 @@ class _PreparedData:
         rows = np.arange(data.shape[0]) if rows is None else np.asarray(rows)
         self.method, self.sigma_k = method, sigma_k
         self.keep = ~np.isnan(data).any(axis=0)
+        self.all_kept = bool(self.keep.all())
         sub = data[rows].copy()
         sub[:, ~self.keep] = np.nan  # the whole data's missing pairs stay missing in the subset
         self.sub = sub
@@ -197,9 +201,10 @@ class _PreparedData:
 
     def score(self, pred):
         """Scores (T, n_rows) of the predictions ``pred`` (T, n_pairs)."""
-        if not self.fast or np.isnan(pred[:, self.keep]).any():
+        kept = pred if self.all_kept else pred[:, self.keep]  # (no copy when no pair is missing)
+        if not self.fast or np.isnan(np.sum(kept)) and np.isnan(kept).any():
             return _score_matrix(pred, self.sub, self.method, self.sigma_k)
-        v = _unit_scale(pred, self.method)[:, self.keep]
+        v = _unit_scale(kept, self.method)
         if self.method == "corr":
             v = v - v.mean(axis=1, keepdims=True)
         nv = np.linalg.norm(v, axis=1)
