@@ -152,6 +152,14 @@ def make_cells(parts, subjects, quick):
                 cells.append(dict(part="stages", name=f"stages: {what}, {n} subjects, t = 3, 6, 12, model scale "
                                   f"{SEM_SCALE:g} (the truth's)", wrong=wrong, variant=variant, n_subjects=n,
                                   times=TIMES, model_scale=SEM_SCALE))
+    if "finegrid" in parts:  # null and power at the finer fit grid (n_lam 24, n_times 81)
+        fine = {"n_lam": 24, "n_times": 81}
+        cells += [dict(part="null", name="null: pure noise, compare_widths [2, wide], 3 stages, n_lam 24, n_times 81",
+                       n_subjects=8, trials_factor=1.6, grid=fine),
+                  dict(part="power", name="power: truth N_h=2 (lam 0, scale 0.1) vs wide, n_lam 24, n_times 81",
+                       n_hidden=2, truth="N_h=2", other="wide", n_subjects=8, grid=fine),
+                  dict(part="power", name="power: truth wide (14) (lam 0, scale 0.1) vs N_h=2, n_lam 24, n_times 81",
+                       n_hidden=14, truth="wide", other="N_h=2", n_subjects=8, grid=fine)]
     if "holm" in parts:  # the power cell without the feature baseline: one pair, so Holm = raw
         cells.append(dict(part="power", name="power: truth N_h=2 vs wide, baseline=None (one pair)", n_hidden=2,
                           truth="N_h=2", other="wide", n_subjects=8, baseline=None))
@@ -298,7 +306,7 @@ def _hyp_trial(cell, task, data, seed):
     import rsa_lineardyn as rl
 
     if cell["part"] in ("null", "power"):
-        extra = {"baseline": None} if "baseline" in cell else {}
+        extra = dict({"baseline": None} if "baseline" in cell else {}, **(cell.get("grid") or {}))
         h = rl.compare_widths(data, task, widths=[2, "wide"], random_state=seed, progress=False, **extra)
         pairs = _pairs(h)
         out = {"nc": _nc(h), "pairs": pairs, "edge_fraction": [float(x) for x in h.table["edge_fraction"].fillna(-1)]}
@@ -556,7 +564,7 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--parts", nargs="+", default=["lam", "null", "power", "baseline"],
                     choices=["lam", "null", "power", "baseline", "early", "holm", "defscale", "weakfast", "stages",
-                             "stagesfine", "stages32"],
+                             "stagesfine", "stages32", "finegrid"],
                     help="early: baseline cells at t = 1.5, 3, 6; holm: power without the baseline; defscale: lam cells with "
                     "fit_rdms's default scale 0.1 (these three are not in the default)")
     ap.add_argument("--subjects", nargs="+", type=int, default=[8, 16, 32], help="subjects per trial in the lam cells")

@@ -400,9 +400,9 @@ class HypothesisResult:
         applied here as Holm (Shaffer's logical counts hold for one family of all pairs, not for pairs x
         stages; the ``correction`` column names what was used).  Calibration
         (``benchmarks/results/calibration_inference_stages*.md``, 16 subjects, 3 stages, 20 trials per cell):
-        true networks fail a stage in 0.00-0.10 of trials at ``n_lam=24, n_times=81`` (0.25-0.30 at the
-        default 8 and 41 when the stages sit early in learning: the coarse grid leaves the fits off the true
-        time course); networks whose modes were learned in the wrong order fail in 0.10-0.40, far from
+        true networks fail a stage in 0.00-0.10 of trials at the default grid (``n_lam=24, n_times=81``;
+        0.25-0.30 at the coarser 8 and 41 when the stages sit early in learning: that grid leaves the fits off
+        the true time course); networks whose modes were learned in the wrong order fail in 0.10-0.40, far from
         always: when the order shows in one early stage only, that stage's signal is small.  With 32 subjects
         (t = 3, 6, 12) they fail in 0.75-0.80 (the whole-trajectory test: 0.45-0.50), true networks in 0.05.
     unit_scores : pandas.DataFrame
@@ -459,7 +459,7 @@ class HypothesisResult:
 # ----------------------------------------------------------------------------
 def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline="modes", baseline_weights="per_stage",
                         models=None, subject_descriptor="auto", stage_descriptor="auto", condition_descriptor="auto",
-                        stage_order=None, time_map="linear", time_offset=False, time_bounds=None, n_times=41, n_lam=8,
+                        stage_order=None, time_map="linear", time_offset=False, time_bounds=None, n_times=81, n_lam=24,
                         stage_scale="auto", n_folds=None, n_boot=0, ci=0.95, correction="holm", sigma_k=None,
                         random_state=0, mc_replicates="auto", n_jobs=1, backend=None, progress=None, seed=UNSET):
     """Crossvalidated comparison of hypotheses, tested over subjects (the unit of replication).
@@ -512,8 +512,18 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
     stage_order : list, optional
         The stages in learning order; required for text stage labels (never
         sorted alphabetically), checked against numeric ones.
-    time_map, time_offset, time_bounds, n_times, n_lam
-        As in :func:`rsa_lineardyn.fit_rdms` (grids of the fold fits).
+    time_map, time_offset, time_bounds
+        As in :func:`rsa_lineardyn.fit_rdms`.
+    n_times, n_lam : int, default 81 and 24
+        Grids of the fold fits (times or stage-time maps, and ``lam``).  The
+        defaults were 41 and 8 before 2026-12-07: that grid left the fold
+        fits of a true network off its time course, which cost power (truth
+        N_h = 2 vs wide, Holm: 0.72 at 41 x 8, 0.88 at 81 x 24, 25 trials
+        each) and made the stage-resolved test reject true networks early in
+        learning (0.25-0.30 vs 0.00-0.10); false positives under pure noise
+        stayed 0/40 at both (``benchmarks/results/calibration_inference_finegrid.md``).
+        The finer grid costs about 3-4x (a 92-image comparison of three
+        widths: 3-5 s -> 13-15 s).
     stage_scale : {"auto", "shared", "separate"}, default "auto"
         How several stages are scored (:mod:`rsa_lineardyn.inference.scorer`, the one
         scorer shared with :func:`rsa_lineardyn.fit_rdms`): ``"shared"``
