@@ -310,7 +310,10 @@ def test_cosine_reads_unexplained_item_signal_as_lazy_corr_does_not(tree):
     d, p = rich_vs_lam("corr")
     assert d > 0 and p < 0.05
     d, p = rich_vs_lam("cosine")
-    assert d < 0 and p < 0.05
+    # cosine prefers lazy (large lam). With one 32-draw set this was also significant (p 8e-8, sampling SE 2.2e-4);
+    # on the geometry pooled over 16 blocks of draws (mc_replicates="auto") the sampling SE is 7.6e-4 and p = 0.08:
+    # part of that significance was Monte-Carlo noise the fits had followed (seed_spread_diagnosis.md)
+    assert d < 0
 
 
 def test_result_carries_the_real_fitted_models(tree, subjects_data):
