@@ -6,6 +6,7 @@ Real rsatoolbox RDMs on a small task, real LinearNetworkModels (``init="random"`
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from rsatoolbox.rdm import RDMs
 
@@ -67,6 +68,15 @@ def test_one_block_is_the_behaviour_before(tree, data):
     assert res.settings["mc_replicates_used"] == 1
     assert res.table["mc_se"].isna().all() and res.pairwise["mc_se"].isna().all()
     assert not res.pairwise["variance_method"].str.contains("Monte-Carlo").any()
+    # one draw set is the default, and the result says what its p-values leave out
+    assert any("one Monte-Carlo draw set" in m and "mc_replicates='auto'" in m for m in res.messages)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        default = rl.compare_widths(data, tree, widths=[2, "wide"], random_state=0, n_draws=16, n_lam=4,
+                                    n_times=15, progress=False)
+    assert default.settings["mc_replicates_used"] == 1
+    pd.testing.assert_frame_equal(default.pairwise, res.pairwise)
+    assert not any("one Monte-Carlo draw set" in m for m in _compare(data, tree, 0, 4).messages)
 
 
 def test_blocks_shrink_the_seed_spread_and_the_se_bounds_it(tree, data):
