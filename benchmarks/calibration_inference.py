@@ -86,6 +86,29 @@ FLOORS = {"coverage": 0.85, "width8": 4.0, "sign": 0.85, "fpr": 0.05, "power": 0
 SEM_SCALE = 1e-2
 
 
+_TRUTHS = ((False, None, "network truth (N_h=3 GD)"),
+           (True, "swap", "wrong-order truth (modes 1 <-> 3-4 paces)"),
+           (True, "weak_fast", "wrong-order truth (modes 3-4 at mode 1's pace)"))
+
+
+def _stage_cells(scales, grid=None):
+    """The stage-test cells: every model scale x stage set x truth (16 subjects), at ``grid`` if given."""
+    cells = []
+    for scale in scales:
+        tag = "model scale 0.1 (default)" if scale is None else f"model scale {SEM_SCALE:g} (the truth's)"
+        if grid:
+            tag += f", n_lam {grid['n_lam']}, n_times {grid['n_times']}"
+        for times in (TIMES, (1.5, 3.0, 6.0)):
+            when = f"t = {', '.join(f'{t:g}' for t in times)}"
+            for wrong, variant, what in _TRUTHS:
+                cell = dict(part="stages", name=f"stages: {what}, 16 subjects, {when}, {tag}", wrong=wrong,
+                            variant=variant, n_subjects=16, times=times, model_scale=scale)
+                if grid:
+                    cell["grid"] = dict(grid)
+                cells.append(cell)
+    return cells
+
+
 def make_cells(parts, subjects, quick):
     cells = []
     if "lam" in parts:
@@ -124,31 +147,12 @@ def make_cells(parts, subjects, quick):
         cells.append(dict(part="baseline", name="baseline: wrong-order truth (modes 3-4 at mode 1's pace), 16 subjects, "
                           "t = 1.5, 3, 6", wrong=True, n_subjects=16, variant="weak_fast", times=(1.5, 3.0, 6.0)))
     if "stages" in parts:  # the stage-resolved falsification test (res.stages), both model scales
-        for scale in (None, SEM_SCALE):
-            tag = "model scale 0.1 (default)" if scale is None else f"model scale {SEM_SCALE:g} (the truth's)"
-            for times in (TIMES, (1.5, 3.0, 6.0)):
-                when = f"t = {', '.join(f'{t:g}' for t in times)}"
-                for wrong, variant, what in ((False, None, "network truth (N_h=3 GD)"),
-                                             (True, "swap", "wrong-order truth (modes 1 <-> 3-4 paces)"),
-                                             (True, "weak_fast", "wrong-order truth (modes 3-4 at mode 1's pace)")):
-                    cells.append(dict(part="stages", name=f"stages: {what}, 16 subjects, {when}, {tag}", wrong=wrong,
-                                      variant=variant, n_subjects=16, times=times, model_scale=scale))
+        cells += _stage_cells((None, SEM_SCALE))
     if "stagesfine" in parts:  # the same at a finer fit grid (n_lam 24, n_times 81): the fold fits land nearer the truth
-        for scale in (SEM_SCALE, None):
-            tag = "model scale 0.1 (default)" if scale is None else f"model scale {SEM_SCALE:g} (the truth's)"
-            for times in (TIMES, (1.5, 3.0, 6.0)):
-                when = f"t = {', '.join(f'{t:g}' for t in times)}"
-                for wrong, variant, what in ((False, None, "network truth (N_h=3 GD)"),
-                                             (True, "swap", "wrong-order truth (modes 1 <-> 3-4 paces)"),
-                                             (True, "weak_fast", "wrong-order truth (modes 3-4 at mode 1's pace)")):
-                    cells.append(dict(part="stages", name=f"stages: {what}, 16 subjects, {when}, {tag}, n_lam 24, "
-                                      "n_times 81", wrong=wrong, variant=variant, n_subjects=16, times=times,
-                                      model_scale=scale, grid={"n_lam": 24, "n_times": 81}))
+        cells += _stage_cells((SEM_SCALE, None), grid={"n_lam": 24, "n_times": 81})
     if "stages32" in parts:  # how many subjects the stage-resolved test needs at t = 3, 6, 12 (truth's scale)
         for n in (32,):
-            for wrong, variant, what in ((False, None, "network truth (N_h=3 GD)"),
-                                         (True, "swap", "wrong-order truth (modes 1 <-> 3-4 paces)"),
-                                         (True, "weak_fast", "wrong-order truth (modes 3-4 at mode 1's pace)")):
+            for wrong, variant, what in _TRUTHS:
                 cells.append(dict(part="stages", name=f"stages: {what}, {n} subjects, t = 3, 6, 12, model scale "
                                   f"{SEM_SCALE:g} (the truth's)", wrong=wrong, variant=variant, n_subjects=n,
                                   times=TIMES, model_scale=SEM_SCALE))
