@@ -1,5 +1,6 @@
 """fit_rois: every region's estimates equal fit_rdms's; searchlight RDMs in directly; joblib and dask; the CLI."""
 
+import json
 import warnings
 
 import numpy as np
@@ -243,9 +244,14 @@ def test_cli_fit_rois_writes_table_and_arrays(tree, tmp_path, capsys):
     res = rl.fit_rois(sl, load_task(str(task_csv)), condition_labels=labels, n_hidden=[1, 2, 4], n_boot=0, random_state=0,
                       progress=False)
     np.testing.assert_array_equal(table["n_hidden"], res.table["n_hidden"])
+    record = json.loads((out / "sl_hdf5_rois.json").read_text())  # the seed and the draws travel with the table
+    assert record["seed"] == 0 and record["settings"]["random_state"] == 0
+    assert record["settings"]["n_draws"] == 32 and record["settings"]["widths"] == [1, 2, 4]
     assert main(args) == 1  # outputs exist: refused without --force
     assert "exist" in capsys.readouterr().err
     assert main(args + ["--force"]) == 0
+    assert main(args + ["--force", "--n-draws", "8"]) == 0
+    assert json.loads((out / "sl_hdf5_rois.json").read_text())["settings"]["n_draws"] == 8
 
 
 def test_cli_fit_rois_help_has_examples_and_stays_light(capsys):

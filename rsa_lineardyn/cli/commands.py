@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import BUNDLED_DATA_PREFIX, CLIError, _atomic_write, _check_outputs, _load_example, _progress, _records, _show_progress, log
+from .common import BUNDLED_DATA_PREFIX, CLIError, _atomic_write, _check_outputs, _load_example, _plain, _progress, _records, _show_progress, log
 from .figures import _plot_fit, _plot_trajectory, _plottable, _start_line, save_rdms_hdf5
 from .inputs import _check_distinct_widths, _data_and_task, _one_line, _parse_list, _parse_widths, load_task
 
@@ -310,7 +310,7 @@ def _fit_info(args, data, task, design, res, best, widths, csv_path):
             "n_cond": int(data.n_cond), "task": task.name, "widths": widths, "fitter": "rsa_lineardyn.fit_rdms",
             "init": res.settings["init"], "start_check": res.settings.get("start_check"),
             "other_init": res.settings.get("other_init"),
-            "messages": list(res.messages), "table": str(csv_path)}
+            "messages": list(res.messages), "table": str(csv_path), "settings": _plain(res.settings)}
 
 
 def _write_fit(args, paths, table, info, data, design, model, res):
@@ -394,7 +394,7 @@ def _run_compare(args, data, task, design, widths):
     import rsa_lineardyn as rl
 
     kw = dict(method=args.method, init=args.init, correction=args.correction, progress=_show_progress(args),
-              **compare_kwargs(args, design))
+              time_bounds=args.time_bounds, lam_bounds=args.lam_bounds, **compare_kwargs(args, design))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", rl.DegeneracyWarning)
@@ -440,7 +440,7 @@ def _compare_info(args, kind, task, design, res, paths, drawable):
             "n_hidden": args.n_hidden if args.regimes else None, "table": _records(res.table),
             "pairwise": _records(res.pairwise),
             "stages": None if res.stages is None else _records(res.stages), "messages": list(res.messages),
-            "settings": {k: v for k, v in res.settings.items() if isinstance(v, (str, int, float, bool, type(None)))},
+            "settings": _plain(res.settings),
             "csv": str(csv_path), "pairwise_csv": str(pw_path), "figure": str(png) if drawable else None}
 
 

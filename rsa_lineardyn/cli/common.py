@@ -92,6 +92,22 @@ def _atomic_write(items, force):
     write_outputs(items, force)
 
 
+def _plain(value):
+    """``value`` with JSON's types only: dicts, lists (from tuples and arrays), numbers (numpy scalars unwrapped,
+    non-finite floats as None), strings, booleans and None; anything else as its ``str``."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and np.ndim(value) == 0:
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
 def _records(df):
     recs = df.to_dict(orient="records")
     return [{k: (None if isinstance(v, float) and not np.isfinite(v) else (v.item() if hasattr(v, "item") else v))

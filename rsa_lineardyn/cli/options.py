@@ -55,6 +55,17 @@ def _auto_or_int(text):
         raise argparse.ArgumentTypeError(f"must be 'auto' or a positive int, got {text!r}") from None
 
 
+def _pair(text):
+    """``--time-bounds`` / ``--lam-bounds LOW,HIGH``: two numbers (checked again by the Python API)."""
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be two comma-separated numbers LOW,HIGH (a negative LOW with '=': --lam-bounds=-12,12), got "
+            f"{text!r}") from None
+    return lo, hi
+
+
 _NET = "models.network", "LinearNetworkModel"
 _FIT = "inference.fitting", "fit_rdms"
 _WIDTHS = "inference.hypotheses", "compare_widths"
@@ -184,6 +195,11 @@ COMMANDS = (
          Opt(("--mc-replicates",), "blocks of --n-draws draws pooled for the random-start networks, 'auto' (4-16, "
              "until the Monte-Carlo SE is below 0.2 of the sampling SE) or an int; 1: one block, no Monte-Carlo SE",
              ("inference.hypotheses", "evaluate_hypotheses", "mc_replicates"), kw={"type": _auto_or_int}),
+         Opt(("--lam-bounds",), "LOW,HIGH: the lam range the network fits search (None: 4 x the task's largest "
+             "singular value on each side; a negative LOW with '=', e.g. --lam-bounds=-12,12)",
+             ("inference.hypotheses", "evaluate_hypotheses", "lam_bounds"), kw={"type": _pair}),
+         Opt(("--time-bounds",), "LOW,HIGH: the searched training times (None: from the task's spectrum)",
+             ("inference.hypotheses", "evaluate_hypotheses", "time_bounds"), kw={"type": _pair}),
          *DESCRIPTOR_OPTIONS),
     ),
     Command(
@@ -192,7 +208,8 @@ COMMANDS = (
         "regions. DATA is an rsatoolbox .hdf5 (or trusted .pkl) RDMs file, or an .npz, whose rdm descriptor "
         "--roi-descriptor names each RDM's region (default: roi, region or voxel_index, the centre rsatoolbox's "
         "get_searchlight_RDMs attaches); other descriptors (subject, stage) are read per region as `fit` reads them. "
-        "Writes <prefix>_rois.csv (one row per region) and <prefix>_rois.npz (its numeric columns, roi, centres).",
+        "Writes <prefix>_rois.csv (one row per region), <prefix>_rois.npz (its numeric columns, roi, centres) and "
+        "<prefix>_rois.json (settings with the seed and draws, messages), all or none.",
         ("fit-rois searchlight.hdf5 --task 92images --labels a,b,c,... --n-boot 0",
          "fit-rois atlas_rdms.hdf5 --task items.csv --widths 1,2,4 --n-jobs -1"),
         run_fit_rois,
@@ -210,6 +227,8 @@ COMMANDS = (
          Opt(("--n-boot",), "bootstrap samples per region (0: none)", (*_FIT, "n_boot"), kw={"type": int}),
          Opt(("--seed", "--random-state"), "the one seed (the same for every region)", (*_FIT, "random_state"),
              kw={"type": int}),
+         Opt(("--n-draws",), "Monte-Carlo draws of the expectation over random starts (None: the model's own)",
+             (*_FIT, "n_draws"), kw={"type": int}),
          Opt(("--no-start-check",), "skip the refit under the other assumed start", kw={"action": "store_true"}),
          Opt(("--no-refine",), "grid optimum only (no continuous refinement)", kw={"action": "store_true"}),
          Opt(("--subject-descriptor",), "rdm descriptor naming subjects, or 'none'", (*_FIT, "subject_descriptor")),

@@ -2,8 +2,9 @@
 
 Its options are declared in the one option table (:data:`rsa_lineardyn.cli.options.COMMANDS`); ``run(args)`` runs it
 (``rsa-lineardyn fit-rois --help``).  Writes
-``<prefix>_rois.csv`` (one row per region) and ``<prefix>_rois.npz`` (the table's numeric columns as arrays, with
-``roi`` and, for integer regions such as searchlight centres, ``centres``), all or none.
+``<prefix>_rois.csv`` (one row per region), ``<prefix>_rois.npz`` (the table's numeric columns as arrays, with
+``roi`` and, for integer regions such as searchlight centres, ``centres``) and ``<prefix>_rois.json`` (the settings,
+among them the seed and the Monte-Carlo draws, and the messages), all or none.
 """
 
 from __future__ import annotations
@@ -24,13 +25,15 @@ def run(args):
     import rsa_lineardyn as rl
 
     from ..data.files import write_outputs
-    from .common import CLIError, _check_outputs, _progress, _show_progress
+    import json
+
+    from .common import CLIError, _check_outputs, _plain, _progress, _show_progress
     from .inputs import load_data_rdms, load_task
 
     out_dir = Path(args.out_dir)
     prefix = args.prefix or Path(args.data).name.replace(".", "_")
-    csv_path, npz_path = out_dir / f"{prefix}_rois.csv", out_dir / f"{prefix}_rois.npz"
-    _check_outputs([csv_path, npz_path], args.force)
+    csv_path, npz_path, json_path = (out_dir / f"{prefix}_rois.{ext}" for ext in ("csv", "npz", "json"))
+    _check_outputs([csv_path, npz_path, json_path], args.force)
     data = load_data_rdms(args.data, trust_pickle=args.trust_pickle)
     task = load_task(args.task)
     labels = None if args.labels is None else [x.strip() for x in args.labels.split(",")]
@@ -42,15 +45,19 @@ def run(args):
                           random_state=args.seed, start_check=None if args.no_start_check else "widen",
                           refine=not args.no_refine, subject_descriptor=_none(args.subject_descriptor),
                           stage_descriptor=_none(args.stage_descriptor), n_jobs=args.n_jobs,
-                          on_error=args.on_error, progress=_show_progress(args))
+                          on_error=args.on_error, progress=_show_progress(args),
+                          **({} if args.n_draws is None else {"n_draws": args.n_draws}))
     except (rl.InputValueError, rl.InputTypeError) as exc:
         raise CLIError(str(exc).splitlines()[0]) from None
     arrays = res.arrays()
     if arrays["roi"].dtype.kind not in "iuf":
         arrays["roi"] = arrays["roi"].astype(str)
+    record = {"data": str(args.data), "task": task.name, "seed": args.seed, "settings": _plain(res.settings),
+              "messages": list(res.messages), "csv": str(csv_path), "npz": str(npz_path)}
     write_outputs([(csv_path, lambda p: res.table.to_csv(p, index=False)),
-                   (npz_path, lambda p: np.savez(p, **arrays))], force=args.force)
+                   (npz_path, lambda p: np.savez(p, **arrays)),
+                   (json_path, lambda p: p.write_text(json.dumps(record, indent=2)))], force=args.force)
     for m in res.messages:
         _progress(m)
-    _progress(f"{len(res.table)} region(s): wrote {csv_path} and {npz_path}")
+    _progress(f"{len(res.table)} region(s): wrote {csv_path}, {npz_path} and {json_path}")
     return 0

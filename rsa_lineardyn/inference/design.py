@@ -560,11 +560,27 @@ def check_n_widths(n, task, name):
             "and one wide network.")
 
 
-def _lam_values(lam, width, task, n_lam):
+def _lam_values(lam, width, task, n_lam, bounds=None):
+    """The searched ``lam`` values of one width: ``lam`` itself when given (its infeasible signs dropped), else
+    ``2 n_lam - 1`` sinh-spaced values (dense near 0) out to 4 x the task's largest singular value on each feasible
+    side, or out to ``bounds = (low, high)`` (then both ends are on the grid) with 0 when inside them."""
     s = task.singular_values
     s_max = float(s[0]) if s.size and s[0] > 0 else 1.0
     lo = -4.0 * s_max if width <= task.n_in else 0.0
     hi = 4.0 * s_max if width <= task.n_out else 0.0
+    if lam is None and bounds is not None:
+        b_lo, b_hi = bounds
+        lo = b_lo if width <= task.n_in else max(b_lo, 0.0)
+        hi = b_hi if width <= task.n_out else min(b_hi, 0.0)
+        if lo > hi:
+            raise InputValueError(
+                f"`lam_bounds` = ({b_lo:g}, {b_hi:g}) leaves no lam for width {width}: lam > 0 needs a width <= n_out "
+                f"({task.n_out}) and lam < 0 a width <= n_in ({task.n_in}); include the other sign or 0.")
+        reach = max(abs(lo), abs(hi))
+        u = np.sinh(np.linspace(-3, 3, 2 * n_lam - 1)) / np.sinh(3) * reach
+        u = u[(u >= lo - 1e-12) & (u <= hi + 1e-12)]
+        ends = [v for v in (lo, hi, 0.0) if lo <= v <= hi]
+        return np.unique(np.concatenate([u, ends]))
     if lam is None:
         n = n_lam
         u = np.sinh(np.linspace(-3, 3, 2 * n - 1)) / np.sinh(3) * 4.0 * s_max

@@ -49,11 +49,13 @@ import numpy as np
 from .._validation import (
     InputTypeError,
     InputValueError,
+    check_bounds,
     check_choice,
     check_comparison_method,
     check_distinct,
     MAX_GRID,
     check_kwargs,
+    check_lam,
     check_positive_int,
     check_real,
     check_scale,
@@ -246,10 +248,10 @@ class _Network:
         self.models = models
         self.lam_grid = lam_grid
 
-    def candidates(self, n_lam):
+    def candidates(self, n_lam, lam_bounds=None):
         groups = []
         for m in self.models:
-            lams = np.array([m.lam]) if m.lam is not None else self.lam_grid(m, n_lam)
+            lams = np.array([m.lam]) if m.lam is not None else self.lam_grid(m, n_lam, lam_bounds)
             if m.fit_scale:
                 lo, hi = m.bounds[m.param_names.index("log10_scale")]
                 lss = np.linspace(lo, hi, 5)
@@ -279,8 +281,8 @@ class _Feature:
 
 
 def _default_lam_grid(task):
-    def grid(model, n_lam):
-        return _lam_values(None, model.n_hidden, task, n_lam)
+    def grid(model, n_lam, bounds=None):
+        return _lam_values(None, model.n_hidden, task, n_lam, bounds)
     return grid
 
 
@@ -460,7 +462,7 @@ class HypothesisResult:
 def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline="modes", baseline_weights="per_stage",
                         models=None, subject_descriptor="auto", stage_descriptor="auto", condition_descriptor="auto",
                         stage_order=None, time_map="linear", time_offset=False, time_bounds=None, n_times=81, n_lam=24,
-                        stage_scale="auto", n_folds=None, n_boot=0, ci=0.95, correction="holm", sigma_k=None,
+                        lam_bounds=None, stage_scale="auto", n_folds=None, n_boot=0, ci=0.95, correction="holm", sigma_k=None,
                         random_state=0, mc_replicates=1, n_jobs=1, backend=None, progress=None, seed=UNSET):
     """Crossvalidated comparison of hypotheses, tested over subjects (the unit of replication).
 
@@ -524,6 +526,12 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
         stayed 0/40 at both (``benchmarks/results/calibration_inference_finegrid.md``).
         The finer grid costs about 3-4x (a 92-image comparison of three
         widths: 3-5 s -> 13-15 s).
+    lam_bounds : (low, high) or None, default None
+        The ``lam`` range the fold fits of networks with a free ``lam``
+        search (``2 n_lam - 1`` values, dense near 0, both ends included,
+        each width keeping the signs it allows).  ``None``: 4 x the task's
+        largest singular value on each side.  Fold fits at an end are
+        flagged (``folds["edge"]``, ``messages``).
     stage_scale : {"auto", "shared", "separate"}, default "auto"
         How several stages are scored (:mod:`rsa_lineardyn.inference.scorer`, the one
         scorer shared with :func:`rsa_lineardyn.fit_rdms`): ``"shared"``
@@ -623,6 +631,11 @@ class _Args:
         self.reading = DataReading.checked(kw["subject_descriptor"], kw["stage_descriptor"], kw["condition_descriptor"],
                                            kw["stage_order"])
         self.grid = TimeGrid.checked(kw["time_map"], kw["time_offset"], kw["time_bounds"], kw["n_times"], kw["n_lam"])
+        self.lam_bounds = None
+        if kw["lam_bounds"] is not None:
+            self.lam_bounds = check_bounds(kw["lam_bounds"], "lam_bounds", strict_order=True)
+            for v in self.lam_bounds:
+                check_lam(v, "lam_bounds")
         self.resampling = Resampling.checked(kw["n_boot"], kw["ci"], kw["random_state"], kw["seed"],
                                              "evaluate_hypotheses")
         self.run = Execution.checked(kw["n_jobs"], kw["backend"], kw["progress"], kw["subject_descriptor"],
@@ -719,9 +732,12 @@ def _score_hypotheses(a, hyps, design, rows):
     ``None`` for one stage)."""
     tensors, stages = [], []
     unit_of = rows.rdm_unit
+    free = [m.name for h in hyps if h.kind == "network" for m in h.models if m.lam is None]
+    if a.lam_bounds is not None and not free:
+        a.messages.append(f"lam_bounds = {a.lam_bounds} has no effect: every network model has a fixed lam")
     for h in hyps:
         if h.kind == "network":
-            cands = h.candidates(a.grid.n_lam)
+            cands = h.candidates(a.grid.n_lam, a.lam_bounds)
             check_score_memory(design, len(cands), rows.shared, what=f"hypothesis {h.name!r}")
             kw = dict(n_jobs=a.run.n_jobs, backend=a.run.backend, progress=a.run.progress, what=f"hypothesis {h.name}")
             R, stats = score_rows(design, cands, a.method, a.sigma_k, unit_of, rows.n_units, rows.shared, **kw)
@@ -795,7 +811,7 @@ def _result(a, hyps, design, rows, tensors, cv):
     pairwise = _pairwise_table(a, names, S, J, boot)
     _mc_columns(a, cv["mc"], table, pairwise)
     stages = _stage_table(a, names, cv["SK"], cv["JK"], design.stages)
-    _notes(a, hyps, S, pairwise, table, tensors)
+    _notes(a, hyps, S, pairwise, table, tensors, folds_df, design)
     _stage_verdicts(a, hyps, stages)
     unit_scores = pd_frame(S, names, a.unit_names)
     draws = {m.name: _draw_record(m) for h in hyps if h.kind == "network" for m in h.models}
@@ -803,6 +819,7 @@ def _result(a, hyps, design, rows, tensors, cv):
                     n_stages=design.K, stages=design.stages, stage_descriptor=design.stage_key,
                     stage_order=[str(s_) for s_ in design.stages],
                     time_map="snapshot" if design.snapshot else a.grid.time_map, n_times=a.grid.n_times, n_lam=a.grid.n_lam,
+                    lam_bounds=a.lam_bounds,
                     n_boot=a.resampling.n_boot, ci=a.resampling.ci, baseline=a.baseline, baseline_weights=a.baseline_weights,
                     stage_scale=a.stage_scale_used, correction=a.correction, random_state=a.resampling.random_state,
                     draws=draws, time_bounds=(design.t_lo, design.t_hi), mc_replicates=cv["mc"]["asked"],
@@ -1032,7 +1049,7 @@ def _stage_verdicts(a, hyps, stages):
                    if coarse else ""))
 
 
-def _notes(a, hyps, S, pairwise, table, tensors):
+def _notes(a, hyps, S, pairwise, table, tensors, folds_df, design):
     """Plain-language notes: undefined scores, undecided networks, ties, fits at a grid edge, equivalent models."""
     names = [h.name for h in hyps]
     bad = [names[j] for j in range(len(hyps)) if np.sum(np.isfinite(S[:, j])) < 2]
@@ -1055,10 +1072,7 @@ def _notes(a, hyps, S, pairwise, table, tensors):
                               f"{TIE_TOL:g} in every unit (p = 1); the data cannot separate them")
     for r in table.itertuples():
         if np.isfinite(r.edge_fraction) and r.edge_fraction > 0.5:
-            a.messages.append(
-                f"{r.model}: {r.edge_fraction:.0%} of the fold fits sit at an edge of the searched grid (time or lam "
-                "range; see folds['at_edge']): they are bounds, not estimates. Widen time_bounds (or the lam range) "
-                "if the edge is not a physical limit.")
+            a.messages.append(_edge_note(r.model, r.edge_fraction, folds_df, design))
     _equivalent_networks(a, hyps, tensors)
 
 
@@ -1089,7 +1103,8 @@ def _folds_table(record, design, unit_names, folds, hyps=None):
                 c, g_path = choice
                 row.update(n_hidden=int(h.cands.n_hidden[c]), lam=float(h.cands.lam[c]),
                            scale=float(10.0 ** h.cands.log10_scale[c]))
-                row["at_edge"] = _at_edge(h, c, g_path, design)
+                row["edge"] = _at_edge(h, c, g_path, design)
+                row["at_edge"] = bool(row["edge"])
                 if design.snapshot:
                     row["time"] = float(design.times[int(g_path[0]), 0])
                 elif design.free:
@@ -1110,14 +1125,45 @@ def _folds_table(record, design, unit_names, folds, hyps=None):
 
 
 def _at_edge(h, c, g_path, design):
-    """Whether a fold's fit sits at an edge of the searched grid: time / rate axis, or lam's feasible range."""
+    """Which edges of the searched grid a fold's fit sits at: ``""`` (none), or ``"time (low)"``, ``"time (high)"``
+    (the time / rate axis), ``"lam (low)"``, ``"lam (high)"`` (lam's searched range), joined by ``" + "``."""
     t_axis = np.unique(design.tparams[:, 0])
     t_val = design.tparams[np.asarray(g_path, dtype=int), 0]
-    edge = bool(np.any((t_val <= t_axis[0]) | (t_val >= t_axis[-1])))
+    edges = []
+    if np.any(t_val <= t_axis[0]):
+        edges.append("time (low)")
+    if np.any(t_val >= t_axis[-1]):
+        edges.append("time (high)")
     lams = h.cands.lam[h.cands.group == h.cands.group[c]]
-    if lams.size > 1 and h.cands.lam[c] in (lams.min(), lams.max()) and h.cands.lam[c] != 0:
-        edge = True
-    return edge
+    lam = h.cands.lam[c]
+    if lams.size > 1 and lam != 0 and lam in (lams.min(), lams.max()):
+        edges.append("lam (low)" if lam == lams.min() else "lam (high)")
+    return " + ".join(edges)
+
+
+def _edge_note(model, fraction, folds_df, design):
+    """The message for a network whose fold fits mostly sit at an edge: which edges, the searched ranges, the fix."""
+    rows = folds_df.loc[folds_df["model"] == model]
+    labels = [e for v in rows["edge"] for e in str(v).split(" + ") if e]
+    count = {e: labels.count(e) for e in ("time (low)", "time (high)", "lam (low)", "lam (high)") if e in labels}
+    which = ", ".join(f"{e} in {k} of {len(rows)} folds" for e, k in count.items())
+    fixes = []
+    if any(e.startswith("time") for e in count):
+        fixes.append(f"the searched times run from {design.t_lo:.3g} to {design.t_hi:.3g}; by default the upper end is "
+                     "where the task's slowest mode has converged at lam = 0, so a fit there means 'learning has "
+                     "finished' (a lower bound on the time); widen them with time_bounds=(low, high) (CLI: "
+                     "--time-bounds LOW,HIGH) if the edge is not a physical limit")
+    if any(e.startswith("lam") for e in count):
+        at = rows.loc[rows["edge"].astype(str).str.contains("lam"), "lam"].to_numpy(dtype=float)
+        reach = float(3 * np.max(np.abs(at)))
+        fixes.append(
+            f"the fitted lam ({', '.join(sorted({f'{v:.3g}' for v in at}))}) is an end of the searched lam range "
+            f"(by default 4 x the task's largest singular value): search further with lam_bounds=({-reach:.2g}, "
+            f"{reach:.2g}) (CLI: --lam-bounds={-reach:.2g},{reach:.2g}). Beyond a few "
+            "times the largest singular value the prediction changes little with |lam| (the lazy limit), so such a "
+            "fit says '|lam| at least this large', not where |lam| is")
+    return (f"{model}: {fraction:.0%} of the fold fits sit at an edge of the searched grid ({which}; see "
+            f"folds['edge']): they are bounds, not estimates; " + "; ".join(fixes) + ".")
 
 
 def _rsatoolbox_result(hyps, S, J, method, nc_lo, nc_hi, models):
@@ -1155,7 +1201,7 @@ def _nested(task, data_rdms, widths, model_kw):
 
 #: Keywords that compare_widths / compare_regimes pass on to :func:`evaluate_hypotheses`.
 _EVALUATE_KW = ("baseline", "baseline_weights", "models", "subject_descriptor", "stage_descriptor", "stage_order",
-                "time_map", "time_offset", "time_bounds", "n_times", "n_lam", "stage_scale", "n_folds", "ci",
+                "time_map", "time_offset", "time_bounds", "n_times", "n_lam", "lam_bounds", "stage_scale", "n_folds", "ci",
                 "correction", "sigma_k", "mc_replicates", "n_jobs", "backend", "progress")
 _WIDTH_MODEL_KW = ("representation", "measure", "scale", "lam", "init")
 
