@@ -11,7 +11,7 @@ import pytest
 from rsatoolbox.rdm import RDMs
 
 import rsa_lineardyn as rl
-from rsa_lineardyn.inference.crossval import block_jackknife_se, mc_blocks, with_mc_error
+from rsa_lineardyn.inference.crossval import MC_GROUPS, block_jackknife_se, mc_blocks, with_mc_error
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +63,16 @@ def test_blocks_are_recorded_and_pool_the_draws(tree, data):
     assert np.all(np.isfinite(pooled))
 
 
-def test_one_block_is_the_behaviour_before(tree, data):
+def test_one_block_carries_its_own_monte_carlo_se(tree, data):
     res = _compare(data, tree, 0, 1)
-    assert res.settings["mc_replicates_used"] == 1
-    assert res.table["mc_se"].isna().all() and res.pairwise["mc_se"].isna().all()
-    assert not res.pairwise["variance_method"].str.contains("Monte-Carlo").any()
-    # one draw set is the default, and the result says what its p-values leave out
-    assert any("one Monte-Carlo draw set" in m and "mc_replicates='auto'" in m for m in res.messages)
+    assert res.settings["mc_replicates_used"] == 1 and res.settings["mc_groups"] == MC_GROUPS
+    # the point estimates are the one draw set's; its Monte-Carlo SE comes from leaving out groups of its draws
+    mc = res.table.set_index("model")["mc_se"]
+    assert mc["N_h=2"] > 0 and mc["N_h=wide (14)"] > 0 and mc[res.table["model"].iloc[-1]] == 0.0
+    assert np.all(np.isfinite(res.pairwise["mc_se"])) and (res.pairwise["mc_se"] > 0).any()
+    assert res.pairwise["variance_method"].str.contains("Monte-Carlo SE").any()
+    note = next(m for m in res.messages if "one Monte-Carlo draw set" in m)
+    assert f"leaving out each of {MC_GROUPS} groups" in note and "mc_replicates='auto'" in note
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         default = rl.compare_widths(data, tree, widths=[2, "wide"], random_state=0, n_draws=16, n_lam=4,
@@ -77,6 +80,37 @@ def test_one_block_is_the_behaviour_before(tree, data):
     assert default.settings["mc_replicates_used"] == 1
     pd.testing.assert_frame_equal(default.pairwise, res.pairwise)
     assert not any("one Monte-Carlo draw set" in m for m in _compare(data, tree, 0, 4).messages)
+    # too few draws to split into groups of antithetic pairs: no Monte-Carlo SE, and the note says so
+    few = _compare(data, tree, 0, 1, n_draws=4)
+    assert few.pairwise["mc_se"].isna().all() and few.settings["mc_groups"] is None
+    assert any("the p-values leave its error out" in m for m in few.messages)
+
+
+def test_a_subset_of_the_draws_is_the_estimate_over_those_draws(tree):
+    """The leave-a-group-out geometry is exactly the estimator run on the kept draws alone: keeping the first k
+    antithetic pairs of 16 equals a fresh engine with 2k draws of the same seed (the same stream); keeping all the
+    draws in their layout equals the full estimate."""
+    from rsa_lineardyn.inference.crossval import split_keep
+    from rsa_lineardyn.models.random_starts import _RandomStartEngine
+
+    times = np.array([0.0, 0.5, 2.0, 8.0])
+    for rep, lam in (("hidden", 0.0), ("hidden", -1.5), ("ntk", 1.0), ("output", 0.5)):
+        full = _RandomStartEngine(tree, 2, rep, 1e-10, 32, 5)
+        w = full._diagonals(lam, 0.1, times, 1.0)
+        same = full.subset(np.arange(32))._diagonals(lam, 0.1, times, 1.0)
+        for a, b in zip(w, same):
+            assert (a is None and b is None) or np.array_equal(a, b)
+        k = 12
+        sub = full.subset(np.concatenate([np.arange(k), np.arange(k) + 16]))._diagonals(lam, 0.1, times, 1.0)
+        fresh = _RandomStartEngine(tree, 2, rep, 1e-10, 2 * k, 5)._diagonals(lam, 0.1, times, 1.0)
+        for a, b in zip(sub, fresh):
+            assert (a is None and b is None) or np.allclose(a, b, rtol=1e-12, atol=1e-14 * np.abs(b).max())
+        assert not np.allclose(sub[0] if sub[0] is not None else sub[1], w[0] if w[0] is not None else w[1])
+    # the groups: antithetic pairs kept whole, in the layout the estimator pairs
+    keep = split_keep(32, True, 4, 1)
+    np.testing.assert_array_equal(keep, np.r_[0:4, 8:16, 16:20, 24:32])
+    np.testing.assert_array_equal(split_keep(9, True, 2, 0), [2, 3, 4, 7, 8])  # bases 2-3, unpaired 4, partners
+    np.testing.assert_array_equal(split_keep(8, False, 4, 3), np.arange(6))
 
 
 def test_blocks_shrink_the_seed_spread_and_the_se_bounds_it(tree, data):

@@ -193,7 +193,8 @@ COMMANDS = (
          Opt(("--n-draws",), "Monte-Carlo draws of the expectation over random starts (None: the model's own)",
              (*_WIDTHS, "n_draws"), kw={"type": int}),
          Opt(("--mc-replicates",), "blocks of --n-draws draws pooled for the random-start networks, 'auto' (4-16, "
-             "until the Monte-Carlo SE is below 0.2 of the sampling SE) or an int; 1: one block, no Monte-Carlo SE",
+             "until the Monte-Carlo SE is below 0.2 of the sampling SE) or an int; 1: one block, its Monte-Carlo SE from 4 "
+             "groups of its draws",
              ("inference.hypotheses", "evaluate_hypotheses", "mc_replicates"), kw={"type": _auto_or_int}),
          Opt(("--lam-bounds",), "LOW,HIGH: the lam range the network fits search (None: 4 x the task's largest "
              "singular value on each side; a negative LOW with '=', e.g. --lam-bounds=-12,12)",

@@ -260,6 +260,9 @@ MC_TARGET = 0.2
 #: ``mc_replicates="auto"``: blocks at first (a first Monte-Carlo SE with 3 degrees of freedom) and at most
 #: (doubling in between).
 MC_MIN, MC_MAX = 4, 16
+#: One block of draws (``mc_replicates=1``): its Monte-Carlo SE from leaving out each of this many groups of its
+#: antithetic pairs in turn (a delete-a-group jackknife over the one draw set; the solved draws are reused).
+MC_GROUPS = 4
 
 
 def cv_once(hyps, tensors, ctx, folds, boot_counts, record=None, stage_tensors=None):
@@ -327,6 +330,40 @@ class DrawBlocks:
         out.mc_blocks_ = [self.block_seed(model, r) for r in range(R) if r != leave_out]
         return out
 
+    def split(self, groups, leave_out):
+        """Copies of the network hypotheses whose random-start models estimate from their own draws without group
+        ``leave_out`` of ``groups`` (antithetic pairs kept whole; the solved draws are shared with the model): the
+        delete-a-group jackknife over one draw set (:data:`MC_GROUPS`)."""
+        out = []
+        for h in self.hyps:
+            if h.kind == "network" and any(self.pooled(m) for m in h.models):
+                h = copy_network(h, [self._subset_model(m, groups, leave_out) if self.pooled(m) else m
+                                     for m in h.models])
+            out.append(h)
+        return out
+
+    @staticmethod
+    def splittable(model, groups):
+        """Whether ``model``'s draws split into ``groups`` groups of at least one antithetic pair (or draw) each."""
+        D = int(model.n_draws)
+        return (D - (D + 1) // 2 if model._engine.mc != "plain" else D) >= groups
+
+    def _subset_model(self, model, groups, leave_out):
+        import copy
+        from collections import OrderedDict
+
+        from ..models.network import _Selection
+
+        key = (id(model), "split", groups, leave_out)
+        if key not in self._engines:
+            self._engines[key] = model._engine.subset(split_keep(int(model.n_draws), model._engine.mc != "plain",
+                                                                 groups, leave_out))
+        out = copy.copy(model)
+        out._engine = self._engines[key]
+        out._pred_cache = OrderedDict()
+        out._full = _Selection(out, np.arange(len(model.labels)))
+        return out
+
     def hypotheses(self, R, leave_out=None):
         """Copies of the network hypotheses whose random-start models pool blocks ``0 .. R - 1`` (but
         ``leave_out``); other hypotheses as they are."""
@@ -336,6 +373,23 @@ class DrawBlocks:
                 h = copy_network(h, [self._model(m, R, leave_out) if self.pooled(m) else m for m in h.models])
             out.append(h)
         return out
+
+
+def split_keep(n_draws, antithetic, groups, leave_out):
+    """Indices of the draws kept when group ``leave_out`` of ``groups`` is left out of ``n_draws`` draws.
+
+    Antithetic draws (:func:`rsa_lineardyn.models.draws._base_draws`: bases ``0 .. p - 1``, partners ``p ..``
+    of the first ``q = n_draws - p``) are split by pair, and the kept indices keep that layout (the kept pairs'
+    bases, the unpaired base, then the kept partners), so the estimator pairs them as before.
+    """
+    if not antithetic:
+        parts = np.array_split(np.arange(n_draws), groups)
+        return np.concatenate([g for i, g in enumerate(parts) if i != leave_out])
+    p = (n_draws + 1) // 2
+    q = n_draws - p
+    parts = np.array_split(np.arange(q), groups)
+    kept = np.concatenate([g for i, g in enumerate(parts) if i != leave_out])
+    return np.concatenate([kept, np.arange(q, p), kept + p])
 
 
 def copy_network(h, models):

@@ -64,7 +64,7 @@ from .._validation import (
     UNSET,
 )
 from .baselines import feature_rdms, feature_weights, unit_stage_means
-from .crossval import (MC_TARGET, TIE_TOL, DrawBlocks, cv_once, fold_network, mc_blocks, noise_ceiling, percentile,
+from .crossval import (MC_GROUPS, MC_TARGET, TIE_TOL, DrawBlocks, cv_once, fold_network, mc_blocks, noise_ceiling, percentile,
                        run_cv, static_scores, t_summary, unit_folds, with_mc_error)
 from ..representations.descriptors import condition_key, with_condition_labels
 from .multiplicity import CORRECTIONS, correct_pvalues
@@ -582,16 +582,22 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
         (``benchmarks/results/seed_spread_diagnosis.md``).  ``"auto"``: 4
         blocks, doubled (up to 16) while some pair has ``mc_se > 0.2 sem``; a
         note says when 16 do not suffice.  ``1`` (the default): the models'
-        own draws only, no Monte-Carlo SE; a note then says that the
-        p-values leave the Monte-Carlo error out.  Use ``"auto"`` for the
+        own draws only; their Monte-Carlo SE comes from the same jackknife
+        over 4 groups of those draws (antithetic pairs kept whole; the
+        crossvalidation rerun with each group left out, on the draws already
+        solved: about 2x the cost of a call), and the p-values count it.
+        With 4 groups that SE has 3 degrees of freedom, and it measures the
+        error of one draw set, which the pooled blocks shrink.  Too few draws
+        to split (fewer than 4 antithetic pairs): no Monte-Carlo SE, and a
+        note says the p-values leave it out.  Use ``"auto"`` for the
         analysis you report: on the bundled 92-image data it cut the spread
         of a mean difference across draw seeds from up to 0.96 of its
         sampling SE to 0.43 and made 11 of 12 raw verdicts agree across seeds
         (10 with one draw set), at 13-18x the cost of a call (about a minute
         for three widths on the 92 images).  Cost: about one scoring of the
         networks per block.  Recorded in ``settings``
-        (``mc_replicates``, ``mc_replicates_used``; the blocks' seeds in
-        ``draws``).
+        (``mc_replicates``, ``mc_replicates_used``, ``mc_groups``; the
+        blocks' seeds in ``draws``).
     n_jobs, backend
         joblib parallelism over models when scoring (as in ``fit_rdms``).
     progress : bool, optional
@@ -766,7 +772,9 @@ def _crossvalidate(a, hyps, tensors, design, rows, stage_tensors=None):
     ctx = (design, rows, means, a.method, a.sigma_k)
     boot_counts = [np.bincount(a.resampling.rng.integers(0, rows.n_units, rows.n_units), minlength=rows.n_units)
                    for _ in range(a.resampling.n_boot)]
-    random = any(DrawBlocks.pooled(m) for h in hyps if h.kind == "network" for m in h.models)
+    pooled = [m for h in hyps if h.kind == "network" for m in h.models if DrawBlocks.pooled(m)]
+    random = bool(pooled)
+    split = random and a.mc_replicates == 1 and all(DrawBlocks.splittable(m, MC_GROUPS) for m in pooled)
     blocks = DrawBlocks(hyps)
     ones = np.ones(rows.n_units, dtype=int)
 
@@ -776,18 +784,26 @@ def _crossvalidate(a, hyps, tensors, design, rows, stage_tensors=None):
             T, ST = _score_hypotheses(a, hr, design, rows)
         record = []
         out = cv_once(hr, T, ctx, folds, boot_counts, record, ST)
-        loo = [run_cv(hr, _score_hypotheses(a, blocks.hypotheses(R, r), design, rows)[0], ctx, ones, folds, None)
-               for r in range(R)] if R > 1 else []
+        variants = ([blocks.hypotheses(R, r) for r in range(R)] if R > 1
+                    else [blocks.split(MC_GROUPS, g) for g in range(MC_GROUPS)] if split else [])
+        loo = [run_cv(hr, _score_hypotheses(a, v, design, rows)[0], ctx, ones, folds, None) for v in variants]
         return dict(out, record=record, hyps=hr, tensors=T, loo=loo)
 
     mc = mc_blocks(run, a.mc_replicates if random else 1, a.resampling.ci)
     mc["asked"] = a.mc_replicates if random else 1
+    mc["groups"] = MC_GROUPS if split and mc["blocks"] == 1 else None
     if random and mc["blocks"] == 1:
+        n_draws = sorted({int(m.n_draws) for m in pooled})
         a.messages.append(
-            "the networks' expected geometry over random starts is one Monte-Carlo draw set (mc_replicates=1): the "
-            "p-values leave its error out, and the fold fits can follow draw noise on flat profiles, so a verdict "
-            "near the threshold can move with random_state. For the analysis you report use mc_replicates='auto' "
-            "(pooled blocks of draws, Monte-Carlo SE in the p-values; ~13-18x the cost).")
+            f"the networks' expected geometry over random starts is one Monte-Carlo draw set ({n_draws[0] if len(n_draws) == 1 else n_draws} "
+            "draws, mc_replicates=1)"
+            + (f": its Monte-Carlo SE (mc_se) comes from leaving out each of {MC_GROUPS} groups of those draws in turn "
+               f"and the p-values count it, but with {MC_GROUPS} groups that SE is itself rough ({MC_GROUPS - 1} "
+               "degrees of freedom) and the fold fits can follow draw noise on flat profiles"
+               if split else ": the p-values leave its error out (too few draws to split into groups), and the fold "
+               "fits can follow draw noise on flat profiles")
+            + ", so a verdict near the threshold can move with random_state. For the analysis you report use "
+            "mc_replicates='auto' (pooled blocks of draws; ~13-18x the cost).")
     nc_lo, nc_hi = noise_ceiling(means, design, rows, a.method, a.sigma_k)
     return dict(mc, folds=folds, cv_name=cv_name, nc=(nc_lo, nc_hi), means=means, mc=mc)
 
@@ -823,7 +839,7 @@ def _result(a, hyps, design, rows, tensors, cv):
                     n_boot=a.resampling.n_boot, ci=a.resampling.ci, baseline=a.baseline, baseline_weights=a.baseline_weights,
                     stage_scale=a.stage_scale_used, correction=a.correction, random_state=a.resampling.random_state,
                     draws=draws, time_bounds=(design.t_lo, design.t_hi), mc_replicates=cv["mc"]["asked"],
-                    mc_replicates_used=cv["mc"]["blocks"], mc_target=MC_TARGET)
+                    mc_replicates_used=cv["mc"]["blocks"], mc_groups=cv["mc"]["groups"], mc_target=MC_TARGET)
     fitted = _fitted_models(a, hyps, design, rows, tensors, cv["means"])
     result = _rsatoolbox_result(hyps, S, J, a.method, nc_lo, nc_hi, [f[-1]["object"] for f in fitted])
     fits = pd_records([r for f in fitted for r in f])

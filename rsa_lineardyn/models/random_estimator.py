@@ -92,10 +92,15 @@ class _MonteCarlo:
         ``W1^T W2^T Syx + transpose`` and every odd order in ``W2`` (the antithetic pairs, exactly), and the
         second-order noise ``s_i^2 (W1^T W1 + U^T W2 W2^T U)_ii`` (the regression).
         """
+        keep = getattr(self, "_keep", None)
+        if keep is not None:  # a subset of the draws (antithetic pairs whole): the within-set Monte-Carlo SE
+            w = w[keep]
         D = w.shape[0]
         if self.mc != "cv" or D < 2:
             return w.mean(axis=0)
         c, g_in, g_out = self._controls(lam, scale, s, side)
+        if keep is not None:
+            c, g_in, g_out = c[keep], g_in[keep], g_out[keep]
         mult = (self._mean_in if side == "in" else self._mean_out).sizes  # modes per group
         r = w - c
         ctrls = [c, g_in, g_out]
@@ -146,7 +151,8 @@ class _MonteCarlo:
         the paired modes ``i < min(n_in, n_out)`` (0 elsewhere), mapped to ``side``.
         """
         key = ("controls", float(lam), float(scale), self.representation, side, np.asarray(s).tobytes())
-        hit = _lru_get(self._cache, key)
+        cache = getattr(self, "_per_draw_cache", self._cache)  # with the draws' own weights (subsets reuse)
+        hit = _lru_get(cache, key)
         if hit is not None:
             return hit
         Vm, Um, A, _ = self._base_draws()
@@ -204,4 +210,4 @@ class _MonteCarlo:
         g_out[..., :p] = s2w[:p] * cout[..., :p]
         means = self._mean_in if side == "in" else self._mean_out  # all three equal within the groups
         out = tuple(means.compressed(x) for x in (c, g_in, g_out))
-        return _lru_put(self._cache, key, out, self._cache_size)
+        return _lru_put(cache, key, out, max(self._cache_size, 256))

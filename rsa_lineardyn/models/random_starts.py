@@ -18,6 +18,8 @@ engines are in :mod:`rsa_lineardyn.models.engines`.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import numpy as np
 
 from .draws import _base_draws, _DrawEngine, _lru_get, _lru_put
@@ -35,6 +37,12 @@ from .random_kernels import (  # noqa: F401  (kernels importable from here, as b
     _right_singular,
 )
 from .random_paths import _EigPath, _SplitSetup, _SplitSolve
+
+
+#: Entries of an engine's cache of every draw's weights per ``(lam, scale, tau, times)`` (besides its byte bound):
+#: enough for a whole ``lam`` grid of a test (``2 n_lam - 1`` values), so the estimates on subsets of the draws
+#: (the within-set Monte-Carlo SE) reuse the solved draws instead of solving them again.
+_PER_DRAW_ENTRIES = 256
 
 
 class _RandomStartEngine(_EigPath, _SplitSetup, _SplitSolve, _MonteCarlo, _DrawEngine):
@@ -124,6 +132,8 @@ class _RandomStartEngine(_EigPath, _SplitSetup, _SplitSolve, _MonteCarlo, _DrawE
         self.Yu = self.U.T @ task.Y  # (n_out, P)
         self._base = None
         self.stats = {"state_hits": 0, "state_misses": 0, "result_hits": 0, "result_misses": 0}
+        self._keep, self._keep_key = None, None  # all draws (see subset)
+        self._per_draw_cache = OrderedDict()  # (lam, scale, tau, times) -> every draw's weights (see _per_draw)
 
     # -- draws ---------------------------------------------------------------------
     def _raw_draws(self):
@@ -167,7 +177,23 @@ class _RandomStartEngine(_EigPath, _SplitSetup, _SplitSolve, _MonteCarlo, _DrawE
         """
         times = np.asarray(times, dtype=float)
         key = (float(lam), float(scale), float(tau), times.tobytes())
-        hit = _lru_get(self._results, key, self.stats, "result")
+        ekey = key + (self._keep_key,)
+        hit = _lru_get(self._results, ekey, self.stats, "result")
+        if hit is not None:
+            return hit
+        per = self._per_draw(lam, scale, times, tau, key)
+        out = tuple(None if x is None else self._estimate(x, side, lam, scale, times / tau)[:, labels]
+                    for x, side, labels in per)
+        for a in out:
+            if a is not None:
+                a.setflags(write=False)
+        _lru_put(self._results, ekey, out, self._result_cache_size)
+        return out
+
+    def _per_draw(self, lam, scale, times, tau, key):
+        """Every draw's group weights before the estimator: ``[(x (D, T, G) or None, side, group of every mode)]`` for
+        the input and the output side, LRU-cached (shared by the estimates on subsets of the draws)."""
+        hit = _lru_get(self._per_draw_cache, key)
         if hit is not None:
             return hit
         n_in = self.task.n_in
@@ -190,11 +216,8 @@ class _RandomStartEngine(_EigPath, _SplitSetup, _SplitSolve, _MonteCarlo, _DrawE
             D = self.n_draws
             sizes = self._mean_in.sizes
             w_in = np.zeros((D, times.size, sizes.size)) if sums is None else sums / sizes  # group means
-            w_in = self._estimate(w_in, "in", lam, scale, times / tau)[:, self.in_groups]
-            w_in.setflags(write=False)
-            out = (w_in, None)
-            _lru_put(self._results, key, out, self._result_cache_size)
-            return out
+            out = [(w_in, "in", self.in_groups), (None, "out", None)]
+            return _lru_put(self._per_draw_cache, key, out, _PER_DRAW_ENTRIES)
         else:
             K = self.mode_factors(lam, scale, times, tau)  # (D, T, n, r)
             K1, K2 = K[:, :, :n_in], K[:, :, n_in:]
@@ -219,14 +242,21 @@ class _RandomStartEngine(_EigPath, _SplitSetup, _SplitSolve, _MonteCarlo, _DrawE
             keep = (ev > self.rcond * top) & (top > 0)
             inv = np.where(keep, 1.0 / np.where(keep, ev, 1.0), 0.0)
             w_out = np.einsum("dtok,dtk->dto", u**2, inv)
-        est = [None if x is None else self._estimate(means.compressed(x), side, lam, scale, times / tau)[:, means.labels]
+        out = [(None if x is None else means.compressed(x), side, means.labels)
                for x, side, means in ((w_in, "in", self._mean_in), (w_out, "out", self._mean_out))]
-        out = tuple(est)
-        for a in out:
-            if a is not None:
-                a.setflags(write=False)
-        _lru_put(self._results, key, out, self._result_cache_size)
-        return out
+        return _lru_put(self._per_draw_cache, key, out, _PER_DRAW_ENTRIES)
+
+    def subset(self, keep):
+        """This engine estimating from the draws ``keep`` only (indices into the draws; antithetic pairs must be
+        kept whole, partners after their bases in the order of :func:`_base_draws`): a shallow copy that shares
+        the solved draws and the caches (the estimates are cached per subset).  For the within-set Monte-Carlo
+        SE (:meth:`rsa_lineardyn.inference.crossval.DrawBlocks.split`)."""
+        import copy
+
+        view = copy.copy(self)
+        view._keep = np.asarray(keep, dtype=int)
+        view._keep_key = tuple(view._keep.tolist())
+        return view
 
 
     def rank_one(self, lam, scale, times, tau):
