@@ -241,16 +241,18 @@ fig, ax, _ = rl.plot_hypotheses(custom)
 #   identical predictions give ``p = 1`` and a constant non-zero difference the exact sign test --
 #   never ``p = 0``.
 # * The networks' predictions here use one Monte-Carlo draw set (the default ``mc_replicates=1``; a
-#   note in ``messages`` says so): a verdict near the threshold can change with ``random_state``.  For
-#   results you report pass ``mc_replicates="auto"``, which counts that error in the p-values at
-#   13-18x the cost (:doc:`../guide/certainty`).
+#   note in ``messages`` says so).  The p-values count its Monte-Carlo SE (``mc_se``, from 4 groups of
+#   its draws), a rough one, so a verdict near the threshold can change with ``random_state``.  For
+#   results you report pass ``mc_replicates="auto"`` (pooled blocks of draws, 13-18x the cost;
+#   :doc:`../guide/certainty`).
 # * ``messages``: when no pair of network hypotheses differs, a note says that *the data cannot
 #   decide* between them: report that, not the ranking of their means.
 # * The question most studies want answered is in the rows against the feature baseline: a network
 #   that does not beat ``feature model (...)`` shows that the task's features explain the data, not that
 #   learning dynamics do.
 # * Power is modest: with 8 subjects, three stages and a noise ceiling of about 0.8, a width-2 network
-#   was significantly preferred to a wide one in 0.88 of 25 simulated studies
+#   was significantly preferred to a wide one in 0.88 of 25 simulated studies, measured before the
+#   p-values counted the Monte-Carlo SE, which can only lower it
 #   (``benchmarks/results/calibration_inference_finegrid.md``; :doc:`../performance`), and lower with
 #   fewer subjects.  A non-significant difference is not evidence
 #   of equality.
