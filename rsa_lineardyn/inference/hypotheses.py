@@ -1068,6 +1068,11 @@ def _stage_verdicts(a, hyps, stages):
 def _notes(a, hyps, S, pairwise, table, tensors, folds_df, design):
     """Plain-language notes: undefined scores, undecided networks, ties, fits at a grid edge, equivalent models."""
     names = [h.name for h in hyps]
+    lost = [a.unit_names[u] for u in range(S.shape[0]) if not np.isfinite(S[u]).any()]
+    if lost:
+        a.messages.append(
+            f"unit(s) {lost} have an undefined {a.method!r} score for every hypothesis (constant or empty RDMs on "
+            f"these conditions?): they are left out of every test, which runs on {S.shape[0] - len(lost)} units")
     bad = [names[j] for j in range(len(hyps)) if np.sum(np.isfinite(S[:, j])) < 2]
     if bad:
         msg = (f"hypotheses {bad} have an undefined {a.method!r} score in most units (constant predictions or data "
