@@ -616,9 +616,39 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
     with threadpool_limits(1):
         hyps = _build_hypotheses(a, hypotheses, models)
         design, rows = _design(a, hyps)
-        tensors, stage_tensors = _score_hypotheses(a, hyps, design, rows)
-        cv = _crossvalidate(a, hyps, tensors, design, rows, stage_tensors)
+        free = [m.name for h in hyps if h.kind == "network" for m in h.models if m.lam is None]
+        if a.lam_bounds is not None and not free:
+            a.messages.append(f"lam_bounds = {a.lam_bounds} has no effect: every network model has a fixed lam")
+        engines = _plan_subsets(a, hyps)
+        try:
+            tensors, stage_tensors = _score_hypotheses(a, hyps, design, rows)
+            cv = _crossvalidate(a, hyps, tensors, design, rows, stage_tensors)
+        finally:
+            for eng in engines:  # the user's models: no subsets beyond this call
+                eng.set_subsets(None)
     return _result(a, cv["hyps"], design, rows, cv["tensors"], cv)
+
+
+def _split(a, hyps):
+    """The random-start models whose one draw set gets the within-set Monte-Carlo SE (:data:`MC_GROUPS` groups),
+    or ``[]`` (other ``mc_replicates``, no such models, or too few draws to split)."""
+    pooled = [m for h in hyps if h.kind == "network" for m in h.models if DrawBlocks.pooled(m)]
+    ok = pooled and a.mc_replicates == 1 and all(DrawBlocks.splittable(m, MC_GROUPS) for m in pooled)
+    return pooled if ok else []
+
+
+def _plan_subsets(a, hyps):
+    """Tell the split models' engines to estimate on the groups' subsets beside every full estimate (one solve of
+    the draws serves all); returns those engines."""
+    from .crossval import split_keep
+
+    engines = []
+    for m in _split(a, hyps):
+        eng = m._engine
+        if hasattr(eng, "set_subsets") and eng not in engines:
+            eng.set_subsets([split_keep(int(m.n_draws), eng.mc != "plain", MC_GROUPS, g) for g in range(MC_GROUPS)])
+            engines.append(eng)
+    return engines
 
 
 class _Args:
@@ -739,9 +769,6 @@ def _score_hypotheses(a, hyps, design, rows):
     ``None`` for one stage)."""
     tensors, stages = [], []
     unit_of = rows.rdm_unit
-    free = [m.name for h in hyps if h.kind == "network" for m in h.models if m.lam is None]
-    if a.lam_bounds is not None and not free:
-        a.messages.append(f"lam_bounds = {a.lam_bounds} has no effect: every network model has a fixed lam")
     for h in hyps:
         if h.kind == "network":
             cands = h.candidates(a.grid.n_lam, a.lam_bounds)
@@ -775,7 +802,7 @@ def _crossvalidate(a, hyps, tensors, design, rows, stage_tensors=None):
                    for _ in range(a.resampling.n_boot)]
     pooled = [m for h in hyps if h.kind == "network" for m in h.models if DrawBlocks.pooled(m)]
     random = bool(pooled)
-    split = random and a.mc_replicates == 1 and all(DrawBlocks.splittable(m, MC_GROUPS) for m in pooled)
+    split = bool(_split(a, hyps))
     blocks = DrawBlocks(hyps)
     ones = np.ones(rows.n_units, dtype=int)
 
@@ -787,7 +814,7 @@ def _crossvalidate(a, hyps, tensors, design, rows, stage_tensors=None):
         out = cv_once(hr, T, ctx, folds, boot_counts, record, ST)
         variants = ([blocks.hypotheses(R, r) for r in range(R)] if R > 1
                     else [blocks.split(MC_GROUPS, g) for g in range(MC_GROUPS)] if split else [])
-        loo = [run_cv(hr, _score_hypotheses(a, v, design, rows)[0], ctx, ones, folds, None) for v in variants]
+        loo = [run_cv(hr, _rescored(a, v, hyps, tensors, design, rows), ctx, ones, folds, None) for v in variants]
         return dict(out, record=record, hyps=hr, tensors=T, loo=loo)
 
     mc = mc_blocks(run, a.mc_replicates if random else 1, a.resampling.ci)
@@ -807,6 +834,16 @@ def _crossvalidate(a, hyps, tensors, design, rows, stage_tensors=None):
             "mc_replicates='auto' (pooled blocks of draws; about 10-12x the cost of this call).")
     nc_lo, nc_hi = noise_ceiling(means, design, rows, a.method, a.sigma_k)
     return dict(mc, folds=folds, cv_name=cv_name, nc=(nc_lo, nc_hi), means=means, mc=mc)
+
+
+def _rescored(a, variant, hyps, tensors, design, rows):
+    """Score tensors of ``variant`` (hypotheses with other draws): only the hypotheses it replaced are scored again;
+    the others (the feature baseline, fixed models, networks without random starts) keep their tensors."""
+    out = list(tensors)
+    redo = [j for j, (h, h0) in enumerate(zip(variant, hyps)) if h is not h0]
+    for j, T in zip(redo, _score_hypotheses(a, [variant[j] for j in redo], design, rows)[0]):
+        out[j] = T
+    return out
 
 
 def _check_mc_replicates(value):

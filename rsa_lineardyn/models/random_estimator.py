@@ -69,7 +69,7 @@ class _MonteCarlo:
     """The estimator over the draws (a part of :class:`rsa_lineardyn.models.random_starts._RandomStartEngine`)."""
 
     # -- the Monte Carlo estimator over the draws ------------------------------------
-    def _estimate(self, w, side, lam, scale, s):
+    def _estimate(self, w, side, lam, scale, s, keep=None):
         """The expected group weights (T, G) from every draw's exact ones ``w`` (D, T, G), one per group of modes.
 
         The weights are equal within each tied group of modes, so the estimator runs on one column per group (the
@@ -92,7 +92,6 @@ class _MonteCarlo:
         ``W1^T W2^T Syx + transpose`` and every odd order in ``W2`` (the antithetic pairs, exactly), and the
         second-order noise ``s_i^2 (W1^T W1 + U^T W2 W2^T U)_ii`` (the regression).
         """
-        keep = getattr(self, "_keep", None)
         if keep is not None:  # a subset of the draws (antithetic pairs whole): the within-set Monte-Carlo SE
             w = w[keep]
         D = w.shape[0]
@@ -151,8 +150,7 @@ class _MonteCarlo:
         the paired modes ``i < min(n_in, n_out)`` (0 elsewhere), mapped to ``side``.
         """
         key = ("controls", float(lam), float(scale), self.representation, side, np.asarray(s).tobytes())
-        cache = getattr(self, "_per_draw_cache", self._cache)  # with the draws' own weights (subsets reuse)
-        hit = _lru_get(cache, key)
+        hit = _lru_get(self._cache, key)
         if hit is not None:
             return hit
         Vm, Um, A, _ = self._base_draws()
@@ -210,4 +208,4 @@ class _MonteCarlo:
         g_out[..., :p] = s2w[:p] * cout[..., :p]
         means = self._mean_in if side == "in" else self._mean_out  # all three equal within the groups
         out = tuple(means.compressed(x) for x in (c, g_in, g_out))
-        return _lru_put(cache, key, out, max(self._cache_size, 256))
+        return _lru_put(self._cache, key, out, self._cache_size)

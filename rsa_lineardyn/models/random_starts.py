@@ -18,8 +18,6 @@ engines are in :mod:`rsa_lineardyn.models.engines`.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 import numpy as np
 
 from .draws import _base_draws, _DrawEngine, _lru_get, _lru_put
@@ -37,12 +35,6 @@ from .random_kernels import (  # noqa: F401  (kernels importable from here, as b
     _right_singular,
 )
 from .random_paths import _EigPath, _SplitSetup, _SplitSolve
-
-
-#: Entries of an engine's cache of every draw's weights per ``(lam, scale, tau, times)`` (besides its byte bound):
-#: enough for a whole ``lam`` grid of a test (``2 n_lam - 1`` values), so the estimates on subsets of the draws
-#: (the within-set Monte-Carlo SE) reuse the solved draws instead of solving them again.
-_PER_DRAW_ENTRIES = 256
 
 
 class _RandomStartEngine(_EigPath, _SplitSetup, _SplitSolve, _MonteCarlo, _DrawEngine):
@@ -133,7 +125,8 @@ class _RandomStartEngine(_EigPath, _SplitSetup, _SplitSolve, _MonteCarlo, _DrawE
         self._base = None
         self.stats = {"state_hits": 0, "state_misses": 0, "result_hits": 0, "result_misses": 0}
         self._keep, self._keep_key = None, None  # all draws (see subset)
-        self._per_draw_cache = OrderedDict()  # (lam, scale, tau, times) -> every draw's weights (see _per_draw)
+        self._eager = None  # subsets estimated beside every full estimate (set_subsets)
+        self._subset_estimates = {}  # (lam, scale, tau, times, subset) -> their estimates
 
     # -- draws ---------------------------------------------------------------------
     def _raw_draws(self):
@@ -179,23 +172,43 @@ class _RandomStartEngine(_EigPath, _SplitSetup, _SplitSolve, _MonteCarlo, _DrawE
         key = (float(lam), float(scale), float(tau), times.tobytes())
         ekey = key + (self._keep_key,)
         hit = _lru_get(self._results, ekey, self.stats, "result")
+        if hit is None and self._keep_key is not None and ekey in self._subset_estimates:  # see set_subsets
+            hit = self._expand(self._subset_estimates[ekey])
         if hit is not None:
             return hit
         per = self._per_draw(lam, scale, times, tau, key)
-        out = tuple(None if x is None else self._estimate(x, side, lam, scale, times / tau)[:, labels]
-                    for x, side, labels in per)
-        for a in out:
-            if a is not None:
-                a.setflags(write=False)
+
+        def estimate(keep):  # per side: the group weights (T, G) and the group of every mode
+            return tuple(None if x is None else (self._estimate(x, side, lam, scale, times / tau, keep), labels)
+                         for x, side, labels in per)
+
+        out = self._expand(estimate(self._keep))
+        if self._keep is None and self._eager:  # the subsets' estimates now, from the draws already solved
+            for keep, keep_key in self._eager:
+                self._subset_estimates[key + (keep_key,)] = estimate(keep)  # per group: small
         _lru_put(self._results, ekey, out, self._result_cache_size)
         return out
 
+    @staticmethod
+    def _expand(groups):
+        """Per side, the group weights expanded to every mode (read-only), or ``None``."""
+        out = tuple(None if g is None else g[0][:, g[1]] for g in groups)
+        for a in out:
+            if a is not None:
+                a.setflags(write=False)
+        return out
+
+    def set_subsets(self, keeps):
+        """Estimate also on these subsets of the draws (index arrays, see :meth:`subset`) whenever the full estimate
+        is computed, so that the subsets' views need no second solve of the draws (the within-set Monte-Carlo SE of
+        :func:`rsa_lineardyn.inference.hypotheses.evaluate_hypotheses`); ``None`` stops it and drops them."""
+        self._eager = None if keeps is None else [(np.asarray(k, dtype=int), tuple(np.asarray(k, dtype=int).tolist()))
+                                                  for k in keeps]
+        self._subset_estimates.clear()
+
     def _per_draw(self, lam, scale, times, tau, key):
         """Every draw's group weights before the estimator: ``[(x (D, T, G) or None, side, group of every mode)]`` for
-        the input and the output side, LRU-cached (shared by the estimates on subsets of the draws)."""
-        hit = _lru_get(self._per_draw_cache, key)
-        if hit is not None:
-            return hit
+        the input and the output side."""
         n_in = self.task.n_in
         rep = self.representation
         split = self._split_state(lam, scale) if rep != "prediction" else None
@@ -216,8 +229,7 @@ class _RandomStartEngine(_EigPath, _SplitSetup, _SplitSolve, _MonteCarlo, _DrawE
             D = self.n_draws
             sizes = self._mean_in.sizes
             w_in = np.zeros((D, times.size, sizes.size)) if sums is None else sums / sizes  # group means
-            out = [(w_in, "in", self.in_groups), (None, "out", None)]
-            return _lru_put(self._per_draw_cache, key, out, _PER_DRAW_ENTRIES)
+            return [(w_in, "in", self.in_groups), (None, "out", None)]
         else:
             K = self.mode_factors(lam, scale, times, tau)  # (D, T, n, r)
             K1, K2 = K[:, :, :n_in], K[:, :, n_in:]
@@ -244,7 +256,7 @@ class _RandomStartEngine(_EigPath, _SplitSetup, _SplitSolve, _MonteCarlo, _DrawE
             w_out = np.einsum("dtok,dtk->dto", u**2, inv)
         out = [(None if x is None else means.compressed(x), side, means.labels)
                for x, side, means in ((w_in, "in", self._mean_in), (w_out, "out", self._mean_out))]
-        return _lru_put(self._per_draw_cache, key, out, _PER_DRAW_ENTRIES)
+        return out
 
     def subset(self, keep):
         """This engine estimating from the draws ``keep`` only (indices into the draws; antithetic pairs must be
