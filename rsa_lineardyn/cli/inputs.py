@@ -86,9 +86,12 @@ def load_task(spec):
             raw = pd.read_csv(p, header=None, dtype=str, keep_default_na=False)
         except Exception as exc:  # pandas raises many types on malformed text
             raise CLIError(f"could not read task file {p} as CSV: {_one_line(exc)}") from None
-        # a header row is detected, not assumed: a first row of numbers (after the label) is an item, not names
-        has_header = raw.shape[0] > 0 and not all(_is_number(v) for v in raw.iloc[0, 1:])
+        # a header row is detected, not assumed: a first row of numbers (after the label) is an item, not names,
+        # unless its label cell is empty: pandas writes the index's header so (",0,1,2" for integer column names)
+        has_header = raw.shape[0] > 0 and (raw.iloc[0, 0].strip() == ""
+                                           or not all(_is_number(v) for v in raw.iloc[0, 1:]))
         body = raw.iloc[1:] if has_header else raw
+        _check_item_labels(p, [str(x) for x in body.iloc[:, 0]], first_line=2 if has_header else 1)
         columns = [str(c) for c in raw.iloc[0, 1:]] if has_header else [f"feature_{j + 1}"
                                                                         for j in range(raw.shape[1] - 1)]
         try:
@@ -119,6 +122,24 @@ def load_task(spec):
         task = rl.whiten(task)
         _progress(f"task inputs were not white: {task.whitening.message}")
     return task
+
+
+def _check_item_labels(path, labels, first_line):
+    """Every item label of a task CSV non-empty and given once; the error names the file lines."""
+    empty = [first_line + i for i, lab in enumerate(labels) if lab.strip() == ""]
+    if empty:
+        raise CLIError(f"task file {path}: line(s) {empty[:5]} have an empty item label; the first column must name "
+                       "every item (the labels the data's conditions are matched to). Fill in the labels, or drop "
+                       "those rows")
+    seen, dup = {}, []
+    for i, lab in enumerate(labels):
+        if lab in seen and lab not in dup:
+            dup.append(lab)
+        seen.setdefault(lab, first_line + i)
+    if dup:
+        raise CLIError(f"task file {path}: item label(s) {dup[:5]} appear on more than one line (first on line(s) "
+                       f"{[seen[d] for d in dup[:5]]}); each item needs one row with its own label. Merge or rename "
+                       "the repeated rows")
 
 
 def _npz_member_sizes(path, what):

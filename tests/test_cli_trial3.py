@@ -1,0 +1,86 @@
+"""Command-line defects found by the third new-user trial (exp/trial3), each on real files and real RDMs.
+
+Task CSVs written by pandas, label-less matrix files, NaN dissimilarities, ``fit-rois`` stage options, whole
+error messages, the stage-order hint and a bad ``--out-dir``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import rsa_lineardyn as rl
+from rsa_lineardyn.cli.app import main
+from rsa_lineardyn.cli.inputs import load_task
+
+LOG = "[rsa-lineardyn] "
+
+
+def _error(capsys, code):
+    """The one error line of a failed run (log records aside)."""
+    err = capsys.readouterr().err
+    assert code == 1, err
+    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith(LOG)]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def _tree_task():
+    return rl.hierarchical_task(depth=3, include_root=False)
+
+
+def _tree_rdms(task, stages=(2.0,), n_subjects=4, seed=3):
+    from rsa_lineardyn.inference.recovery import simulate_voxel_rdms
+
+    return simulate_voxel_rdms(task, 2, 0.0, 0.1, list(stages), n_subjects=n_subjects, n_voxels=60, noise=0.3,
+                               init="random", per_subject=True, seed=seed)
+
+
+# --------------------------------------------------------------------------- 1: pandas task CSV header
+def test_task_csv_with_integer_column_names_reads_its_header(tmp_path):
+    """``DataFrame(Y.T, index=labels).to_csv`` writes the header ``,0,1,...``: it was read as an item ''."""
+    task = _tree_task()
+    pd.DataFrame(task.Y.T, index=task.labels).to_csv(tmp_path / "intcols.csv")
+    assert (tmp_path / "intcols.csv").read_text().startswith(",0,1,2,")
+    named = pd.DataFrame(task.Y.T, index=task.labels, columns=[f"f{j}" for j in range(task.n_out)])
+    named.to_csv(tmp_path / "named.csv")
+    a, b = load_task(str(tmp_path / "intcols.csv")), load_task(str(tmp_path / "named.csv"))
+    assert a.labels == b.labels == tuple(task.labels)
+    assert a.P == task.P and a.n_out == task.n_out
+    np.testing.assert_array_equal(a.Y, b.Y)
+    np.testing.assert_array_equal(a.X, b.X)
+    assert a.feature_names == tuple(str(j) for j in range(task.n_out))
+
+
+def test_cli_fit_same_with_integer_and_named_task_columns(tmp_path, capsys):
+    task = _tree_task()
+    _tree_rdms(task).save(str(tmp_path / "rdms.hdf5"), file_type="hdf5")
+    pd.DataFrame(task.Y.T, index=task.labels).to_csv(tmp_path / "intcols.csv")
+    pd.DataFrame(task.Y.T, index=task.labels, columns=[f"f{j}" for j in range(task.n_out)]).to_csv(
+        tmp_path / "named.csv")
+    best = {}
+    for name in ("intcols", "named"):
+        code = main(["fit", str(tmp_path / "rdms.hdf5"), "--task", str(tmp_path / f"{name}.csv"), "--widths", "1,2",
+                     "--n-boot", "0", "--no-start-check", "--n-draws", "8", "--out-dir", str(tmp_path / name)])
+        assert code == 0, capsys.readouterr().err
+        best[name] = json.loads((tmp_path / name / "rdms_hdf5_best.json").read_text())["best"]
+    assert best["intcols"] == best["named"]
+
+
+@pytest.mark.parametrize("text, match", [
+    ("item,a,b\ncanary,1,0\n,0,1\noak,1,1\n", r"line\(s\) \[3\] have an empty item label"),
+    ("canary,1,0\nsalmon,0,1\ncanary,1,1\n", r"\['canary'\] appear on more than one line \(first on line\(s\) \[1\]\)"),
+    ("item,a,b\ncanary,1,0\nsalmon,0,1\ncanary,1,1\n", r"\['canary'\] appear on more than one line \(first on line"
+                                                       r"\(s\) \[2\]\)"),
+])
+def test_task_csv_refuses_empty_or_repeated_item_labels(tmp_path, capsys, text, match):
+    path = tmp_path / "task.csv"
+    path.write_text(text)
+    err = _error(capsys, main(["trajectory", str(path), "--out-dir", str(tmp_path / "o")]))
+    assert err.startswith(f"rsa-lineardyn trajectory: error: task file {path}: ")
+    assert re.search(match, err), err
+    assert not (tmp_path / "o").exists()
