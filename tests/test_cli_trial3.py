@@ -84,3 +84,21 @@ def test_task_csv_refuses_empty_or_repeated_item_labels(tmp_path, capsys, text, 
     assert err.startswith(f"rsa-lineardyn trajectory: error: task file {path}: ")
     assert re.search(match, err), err
     assert not (tmp_path / "o").exists()
+
+
+# --------------------------------------------------------------------------- 5: whole error messages
+def test_cli_error_is_printed_whole_on_one_line(tmp_path, capsys):
+    """Errors were cut at 300 characters mid-word, dropping the fix at their end."""
+    err = _error(capsys, main(["figure1", "--lr", "10", "--out-dir", str(tmp_path)]))
+    assert len(err) > 400
+    assert err.endswith("there is no trajectory to compare. Use a learning rate well below 0.435 (the default is "
+                        "0.01)."), err
+    assert not list(tmp_path.iterdir())
+
+
+def test_one_line_keeps_every_line_of_a_message():
+    from rsa_lineardyn.cli.inputs import _one_line
+
+    exc = rl.InputValueError("first line\n  second   line " + "x" * 400 + "\nthe fix")
+    assert _one_line(exc) == "first line second line " + "x" * 400 + " the fix"
+    assert _one_line(KeyError()) == "KeyError"

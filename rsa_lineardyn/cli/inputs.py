@@ -207,8 +207,9 @@ def _is_number(text):
 
 
 def _one_line(exc):
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]
+    """The whole message of ``exc`` on one line (line breaks and runs of spaces folded; never cut)."""
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
 
 
 # ----------------------------------------------------------------------------- data RDMs

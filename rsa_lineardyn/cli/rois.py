@@ -28,7 +28,7 @@ def run(args):
     import json
 
     from .common import CLIError, _check_outputs, _plain, _progress, _show_progress
-    from .inputs import load_data_rdms, load_task
+    from .inputs import _one_line, load_data_rdms, load_task
 
     out_dir = Path(args.out_dir)
     prefix = args.prefix or Path(args.data).name.replace(".", "_")
@@ -48,7 +48,7 @@ def run(args):
                           on_error=args.on_error, progress=_show_progress(args),
                           **({} if args.n_draws is None else {"n_draws": args.n_draws}))
     except (rl.InputValueError, rl.InputTypeError) as exc:
-        raise CLIError(str(exc).splitlines()[0]) from None
+        raise CLIError(_one_line(exc)) from None
     arrays = res.arrays()
     if arrays["roi"].dtype.kind not in "iuf":
         arrays["roi"] = arrays["roi"].astype(str)
