@@ -86,6 +86,57 @@ def test_task_csv_refuses_empty_or_repeated_item_labels(tmp_path, capsys, text, 
     assert not (tmp_path / "o").exists()
 
 
+# --------------------------------------------------------------------------- 2: no labels, no positional matching
+def _label_less_files(tmp_path, D):
+    """The matrix ``D`` as the three label-less files: .npy, a headerless .csv, an .npz without labels."""
+    np.save(tmp_path / "rdm.npy", D)
+    pd.DataFrame(D).to_csv(tmp_path / "rdm.csv", header=False, index=False)
+    np.savez(tmp_path / "rdm.npz", rdms=D)
+    return ("rdm.npy", "rdm.csv", "rdm.npz")
+
+
+@pytest.mark.parametrize("command", ["fit", "compare"])
+def test_label_less_files_are_refused_without_labels(tmp_path, capsys, command):
+    task = rl.load_semantic_task()
+    D = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0).predict_rdm([0.3]).get_matrices()[0]
+    for name in _label_less_files(tmp_path, D):
+        err = _error(capsys, main([command, str(tmp_path / name), "--task", "semantic", "--subject-descriptor",
+                                   "none", "--out-dir", str(tmp_path / "o")]))
+        assert err.startswith(f"rsa-lineardyn {command}: error: data file {tmp_path / name} carries no condition "
+                              "labels"), err
+        assert "never by position" in err
+        assert "Pass --labels with the task item of every row, in the file's order (8 labels" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_label_less_file_with_labels_matches_by_label_and_records_it(tmp_path, capsys):
+    """The same RDM with its rows in alphabetical order: with --labels it fits as the labelled file does."""
+    task = rl.load_semantic_task()
+    D = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0).predict_rdm([0.3]).get_matrices()[0]
+    alpha = sorted(task.labels)
+    p = [task.labels.index(x) for x in alpha]
+    np.save(tmp_path / "alpha.npy", D[np.ix_(p, p)])
+    rl.rdms_from_matrices(D, labels=task.labels).save(str(tmp_path / "labelled.hdf5"), file_type="hdf5")
+    opts = ["--task", "semantic", "--widths", "1,2", "--n-boot", "0", "--no-start-check", "--n-draws", "8"]
+    assert main(["fit", str(tmp_path / "alpha.npy"), *opts, "--labels", ",".join(alpha),
+                 "--out-dir", str(tmp_path / "a")]) == 0, capsys.readouterr().err
+    assert main(["fit", str(tmp_path / "labelled.hdf5"), *opts, "--out-dir", str(tmp_path / "b")]) == 0
+    a = json.loads((tmp_path / "a" / "alpha_npy_best.json").read_text())
+    b = json.loads((tmp_path / "b" / "labelled_hdf5_best.json").read_text())
+    assert a["condition_labels_from"] == "--labels"
+    assert b["condition_labels_from"] == "the data file (pattern descriptor 'item')"
+    assert a["best"]["n_hidden"] == b["best"]["n_hidden"] and b["best"]["score"] > 0.999
+    # the same fit up to the refinement's own tolerance (the dissimilarities are summed in another order)
+    assert a["best"]["score"] == pytest.approx(b["best"]["score"], rel=1e-9)
+    for k in ("lam", "time"):
+        assert a["best"][k] == pytest.approx(b["best"][k], rel=1e-6), k
+    # what the positional reading did: the alphabetical rows taken as the task's items fit worse
+    assert main(["fit", str(tmp_path / "alpha.npy"), *opts, "--labels", ",".join(task.labels),
+                 "--out-dir", str(tmp_path / "c")]) == 0
+    c = json.loads((tmp_path / "c" / "alpha_npy_best.json").read_text())
+    assert c["best"]["score"] < b["best"]["score"] - 0.01
+
+
 # --------------------------------------------------------------------------- 5: whole error messages
 def test_cli_error_is_printed_whole_on_one_line(tmp_path, capsys):
     """Errors were cut at 300 characters mid-word, dropping the fix at their end."""
@@ -102,3 +153,4 @@ def test_one_line_keeps_every_line_of_a_message():
     exc = rl.InputValueError("first line\n  second   line " + "x" * 400 + "\nthe fix")
     assert _one_line(exc) == "first line second line " + "x" * 400 + " the fix"
     assert _one_line(KeyError()) == "KeyError"
+

@@ -480,16 +480,18 @@ def _resolve_descriptors(data, task, args):
                       "within subjects (kept together with their subject); pass --stage-descriptor if these are "
                       "stages of learning")
     data, condition = _resolve_conditions(data, task, args)
-    return data, {"subject": subject, "stage": stage, "condition": condition, "stage_order": stage_order}
+    labels_from = ("--labels" if getattr(args, "labels", None) is not None else
+                   f"the data file (pattern descriptor {condition!r})")
+    return data, {"subject": subject, "stage": stage, "condition": condition, "stage_order": stage_order,
+                  "labels_from": labels_from}
 
 
 def _resolve_conditions(data, task, args):
     """The pattern descriptor with the condition labels (``--condition-descriptor`` or found by the task's labels).
 
-    Returns ``(data, name)``; ``data`` gets labels ``item`` in task order when the file carries none and its
-    size matches the task (logged).
+    Returns ``(data, name)``.  Data without condition labels (and no ``--labels``) are refused: conditions are
+    matched by label, never by position.
     """
-    import rsa_lineardyn as rl
     from ..representations.descriptors import LABEL_KEYS
 
     pat = {k: v for k, v in data.pattern_descriptors.items() if k != "index"}
@@ -518,18 +520,18 @@ def _resolve_conditions(data, task, args):
                            f"task's item labels ({', '.join(list(task.labels)[:4])} ...); pass --condition-descriptor "
                            "NAME, or --labels, or use the task the data were measured on")
         else:
-            if data.n_cond != task.P:
-                raise CLIError(f"the data RDMs have {data.n_cond} conditions but the task has {task.P} items; "
-                               "give the data item labels (--labels) or a matching task")
-            _progress(f"conditions: {args.data} carries no condition labels: its {data.n_cond} conditions are taken "
-                      "as the task's items in task order (pass --labels to say otherwise)")
-            return rl.make_rdms(data.get_matrices(), labels=list(task.labels),
-                                dissimilarity_measure=data.dissimilarity_measure,
-                                rdm_descriptors={k: v for k, v in data.rdm_descriptors.items() if k != "index"},
-                                descriptors=dict(data.descriptors) or None), "item"
+            shown = ",".join(list(task.labels)[:3])
+            raise CLIError(f"data file {args.data} carries no condition labels (a .npy, a CSV without a header row "
+                           f"or label column, or an .npz without 'labels'), and conditions are matched to the task's "
+                           f"items by label, never by position. Pass --labels with the task item of every row, in the "
+                           f"file's order ({data.n_cond} labels, e.g. --labels {shown},...; the task's items: "
+                           f"{_shown_values(task.labels, 8)}), or save the RDMs with their labels (an rsatoolbox "
+                           ".hdf5 with a pattern descriptor, an .npz with a 'labels' array, or a CSV with a header "
+                           "row)")
     vals = np.asarray(data.pattern_descriptors[name]).tolist()
-    _progress(f"conditions: pattern descriptor {name!r} ({_shown_values(vals, 4)}), matched to the task's items "
-              "by label")
+    _progress(f"conditions: pattern descriptor {name!r} ({_shown_values(vals, 4)}"
+              f"{', from --labels' if getattr(args, 'labels', None) is not None else ''}), matched to the task's "
+              "items by label")
     return data, name
 
 
