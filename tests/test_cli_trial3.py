@@ -154,3 +154,117 @@ def test_one_line_keeps_every_line_of_a_message():
     assert _one_line(exc) == "first line second line " + "x" * 400 + " the fix"
     assert _one_line(KeyError()) == "KeyError"
 
+
+# --------------------------------------------------------------------------- 3: NaN dissimilarities
+def _with_nan(rdms, holes=((0, 0), (3, 5), (6, 27))):
+    """``rdms`` with a few dissimilarities missing (NaN): (rdm index, pair index)."""
+    x = rdms.dissimilarities.copy()
+    for k, j in holes:
+        x[k, j] = np.nan
+    rdms.dissimilarities = x
+    return rdms
+
+
+def test_rdms_from_matrices_accepts_nan_off_the_diagonal():
+    D = np.array([[0.0, 1, np.nan], [1, 0, 3], [np.nan, 3, 0]])
+    rdms = rl.rdms_from_matrices(D, labels=["a", "b", "c"])
+    np.testing.assert_array_equal(rdms.dissimilarities, [[1.0, np.nan, 3.0]])
+    stack = rl.make_rdms(np.stack([D, np.nan_to_num(D, nan=2.0)]), ["a", "b", "c"])
+    assert np.isnan(stack.dissimilarities).sum() == 1
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda D: D.__setitem__((0, 2), np.inf) or D.__setitem__((2, 0), np.inf), r"contains inf \(first in matrix 0, "
+                                                                                r"entry \(0, 2\)\)"),
+    (lambda D: D.__setitem__((1, 1), np.nan), r"NaN on the diagonal \(first in matrix 0, condition 1\)"),
+    (lambda D: D.__setitem__((0, 1), np.nan), r"must be symmetric; matrix 0 has NaN at \(0, 1\)"),
+    (lambda D: D.__setitem__(~np.eye(3, dtype=bool), np.nan), r"matrix 0 is NaN everywhere off the diagonal"),
+])
+def test_rdms_from_matrices_refuses_inf_and_misplaced_nan(change, match):
+    D = np.array([[0.0, 1, 2], [1, 0, 3], [2, 3, 0]])
+    change(D)
+    with pytest.raises(rl.InputValueError, match=match):
+        rl.rdms_from_matrices(D, labels=["a", "b", "c"])
+
+
+@pytest.fixture
+def nan_lab(tmp_path):
+    """Five subjects at two stages with three missing dissimilarities, as .hdf5 / .npz / .csv / .npy files."""
+    task = _tree_task()
+    data = _with_nan(_tree_rdms(task, stages=(2.0, 4.0), n_subjects=5))  # 10 RDMs: the .npz is unambiguous
+    data.save(str(tmp_path / "nan.hdf5"), file_type="hdf5")
+    M = data.get_matrices()
+    labels = [str(x) for x in data.pattern_descriptors["item"]]
+    np.savez(tmp_path / "nan.npz", rdms=M, labels=np.array(labels),
+             subject=np.asarray(data.rdm_descriptors["subject"]), stage=np.asarray(data.rdm_descriptors["stage"]))
+    pd.DataFrame(M[0], index=labels, columns=labels).to_csv(tmp_path / "nan0.csv")  # NaN written as ''
+    assert (tmp_path / "nan0.csv").read_text().splitlines()[1].startswith("item_0_0_0,0.0,,")  # pair (0, 1) missing
+    pd.DataFrame(M[0]).to_csv(tmp_path / "nan0_int.csv")  # header ",0,1,...", index 0, 1, ...
+    pd.DataFrame(M[0]).to_csv(tmp_path / "nan0_bare.csv", header=False, index=False)  # first row "0.0,,..."
+    np.save(tmp_path / "nan0.npy", M[0])
+    pd.DataFrame(task.Y.T, index=task.labels).to_csv(tmp_path / "task.csv")
+    return tmp_path, task, data
+
+
+FIT_OPTS = ["--widths", "1,2", "--n-boot", "0", "--no-start-check", "--n-draws", "8", "--seed", "3"]
+FIT_KW = dict(n_hidden=[1, 2], n_boot=0, start_check=None, n_draws=8, random_state=3)
+
+
+def _same_best(cli, lib):
+    """The CLI's best row equals fit_rdms's best: the width, lam, the score and every stage time."""
+    assert cli["n_hidden"] == lib["n_hidden"]
+    times = [k for k in lib if str(k).startswith("time[")] or ["time"]
+    for k in ("lam", "score", *times):
+        assert cli[k] == pytest.approx(lib[k], rel=1e-12), k
+
+
+def test_cli_fit_on_rdms_with_nan_equals_python(nan_lab, capsys):
+    tmp_path, task, data = nan_lab
+    lib = rl.fit_rdms(data, task, **FIT_KW)
+    assert any("NaN" in m for m in lib.messages)
+    for name in ("nan.hdf5", "nan.npz"):
+        out = tmp_path / f"o_{name}"
+        assert main(["fit", str(tmp_path / name), "--task", str(tmp_path / "task.csv"), *FIT_OPTS,
+                     "--out-dir", str(out)]) == 0, capsys.readouterr().err
+        _same_best(json.loads((out / f"{name.replace('.', '_')}_best.json").read_text())["best"], lib.best)
+    one = data.subset("index", [0])
+    lib1 = rl.fit_rdms(one, task, **FIT_KW)
+    labels = ["--labels", ",".join(data.pattern_descriptors["item"])]
+    for name, extra in (("nan0.csv", []), ("nan0.npy", labels), ("nan0_int.csv", labels), ("nan0_bare.csv", labels)):
+        out = tmp_path / f"o_{name}"
+        assert main(["fit", str(tmp_path / name), "--task", str(tmp_path / "task.csv"), *FIT_OPTS, *extra,
+                     "--out-dir", str(out)]) == 0, capsys.readouterr().err
+        _same_best(json.loads((out / f"{name.replace('.', '_')}_best.json").read_text())["best"], lib1.best)
+
+
+def test_cli_compare_on_rdms_with_nan_equals_python(nan_lab, capsys):
+    tmp_path, task, data = nan_lab
+    lib = rl.compare_widths(data, task, widths=[1, 2], n_draws=8, random_state=3)
+    assert main(["compare", str(tmp_path / "nan.hdf5"), "--task", str(tmp_path / "task.csv"), "--widths", "1,2",
+                 "--n-draws", "8", "--seed", "3", "--out-dir", str(tmp_path / "o")]) == 0, capsys.readouterr().err
+    table = pd.read_csv(tmp_path / "o" / "nan_hdf5_compare_widths.csv")
+    assert list(table.model) == list(lib.table.model)
+    np.testing.assert_allclose(table["mean"], lib.table["mean"], rtol=1e-12)
+    assert np.all(np.isfinite(table["mean"]))
+
+
+def test_cli_fit_rois_on_rdms_with_nan_equals_python(nan_lab, capsys):
+    tmp_path, task, data = nan_lab
+    from rsatoolbox.rdm import concat
+
+    parts = []
+    for roi, seed in (("V1", 3), ("IT", 4)):
+        d = data if seed == 3 else _with_nan(_tree_rdms(task, stages=(2.0, 4.0), seed=seed), holes=((2, 1),))
+        d.rdm_descriptors["roi"] = np.array([roi] * d.n_rdm)
+        parts.append(d)
+    rois = concat(parts)
+    rois.save(str(tmp_path / "rois.hdf5"), file_type="hdf5")
+    lib = rl.fit_rois(rois, task, roi_descriptor="roi", **FIT_KW)
+    assert main(["fit-rois", str(tmp_path / "rois.hdf5"), "--task", str(tmp_path / "task.csv"), *FIT_OPTS,
+                 "--out-dir", str(tmp_path / "o")]) == 0, capsys.readouterr().err
+    table = pd.read_csv(tmp_path / "o" / "rois_hdf5_rois.csv")
+    assert list(table.roi) == list(lib.table.roi)
+    cols = [c for c in lib.table.columns if lib.table[c].dtype.kind in "iuf"]
+    assert {"n_hidden", "lam", "rate", "score"} <= set(cols) and any(c.startswith("time[") for c in cols)
+    for k in cols:
+        np.testing.assert_allclose(table[k], lib.table[k].astype(float), rtol=1e-12, err_msg=k)

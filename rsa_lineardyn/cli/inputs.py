@@ -324,7 +324,7 @@ def _npz_descriptors(path, arrays, key, D):
 
 
 def _read_matrix_csv(path):
-    """A square matrix from CSV, with or without a header row and label column."""
+    """A square matrix from CSV, with or without a header row and label column; empty cells are NaN (missing)."""
     import pandas as pd
 
     try:
@@ -332,18 +332,16 @@ def _read_matrix_csv(path):
     except Exception as exc:
         raise CLIError(f"could not read data file {path} as CSV: {_one_line(exc)}") from None
 
-    def numeric(v):
-        try:
-            float(v)
-            return True
-        except ValueError:
-            return False
+    def numeric(v):  # a number, or an empty cell (a missing value: pandas writes NaN as '')
+        return v.strip() == "" or _is_number(v)
 
-    has_header = not all(numeric(v) for v in raw.iloc[0, 1:])
-    has_index = not all(numeric(v) for v in raw.iloc[1 if has_header else 0:, 0])
+    # an empty top-left cell is pandas' header of the index column: a header row and a label column
+    corner = raw.shape[0] > 1 and raw.shape[1] > 1 and raw.iloc[0, 0].strip() == ""
+    has_header = corner or not all(numeric(v) for v in raw.iloc[0, 1:])
+    has_index = corner or not all(numeric(v) for v in raw.iloc[1 if has_header else 0:, 0])
     body = raw.iloc[1 if has_header else 0:, 1 if has_index else 0:]
     try:
-        D = body.to_numpy(dtype=float)
+        D = body.replace(r"^\s*$", "nan", regex=True).to_numpy(dtype=float)
     except ValueError:
         raise CLIError(f"data file {path} must hold a numeric matrix (optionally with a header row and a label "
                        "column); some entries are not numbers") from None
