@@ -268,3 +268,54 @@ def test_cli_fit_rois_on_rdms_with_nan_equals_python(nan_lab, capsys):
     assert {"n_hidden", "lam", "rate", "score"} <= set(cols) and any(c.startswith("time[") for c in cols)
     for k in cols:
         np.testing.assert_allclose(table[k], lib.table[k].astype(float), rtol=1e-12, err_msg=k)
+
+
+# --------------------------------------------------------------------------- 4: fit-rois --stage-order, --condition-descriptor
+@pytest.fixture
+def text_stage_rois(tmp_path):
+    """Two regions, text stages stored late, early, mid; condition labels under 'stim_id' in another order."""
+    from rsatoolbox.rdm import RDMs
+
+    task = _tree_task()
+    names = {1: "early", 2: "mid", 3: "late"}
+    parts, rois, epochs, subjects = [], [], [], []
+    perm = np.random.default_rng(0).permutation(task.P)
+    for roi, seed in (("V1", 1), ("IT", 2)):
+        d = _tree_rdms(task, stages=(2.0, 4.0, 6.0), seed=seed)
+        M = d.get_matrices()[:, perm][:, :, perm]
+        order = np.argsort([{3: 0, 1: 1, 2: 2}[int(s)] for s in d.rdm_descriptors["stage"]], kind="stable")
+        parts.append(M[order])
+        epochs += [names[int(s)] for s in np.asarray(d.rdm_descriptors["stage"])[order]]
+        subjects += list(np.asarray(d.rdm_descriptors["subject"])[order])
+        rois += [roi] * d.n_rdm
+    iu = np.triu_indices(task.P, 1)
+    data = RDMs(np.concatenate(parts)[:, iu[0], iu[1]],
+                rdm_descriptors={"roi": rois, "epoch": epochs, "participant": subjects},
+                pattern_descriptors={"stim_id": [task.labels[i] for i in perm]})
+    data.save(str(tmp_path / "rois.hdf5"), file_type="hdf5")
+    pd.DataFrame(task.Y.T, index=task.labels).to_csv(tmp_path / "task.csv")
+    return tmp_path, task, data
+
+
+def test_fit_rois_takes_stage_order_and_condition_descriptor(text_stage_rois, capsys):
+    tmp_path, task, data = text_stage_rois
+    base = ["fit-rois", str(tmp_path / "rois.hdf5"), "--task", str(tmp_path / "task.csv"), *FIT_OPTS,
+            "--out-dir", str(tmp_path / "o")]
+    err = _error(capsys, main(base + ["--stage-order", "early,mid,late"]))
+    assert "stim_id" in err, err  # the labels are not under a known name: --condition-descriptor names them
+    err = _error(capsys, main(base + ["--condition-descriptor", "stim_id"]))
+    assert "--stage-order" in err and "text labels" in err, err
+    assert main(base + ["--condition-descriptor", "stim_id", "--stage-order", "early,mid,late"]) == 0, \
+        capsys.readouterr().err
+    lib = rl.fit_rois(data, task, roi_descriptor="roi", condition_descriptor="stim_id",
+                      stage_order=["early", "mid", "late"], **FIT_KW)
+    table = pd.read_csv(tmp_path / "o" / "rois_hdf5_rois.csv")
+    assert list(table.roi) == ["V1", "IT"] == list(lib.table.roi)
+    cols = [c for c in lib.table.columns if lib.table[c].dtype.kind in "iuf"]
+    assert {"time[early]", "time[mid]", "time[late]"} <= set(cols), cols
+    for k in cols:
+        np.testing.assert_allclose(table[k], lib.table[k].astype(float), rtol=1e-12, err_msg=k)
+    t = lib.table.iloc[0]
+    assert t["time[early]"] < t["time[mid]"] < t["time[late]"]  # stages placed in the given learning order
+    record = json.loads((tmp_path / "o" / "rois_hdf5_rois.json").read_text())
+    assert record["settings"]["stage_order"] == ["early", "mid", "late"]

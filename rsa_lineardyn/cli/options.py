@@ -214,7 +214,8 @@ COMMANDS = (
         "Writes <prefix>_rois.csv (one row per region), <prefix>_rois.npz (its numeric columns, roi, centres) and "
         "<prefix>_rois.json (settings with the seed and draws, messages), all or none.",
         ("fit-rois searchlight.hdf5 --task 92images --labels a,b,c,... --n-boot 0",
-         "fit-rois atlas_rdms.hdf5 --task items.csv --widths 1,2,4 --n-jobs -1"),
+         "fit-rois atlas_rdms.hdf5 --task items.csv --widths 1,2,4 --n-jobs -1",
+         "fit-rois rois.hdf5 --task items.csv --stage-order early,mid,late --condition-descriptor stim_id"),
         run_fit_rois,
         (Opt(("data",), "data RDMs of all regions: .hdf5/.pkl/.npz file"),
          Opt(("--task",), "the task the network learns: bundled name or .csv/.npz file", kw={"required": True}),
@@ -236,6 +237,10 @@ COMMANDS = (
          Opt(("--no-refine",), "grid optimum only (no continuous refinement)", kw={"action": "store_true"}),
          Opt(("--subject-descriptor",), "rdm descriptor naming subjects, or 'none'", (*_FIT, "subject_descriptor")),
          Opt(("--stage-descriptor",), "rdm descriptor naming stages, or 'none'", (*_FIT, "stage_descriptor")),
+         Opt(("--stage-order",), "the stage values in learning order, comma-separated (needed for text stages, e.g. "
+             "pre,post)", (*_FIT, "stage_order"), kw={"metavar": "A,B,..."}),
+         Opt(("--condition-descriptor",), "pattern descriptor holding the condition labels ('auto': the one named "
+             "item/label/condition/...)", (*_FIT, "condition_descriptor"), kw={"metavar": "NAME"}),
          Opt(("--n-jobs",), "joblib workers over regions (-1: all cores)", (*_ROIS, "n_jobs"), kw={"type": int}),
          Opt(("--on-error",), "a region whose data cannot be fitted (e.g. constant RDMs at a mask edge): stop "
              "(raise) or record its error in the table's error column and go on (record)", (*_ROIS, "on_error"),

@@ -18,6 +18,11 @@ def _none(text):
     return None if text.strip().lower() == "none" else text.strip()
 
 
+def _stage_order(text):
+    """``--stage-order A,B,C`` as a list (None when not given)."""
+    return None if text is None else [x.strip() for x in text.split(",") if x.strip()]
+
+
 def run(args):
     """Run ``fit-rois``: fit, then write the table and the arrays (all or none); returns the exit code 0."""
     import numpy as np
@@ -44,7 +49,8 @@ def run(args):
                           condition_labels=labels, method=args.method, init=args.init, n_boot=args.n_boot,
                           random_state=args.seed, start_check=None if args.no_start_check else "widen",
                           refine=not args.no_refine, subject_descriptor=_none(args.subject_descriptor),
-                          stage_descriptor=_none(args.stage_descriptor), n_jobs=args.n_jobs,
+                          stage_descriptor=_none(args.stage_descriptor), stage_order=_stage_order(args.stage_order),
+                          condition_descriptor=args.condition_descriptor.strip(), n_jobs=args.n_jobs,
                           on_error=args.on_error, progress=_show_progress(args),
                           **({} if args.n_draws is None else {"n_draws": args.n_draws}))
     except (rl.InputValueError, rl.InputTypeError) as exc:
