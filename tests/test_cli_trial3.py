@@ -319,3 +319,34 @@ def test_fit_rois_takes_stage_order_and_condition_descriptor(text_stage_rois, ca
     assert t["time[early]"] < t["time[mid]"] < t["time[late]"]  # stages placed in the given learning order
     record = json.loads((tmp_path / "o" / "rois_hdf5_rois.json").read_text())
     assert record["settings"]["stage_order"] == ["early", "mid", "late"]
+
+
+# --------------------------------------------------------------------------- 6: the stage-order hint
+def _late_early_mid(tmp_path):
+    """One region's RDMs with text stages, stored in the rows' order late, early, mid."""
+    task = _tree_task()
+    d = _tree_rdms(task, stages=(2.0, 4.0, 6.0), seed=1)
+    order = np.argsort([{3: 0, 1: 1, 2: 2}[int(s)] for s in d.rdm_descriptors["stage"]], kind="stable")
+    d = d[order]
+    d.rdm_descriptors["epoch"] = np.array([{1: "early", 2: "mid", 3: "late"}[int(s)]
+                                           for s in d.rdm_descriptors.pop("stage")])
+    assert list(dict.fromkeys(d.rdm_descriptors["epoch"])) == ["late", "early", "mid"]
+    d.save(str(tmp_path / "lem.hdf5"), file_type="hdf5")
+    pd.DataFrame(task.Y.T, index=task.labels).to_csv(tmp_path / "task.csv")
+    return task, d
+
+
+def test_text_stage_error_gives_no_order_to_paste(tmp_path, capsys):
+    """The hint was the file's row order (late,early,mid): pasting it fitted the stages backwards."""
+    task, data = _late_early_mid(tmp_path)
+    err = _error(capsys, main(["fit", str(tmp_path / "lem.hdf5"), "--task", str(tmp_path / "task.csv"),
+                               "--out-dir", str(tmp_path / "o")]))
+    assert "the 3 text labels early, late, mid (listed alphabetically, which is not their learning order)" in err
+    assert "--stage-order with all of them in learning order" in err and "never alphabetically" in err
+    assert "late,early" not in err and "late, early" not in err
+    with pytest.raises(rl.InputValueError) as info:
+        rl.fit_rdms(data, task, n_hidden=[1], n_boot=0)
+    msg = str(info.value)
+    assert "text labels ['early', 'late', 'mid'] (listed alphabetically, which is not their learning order)" in msg
+    assert "stage_order= (CLI: --stage-order) with all of them in learning order" in msg
+    assert "'late', 'early'" not in msg

@@ -464,9 +464,11 @@ def _resolve_descriptors(data, task, args):
         text = not all(_is_number(v) for v in vals)
         if text and stage_order is None and len(set(map(str, vals))) > 1:
             uniq = list(dict.fromkeys(map(str, vals)))
-            raise CLIError(f"the stages in rdm descriptor {stage!r} of {args.data} are text labels {sorted(uniq)}: "
-                           "their learning order cannot be read from them (never alphabetically); pass --stage-order "
-                           f"with them in learning order, e.g. --stage-order {','.join(uniq)}")
+            raise CLIError(f"the stages in rdm descriptor {stage!r} of {args.data} are the {len(uniq)} text labels "
+                           f"{', '.join(sorted(uniq))} (listed alphabetically, which is not their learning order): "
+                           "their learning order cannot be read from them (never alphabetically, nor from the order "
+                           "of the RDMs in the file); pass --stage-order with all of them in learning order, the "
+                           "first stage measured first (--stage-order FIRST,SECOND,...)")
         _progress(f"stages of learning: rdm descriptor {stage!r} ({_shown_values(vals)})"
                   + (f", in the order {', '.join(stage_order)}" if stage_order else ""))
     elif n_rdm > 1:
