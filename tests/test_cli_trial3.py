@@ -350,3 +350,35 @@ def test_text_stage_error_gives_no_order_to_paste(tmp_path, capsys):
     assert "text labels ['early', 'late', 'mid'] (listed alphabetically, which is not their learning order)" in msg
     assert "stage_order= (CLI: --stage-order) with all of them in learning order" in msg
     assert "'late', 'early'" not in msg
+
+
+# --------------------------------------------------------------------------- 7: a bad --out-dir
+def _unwritable_system_folder():
+    import tempfile
+    from pathlib import Path
+
+    for folder in (Path("/sys"), Path("/proc")):
+        try:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError:
+            return folder
+    return None
+
+
+@pytest.mark.parametrize("command", [["trajectory", "semantic", "--times", "1"],
+                                     ["fit", "92images:hIT", "--widths", "1", "--n-boot", "0"]])
+def test_bad_out_dir_is_one_line_naming_the_option(tmp_path, capsys, command):
+    (tmp_path / "a_file").write_text("not a folder")
+    cases = [(tmp_path / "a_file", f"--out-dir {tmp_path / 'a_file'}: it is a file, not a folder"),
+             (tmp_path / "a_file" / "sub", f"--out-dir {tmp_path / 'a_file' / 'sub'}: {tmp_path / 'a_file'} is a "
+                                           "file, not a folder")]
+    system = _unwritable_system_folder()
+    if system is not None:
+        cases += [(system, f"--out-dir {system}: no file can be written in the output folder ("),
+                  (system / "new", f"--out-dir {system / 'new'}: the output folder cannot be created (")]
+    for out, start in cases:
+        err = _error(capsys, main([*command, "--out-dir", str(out)]))
+        assert err.startswith(f"rsa-lineardyn {command[0]}: error: {start}"), err
+        assert err.endswith("; pass a folder you can write to (it is created if missing)"), err
+    assert (tmp_path / "a_file").read_text() == "not a folder"
