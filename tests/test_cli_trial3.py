@@ -319,6 +319,7 @@ def test_fit_rois_takes_stage_order_and_condition_descriptor(text_stage_rois, ca
     assert t["time[early]"] < t["time[mid]"] < t["time[late]"]  # stages placed in the given learning order
     record = json.loads((tmp_path / "o" / "rois_hdf5_rois.json").read_text())
     assert record["settings"]["stage_order"] == ["early", "mid", "late"]
+    assert record["condition_labels_from"] == "the data file"
 
 
 # --------------------------------------------------------------------------- 6: the stage-order hint

@@ -58,7 +58,9 @@ def run(args):
     arrays = res.arrays()
     if arrays["roi"].dtype.kind not in "iuf":
         arrays["roi"] = arrays["roi"].astype(str)
-    record = {"data": str(args.data), "task": task.name, "seed": args.seed, "settings": _plain(res.settings),
+    record = {"data": str(args.data), "task": task.name, "seed": args.seed,
+              "condition_labels_from": "--labels" if labels is not None else "the data file",
+              "settings": _plain(res.settings),
               "messages": list(res.messages), "csv": str(csv_path), "npz": str(npz_path)}
     write_outputs([(csv_path, lambda p: res.table.to_csv(p, index=False)),
                    (npz_path, lambda p: np.savez(p, **arrays)),
