@@ -17,16 +17,7 @@ import rsa_lineardyn as rl
 from rsa_lineardyn.cli.app import main
 from rsa_lineardyn.cli.inputs import load_task
 
-LOG = "[rsa-lineardyn] "
-
-
-def _error(capsys, code):
-    """The one error line of a failed run (log records aside)."""
-    err = capsys.readouterr().err
-    assert code == 1, err
-    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith(LOG)]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
+from test_cli_files import _error  # the one error line of a failed run (log records aside)
 
 
 def _tree_task():

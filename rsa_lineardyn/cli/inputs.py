@@ -520,12 +520,12 @@ def _resolve_conditions(data, task, args):
                            f"task's item labels ({', '.join(list(task.labels)[:4])} ...); pass --condition-descriptor "
                            "NAME, or --labels, or use the task the data were measured on")
         else:
-            shown = ",".join(list(task.labels)[:3])
             raise CLIError(f"data file {args.data} carries no condition labels (a .npy, a CSV without a header row "
                            f"or label column, or an .npz without 'labels'), and conditions are matched to the task's "
                            f"items by label, never by position. Pass --labels with the task item of every row, in the "
-                           f"file's order ({data.n_cond} labels, e.g. --labels {shown},...; the task's items: "
-                           f"{_shown_values(task.labels, 8)}), or save the RDMs with their labels (an rsatoolbox "
+                           f"file's order ({data.n_cond} labels, comma-separated, from the pipeline that wrote the "
+                           f"file; the task's items, to spell them: {_shown_values(task.labels, 8)}, in the task's "
+                           "order, which need not be the file's), or save the RDMs with their labels (an rsatoolbox "
                            ".hdf5 with a pattern descriptor, an .npz with a 'labels' array, or a CSV with a header "
                            "row)")
     vals = np.asarray(data.pattern_descriptors[name]).tolist()
