@@ -62,6 +62,21 @@ def test_cli_fit_same_with_integer_and_named_task_columns(tmp_path, capsys):
     assert best["intcols"] == best["named"]
 
 
+def test_task_csv_with_a_named_index_and_integer_columns_is_refused(tmp_path, capsys):
+    """``item,0,1,2,...`` (a named index, integer column names) cannot be told from an item: refused, not guessed."""
+    task = _tree_task()
+    df = pd.DataFrame(task.Y.T, index=pd.Index(task.labels, name="item"))
+    df.to_csv(tmp_path / "named_index.csv")
+    err = _error(capsys, main(["trajectory", str(tmp_path / "named_index.csv"), "--out-dir", str(tmp_path / "o")]))
+    assert "its first row item,0,1,2,... looks like the header pandas writes for integer column names" in err, err
+    assert "name the feature columns" in err
+    df.columns = [f"f{j}" for j in range(df.shape[1])]
+    df.to_csv(tmp_path / "named_index.csv")
+    assert load_task(str(tmp_path / "named_index.csv")).labels == tuple(task.labels)
+    (tmp_path / "two.csv").write_text("canary,0,1\nsalmon,1,0\n")  # two features 0, 1: an item, as always
+    assert load_task(str(tmp_path / "two.csv")).labels == ("canary", "salmon")
+
+
 @pytest.mark.parametrize("text, match", [
     ("item,a,b\ncanary,1,0\n,0,1\noak,1,1\n", r"line\(s\) \[3\] have an empty item label"),
     ("canary,1,0\nsalmon,0,1\ncanary,1,1\n", r"\['canary'\] appear on more than one line \(first on line\(s\) \[1\]\)"),

@@ -90,6 +90,12 @@ def load_task(spec):
         # unless its label cell is empty: pandas writes the index's header so (",0,1,2" for integer column names)
         has_header = raw.shape[0] > 0 and (raw.iloc[0, 0].strip() == ""
                                            or not all(_is_number(v) for v in raw.iloc[0, 1:]))
+        if not has_header and raw.shape[1] > 3 and [v.strip() for v in raw.iloc[0, 1:]] == [
+                str(j) for j in range(raw.shape[1] - 1)]:
+            raise CLIError(f"task file {p}: its first row {','.join(raw.iloc[0, :4])},... looks like the header pandas "
+                           "writes for integer column names (with a named index), but it could be an item whose "
+                           "features are 0, 1, 2, ...; name the feature columns (e.g. df.columns = [f'f{j}' for j in "
+                           "range(df.shape[1])] before to_csv), or write the header with an empty first cell")
         body = raw.iloc[1:] if has_header else raw
         _check_item_labels(p, [str(x) for x in body.iloc[:, 0]], first_line=2 if has_header else 1)
         columns = [str(c) for c in raw.iloc[0, 1:]] if has_header else [f"feature_{j + 1}"
