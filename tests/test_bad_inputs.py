@@ -224,7 +224,8 @@ def test_item12_unlabelled_data_in_fit_rdms(sem, M):
         rl.fit_rdms(rl.rdms_from_matrices(M), sem, n_hidden=[1, 2, 3], **QUICK)
     msg = str(exc.value)
     assert msg.startswith("`data_rdms` has no item labels")
-    assert "rl.rdms_from_matrices(matrices, labels=task.labels)" in msg
+    assert "rl.rdms_from_matrices(matrices, labels=labels)" in msg and "in the data's own order" in msg
+    assert "never by position" in msg
     assert "label_descriptor" not in msg and "item_order" not in msg  # fit_rdms takes neither
 
 

@@ -97,8 +97,9 @@ print(data.n_rdm, "RDMs of", data.n_cond, "items")   # 24 RDMs = 8 subjects x 3 
 #   degrees of freedom.  Several RDMs of one subject and stage (sessions, runs) are repeated
 #   measurements of one state; a descriptor named ``session`` is never read as a stage.
 # * **Stages** (rdm descriptor ``stage``, ``epoch`` or ``time``) are points on the learning axis.
-#   Numbers are positions on that axis (stage 2 is twice as far into training as stage 1); other
-#   values are sorted and placed at 1, 2, ...  By default all stages share one time map
+#   Numbers are positions on that axis (stage 2 is twice as far into training as stage 1); text
+#   stages need ``stage_order=`` (e.g. ``["pre", "post"]``; an error otherwise, never alphabetical),
+#   which places them at 1, 2, ...  By default all stages share one time map
 #   ``t = rate * stage`` (one free parameter); ``time_offset=True`` adds an offset and
 #   ``time_map="free"`` fits one non-decreasing time per stage.  With no stage descriptor (or
 #   ``stage_descriptor=None``) the data are one snapshot and one training time is fitted.
@@ -185,7 +186,7 @@ fig, ax, _ = rl.plot_hypotheses(hyp)
 # fitted to the training subjects of each fold (leave one subject out) and the held-out subject is
 # scored.  All stages of a subject are compared on the whole trajectory.  The results are tables:
 print(hyp.table[["model", "mean", "ci_low", "ci_high", "p_zero", "noise_ceiling_lower", "dof"]].to_string())
-print(hyp.pairwise[["model_a", "model_b", "mean_diff", "p", "dof", "variance_method"]].to_string())
+print(hyp.pairwise[["model_a", "model_b", "mean_diff", "p", "p_corrected", "significant", "dof"]].to_string())
 print(hyp.unit_scores)          # the crossvalidated score of every subject under every hypothesis
 print(hyp.folds.head())         # what each hypothesis chose in each training fold
 for note in hyp.messages:
@@ -232,19 +233,29 @@ fig, ax, _ = rl.plot_hypotheses(custom)
 # * ``table``: the mean crossvalidated score of each hypothesis over subjects, its t interval
 #   (``ci_low``, ``ci_high``) and ``p_zero`` (one-sided, score > 0); ``noise_ceiling_lower`` /
 #   ``noise_ceiling_upper`` bound what any hypothesis can reach given the variability between subjects.
-# * ``pairwise``: for every ordered pair, the mean difference, its interval and a two-sided ``p``
-#   from a t-test over subjects with ``dof = n_subjects - 1`` and a jackknife standard error (the
-#   crossvalidation rerun without each subject).  ``variance_method`` names the test used; when the
-#   differences have zero variance, identical predictions give ``p = 1`` and a constant non-zero
-#   difference the exact sign test -- never ``p = 0``.
+# * ``pairwise``: every pair once, the mean difference, its interval and a two-sided ``p`` from a
+#   t-test over subjects with ``dof = n_subjects - 1`` and a jackknife standard error (the
+#   crossvalidation rerun without each subject); ``p_corrected`` is corrected over all pairs (Holm by
+#   default, ``correction="shaffer"`` available) and ``significant`` is ``p_corrected < 0.05``: read
+#   that column.  ``variance_method`` names the test used; when the differences have zero variance,
+#   identical predictions give ``p = 1`` and a constant non-zero difference the exact sign test --
+#   never ``p = 0``.
+# * The networks' predictions here use one Monte-Carlo draw set (the default ``mc_replicates=1``; a
+#   note in ``messages`` says so).  The p-values count its Monte-Carlo SE (``mc_se``, from 4 groups of
+#   its draws), a rough one, so a verdict near the threshold can change with ``random_state``.  For
+#   results you report pass ``mc_replicates="auto"`` (pooled blocks of draws, 13-18x the cost;
+#   :doc:`../guide/certainty`).
 # * ``messages``: when no pair of network hypotheses differs, a note says that *the data cannot
 #   decide* between them: report that, not the ranking of their means.
 # * The question most studies want answered is in the rows against the feature baseline: a network
 #   that does not beat ``feature model (...)`` shows that the task's features explain the data, not that
 #   learning dynamics do.
-# * With few subjects power is low: with 8 subjects, a width-2 network was preferred to a wide one in
-#   only about half of simulated studies (:doc:`../performance`, calibration tables).  A non-significant difference
-#   is not evidence of equality.
+# * Power is modest: with 8 subjects, three stages and a noise ceiling of about 0.8, a width-2 network
+#   was significantly preferred to a wide one in 0.88 of 25 simulated studies, measured before the
+#   p-values counted the Monte-Carlo SE, which can only lower it
+#   (``benchmarks/results/calibration_inference_finegrid.md``; :doc:`../performance`), and lower with
+#   fewer subjects.  A non-significant difference is not evidence
+#   of equality.
 #
 # Where next
 # ----------

@@ -7,3 +7,15 @@ model), ``fitting`` (:func:`~rsa_lineardyn.fit_rdms`), ``hypotheses``
 (:func:`~rsa_lineardyn.evaluate_hypotheses`, ``compare_*``), ``multiplicity`` (family-wise corrected p-values) and ``recovery`` (parameter-recovery studies).
 Imports the layers below it only.
 """
+
+_MODULES = frozenset({"baselines", "crossval", "design", "fitting", "hypotheses", "intervals", "multiplicity",
+                      "recovery", "rois", "scorer", "settings"})
+
+
+def __getattr__(name):
+    """``rl.inference.fitting.FLAT_TOL`` and the like work without importing the module first (imported on use)."""
+    if name in _MODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -606,6 +606,17 @@ def _as_rdms(data_rdms):
     return check_rdm_values(data_rdms, "data_rdms")
 
 
+def check_learnable(task):
+    """Refuse a task with nothing to learn (``Syx = 0``: e.g. the wrong feature columns exported): every network's
+    prediction would be its random start, and a fit would still name a width, ``lam`` and times."""
+    s = task.singular_values
+    if not (s.size and np.max(s) > 0):
+        raise InputValueError(
+            f"`task` {task.name!r} has nothing to learn: its input-output covariance Syx is zero (all singular "
+            "values 0), so every network stays at its start and a fit would report parameters the data cannot "
+            "have. Check the task's feature columns (Y): they are all zero.")
+
+
 def check_labelled(data_rdms, task, name="data_rdms"):
     """Refuse data RDMs whose conditions cannot be matched to ``task``'s items by label, saying how to fix them.
 
@@ -615,6 +626,7 @@ def check_labelled(data_rdms, task, name="data_rdms"):
     """
     from ..models.network import _LABEL_KEYS
 
+    check_learnable(task)
     key = next((k for k in _LABEL_KEYS if k in data_rdms.pattern_descriptors), None)
     n, P = int(data_rdms.n_cond), task.P
     if n < 3:
@@ -623,13 +635,19 @@ def check_labelled(data_rdms, task, name="data_rdms"):
             "and correlation-type scores of one number are undefined); add conditions."
         )
     if key is None:
-        order = (f" If the {n} conditions are the task's items in its order, "
-                 "`rl.rdms_from_matrices(matrices, labels=task.labels)` does this.") if n == P else ""
+        own = sorted(data_rdms.pattern_descriptors)
+        items = set(task.labels)
+        hits = {k: sum(str(x) in items for x in np.asarray(data_rdms.pattern_descriptors[k]).tolist()) for k in own}
+        best = max(own, key=lambda k: hits[k]) if own else None
+        hint = (f" Pattern descriptor {best!r} holds {hits[best]} of the task's item labels: pass "
+                f"condition_descriptor={best!r}." if best is not None and hits[best] > 0
+                else f" If one of {own} holds the labels, pass condition_descriptor=<its name>." if own else "")
         raise InputValueError(
-            f"`{name}` has no item labels: its pattern descriptors are {sorted(data_rdms.pattern_descriptors)}, none "
-            f"of {list(_LABEL_KEYS)}. Conditions are matched to the task's items by label; add them, e.g. "
-            f"`{name}.pattern_descriptors['item'] = np.array(labels)` (one label per condition, from "
-            f"task.labels).{order}"
+            f"`{name}` has no item labels: its pattern descriptors are {own}, none "
+            f"of {list(_LABEL_KEYS)}. Conditions are matched to the task's items by label, never by position.{hint} "
+            f"Otherwise add them: `{name}.pattern_descriptors['item'] = np.array(labels)`, or build the data with "
+            "`rl.rdms_from_matrices(matrices, labels=labels)`, where labels is the task item of every condition in "
+            "the data's own order (task.labels lists the items)."
         )
     labels = [str(x) for x in np.asarray(data_rdms.pattern_descriptors[key]).tolist()]
     if any(":" in lab for lab in labels) and not all(":" in lab for lab in task.labels):

@@ -380,6 +380,10 @@ def _fit_rdms(data_rdms, task, s, shared=None, subjects=True):
     table, widths_df, best = _group_fit(search)
     other = _start_check(search, None if shared is None else shared[1])
     subjects_df, subject_fits = _subject_fits(search, best) if subjects else (None, [])
+    if subjects_df is not None and subjects_df["score"].isna().any():
+        lost = subjects_df.loc[subjects_df["score"].isna(), "subject"].tolist()
+        messages.append(f"subject(s) {lost}: the {s.method!r} score is undefined for every candidate (constant or "
+                        "empty RDMs?): no estimates of their own (NaN in `subjects`); the group fit uses the others")
     boot = _bootstrap(search, messages, int(best["n_hidden"]), other)
     intervals = pd.DataFrame(_interval_rows(search, best, search.w_all, boot.samples, boot.why_not, other,
                                             boot.profiles),
@@ -695,10 +699,15 @@ def _subject_fits(search, best):
         c = int(np.argmax(sc))
         row = search.describe(c, gi[c], sc[c])
         row.update(method=s.method, time_map=best["time_map"], refined=False)
-        if s.refine:
-            row = search.refine(row, c, gi[c], w)
+        shown = row
+        if not np.isfinite(sc).any():  # e.g. constant RDMs: the table shows no estimate (not the grid's first
+            # candidate); its interval rows say the score is undefined
+            shown = {k: (np.nan if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) else v)
+                     for k, v in row.items()}
+        elif s.refine:
+            row = shown = search.refine(row, c, gi[c], w)
         fits.append((row, w))
-        rows.append({"subject": name, **{k: v for k, v in row.items() if k not in ("method", "time_map", "times")}})
+        rows.append({"subject": name, **{k: v for k, v in shown.items() if k not in ("method", "time_map", "times")}})
     return pd.DataFrame(rows), fits
 
 
@@ -824,9 +833,28 @@ def _subject_intervals(search, subject_fits, why_not, other):
         return None
     cache, rows = {}, []
     for j, (name, (row, w)) in enumerate(zip(search.design.subjects, subject_fits)):
+        if not np.isfinite(search.aggregate(w)[0]).any():  # e.g. constant RDMs: nothing to estimate
+            rows.extend({"subject": name, "parameter": p, "estimate": np.nan, "low": np.nan, "high": np.nan,
+                         "level": search.s.resampling.ci, "determined": False,
+                         "reason": f"the {search.s.method!r} score of this subject is undefined for every candidate "
+                                   "(constant or empty RDMs?): no estimate"}
+                        for p in _subject_parameters(search))
+            continue
         boot_j, why = _subject_bootstrap(search, j, w, why_not, cache)
         rows.extend({"subject": name, **r} for r in _interval_rows(search, row, w, boot_j, why, other))
     return pd.DataFrame(rows, columns=["subject"] + _IV_COLS)
+
+
+def _subject_parameters(search):
+    """The parameters of a subject's interval rows: those of the first subject with a defined score."""
+    d = search.design
+    for j in range(len(d.subjects)):
+        w = (d.subject_of == j).astype(float)
+        sc, gi, _ = search.aggregate(w)
+        if np.isfinite(sc).any():
+            c = int(np.argmax(sc))
+            return [r["parameter"] for r in _interval_rows(search, search.describe(c, gi[c], sc[c]), w, None, "", None)]
+    return ["n_hidden"]
 
 
 def _assemble(search, messages, *, best, table, widths_df, subjects_df, boot, intervals, subject_iv, other):

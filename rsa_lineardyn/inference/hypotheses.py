@@ -593,8 +593,9 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
         analysis you report: on the bundled 92-image data it cut the spread
         of a mean difference across draw seeds from up to 0.96 of its
         sampling SE to 0.43 and made 11 of 12 raw verdicts agree across seeds
-        (10 with one draw set), at 13-18x the cost of a call (about a minute
-        for three widths on the 92 images).  Cost: about one scoring of the
+        (10 with one draw set), at 13-18x the cost of a call before one draw
+        set computed its own Monte-Carlo SE, about 10-12x since (65 s CPU
+        against 5.4-6.4 s for three widths on the 92 images).  Cost: about one scoring of the
         networks per block.  Recorded in ``settings``
         (``mc_replicates``, ``mc_replicates_used``, ``mc_groups``; the
         blocks' seeds in ``draws``).
@@ -803,7 +804,7 @@ def _crossvalidate(a, hyps, tensors, design, rows, stage_tensors=None):
                if split else ": the p-values leave its error out (too few draws to split into groups), and the fold "
                "fits can follow draw noise on flat profiles")
             + ", so a verdict near the threshold can move with random_state. For the analysis you report use "
-            "mc_replicates='auto' (pooled blocks of draws; ~13-18x the cost).")
+            "mc_replicates='auto' (pooled blocks of draws; about 10-12x the cost of this call).")
     nc_lo, nc_hi = noise_ceiling(means, design, rows, a.method, a.sigma_k)
     return dict(mc, folds=folds, cv_name=cv_name, nc=(nc_lo, nc_hi), means=means, mc=mc)
 
@@ -1068,6 +1069,11 @@ def _stage_verdicts(a, hyps, stages):
 def _notes(a, hyps, S, pairwise, table, tensors, folds_df, design):
     """Plain-language notes: undefined scores, undecided networks, ties, fits at a grid edge, equivalent models."""
     names = [h.name for h in hyps]
+    lost = [a.unit_names[u] for u in range(S.shape[0]) if not np.isfinite(S[u]).any()]
+    if lost:
+        a.messages.append(
+            f"unit(s) {lost} have an undefined {a.method!r} score for every hypothesis (constant or empty RDMs on "
+            f"these conditions?): they are left out of every test, which runs on {S.shape[0] - len(lost)} units")
     bad = [names[j] for j in range(len(hyps)) if np.sum(np.isfinite(S[:, j])) < 2]
     if bad:
         msg = (f"hypotheses {bad} have an undefined {a.method!r} score in most units (constant predictions or data "
