@@ -225,8 +225,9 @@ def load_data_rdms(spec, labels=None, trust_pickle=False):
     The file's own descriptors are kept: an rsatoolbox .hdf5 (or trusted .pkl) keeps its rdm, pattern and
     object descriptors; an .npz keeps every 1-D array with one entry per RDM as an rdm descriptor and one with
     one entry per condition as a pattern descriptor (``labels`` is the condition labels).  Matrices go through
-    :func:`rsa_lineardyn.make_rdms` (checked square, symmetric, zero diagonal).  ``labels`` (list) names the
-    conditions of a file that carries none (pattern descriptor ``item``).
+    :func:`rsa_lineardyn.make_rdms` (checked square, symmetric, zero diagonal; NaN allowed off the diagonal, a
+    missing dissimilarity).  ``labels`` (list) names the conditions of a file that carries none (pattern descriptor
+    ``item``); without them such a file is refused later, as conditions are matched by label, never by position.
 
     A .pkl file is unpickled only with ``trust_pickle=True`` (unpickling runs code named in the file).
     """
