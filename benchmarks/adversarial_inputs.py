@@ -442,7 +442,7 @@ def csv_matrix_with_labels_permuted(tmp):
     pd.DataFrame(M, index=labs, columns=labs).to_csv(tmp / "my rdm.csv")
     a = cli_fit_best([tmp / "my rdm.csv", "--task", "semantic"], tmp / "o1")
     np.save(tmp / "canon.npy", d.get_matrices()[0])
-    b = cli_fit_best([tmp / "canon.npy", "--task", "semantic"], tmp / "o2")
+    b = cli_fit_best([tmp / "canon.npy", "--task", "semantic", "--labels", ",".join(task.labels)], tmp / "o2")
     verdict(close(a["best"]["score"], b["best"]["score"], 1e-10), f"{a['best']['score']:.6f} vs {b['best']['score']:.6f}")
 
 
@@ -541,10 +541,19 @@ def csv_headerless_no_labels(tmp):
     task = sem()
     d = staged(task, stages=(1.5,), n_subjects=1, stage_key=None)
     np.savetxt(tmp / "bare.csv", d.get_matrices()[0], delimiter=",")
-    a = cli_fit_best([tmp / "bare.csv", "--task", "semantic"], tmp / "o1")
+    # no labels: refused (conditions are matched by label, never by position); with --labels read as the .npy
+    try:
+        cli_error(["fit", tmp / "bare.csv", "--task", "semantic", "--out-dir", tmp / "o0"], "--labels",
+                  "never by position")
+    except Outcome as o:
+        if o.outcome != ERR:
+            raise
+    labels = ["--labels", ",".join(task.labels)]
+    a = cli_fit_best([tmp / "bare.csv", "--task", "semantic", *labels], tmp / "o1")
     np.save(tmp / "bare.npy", d.get_matrices()[0])
-    b = cli_fit_best([tmp / "bare.npy", "--task", "semantic"], tmp / "o2")
-    verdict(close(a["best"]["score"], b["best"]["score"], 1e-10), "headerless CSV == npy")
+    b = cli_fit_best([tmp / "bare.npy", "--task", "semantic", *labels], tmp / "o2")
+    verdict(close(a["best"]["score"], b["best"]["score"], 1e-10),
+            "refused without --labels; with them headerless CSV == npy")
 
 
 @case("4 CSV / ids / labels")
@@ -573,7 +582,7 @@ def csv_header_only_labels_numeric_names(tmp):
     except Outcome as o:
         raise Outcome(o.outcome if o.outcome != ERR else ERR, o.detail)
     np.save(tmp / "c.npy", mat)
-    b = cli_fit_best([tmp / "c.npy", "--task", tmp / "task.csv"], tmp / "o2")
+    b = cli_fit_best([tmp / "c.npy", "--task", tmp / "task.csv", "--labels", ",".join(task.labels)], tmp / "o2")
     verdict(close(a["best"]["score"], b["best"]["score"], 1e-10),
             f"header of numbers: {a['best']['score']:.6f} vs canonical {b['best']['score']:.6f}")
 
@@ -605,7 +614,7 @@ def csv_labels_with_whitespace(tmp):
             raise Outcome(ERR, o.detail)
         raise
     np.save(tmp / "c.npy", d.get_matrices()[0])
-    b = cli_fit_best([tmp / "c.npy", "--task", "semantic"], tmp / "o2")
+    b = cli_fit_best([tmp / "c.npy", "--task", "semantic", "--labels", ",".join(task.labels)], tmp / "o2")
     verdict(close(a["best"]["score"], b["best"]["score"], 1e-10), "labels with spaces read as the same items")
 
 
@@ -625,7 +634,7 @@ def unicode_labels_task_and_data(tmp):
     pd.DataFrame(mat[np.ix_(order, order)], index=labs, columns=labs).to_csv(tmp / "données.csv")
     a = cli_fit_best([tmp / "données.csv", "--task", tmp / "tâche.csv"], tmp / "o1")
     np.save(tmp / "c.npy", mat)
-    b = cli_fit_best([tmp / "c.npy", "--task", tmp / "tâche.csv"], tmp / "o2")
+    b = cli_fit_best([tmp / "c.npy", "--task", tmp / "tâche.csv", "--labels", ",".join(task.labels)], tmp / "o2")
     verdict(close(a["best"]["score"], b["best"]["score"], 1e-10), "unicode labels matched")
 
 

@@ -216,7 +216,9 @@ def test_fit_reads_every_format_and_writes_csv_json_png(semantic_random_data, na
     tmp_path, task = semantic_random_data
     out = tmp_path / f"out_{name.replace('.', '_')}"
     trust = ["--trust-pickle"] if name.endswith(".pkl") else []  # issue 20: a pickle is read only when trusted
-    code = main(["fit", str(tmp_path / name), "--task", "semantic", "--widths", "1,3", "--out-dir", str(out)] + trust)
+    labels = ["--labels", ",".join(task.labels)] if name.endswith(".npy") else []  # a .npy carries no labels
+    code = main(["fit", str(tmp_path / name), "--task", "semantic", "--widths", "1,3", "--out-dir", str(out)]
+                + trust + labels)
     assert code == 0, capsys.readouterr().err
     stem = name.replace(".", "_")  # the whole input name: sem.npy and sem.csv never share outputs
     table = pd.read_csv(out / f"{stem}_fit.csv")
@@ -233,11 +235,20 @@ def test_fit_bundled_data_default_task(tmp_path):
     assert table.lam.iloc[0] == 0 and 0 < table.score.iloc[0] < 1
 
 
-def test_fit_unlabelled_matrix_needs_matching_size(tmp_path, capsys):
-    np.save(tmp_path / "five.npy", _data_rdm(rl.load_semantic_task())[:5, :5])
-    err = _one_line_error(capsys, main(["fit", str(tmp_path / "five.npy"), "--task", "semantic",
-                                        "--out-dir", str(tmp_path)]))
-    assert "5 conditions" in err and "8 items" in err
+def test_fit_unlabelled_matrix_needs_labels(tmp_path, capsys):
+    """A matrix without labels is refused (never matched by position), whatever its size; --labels fits it."""
+    task = rl.load_semantic_task()
+    D = _data_rdm(task)
+    np.save(tmp_path / "five.npy", D[:5, :5])
+    np.save(tmp_path / "eight.npy", D)
+    for name, n in (("five.npy", 5), ("eight.npy", 8)):
+        err = _one_line_error(capsys, main(["fit", str(tmp_path / name), "--task", "semantic",
+                                            "--out-dir", str(tmp_path / "o")]))
+        assert "carries no condition labels" in err and "never by position" in err
+        assert f"Pass --labels with the task item of every row, in the file's order ({n} labels" in err
+    assert not (tmp_path / "o").exists()
+    assert main(["fit", str(tmp_path / "five.npy"), "--task", "semantic", "--labels", ",".join(task.labels[:5]),
+                 "--widths", "1", "--n-boot", "0", "--no-start-check", "--out-dir", str(tmp_path / "o")]) == 0
 
 
 @pytest.mark.parametrize("make, match", [
@@ -263,7 +274,7 @@ def test_fit_refuses_to_overwrite(semantic_data, capsys):
     (tmp_path / "o").mkdir()
     (tmp_path / "o" / "sem_npy_best.json").write_text("{}")
     err = _one_line_error(capsys, main(["fit", str(tmp_path / "sem.npy"), "--task", "semantic", "--widths", "3",
-                                        "--out-dir", str(tmp_path / "o")]))
+                                        "--labels", ",".join(_.labels), "--out-dir", str(tmp_path / "o")]))
     assert "already exists" in err
     assert (tmp_path / "o" / "sem_npy_best.json").read_text() == "{}"
 
@@ -301,9 +312,12 @@ def test_installed_entry_point(tmp_path):
 def test_fit_uses_fit_rdms_and_matches_model_params(semantic_data):
     tmp_path, task = semantic_data
     out = tmp_path / "o_fr"
-    assert main(["fit", str(tmp_path / "sem.npy"), "--task", "semantic", "--widths", "2,3", "--out-dir", str(out)]) == 0
+    labels = ["--labels", ",".join(task.labels)]
+    assert main(["fit", str(tmp_path / "sem.npy"), "--task", "semantic", "--widths", "2,3", "--out-dir", str(out)]
+                + labels) == 0
     info = json.loads((out / "sem_npy_best.json").read_text())
     assert info["fitter"] == "rsa_lineardyn.fit_rdms"
+    assert info["condition_labels_from"] == "--labels"
     assert info["init"] == "random"  # the default start
     data = rl.rdms_from_matrices(np.load(tmp_path / "sem.npy"), labels=task.labels)
     scores = {}
@@ -311,7 +325,7 @@ def test_fit_uses_fit_rdms_and_matches_model_params(semantic_data):
         if init == "aligned":  # the data come from an aligned start: --init aligned fits them with that model
             out = tmp_path / "o_fr_aligned"
             assert main(["fit", str(tmp_path / "sem.npy"), "--task", "semantic", "--widths", "2,3", "--init",
-                         "aligned", "--out-dir", str(out)]) == 0
+                         "aligned", "--out-dir", str(out)] + labels) == 0
             info = json.loads((out / "sem_npy_best.json").read_text())
             assert info["init"] == "aligned"
         b = info["best"]
@@ -497,11 +511,12 @@ def test_interrupt_exits_130_and_writes_nothing(tmp_path, capsys, monkeypatch):
 
 def test_inputs_with_one_stem_never_share_outputs(semantic_data, capsys):
     """rdm.npy and rdm.csv used to write the same rdm_fit.csv: the default prefix is the whole input name."""
-    tmp_path, _ = semantic_data
+    tmp_path, task = semantic_data
     out = tmp_path / "shared"
     for name in ("sem.npy", "sem.csv"):
+        labels = ["--labels", ",".join(task.labels)] if name.endswith(".npy") else []
         assert main(["fit", str(tmp_path / name), "--task", "semantic", "--widths", "3", "--n-boot", "0",
-                     "--out-dir", str(out)]) == 0, capsys.readouterr().err
+                     "--out-dir", str(out)] + labels) == 0, capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == sorted(
         f"sem_{ext}_{kind}" for ext in ("npy", "csv") for kind in ("fit.csv", "best.json", "fit.png"))
 

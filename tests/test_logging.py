@@ -76,7 +76,7 @@ def test_fit_off_a_terminal_draws_no_progress_bar(tmp_path, capsys):
     D = rl.trajectory_rdms(rl.exact_dynamics(task, W1, W2, [2.0]))[0]
     np.save(tmp_path / "d.npy", D)
     assert main(["fit", str(tmp_path / "d.npy"), "--task", "semantic", "--widths", "1,2", "--n-boot", "0",
-                 "--no-start-check", "--out-dir", str(tmp_path / "o")]) == 0
+                 "--no-start-check", "--labels", ",".join(task.labels), "--out-dir", str(tmp_path / "o")]) == 0
     err = capsys.readouterr().err
     assert "\r" not in err and "it/s" not in err
     assert any(line.startswith(f"{PREFIX}fitting n_hidden in [1, 2]") for line in err.splitlines())

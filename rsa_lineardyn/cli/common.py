@@ -74,8 +74,31 @@ def _check_outputs(paths, force):
     from ..data.files import check_new
 
     check_new(paths, force)
-    for p in paths:
-        Path(p).parent.mkdir(parents=True, exist_ok=True)
+    for folder in dict.fromkeys(Path(p).parent for p in paths):
+        _writable_folder(folder)
+
+
+def _writable_folder(folder):
+    """Create ``folder`` (the ``--out-dir``) if missing and check a file can be written in it; one-line CLIError
+    naming ``--out-dir`` and the reason otherwise (a file in the way, no permission, a read-only system)."""
+    import tempfile
+
+    fix = "pass a folder you can write to (it is created if missing)"
+    blocker = next((q for q in (folder, *folder.parents) if q.exists() and not q.is_dir()), None)
+    if blocker is not None:
+        where = "it is a file" if blocker == folder else f"{blocker} is a file"
+        raise CLIError(f"--out-dir {folder}: {where}, not a folder; {fix}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CLIError(f"--out-dir {folder}: the output folder cannot be created ({exc.strerror or exc}); "
+                       f"{fix}") from None
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise CLIError(f"--out-dir {folder}: no file can be written in the output folder ({exc.strerror or exc}); "
+                       f"{fix}") from None
 
 
 def _load_example(name):

@@ -86,9 +86,18 @@ def load_task(spec):
             raw = pd.read_csv(p, header=None, dtype=str, keep_default_na=False)
         except Exception as exc:  # pandas raises many types on malformed text
             raise CLIError(f"could not read task file {p} as CSV: {_one_line(exc)}") from None
-        # a header row is detected, not assumed: a first row of numbers (after the label) is an item, not names
-        has_header = raw.shape[0] > 0 and not all(_is_number(v) for v in raw.iloc[0, 1:])
+        # a header row is detected, not assumed: a first row of numbers (after the label) is an item, not names,
+        # unless its label cell is empty: pandas writes the index's header so (",0,1,2" for integer column names)
+        has_header = raw.shape[0] > 0 and (raw.iloc[0, 0].strip() == ""
+                                           or not all(_is_number(v) for v in raw.iloc[0, 1:]))
+        if not has_header and raw.shape[1] > 3 and [v.strip() for v in raw.iloc[0, 1:]] == [
+                str(j) for j in range(raw.shape[1] - 1)]:
+            raise CLIError(f"task file {p}: its first row {','.join(raw.iloc[0, :4])},... looks like the header pandas "
+                           "writes for integer column names (with a named index), but it could be an item whose "
+                           "features are 0, 1, 2, ...; name the feature columns (e.g. df.columns = [f'f{j}' for j in "
+                           "range(df.shape[1])] before to_csv), or write the header with an empty first cell")
         body = raw.iloc[1:] if has_header else raw
+        _check_item_labels(p, [str(x) for x in body.iloc[:, 0]], first_line=2 if has_header else 1)
         columns = [str(c) for c in raw.iloc[0, 1:]] if has_header else [f"feature_{j + 1}"
                                                                         for j in range(raw.shape[1] - 1)]
         try:
@@ -119,6 +128,24 @@ def load_task(spec):
         task = rl.whiten(task)
         _progress(f"task inputs were not white: {task.whitening.message}")
     return task
+
+
+def _check_item_labels(path, labels, first_line):
+    """Every item label of a task CSV non-empty and given once; the error names the file lines."""
+    empty = [first_line + i for i, lab in enumerate(labels) if lab.strip() == ""]
+    if empty:
+        raise CLIError(f"task file {path}: line(s) {empty[:5]} have an empty item label; the first column must name "
+                       "every item (the labels the data's conditions are matched to). Fill in the labels, or drop "
+                       "those rows")
+    seen, dup = {}, []
+    for i, lab in enumerate(labels):
+        if lab in seen and lab not in dup:
+            dup.append(lab)
+        seen.setdefault(lab, first_line + i)
+    if dup:
+        raise CLIError(f"task file {path}: item label(s) {dup[:5]} appear on more than one line (first on line(s) "
+                       f"{[seen[d] for d in dup[:5]]}); each item needs one row with its own label. Merge or rename "
+                       "the repeated rows")
 
 
 def _npz_member_sizes(path, what):
@@ -186,8 +213,9 @@ def _is_number(text):
 
 
 def _one_line(exc):
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]
+    """The whole message of ``exc`` on one line (line breaks and runs of spaces folded; never cut)."""
+    text = " ".join(str(exc).split())
+    return text or type(exc).__name__
 
 
 # ----------------------------------------------------------------------------- data RDMs
@@ -197,8 +225,9 @@ def load_data_rdms(spec, labels=None, trust_pickle=False):
     The file's own descriptors are kept: an rsatoolbox .hdf5 (or trusted .pkl) keeps its rdm, pattern and
     object descriptors; an .npz keeps every 1-D array with one entry per RDM as an rdm descriptor and one with
     one entry per condition as a pattern descriptor (``labels`` is the condition labels).  Matrices go through
-    :func:`rsa_lineardyn.make_rdms` (checked square, symmetric, zero diagonal).  ``labels`` (list) names the
-    conditions of a file that carries none (pattern descriptor ``item``).
+    :func:`rsa_lineardyn.make_rdms` (checked square, symmetric, zero diagonal; NaN allowed off the diagonal, a
+    missing dissimilarity).  ``labels`` (list) names the conditions of a file that carries none (pattern descriptor
+    ``item``); without them such a file is refused later, as conditions are matched by label, never by position.
 
     A .pkl file is unpickled only with ``trust_pickle=True`` (unpickling runs code named in the file).
     """
@@ -302,7 +331,7 @@ def _npz_descriptors(path, arrays, key, D):
 
 
 def _read_matrix_csv(path):
-    """A square matrix from CSV, with or without a header row and label column."""
+    """A square matrix from CSV, with or without a header row and label column; empty cells are NaN (missing)."""
     import pandas as pd
 
     try:
@@ -310,18 +339,16 @@ def _read_matrix_csv(path):
     except Exception as exc:
         raise CLIError(f"could not read data file {path} as CSV: {_one_line(exc)}") from None
 
-    def numeric(v):
-        try:
-            float(v)
-            return True
-        except ValueError:
-            return False
+    def numeric(v):  # a number, or an empty cell (a missing value: pandas writes NaN as '')
+        return v.strip() == "" or _is_number(v)
 
-    has_header = not all(numeric(v) for v in raw.iloc[0, 1:])
-    has_index = not all(numeric(v) for v in raw.iloc[1 if has_header else 0:, 0])
+    # an empty top-left cell is pandas' header of the index column: a header row and a label column
+    corner = raw.shape[0] > 1 and raw.shape[1] > 1 and raw.iloc[0, 0].strip() == ""
+    has_header = corner or not all(numeric(v) for v in raw.iloc[0, 1:])
+    has_index = corner or not all(numeric(v) for v in raw.iloc[1 if has_header else 0:, 0])
     body = raw.iloc[1 if has_header else 0:, 1 if has_index else 0:]
     try:
-        D = body.to_numpy(dtype=float)
+        D = body.replace(r"^\s*$", "nan", regex=True).to_numpy(dtype=float)
     except ValueError:
         raise CLIError(f"data file {path} must hold a numeric matrix (optionally with a header row and a label "
                        "column); some entries are not numbers") from None
@@ -444,9 +471,11 @@ def _resolve_descriptors(data, task, args):
         text = not all(_is_number(v) for v in vals)
         if text and stage_order is None and len(set(map(str, vals))) > 1:
             uniq = list(dict.fromkeys(map(str, vals)))
-            raise CLIError(f"the stages in rdm descriptor {stage!r} of {args.data} are text labels {sorted(uniq)}: "
-                           "their learning order cannot be read from them (never alphabetically); pass --stage-order "
-                           f"with them in learning order, e.g. --stage-order {','.join(uniq)}")
+            raise CLIError(f"the stages in rdm descriptor {stage!r} of {args.data} are the {len(uniq)} text labels "
+                           f"{', '.join(sorted(uniq))} (listed alphabetically, which is not their learning order): "
+                           "their learning order cannot be read from them (never alphabetically, nor from the order "
+                           "of the RDMs in the file); pass --stage-order with all of them in learning order, the "
+                           "first stage measured first (--stage-order FIRST,SECOND,...)")
         _progress(f"stages of learning: rdm descriptor {stage!r} ({_shown_values(vals)})"
                   + (f", in the order {', '.join(stage_order)}" if stage_order else ""))
     elif n_rdm > 1:
@@ -458,16 +487,18 @@ def _resolve_descriptors(data, task, args):
                       "within subjects (kept together with their subject); pass --stage-descriptor if these are "
                       "stages of learning")
     data, condition = _resolve_conditions(data, task, args)
-    return data, {"subject": subject, "stage": stage, "condition": condition, "stage_order": stage_order}
+    labels_from = ("--labels" if getattr(args, "labels", None) is not None else
+                   f"the data file (pattern descriptor {condition!r})")
+    return data, {"subject": subject, "stage": stage, "condition": condition, "stage_order": stage_order,
+                  "labels_from": labels_from}
 
 
 def _resolve_conditions(data, task, args):
     """The pattern descriptor with the condition labels (``--condition-descriptor`` or found by the task's labels).
 
-    Returns ``(data, name)``; ``data`` gets labels ``item`` in task order when the file carries none and its
-    size matches the task (logged).
+    Returns ``(data, name)``.  Data without condition labels (and no ``--labels``) are refused: conditions are
+    matched by label, never by position.
     """
-    import rsa_lineardyn as rl
     from ..representations.descriptors import LABEL_KEYS
 
     pat = {k: v for k, v in data.pattern_descriptors.items() if k != "index"}
@@ -496,18 +527,18 @@ def _resolve_conditions(data, task, args):
                            f"task's item labels ({', '.join(list(task.labels)[:4])} ...); pass --condition-descriptor "
                            "NAME, or --labels, or use the task the data were measured on")
         else:
-            if data.n_cond != task.P:
-                raise CLIError(f"the data RDMs have {data.n_cond} conditions but the task has {task.P} items; "
-                               "give the data item labels (--labels) or a matching task")
-            _progress(f"conditions: {args.data} carries no condition labels: its {data.n_cond} conditions are taken "
-                      "as the task's items in task order (pass --labels to say otherwise)")
-            return rl.make_rdms(data.get_matrices(), labels=list(task.labels),
-                                dissimilarity_measure=data.dissimilarity_measure,
-                                rdm_descriptors={k: v for k, v in data.rdm_descriptors.items() if k != "index"},
-                                descriptors=dict(data.descriptors) or None), "item"
+            raise CLIError(f"data file {args.data} carries no condition labels (a .npy, a CSV without a header row "
+                           f"or label column, or an .npz without 'labels'), and conditions are matched to the task's "
+                           f"items by label, never by position. Pass --labels with the task item of every row, in the "
+                           f"file's order ({data.n_cond} labels, comma-separated, from the pipeline that wrote the "
+                           f"file; the task's items, to spell them: {_shown_values(task.labels, 8)}, in the task's "
+                           "order, which need not be the file's), or save the RDMs with their labels (an rsatoolbox "
+                           ".hdf5 with a pattern descriptor, an .npz with a 'labels' array, or a CSV with a header "
+                           "row)")
     vals = np.asarray(data.pattern_descriptors[name]).tolist()
-    _progress(f"conditions: pattern descriptor {name!r} ({_shown_values(vals, 4)}), matched to the task's items "
-              "by label")
+    _progress(f"conditions: pattern descriptor {name!r} ({_shown_values(vals, 4)}"
+              f"{', from --labels' if getattr(args, 'labels', None) is not None else ''}), matched to the task's "
+              "items by label")
     return data, name
 
 

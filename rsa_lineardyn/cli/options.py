@@ -73,6 +73,8 @@ _ROIS = "inference.rois", "fit_rois"
 _DATA_HELP = "data RDMs: .npy/.npz/.csv/.hdf5/.pkl file or 92images:<which>"
 _PREFIX_HELP = "file name prefix (default: the whole data file name with dots as underscores, e.g. rdm_npy)"
 _REPRESENTATIONS = ("hidden", "output", "ntk", "prediction")
+_LABELS_HELP = ("comma-separated task item label of every condition, in the file's order (needed for files "
+                "without labels: .npy, a CSV without header row or label column, an .npz without 'labels')")
 _DESCRIPTORS = "descriptors of the data file (logged; never guessed when unclear)"
 
 #: Options of ``fit`` and ``compare`` that read the user's file: descriptors, stage order, pickles.
@@ -131,8 +133,8 @@ COMMANDS = (
         "the training time are fitted by rsa_lineardyn.fit_rdms (stages scored jointly, subjects as units). DATA is "
         "a .npy / .npz / .csv matrix (N x N, or a stack n x N x N), an rsatoolbox .hdf5 / .pkl RDMs file, or a "
         "bundled RDM set '92images:<which>' (hIT, hIT_subject_session, mIT, similarity_judgements). Conditions are "
-        "matched to the task's items by label (from the file, or --labels); without labels they are taken in task "
-        "order. Writes <prefix>_fit.csv (one row per width), <prefix>_best.json and <prefix>_fit.png.",
+        "matched to the task's items by label (from the file, or --labels), never by position: a file without labels "
+        "(.npy, a CSV without header row or label column, an .npz without 'labels') needs --labels. Writes <prefix>_fit.csv (one row per width), <prefix>_best.json and <prefix>_fit.png.",
         ("fit 92images:hIT --widths 1,2,3,4,6 --out-dir out", "fit rdms.hdf5 --task 92images --method cosine",
          "fit rdm.csv --task items.csv --widths 1,2 --lam 0", "fit rdms.npy --task task.npz --labels a,b,c,d,e"),
         cmd_fit,
@@ -146,7 +148,7 @@ COMMANDS = (
          Opt(("--method",), "rsatoolbox compare method", (*_FIT, "method")),
          Opt(("--representation",), "", (*_FIT, "representation"), kw={"choices": _REPRESENTATIONS}),
          Opt(("--measure",), "", (*_FIT, "measure"), kw={"choices": ("euclidean", "cosine")}),
-         Opt(("--labels",), "comma-separated condition labels for matrix files without labels"),
+         Opt(("--labels",), _LABELS_HELP),
          Opt(("--n-boot",), "bootstrap samples for the intervals (over subjects, or over conditions for corr/cosine "
              "with one unit; 0: no intervals, every parameter reported as not determined)", (*_FIT, "n_boot"),
              kw={"type": int}),
@@ -183,7 +185,7 @@ COMMANDS = (
          Opt(("--init",), "assumed start of the network models (random: the expected geometry over random "
              "lambda-balanced starts)", (*_NET, "init"), kw={"choices": ("random", "aligned")}),
          Opt(("--method",), "rsatoolbox compare method", (*_WIDTHS, "method")),
-         Opt(("--labels",), "comma-separated condition labels for matrix files without labels"),
+         Opt(("--labels",), _LABELS_HELP),
          Opt(("--n-boot",), "bootstrap samples over units for percentile intervals (0 means t intervals only)",
              (*_WIDTHS, "n_boot"), kw={"type": int}),
          Opt(("--seed", "--random-state"), "the one seed of the run", (*_WIDTHS, "random_state"), kw={"type": int}),
@@ -212,7 +214,8 @@ COMMANDS = (
         "Writes <prefix>_rois.csv (one row per region), <prefix>_rois.npz (its numeric columns, roi, centres) and "
         "<prefix>_rois.json (settings with the seed and draws, messages), all or none.",
         ("fit-rois searchlight.hdf5 --task 92images --labels a,b,c,... --n-boot 0",
-         "fit-rois atlas_rdms.hdf5 --task items.csv --widths 1,2,4 --n-jobs -1"),
+         "fit-rois atlas_rdms.hdf5 --task items.csv --widths 1,2,4 --n-jobs -1",
+         "fit-rois rois.hdf5 --task items.csv --stage-order early,mid,late --condition-descriptor stim_id"),
         run_fit_rois,
         (Opt(("data",), "data RDMs of all regions: .hdf5/.pkl/.npz file"),
          Opt(("--task",), "the task the network learns: bundled name or .csv/.npz file", kw={"required": True}),
@@ -234,6 +237,10 @@ COMMANDS = (
          Opt(("--no-refine",), "grid optimum only (no continuous refinement)", kw={"action": "store_true"}),
          Opt(("--subject-descriptor",), "rdm descriptor naming subjects, or 'none'", (*_FIT, "subject_descriptor")),
          Opt(("--stage-descriptor",), "rdm descriptor naming stages, or 'none'", (*_FIT, "stage_descriptor")),
+         Opt(("--stage-order",), "the stage values in learning order, comma-separated (needed for text stages, e.g. "
+             "pre,post)", (*_FIT, "stage_order"), kw={"metavar": "A,B,..."}),
+         Opt(("--condition-descriptor",), "pattern descriptor holding the condition labels ('auto': the one named "
+             "item/label/condition/...)", (*_FIT, "condition_descriptor"), kw={"metavar": "NAME"}),
          Opt(("--n-jobs",), "joblib workers over regions (-1: all cores)", (*_ROIS, "n_jobs"), kw={"type": int}),
          Opt(("--on-error",), "a region whose data cannot be fitted (e.g. constant RDMs at a mask edge): stop "
              "(raise) or record its error in the table's error column and go on (record)", (*_ROIS, "on_error"),

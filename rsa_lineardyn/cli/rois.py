@@ -18,6 +18,11 @@ def _none(text):
     return None if text.strip().lower() == "none" else text.strip()
 
 
+def _stage_order(text):
+    """``--stage-order A,B,C`` as a list (None when not given)."""
+    return None if text is None else [x.strip() for x in text.split(",") if x.strip()]
+
+
 def run(args):
     """Run ``fit-rois``: fit, then write the table and the arrays (all or none); returns the exit code 0."""
     import numpy as np
@@ -28,7 +33,7 @@ def run(args):
     import json
 
     from .common import CLIError, _check_outputs, _plain, _progress, _show_progress
-    from .inputs import load_data_rdms, load_task
+    from .inputs import _one_line, load_data_rdms, load_task
 
     out_dir = Path(args.out_dir)
     prefix = args.prefix or Path(args.data).name.replace(".", "_")
@@ -44,15 +49,18 @@ def run(args):
                           condition_labels=labels, method=args.method, init=args.init, n_boot=args.n_boot,
                           random_state=args.seed, start_check=None if args.no_start_check else "widen",
                           refine=not args.no_refine, subject_descriptor=_none(args.subject_descriptor),
-                          stage_descriptor=_none(args.stage_descriptor), n_jobs=args.n_jobs,
+                          stage_descriptor=_none(args.stage_descriptor), stage_order=_stage_order(args.stage_order),
+                          condition_descriptor=args.condition_descriptor.strip(), n_jobs=args.n_jobs,
                           on_error=args.on_error, progress=_show_progress(args),
                           **({} if args.n_draws is None else {"n_draws": args.n_draws}))
     except (rl.InputValueError, rl.InputTypeError) as exc:
-        raise CLIError(str(exc).splitlines()[0]) from None
+        raise CLIError(_one_line(exc)) from None
     arrays = res.arrays()
     if arrays["roi"].dtype.kind not in "iuf":
         arrays["roi"] = arrays["roi"].astype(str)
-    record = {"data": str(args.data), "task": task.name, "seed": args.seed, "settings": _plain(res.settings),
+    record = {"data": str(args.data), "task": task.name, "seed": args.seed,
+              "condition_labels_from": "--labels" if labels is not None else "the data file",
+              "settings": _plain(res.settings),
               "messages": list(res.messages), "csv": str(csv_path), "npz": str(npz_path)}
     write_outputs([(csv_path, lambda p: res.table.to_csv(p, index=False)),
                    (npz_path, lambda p: np.savez(p, **arrays)),

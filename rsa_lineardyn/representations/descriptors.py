@@ -125,9 +125,10 @@ def stage_values(values, key="stage", stage_order=None):
             if len(uniq) == 1:
                 return uniq, np.array([1.0])
             raise InputValueError(
-                f"the stages in rdm descriptor {key!r} are text labels {sorted(map(str, uniq))}: their learning order "
-                f"cannot be read from them and is never taken alphabetically. Pass stage_order= (CLI: --stage-order) "
-                f"with the labels in the order they were measured, e.g. stage_order={[str(u) for u in uniq]}.")
+                f"the stages in rdm descriptor {key!r} are the {len(uniq)} text labels {sorted(map(str, uniq))} "
+                "(listed alphabetically, which is not their learning order): their learning order cannot be read "
+                "from them and is never taken alphabetically, nor from the order of the RDMs. Pass stage_order= "
+                "(CLI: --stage-order) with all of them in learning order, the first stage measured first.")
         return order, np.arange(1.0, len(order) + 1)
     dup = [u for u, x in zip(uniq, num) if np.count_nonzero(num == x) > 1]
     if dup:

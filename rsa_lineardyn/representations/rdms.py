@@ -55,6 +55,42 @@ def _as_float_array(matrices):
         ) from None
 
 
+def _check_missing(D):
+    """NaN (a missing dissimilarity) only off the diagonal, in mirrored pairs, and not a whole RDM; no inf."""
+    inf = np.isinf(D)
+    if inf.any():
+        k, i, j = np.argwhere(inf)[0]
+        raise InputValueError(
+            f"`matrices` contains inf (first in matrix {k}, entry ({i}, {j})); a dissimilarity is a finite number, or "
+            "NaN where it is missing. Replace the inf (e.g. with np.nan if that value was not measured)."
+        )
+    nan = np.isnan(D)
+    if not nan.any():
+        return
+    diag = np.diagonal(nan, axis1=1, axis2=2)
+    if diag.any():
+        k, i = np.argwhere(diag)[0]
+        raise InputValueError(
+            f"`matrices` has NaN on the diagonal (first in matrix {k}, condition {i}); the diagonal of a "
+            "dissimilarity matrix is 0 (NaN is allowed off the diagonal only, for a missing dissimilarity). Set the "
+            "diagonal to 0, or drop that condition."
+        )
+    odd = nan != np.swapaxes(nan, 1, 2)
+    if odd.any():
+        k, i, j = np.argwhere(odd)[0]
+        raise InputValueError(
+            f"`matrices` must be symmetric; matrix {k} has NaN at ({i}, {j}) or ({j}, {i}) but not at both. A "
+            "missing dissimilarity is missing in both halves; set both to NaN, or both to the measured value."
+        )
+    N = D.shape[1]
+    empty = np.flatnonzero(nan.sum(axis=(1, 2)) == N * (N - 1))
+    if empty.size:
+        raise InputValueError(
+            f"`matrices`: matrix {empty[0]} is NaN everywhere off the diagonal ({empty.size} such matrix(es)); an "
+            "RDM with no dissimilarity carries no data. Drop it."
+        )
+
+
 def make_rdms(matrices, labels=None, *, dissimilarity_measure=None, descriptors=None, rdm_descriptors=None,
               pattern_descriptors=None, label_key="item", atol=0.0, rtol=1e-8):
     """The one gate into rsatoolbox: check dissimilarity matrices and build ``RDMs``.
@@ -72,7 +108,9 @@ def make_rdms(matrices, labels=None, *, dissimilarity_measure=None, descriptors=
         ``rdm_descriptors`` values must have length ``n``, pattern ones ``N``.
     label_key : str, default "item"
     atol, rtol : float, default 0 and 1e-8
-        Tolerances of the symmetry and zero-diagonal checks: an entry may
+        Tolerances of the symmetry and zero-diagonal checks (NaN, a missing
+        dissimilarity, is allowed off the diagonal, in both halves, never a
+        whole matrix; inf is refused): an entry may
         differ from its mirror image (and the diagonal from 0) by
         ``atol + rtol * max|D|`` (per matrix).  The default is purely
         relative, so the check does not depend on the data's units (a matrix
@@ -109,11 +147,11 @@ def make_rdms(matrices, labels=None, *, dissimilarity_measure=None, descriptors=
         )
     if N < 2:
         raise InputValueError(f"`matrices` must have at least 2 conditions, got N = {N}.")
-    if not np.all(np.isfinite(D)):
-        raise InputValueError("`matrices` contains NaN or inf; dissimilarities must be finite numbers.")
-    scale = np.max(np.abs(D), axis=(1, 2))
+    _check_missing(D)
+    with np.errstate(invalid="ignore"):
+        scale = np.nanmax(np.abs(D), axis=(1, 2))
     tol = atol + rtol * scale
-    asym = np.max(np.abs(D - np.swapaxes(D, 1, 2)), axis=(1, 2))
+    asym = np.nanmax(np.abs(D - np.swapaxes(D, 1, 2)), axis=(1, 2))
     bad = np.flatnonzero(asym > tol)
     if bad.size:
         raise InputValueError(
@@ -128,7 +166,9 @@ def make_rdms(matrices, labels=None, *, dissimilarity_measure=None, descriptors=
             "Did you pass a similarity (RSM) instead of a dissimilarity? Convert it, e.g. with rl.gram_to_rdm."
         )
     iu = np.triu_indices(N, k=1)
-    vectors = D[:, iu[0], iu[1]]
+    # C order, as rsatoolbox stores its own vectors: a strided copy would sum in another order downstream (BLAS),
+    # so the same RDMs built here and read by rsatoolbox would be fitted a few ulps apart
+    vectors = np.ascontiguousarray(D[:, iu[0], iu[1]])
     descriptors = _copy_desc(descriptors, "descriptors")
     rdm_desc = _copy_desc(rdm_descriptors, "rdm_descriptors")
     pat_desc = _copy_desc(pattern_descriptors, "pattern_descriptors")
@@ -171,6 +211,8 @@ def rdms_from_matrices(matrices, labels=None, *, dissimilarity_measure=None, des
     Parameters
     ----------
     matrices : array_like, shape (N, N) or (n, N, N)
+        NaN off the diagonal marks a missing dissimilarity (in both halves); the
+        fits and tests leave it out of its own RDM's score.
     labels : sequence of str, optional
         Condition names; they become pattern descriptor ``label_key`` so
         that :class:`rsa_lineardyn.LinearNetworkModel` can match items.
