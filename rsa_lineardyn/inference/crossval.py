@@ -438,6 +438,8 @@ def block_jackknife_se(S_loo, n_hyp):
         if R < 2:
             return np.nan
         m = _means_of(S_loo, k)
+        if np.all(m == m[0]):  # e.g. a model without draws: exactly 0 (the mean of 3 equal numbers can be 1 ulp off)
+            return 0.0
         return float(np.sqrt((R - 1) / R * np.sum((m - m.mean()) ** 2)))
 
     return np.array([se((i, None)) for i in range(n_hyp)]), np.array([se(p) for p in pairs])
