@@ -12,7 +12,7 @@ from rsatoolbox.rdm import RDMs, compare
 
 import rsa_lineardyn as rl
 from rsa_lineardyn.inference.design import _rank_one_scores, make_candidates, make_design, score_tensor
-from rsa_lineardyn.representations.similarity import _PreparedData, _RankOneScores, _rank_one_factor
+from rsa_lineardyn.representations.similarity import _DIRECT_SPREAD, _PreparedData, _RankOneScores, _rank_one_factor
 
 
 def _pairs(B):
@@ -34,9 +34,9 @@ def test_rank_one_scores_equal_rsatoolbox_compare(method):
     prepared = _PreparedData(data, method)
     scorer = _RankOneScores(Bsq, prepared, _rank_one_factor(Bsq, prepared.keep, method))
     got = scorer.score(w)
-    if method == "corr":  # the test exercises the direct fallback: row 1's centred spread is below 1e-4 of its terms
+    if method == "corr":  # the test exercises the direct fallback: row 1's centred spread is below the threshold
         y = w[1] @ scorer.RbT
-        assert np.linalg.norm(y) < 1e-4 * (np.abs(w[1]) @ scorer.rownorm)
+        assert np.linalg.norm(y) < _DIRECT_SPREAD * (np.abs(w[1]) @ scorer.rownorm)
     pred = np.maximum(w @ Bsq, 0.0)
     pred[:, 4] = np.nan  # rsatoolbox wants the missing pairs marked in both
     ok = np.arange(6) != 3
@@ -95,3 +95,31 @@ def test_near_perfect_fits_scored_as_directly():
         direct = prepared.score(V)
         assert np.all(got <= 1.0 + 1e-15)
         np.testing.assert_allclose(got, direct, rtol=0, atol=1e-12)
+
+
+def test_negative_weights_go_direct_only_when_a_pair_could_be_clipped():
+    """A negative weight needs the explicit (clipped) prediction only if some pair's prediction can fall below 0;
+    when the bound over pairs says it cannot, the rank-one path is exact and is used (equal to rsatoolbox)."""
+    rng = np.random.default_rng(5)
+    Bsq = _pairs(rng.standard_normal((6, 9))) + 0.5  # every pair's entry >= 0.5 in every row
+    data = rng.uniform(0.5, 2.0, (3, Bsq.shape[1]))
+    w = rng.uniform(0.5, 1.0, (3, 6))
+    w[1, 0] = -0.01  # cannot clip: the positive weights keep every pair above 0
+    rest = np.delete(w[2], 0) @ np.delete(Bsq, 0, axis=0)
+    w[2, 0] = -np.quantile(rest / Bsq[0], 0.3)  # clips: about 30% of the pairs fall below 0
+
+    class Recorded(_PreparedData):
+        def score(self, pred):
+            self.rows.append(pred.shape[0])
+            return super().score(pred)
+
+    prepared = Recorded(data, "corr")
+    prepared.rows = []
+    got = _RankOneScores(Bsq, prepared, _rank_one_factor(Bsq, prepared.keep, "corr")).score(w)
+    assert prepared.rows == [1]  # only row 2 was scored directly
+    pred = np.maximum(w @ Bsq, 0.0)
+    assert np.all(w[1] @ Bsq > 0) and 0.2 < np.mean(w[2] @ Bsq < 0) < 0.4
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = compare(RDMs(pred), RDMs(data), method="corr")
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)

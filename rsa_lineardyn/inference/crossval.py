@@ -262,7 +262,7 @@ MC_TARGET = 0.2
 MC_MIN, MC_MAX = 4, 16
 #: One block of draws (``mc_replicates=1``): its Monte-Carlo SE from leaving out each of this many groups of its
 #: antithetic pairs in turn (a delete-a-group jackknife over the one draw set; the solved draws are reused).
-MC_GROUPS = 3
+MC_GROUPS = 4
 
 
 def cv_once(hyps, tensors, ctx, folds, boot_counts, record=None, stage_tensors=None):
