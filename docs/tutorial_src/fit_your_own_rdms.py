@@ -241,7 +241,7 @@ fig, ax, _ = rl.plot_hypotheses(custom)
 #   identical predictions give ``p = 1`` and a constant non-zero difference the exact sign test --
 #   never ``p = 0``.
 # * The networks' predictions here use one Monte-Carlo draw set (the default ``mc_replicates=1``; a
-#   note in ``messages`` says so).  The p-values count its Monte-Carlo SE (``mc_se``, from 3 groups of
+#   note in ``messages`` says so).  The p-values count its Monte-Carlo SE (``mc_se``, from 4 groups of
 #   its draws), a rough one, so a verdict near the threshold can change with ``random_state``.  For
 #   results you report pass ``mc_replicates="auto"`` (pooled blocks of draws, 13-18x the cost;
 #   :doc:`../guide/certainty`).

@@ -583,12 +583,12 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
         blocks, doubled (up to 16) while some pair has ``mc_se > 0.2 sem``; a
         note says when 16 do not suffice.  ``1`` (the default): the models'
         own draws only; their Monte-Carlo SE comes from the same jackknife
-        over 3 groups of those draws (antithetic pairs kept whole; the
+        over 4 groups of those draws (antithetic pairs kept whole; the
         crossvalidation rerun with each group left out, on the draws already
-        solved: 1.3-1.9x the cost of a call), and the p-values count it.
-        With 3 groups that SE has 2 degrees of freedom, and it measures the
+        solved: about 2x the cost of a call), and the p-values count it.
+        With 4 groups that SE has 3 degrees of freedom, and it measures the
         error of one draw set, which the pooled blocks shrink.  Too few draws
-        to split (fewer than 3 antithetic pairs): no Monte-Carlo SE, and a
+        to split (fewer than 4 antithetic pairs): no Monte-Carlo SE, and a
         note says the p-values leave it out.  Use ``"auto"`` for the
         analysis you report: on the bundled 92-image data it cut the spread
         of a mean difference across draw seeds from up to 0.96 of its
