@@ -287,6 +287,8 @@ def test_figure1_and_demo(tmp_path, capsys):
     assert main(["demo", "--out-dir", str(tmp_path / "d"), "--lr", "0.02", "--quick"]) == 0
     out = capsys.readouterr().out
     assert "largest simulation-vs-theory deviation" in out
+    assert ".staging" not in out and f"Figure 1 written to {tmp_path / 'd' / 'figure1.png'}" in out  # final paths
+    assert f"wrote {tmp_path / 'd' / 'semantic_modes.png'}" in out
     assert {"figure1.png", "semantic_modes.png", "semantic_rdms_rich.png"} <= {p.name for p in (tmp_path / "d").iterdir()}
     err = _one_line_error(capsys, main(["demo", "--out-dir", str(tmp_path / "d")]))
     assert "already exists" in err

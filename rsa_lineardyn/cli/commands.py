@@ -22,8 +22,10 @@ def cmd_figure1(args):
     return 0
 
 
-def _figure1(out, lr, force, **kwargs):
-    """Compute Figure 1, check simulation against theory, and only then write the PNG (nothing on failure)."""
+def _figure1(out, lr, force, shown=None, **kwargs):
+    """Compute Figure 1, check simulation against theory, and only then write the PNG (nothing on failure).
+
+    ``shown``: the path to print (the final one, when ``out`` is inside a staging folder)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -39,7 +41,7 @@ def _figure1(out, lr, force, **kwargs):
         mod._save_new(fig, out, force)
     finally:
         plt.close(fig)
-    print(f"Figure 1 written to {out} (largest |QQ^T_sim - QQ^T_exact| at lr = {lr:g}: {first:.3e})")
+    print(f"Figure 1 written to {shown or out} (largest |QQ^T_sim - QQ^T_exact| at lr = {lr:g}: {first:.3e})")
     return first
 
 
@@ -56,11 +58,12 @@ def cmd_demo(args):
         print("== 1/2  Figure 1: gradient descent vs the exact solution ==")
         _progress("Figure 1 ...")
         f1_kwargs = {"t_max": 4.0} if args.quick else {}
-        f1 = {"max_deviation": _figure1(stage / "figure1.png", args.lr, True, **f1_kwargs)}
+        f1 = {"max_deviation": _figure1(stage / "figure1.png", args.lr, True, shown=out_dir / "figure1.png",
+                                        **f1_kwargs)}
         print("\n== 2/2  Semantic development: hidden representations, rich vs lazy, bottleneck vs wide ==")
         _progress("semantic development (about 20 s) ...")
         sem_kwargs = {"widths": (1, 16), "n_times": min(args.n_times, 40)} if args.quick else {"n_times": args.n_times}
-        res = sem.run(out_dir=stage, force=True, **sem_kwargs)
+        res = sem.run(out_dir=stage, force=True, shown_dir=out_dir, **sem_kwargs)
     print(f"wrote {len(names)} figures to {out_dir}")
     worst = max(f1["max_deviation"], res["max_sim_deviation"])
     print(f"\nlargest simulation-vs-theory deviation: {worst:.3e} "

@@ -429,7 +429,8 @@ def plot_trajectories(res, out):
     return None
 
 
-def run(out_dir="out", widths=WIDTHS, n_times=300, lam_lazy=LAM_LAZY, scale=SCALE, force=True, verbose=True):
+def run(out_dir="out", widths=WIDTHS, n_times=300, lam_lazy=LAM_LAZY, scale=SCALE, force=True, verbose=True,
+        shown_dir=None):
     """Compute everything, write the PNGs into ``out_dir``, print a summary; returns a dict.
 
     Returns
@@ -471,8 +472,8 @@ def run(out_dir="out", widths=WIDTHS, n_times=300, lam_lazy=LAM_LAZY, scale=SCAL
             with pd.option_context("display.width", 200, "display.float_format", "{:.3g}".format):
                 print(piv.reindex(range(1, s.size + 1)).fillna(np.inf).to_string())
         print(f"largest simulation-vs-theory deviation (hidden RSM, gradient flow vs exact, relative): {dev:.2e}")
-        for p in paths:
-            print(f"wrote {p}")
+        for p in paths:  # shown_dir: where the files end up when out_dir is a staging folder
+            print(f"wrote {p if shown_dir is None else Path(shown_dir) / Path(p).name}")
         print(f"done in {seconds:.1f} s")
     return {"files": [str(p) for p in paths], "table": table, "max_sim_deviation": dev, "seconds": seconds,
             "result": res}
