@@ -400,7 +400,8 @@ def test_parse_widths():
 def test_compare_widths_writes_tables_json_png_and_matches_library(tmp_path, capsys):
     path, task = _subject_rdms(tmp_path)
     out = tmp_path / "o"
-    assert main(["compare", str(path), "--task", "semantic", "--widths", "1,2,wide,1-3", "--out-dir", str(out)]) == 0
+    assert main(["compare", str(path), "--task", "semantic", "--widths", "1,2,wide,1-3", "--n-draws", "8",
+                 "--out-dir", str(out)]) == 0  # 8 draws: the plumbing, not the Monte-Carlo error, is tested
     printed = capsys.readouterr().out
     assert "start: init = 'random'" in printed and "pairwise" in printed and "variance_method" in printed
     table = pd.read_csv(out / "subj_hdf5_compare_widths.csv")
@@ -417,7 +418,8 @@ def test_compare_widths_writes_tables_json_png_and_matches_library(tmp_path, cap
     # the CLI reports what the library computes
     from rsa_lineardyn.cli.inputs import load_data_rdms
 
-    lib = rl.compare_widths(load_data_rdms(str(path)), task, widths=[1, 2, "wide", [1, 2, 3]], progress=False)
+    lib = rl.compare_widths(load_data_rdms(str(path)), task, widths=[1, 2, "wide", [1, 2, 3]], n_draws=8,
+                            progress=False)
     np.testing.assert_allclose(table["mean"], lib.table["mean"], rtol=1e-12)
 
 

@@ -89,7 +89,8 @@ def test_compare_reads_participant_id_and_matches_the_python_api(tmp_path, capsy
     data, task = _user_rdms(n_subjects=5, extra={"block": np.array([f"b{i % 2}" for i in range(5)])})
     path = _save(data, tmp_path / "user.hdf5")
     out = tmp_path / "o"
-    assert main(["compare", str(path), "--task", "semantic", "--widths", "1,wide", "--out-dir", str(out)]) == 0
+    assert main(["compare", str(path), "--task", "semantic", "--widths", "1,wide", "--n-draws", "8",
+                 "--out-dir", str(out)]) == 0  # 8 draws: the plumbing, not the Monte-Carlo error, is tested
     err = capsys.readouterr().err
     assert "subjects: rdm descriptor 'participant_id' (5 value(s): p00, p01" in err
     assert "'block'" in err and "repeated measurements within subjects" in err
@@ -97,7 +98,7 @@ def test_compare_reads_participant_id_and_matches_the_python_api(tmp_path, capsy
     pw = pd.read_csv(out / "user_hdf5_compare_widths_pairwise.csv")
     lib = rl.compare_widths(inputs.load_data_rdms(str(path)), task, widths=[1, "wide"], condition_descriptor="item",
                             subject_descriptor="participant_id", stage_descriptor=None, stage_order=None,
-                            random_state=0, progress=False)
+                            random_state=0, n_draws=8, progress=False)
     np.testing.assert_array_equal(table["mean"], lib.table["mean"])
     np.testing.assert_array_equal(pw["p"], lib.pairwise["p"])
     assert (table.n_units == 5).all()
@@ -232,7 +233,7 @@ def test_compare_bures_writes_tables_and_skips_the_figure(tmp_path, capsys):
     path = _save(data, tmp_path / "b.hdf5")
     out = tmp_path / "o"
     assert main(["compare", str(path), "--task", "semantic", "--widths", "1,wide", "--method", "bures",
-                 "--out-dir", str(out)]) == 0
+                 "--n-draws", "8", "--out-dir", str(out)]) == 0
     assert "no figure" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["b_hdf5_compare_widths.csv", "b_hdf5_compare_widths.json",
                                                      "b_hdf5_compare_widths_pairwise.csv"]
