@@ -585,7 +585,7 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
         own draws only; their Monte-Carlo SE comes from the same jackknife
         over 4 groups of those draws (antithetic pairs kept whole; the
         crossvalidation rerun with each group left out, on the draws already
-        solved: about 2x the cost of a call), and the p-values count it.
+        solved: 1.2-1.5x the cost of a call on the 92 images), and the p-values count it.
         With 4 groups that SE has 3 degrees of freedom, and it measures the
         error of one draw set, which the pooled blocks shrink.  Too few draws
         to split (fewer than 4 antithetic pairs): no Monte-Carlo SE, and a
