@@ -317,15 +317,9 @@ class DrawBlocks:
         return int(model.seed) if r == 0 else int(np.random.SeedSequence([int(model.seed), r]).generate_state(1)[0])
 
     def _model(self, model, R, leave_out):
-        import copy
-        from collections import OrderedDict
-
         from ..models.random_starts import _PooledEngine
 
-        out = copy.copy(model)  # the user's model stays as it is
-        out._engine = _PooledEngine([self._engine(model, r) for r in range(R) if r != leave_out])
-        out._pred_cache = OrderedDict()
-        out._full = _shared_selection(model, out)
+        out = _with_engine(model, _PooledEngine([self._engine(model, r) for r in range(R) if r != leave_out]))
         out.mc_blocks_ = [self.block_seed(model, r) for r in range(R) if r != leave_out]
         return out
 
@@ -333,13 +327,7 @@ class DrawBlocks:
         """Copies of the network hypotheses whose random-start models estimate from their own draws without group
         ``leave_out`` of ``groups`` (antithetic pairs kept whole; the solved draws are shared with the model): the
         delete-a-group jackknife over one draw set (:data:`MC_GROUPS`)."""
-        out = []
-        for h in self.hyps:
-            if h.kind == "network" and any(self.pooled(m) for m in h.models):
-                h = copy_network(h, [self._subset_model(m, groups, leave_out) if self.pooled(m) else m
-                                     for m in h.models])
-            out.append(h)
-        return out
+        return self._replaced(lambda m: self._subset_model(m, groups, leave_out))
 
     @staticmethod
     def splittable(model, groups):
@@ -347,30 +335,43 @@ class DrawBlocks:
         D = int(model.n_draws)
         return (D - (D + 1) // 2 if model._engine.mc != "plain" else D) >= groups
 
+    @staticmethod
+    def group_keep(model, groups, leave_out):
+        """:func:`split_keep` for ``model``'s own draws (antithetic unless its engine draws plainly)."""
+        return split_keep(int(model.n_draws), model._engine.mc != "plain", groups, leave_out)
+
     def _subset_model(self, model, groups, leave_out):
-        import copy
-        from collections import OrderedDict
-
-
         key = (id(model), "split", groups, leave_out)
         if key not in self._engines:
-            self._engines[key] = model._engine.subset(split_keep(int(model.n_draws), model._engine.mc != "plain",
-                                                                 groups, leave_out))
-        out = copy.copy(model)
-        out._engine = self._engines[key]
-        out._pred_cache = OrderedDict()
-        out._full = _shared_selection(model, out)
-        return out
+            self._engines[key] = model._engine.subset(self.group_keep(model, groups, leave_out))
+        return _with_engine(model, self._engines[key])
 
     def hypotheses(self, R, leave_out=None):
         """Copies of the network hypotheses whose random-start models pool blocks ``0 .. R - 1`` (but
         ``leave_out``); other hypotheses as they are."""
+        return self._replaced(lambda m: self._model(m, R, leave_out))
+
+    def _replaced(self, make):
+        """The hypotheses with every random-start model ``m`` replaced by ``make(m)`` (other hypotheses, and the
+        other models of a hypothesis, are the same objects)."""
         out = []
         for h in self.hyps:
             if h.kind == "network" and any(self.pooled(m) for m in h.models):
-                h = copy_network(h, [self._model(m, R, leave_out) if self.pooled(m) else m for m in h.models])
+                h = copy_network(h, [make(m) if self.pooled(m) else m for m in h.models])
             out.append(h)
         return out
+
+
+def _with_engine(model, engine):
+    """A copy of ``model`` (the user's stays as it is) predicting from ``engine``, sharing its pair basis."""
+    import copy
+    from collections import OrderedDict
+
+    out = copy.copy(model)
+    out._engine = engine
+    out._pred_cache = OrderedDict()
+    out._full = _shared_selection(model, out)
+    return out
 
 
 def _shared_selection(model, copy_):

@@ -640,13 +640,11 @@ def _split(a, hyps):
 def _plan_subsets(a, hyps):
     """Tell the split models' engines to estimate on the groups' subsets beside every full estimate (one solve of
     the draws serves all); returns those engines."""
-    from .crossval import split_keep
-
     engines = []
     for m in _split(a, hyps):
         eng = m._engine
         if hasattr(eng, "set_subsets") and eng not in engines:
-            eng.set_subsets([split_keep(int(m.n_draws), eng.mc != "plain", MC_GROUPS, g) for g in range(MC_GROUPS)])
+            eng.set_subsets([DrawBlocks.group_keep(m, MC_GROUPS, g) for g in range(MC_GROUPS)])
             engines.append(eng)
     return engines
 

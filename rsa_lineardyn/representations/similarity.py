@@ -249,7 +249,7 @@ class _RankOneScores:
         self.RbT, self.rownorm, mean = factor
         d = prepared.d  # (n_rows, n_kept): rescaled (and centred for corr) data
         self.A = Bsq[:, prepared.keep] @ d.T - mean[:, None] * d.sum(axis=1)[None, :]  # (J, n_rows) = Bc d^T
-        self.bmin, self.bmax = Bsq.min(axis=1), Bsq.max(axis=1)  # bounds of every pair's row entries (>= 0)
+        self._bounds = None  # per row of Bsq, its smallest and largest entry over the pairs (on first need)
 
     def score(self, w, predictions=None):
         """Scores (T, n_rows) of the predictions ``max(w @ Bsq, 0)`` for weights ``w`` (T, J).
@@ -265,8 +265,11 @@ class _RankOneScores:
         finite = np.all(np.isfinite(w), axis=1)
         unclipped = finite & np.all(w >= 0, axis=1)
         if not unclipped.all():  # negative weights clip nothing when no pair's prediction can fall below 0
+            if self._bounds is None:
+                self._bounds = (self.Bsq.min(axis=1), self.Bsq.max(axis=1))
+            bmin, bmax = self._bounds
             wf = np.where(np.isfinite(w), w, 0.0)
-            unclipped |= finite & (np.minimum(wf, 0.0) @ self.bmax + np.maximum(wf, 0.0) @ self.bmin >= 0)
+            unclipped |= finite & (np.minimum(wf, 0.0) @ bmax + np.maximum(wf, 0.0) @ bmin >= 0)
         direct = ~(nv > _DIRECT_SPREAD * (np.abs(w) @ self.rownorm)) | ~unclipped
         with np.errstate(invalid="ignore"):
             direct |= np.any(np.abs(out) > 1.0 - 1e-9, axis=1)  # near-perfect fits: ties decided as directly
