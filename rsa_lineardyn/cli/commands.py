@@ -301,11 +301,8 @@ def _best_model(args, task, data, design, res, best):
 
 def _fit_info(args, data, task, design, res, best, widths, csv_path):
     """The JSON record of a fit: the best row, the intervals, the settings and descriptors used."""
-    intervals = [{k: (v.item() if hasattr(v, "item") else v) for k, v in r.items()}
-                 for r in res.intervals.to_dict(orient="records")]
-    intervals = [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
-                 for r in intervals]
-    return {"best": best, "intervals": intervals, "level": float(res.settings["ci"]),
+    width_tests = None if res.width_tests is None else _records(res.width_tests)
+    return {"best": best, "intervals": _records(res.intervals), "width_tests": width_tests, "level": float(res.settings["ci"]),
             "bootstrap_over": res.settings["bootstrap_over"], "n_boot": int(args.n_boot), "seed": args.seed,
             "subject_descriptor": design["subject"], "stage_descriptor": design["stage"],
             "condition_descriptor": design["condition"], "condition_labels_from": design["labels_from"],
@@ -329,6 +326,7 @@ def _write_fit(args, paths, table, info, data, design, model, res):
 
 def _print_fit(args, res, table, best, paths):
     from ..inference.fitting import format_interval
+    from ..inference.width_test import format_width_test
 
     print(_start_line(res.settings["init"], res.settings.get("other_init")))
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
@@ -336,6 +334,9 @@ def _print_fit(args, res, table, best, paths):
           f"{res.settings['bootstrap_over'] or 'nothing (--n-boot 0)'}):")
     for r in res.intervals.itertuples():
         print("  " + format_interval(r.parameter, r.estimate, r.low, r.high, r.determined, r.reason))
+    if res.width_tests is not None:
+        for r in res.width_tests.itertuples():
+            print("  " + format_width_test(r))
     for p in paths:
         print(f"wrote {p}")
 

@@ -58,6 +58,7 @@ from .settings import DataReading, Execution, Resampling, TimeGrid
 from .scorer import (STAGE_SCALES, DataStats, StackedStats, candidate_boot_scores, check_score_memory,
                      condition_boot_tensor, missing_note, resolve_stage_scale, score_rows, stacked_stats)
 from .intervals import FLAT_TOL, _IV_COLS, _intervals_table, _Space, format_interval
+from .width_test import MIN_UNITS, format_width_test, width_tests
 from .intervals import MAJORITY, SPREAD_FRACTION  # noqa: F401  (rl.fitting.*: fit_rdms's docstring names them)
 from ..representations.similarity import _FAST, _PreparedData, score_matrix
 from ..dynamics.task import Task
@@ -103,7 +104,21 @@ class FitResult:
         pin the parameter down; ``reason`` says why (flat profile, at the
         edge of the searched range, bootstrap spread over most of the range,
         bootstrap majority below 80% for ``n_hidden``, depends on the
-        assumed start, uncertainty not measured).
+        assumed start, uncertainty not measured).  With several widths,
+        ``n_hidden`` is determined only when its interval is the estimate
+        alone: every other width predicts held-out subjects significantly
+        worse (``width_tests``) and the bootstrap agrees.
+    width_tests : pandas.DataFrame or None
+        With several widths and at least 3 subjects: the chosen width
+        (``n_hidden_a``) against every other one (``n_hidden_b``),
+        crossvalidated over subjects (leave-one-subject-out fits of each
+        width on the same score tensor, the held-out subject scored; the
+        jackknife t-test of :func:`rsa_lineardyn.evaluate_hypotheses`):
+        ``score_a, score_b, mean_diff, sem, ci_low, ci_high, p,
+        p_corrected`` (Holm over the other widths), ``correction``,
+        ``significant``.  An in-sample choice can overfit (with 3
+        conditions a wrong width won 85-95% of bootstrap samples); this
+        test cannot.  ``None`` otherwise.
     subject_intervals : pandas.DataFrame or None
         The same per subject (leading ``subject`` column), from a bootstrap
         within the subject: over its repeated RDMs per stage if it has
@@ -148,6 +163,8 @@ class FitResult:
         if self.n_hidden_distribution is not None:
             dist = ", ".join(f"{int(k)}: {v:.2f}" for k, v in self.n_hidden_distribution.items())
             lines.append(f"  n_hidden over bootstrap samples: {dist}")
+        if getattr(self, "width_tests", None) is not None:
+            lines.extend("  " + format_width_test(r) for r in self.width_tests.itertuples())
         if self.subject_intervals is not None:
             n_sub = self.subject_intervals["subject"].nunique()
             for p, grp in self.subject_intervals.groupby("parameter", sort=False):
@@ -385,12 +402,29 @@ def _fit_rdms(data_rdms, task, s, shared=None, subjects=True):
         messages.append(f"subject(s) {lost}: the {s.method!r} score is undefined for every candidate (constant or "
                         "empty RDMs?): no estimates of their own (NaN in `subjects`); the group fit uses the others")
     boot = _bootstrap(search, messages, int(best["n_hidden"]), other)
+    width_test = _width_test(search, int(best["n_hidden"]))
     intervals = pd.DataFrame(_interval_rows(search, best, search.w_all, boot.samples, boot.why_not, other,
-                                            boot.profiles),
+                                            boot.profiles, width_test),
                              columns=_IV_COLS)
     subject_iv = _subject_intervals(search, subject_fits, boot.why_not, other) if subjects else None
     return _assemble(search, messages, best=best, table=table, widths_df=widths_df, subjects_df=subjects_df,
-                     boot=boot, intervals=intervals, subject_iv=subject_iv, other=other)
+                     boot=boot, intervals=intervals, subject_iv=subject_iv, other=other,
+                     width_test=width_test[0] if width_test is not None else None)
+
+
+def _width_test(search, best_h):
+    """``(table or None, why none)`` of the crossvalidated width test of the group fit; ``None`` for one width."""
+    s, d = search.s, search.rdm_design
+    if len(s.widths) < 2:
+        return None
+    n_units = len(d.subjects) if d.subjects is not None else 1
+    if n_units < MIN_UNITS:
+        return None, (f"no crossvalidated test of the width: it needs at least {MIN_UNITS} subjects, the data have "
+                      f"{n_units} (an in-sample choice of width can overfit)")
+    unit_of = _unit_of(d)
+    table = width_tests(search.R, search.design, unit_of, n_units, search.stats is not None, search.cands.n_hidden,
+                        s.widths, best_h, s.resampling.ci)
+    return table, ""
 
 
 @dataclass
@@ -811,7 +845,7 @@ def _subject_bootstrap(search, j, w, why_not, cache):
     return None, why_not
 
 
-def _interval_rows(search, row, w, boot, why_not, other, boot_profiles=None):
+def _interval_rows(search, row, w, boot, why_not, other, boot_profiles=None, width_test=None):
     """Interval rows of one fit (the group: ``w`` all ones; a subject: its RDMs) from its bootstrap samples."""
     s = search.s
     h = int(row["n_hidden"])
@@ -822,7 +856,8 @@ def _interval_rows(search, row, w, boot, why_not, other, boot_profiles=None):
     alt = other.point(w) if other is not None and not other.rejected else None
     other_init = other.init if other is not None else None
     return _intervals_table(search.space, search.estimates(row), boot, alt, search.space.profiles(search.R, w, h), h,
-                            s.resampling.ci, s.flat_tol, s.widths, s.start_check, other_init, why_not, equiv, boot_profiles)
+                            s.resampling.ci, s.flat_tol, s.widths, s.start_check, other_init, why_not, equiv, boot_profiles,
+                            width_test)
 
 
 def _subject_intervals(search, subject_fits, why_not, other):
@@ -857,7 +892,8 @@ def _subject_parameters(search):
     return ["n_hidden"]
 
 
-def _assemble(search, messages, *, best, table, widths_df, subjects_df, boot, intervals, subject_iv, other):
+def _assemble(search, messages, *, best, table, widths_df, subjects_df, boot, intervals, subject_iv, other,
+              width_test=None):
     """The :class:`FitResult`: verdicts per parameter, plain-language messages, the settings used."""
     s, d = search.s, search.design
     identifiable = {r.parameter: (bool(r.determined), str(r.reason)) for r in intervals.itertuples()}
@@ -888,7 +924,7 @@ def _assemble(search, messages, *, best, table, widths_df, subjects_df, boot, in
                      lam_ci=lam_ci, n_hidden_distribution=boot.n_hidden_distribution, identifiable=identifiable,
                      messages=messages, intervals=intervals, subject_intervals=subject_iv, start=start,
                      seed=s.resampling.random_state, random_state=s.resampling.random_state, settings=settings,
-                     scores_=search.R)
+                     scores_=search.R, width_tests=width_test)
 
 
 def _condition_boot_tensor(search):

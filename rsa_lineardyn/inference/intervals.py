@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 
 from .design import _nanwmean, aggregate
+from .width_test import undistinguished
 
 
 #: A profile (best score along one parameter, the others optimised) that varies by less than this, in score units,
@@ -181,7 +182,7 @@ def _fmt(v):
 
 
 def _intervals_table(space, est, boot, alt, profs, h_best, ci, flat_tol, nh_widths, start_mode, other_init,
-                     no_boot_reason, widths_equiv, boot_profs=None):
+                     no_boot_reason, widths_equiv, boot_profs=None, width_test=None):
     """Rows ``parameter, estimate, low, high, level, determined, reason`` for one fit (group or subject).
 
     est : dict param -> point estimate (the reported, refined value).
@@ -189,6 +190,8 @@ def _intervals_table(space, est, boot, alt, profs, h_best, ci, flat_tol, nh_widt
     alt : dict param -> estimate under the other assumed start, or None.
     profs : dict param -> profile along the parameter's grid (within width ``h_best``).
     boot_profs : list of such dicts, one per bootstrap sample over units (group fits), or None.
+    width_test : ``(table or None, why none)`` of :func:`rsa_lineardyn.inference.width_test.width_tests` (group
+        fits over several widths), or None (no such test applies: one width, or a subject's own fit).
     """
     from types import SimpleNamespace
 
@@ -197,7 +200,8 @@ def _intervals_table(space, est, boot, alt, profs, h_best, ci, flat_tol, nh_widt
     q = (1 - ci) / 2
     ctx = SimpleNamespace(space=space, boot=boot, alt=alt, profs=profs, h_best=h_best, ci=ci, q=q,
                           z=float(norm.ppf(1 - q)), flat_tol=flat_tol, start_mode=start_mode, other_init=other_init,
-                          no_boot_reason=no_boot_reason, boot_profs=boot_profs)
+                          no_boot_reason=no_boot_reason, boot_profs=boot_profs,
+                          width_test=width_test)
     rows = []
     for p in space.names:
         if p == "n_hidden":
@@ -208,7 +212,8 @@ def _intervals_table(space, est, boot, alt, profs, h_best, ci, flat_tol, nh_widt
 
 
 def _width_row(ctx, e, grid, widths_equiv):
-    """The interval row of ``n_hidden``: bootstrap quantiles of the chosen width and its majority."""
+    """The interval row of ``n_hidden``: bootstrap quantiles of the chosen width joined with the widths the
+    crossvalidated test does not tell apart from it; determined only when that interval is the estimate alone."""
     p, reasons = "n_hidden", []
     if grid.size == 1:
         return dict(parameter=p, estimate=e, low=e, high=e, level=ctx.ci, determined=True, reason="fixed by the user")
@@ -226,13 +231,36 @@ def _width_row(ctx, e, grid, widths_equiv):
             reasons.append(f"bootstrap majority {frac:.0%} < {MAJORITY:.0%} for n_hidden = {int(e)}")
         if grid.size > 2 and lo <= grid.min() and hi >= grid.max():
             reasons.append("bootstrap spread over all searched widths")
+    lo, hi = _width_test_reasons(ctx, e, lo, hi, reasons)
     alt = ctx.alt
     if alt is not None and alt.get(p) is not None and alt[p] != e:
         if ctx.start_mode == "widen":
             lo, hi = (min(lo, alt[p]), max(hi, alt[p])) if np.isfinite(lo) else (lo, hi)
         reasons.append(f"depends on the assumed start: init={ctx.other_init!r} gives n_hidden = {int(alt[p])}")
+    if not reasons and np.isfinite(lo) and (lo < e or hi > e):
+        reasons.append(f"the {ctx.ci:.0%} interval holds n_hidden {int(lo)} to {int(hi)}")
     return dict(parameter=p, estimate=e, low=lo, high=hi, level=ctx.ci, determined=not reasons,
-                reason="; ".join(reasons) if reasons else _ok_reason(p, ctx.boot, e))
+                reason="; ".join(reasons) if reasons else _ok_reason(p, ctx.boot, e, ctx.width_test))
+
+
+def _width_test_reasons(ctx, e, lo, hi, reasons):
+    """Join the widths the crossvalidated test does not tell apart from ``e`` to ``[lo, hi]``; add the reasons."""
+    if ctx.width_test is None:
+        return lo, hi
+    table, why = ctx.width_test
+    if table is None:
+        reasons.append(why)
+        return lo, hi
+    for h, diff, pc in undistinguished(table, ctx.ci):
+        if diff < 0:
+            reasons.append(f"crossvalidated over subjects, n_hidden = {h} predicts held-out subjects better "
+                           f"(difference {diff:+.3g}, Holm p = {pc:.2g})")
+        else:
+            reasons.append(f"crossvalidated over subjects, n_hidden = {h} is not distinguished from {int(e)} "
+                           f"(difference {diff:+.3g}, Holm p = {pc:.2g})")
+        if np.isfinite(lo):
+            lo, hi = min(lo, h), max(hi, h)
+    return lo, hi
 
 
 def _continuous_row(ctx, p, e):
@@ -328,8 +356,12 @@ def _spread_reasons(p, lo, hi, gmin, gmax):
     return []
 
 
-def _ok_reason(p, boot, e):
+def _ok_reason(p, boot, e, width_test=None):
     if p == "n_hidden" and boot is not None:
-        return f"chosen in {float(np.mean(boot[p].to_numpy(float) == e)):.0%} of bootstrap samples"
+        why = f"chosen in {float(np.mean(boot[p].to_numpy(float) == e)):.0%} of bootstrap samples"
+        if width_test is not None and width_test[0] is not None and len(width_test[0]):
+            why += (", better than every other width on held-out subjects (Holm p <= "
+                    f"{float(width_test[0]['p_corrected'].max()):.2g})")
+        return why
     return "bootstrap interval within the searched range, away from its edges"
 
