@@ -301,6 +301,10 @@ def check_rdm_values(rdms, name="data_rdms"):
     ``rdms`` is an ``rsatoolbox.rdm.RDMs``.  The error names the first bad RDM (its index) and
     condition pair (its pattern labels where there are some).  Returns ``rdms``.
     """
+    if int(rdms.n_rdm) == 0:
+        raise InputValueError(
+            f"`{name}` holds no RDMs (n_rdm = 0): nothing to fit or test. If it came from RDMs.subset(descriptor, "
+            "values), check that the values exist in that descriptor, with the same type (e.g. 'sub0', not 0).")
     dv = np.asarray(rdms.get_vectors())
     check_not_complex(dv, name)
     bad = np.isinf(dv)

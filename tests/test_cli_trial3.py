@@ -31,6 +31,21 @@ def _tree_rdms(task, stages=(2.0,), n_subjects=4, seed=3):
                                init="random", per_subject=True, seed=seed)
 
 
+def test_labels_refused_for_a_file_that_labels_its_conditions(tmp_path, capsys):
+    """--labels names conditions by position: for a labelled file, other labels (or another order) were silently
+    put in place of the file's own; identical labels are harmless and accepted."""
+    task = rl.load_semantic_task()
+    D = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0).predict_rdm([0.3]).get_matrices()[0]
+    rl.rdms_from_matrices(D, labels=task.labels).save(str(tmp_path / "labelled.hdf5"), file_type="hdf5")
+    opts = ["--task", "semantic", "--widths", "2", "--n-boot", "0", "--no-start-check", "--n-draws", "8"]
+    err = _error(capsys, main(["fit", str(tmp_path / "labelled.hdf5"), *opts, "--labels",
+                               ",".join(sorted(task.labels)), "--out-dir", str(tmp_path / "o")]))
+    assert "already labels its conditions (pattern descriptor 'item'" in err and "drop --labels" in err, err
+    assert not (tmp_path / "o").exists()
+    assert main(["fit", str(tmp_path / "labelled.hdf5"), *opts, "--labels", ",".join(task.labels),
+                 "--out-dir", str(tmp_path / "same")]) == 0
+
+
 # --------------------------------------------------------------------------- 1: pandas task CSV header
 def test_task_csv_with_integer_column_names_reads_its_header(tmp_path):
     """``DataFrame(Y.T, index=labels).to_csv`` writes the header ``,0,1,...``: it was read as an item ''."""

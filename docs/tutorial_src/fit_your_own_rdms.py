@@ -159,6 +159,10 @@ ax = rl.plot_fit_profile(res)
 # ``bootstrap majority N% < 80% for n_hidden = k`` (or ``bootstrap spread over all searched widths``)
 #     No width wins in at least 80% (``rl.inference.fitting.MAJORITY``) of the bootstrap samples
 #     (``res.n_hidden_distribution``).
+# ``crossvalidated over subjects, n_hidden = j is not distinguished from k`` (or ``... significantly better``)
+#     Refitted on all subjects but one, width ``j`` predicts the held-out subjects not significantly worse
+#     than the chosen ``k`` (``res.width_tests``: jackknife t-test, Holm over the other widths); ``j`` joins the
+#     interval of ``n_hidden``.  With fewer than 3 subjects: ``no crossvalidated test of the width``.
 # ``depends on the assumed start: init=... gives ...``
 #     Fitting under the other start (``init="aligned"`` instead of the expected geometry over random
 #     starts, or the reverse) gives another value: the answer rests on an assumption about the unknown

@@ -130,6 +130,19 @@ def load_task(spec):
     return task
 
 
+def _refuse_relabelling(path, pattern_desc, labels, label_keys):
+    """``--labels`` names the conditions of a file by position: refuse it for a file that labels them already
+    (other labels, or the same ones in another order, would silently mislabel conditions)."""
+    for key in label_keys:
+        if key in pattern_desc:
+            own = [str(x) for x in pattern_desc[key]]
+            if own != [str(x) for x in labels]:
+                raise CLIError(f"data file {path} already labels its conditions (pattern descriptor {key!r}: "
+                               f"{', '.join(own[:4])}{', ...' if len(own) > 4 else ''}) and --labels gives other "
+                               "labels or another order; conditions are matched by the file's labels, so drop "
+                               "--labels (it is for files without labels)")
+
+
 def _check_item_labels(path, labels, first_line):
     """Every item label of a task CSV non-empty and given once; the error names the file lines."""
     empty = [first_line + i for i, lab in enumerate(labels) if lab.strip() == ""]
@@ -293,6 +306,7 @@ def load_data_rdms(spec, labels=None, trust_pickle=False):
             raise CLIError(f"--labels gives {len(labels)} labels for the {D.shape[-1]} conditions in {p}")
         from ..representations.descriptors import LABEL_KEYS
 
+        _refuse_relabelling(p, pattern_desc, labels, LABEL_KEYS)
         pattern_desc = {k: v for k, v in pattern_desc.items() if k not in LABEL_KEYS}
         pattern_desc["item"] = list(labels)
     try:

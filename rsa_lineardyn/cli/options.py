@@ -74,7 +74,8 @@ _DATA_HELP = "data RDMs: .npy/.npz/.csv/.hdf5/.pkl file or 92images:<which>"
 _PREFIX_HELP = "file name prefix (default: the whole data file name with dots as underscores, e.g. rdm_npy)"
 _REPRESENTATIONS = ("hidden", "output", "ntk", "prediction")
 _LABELS_HELP = ("comma-separated task item label of every condition, in the file's order (needed for files "
-                "without labels: .npy, a CSV without header row or label column, an .npz without 'labels')")
+                "without labels: .npy, a CSV without header row or label column, an .npz without 'labels'; refused "
+                "for a file whose own labels differ)")
 _DESCRIPTORS = "descriptors of the data file (logged; never guessed when unclear)"
 
 #: Options of ``fit`` and ``compare`` that read the user's file: descriptors, stage order, pickles.

@@ -251,10 +251,10 @@ def _width_test_reasons(ctx, e, lo, hi, reasons):
     if table is None:
         reasons.append(why)
         return lo, hi
-    for h, diff, pc in undistinguished(table, ctx.ci):
-        if diff < 0:
-            reasons.append(f"crossvalidated over subjects, n_hidden = {h} predicts held-out subjects better "
-                           f"(difference {diff:+.3g}, Holm p = {pc:.2g})")
+    for h, diff, pc, better in undistinguished(table, ctx.ci):
+        if better:
+            reasons.append(f"crossvalidated over subjects, n_hidden = {h} predicts held-out subjects significantly "
+                           f"better (difference {diff:+.3g}, Holm p = {pc:.2g})")
         else:
             reasons.append(f"crossvalidated over subjects, n_hidden = {h} is not distinguished from {int(e)} "
                            f"(difference {diff:+.3g}, Holm p = {pc:.2g})")
