@@ -132,10 +132,13 @@ def load_task(spec):
 
 def _refuse_relabelling(path, pattern_desc, labels, label_keys):
     """``--labels`` names the conditions of a file by position: refuse it for a file that labels them already
-    (other labels, or the same ones in another order, would silently mislabel conditions)."""
+    (other labels, or the same ones in another order, would silently mislabel conditions).  Labels ``0, 1, ...,
+    n - 1`` in order are positions (pandas' default index and header), not labels: ``--labels`` may name them."""
     for key in label_keys:
         if key in pattern_desc:
             own = [str(x) for x in pattern_desc[key]]
+            if own == [str(i) for i in range(len(own))]:
+                continue
             if own != [str(x) for x in labels]:
                 raise CLIError(f"data file {path} already labels its conditions (pattern descriptor {key!r}: "
                                f"{', '.join(own[:4])}{', ...' if len(own) > 4 else ''}) and --labels gives other "
