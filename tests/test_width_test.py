@@ -150,3 +150,28 @@ def test_undistinguished_lists_widths_not_shown_worse():
             [2, 1, 0.8, 0.9, -0.10, 0.02, -0.15, -0.05, 0.001, 0.003, "holm", True]]  # significantly better
     table = pd.DataFrame(rows, columns=WIDTH_TEST_COLUMNS)
     assert undistinguished(table, 0.95) == [(8, 0.01, 0.6, False), (1, -0.10, 0.003, True)]
+
+
+def test_fit_takes_wide_as_compare_does(tiny, tmp_path, capsys):
+    """``n_hidden="wide"`` / ``--widths 1,wide`` is ``max(n_in, n_out)`` in fit as in compare (it was refused)."""
+    task, data = tiny
+    wide = max(task.n_in, task.n_out)
+    kw = dict(n_boot=0, progress=False, start_check=None, n_times=11, n_lam=4)
+    a = rl.fit_rdms(data, task, n_hidden=[1, "wide"], **kw)
+    b = rl.fit_rdms(data, task, n_hidden=[1, wide], **kw)
+    assert a.best == b.best and sorted(set(a.table["n_hidden"])) == [1, wide]
+    assert rl.fit_rdms(data, task, n_hidden="wide", **kw).best["n_hidden"] == wide
+    with pytest.raises(rl.InputTypeError, match="'wide'"):
+        rl.fit_rdms(data, task, n_hidden=[1, "narrow"], **kw)
+    path = tmp_path / "lab.hdf5"
+    data.save(str(path), file_type="hdf5")
+    _tiny_frame().to_csv(tmp_path / "items.csv")
+    opts = ["--task", str(tmp_path / "items.csv"), "--n-boot", "0", "--no-start-check"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert main(["fit", str(path), *opts, "--widths", "1,wide", "--out-dir", str(tmp_path / "w")]) == 0
+        assert main(["fit", str(path), *opts, "--widths", "1,3", "--out-dir", str(tmp_path / "n")]) == 0
+    tw = pd.read_csv(tmp_path / "w" / "lab_hdf5_fit.csv")
+    tn = pd.read_csv(tmp_path / "n" / "lab_hdf5_fit.csv")
+    assert sorted(set(tw["n_hidden"])) == [1, wide]
+    pd.testing.assert_frame_equal(tw, tn)

@@ -240,8 +240,11 @@ def cmd_fit(args):
 
 
 def _flat_widths(text, task=None):
-    """``--widths`` as a flat list of widths (ranges expanded; no 'wide' for ``fit``)."""
-    return [w for tok in _parse_widths(text, task, allow_wide=False) for w in (tok if isinstance(tok, list) else [tok])]
+    """``--widths`` as a flat list of widths (ranges expanded; 'wide' is ``max(n_in, n_out)`` of ``task``, as for
+    ``compare``, or stays 'wide' before the task is read)."""
+    wide = "wide" if task is None else max(task.n_in, task.n_out)
+    return [wide if tok == "wide" else w for tok in _parse_widths(text, task)
+            for w in (tok if isinstance(tok, list) else [tok])]
 
 
 def _run_fit(args, data, task, design, widths):

@@ -564,7 +564,7 @@ MAX_WIDTHS = 64
 
 
 # ----------------------------------------------------------------------------- compare
-def _parse_widths(text, task=None, allow_wide=True):
+def _parse_widths(text, task=None):
     """``"1,4,wide,1-3"`` -> ``[1, 4, "wide", [1, 2, 3]]`` (a range is one hypothesis, chosen in each fold).
 
     Widths are capped before anything is built: at most :data:`MAX_WIDTHS` in all, and (given ``task``) none above
@@ -576,9 +576,6 @@ def _parse_widths(text, task=None, allow_wide=True):
         if not tok:
             continue
         if tok == "wide":
-            if not allow_wide:
-                raise CLIError("`--widths`: 'wide' is for `compare`; `fit` takes numbers (its default includes a "
-                               "wide network)")
             out.append("wide")
             continue
         try:

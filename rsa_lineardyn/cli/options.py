@@ -143,8 +143,8 @@ COMMANDS = (
          Opt(("--task",), "the task the network learns: bundled name or .csv/.npz file (default for 92images:* "
              "data: 92images)"),
          Opt(("--prefix",), _PREFIX_HELP),
-         Opt(("--widths", "--n-hidden"), "comma-separated hidden widths, or ranges like 1-4 (None: 1 ... rank of "
-             "the task and one wide network)", (*_FIT, "n_hidden")),
+         Opt(("--widths", "--n-hidden"), "comma-separated hidden widths, ranges like 1-4, or 'wide' (max(n_in, "
+             "n_out)) (None: 1 ... rank of the task and one wide network)", (*_FIT, "n_hidden")),
          Opt(("--lam",), "fix lambda instead of fitting it (None: fitted)", (*_FIT, "lam"), kw={"type": float}),
          Opt(("--method",), "rsatoolbox compare method", (*_FIT, "method")),
          Opt(("--representation",), "", (*_FIT, "representation"), kw={"choices": _REPRESENTATIONS}),

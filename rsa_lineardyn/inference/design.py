@@ -533,11 +533,17 @@ def _widths(task, n_hidden):
         r = max(task.rank(), 1)
         wide = max(task.n_in, task.n_out)
         return list(range(1, r + 1)) + ([wide] if wide > r else [])
-    if isinstance(n_hidden, numbers.Integral) and not isinstance(n_hidden, bool):
+    if (isinstance(n_hidden, numbers.Integral) and not isinstance(n_hidden, bool)) or n_hidden == "wide":
         n_hidden = [n_hidden]
     if isinstance(n_hidden, (str, bytes)) or not hasattr(n_hidden, "__iter__"):
-        raise InputTypeError(f"`n_hidden` must be an int or a sequence of ints, got {n_hidden!r}.")
-    out = sorted({check_positive_int(h, "n_hidden") for h in n_hidden})
+        raise InputTypeError(f"`n_hidden` must be an int, 'wide' or a sequence of them, got {n_hidden!r}.")
+    wide = max(task.n_in, task.n_out)  # as compare_widths: wider than any bottleneck
+    odd = [h for h in n_hidden if isinstance(h, (str, bytes)) and h != "wide"]
+    if odd:
+        raise InputTypeError(f"`n_hidden` entries must be positive ints or 'wide' (max(n_in, n_out) = {wide}), got "
+                             f"{odd[0]!r}.")
+    out = sorted({wide if (isinstance(h, str) and h == "wide") else check_positive_int(h, "n_hidden")
+                  for h in n_hidden})
     if not out:
         raise InputValueError("`n_hidden` is empty; give at least one hidden width, e.g. n_hidden=[1, 2, 4].")
     check_n_widths(len(out), task, "n_hidden")

@@ -195,9 +195,10 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
         any subset of the task's items.
     task : Task
         The task the subjects learned (whitened inputs).
-    n_hidden : int or sequence of int, optional
-        Widths to search.  Default: 1 up to the rank of ``Syx``, plus a wide
-        network (``max(n_in, n_out)``).
+    n_hidden : int, "wide" or sequence of them, optional
+        Widths to search (``"wide"`` is ``max(n_in, n_out)``, as in
+        :func:`compare_widths`).  Default: 1 up to the rank of ``Syx``, plus a
+        wide network.
     lam : None, float or sequence of float
         ``None`` (default): a grid of about ``2 * n_lam`` values, dense near 0,
         over the feasible range (``|lam| <= 4 s_max``; ``lam > 0`` needs
