@@ -113,6 +113,10 @@ def test_width_test_needs_three_subjects(tiny):
     iv = res.intervals.set_index("parameter").loc["n_hidden"]
     assert res.width_tests is None
     assert not iv["determined"] and "needs at least 3 subjects" in iv["reason"]
+    pooled = rl.fit_rdms(data, task, n_hidden=[1, 2], n_boot=4, random_state=0, progress=False, start_check=None,
+                         subject_descriptor=None)  # 16 RDMs fitted as one unit: say so, not "the data have 1"
+    why = pooled.intervals.set_index("parameter").loc["n_hidden", "reason"]
+    assert pooled.width_tests is None and f"the {data.n_rdm} RDM(s) are fitted as one unit" in why
 
 
 def test_one_width_has_no_width_test(tiny):

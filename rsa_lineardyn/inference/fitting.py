@@ -418,7 +418,11 @@ def _width_test(search, best_h):
     s, d = search.s, search.rdm_design
     if len(s.widths) < 2:
         return None
-    n_units = len(d.subjects) if d.subjects is not None else 1
+    if d.subjects is None:
+        return None, (f"no crossvalidated test of the width: it needs at least {MIN_UNITS} subjects, and without a "
+                      f"subject descriptor the {d.n_rdm} RDM(s) are fitted as one unit (name the subjects with "
+                      "subject_descriptor=; an in-sample choice of width can overfit)")
+    n_units = len(d.subjects)
     if n_units < MIN_UNITS:
         return None, (f"no crossvalidated test of the width: it needs at least {MIN_UNITS} subjects, the data have "
                       f"{n_units} (an in-sample choice of width can overfit)")
