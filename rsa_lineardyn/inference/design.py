@@ -525,7 +525,8 @@ def _refuse_unknown_grouping(rdms, stage_key):
         raise InputValueError(
             f"no subject descriptor among {list(SUBJECT_KEYS)}, but rdm descriptor(s) {', '.join(groups)} group the "
             f"{n} RDMs and may name the subjects (units of replication). Pass subject_descriptor='<name>' (CLI: "
-            "--subject-descriptor), or subject_descriptor=None if every RDM is an independent unit.")
+            "--subject-descriptor), or subject_descriptor=None to read them without subjects (hypothesis tests then take "
+            "every RDM as an independent unit; fit_rdms fits all RDMs as one unit).")
 
 
 def _widths(task, n_hidden):
