@@ -116,7 +116,10 @@ def test_width_test_needs_three_subjects(tiny):
     pooled = rl.fit_rdms(data, task, n_hidden=[1, 2], n_boot=4, random_state=0, progress=False, start_check=None,
                          subject_descriptor=None)  # 16 RDMs fitted as one unit: say so, not "the data have 1"
     why = pooled.intervals.set_index("parameter").loc["n_hidden", "reason"]
-    assert pooled.width_tests is None and f"the {data.n_rdm} RDM(s) are fitted as one unit" in why
+    assert pooled.width_tests is None and f"the {data.n_rdm} RDMs are fitted as one unit" in why
+    one = rl.fit_rdms(data.subset("subject", ["sub0"]).subset("stage", [float(data.rdm_descriptors["stage"][0])]),
+                      task, n_hidden=[1, 2], n_boot=0, progress=False, start_check=None)
+    assert "the data are one RDM" in one.intervals.set_index("parameter").loc["n_hidden", "reason"]
 
 
 def test_one_width_has_no_width_test(tiny):

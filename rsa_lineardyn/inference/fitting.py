@@ -419,9 +419,11 @@ def _width_test(search, best_h):
     if len(s.widths) < 2:
         return None
     if d.subjects is None:
-        return None, (f"no crossvalidated test of the width: it needs at least {MIN_UNITS} subjects, and without a "
-                      f"subject descriptor the {d.n_rdm} RDM(s) are fitted as one unit (name the subjects with "
-                      "subject_descriptor=; an in-sample choice of width can overfit)")
+        have = ("the data are one RDM" if d.n_rdm == 1 else
+                f"without a subject descriptor the {d.n_rdm} RDMs are fitted as one unit (name the subjects with "
+                "subject_descriptor=)")
+        return None, (f"no crossvalidated test of the width: it needs at least {MIN_UNITS} subjects, and {have}; an "
+                      "in-sample choice of width can overfit")
     n_units = len(d.subjects)
     if n_units < MIN_UNITS:
         return None, (f"no crossvalidated test of the width: it needs at least {MIN_UNITS} subjects, the data have "
