@@ -20,7 +20,7 @@ crossnobis RDMs, stages t = 3, 6, 12 (stage values 1, 2, 4); fit_rdms(n_hidden=[
 random_state=trial, other arguments default).
 
 Run:  .venv/bin/python benchmarks/lam_interval_rules.py [--lams -2,-1,0,1,2] [--subjects 8] [--trials 40]
-      [--seed 0] [--out benchmarks/results/lam_interval_rules_8]
+      [--seed 0] [--n-draws 256] [--out benchmarks/results/lam_interval_rules_8]
       .venv/bin/python benchmarks/lam_interval_rules.py --report benchmarks/results/lam_interval_rules_8.json ...
 """
 
@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 Z = float(norm.ppf(0.975))
 
 
-def run_study(lam, n_subjects, trial, seed):
+def run_study(lam, n_subjects, trial, seed, n_draws=None):
     """One simulated study: the fit's lam interval and its ingredients."""
     import rsa_lineardyn as rl
     from rsa_lineardyn.inference import fitting
@@ -70,7 +70,7 @@ def run_study(lam, n_subjects, trial, seed):
     fitting._intervals_table = capture
     try:
         res = rl.fit_rdms(data, task, n_hidden=[3], scale=ci.SEM_SCALE, n_boot=100, random_state=trial,
-                          progress=False)
+                          n_draws=n_draws, progress=False)
     finally:
         fitting._intervals_table = original
     iv = res.intervals.set_index("parameter").loc["lam"]
@@ -161,6 +161,7 @@ def main(argv=None):
     ap.add_argument("--subjects", type=int, default=8)
     ap.add_argument("--trials", type=int, default=40)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--n-draws", type=int, default=None, help="fit_rdms's n_draws (default: the model's, 32)")
     ap.add_argument("--out", default=None)
     ap.add_argument("--report", nargs="+", default=None, help="only tabulate these JSON files (merged)")
     a = ap.parse_args(argv)
@@ -178,12 +179,14 @@ def main(argv=None):
     t0, studies = time.time(), []
     for lam in lams:
         for trial in range(a.trials):
-            studies.append(run_study(lam, a.subjects, trial, a.seed))
+            studies.append(run_study(lam, a.subjects, trial, a.seed, a.n_draws))
             cal.log(f"lam {lam:g} study {trial + 1}/{a.trials}: [{studies[-1]['low']:.2f}, {studies[-1]['high']:.2f}], "
                     f"{time.time() - t0:.0f} s")
-    header = (f"lam interval rules, {a.subjects} subjects, lam {lams}, {a.trials} studies each, seed {a.seed}, code at "
+    draws = "n_draws default (32)" if a.n_draws is None else f"n_draws {a.n_draws}"
+    header = (f"lam interval rules, {a.subjects} subjects, lam {lams}, {a.trials} studies each, seed {a.seed}, {draws}, code at "
               f"{cal.git_head()}, {time.time() - t0:.0f} s. Run: .venv/bin/python benchmarks/lam_interval_rules.py "
-              f"--lams {a.lams} --subjects {a.subjects} --trials {a.trials} --seed {a.seed}")
+              f"--lams {a.lams} --subjects {a.subjects} --trials {a.trials} --seed {a.seed}"
+              + ("" if a.n_draws is None else f" --n-draws {a.n_draws}"))
     cal.write_atomic(out + ".json", json.dumps({"header": header, "studies": studies}))
     text = report([dict(s) for s in studies], header)
     cal.write_atomic(out + ".md", text)
