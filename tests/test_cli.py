@@ -331,7 +331,8 @@ def test_fit_uses_fit_rdms_and_matches_model_params(semantic_data):
             info = json.loads((out / "sem_npy_best.json").read_text())
             assert info["init"] == "aligned"
         b = info["best"]
-        model = rl.LinearNetworkModel(task, n_hidden=b["n_hidden"], lam=None, init=init)
+        model = rl.LinearNetworkModel(task, n_hidden=b["n_hidden"], lam=None, init=init,
+                                      n_draws=info["settings"]["n_draws"], seed=info["settings"]["draw_seed"])
         theta = [b["lam"], b["log10_time"]]
         assert model.params(theta) == pytest.approx({"lam": b["lam"], "time": b["time"], "scale": b["scale"]})
         assert rl.compare_model(model, data, theta, method="corr") == pytest.approx(b["score"], abs=1e-9)

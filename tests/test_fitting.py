@@ -147,7 +147,8 @@ def test_other_method_and_nan_and_fit_scale(tree):
         assert np.isfinite(res.best["score"]) and res.best["method"] == method
         assert res.settings["init"] == "random"  # the default start
         # the reported score is rsatoolbox's own mean compare at the best point, under the start the fit assumed
-        m = rl.LinearNetworkModel(tree, n_hidden=res.best["n_hidden"], item_order=data, init=res.settings["init"])
+        m = rl.LinearNetworkModel(tree, n_hidden=res.best["n_hidden"], item_order=data, init=res.settings["init"],
+                                  n_draws=res.settings["n_draws"])
         pred = m.predict_rdm([res.best["lam"], np.log10(res.best["time"])])
         pv = pred.dissimilarities.copy()
         pv[:, 5] = np.nan  # rsatoolbox requires matching NaN positions, then drops them
@@ -404,3 +405,18 @@ def test_coverage_on_random_start_networks():
             n += 1
             assert ok or not iv.loc[p, "determined"], (p, lam, iv.loc[p].to_dict())
     assert covered >= 5, f"{covered} of {n} intervals cover the truth"
+
+
+def test_fit_draws_128_starts_by_default():
+    """fit_rdms's default n_draws is FIT_N_DRAWS (128, more than the models' 32: with 32 the draw set pulled lam to 0);
+    the literal in the signature (which the CLI reads from the source) and the constant agree, None means it too."""
+    import inspect
+
+    from rsa_lineardyn.inference.fitting import FIT_N_DRAWS
+
+    assert inspect.signature(rl.fit_rdms).parameters["n_draws"].default == FIT_N_DRAWS == 128
+    tree = rl.hierarchical_task(depth=2, include_root=False)
+    data = rl.LinearNetworkModel(tree, n_hidden=2, lam=0.0, init="aligned", item_order=tree.labels).predict_rdm([1.0])
+    kw = dict(n_hidden=[2], n_boot=0, start_check=None, n_lam=3, n_times=9, progress=False)
+    a, b = rl.fit_rdms(data, tree, **kw), rl.fit_rdms(data, tree, n_draws=None, **kw)
+    assert a.settings["n_draws"] == b.settings["n_draws"] == 128 and a.best == b.best

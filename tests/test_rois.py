@@ -247,7 +247,7 @@ def test_cli_fit_rois_writes_table_and_arrays(tree, tmp_path, capsys):
     record = json.loads((out / "sl_hdf5_rois.json").read_text())  # the seed and the draws travel with the table
     assert record["seed"] == 0 and record["settings"]["random_state"] == 0
     assert record["condition_labels_from"] == "--labels"
-    assert record["settings"]["n_draws"] == 32 and record["settings"]["widths"] == [1, 2, 4]
+    assert record["settings"]["n_draws"] == 128 and record["settings"]["widths"] == [1, 2, 4]  # fit_rdms's default
     assert main(args) == 1  # outputs exist: refused without --force
     assert "exist" in capsys.readouterr().err
     assert main(args + ["--force"]) == 0

@@ -294,6 +294,7 @@ def _best_model(args, task, data, design, res, best):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", rl.DegeneracyWarning)
         model = rl.LinearNetworkModel(task, n_hidden=int(best["n_hidden"]), init=res.settings["init"],
+                                      n_draws=res.settings["n_draws"], seed=res.settings["draw_seed"],
                                       representation=args.representation,
                                       measure=args.measure, lam=args.lam, scale=best["scale"],
                                       item_order=with_condition_labels(data, design["condition"]),

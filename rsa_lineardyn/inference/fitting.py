@@ -67,6 +67,12 @@ __all__ = ["fit_rdms", "FitResult", "FLAT_TOL", "format_interval", "STAGE_KEYS",
 
 _START_CHECKS = ("widen", "flag")
 _CHECK_DRAWS = 8
+#: Default Monte-Carlo draws of the expected geometry in a fit (the models' own default is 32).  With 32, one draw
+#: set pulled lam estimates towards 0 (the prediction at lam = 0 carries no start noise, the others do): on the same
+#: 20 simulated studies per lam (benchmarks/lam_interval_rules.py, 8 subjects) the sign of lam was right in
+#: 0.70 / 0.50 / 0.75 of studies at lam = -2 / -1 / 2 with 32 draws and 0.85 / 0.85 / 0.95 with 128, at about 2-3x
+#: the cost of a fit.
+FIT_N_DRAWS = 128  # also the literal default of fit_rdms(n_draws=...): the CLI reads signatures from the source
 
 
 # ----------------------------------------------------------------------------
@@ -184,7 +190,7 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
              stage_scale="auto", time_map="linear", time_offset=False,
              time_bounds=None, n_times=61, n_lam=12, n_scale=5, scale_bounds=None, refine=True,
              n_boot=100, ci=0.95, flat_tol=FLAT_TOL, start_check="widen", subject_boot=True, sigma_k=None,
-             random_state=0, n_draws=None, n_jobs=1, backend=None, progress=None, seed=UNSET):
+             random_state=0, n_draws=128, n_jobs=1, backend=None, progress=None, seed=UNSET):
     """Fit ``n_hidden``, ``lam``, training time(s) and optionally the init scale to data RDMs.
 
     Parameters
@@ -298,9 +304,12 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
         The one seed: the bootstrap draws and the Monte-Carlo draws of the
         expected geometry over random starts (``n_draws``); both are
         recorded in ``settings``.  The result is deterministic given it.
-    n_draws : int, optional
-        Monte-Carlo draws of the expected geometry (default: the model's,
-        32 in antithetic pairs).
+    n_draws : int, default ``FIT_N_DRAWS`` (128)
+        Monte-Carlo draws of the expected geometry over random starts (in
+        antithetic pairs; ``None`` is the same).  More than the models' 32:
+        with 32 the draw set pulled ``lam`` estimates towards 0 (sign right in
+        0.50-0.75 of simulated studies at ``|lam|`` = 1-2 vs 0.85-0.95 with
+        128; ``benchmarks/results/lam_interval_rules_8*.md``).
     n_jobs : int, default 1
         joblib parallelism over hidden widths.  For many regions (ROIs,
         searchlights) use :func:`rsa_lineardyn.fit_rois`, which shares the
@@ -459,7 +468,7 @@ class _FitSettings:
     start_check: object
     subject_boot: bool
     sigma_k: object
-    n_draws: object  # Monte-Carlo draws (None: the model's default)
+    n_draws: int  # Monte-Carlo draws of the expected geometry (FIT_N_DRAWS unless given)
 
     @property
     def lam_free(self):
@@ -485,8 +494,8 @@ def _settings(data_rdms, task, *, n_hidden, lam, method, scale, fit_scale, repre
     grid = TimeGrid.checked(time_map, time_offset, time_bounds, n_times, n_lam)
     resampling = Resampling.checked(n_boot, ci, random_state, seed, "fit_rdms")
     run = Execution.checked(n_jobs, backend, progress, subject_descriptor, stage_descriptor)
-    if n_draws is not None:
-        n_draws = check_positive_int(n_draws, "n_draws", maximum=MAX_GRID, why="each draw is one exact solve")
+    n_draws = check_positive_int(FIT_N_DRAWS if n_draws is None else n_draws, "n_draws", maximum=MAX_GRID,
+                                 why="each draw is one exact solve")
     if not isinstance(task, Task):
         raise InputTypeError(f"`task` must be an rl.Task, got {type(task).__name__}.")
     check_comparison_method(method)
