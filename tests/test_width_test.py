@@ -163,7 +163,7 @@ def test_fit_takes_wide_as_compare_does(tiny, tmp_path, capsys):
     """``n_hidden="wide"`` / ``--widths 1,wide`` is ``max(n_in, n_out)`` in fit as in compare (it was refused)."""
     task, data = tiny
     wide = max(task.n_in, task.n_out)
-    kw = dict(n_boot=0, progress=False, start_check=None, n_times=11, n_lam=4)
+    kw = dict(n_boot=0, progress=False, start_check=None, n_times=11, n_lam=4, n_draws=16)
     a = rl.fit_rdms(data, task, n_hidden=[1, "wide"], **kw)
     b = rl.fit_rdms(data, task, n_hidden=[1, wide], **kw)
     assert a.best == b.best and sorted(set(a.table["n_hidden"])) == [1, wide]
@@ -173,7 +173,7 @@ def test_fit_takes_wide_as_compare_does(tiny, tmp_path, capsys):
     path = tmp_path / "lab.hdf5"
     data.save(str(path), file_type="hdf5")
     _tiny_frame().to_csv(tmp_path / "items.csv")
-    opts = ["--task", str(tmp_path / "items.csv"), "--n-boot", "0", "--no-start-check"]
+    opts = ["--task", str(tmp_path / "items.csv"), "--n-boot", "0", "--no-start-check", "--n-draws", "16"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert main(["fit", str(path), *opts, "--widths", "1,wide", "--out-dir", str(tmp_path / "w")]) == 0
