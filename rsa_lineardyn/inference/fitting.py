@@ -308,8 +308,8 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
         Monte-Carlo draws of the expected geometry over random starts (in
         antithetic pairs; ``None`` is the same).  More than the models' 32:
         with 32 the draw set pulled ``lam`` estimates towards 0 (sign right in
-        0.50-0.75 of simulated studies at ``|lam|`` = 1-2 vs 0.85-0.95 with
-        128; ``benchmarks/results/lam_interval_rules_8*.md``).
+        0.50-0.75 of 20 simulated studies at lam = -2, -1, 2 vs 0.85-0.95 with
+        128 on the same studies; ``benchmarks/results/lam_interval_rules_8*.md``).
     n_jobs : int, default 1
         joblib parallelism over hidden widths.  For many regions (ROIs,
         searchlights) use :func:`rsa_lineardyn.fit_rois`, which shares the
