@@ -195,8 +195,8 @@ def test_sessions_are_repeated_measurements_not_stages(tree):
 
 def test_joblib_threads_equal_serial(tree):
     data = _noisy_rdms(tree, 4, 0.0, [1.0, 2.0], n_subjects=2)
-    a = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], n_boot=5, seed=0, start_check=None)
-    b = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], n_boot=5, seed=0, n_jobs=2, backend="threading", start_check=None)
+    a = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], n_boot=5, seed=0, n_draws=32, start_check=None)
+    b = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], n_boot=5, seed=0, n_draws=32, n_jobs=2, backend="threading", start_check=None)
     pd.testing.assert_frame_equal(a.table, b.table)
     assert a.best == b.best
 
@@ -206,13 +206,13 @@ def test_dask_distributed_local_cluster(tree):
     import joblib
 
     data = _noisy_rdms(tree, 4, 0.0, [1.0, 2.0], n_subjects=2)
-    serial = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], n_boot=5, seed=0, start_check=None)
+    serial = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], n_boot=5, seed=0, n_draws=32, start_check=None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
                                       dashboard_address=None) as cluster, distributed.Client(cluster) as client:
             with joblib.parallel_config(backend="dask"):
-                res = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], n_boot=5, seed=0, n_jobs=2, start_check=None)
+                res = rl.fit_rdms(data, tree, n_hidden=[2, 4, 8], n_boot=5, seed=0, n_draws=32, n_jobs=2, start_check=None)
             assert client.status == "running"
     pd.testing.assert_frame_equal(serial.table, res.table)
     assert serial.best == res.best

@@ -262,7 +262,7 @@ def test_small_recovery_study(tree):
     for h, child in zip((2, 4, 8), ss.spawn(3)):
         for lam in (-1.0, 1.0):
             rows.append(recovery_trial(tree, h, lam, 0.1, [1.5, 3.0, 4.5, 6.0], [2, 4, 8], noise=0.1,
-                                       n_subjects=3, n_voxels=100, init="aligned", n_boot=0,
+                                       n_subjects=3, n_voxels=100, init="aligned", n_boot=0, n_draws=32,
                                        seed=np.random.default_rng(child)))
     df = pd.DataFrame(rows)
     print(df.to_string())

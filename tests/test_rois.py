@@ -230,7 +230,7 @@ def test_cli_fit_rois_writes_table_and_arrays(tree, tmp_path, capsys):
     sl.save(str(path), file_type="hdf5")
     out = tmp_path / "out"
     args = ["fit-rois", str(path), "--task", "<task>", "--labels", ",".join(labels), "--widths", "1,2,4",
-            "--n-boot", "0", "--out-dir", str(out), "--quiet"]
+            "--n-boot", "0", "--n-draws", "32", "--out-dir", str(out), "--quiet"]
     # the tree task is not bundled: save it as a task file the CLI reads
     task_csv = tmp_path / "tree.csv"
     pd.DataFrame(tree.Y.T, index=tree.labels).to_csv(task_csv)
@@ -242,12 +242,12 @@ def test_cli_fit_rois_writes_table_and_arrays(tree, tmp_path, capsys):
     np.testing.assert_array_equal(table["voxel_index"], centres)
     np.testing.assert_allclose(arrays["score"], table["score"], rtol=1e-12)
     res = rl.fit_rois(sl, load_task(str(task_csv)), condition_labels=labels, n_hidden=[1, 2, 4], n_boot=0, random_state=0,
-                      progress=False)
+                      n_draws=32, progress=False)
     np.testing.assert_array_equal(table["n_hidden"], res.table["n_hidden"])
     record = json.loads((out / "sl_hdf5_rois.json").read_text())  # the seed and the draws travel with the table
     assert record["seed"] == 0 and record["settings"]["random_state"] == 0
     assert record["condition_labels_from"] == "--labels"
-    assert record["settings"]["n_draws"] == 128 and record["settings"]["widths"] == [1, 2, 4]  # fit_rdms's default
+    assert record["settings"]["n_draws"] == 32 and record["settings"]["widths"] == [1, 2, 4]  # --n-draws travels
     assert main(args) == 1  # outputs exist: refused without --force
     assert "exist" in capsys.readouterr().err
     assert main(args + ["--force"]) == 0

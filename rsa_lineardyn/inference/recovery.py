@@ -194,7 +194,7 @@ def simulate_noise_rdms(task, times, *, n_subjects=4, n_runs=4, n_voxels=40, noi
 
 def recovery_trial(task, n_hidden, lam, scale, times, candidate_widths, *, noise=1.0, n_subjects=4, n_runs=4,
                    n_voxels=40, stages=True, method="corr", init="random", n_lam=10, n_times=41, n_boot=200,
-                   seed=None):
+                   seed=None, n_draws=None):
     """Simulate data at known parameters, fit them, and report the recovery.
 
     With ``stages=False`` only the stage nearest the middle of ``times`` is
@@ -203,7 +203,8 @@ def recovery_trial(task, n_hidden, lam, scale, times, candidate_widths, *, noise
     own random lambda-balanced start (:func:`simulate_voxel_rdms` with
     ``per_subject=True``); ``"aligned"``: one network from the task-aligned
     start for all subjects.  ``n_boot`` bootstrap samples give ``lam``'s
-    interval (0: no interval, so ``lam_identifiable`` is False).
+    interval (0: no interval, so ``lam_identifiable`` is False).  ``n_draws``
+    is :func:`fit_rdms`'s (None: its default).
 
     Returns
     -------
@@ -230,7 +231,8 @@ def recovery_trial(task, n_hidden, lam, scale, times, candidate_widths, *, noise
         if sub.n_rdm > 1:
             nc.append(boot_noise_ceiling(sub, method=method, rdm_descriptor="subject")[0])
     res = fit_rdms(data, task, n_hidden=candidate_widths, method=method, scale=scale, n_boot=n_boot, n_lam=n_lam,
-                   n_times=n_times, stage_descriptor="stage" if stages else None, random_state=0, progress=False)
+                   n_times=n_times, stage_descriptor="stage" if stages else None, random_state=0, progress=False,
+                   n_draws=n_draws)
     b = res.best
     iv = res.intervals.set_index("parameter")
     lo, hi = (float(iv.loc["lam", "low"]), float(iv.loc["lam", "high"])) if "lam" in iv.index else (np.nan, np.nan)
