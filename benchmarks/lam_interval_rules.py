@@ -82,9 +82,9 @@ def run_study(lam, n_subjects, trial, seed, n_draws=None):
 
 
 def _half(grid, x, side):
-    j = int(np.argmin(np.abs(grid - x)))
-    k = max(j - 1, 0) if side < 0 else min(j + 1, grid.size - 1)
-    return abs(grid[j] - grid[k]) / 2
+    from rsa_lineardyn.inference.intervals import _half_step  # the shipped interval's own half grid step
+
+    return _half_step(grid, x, side)
 
 
 def _boot(r):

@@ -190,9 +190,9 @@ def _check_run_numbers(args):
 
 def _default_fit_widths(task):
     """rl.fit_rdms's n_hidden=None, spelled out for the table: 1 ... rank(task) and one wide network."""
-    r = max(task.rank(), 1)
-    wide = max(task.n_in, task.n_out)
-    return list(range(1, r + 1)) + ([wide] if wide > r else [])
+    from ..inference.design import _widths
+
+    return _widths(task, None)
 
 
 def _check_memory(n_widths, task, data, command, text):
@@ -242,7 +242,9 @@ def cmd_fit(args):
 def _flat_widths(text, task=None):
     """``--widths`` as a flat list of widths (ranges expanded; 'wide' is ``max(n_in, n_out)`` of ``task``, as for
     ``compare``, or stays 'wide' before the task is read)."""
-    wide = "wide" if task is None else max(task.n_in, task.n_out)
+    from ..inference.design import wide_width
+
+    wide = "wide" if task is None else wide_width(task)
     return [wide if tok == "wide" else w for tok in _parse_widths(text, task)
             for w in (tok if isinstance(tok, list) else [tok])]
 

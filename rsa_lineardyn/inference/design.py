@@ -529,16 +529,20 @@ def _refuse_unknown_grouping(rdms, stage_key):
             "every RDM as an independent unit; fit_rdms fits all RDMs as one unit).")
 
 
+def wide_width(task):
+    """The width ``"wide"`` stands for (fits, comparisons, the CLI): ``max(n_in, n_out)``, wider than any bottleneck."""
+    return max(task.n_in, task.n_out)
+
+
 def _widths(task, n_hidden):
+    wide = wide_width(task)
     if n_hidden is None:
         r = max(task.rank(), 1)
-        wide = max(task.n_in, task.n_out)
         return list(range(1, r + 1)) + ([wide] if wide > r else [])
     if (isinstance(n_hidden, numbers.Integral) and not isinstance(n_hidden, bool)) or n_hidden == "wide":
         n_hidden = [n_hidden]
     if isinstance(n_hidden, (str, bytes)) or not hasattr(n_hidden, "__iter__"):
         raise InputTypeError(f"`n_hidden` must be an int, 'wide' or a sequence of them, got {n_hidden!r}.")
-    wide = max(task.n_in, task.n_out)  # as compare_widths: wider than any bottleneck
     odd = [h for h in n_hidden if isinstance(h, (str, bytes)) and h != "wide"]
     if odd:
         raise InputTypeError(f"`n_hidden` entries must be positive ints or 'wide' (max(n_in, n_out) = {wide}), got "

@@ -477,9 +477,8 @@ class _FitSettings:
     @property
     def model_kw(self):
         kw = dict(representation=self.representation, measure=self.measure, scale=self.scale,
-                  fit_scale=self.fit_scale, init=self.init, tau=self.tau, seed=self.resampling.draw_seed)
-        if self.n_draws is not None:
-            kw["n_draws"] = self.n_draws
+                  fit_scale=self.fit_scale, init=self.init, tau=self.tau, seed=self.resampling.draw_seed,
+                  n_draws=self.n_draws)
         return kw
 
 

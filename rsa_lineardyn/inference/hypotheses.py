@@ -68,7 +68,8 @@ from .crossval import (MC_GROUPS, MC_TARGET, TIE_TOL, DrawBlocks, cv_once, fold_
                        run_cv, static_scores, t_summary, unit_folds, with_mc_error)
 from ..representations.descriptors import condition_key, with_condition_labels
 from .multiplicity import CORRECTIONS, correct_pvalues
-from .design import Candidates, _as_rdms, _lam_values, _theta, check_labelled, check_n_widths, make_design
+from .design import (Candidates, _as_rdms, _lam_values, _theta, check_labelled, check_n_widths, make_design,
+                     wide_width)
 from .settings import DataReading, Execution, Resampling, TimeGrid
 from .scorer import (STAGE_SCALES, Rows, check_score_memory, missing_note, resolve_stage_scale, score_rows,
                      stage_unit_scores, static_unit_scores, unit_matrix_check)
@@ -151,7 +152,7 @@ def width_models(task, data_rdms, widths=(2, "wide"), *, representation="hidden"
         if isinstance(w, str):
             if w != "wide":
                 raise InputValueError(f"`widths` entries must be ints or 'wide', got {w!r}.")
-            h = max(task.n_in, task.n_out)
+            h = wide_width(task)
             name = f"N_h=wide ({h})"
         else:
             h = check_positive_int(w, "widths")
