@@ -255,10 +255,9 @@ fig, ax, _ = rl.plot_hypotheses(custom)
 #   that does not beat ``feature model (...)`` shows that the task's features explain the data, not that
 #   learning dynamics do.
 # * Power is modest: with 8 subjects, three stages and a noise ceiling of about 0.8, a width-2 network
-#   was significantly preferred to a wide one in 0.88 of 25 simulated studies, measured before the
-#   p-values counted the Monte-Carlo SE, which can only lower it
-#   (``benchmarks/results/calibration_inference_finegrid.md``; :doc:`../performance`), and lower with
-#   fewer subjects.  A non-significant difference is not evidence
+#   was significantly preferred to a wide one in 0.84 [0.65, 0.94] of 25 simulated studies at the
+#   defaults, Holm-corrected (``benchmarks/results/calibration_inference_mcsplit.md``;
+#   :doc:`../performance`), and less with fewer subjects.  A non-significant difference is not evidence
 #   of equality.
 #
 # Where next

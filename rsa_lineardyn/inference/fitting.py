@@ -123,8 +123,10 @@ class FitResult:
         ``score_a, score_b, mean_diff, sem, ci_low, ci_high, p,
         p_corrected`` (Holm over the other widths), ``correction``,
         ``significant``.  An in-sample choice can overfit (with 3
-        conditions a wrong width won 85-95% of bootstrap samples); this
-        test cannot.  ``None`` otherwise.
+        conditions and widths [1, 2] the former bootstrap-majority rule
+        called the wrong width determined in 8 of 16 simulated studies,
+        this test in 0 of 128 over 8 designs;
+        ``benchmarks/results/calibration_width_verdict.md``).  ``None`` otherwise.
     subject_intervals : pandas.DataFrame or None
         The same per subject (leading ``subject`` column), from a bootstrap
         within the subject: over its repeated RDMs per stage if it has
@@ -309,7 +311,9 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
         antithetic pairs; ``None`` is the same).  More than the models' 32:
         with 32 the draw set pulled ``lam`` estimates towards 0 (sign right in
         0.50-0.75 of 20 simulated studies at lam = -2, -1, 2 vs 0.85-0.95 with
-        128 on the same studies; ``benchmarks/results/lam_interval_rules_8*.md``).
+        128 on the same studies, ``benchmarks/results/lam_interval_rules_8*``;
+        0.80 and 0.95 at lam = -2 and 2 on 20 new studies each,
+        ``benchmarks/results/calibration_inference_lam128.md``).
     n_jobs : int, default 1
         joblib parallelism over hidden widths.  For many regions (ROIs,
         searchlights) use :func:`rsa_lineardyn.fit_rois`, which shares the
@@ -343,20 +347,19 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
     (time/rate/scale grid, ``lam`` range of the width), interval over more
     than ``SPREAD_FRACTION`` of the range, ``n_hidden`` chosen in fewer than
     ``MAJORITY`` of the bootstrap samples, or a different width under the
-    other start.
+    other start; and for ``n_hidden`` also a held-out width test that does
+    not show every other width significantly worse (``width_tests``).
 
     Measured coverage (95% intervals; truth: N_h = 3 networks trained by
     gradient descent, every subject from its own random lambda-balanced
     start, 8 subjects, 100 noisy voxels, crossnobis, 3 stages at t = 3, 6,
-    9, lam in {-1, 0, 1}; widths [2, 3, 4]).  Fitted with
-    ``init="aligned"`` (15 trials): lam covered in 53% without the start
-    check, 73% with ``"widen"``; rate 40% -> 60%; the aligned model is
-    biased for such data (rate ~0.9 for a true 3) and ``"widen"`` /
-    ``"flag"`` mark it "depends on the assumed start" in most trials.
-    Fitted with ``init="random"`` (9 trials): lam 89%, rate 78% with or
-    without the check; intervals called determined covered 1 of 2 (lam)
-    and 4 of 5 (rate).  Small samples: ``benchmarks/calibration.py`` runs
-    the full study.
+    12, lam in {-2, 0, 2}, 20 studies each, the defaults):
+    ``benchmarks/results/calibration_inference_lam128.md`` (lam covered in
+    all, median width 19.3 / 0.85 / 9.84 of a range of 19.3: the magnitude
+    of ``lam`` trades against the time map, ``lam_identifiability.md``).
+    An older study with ``init="aligned"`` fitted to such data covered lam in
+    53% without the start check and 73% with ``"widen"``
+    (``benchmarks/calibration.py``).
 
     Examples
     --------
