@@ -595,8 +595,9 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
         of a mean difference across draw seeds from up to 0.96 of its
         sampling SE to 0.43 and made 11 of 12 raw verdicts agree across seeds
         (10 with one draw set), at 13-18x the cost of a call before one draw
-        set computed its own Monte-Carlo SE, about 10-12x since (65 s CPU
-        against 5.4-6.4 s for three widths on the 92 images).  Cost: about one scoring of the
+        set computed its own Monte-Carlo SE, 9-12x since (59 s CPU against
+        4.8-6.4 s for three widths on the 92 images;
+        ``benchmarks/results/seed_spread_cost_grid81.md``).  Cost: about one scoring of the
         networks per block.  Recorded in ``settings``
         (``mc_replicates``, ``mc_replicates_used``, ``mc_groups``; the
         blocks' seeds in ``draws``).
@@ -830,7 +831,7 @@ def _crossvalidate(a, hyps, tensors, design, rows, stage_tensors=None):
                if split else ": the p-values leave its error out (too few draws to split into groups), and the fold "
                "fits can follow draw noise on flat profiles")
             + ", so a verdict near the threshold can move with random_state. For the analysis you report use "
-            "mc_replicates='auto' (pooled blocks of draws; about 10-12x the cost of this call).")
+            "mc_replicates='auto' (pooled blocks of draws; about 9-12x the cost of this call).")
     nc_lo, nc_hi = noise_ceiling(means, design, rows, a.method, a.sigma_k)
     return dict(mc, folds=folds, cv_name=cv_name, nc=(nc_lo, nc_hi), means=means, mc=mc)
 
