@@ -226,17 +226,38 @@ def cmd_fit(args):
     _check_outputs(list(paths), args.force)
     widths = _default_fit_widths(task) if args.widths is None else _flat_widths(args.widths, task)
     if args.widths is not None:
+        _check_wide_clash(_parse_widths(args.widths, task), task, args.widths, ranges=True)
         _check_distinct_widths(widths, args.widths)
     _check_memory(len(widths), task, data, "fit", args.widths)
     res = _run_fit(args, data, task, design, widths)
     table = _width_table(res, widths, args)
-    best = table.iloc[int(np.argmax(table.score.to_numpy()))].to_dict()
+    # the library's best (the intervals' estimate), not the table's argmax: on a flat profile another width's grid
+    # score can exceed the refined best by rounding (1e-11), and best.json and the figure would name that width
+    best = table.iloc[int(np.flatnonzero(table.n_hidden.to_numpy() == int(res.best["n_hidden"]))[0])].to_dict()
     best = {k: (v.item() if hasattr(v, "item") else v) for k, v in best.items()}
     model = _best_model(args, task, data, design, res, best)
     info = _fit_info(args, data, task, design, res, best, widths, paths[0])
     _write_fit(args, paths, table, info, data, design, model, res)
     _print_fit(args, res, table, best, paths)
     return 0
+
+
+def _check_wide_clash(tokens, task, text, ranges):
+    """Refuse 'wide' beside the width it stands for (``max(n_in, n_out)`` of ``task``): the same network twice.
+
+    ``ranges``: a range counts too (``fit`` searches its widths one by one; for ``compare`` it is another hypothesis).
+    """
+    from ..inference.design import wide_width
+
+    if "wide" not in tokens:
+        return
+    wide = wide_width(task)
+    given = [w for tok in tokens if tok != "wide" for w in (tok if isinstance(tok, list) else [tok])
+             if ranges or not isinstance(tok, list)]
+    if wide in given:
+        raise CLIError(f"`--widths` {text!r}: 'wide' stands for width {wide} with task {task.name} (max(n_in, n_out) = "
+                       f"max({task.n_in}, {task.n_out})), which --widths lists as well: the same network twice. Drop "
+                       f"'wide' or {wide}")
 
 
 def _flat_widths(text, task=None):
@@ -395,6 +416,7 @@ def _compare_widths_checked(args, task, data):
                                why="every network is already wide at n_in + n_out")
         return None
     widths = _parse_widths(args.widths, task)
+    _check_wide_clash(widths, task, args.widths, ranges=False)
     n_w = len({w for tok in widths for w in (tok if isinstance(tok, list) else [tok])})
     _check_memory(n_w, task, data, "compare", args.widths)
     return widths

@@ -146,6 +146,28 @@ def _refuse_relabelling(path, pattern_desc, labels, label_keys):
                                "--labels (it is for files without labels)")
 
 
+def _check_label_list(labels, text):
+    """``--labels``: no empty entry (a stray or trailing comma) and no label twice, refused before any file is read."""
+    empty = [i + 1 for i, lab in enumerate(labels) if lab == ""]
+    if empty:
+        raise CLIError(f"`--labels` has an empty label at position(s) {empty[:5]} of {len(labels)} ({_short(text)}): "
+                       "a stray, doubled or trailing comma? Give one non-empty task item label per condition, "
+                       "comma-separated (labels cannot contain commas)")
+    seen, dup = set(), []
+    for lab in labels:
+        if lab in seen and lab not in dup:
+            dup.append(lab)
+        seen.add(lab)
+    if dup:
+        raise CLIError(f"`--labels` names {dup[:5]} more than once ({_short(text)}); each condition is a different "
+                       "task item, so give every label once, in the file's order of conditions")
+
+
+def _short(text, k=80):
+    text = str(text)
+    return repr(text if len(text) <= k else text[:k] + "...")
+
+
 def _check_item_labels(path, labels, first_line):
     """Every item label of a task CSV non-empty and given once; the error names the file lines."""
     empty = [first_line + i for i, lab in enumerate(labels) if lab.strip() == ""]
@@ -387,6 +409,7 @@ def _data_and_task(args):
     labels = None
     if args.labels is not None:
         labels = [x.strip() for x in args.labels.split(",")]
+        _check_label_list(labels, args.labels)
     data = load_data_rdms(args.data, labels, trust_pickle=getattr(args, "trust_pickle", False))
     task_spec = args.task
     if task_spec is None:

@@ -224,7 +224,8 @@ COMMANDS = (
          Opt(("--roi-descriptor",), "rdm descriptor naming the regions", (*_ROIS, "roi_descriptor")),
          Opt(("--labels",), "comma-separated task item label of every condition, for RDMs without labels "
              "(searchlight RDMs)"),
-         Opt(("--widths", "--n-hidden"), "comma-separated hidden widths (None: fit_rdms's widths)",
+         Opt(("--widths", "--n-hidden"), "comma-separated hidden widths, ranges like 1-4, or 'wide' (max(n_in, "
+             "n_out)) (None: fit_rdms's widths)",
              (*_ROIS, "n_hidden")),
          Opt(("--lam",), "fix lambda instead of fitting it (None: fitted)", (*_ROIS, "lam"), kw={"type": float}),
          Opt(("--method",), "rsatoolbox compare method", (*_FIT, "method")),

@@ -42,7 +42,18 @@ def run(args):
     data = load_data_rdms(args.data, trust_pickle=args.trust_pickle)
     task = load_task(args.task)
     labels = None if args.labels is None else [x.strip() for x in args.labels.split(",")]
-    widths = None if args.widths is None else [int(w) for w in args.widths.split(",")]
+    if labels is not None:
+        from .inputs import _check_label_list
+
+        _check_label_list(labels, args.labels)
+    widths = None
+    if args.widths is not None:  # as `fit --widths`: ints, ranges like 1-3 and 'wide' (max(n_in, n_out) of the task)
+        from .commands import _check_wide_clash, _flat_widths
+        from .inputs import _check_distinct_widths, _parse_widths
+
+        _check_wide_clash(_parse_widths(args.widths, task), task, args.widths, ranges=True)
+        widths = _flat_widths(args.widths, task)
+        _check_distinct_widths(widths, args.widths)
     _progress(f"fitting every region of {args.data} with rl.fit_rois ...")
     try:
         res = rl.fit_rois(data, task, n_hidden=widths, lam=args.lam, roi_descriptor=args.roi_descriptor,

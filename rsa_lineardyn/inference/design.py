@@ -539,8 +539,10 @@ def _widths(task, n_hidden):
     if n_hidden is None:
         r = max(task.rank(), 1)
         return list(range(1, r + 1)) + ([wide] if wide > r else [])
-    if (isinstance(n_hidden, numbers.Integral) and not isinstance(n_hidden, bool)) or n_hidden == "wide":
-        n_hidden = [n_hidden]
+    if isinstance(n_hidden, np.ndarray):  # an array of widths (np.arange(1, 5)): its entries, checked below
+        n_hidden = n_hidden.tolist()
+    if isinstance(n_hidden, numbers.Number) or (isinstance(n_hidden, str) and n_hidden == "wide"):
+        n_hidden = [n_hidden]  # one width: checked as an entry (2.0 as in [2.0]; 2.5 and True refused there)
     if isinstance(n_hidden, (str, bytes)) or not hasattr(n_hidden, "__iter__"):
         raise InputTypeError(f"`n_hidden` must be an int, 'wide' or a sequence of them, got {n_hidden!r}.")
     odd = [h for h in n_hidden if isinstance(h, (str, bytes)) and h != "wide"]

@@ -397,6 +397,19 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
 # the fit, step by step
 # ----------------------------------------------------------------------------
 def _fit_rdms(data_rdms, task, s, shared=None, subjects=True):
+    """:func:`_fit_whole` without numpy's warnings about an RDM with no valid dissimilarity (every value NaN): its
+    score is undefined, which ``messages`` reports by subject; numpy's "Mean of empty slice" from deep inside the
+    scorer would only repeat it."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Mean of empty slice", RuntimeWarning)
+        warnings.filterwarnings("ignore", "invalid value encountered in (divide|scalar divide)", RuntimeWarning,
+                                r"numpy\.(_core|core)\._methods")
+        return _fit_whole(data_rdms, task, s, shared, subjects)
+
+
+def _fit_whole(data_rdms, task, s, shared=None, subjects=True):
     """Score every candidate once, then fit the group, each subject, the bootstrap samples and the intervals.
 
     ``shared``: the candidates of several fits of the same task and settings (:func:`_candidates`; the models of
