@@ -142,3 +142,34 @@ def test_cli_labels_with_empty_or_repeated_entries(files, capsys, labels, expect
                                 f"--labels={labels}", "--widths", "1,wide", *FAST,
                                 "--out-dir", str(files / "out_labels")]))
     assert line.split("error: ", 1)[1].startswith("`--labels`") and expected in line
+
+
+def test_compare_widths_refuses_wide_beside_the_width_it_stands_for(task):
+    """``compare_widths(widths=[7, 'wide'])`` with ``max(n_in, n_out) = 7`` tested one network against itself (and
+    spent a Holm slot on it); the CLI refused it, the Python API did not."""
+    data = _voxel_rdms(task)
+    with pytest.raises(rl.InputValueError, match=r"'wide' stands for width 7.*drop 'wide' or 7"):
+        rl.compare_widths(data, task, widths=[7, "wide"], n_draws=8, progress=False)
+    with pytest.raises(rl.InputValueError, match="stands for width 7"):
+        rl.width_models(task, data, [np.int64(7), "wide"], n_draws=8)
+    assert [m.n_hidden for m in rl.width_models(task, data, [2, "wide"], n_draws=8)] == [2, 7]
+
+
+def test_width_interval_holds_the_widths_of_a_flat_profile():
+    """With 2 subjects (no crossvalidated width test) the reason said 'widths [3, 7] fit within 0.001 of the best'
+    while the n_hidden interval was [3, 3]; it now holds them, as lam's interval holds its profile set."""
+    task4 = rl.hierarchical_task(depth=2)
+    data = simulate_voxel_rdms(task4, 3, 0.0, 0.1, [20.0], n_subjects=2, n_runs=2, n_voxels=20, noise=0.05, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = rl.fit_rdms(data, task4, n_hidden=[3, "wide"], n_boot=20, n_draws=8, progress=False)
+    row = res.intervals.set_index("parameter").loc["n_hidden"]
+    assert "flat profile: widths [3, 7]" in row["reason"]
+    assert not row["determined"]
+    assert row["low"] <= 3 and row["high"] >= 7
+
+
+def test_compare_widths_refuses_a_list_of_one_width_beside_that_width(task):
+    data = _voxel_rdms(task)
+    with pytest.raises(rl.InputValueError, match="a list of one width is that width"):
+        rl.compare_widths(data, task, widths=[2, [2]], n_draws=8, progress=False)

@@ -164,6 +164,12 @@ def width_models(task, data_rdms, widths=(2, "wide"), *, representation="hidden"
                                                          lam=lam, scale=scale, n_draws=n_draws, seed=seed)))
     if len({m.name for m in models}) != len(models):
         raise InputValueError(f"`widths` must be distinct, got {list(widths)}.")
+    sizes = [m.n_hidden for m in models]
+    if "wide" in widths and sizes.count(wide_width(task)) > 1:
+        h = wide_width(task)
+        raise InputValueError(
+            f"`widths` lists {h} and 'wide', which stands for width {h} with this task (max(n_in, n_out) = "
+            f"max({task.n_in}, {task.n_out})): the same network twice. Drop 'wide' or {h}.")
     return models
 
 
@@ -1311,6 +1317,7 @@ def compare_widths(data_rdms, task, widths=(2, "wide"), *, method="corr", n_boot
     _check_task(task)
     widths = _width_list(widths, "an int, 'wide' or a list of ints")
     check_distinct([tuple(w) if isinstance(w, (list, tuple, range)) else w for w in widths], "widths")
+    _check_same_networks(task, widths)
     random_state, draw_kw = _draw_kw(random_state, seed, n_draws, "compare_widths")
     data_rdms = with_condition_labels(_as_rdms(data_rdms), condition_descriptor)
     hyps = _nested(task, data_rdms, widths, dict(model_kw, **draw_kw))
@@ -1327,6 +1334,29 @@ def compare_widths(data_rdms, task, widths=(2, "wide"), *, method="corr", n_boot
             "adds nothing to learn)")
     res.messages.extend(notes)
     return res
+
+
+def _check_same_networks(task, widths):
+    """Refuse two ``widths`` entries that are the same network once ``"wide"`` is read as ``max(n_in, n_out)`` and a
+    list of one width as that width (``[7, "wide"]``, ``[2, [2]]``): a test of a network against itself."""
+    wide = wide_width(task)
+
+    def key(w):
+        if isinstance(w, (list, tuple, range)):
+            ws = tuple(sorted({wide if v == "wide" else v for v in w if isinstance(v, (numbers.Integral, str))}))
+            return ws[0] if len(ws) == 1 and len(w) == 1 else ws
+        return wide if isinstance(w, str) and w == "wide" else w
+
+    seen = {}
+    for w in widths:
+        k = key(w)
+        if k in seen:
+            why = (f"'wide' stands for width {wide} with this task (max(n_in, n_out) = max({task.n_in}, {task.n_out}))"
+                   if "wide" in (w, seen[k]) else "a list of one width is that width")
+            raise InputValueError(
+                f"`widths` entries {seen[k]!r} and {w!r} are the same network ({why}): a test of a network against "
+                f"itself. Drop one of them (e.g. drop 'wide' or {wide}).")
+        seen[k] = w
 
 
 def compare_regimes(data_rdms, task, n_hidden=None, *, method="corr", n_boot=0, random_state=0, n_draws=None,

@@ -213,7 +213,8 @@ def _intervals_table(space, est, boot, alt, profs, h_best, ci, flat_tol, nh_widt
 
 def _width_row(ctx, e, grid, widths_equiv):
     """The interval row of ``n_hidden``: bootstrap quantiles of the chosen width joined with the widths the
-    crossvalidated test does not tell apart from it; determined only when that interval is the estimate alone."""
+    crossvalidated test does not tell apart from it and those within ``flat_tol`` of the best score; determined only
+    when that interval is the estimate alone."""
     p, reasons = "n_hidden", []
     if grid.size == 1:
         return dict(parameter=p, estimate=e, low=e, high=e, level=ctx.ci, determined=True, reason="fixed by the user")
@@ -232,6 +233,8 @@ def _width_row(ctx, e, grid, widths_equiv):
         if grid.size > 2 and lo <= grid.min() and hi >= grid.max():
             reasons.append("bootstrap spread over all searched widths")
     lo, hi = _width_test_reasons(ctx, e, lo, hi, reasons)
+    if len(widths_equiv) > 1 and np.isfinite(lo):  # the flat profile's widths, as the profile set joins lam's
+        lo, hi = min(lo, float(min(widths_equiv))), max(hi, float(max(widths_equiv)))
     alt = ctx.alt
     if alt is not None and alt.get(p) is not None and alt[p] != e:
         if ctx.start_mode == "widen":
