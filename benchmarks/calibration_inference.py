@@ -30,8 +30,10 @@ Parts
           Per trial: the network significantly below the per-stage baseline at some stage (Holm over the 3
           stages x 1 pair: the falsification), at which stage, and the whole-trajectory verdict on the same data.
           "stagesfine": the same at a finer fit grid (n_lam 24, n_times 81); "stages32": 32 subjects, t = 3, 6, 12,
-          the truth's scale.  A per-stage table (medians of the scores, difference, jackknife SE, fitted rate and
-          lam) follows the main table.
+          the truth's scale; "stagesfinal": t = 3, 6, 12 at the package defaults, 16 and 32 subjects, wrong-order
+          truths with directions="final" (the moved modes keep their learned directions: only the order changes);
+          "stagescov": the 16-subject stagesfinal cells scored with method="corr_cov".  A per-stage table (medians of
+          the scores, difference, jackknife SE, fitted rate and lam) follows the main table.
 
 Wrong-order truth (simulate_wrong_order_rdms): each subject's GD network is simulated exactly as in
 simulate_voxel_rdms (same random streams: with swap=False the RDMs are identical, checked by --check).  Its
@@ -53,7 +55,7 @@ median interval width.
 Run:  .venv/bin/python benchmarks/calibration_inference.py [--trials 25] [--jobs 2] [--parts lam null power
       baseline] [--subjects 8 16 32] [--seed 0] [--quick] [--out benchmarks/results/calibration_inference]
       stage-resolved runs: --parts stages --trials 20 --seed 19 --out benchmarks/results/calibration_inference_stages
-      (and stagesfine --seed 23, stages32 --seed 29 with their own --out)
+      (and stagesfine --seed 23, stages32 --seed 29, stagesfinal --seed 53, stagescov --seed 59 with their own --out)
 """
 
 import argparse
@@ -156,6 +158,19 @@ def make_cells(parts, subjects, quick):
                 cells.append(dict(part="stages", name=f"stages: {what}, {n} subjects, t = 3, 6, 12, model scale "
                                   f"{SEM_SCALE:g} (the truth's)", wrong=wrong, variant=variant, n_subjects=n,
                                   times=TIMES, model_scale=SEM_SCALE))
+    if "stagesfinal" in parts:  # wrong order with the moved groups' final directions (only the order changes)
+        for n in (16, 32):
+            for wrong, variant, what in _TRUTHS:
+                what = what.replace("paces)", "paces, final directions)").replace("pace)", "pace, final directions)")
+                cells.append(dict(part="stages", name=f"stages: {what}, {n} subjects, t = 3, 6, 12, defaults",
+                                  wrong=wrong, variant=variant, directions="final", n_subjects=n, times=TIMES,
+                                  model_scale=None, trials_factor=1.0 if n == 16 else 0.5))
+    if "stagescov" in parts:  # the same as stagesfinal (16 subjects) scored with the whitened correlation
+        for wrong, variant, what in _TRUTHS:
+            what = what.replace("paces)", "paces, final directions)").replace("pace)", "pace, final directions)")
+            cells.append(dict(part="stages", name=f"stages: {what}, 16 subjects, t = 3, 6, 12, method corr_cov",
+                              wrong=wrong, variant=variant, directions="final", n_subjects=16, times=TIMES,
+                              model_scale=None, method="corr_cov"))
     if "finegrid" in parts:  # null and power at the finer fit grid (n_lam 24, n_times 81)
         fine = {"n_lam": 24, "n_times": 81}
         cells += [dict(part="null", name="null: pure noise, compare_widths [2, wide], 3 stages, n_lam 24, n_times 81",
@@ -180,11 +195,15 @@ def _groups(task, n_hidden, tol=0.05):
 
 
 def simulate_wrong_order_rdms(task, n_hidden, lam, scale, times, *, n_subjects, n_runs, n_voxels, noise, lr, seed,
-                              swap=True, variant="swap"):
+                              swap=True, variant="swap", directions="own"):
     """simulate_voxel_rdms(init="random", per_subject=True) with the time courses of mode 1 and the weakest
     learned mode group swapped (module docstring).  swap=False reproduces simulate_voxel_rdms exactly.
     ``variant="weak_fast"``: the issue's construction instead -- only the weakest group is moved, to the pace of
-    the strongest mode (mode 1 keeps its own course); the final state is the network's own either way."""
+    the strongest mode (mode 1 keeps its own course); the final state is the network's own either way.
+    ``directions="own"``: a moved group keeps its hidden vectors at each stage and is rescaled (at t = 3 the weak
+    group, 20-40% grown and not yet aligned, is scaled 3-5x: its start geometry is amplified with it).
+    ``directions="final"``: a moved group takes its final (learned) hidden vectors scaled by the progress it is
+    given, so only the order of learning changes, not how much of the start's random geometry shows."""
     import rsa_lineardyn as rl
     from rsatoolbox.rdm import concat
     from rsa_lineardyn.inference.recovery import _crossnobis, _label
@@ -206,9 +225,15 @@ def simulate_wrong_order_rdms(task, n_hidden, lam, scale, times, *, n_subjects, 
             n2 = np.linalg.norm(A[:, :, g2], axis=(1, 2))
             p1, p2 = n1 / n1[-1], n2 / n2[-1]
             A = A.copy()
-            if variant == "swap":
-                A[:, :, g1] *= (p2 / p1)[:, None, None]
-            A[:, :, g2] *= (p1 / p2)[:, None, None]
+            if directions == "final":
+                A1, A2 = A[-1][:, g1].copy(), A[-1][:, g2].copy()
+                if variant == "swap":
+                    A[:, :, g1] = A1[None] * p2[:, None, None]
+                A[:, :, g2] = A2[None] * p1[:, None, None]
+            else:
+                if variant == "swap":
+                    A[:, :, g1] *= (p2 / p1)[:, None, None]
+                A[:, :, g2] *= (p1 / p2)[:, None, None]
             W = A @ Vt
         H = W @ task.X  # (K, n_hidden, P)
         M = rng.standard_normal((n_voxels, n_hidden)) / np.sqrt(n_hidden)
@@ -244,7 +269,8 @@ def _simulate(cell, rng):
         task = rl.load_semantic_task()
         if cell["part"] in ("baseline", "stages") and cell["wrong"]:
             data = simulate_wrong_order_rdms(task, 3, 0.0, SEM_SCALE, times, noise=NOISE, lr=cal.LR, seed=rng,
-                                             variant=cell.get("variant", "swap"), **kw)
+                                             variant=cell.get("variant", "swap"),
+                                             directions=cell.get("directions", "own"), **kw)
         else:
             data = simulate_voxel_rdms(task, 3, cell.get("lam", 0.0), SEM_SCALE, times, noise=NOISE, init="random",
                                        per_subject=True, lr=cal.LR, seed=rng, **kw)
@@ -344,6 +370,8 @@ def _stage_trial(cell, task, data, seed):
     import rsa_lineardyn as rl
 
     kw = dict(cell.get("grid") or {}, **({} if cell.get("model_scale") is None else {"scale": cell["model_scale"]}))
+    if cell.get("method"):
+        kw["method"] = cell["method"]
     h = rl.compare_widths(data, task, widths=[3], random_state=seed, progress=False, **kw)
     p = _find(_pairs(h), "N_h=3", "feature model")  # d = network - baseline
     st = h.stages[h.stages.model_a.str.startswith("N_h=3") & h.stages.model_b.str.startswith("feature model")]
@@ -568,7 +596,7 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--parts", nargs="+", default=["lam", "null", "power", "baseline"],
                     choices=["lam", "null", "power", "baseline", "early", "holm", "defscale", "weakfast", "stages",
-                             "stagesfine", "stages32", "finegrid"],
+                             "stagesfine", "stages32", "stagesfinal", "stagescov", "finegrid"],
                     help="early: baseline cells at t = 1.5, 3, 6; holm: power without the baseline; defscale: lam cells with "
                     "fit_rdms's default scale 0.1 (these three are not in the default)")
     ap.add_argument("--subjects", nargs="+", type=int, default=[8, 16, 32], help="subjects per trial in the lam cells")
