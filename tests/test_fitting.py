@@ -328,6 +328,7 @@ def test_majority_and_spread_verdicts_fire(tree):
     res = rl.fit_rdms(_noise_rdms(tree, 0), tree, n_hidden=[1, 2, 4], **kw)
     iv = res.intervals.set_index("parameter")
     assert not iv.loc["lam", "determined"] and "spans" in iv.loc["lam", "reason"]
+    assert "trades against training time" in iv.loc["lam", "reason"]  # why, for the reader of the verdict
     lv = res.table.loc[res.table["n_hidden"] == res.best["n_hidden"], "lam"]
     assert iv.loc["lam", "high"] - iv.loc["lam", "low"] > 0.5 * (lv.max() - lv.min())
 

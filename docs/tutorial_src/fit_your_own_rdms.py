@@ -155,7 +155,8 @@ ax = rl.plot_fit_profile(res)
 #     The estimate is inside, but the interval is open on one side.
 # ``bootstrap interval spans N% of the searched range``
 #     The interval covers more than half (``rl.inference.fitting.SPREAD_FRACTION``) of what was searched: not
-#     informative.
+#     informative.  For ``lam`` the reason adds why: its magnitude trades against training time (a larger
+#     ``|lam|`` on a faster time course predicts nearly the same geometry; :doc:`../limitations`).
 # ``bootstrap majority N% < 80% for n_hidden = k`` (or ``bootstrap spread over all searched widths``)
 #     No width wins in at least 80% (``rl.inference.fitting.MAJORITY``) of the bootstrap samples
 #     (``res.n_hidden_distribution``).

@@ -351,7 +351,9 @@ def _spread_reasons(p, lo, hi, gmin, gmax):
     if not (np.isfinite(lo) and span_range > 0):
         return []
     if (hi - lo) > SPREAD_FRACTION * span_range:
-        return [f"bootstrap interval spans {100 * (hi - lo) / span_range:.0f}% of the searched range"]
+        why = (" (the magnitude of lam trades against training time: a larger |lam| on a faster time course predicts "
+               "nearly the same geometry; see the documentation's limitations)") if p == "lam" else ""
+        return [f"bootstrap interval spans {100 * (hi - lo) / span_range:.0f}% of the searched range{why}"]
     if p != "offset" and (lo <= gmin or hi >= gmax):
         # the data bound the parameter on one side only (e.g. late times of a converged network all look alike)
         side = "upper" if hi >= gmax else "lower"
