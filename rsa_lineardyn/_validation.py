@@ -56,6 +56,16 @@ class AssumptionError(InputValueError):
     """The input violates an assumption of the exact theory (A1 or A2)."""
 
 
+def repeated(items):
+    """The items that occur more than once in ``items``, each once, in the order of their first repeat."""
+    seen, dup = set(), []
+    for item in items:
+        if item in seen and item not in dup:
+            dup.append(item)
+        seen.add(item)
+    return dup
+
+
 def check_not_complex(value, name):
     """Raise :class:`InputTypeError` if ``value`` holds complex numbers (numpy would drop the imaginary part).
 

@@ -13,8 +13,8 @@ import pytest
 import rsa_lineardyn as rl
 from rsa_lineardyn.cli.app import main
 from rsa_lineardyn.inference.recovery import simulate_voxel_rdms
+from test_cli_files import _error  # the one-line CLI error check of the CLI file tests
 
-LOG = "[rsa-lineardyn] "
 FAST = ["--n-boot", "0", "--n-draws", "8", "--no-start-check", "--quiet"]
 
 
@@ -42,12 +42,6 @@ def files(task, tmp_path_factory):
     return folder
 
 
-def _error(capsys, code):
-    err = capsys.readouterr().err
-    assert code == 1, err
-    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith(LOG)]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
 
 
 # ----------------------------------------------------------------------------- n_hidden in the Python API

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._validation import repeated
 from ..representations.descriptors import STAGE_NAME
 from .common import BUNDLED_DATA_PREFIX, BUNDLED_TASKS, CLIError, _progress, log
 
@@ -153,11 +154,7 @@ def _check_label_list(labels, text):
         raise CLIError(f"`--labels` has an empty label at position(s) {empty[:5]} of {len(labels)} ({_short(text)}): "
                        "a stray, doubled or trailing comma? Give one non-empty task item label per condition, "
                        "comma-separated (labels cannot contain commas)")
-    seen, dup = set(), []
-    for lab in labels:
-        if lab in seen and lab not in dup:
-            dup.append(lab)
-        seen.add(lab)
+    dup = repeated(labels)
     if dup:
         raise CLIError(f"`--labels` names {dup[:5]} more than once ({_short(text)}); each condition is a different "
                        "task item, so give every label once, in the file's order of conditions")

@@ -14,7 +14,7 @@ import copy
 
 import numpy as np
 
-from .._validation import InputTypeError, InputValueError, check_not_complex, check_option, check_real
+from .._validation import InputTypeError, InputValueError, check_not_complex, check_option, check_real, repeated
 from .geometry import DEFAULT_RCOND, MEASURES, REPRESENTATIONS, condition_labels, trajectory_rdms
 from ..dynamics.task import Task
 from ..dynamics.trajectory import Trajectory
@@ -368,11 +368,7 @@ def task_from_dataframe(features, inputs=None, *, name="task"):
 
 def _check_unique_index(labels, name):
     """Every item label (as a string) once in the index of DataFrame ``name``; the error names the repeats."""
-    seen, dup = set(), []
-    for lab in labels:
-        if lab in seen and lab not in dup:
-            dup.append(lab)
-        seen.add(lab)
+    dup = repeated(labels)
     if dup:
         raise InputValueError(
             f"`{name}` index must name each item once; it has repeated labels {dup[:5]}"
