@@ -167,3 +167,22 @@ def test_compare_widths_refuses_a_list_of_one_width_beside_that_width(task):
     data = _voxel_rdms(task)
     with pytest.raises(rl.InputValueError, match="a list of one width is that width"):
         rl.compare_widths(data, task, widths=[2, [2]], n_draws=8, progress=False)
+
+
+def _two_pair_rdm(task):
+    """4 subjects, one RDM each; subject 0's RDM keeps only 2 of its 6 dissimilarities (the rest NaN)."""
+    data = _voxel_rdms(task)
+    d = data.dissimilarities.copy()
+    d[0, 2:] = np.nan
+    data.dissimilarities = d
+    return data
+
+
+def test_rdm_with_two_valid_pairs_is_left_out_not_scored_one(task):
+    """A correlation over 2 pairs is always +-1: such an RDM was scored (and pulled its unit's score to +-1) with no
+    word; the fit now leaves it out like an all-NaN RDM and says so, the tests refuse a unit left with nothing."""
+    data = _two_pair_rdm(task)
+    res = rl.fit_rdms(data, task, n_hidden=[2], n_boot=0, n_draws=8, progress=False)
+    assert any("fewer than 3 valid dissimilarities ([2] of 6)" in m for m in res.messages)
+    with pytest.raises(rl.InputValueError, match="fewer than 3 valid"):
+        rl.compare_widths(data, task, widths=[2, "wide"], n_draws=8, progress=False)

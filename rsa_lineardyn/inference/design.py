@@ -119,11 +119,33 @@ def make_design(data_rdms, task, *, subject_descriptor="auto", stage_descriptor=
     tparams, tnames, times = _time_grid(lt, xs, snapshot or free, time_offset, t_lo, t_hi)
     uniq, inv = np.unique(times, return_inverse=True)
     inv = inv.reshape(times.shape)
-    return Design(n_rdm=data_rdms.n_rdm, data=data_rdms.get_vectors().astype(float), stage_key=stage_key,
+    data = _drop_degenerate_rdms(data_rdms.get_vectors().astype(float), messages)
+    return Design(n_rdm=data_rdms.n_rdm, data=data, stage_key=stage_key,
                   subject_key=subj_key, stages=stages, xs=xs, stage_of=stage_of, K=K, snapshot=snapshot, free=free,
                   time_offset=bool(time_offset and not snapshot and not free), subjects=subjects,
                   subject_of=subject_of, lt=lt, t_lo=t_lo, t_hi=t_hi, tparams=tparams, tnames=tnames, times=times,
                   uniq=uniq, inv=inv, messages=messages, tau=tau)
+
+
+#: Valid (finite) dissimilarities an RDM needs to be scored: a correlation over 2 pairs is always +-1.
+MIN_VALID_PAIRS = 3
+
+
+def _drop_degenerate_rdms(data, messages):
+    """``data`` with the RDMs that have 1 or 2 valid dissimilarities (of at least 3) set to NaN, and a message.
+
+    Their correlation with any prediction is +-1 (cosine nearly so): scored, they would pull a unit's mean score
+    towards 1 whatever the model.  Left out like an all-NaN RDM (its unit keeps its other RDMs)."""
+    n_valid = np.isfinite(data).sum(axis=1)
+    few = np.flatnonzero((n_valid > 0) & (n_valid < MIN_VALID_PAIRS) & (data.shape[1] >= MIN_VALID_PAIRS))
+    if few.size:
+        data = data.copy()
+        data[few] = np.nan
+        messages.append(
+            f"RDM(s) {few[:5].tolist()}{' ...' if few.size > 5 else ''} of `data_rdms` have fewer than "
+            f"{MIN_VALID_PAIRS} valid dissimilarities ({sorted(set(n_valid[few].tolist()))} of {data.shape[1]}): "
+            "a correlation over 2 pairs is always +-1, so they are left out of the scores like an all-NaN RDM")
+    return data
 
 
 def _descriptor_keys(data_rdms, subject_descriptor, stage_descriptor, stage_keys, stage_order, messages):

@@ -742,8 +742,8 @@ def _design(a, hyps):
     empty = unit_matrix_check(design, unit_of, n_units)
     if empty.size:
         raise InputValueError(
-            f"unit(s) {[a.unit_names[u] for u in empty[:5]]} have no valid dissimilarity (every value NaN); drop "
-            "them from `data_rdms`.")
+            f"unit(s) {[a.unit_names[u] for u in empty[:5]]} have no valid dissimilarity (every value NaN, or fewer "
+            "than 3 valid in each of their RDMs); drop them from `data_rdms`.")
     if n_units < 3:
         raise InputValueError(
             f"hypothesis tests need at least 3 independent units (subjects), got {n_units}: with 2, the "
