@@ -186,3 +186,18 @@ def test_rdm_with_two_valid_pairs_is_left_out_not_scored_one(task):
     assert any("fewer than 3 valid dissimilarities ([2] of 6)" in m for m in res.messages)
     with pytest.raises(rl.InputValueError, match="fewer than 3 valid"):
         rl.compare_widths(data, task, widths=[2, "wide"], n_draws=8, progress=False)
+
+
+def test_cli_labels_cannot_renumber_a_file_whose_numbers_are_the_task_labels(task, tmp_path, capsys):
+    """A task whose item labels are 0..n-1 and a data file labelled 0..n-1: the file's numbers are its labels, yet
+    they were taken for positions, so ``--labels 3,2,1,0`` silently matched conditions by position."""
+    pd.DataFrame(task.Y.T, index=range(task.n_in), columns=[f"f{j}" for j in range(task.n_out)]).to_csv(
+        tmp_path / "task_numbered.csv")
+    pd.DataFrame(_voxel_rdms(task).get_matrices()[0]).to_csv(tmp_path / "rdm.csv")  # header and index 0..3
+    args = ["fit", str(tmp_path / "rdm.csv"), "--task", str(tmp_path / "task_numbered.csv"), "--widths", "1,2",
+            *FAST, "--out-dir", str(tmp_path / "out")]
+    line = _error(capsys, main([*args, "--labels", "3,2,1,0"]))
+    assert "already labels its conditions" in line and "the task's item labels are these numbers" in line
+    assert main([*args, "--labels", "0,1,2,3"]) == 0  # the same labels in the same order: nothing to refuse
+    capsys.readouterr()
+    assert main([*args[:-1], str(tmp_path / "out2")]) == 0, capsys.readouterr().err  # no --labels: the file's own

@@ -131,19 +131,23 @@ def load_task(spec):
     return task
 
 
-def _refuse_relabelling(path, pattern_desc, labels, label_keys):
+def _refuse_relabelling(path, pattern_desc, labels, label_keys, task_labels=None):
     """``--labels`` names the conditions of a file by position: refuse it for a file that labels them already
     (other labels, or the same ones in another order, would silently mislabel conditions).  Labels ``0, 1, ...,
-    n - 1`` in order are positions (pandas' default index and header), not labels: ``--labels`` may name them."""
+    n - 1`` in order are positions (pandas' default index and header), not labels: ``--labels`` may name them --
+    unless the task's own item labels are those numbers, where they are the file's labels."""
+    task_set = None if task_labels is None else {str(x) for x in task_labels}
     for key in label_keys:
         if key in pattern_desc:
             own = [str(x) for x in pattern_desc[key]]
-            if own == [str(i) for i in range(len(own))]:
+            numbered = own == [str(i) for i in range(len(own))]
+            if numbered and not (task_set is not None and set(own) <= task_set):
                 continue
             if own != [str(x) for x in labels]:
+                why = " (the task's item labels are these numbers, so they are read as labels)" if numbered else ""
                 raise CLIError(f"data file {path} already labels its conditions (pattern descriptor {key!r}: "
-                               f"{', '.join(own[:4])}{', ...' if len(own) > 4 else ''}) and --labels gives other "
-                               "labels or another order; conditions are matched by the file's labels, so drop "
+                               f"{', '.join(own[:4])}{', ...' if len(own) > 4 else ''}){why} and --labels gives "
+                               "other labels or another order; conditions are matched by the file's labels, so drop "
                                "--labels (it is for files without labels)")
 
 
@@ -254,7 +258,7 @@ def _one_line(exc):
 
 
 # ----------------------------------------------------------------------------- data RDMs
-def load_data_rdms(spec, labels=None, trust_pickle=False):
+def load_data_rdms(spec, labels=None, trust_pickle=False, task_labels=None):
     """Data RDMs from a file (.npy, .npz, .csv, .hdf5/.h5, .pkl) or a bundled name ``92images:<which>``.
 
     The file's own descriptors are kept: an rsatoolbox .hdf5 (or trusted .pkl) keeps its rdm, pattern and
@@ -265,6 +269,8 @@ def load_data_rdms(spec, labels=None, trust_pickle=False):
     ``item``); without them such a file is refused later, as conditions are matched by label, never by position.
 
     A .pkl file is unpickled only with ``trust_pickle=True`` (unpickling runs code named in the file).
+    ``task_labels``: the task's item labels; when they are ``0 .. n-1`` a file labelled so is labelled, not numbered
+    by position (``--labels`` cannot rename its conditions).
     """
     import rsa_lineardyn as rl
 
@@ -328,7 +334,7 @@ def load_data_rdms(spec, labels=None, trust_pickle=False):
             raise CLIError(f"--labels gives {len(labels)} labels for the {D.shape[-1]} conditions in {p}")
         from ..representations.descriptors import LABEL_KEYS
 
-        _refuse_relabelling(p, pattern_desc, labels, LABEL_KEYS)
+        _refuse_relabelling(p, pattern_desc, labels, LABEL_KEYS, task_labels)
         pattern_desc = {k: v for k, v in pattern_desc.items() if k not in LABEL_KEYS}
         pattern_desc["item"] = list(labels)
     try:
@@ -407,14 +413,15 @@ def _data_and_task(args):
     if args.labels is not None:
         labels = [x.strip() for x in args.labels.split(",")]
         _check_label_list(labels, args.labels)
-    data = load_data_rdms(args.data, labels, trust_pickle=getattr(args, "trust_pickle", False))
     task_spec = args.task
     if task_spec is None:
         if args.data.startswith(BUNDLED_DATA_PREFIX):
             task_spec = "92images"
         else:
             raise CLIError("--task is required: the bundled task name or a .csv/.npz task file the network learns")
-    task = load_task(task_spec)
+    task = load_task(task_spec)  # first: its item labels tell a file's labels 0..n-1 from positions
+    data = load_data_rdms(args.data, labels, trust_pickle=getattr(args, "trust_pickle", False),
+                          task_labels=task.labels)
     data, design = _resolve_descriptors(data, task, args)
     return data, task, design
 
