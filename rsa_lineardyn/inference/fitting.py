@@ -312,8 +312,8 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
         with 32 the draw set pulled ``lam`` estimates towards 0 (sign right in
         0.50-0.75 of 20 simulated studies at lam = -2, -1, 2 vs 0.85-0.95 with
         128 on the same studies, ``benchmarks/results/lam_interval_rules_8*``;
-        0.80 and 0.95 at lam = -2 and 2 on 20 new studies each,
-        ``benchmarks/results/calibration_inference_lam128.md``).
+        0.80 / 0.70 and 0.95 / 0.90 at lam = -2 and 2 on two further sets of
+        20 studies, ``benchmarks/results/calibration_inference_lam128*.md``).
     n_jobs : int, default 1
         joblib parallelism over hidden widths.  For many regions (ROIs,
         searchlights) use :func:`rsa_lineardyn.fit_rois`, which shares the
