@@ -164,12 +164,7 @@ def width_models(task, data_rdms, widths=(2, "wide"), *, representation="hidden"
                                                          lam=lam, scale=scale, n_draws=n_draws, seed=seed)))
     if len({m.name for m in models}) != len(models):
         raise InputValueError(f"`widths` must be distinct, got {list(widths)}.")
-    sizes = [m.n_hidden for m in models]
-    if "wide" in widths and sizes.count(wide_width(task)) > 1:
-        h = wide_width(task)
-        raise InputValueError(
-            f"`widths` lists {h} and 'wide', which stands for width {h} with this task (max(n_in, n_out) = "
-            f"max({task.n_in}, {task.n_out})): the same network twice. Drop 'wide' or {h}.")
+    _check_same_networks(task, widths)
     return models
 
 
