@@ -121,6 +121,10 @@ def make_cells(parts, subjects, quick):
         for lam in (-2.0, 0.0, 2.0) if 8 in subjects else ():
             cells.append(dict(part="lam", name=f"lam={lam:g}, 8 subjects, stage_scale separate", lam=lam,
                               n_subjects=8, stage_scale="separate", trials_cap=6))
+    if "lamtime" in parts:  # how much of lam's width is the free time map: the searched times narrowed to ~3
+        for lam in (-2.0, 2.0):  # time_bounds (2.999, 3.001) with stages 1, 2, 4: rate in [0.75, 3.0] (truth 3)
+            cells.append(dict(part="lam", name=f"lam={lam:g}, 8 subjects, stage_scale auto, time_bounds (2.999, 3.001)",
+                              lam=lam, n_subjects=8, stage_scale="auto", fit_kw={"time_bounds": (2.999, 3.001)}))
     if "defscale" in parts:  # fit_rdms's own default scale (0.1) instead of the truth's 1e-2
         for lam in (-2.0, 0.0, 2.0):
             cells.append(dict(part="lam", name=f"lam={lam:g}, 8 subjects, stage_scale auto, fit scale default (0.1)",
@@ -284,6 +288,7 @@ def _fit_trial(cell, task, data, seed, n_boot):
     import rsa_lineardyn as rl
 
     kw = {} if cell.get("default_scale") else {"scale": SEM_SCALE}
+    kw.update(cell.get("fit_kw", {}))
     res = rl.fit_rdms(data, task, n_hidden=[3], stage_scale=cell["stage_scale"], n_boot=n_boot, random_state=seed,
                       progress=False, **kw)
     iv = res.intervals.set_index("parameter")
@@ -596,9 +601,9 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--parts", nargs="+", default=["lam", "null", "power", "baseline"],
                     choices=["lam", "null", "power", "baseline", "early", "holm", "defscale", "weakfast", "stages",
-                             "stagesfine", "stages32", "stagesfinal", "stagescov", "finegrid"],
+                             "stagesfine", "stages32", "stagesfinal", "stagescov", "finegrid", "lamtime"],
                     help="early: baseline cells at t = 1.5, 3, 6; holm: power without the baseline; defscale: lam cells with "
-                    "fit_rdms's default scale 0.1 (these three are not in the default)")
+                    "fit_rdms's default scale 0.1; lamtime: lam cells with the searched times narrowed to the truth's stage-1 time (these are not in the default)")
     ap.add_argument("--subjects", nargs="+", type=int, default=[8, 16, 32], help="subjects per trial in the lam cells")
     ap.add_argument("--n-boot", type=int, default=100, help="fit_rdms n_boot (default 100, the package default)")
     ap.add_argument("--quick", action="store_true", help="2 trials per cell, 8 subjects in the lam cells, n_boot 30")
