@@ -259,7 +259,7 @@ def test_fit_unlabelled_matrix_needs_labels(tmp_path, capsys):
     (lambda p: _w(p / "bad.pkl", b"\x80\x04garbage"), "is a pickle"),  # issue 20: refused, not unpickled
     (lambda p: np.save(p / "rect.npy", np.zeros((3, 4))) or p / "rect.npy", "shape (3, 4)"),
     (lambda p: np.save(p / "asym.npy", np.array([[0, 1, 2], [2, 0, 1], [1, 1, 0.0]])) or p / "asym.npy", "symmetric"),
-    (lambda p: _w(p / "text.csv", "a,b\nx,y\n"), "not numbers"),
+    (lambda p: _w(p / "text.csv", "a,b\nx,y\n"), "is not a number"),
     (lambda p: _w(p / "data.txt", "1"), "must be .npy"),
 ])
 def test_fit_error_paths(tmp_path, capsys, make, match):

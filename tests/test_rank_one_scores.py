@@ -26,7 +26,7 @@ def test_rank_one_scores_equal_rsatoolbox_compare(method):
     J = P = 9
     Bsq = _pairs(np.linalg.qr(rng.standard_normal((J, P)))[0])  # orthogonal basis: uniform weights give a constant
     data = rng.uniform(0.5, 2.0, (3, Bsq.shape[1]))
-    data[1, 4] = np.nan  # a missing pair: left out of every comparison
+    data[:, 4] = np.nan  # a missing pair (in every RDM: each RDM is scored over its own valid pairs)
     w = rng.uniform(0.1, 1.0, (6, J))
     w[1] = 0.5 + 1e-9 * rng.standard_normal(J)  # nearly uniform weights: the prediction's spread is tiny
     w[2, 0] = -1e-3  # a negative weight: the direct path (the explicit prediction is clipped at 0)

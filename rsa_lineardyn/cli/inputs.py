@@ -86,7 +86,10 @@ def load_task(spec):
         try:
             raw = pd.read_csv(p, header=None, dtype=str, keep_default_na=False)
         except Exception as exc:  # pandas raises many types on malformed text
-            raise CLIError(f"could not read task file {p} as CSV: {_one_line(exc)}") from None
+            raise CLIError(f"could not read task file {p} as CSV: {_one_line(exc)}{_separator_hint(p)}") from None
+        if raw.shape[1] < 2:  # one column: no feature, or another separator (';' or tabs)
+            raise CLIError(f"task file {p} has one column: it needs the item labels and at least one feature column, "
+                           f"comma-separated{_separator_hint(p)}")
         # a header row is detected, not assumed: a first row of numbers (after the label) is an item, not names,
         # unless its label cell is empty: pandas writes the index's header so (",0,1,2" for integer column names)
         has_header = raw.shape[0] > 0 and (raw.iloc[0, 0].strip() == ""
@@ -105,8 +108,12 @@ def load_task(spec):
             df = pd.DataFrame(body.iloc[:, 1:].to_numpy(dtype=float), index=[str(x) for x in body.iloc[:, 0]],
                               columns=columns)
         except ValueError:
+            cells = body.iloc[:, 1:]
+            bad = next(((r, c) for r in range(cells.shape[0]) for c in range(cells.shape[1])
+                        if not _is_number(cells.iat[r, c])), (0, 0))
             raise CLIError(f"task file {p}: every column after the item labels must hold numbers (target features); "
-                           "some entries are not numbers") from None
+                           f"the entry {cells.iat[bad]!r} of item {str(body.iat[bad[0], 0])!r} (feature column "
+                           f"{bad[1] + 1}) is not a number (a task has no missing values){_separator_hint(p)}") from None
         _progress(f"task file {p}: " + ("header row found (feature names: "
                                          f"{', '.join(columns[:5])}{' ...' if len(columns) > 5 else ''})" if has_header
                                          else "no header row (its first row holds numbers), so every row is an item; "
@@ -292,7 +299,12 @@ def load_data_rdms(spec, labels=None, trust_pickle=False, task_labels=None):
         try:
             rdms = load_rdm(str(p), file_type="pkl" if suffix == ".pkl" else "hdf5")
         except Exception as exc:
-            raise CLIError(f"could not read data file {p} as rsatoolbox RDMs: {_one_line(exc)}") from None
+            if suffix == ".pkl":
+                raise CLIError(f"could not read data file {p} as rsatoolbox RDMs: {_one_line(exc)}") from None
+            raise CLIError(f"could not read data file {p} as rsatoolbox RDMs ({_one_line(exc)}): an .hdf5/.h5 data file "
+                           "must be one written by rsatoolbox (rdms.save(path, file_type='hdf5')); from other tools, "
+                           "save the matrices as .npz with arrays 'rdms' (n x N x N), 'labels' (the N condition "
+                           "labels) and one per rdm descriptor (e.g. 'subject')") from None
         D = rdms.get_matrices()
         rdm_desc = {k: v for k, v in rdms.rdm_descriptors.items() if k != "index"}
         pattern_desc = {k: v for k, v in rdms.pattern_descriptors.items() if k != "index"}
@@ -356,8 +368,9 @@ def _npz_descriptors(path, arrays, key, D):
             log.info("data file %s: array %r (shape %s) is not a descriptor (not 1-D); ignored", path, name, arr.shape)
             continue
         values = [x.item() if hasattr(x, "item") else x for x in arr]
+        values = [x.decode("utf-8", errors="replace") if isinstance(x, bytes) else x for x in values]  # h5py/MATLAB
         if name == "labels" and arr.size == n_cond:
-            pattern_desc["item"] = [str(x) for x in values]
+            pattern_desc["labels"] = [str(x) for x in values]
         elif arr.size == n_rdm and arr.size == n_cond and n_rdm > 1:
             raise CLIError(f"data file {path}: array {name!r} has {arr.size} entries, as many as there are RDMs and "
                            f"conditions, so it cannot be told whether it describes the RDMs or the conditions; name "
@@ -369,6 +382,13 @@ def _npz_descriptors(path, arrays, key, D):
         else:
             log.info("data file %s: array %r has %d entries, neither one per RDM (%d) nor one per condition (%d); "
                      "ignored", path, name, arr.size, n_rdm, n_cond)
+    if "labels" in pattern_desc:  # 'labels' is read as the conditions' labels, under 'item'
+        labels = pattern_desc.pop("labels")
+        if "item" in pattern_desc and [str(x) for x in pattern_desc["item"]] != labels:
+            raise CLIError(f"data file {path} holds both 'item' and 'labels' arrays, with different conditions or "
+                           "orders: one of them is wrong, so the conditions cannot be matched. Keep only the "
+                           "array that labels the rows of the matrices")
+        pattern_desc["item"] = labels
     return rdm_desc, pattern_desc
 
 
@@ -379,27 +399,61 @@ def _read_matrix_csv(path):
     try:
         raw = pd.read_csv(path, header=None, dtype=str, keep_default_na=False)
     except Exception as exc:
-        raise CLIError(f"could not read data file {path} as CSV: {_one_line(exc)}") from None
+        raise CLIError(f"could not read data file {path} as CSV: {_one_line(exc)}{_separator_hint(path)}") from None
 
     def numeric(v):  # a number, or an empty cell (a missing value: pandas writes NaN as '')
-        return v.strip() == "" or _is_number(v)
+        return v.strip() == "" or v.strip() in _NA_TEXT or _is_number(v)
 
     # an empty top-left cell is pandas' header of the index column: a header row and a label column
     corner = raw.shape[0] > 1 and raw.shape[1] > 1 and raw.iloc[0, 0].strip() == ""
     has_header = corner or not all(numeric(v) for v in raw.iloc[0, 1:])
     has_index = corner or not all(numeric(v) for v in raw.iloc[1 if has_header else 0:, 0])
     body = raw.iloc[1 if has_header else 0:, 1 if has_index else 0:]
-    try:
-        D = body.replace(r"^\s*$", "nan", regex=True).to_numpy(dtype=float)
-    except ValueError:
+    if body.shape[1] == 0 or (body.shape[0] > 1 and body.shape[1] == 1):
+        raise CLIError(f"data file {path} has one column: not a comma-separated matrix{_separator_hint(path)}")
+    cells = body.apply(lambda col: col.str.strip())
+    bad = ~cells.isin(("",) + _NA_TEXT) & ~cells.map(_is_number)
+    if bad.to_numpy().any():
+        r, c = np.argwhere(bad.to_numpy())[0]
         raise CLIError(f"data file {path} must hold a numeric matrix (optionally with a header row and a label "
-                       "column); some entries are not numbers") from None
+                       f"column); the entry {cells.iat[r, c]!r} (row {r + 1}, column {c + 1} of the matrix) is not a "
+                       "number. A missing dissimilarity is an empty cell (or NA / NaN)" + _separator_hint(path))
+    D = cells.where(~cells.isin(("",) + _NA_TEXT), "nan").to_numpy(dtype=float)
     labels = None
     if has_index:
-        labels = [str(x) for x in raw.iloc[1 if has_header else 0:, 0]]
-    elif has_header:
-        labels = [str(x) for x in raw.iloc[0, :]]
+        labels = [str(x).strip() for x in raw.iloc[1 if has_header else 0:, 0]]
+    if has_header:
+        header = [str(x).strip() for x in raw.iloc[0, 1 if has_index else 0:]]
+        if labels is None:
+            labels = header
+        elif not corner or any(header):  # both name the conditions: they must agree, or one of them is wrong
+            if header != labels:
+                diff = next(i for i, (a, b) in enumerate(zip(header, labels)) if a != b) if len(header) == len(
+                    labels) else 0
+                raise CLIError(f"data file {path}: the header row and the label column name the conditions "
+                               f"differently (position {diff + 1}: {header[diff] if diff < len(header) else ''!r} "
+                               f"in the header, {labels[diff] if diff < len(labels) else ''!r} in the column); "
+                               "one of them is wrong, so the conditions cannot be matched. Fix the file so both "
+                               "list the conditions in the same order")
     return D, labels
+
+
+#: Text read as a missing value in a data CSV (R's write.csv writes NA; pandas and others NaN / nan).
+_NA_TEXT = ("NA", "NaN", "nan", "N/A", "NULL")
+
+
+def _separator_hint(path):
+    """' (it looks separated by ';' / tabs: save it with commas)' when the file's first line suggests it, else ''."""
+    try:
+        with open(path, encoding="utf-8-sig", errors="replace") as fh:
+            first = fh.readline()
+    except OSError:
+        return ""
+    for sep, name in ((";", "';'"), ("\t", "tabs")):
+        if first.count(sep) > first.count(","):
+            return (f" (its first line is separated by {name}, not commas: save it as comma-separated values, "
+                    "with '.' as the decimal point)")
+    return ""
 
 
 # ----------------------------------------------------------------------------- fit

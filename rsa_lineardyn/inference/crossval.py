@@ -21,7 +21,7 @@ import numpy as np
 from .baselines import feature_weights
 from .design import aggregate
 from .scorer import STACKABLE, Rows, static_unit_scores  # noqa: F401  (Rows: crossval.Rows is the scorer's)
-from ..representations.similarity import _score_matrix
+from ..representations.similarity import _PreparedData
 
 #: Pairwise differences below this in every unit (in score units) are ties: p = 1, never a tiny p from a t-test
 #: on rounding-level differences (e.g. two models both at the top of the time grid).
@@ -121,7 +121,7 @@ def static_scores(pred, design, rows, test_units, method, sigma_k):
     out = np.full(test_rows.size, np.nan)
     for k in np.unique(rows.stage[test_rows]):
         sel = rows.stage[test_rows] == k
-        out[sel] = _score_matrix(pred[k][None], design.data[test_rows[sel]], method, sigma_k)[0]
+        out[sel] = _PreparedData(design.data[test_rows[sel]], method, sigma_k).score(pred[k][None])[0]  # own pairs
     return out
 
 

@@ -174,7 +174,31 @@ def _descriptor_keys(data_rdms, subject_descriptor, stage_descriptor, stage_keys
     if stage_descriptor == "auto" and stage_key is not None:
         messages.append(f"read rdm descriptor {stage_key!r} as stages of learning; pass stage_descriptor=None if "
                         "they are repeated measurements of one state")
+    if subj_key is not None:
+        _note_pooled_descriptors(data_rdms, subj_key, stage_key, messages)
     return subj_key, stage_key
+
+
+def _note_pooled_descriptors(rdms, subj_key, stage_key, messages):
+    """A message for every rdm descriptor (other than subjects, stages, ``index``) that varies within a subject: its
+    RDMs are pooled with their subject as repeated measurements -- right for sessions or runs, wrong if it is a
+    ``day`` or ``age`` of learning, so the user is told how to read it as stages."""
+    subj = [str(x) for x in np.asarray(rdms.rdm_descriptors[subj_key]).tolist()]
+    for k, v in rdms.rdm_descriptors.items():
+        if k in (subj_key, stage_key, "index"):
+            continue
+        vals = [str(x) for x in np.asarray(v).tolist()]
+        if len(vals) != len(subj):
+            continue
+        within = {}
+        for s_, x in zip(subj, vals):
+            within.setdefault(s_, set()).add(x)
+        if any(len(xs) > 1 for xs in within.values()):
+            shown = list(dict.fromkeys(vals))
+            messages.append(
+                f"rdm descriptor {k!r} ({', '.join(shown[:3])}{', ...' if len(shown) > 3 else ''}) varies within "
+                f"subjects and is taken as repeated measurements of one state (pooled with their subject); pass "
+                f"stage_descriptor={k!r} if these are stages of learning")
 
 
 def _stages_of(data_rdms, stage_key, stage_order):

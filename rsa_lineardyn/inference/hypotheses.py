@@ -367,7 +367,16 @@ def _fixed_vector(model, data_rdms):
             "RDM over the data's conditions, labelled as they are.")
     order = np.array([pos[lab] for lab in want])
     mat = pred.get_matrices()[0][np.ix_(order, order)]
-    return np.asarray(mat[np.triu_indices(len(want), k=1)], dtype=float)
+    vec = np.asarray(mat[np.triu_indices(len(want), k=1)], dtype=float)
+    bad = np.flatnonzero(~np.isfinite(vec))
+    if bad.size:  # a model predicts every pair: a hole in it is an error in the model, not a missing measurement
+        i, j = np.triu_indices(len(want), k=1)
+        pairs = [f"({want[i[b]]}, {want[j[b]]})" for b in bad[:3]]
+        raise InputValueError(
+            f"{name} has {bad.size} non-finite dissimilarit{'y' if bad.size == 1 else 'ies'} (NaN or inf) among the "
+            f"data's conditions, e.g. {', '.join(pairs)}; a model must predict every pair. Fill them in, or leave "
+            "those conditions out of the data and the model.")
+    return vec
 
 
 # ----------------------------------------------------------------------------

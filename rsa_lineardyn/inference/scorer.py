@@ -397,8 +397,9 @@ def score_rows(design, candidates, method, sigma_k, unit_of, n_units, shared, **
     """``(R, stats)``: every candidate's scores on the rows -- units' stacked trajectories (``shared``; ``stats``
     the :class:`StackedStats` behind them) or RDMs one by one (``stats`` ``None``).
 
-    RDMs with missing values are scored each over its own valid pairs (for ``corr``/``cosine``); other methods
-    follow rsatoolbox's rule for a set (a pair missing anywhere is left out everywhere).
+    RDMs with missing values are scored each over its own valid pairs, whatever the method (rsatoolbox's rule for
+    a set -- a pair missing anywhere is left out everywhere -- would let one subject's holes change every other
+    subject's score); methods that compare whole matrices (``bures``, ``neg_riem_dist``) refuse missing pairs.
     """
 
     if shared:

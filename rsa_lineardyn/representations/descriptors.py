@@ -72,6 +72,12 @@ def with_condition_labels(rdms, condition_descriptor="auto", name="data_rdms"):
 def unit_labels(values, key):
     """Distinct labels of an rdm descriptor as strings, refusing labels that differ only by type (``1``/``"1"``)."""
     raw = values.tolist() if isinstance(values, np.ndarray) else list(values)  # a list keeps its types
+    missing = [i for i, v in enumerate(raw) if _is_missing(v)]
+    if missing:  # NaN (an empty cell of a number column), None, '': str() would make them one unit called 'nan'
+        raise InputValueError(
+            f"rdm descriptor {key!r} has missing values (NaN, None or empty text) at RDM(s) "
+            f"{missing[:8]}{' ...' if len(missing) > 8 else ''} of {len(raw)}: taken as labels they would pool those "
+            "RDMs into one made-up unit. Fill in their labels, or drop those RDMs (rdms.subset / subsample).")
     # distinct by (kind, text), not by ==: 1 == 1.0 == True would otherwise collapse before the check below
     distinct = list(dict.fromkeys((_kind(v), str(v)) for v in raw))
     as_str = [s for _, s in distinct]
@@ -92,6 +98,15 @@ def unit_labels(values, key):
     return [str(v) for v in raw], as_str
 
 
+def _is_missing(v):
+    """``None``, a float NaN (numpy's too) or text that is empty or only spaces."""
+    if v is None:
+        return True
+    if isinstance(v, (float, np.floating)):
+        return bool(np.isnan(v))
+    return isinstance(v, str) and not v.strip()
+
+
 def _kind(v):
     """'number' for ints and floats (numpy's too; not bools), else the type's name."""
     if isinstance(v, (numbers.Real, np.number)) and not isinstance(v, (bool, np.bool_)):
@@ -106,7 +121,6 @@ def stage_values(values, key="stage", stage_order=None):
     stages need ``stage_order`` (the learning order; positions 1, 2, ...): they are never sorted alphabetically.
     """
     vals = np.asarray(values)
-    unit_labels(vals, key)  # 1 and "1" (or 1 and 1.0) are not two stages; checked before any merge
     uniq = list(dict.fromkeys(vals.tolist()))
     try:
         num = np.array([float(u) for u in uniq])
@@ -119,6 +133,7 @@ def stage_values(values, key="stage", stage_order=None):
             f"{bad}; every stage must be a finite number (its position on the time axis) or a label. Fix or drop "
             "those RDMs, or pass stage_descriptor=None if they are not stages."
         )
+    unit_labels(vals, key)  # missing labels; 1 and "1" (or 1 and 1.0) are not two stages; checked before any merge
     order = _check_stage_order(stage_order, uniq, key)
     if num is None:
         if order is None:
@@ -136,6 +151,14 @@ def stage_values(values, key="stage", stage_order=None):
             f"`stage_descriptor`: the rdm descriptor {key!r} read as stages of learning has different labels for one "
             f"position on the time axis ({[str(u) for u in dup]}); numeric stages are positions, so these would be two "
             "stages at the same time. Give each stage one label (e.g. relabel '01' as '1').")
+    # 0.1 + 0.2 from one pipeline and 0.3 from another: two stages a rounding error apart are one stage mislabelled
+    scale = max(float(np.max(np.abs(num))), 1e-300)
+    near = [u for u, x in zip(uniq, num) if np.count_nonzero(np.abs(num - x) <= 1e-9 * scale) > 1]
+    if near:
+        raise InputValueError(
+            f"`stage_descriptor`: the rdm descriptor {key!r} read as stages of learning has values that differ only by "
+            f"rounding ({[repr(float(u)) for u in near][:4]}); they would be taken as different stages at almost the "
+            "same time. Round the stage values (e.g. np.round(values, 6)) so that each stage has one value.")
     idx = np.argsort(num, kind="stable")
     ordered = [uniq[i] for i in idx]
     if order is not None and [str(u) for u in order] != [str(u) for u in ordered]:

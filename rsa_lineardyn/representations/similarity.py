@@ -17,6 +17,8 @@ __all__ = ["score_matrix"]
 
 _FAST = ("corr", "cosine")  # also weighted (condition bootstrap)
 _DIRECT = ("corr", "cosine", "spearman")  # computed here with rsatoolbox's formulas
+#: Methods that compare whole matrices (second moments): a missing pair cannot simply be left out.
+_WHOLE_MATRIX = ("bures", "bures_metric", "neg_riem_dist")
 #: Methods whose score does not change when a data (or predicted) RDM is multiplied by a positive number:
 #: their inputs are rescaled to a largest absolute value of 1 before scoring, so data in any units (1e-300 or
 #: 1e300) neither underflow nor overflow.  ``bures``, ``bures_metric`` and ``neg_riem_dist`` depend on the
@@ -127,6 +129,8 @@ def _score_matrix(pred, data, method, sigma_k):
         return out
     from rsatoolbox.rdm import compare
 
+    if method in _WHOLE_MATRIX and not keep.all():
+        _refuse_missing_whole_matrix(method, keep)
     p = pred.copy()
     d = data.copy()
     p[:, ~keep] = np.nan
@@ -173,23 +177,47 @@ def _score_matrix(pred, data, method, sigma_k):
     return out.reshape(pred.shape[0], data.shape[0])
 
 
+def _refuse_missing_whole_matrix(method, keep):
+    """``method`` compares whole matrices: refuse missing pairs (``keep`` False) with what to do instead."""
+    raise InputValueError(
+        f"`method` = {method!r} compares whole dissimilarity matrices and cannot leave out missing dissimilarities "
+        f"(NaN): {int((~keep).sum())} of {keep.size} condition pairs are missing in the data RDMs or the predictions. "
+        "Use a method that scores the valid pairs ('corr', 'cosine', 'spearman', ...), or drop the RDMs (or "
+        "conditions) with missing values.")
+
+
 class _PreparedData:
     """Data RDMs prepared once for scoring many predictions against a subset of them (a fitter's inner loop).
 
-    ``score(pred)`` equals ``_score_matrix(pred, data, method, sigma_k)[:, rows]`` (to rounding): the pairs
-    left out are those NaN in any row of the *whole* ``data`` (rsatoolbox's rule), and the kept rows are
-    rescaled, centred and normalised here once instead of at every call.  Predictions with NaN in a kept
-    pair, and methods other than ``corr``/``cosine``, take the general path on the subset.
+    ``score(pred)`` equals ``_score_matrix(pred, data[r], method, sigma_k)`` for every row ``r`` of ``rows``
+    (to rounding): each RDM is scored over its **own** valid pairs (a pair missing in one subject's RDM does not
+    change another subject's score; rsatoolbox's ``compare`` of a set would leave it out of every RDM), and the
+    kept rows are rescaled, centred and normalised here once instead of at every call.  Rows with different
+    missing pairs are scored in groups of one pattern each.  Predictions with NaN in a kept pair, and methods
+    other than ``corr``/``cosine``, take the general path.
     """
 
     def __init__(self, data, method, sigma_k=None, rows=None):
         data = np.asarray(data, dtype=float)
         rows = np.arange(data.shape[0]) if rows is None else np.asarray(rows)
         self.method, self.sigma_k = method, sigma_k
-        self.keep = ~np.isnan(data).any(axis=0)
-        self.all_kept = bool(self.keep.all())
         sub = data[rows].copy()
-        sub[:, ~self.keep] = np.nan  # the whole data's missing pairs stay missing in the subset
+        self.n_rows = sub.shape[0]
+        self.groups = None
+        missing = np.isnan(sub)
+        if method in _WHOLE_MATRIX and missing.any():
+            _refuse_missing_whole_matrix(method, ~missing.any(axis=0))
+        patterns, which = (np.unique(missing, axis=0, return_inverse=True) if missing.any()
+                           else (missing[:1], np.zeros(self.n_rows, dtype=int)))
+        if patterns.shape[0] > 1:  # RDMs missing different pairs: one prepared group per pattern
+            self.groups = [(np.flatnonzero(np.ravel(which) == g), _PreparedData(sub[np.ravel(which) == g], method,
+                                                                                 sigma_k))
+                           for g in range(patterns.shape[0])]
+            self.keep = ~missing.any(axis=0)
+            self.all_kept, self.sub, self.fast = False, sub, False
+            return
+        self.keep = ~patterns[0] if patterns.shape[0] else np.ones(data.shape[1], dtype=bool)
+        self.all_kept = bool(self.keep.all())
         self.sub = sub
         self.fast = method in _FAST
         if self.fast:
@@ -201,6 +229,11 @@ class _PreparedData:
 
     def score(self, pred):
         """Scores (T, n_rows) of the predictions ``pred`` (T, n_pairs)."""
+        if self.groups is not None:
+            out = np.empty((np.shape(pred)[0], self.n_rows))
+            for idx, part in self.groups:
+                out[:, idx] = part.score(pred)
+            return out
         kept = pred if self.all_kept else pred[:, self.keep]  # (no copy when no pair is missing)
         if not self.fast or np.isnan(np.sum(kept)) and np.isnan(kept).any():
             return _score_matrix(pred, self.sub, self.method, self.sigma_k)
