@@ -185,10 +185,10 @@ def _note_pooled_descriptors(rdms, subj_key, stage_key, messages):
     ``day`` or ``age`` of learning, so the user is told how to read it as stages."""
     subj = [str(x) for x in np.asarray(rdms.rdm_descriptors[subj_key]).tolist()]
     for k, v in rdms.rdm_descriptors.items():
-        if k in (subj_key, stage_key, "index"):
+        if k in (subj_key, stage_key, "index", "session", "run"):  # sessions and runs are repeated measurements
             continue
         vals = [str(x) for x in np.asarray(v).tolist()]
-        if len(vals) != len(subj):
+        if len(vals) != len(subj) or len(set(vals)) == len(vals):  # one value per RDM: a name, not a grouping
             continue
         within = {}
         for s_, x in zip(subj, vals):
