@@ -14,10 +14,11 @@ from rsatoolbox.rdm import RDMs, concat
 
 import rsa_lineardyn as rl
 from rsa_lineardyn.cli.app import main
+from test_cli_files import _error  # the one-line CLI error check of the CLI file tests
+from test_hypotheses import _staged_data  # noisy per-subject RDMs of a network at several stages
 
 FAST = dict(n_times=9, n_lam=3, n_boot=0, start_check=None, refine=False)
 CLI_FAST = ["--n-draws", "8", "--quiet", "--force"]
-LOG = "[rsa-lineardyn] "
 
 
 @pytest.fixture(scope="module")
@@ -26,21 +27,9 @@ def tree():
 
 
 def _staged(task, stages=(1.0,), n_subjects=5, seed=0, noise=0.2, stage_key="stage"):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", rl.DegeneracyWarning)
-        V = rl.LinearNetworkModel(task, n_hidden=2, lam=0.0, init="aligned").predict_times(
-            np.asarray(stages, dtype=float), [0.0])
-    rng = np.random.default_rng(seed)
-    vecs, subj, stage = [], [], []
-    for s in range(n_subjects):
-        for k, v in enumerate(V):
-            vecs.append(v + rng.normal(0, noise * V[-1].std(), v.size))
-            subj.append(f"s{s}")
-            stage.append(stages[k])
-    desc = {"subject": np.array(subj, dtype=object)}
-    if stage_key is not None:
-        desc[stage_key] = np.array(stage)
-    return RDMs(np.array(vecs), rdm_descriptors=desc, pattern_descriptors={"item": np.array(task.labels)})
+    """Noisy per-subject RDMs of an aligned N_h = 2 network at ``stages`` (times = stage values)."""
+    return _staged_data(task, 2, np.asarray(stages, dtype=float), n_subjects, noise, seed, stage_values=list(stages),
+                        stage_key=stage_key)
 
 
 def _with(rdms, **rdm_descriptors):
@@ -55,11 +44,7 @@ def _task_csv(task, path):
 
 
 def _cli_error(capsys, code):
-    err = capsys.readouterr().err
-    assert code == 1, err
-    lines = [ln for ln in err.splitlines() if ln.strip() and not ln.startswith(LOG)]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
+    return _error(capsys, code)
 
 
 # ----------------------------------------------------------------------------- missing unit labels

@@ -27,8 +27,9 @@ def subjects_data(tree):
                 pattern_descriptors={"item": np.array(tree.labels)})
 
 
-def _staged_data(task, n_hidden, times, n_subjects, noise, seed, lam=0.0):
-    """Noisy per-subject RDMs of a network's hidden layer at several stages (rdm descriptors subject, stage)."""
+def _staged_data(task, n_hidden, times, n_subjects, noise, seed, lam=0.0, stage_values=None, stage_key="stage"):
+    """Noisy per-subject RDMs of a network's hidden layer at several stages (rdm descriptors subject and
+    ``stage_key``, whose values are ``stage_values``, default 1, 2, ...; ``stage_key=None``: no stage descriptor)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", rl.DegeneracyWarning)
         V = rl.LinearNetworkModel(task, n_hidden=n_hidden, lam=lam, init="aligned").predict_times(times, [0.0])
@@ -38,9 +39,11 @@ def _staged_data(task, n_hidden, times, n_subjects, noise, seed, lam=0.0):
         for k, v in enumerate(V):
             vecs.append(v + rng.normal(0, noise * V[-1].std(), v.size))
             subj.append(f"s{s}")
-            stage.append(k + 1)
-    return RDMs(np.array(vecs), rdm_descriptors={"subject": np.array(subj), "stage": np.array(stage)},
-                pattern_descriptors={"item": np.array(task.labels)})
+            stage.append(k + 1 if stage_values is None else stage_values[k])
+    desc = {"subject": np.array(subj, dtype=object)}
+    if stage_key is not None:
+        desc[stage_key] = np.array(stage)
+    return RDMs(np.array(vecs), rdm_descriptors=desc, pattern_descriptors={"item": np.array(task.labels)})
 
 
 def test_compare_widths_tables_units_and_rsatoolbox_result(tree, subjects_data):
