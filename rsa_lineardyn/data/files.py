@@ -80,11 +80,10 @@ def staged_outputs(paths, force=False):
 
 
 def _move_into_place(paths, tmps, force):
+    if force:
+        return _replace_all(paths, tmps)
     placed = []
     for path, tmp in zip(paths, tmps):
-        if force:
-            os.replace(tmp, path)
-            continue
         try:
             os.link(tmp, path)  # claims the name; fails if it exists
         except FileExistsError:
@@ -94,6 +93,34 @@ def _move_into_place(paths, tmps, force):
                                     "to overwrite it, or choose another output folder") from None
         placed.append(path)
         tmp.unlink()
+
+
+def _replace_all(paths, tmps):
+    """``force``: replace the targets all or none -- each existing target is set aside first and put back if a
+    later one fails, so a failed run never leaves its new files beside an older run's."""
+    blocked = [p for p in paths if os.path.lexists(p) and not p.is_file()]
+    if blocked:
+        raise OutputExistsError(f"output {blocked[0]} exists and is not a file (a folder?), so --force cannot "
+                                "replace it; remove it or choose another output folder")
+    moved = []  # (target, its set-aside copy or None)
+    try:
+        for path, tmp in zip(paths, tmps):
+            aside = None
+            if os.path.lexists(path):
+                aside = _temporary_beside(path)
+                os.replace(path, aside)
+            moved.append((path, aside))
+            os.replace(tmp, path)
+    except BaseException:
+        for path, aside in reversed(moved):
+            if aside is not None:
+                os.replace(aside, path)
+            else:
+                path.unlink(missing_ok=True)
+        raise
+    for _, aside in moved:
+        if aside is not None:
+            aside.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

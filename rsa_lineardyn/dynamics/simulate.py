@@ -380,14 +380,14 @@ def _run_flow(W1, W2, times, tau, sxx, syx, rtol, atol, max_steps=DEFAULT_MAX_ST
         g1, g2 = _grads(A, B, sxx, syx)
         return np.concatenate([g1.ravel(), g2.ravel()]) / tau
 
-    order = np.argsort(times, kind="stable")
-    t_sorted = times[order]
+    t_sorted, where = np.unique(times, return_inverse=True)  # solve_ivp wants strictly increasing t_eval: repeats once
+    where = np.ravel(where)
     y0 = np.concatenate([W1.ravel(), W2.ravel()])
     T = times.size
     W1s = np.empty((T, h, n_in))
     W2s = np.empty((T, n_out, h))
     if t_sorted[-1] == 0:
-        Y = np.repeat(y0[:, None], T, axis=1)
+        Y = np.repeat(y0[:, None], t_sorted.size, axis=1)
     else:
         try:
             with np.errstate(over="ignore", invalid="ignore"):  # a failure is reported below, not as warnings
@@ -397,7 +397,7 @@ def _run_flow(W1, W2, times, tau, sxx, syx, rtol, atol, max_steps=DEFAULT_MAX_ST
         if not sol.success or not np.all(np.isfinite(sol.y)):
             raise InputValueError(_too_large(W1, W2, f"the integrator failed ({sol.message})"))
         Y = sol.y
-    for j, idx in enumerate(order):
+    for idx, j in enumerate(where):
         W1s[idx] = Y[: h * n_in, j].reshape(h, n_in)
         W2s[idx] = Y[h * n_in :, j].reshape(n_out, h)
     return W1s, W2s

@@ -236,11 +236,22 @@ def noise_ceiling(means, design, rows, method, sigma_k):
     return lo, hi
 
 
-def unit_folds(n_units, n_folds, rng):
+def unit_folds(n_units, n_folds, rng, names=None):
+    """Folds over units: leave-one-unit-out, or ``n_folds`` random parts.  With ``names`` (the units' labels) the
+    random parts are drawn over the units sorted by label, so the same data in another row order, with the same
+    seed, get the same folds."""
     if n_folds is None or n_folds >= n_units:
         return [np.array([u]) for u in range(n_units)], "leave-one-unit-out"
     order = rng.permutation(n_units)
+    if names is not None:
+        order = by_label(names)[order]
     return [np.sort(part) for part in np.array_split(order, n_folds)], f"{n_folds}-fold over units"
+
+
+def by_label(names):
+    """The units' indices sorted by their labels: random draws over units index this, not the order in which the
+    units first appear in the data (which a re-ordered file changes)."""
+    return np.argsort(np.array([str(x) for x in names]), kind="stable")
 
 
 def percentile(x, ci):

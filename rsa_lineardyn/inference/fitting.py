@@ -59,6 +59,7 @@ from .scorer import (STAGE_SCALES, DataStats, StackedStats, candidate_boot_score
                      condition_boot_tensor, missing_note, resolve_stage_scale, score_rows, stacked_stats)
 from .intervals import FLAT_TOL, _IV_COLS, _intervals_table, _Space, format_interval
 from .width_test import MIN_UNITS, format_width_test, width_tests
+from .crossval import by_label
 from .intervals import MAJORITY, SPREAD_FRACTION  # noqa: F401  (rl.fitting.*: fit_rdms's docstring names them)
 from ..representations.similarity import _FAST, _PreparedData, score_matrix
 from ..dynamics.task import Task
@@ -805,7 +806,8 @@ def _bootstrap(search, messages, h_best, other=None):
     if search.multi:
         boot.over = "subjects"
         n_sub = len(d.subjects)
-        draws = s.resampling.rng.integers(0, n_sub, size=(s.resampling.n_boot, n_sub))
+        # over the subjects sorted by label: the same samples for the same data in another row order
+        draws = by_label(d.subjects)[s.resampling.rng.integers(0, n_sub, size=(s.resampling.n_boot, n_sub))]
         boot.profiles = []
         worse = []
         for b in range(s.resampling.n_boot):

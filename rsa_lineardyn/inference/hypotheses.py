@@ -64,7 +64,8 @@ from .._validation import (
     UNSET,
 )
 from .baselines import feature_rdms, feature_weights, unit_stage_means
-from .crossval import (MC_GROUPS, MC_TARGET, TIE_TOL, DrawBlocks, cv_once, fold_network, mc_blocks, noise_ceiling, percentile,
+from .crossval import (MC_GROUPS, MC_TARGET, TIE_TOL, DrawBlocks, by_label, cv_once, fold_network, mc_blocks,
+                       noise_ceiling, percentile,
                        run_cv, static_scores, t_summary, unit_folds, with_mc_error)
 from ..representations.descriptors import condition_key, with_condition_labels
 from .multiplicity import CORRECTIONS, correct_pvalues
@@ -319,7 +320,7 @@ def _as_hypotheses(hypotheses, task, data_rdms):
                 if m.task is not task and not (m.task.P == task.P and np.array_equal(m.task.Y, task.Y)
                                                and np.array_equal(m.task.X, task.X)):
                     raise InputValueError(f"model {m.name!r} of hypothesis {name!r} was built on another task.")
-                m.selection(data_rdms)  # labels and order match the data, with a clear error
+            group = [_matched(m, data_rdms) for m in group]
             if name is None:
                 name = group[0].name
             out.append(_Network(str(name), group, grid))
@@ -334,6 +335,31 @@ def _as_hypotheses(hypotheses, task, data_rdms):
     names = [h.name for h in out]
     if len(set(names)) != len(names):
         raise InputValueError(f"hypothesis names must be distinct, got {names}.")
+    return out
+
+
+def _matched(model, data_rdms):
+    """``model`` predicting the data's conditions by label: itself when they match, else (a model built without
+    ``item_order``, in the task's order) a copy over the data's items in the data's order, sharing the prediction
+    engine.  A model built with ``item_order`` is checked, never reordered (a clear error when it differs)."""
+    import copy
+    from collections import OrderedDict
+
+    from ..models.network import _Selection
+
+    if model.item_order_given:
+        model.selection(data_rdms)  # labels and order match the data, with a clear error
+        return model
+    try:
+        model.selection(data_rdms)
+        return model
+    except InputValueError:
+        pass
+    out = copy.copy(model)
+    out._setup_items(data_rdms, "auto")  # refuses data conditions that are not items of the task
+    out._pred_cache = OrderedDict()
+    out._full = _Selection(out, np.arange(len(out.labels)))
+    out.selection(data_rdms)
     return out
 
 
@@ -395,9 +421,10 @@ class HypothesisResult:
         units; ``ci_*`` its t interval (level ``ci``); ``p_zero`` one-sided
         (score > 0).
     pairwise : pandas.DataFrame
-        One row per ordered pair: ``model_a, model_b, mean_diff, sem, ci_low,
-        ci_high, p, n_units, dof, variance_method`` (two-sided, H0: equal
-        mean crossvalidated score).
+        One row per pair (each pair once): ``model_a, model_b, mean_diff, sem, mc_se, ci_low,
+        ci_high, p, p_corrected, correction, significant, n_units, dof, variance_method``
+        (two-sided, H0: equal mean crossvalidated score; ``significant`` at the
+        corrected p).
     stages : pandas.DataFrame or None
         The stage-resolved tests (several stages; ``None`` for one): one row per pair and stage, columns
         ``model_a, model_b, stage, score_a, score_b, mean_diff, sem, ci_low, ci_high, p, p_corrected,
@@ -456,10 +483,12 @@ class HypothesisResult:
                  f"{s['cv']}; {s['n_stages']} stage(s)):"]
         for _, r in self.table.iterrows():
             lines.append(f"  {r['model']}: {r['mean']:.4f} [{r['ci_low']:.4f}, {r['ci_high']:.4f}]")
-        for _, r in self.pairwise.iterrows():
-            if r["mean_diff"] > 0:
-                lines.append(f"  {r['model_a']} - {r['model_b']}: {r['mean_diff']:+.4f}, p = {r['p']:.3g} "
-                             f"(dof {r['dof']}, {r['variance_method']})")
+        for _, r in self.pairwise.iterrows():  # every pair once, the better-scoring model first
+            a, b, d = ((r["model_a"], r["model_b"], r["mean_diff"]) if not r["mean_diff"] < 0
+                       else (r["model_b"], r["model_a"], -r["mean_diff"]))
+            corr = (f", {r['correction']} p = {r['p_corrected']:.3g}{' *' if r.get('significant') else ''}"
+                    if "p_corrected" in r else "")
+            lines.append(f"  {a} - {b}: {d:+.4f}, p = {r['p']:.3g}{corr} (dof {r['dof']}, {r['variance_method']})")
         lines.extend(f"  note: {m}" for m in self.messages)
         return "\n".join(lines)
 
@@ -487,8 +516,12 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
         fitted in each training fold), a list of them (one hypothesis: the
         best of them is chosen in each training fold, e.g. all widths up to
         3), or a fixed rsatoolbox model (``ModelFixed``, matched to the data's
-        conditions by its item labels).  A list of models is named by
-        ``model.name``.
+        conditions by its item labels).  Every model is matched to the data's
+        conditions by label: one built without ``item_order`` is used over the
+        data's items in the data's order; one built with ``item_order`` must
+        match it (an error otherwise).  A list of models is named by
+        ``model.name``; the fitted models in ``result`` and ``fits`` carry the
+        hypothesis names.
     task : Task
         The task the subjects learned.
     method : str, default "corr"
@@ -571,9 +604,11 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
     sigma_k : ndarray, optional
         For the ``*_cov`` methods.
     random_state : None, int or Generator, default 0
-        Fold assignment (``n_folds``) and bootstrap draws.  (The Monte-Carlo
+        Fold assignment (``n_folds``) and bootstrap draws, both over the units
+        sorted by label (the same data in another row order give the same
+        result).  (The Monte-Carlo
         draws of the networks' expected geometry are the models' own
-        ``seed``/``n_draws``, recorded per model in ``settings["draws"]``;
+        ``seed``/``n_draws``, recorded per hypothesis in ``settings["draws"]``;
         :func:`compare_widths` and :func:`compare_regimes` set them from
         their ``random_state`` and ``n_draws``.)
     mc_replicates : "auto" or int, default 1
@@ -805,11 +840,12 @@ def _crossvalidate(a, hyps, tensors, design, rows, stage_tensors=None):
     ``stage_tensors`` also the per-stage scores and their jackknife (``SK``, ``JK``) at the same fold fits; with
     random-start networks, all on their geometry pooled over blocks of draws, with its Monte-Carlo SE
     (:func:`~.crossval.mc_blocks`)."""
-    folds, cv_name = unit_folds(rows.n_units, a.n_folds, a.resampling.rng)
+    folds, cv_name = unit_folds(rows.n_units, a.n_folds, a.resampling.rng, names=a.unit_names)
     means = unit_stage_means(design.data, design.stage_of, rows.rdm_unit, rows.n_units, design.K)
     ctx = (design, rows, means, a.method, a.sigma_k)
-    boot_counts = [np.bincount(a.resampling.rng.integers(0, rows.n_units, rows.n_units), minlength=rows.n_units)
-                   for _ in range(a.resampling.n_boot)]
+    canon = by_label(a.unit_names)  # draws over units sorted by label: the same for the data in another row order
+    boot_counts = [np.bincount(canon[a.resampling.rng.integers(0, rows.n_units, rows.n_units)],
+                               minlength=rows.n_units) for _ in range(a.resampling.n_boot)]
     pooled = [m for h in hyps if h.kind == "network" for m in h.models if DrawBlocks.pooled(m)]
     random = bool(pooled)
     split = bool(_split(a, hyps))
@@ -878,7 +914,9 @@ def _result(a, hyps, design, rows, tensors, cv):
     _notes(a, hyps, S, pairwise, table, tensors, folds_df, design)
     _stage_verdicts(a, hyps, stages)
     unit_scores = pd_frame(S, names, a.unit_names)
-    draws = {m.name: _draw_record(m) for h in hyps if h.kind == "network" for m in h.models}
+    # keyed by hypothesis (two hypotheses' models may share a name such as 'linear h=2'); a width range per width
+    draws = {(h.name if len(h.models) == 1 else f"{h.name} ({m.name})"): _draw_record(m)
+             for h in hyps if h.kind == "network" for m in h.models}
     settings = dict(method=a.method, n_units=rows.n_units, unit_descriptor=a.unit_key, cv=cv["cv_name"],
                     n_stages=design.K, stages=design.stages, stage_descriptor=design.stage_key,
                     stage_order=[str(s_) for s_ in design.stages],
@@ -951,7 +989,7 @@ def _fitted_models(a, hyps, design, rows, tensors, means):
         if h.kind == "network":
             recs = _fitted_network(h, tensors[j], ones, design, rows)
         elif h.kind == "fixed":
-            recs = [dict(model=h.name, stage=st, theta=None, object=h.model) for st in design.stages]
+            recs = [dict(model=h.name, stage=st, theta=None, object=_named(h.model, h.name)) for st in design.stages]
         else:
             coef = np.atleast_2d(feature_weights(h.F, means, all_units, a.method, stacked=rows.shared,
                                                  per_stage=h.per_stage))
@@ -963,23 +1001,33 @@ def _fitted_models(a, hyps, design, rows, tensors, means):
 
 
 def _fitted_network(h, R, w, design, rows):
-    import copy
-
     _, choice = fold_network(R, w, design, rows, np.empty(0, dtype=int))
     recs = []
     for k, st in enumerate(design.stages):
         if choice is None:  # no finite score: the template, unfitted
-            recs.append(dict(model=h.name, stage=st, theta=None, object=h.models[0]))
+            recs.append(dict(model=h.name, stage=st, theta=None, object=_named(h.models[0], h.name)))
             continue
         c, g_path = choice
         model = h.cands.model_of(c)
         time = float(design.times[int(g_path[k]), k])
         theta = _theta(model, float(h.cands.lam[c]), float(h.cands.log10_scale[c]),
                        np.log10(time) if time > 0 else float(design.lt[0]))
-        fitted = copy.copy(model)  # shares the prediction engine; only theta_ differs
+        fitted = _named(model, h.name, always_copy=True)  # shares the prediction engine; only theta_ (and the name) differ
         fitted.theta_ = theta
         recs.append(dict(model=h.name, stage=st, theta=theta, object=fitted))
     return recs
+
+
+def _named(model, name, always_copy=False):
+    """``model`` itself when it has the hypothesis' name (and ``always_copy`` is false), else a shallow copy so
+    named (the user's object is left alone): the rsatoolbox Result names its models as the table does."""
+    import copy
+
+    if getattr(model, "name", None) == name and not always_copy:
+        return model
+    out = copy.copy(model)
+    out.name = name
+    return out
 
 
 def _feature_model(h, data_rdms):

@@ -32,6 +32,9 @@ class _SavingMixin:
             "bounds": np.array(self.bounds, dtype=float),
             "theta": "none" if self.theta_ is None else np.asarray(self.theta_, dtype=float),
         }
+        blocks = getattr(self, "mc_blocks_", None)  # pooled blocks of draws (evaluate_hypotheses' mc_replicates)
+        if blocks is not None and list(blocks) != [self.seed]:
+            spec["mc_blocks"] = np.array([int(b) for b in blocks], dtype=np.int64)
         # an unfitted model is stored with its prediction at default_theta (rsatoolbox reads this RDM back)
         rdm = self.predict_rdm(self.default_theta if self.theta_ is None else None).to_dict()
         return {"rdm": rdm, "name": self.name, "type": "ModelFixed", "rsa_lineardyn": spec}
@@ -76,10 +79,27 @@ class _SavingMixin:
                         n_draws=int(g("n_draws")), seed=int(g("seed")), rcond=float(g("rcond")),
                         lam_bounds=lam_b, log10_time_bounds=t_b, log10_scale_bounds=sc_b,
                         name=str(_scalar(model_dict["name"])), degeneracy_rtol=float(g("degeneracy_rtol")))
+        if "mc_blocks" in spec:
+            _pool_blocks(model, [int(b) for b in np.atleast_1d(np.asarray(spec["mc_blocks"]))])
         theta = spec["theta"]
         if not isinstance(_scalar(theta), str):
             model.theta_ = np.atleast_1d(np.asarray(theta, dtype=float))
         return model
+
+
+def _pool_blocks(model, seeds):
+    """``model`` predicting the mean over blocks of ``n_draws`` draws with these ``seeds`` (as the hypothesis tests'
+    pooled models do), its own draws' engine reused for its own seed."""
+    from collections import OrderedDict
+
+    from .random_starts import _PooledEngine
+
+    make = type(model._engine)  # the model's own kind of random-start engine, over the draws of another seed
+    engines = [model._engine if s == model.seed else make(
+        model.task, model.n_hidden, model.representation, model.rcond, model.n_draws, s) for s in seeds]
+    model._engine = _PooledEngine(engines)
+    model._pred_cache = OrderedDict()
+    model.mc_blocks_ = list(seeds)
 
 
 def _scalar(v):

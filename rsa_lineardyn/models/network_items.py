@@ -21,7 +21,10 @@ class _ItemsMixin:
         task = self.task
         self.label_key = "item"
         self.item_order_given = item_order is not None
+        own_index = None  # the data's own 'index' values (rsatoolbox keeps the original ones in a subsample)
         if isinstance(item_order, RDMs):
+            if "index" in item_order.pattern_descriptors:
+                own_index = np.asarray(item_order.pattern_descriptors["index"])
             key = _find_label_key(item_order, label_descriptor, "item_order")
             self.label_key = key
             labels = [str(x) for x in item_order.pattern_descriptors[key]]
@@ -57,7 +60,9 @@ class _ItemsMixin:
         else:
             self._cond_index = items
             self.labels = [task.labels[i] for i in items]
-        self.pattern_descriptors = {"index": np.arange(len(self.labels)), "item": np.array(self.labels)}
+        # rsatoolbox's pipelines subsample model and data by 'index' (their default): the model carries the data's
+        index = own_index if own_index is not None and own_index.size == len(self.labels) else np.arange(len(self.labels))
+        self.pattern_descriptors = {"index": index, "item": np.array(self.labels)}
         if self.label_key != "item":
             self.pattern_descriptors[self.label_key] = np.array(self.labels)
 
@@ -87,9 +92,13 @@ class _ItemsMixin:
                     "task's items, so no item_order can match. Build the model on the task the data's conditions "
                     "were measured on, or select the data's conditions that are items of this task."
                 )
+            shown = [self.labels[r] for r in rows[:5]]
+            fix = ("Select the same conditions of the data and the model (the same pattern_descriptor and values)."
+                   if self.item_order_given else
+                   "Build the model with item_order=<data RDMs> (or the data's labels).")
             raise InputValueError(
                 f"the data RDMs have {data.n_cond} conditions but the model predicts {rows.size} "
-                f"(items {self.labels[:5]}...). Build the model with item_order=<data RDMs> (or the data's labels)."
+                f"(items {shown}{' ...' if rows.size > 5 else ''}). {fix}"
             )
         key = None
         for k in (self.label_key,) + _LABEL_KEYS:
