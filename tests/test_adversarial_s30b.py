@@ -196,3 +196,16 @@ def test_evaluate_hypotheses_matches_model_without_item_order_by_label():
         means.append(res.table["mean"].to_numpy())
     np.testing.assert_allclose(means[0], means[1], rtol=1e-9)
 
+
+
+def test_fit_rdms_bootstrap_does_not_depend_on_row_order():
+    """fit_rdms' subject bootstrap draws over the subjects sorted by label: the same data in another row order and
+    the same random_state give the same bootstrap samples (before: subjects numbered by first appearance)."""
+    data = _data(n_subjects=5, stages=(2.0, 4.0, 6.0))
+    del data.rdm_descriptors["true_time"]
+    perm = np.random.default_rng(4).permutation(data.n_rdm)
+    boots = []
+    for d in (data, data[perm]):
+        res = rl.fit_rdms(d, _task(), n_hidden=[2], n_boot=15, random_state=3, start_check=None, refine=False, **FAST)
+        boots.append(res.bootstrap[["lam", "rate"]].to_numpy())
+    np.testing.assert_allclose(boots[0], boots[1], rtol=1e-12, atol=1e-12)
