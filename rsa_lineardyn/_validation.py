@@ -196,10 +196,26 @@ def check_positive_int(value, name, *, minimum=1, maximum=None, why=None):
     return value
 
 
+def has_text(value):
+    """Whether ``value`` is text (str or bytes) or a sequence holding some: numbers are never parsed from text (one
+    rule for every argument: ``lam='0.5'`` and ``scale='0.1'`` alike are refused)."""
+    if isinstance(value, (str, bytes, np.str_, np.bytes_)):
+        return True
+    if isinstance(value, (list, tuple, np.ndarray)):
+        try:
+            flat = np.asarray(value, dtype=object).ravel()
+        except (TypeError, ValueError):
+            return False
+        return any(isinstance(v, (str, bytes, np.str_, np.bytes_)) for v in flat)
+    return False
+
+
 def check_real(value, name, *, minimum=None, maximum=None, strict_min=False, allow_inf=False):
     """Return ``value`` as a finite float within the given bounds."""
     if value is None:
         raise InputTypeError(f"`{name}` must be a real number, got None.")
+    if has_text(value):
+        raise InputTypeError(f"`{name}` must be a real number, got the text {value!r}; pass the number itself.")
     check_not_complex(value, name)
     if isinstance(value, (bool, np.bool_)):
         raise InputTypeError(f"`{name}` must be a real number, got the boolean {value!r}.")
@@ -408,7 +424,7 @@ def check_bounds(value, name, *, minimum=None, strict_min=False, strict_order=Fa
 
     ``minimum`` bounds ``low`` from below (strictly with ``strict_min``).
     """
-    if isinstance(value, (str, bytes)) or value is None:
+    if has_text(value) or value is None:
         raise InputTypeError(f"`{name}` must be a pair (low, high) of numbers, got {value!r}.")
     check_not_complex(value, name)
     try:
@@ -437,9 +453,9 @@ def check_number_or_grid(value, name, *, allow_none=True):
         if allow_none:
             return None
         raise InputTypeError(f"`{name}` must be a number or a sequence of numbers, got None.")
-    if isinstance(value, (str, bytes)):
+    if has_text(value):
         raise InputTypeError(
-            f"`{name}` must be {'None, ' if allow_none else ''}a number or a sequence of numbers, got the string "
+            f"`{name}` must be {'None, ' if allow_none else ''}a number or a sequence of numbers, got the text "
             f"{value!r}."
         )
     if isinstance(value, numbers.Real) and not isinstance(value, bool):

@@ -206,7 +206,7 @@ def test_item10_sigma_k_checked(sem, D, subjects):
 
 def test_item11_lam_and_time_bounds(sem, D):
     kw = dict(n_hidden=[1, 2, 3], **QUICK)
-    with pytest.raises(InputTypeError, match=r"`lam` must be None, a number or a sequence of numbers, got the string"):
+    with pytest.raises(InputTypeError, match=r"`lam` must be None, a number or a sequence of numbers, got the text"):
         rl.fit_rdms(D, sem, lam="a", **kw)
     with pytest.raises(InputValueError, match=r"`lam` must hold finite numbers"):
         rl.fit_rdms(D, sem, lam=[0.0, NAN], **kw)

@@ -57,7 +57,9 @@ def t_summary(x, jack, ci, two_sided=True, tie_tol=None):
     var = (n - 1) / n * float(np.sum((jk - jk.mean()) ** 2))
     dof = n - 1
     scale_ = max(float(np.max(np.abs(x[ok]))), 1e-300)
-    if var <= (1e-12 * scale_) ** 2:  # no spread: the t statistic is undefined
+    # no spread: the t statistic is undefined.  1e-9 relative: the jackknife reruns' own rounding (the same score
+    # recomputed by other fold fits) reaches ~1e-11 of the difference, which a t-test would read as certainty
+    if var <= (ZERO_SPREAD * scale_) ** 2:
         if abs(mean) <= 1e-12 * scale_:
             return dict(mean=mean, sem=0.0, ci_low=mean, ci_high=mean, p=1.0, n=n, dof=dof,
                         variance_method="identical (zero difference in every unit)")
@@ -482,6 +484,10 @@ def mc_blocks(run, n_blocks, ci, target=MC_TARGET):
         R = min(MC_MAX, 2 * R)
 
 
+#: Relative spread of per-unit differences below which they count as equal in every unit (sign test, no t-test).
+ZERO_SPREAD = 1e-9
+
+
 def with_mc_error(st, mc_se, ci, two_sided=True):
     """A :func:`t_summary` row with the Monte-Carlo SE added to the sampling SE (independent errors): ``sem``
     stays the sampling SE; ``ci_low``, ``ci_high`` and ``p`` use ``sqrt(sem^2 + mc_se^2)`` on the same degrees
@@ -496,5 +502,7 @@ def with_mc_error(st, mc_se, ci, two_sided=True):
     tq = stats.t.ppf(0.5 + ci / 2, st["dof"])
     tstat = st["mean"] / se
     p = 2 * stats.t.sf(abs(tstat), st["dof"]) if two_sided else stats.t.sf(tstat, st["dof"])
+    if str(st["variance_method"]).startswith("sign test"):  # no sampling spread: the sign test's p is a floor
+        p = max(float(p), float(st["p"]))  # (a t-test on the Monte-Carlo SE alone would claim near certainty)
     return dict(st, ci_low=st["mean"] - tq * se, ci_high=st["mean"] + tq * se, p=float(p),
                 variance_method=f"{st['variance_method']} + Monte-Carlo SE")

@@ -32,6 +32,7 @@ from .._validation import (
     check_lam,
     check_positive_int,
     check_rdm_values,
+    has_text,
 )
 from ..representations.descriptors import stage_values, unit_labels, unread_stage_names
 from ..models.network import DegeneracyWarning, LinearNetworkModel
@@ -645,6 +646,8 @@ def _lam_values(lam, width, task, n_lam, bounds=None):
         u = np.sinh(np.linspace(-3, 3, 2 * n - 1)) / np.sinh(3) * 4.0 * s_max
         u = u[(u >= lo - 1e-12) & (u <= hi + 1e-12)]
         return np.unique(np.concatenate([u, [0.0]]))
+    if has_text(lam):
+        raise InputTypeError(f"`lam` must be None, a number or a 1-D sequence of numbers, got the text {lam!r}.")
     vals = np.atleast_1d(np.asarray(lam, dtype=float))
     if vals.ndim != 1 or not np.all(np.isfinite(vals)):
         raise InputValueError(f"`lam` must be None, a number or a 1-D sequence of finite numbers, got {lam!r}.")

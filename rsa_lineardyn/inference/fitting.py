@@ -273,7 +273,8 @@ def fit_rdms(data_rdms, task, n_hidden=None, lam=None, *, method="corr", scale=0
         subject's best.
     n_boot : int, default 100
         Bootstrap samples (0 to skip: every parameter is then reported as
-        not determined, "uncertainty not measured").  The group bootstrap
+        not determined, "uncertainty not measured"; 1 is refused; with
+        fewer than 20 no parameter is called determined).  The group bootstrap
         resamples subjects (all RDMs of a subject -- sessions, runs,
         stages -- stay together), or conditions when there is one unit;
         each subject's own interval resamples its repeated RDMs per stage,

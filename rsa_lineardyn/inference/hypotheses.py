@@ -213,6 +213,11 @@ def regime_models(task, data_rdms, n_hidden=None, *, rich_scale=None, lazy_lam=N
     rich_scale = 1e-3 * np.sqrt(s_max) if rich_scale is None else check_scale(rich_scale, "rich_scale")
     lazy_lam = 4.0 * s_max if lazy_lam is None else abs(check_real(lazy_lam, "lazy_lam"))
     lazy_scale = np.sqrt(s_max) if lazy_scale is None else check_scale(lazy_scale, "lazy_scale")
+    if not lazy_scale > rich_scale:  # "lazy (large init)" must start larger than "rich", or the names lie
+        raise InputValueError(
+            f"`lazy_scale` = {lazy_scale:g} must be larger than `rich_scale` = {rich_scale:g}: the lazy (large init) "
+            "model starts from large weights, the rich one from small ones (defaults: sqrt(s_max) = "
+            f"{np.sqrt(s_max):g} and 1e-3 sqrt(s_max) = {1e-3 * np.sqrt(s_max):g}).")
     if not 1e-100 < lazy_lam < 1e100:
         raise InputValueError(
             f"`lazy_lam` = {lazy_lam:g} is outside the usable range (1e-100, 1e+100) of |lam|; the default is "
@@ -588,8 +593,8 @@ def evaluate_hypotheses(data_rdms, hypotheses, task, *, method="corr", baseline=
     n_folds : int, optional
         Folds over units (default: leave one unit out).
     n_boot : int, default 0
-        If > 0, also a percentile interval from a bootstrap over units of the
-        whole crossvalidation (``boot_ci_low``, ``boot_ci_high``).
+        If > 0 (at least 2), also a percentile interval from a bootstrap over
+        units of the whole crossvalidation (``boot_ci_low``, ``boot_ci_high``).
     ci : float, default 0.95
         Level of intervals; ``1 - ci`` is the significance level of the
         ``significant`` column.
@@ -737,9 +742,16 @@ class _Args:
 
 def _build_hypotheses(a, hypotheses, models):
     """The user's hypotheses, further fixed models and the feature baseline, as internal hypothesis objects."""
+    from rsatoolbox.model import Model
+
     hyps = _as_hypotheses(hypotheses, a.task, a.data_rdms)
     if models is not None:
-        extra = _as_hypotheses(list(models) if isinstance(models, (list, tuple)) else [models], a.task, a.data_rdms)
+        models = list(models) if isinstance(models, (list, tuple)) else [models]
+        bad = [m for m in models if not isinstance(m, Model)]
+        if bad:
+            raise InputTypeError(f"`models` must be a list of fixed rsatoolbox models (ModelFixed), got {bad[0]!r} "
+                                 f"({type(bad[0]).__name__}); pass models=None (or []) for none.")
+        extra = _as_hypotheses(models, a.task, a.data_rdms) if models else []
         if any(h.kind != "fixed" for h in extra):
             raise InputTypeError("`models` must be fixed rsatoolbox models (ModelFixed); put networks in `hypotheses`.")
         hyps += extra
@@ -1393,21 +1405,37 @@ def _check_same_networks(task, widths):
     list of one width as that width (``[7, "wide"]``, ``[2, [2]]``): a test of a network against itself."""
     wide = wide_width(task)
 
+    def one(v):  # 'wide' as its width, 2.0 as 2 (widths are validated as whole numbers later)
+        if isinstance(v, str):
+            return wide if v == "wide" else v
+        return int(v) if isinstance(v, numbers.Real) and float(v).is_integer() else v
+
     def key(w):
         if isinstance(w, (list, tuple, range)):
-            ws = tuple(sorted({wide if v == "wide" else v for v in w if isinstance(v, (numbers.Integral, str))}))
-            return ws[0] if len(ws) == 1 and len(w) == 1 else ws
-        return wide if isinstance(w, str) and w == "wide" else w
+            ws = tuple(sorted({one(v) for v in w}, key=str))
+            return ws[0] if len(ws) == 1 else ws
+        return one(w)
+
+    def has_wide(w):
+        return w == "wide" if isinstance(w, str) else isinstance(w, (list, tuple)) and "wide" in w
 
     seen = {}
     for w in widths:
         k = key(w)
         if k in seen:
-            why = (f"'wide' stands for width {wide} with this task (max(n_in, n_out) = max({task.n_in}, {task.n_out}))"
-                   if "wide" in (w, seen[k]) else "a list of one width is that width")
+            a = seen[k]
+            if has_wide(w) or has_wide(a):
+                why = f"'wide' stands for width {wide} with this task (max(n_in, n_out) = max({task.n_in}, {task.n_out}))"
+                fix = f"Drop one of them (e.g. drop 'wide' or {wide})"
+            elif isinstance(w, (list, tuple, range)) and isinstance(a, (list, tuple, range)):
+                why, fix = "the same set of widths (the order within a list does not matter)", "Drop one of the lists"
+            elif isinstance(w, (list, tuple, range)) or isinstance(a, (list, tuple, range)):
+                why, fix = "a list of one width is that width", "Drop the list or the single width"
+            else:
+                why, fix = "the same width (2 and 2.0 are one width)", "List each width once"
             raise InputValueError(
-                f"`widths` entries {seen[k]!r} and {w!r} are the same network ({why}): a test of a network against "
-                f"itself. Drop one of them (e.g. drop 'wide' or {wide}).")
+                f"`widths` entries {a!r} and {w!r} are the same network ({why}): a test of a network against "
+                f"itself. {fix}.")
         seen[k] = w
 
 

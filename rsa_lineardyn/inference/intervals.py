@@ -242,6 +242,7 @@ def _width_row(ctx, e, grid, widths_equiv):
         reasons.append(f"depends on the assumed start: init={ctx.other_init!r} gives n_hidden = {int(alt[p])}")
     if not reasons and np.isfinite(lo) and (lo < e or hi > e):
         reasons.append(f"the {ctx.ci:.0%} interval holds n_hidden {int(lo)} to {int(hi)}")
+    reasons += _few_boot_reason(ctx, p)
     return dict(parameter=p, estimate=e, low=lo, high=hi, level=ctx.ci, determined=not reasons,
                 reason="; ".join(reasons) if reasons else _ok_reason(p, ctx.boot, e, ctx.width_test))
 
@@ -297,7 +298,7 @@ def _continuous_row(ctx, p, e):
             reasons.append(f"depends on the assumed start: init={ctx.other_init!r} gives {p} = {_fmt(alt[p])}")
         if ctx.start_mode == "widen" and np.isfinite(lo):
             lo, hi = min(lo, xa), max(hi, xa)
-    reasons += _spread_reasons(p, lo, hi, gmin, gmax)
+    reasons += _spread_reasons(p, lo, hi, gmin, gmax) + _few_boot_reason(ctx, p)
     lo_v = space.from_axis(p, lo) if np.isfinite(lo) else np.nan
     hi_v = space.from_axis(p, hi) if np.isfinite(hi) else np.nan
     if np.isfinite(lo_v):  # containment is exact, not up to rounding of the log/exp round trip
@@ -358,6 +359,19 @@ def _spread_reasons(p, lo, hi, gmin, gmax):
         # the data bound the parameter on one side only (e.g. late times of a converged network all look alike)
         side = "upper" if hi >= gmax else "lower"
         return [f"the interval reaches the {side} edge of the searched range: only a one-sided bound"]
+    return []
+
+
+#: Fewest bootstrap samples that may call a parameter "determined" (fewer give quantiles of a handful of values).
+MIN_BOOT = 20
+
+
+def _few_boot_reason(ctx, p):
+    """A reason when the bootstrap has too few samples to bound ``p`` (``[]`` otherwise)."""
+    n = 0 if ctx.boot is None else len(ctx.boot)
+    if ctx.boot is not None and n < MIN_BOOT:
+        return [f"only {n} bootstrap sample{'s' if n != 1 else ''}: too few to bound {p} (n_boot >= {MIN_BOOT}; "
+                "the default is 100)"]
     return []
 
 

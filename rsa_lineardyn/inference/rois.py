@@ -414,6 +414,8 @@ def fit_rois(data_rdms, task, n_hidden=None, lam=None, *, roi_descriptor="auto",
         data_rdms, s = _settings(data_rdms, task, n_hidden=n_hidden, lam=lam, n_jobs=n_jobs, backend=backend,
                                  progress=progress, **opts)
         n_jobs, backend = s.run.n_jobs, s.run.backend
+        if backend == "dask" and client is None:  # joblib has no 'dask' backend of its own: the running client
+            client = _running_client()
         progress = stderr_is_terminal() if progress is None else check_bool(progress, "progress")
         s = dataclasses.replace(s, run=Execution(1, None, False))
         roi_key, labels, members = _regions(data_rdms, roi_descriptor)
@@ -525,6 +527,22 @@ def _rngs(s, n):
     if s.resampling.random_state is not None:
         return [check_rng(s.resampling.random_state, "random_state") for _ in range(n)]
     return s.resampling.rng.spawn(n)
+
+
+def _running_client():
+    """The running dask.distributed client for ``backend='dask'``, or a named error saying how to start one."""
+    try:
+        from distributed import get_client
+    except ImportError as e:
+        raise ImportError("fit_rois(backend='dask') runs on a dask cluster and needs dask.distributed: "
+                          "pip install 'rsa_lineardyn[dask]'.") from e
+    try:
+        return get_client()
+    except ValueError:
+        raise InputValueError(
+            "fit_rois(backend='dask') needs a running dask.distributed client: start one (client = "
+            "dask.distributed.Client()) and pass client=client (or call with it running), or use backend=None / "
+            "'loky' for processes on this machine.") from None
 
 
 def _check_client(client):

@@ -78,6 +78,9 @@ class Resampling:
     @classmethod
     def checked(cls, n_boot, ci, random_state, seed=UNSET, where="this function"):
         n_boot = check_positive_int(n_boot, "n_boot", minimum=0, maximum=MAX_BOOT)
+        if n_boot == 1:  # one sample has no spread: every interval would be that sample (or NaN)
+            raise InputValueError("`n_boot` must be 0 (no bootstrap) or at least 2 (an interval needs a spread; "
+                                  "at least 20 for a verdict, default 100), got 1.")
         ci = check_real(ci, "ci", minimum=0, maximum=1, strict_min=True)
         if ci >= 1:
             raise InputValueError(f"`ci` must be below 1, got {ci}.")
