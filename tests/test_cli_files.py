@@ -228,15 +228,14 @@ def test_npz_keeps_rdm_descriptors(tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------- guards and late failures
-def test_compare_bures_writes_tables_and_skips_the_figure(tmp_path, capsys):
+def test_compare_bures_writes_tables_and_the_figure(tmp_path, capsys):
     data, _ = _user_rdms(n_subjects=4, seed=1)
     path = _save(data, tmp_path / "b.hdf5")
     out = tmp_path / "o"
     assert main(["compare", str(path), "--task", "semantic", "--widths", "1,wide", "--method", "bures",
                  "--n-draws", "8", "--out-dir", str(out)]) == 0
-    assert "no figure" in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["b_hdf5_compare_widths.csv", "b_hdf5_compare_widths.json",
-                                                     "b_hdf5_compare_widths_pairwise.csv"]
+                                                     "b_hdf5_compare_widths.png", "b_hdf5_compare_widths_pairwise.csv"]
     err = _error(capsys, main(["compare", str(path), "--task", "semantic", "--method", "pearson",
                                "--out-dir", str(tmp_path / "o2")]))
     assert "`--method`" in err and "'corr'" in err

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import BUNDLED_DATA_PREFIX, CLIError, _atomic_write, _check_outputs, _load_example, _plain, _progress, _records, _show_progress, log
-from .figures import _plot_fit, _plot_trajectory, _plottable, _start_line, save_rdms_hdf5
+from .common import BUNDLED_DATA_PREFIX, CLIError, _atomic_write, _check_outputs, _load_example, _plain, _progress, _records, _show_progress
+from .figures import _plot_fit, _plot_trajectory, _start_line, save_rdms_hdf5
 from .inputs import _check_distinct_widths, _data_and_task, _one_line, _parse_list, _parse_widths, load_task
 
 
@@ -379,16 +379,13 @@ def cmd_compare(args):
         check_comparison_method(args.method, "--method")
     except rl.InputValueError as exc:
         raise CLIError(_one_line(exc)) from None
-    drawable = _plottable(args.method)
+    drawable = True  # rl.plot_hypotheses draws every method (its own labels; not rsatoolbox's plot_model_comparison)
     if not args.regimes:
         _parse_widths(args.widths)  # syntax and caps before any file is read
     data, task, design = _data_and_task(args)
     kind = "regimes" if args.regimes else "widths"
     paths = _compare_paths(args, kind)
     outputs = list(paths[:3]) + ([paths[3]] if drawable else [])
-    if not drawable:
-        log.warning("no figure: rsatoolbox's plot_model_comparison cannot draw --method %s; the tables and JSON are "
-                    "written (pick e.g. corr or cosine for a figure)", args.method)
     _check_outputs(outputs, args.force)
     widths = _compare_widths_checked(args, task, data)
     res = _run_compare(args, data, task, design, widths)
@@ -406,8 +403,24 @@ def _compare_paths(args, kind):
             out_dir / f"{prefix}_compare_{kind}.json", out_dir / f"{prefix}_compare_{kind}.png")
 
 
+def _default_widths():
+    """``compare --widths``' default (the Python API's ``widths`` default, as the parser shows it)."""
+    import inspect
+
+    import rsa_lineardyn as rl
+
+    d = inspect.signature(rl.compare_widths).parameters["widths"].default
+    return ",".join(str(w) for w in d) if isinstance(d, (list, tuple)) else d
+
+
 def _compare_widths_checked(args, task, data):
     """The widths to compare (None for --regimes, whose --n-hidden is checked instead); memory checked first."""
+    if args.regimes and args.widths != _default_widths():
+        raise CLIError(f"--widths {args.widths} cannot be used with --regimes: --regimes compares rich and lazy "
+                       "networks of one width (--n-hidden); drop --widths, or drop --regimes to compare widths")
+    if not args.regimes and args.n_hidden is not None:
+        raise CLIError(f"--n-hidden {args.n_hidden} is the width of the --regimes models; to compare widths use "
+                       f"--widths (e.g. --widths {args.n_hidden},wide), or add --regimes")
     if args.regimes:
         if args.n_hidden is not None:
             from .._validation import MAX_WIDTH, check_positive_int

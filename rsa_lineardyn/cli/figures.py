@@ -130,20 +130,6 @@ def _category_ticks(ax, cats, first=True):
     ax.set_yticklabels([cats[a] for a in starts] if first else [], fontsize=6)
 
 
-def _plottable(method):
-    """Whether rsatoolbox's ``plot_model_comparison`` can draw results of ``method`` (it has a y label for it)."""
-    try:
-        from rsatoolbox.vis.model_plot import _get_y_label
-    except ImportError:  # another rsatoolbox layout: the methods its plot labels today
-        return method in ("cosine", "cosine_cov", "spearman", "corr", "corr_cov", "kendall", "tau-b", "tau-a",
-                          "neg_riem_dist", "rho-a")
-    try:
-        _get_y_label(method)
-    except ValueError:
-        return False
-    return True
-
-
 _START_TEXT = {
     "random": "the expected geometry over random lambda-balanced starts (a learner from unknown small weights)",
     "aligned": "a task-aligned start (the task's modes are present, small, at t = 0)",

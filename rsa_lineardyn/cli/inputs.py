@@ -282,6 +282,9 @@ def load_data_rdms(spec, labels=None, trust_pickle=False, task_labels=None):
     import rsa_lineardyn as rl
 
     if isinstance(spec, str) and spec.startswith(BUNDLED_DATA_PREFIX):
+        if labels is not None:
+            raise CLIError(f"--labels names the conditions of a file without labels; the bundled data {spec} carry "
+                           "their own condition labels, so drop --labels")
         return rl.load_92images_rdms(spec[len(BUNDLED_DATA_PREFIX):])
     p = _existing_file(spec, "data")
     suffix = p.suffix.lower()

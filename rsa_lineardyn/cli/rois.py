@@ -35,8 +35,11 @@ def run(args):
     from .common import CLIError, _check_outputs, _plain, _progress, _show_progress
     from .inputs import _one_line, load_data_rdms, load_task
 
+    from .commands import _check_run_numbers, _prefix
+
+    _check_run_numbers(args)  # --seed, --n-boot, --n-draws: errors that name the flag, before any file is read
     out_dir = Path(args.out_dir)
-    prefix = args.prefix or Path(args.data).name.replace(".", "_")
+    prefix = _prefix(args)  # a plain file name inside --out-dir (92images:hIT -> 92images_hIT), as fit and compare
     csv_path, npz_path, json_path = (out_dir / f"{prefix}_rois.{ext}" for ext in ("csv", "npz", "json"))
     _check_outputs([csv_path, npz_path, json_path], args.force)
     data = load_data_rdms(args.data, trust_pickle=args.trust_pickle)
@@ -71,6 +74,7 @@ def run(args):
         arrays["roi"] = arrays["roi"].astype(str)
     record = {"data": str(args.data), "task": task.name, "seed": args.seed,
               "condition_labels_from": "--labels" if labels is not None else "the data file",
+              "lam": "fitted" if args.lam is None else args.lam, "refine": not args.no_refine,
               "settings": _plain(res.settings),
               "messages": list(res.messages), "csv": str(csv_path), "npz": str(npz_path)}
     write_outputs([(csv_path, lambda p: res.table.to_csv(p, index=False)),
