@@ -163,3 +163,13 @@ def test_fit_rois_run_number_errors_name_the_flag(roi_file, tmp_path, capsys, fl
     code = main(["fit-rois", str(roi_file), "--task", "semantic", "--out-dir", str(tmp_path / "out"), flag, value])
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip() and not ln.startswith(LOG)]
     assert code == 1 and len(err) == 1 and flag in err[0], err
+
+
+def test_compare_regimes_json_records_the_width_used(tmp_path):
+    """compare --regimes without --n-hidden recorded n_hidden: null, not the width its models used (the task's
+    rank)."""
+    out = tmp_path / "o"
+    assert main(["compare", "92images:hIT_subject_session", "--regimes", "--n-draws", "8", "--quiet",
+                 "--out-dir", str(out)]) == 0
+    info = json.loads(next(out.glob("*_compare_regimes.json")).read_text())
+    assert info["n_hidden"] == rl.load_92images_task().rank()

@@ -403,6 +403,12 @@ def _compare_paths(args, kind):
             out_dir / f"{prefix}_compare_{kind}.json", out_dir / f"{prefix}_compare_{kind}.png")
 
 
+def _regimes_width(res):
+    """The width the --regimes models used (--n-hidden, or the task's rank when it was not given)."""
+    widths = {m.n_hidden for h in getattr(res, "hypotheses", []) for m in getattr(h, "models", [])}
+    return widths.pop() if len(widths) == 1 else sorted(widths)
+
+
 def _default_widths():
     """``compare --widths``' default (the Python API's ``widths`` default, as the parser shows it)."""
     import inspect
@@ -482,7 +488,7 @@ def _compare_info(args, kind, task, design, res, paths, drawable):
             "n_boot": int(args.n_boot), "seed": args.seed, "widths": None if args.regimes else args.widths,
             "subject_descriptor": design["subject"], "stage_descriptor": design["stage"],
             "condition_descriptor": design["condition"], "condition_labels_from": design["labels_from"],
-            "n_hidden": args.n_hidden if args.regimes else None, "table": _records(res.table),
+            "n_hidden": _regimes_width(res) if args.regimes else None, "table": _records(res.table),
             "pairwise": _records(res.pairwise),
             "stages": None if res.stages is None else _records(res.stages), "messages": list(res.messages),
             "settings": _plain(res.settings),
