@@ -269,3 +269,18 @@ def test_prepared_data_scores_every_rdm_over_its_own_pairs(method):
     got = _PreparedData(data, method, rows=np.array([0, 1, 3])).score(pred)
     want = np.column_stack([rl.score_matrix(pred, data[r:r + 1], method)[:, 0] for r in (0, 1, 3)])
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("numbered", ["columns", "index"])
+def test_csv_with_pandas_default_header_or_index_beside_labels_is_read_by_its_labels(tree, tmp_path, numbered):
+    """A matrix written by pandas with labelled rows and default columns (header 0, 1, ...) or the reverse: the
+    numbers are positions, the other side the labels -- read by the labels, not refused as disagreeing."""
+    from rsa_lineardyn.cli.inputs import _read_matrix_csv
+
+    m = _staged(tree, n_subjects=1).get_matrices()[0]
+    labels = list(tree.labels)
+    df = pd.DataFrame(m, index=labels) if numbered == "columns" else pd.DataFrame(m, columns=labels)
+    df.to_csv(tmp_path / "rdm.csv")
+    D, got = _read_matrix_csv(tmp_path / "rdm.csv")
+    assert got == labels
+    np.testing.assert_allclose(D, m)

@@ -427,18 +427,20 @@ def _read_matrix_csv(path):
         labels = [str(x).strip() for x in raw.iloc[1 if has_header else 0:, 0]]
     if has_header:
         header = [str(x).strip() for x in raw.iloc[0, 1 if has_index else 0:]]
-        if labels is None:
-            labels = header
-        elif not corner or any(header):  # both name the conditions: they must agree, or one of them is wrong
-            if header != labels:
-                diff = next(i for i, (a, b) in enumerate(zip(header, labels)) if a != b) if len(header) == len(
-                    labels) else 0
-                raise CLIError(f"data file {path}: the header row and the label column name the conditions "
-                               f"differently (position {diff + 1}: {header[diff] if diff < len(header) else ''!r} "
-                               f"in the header, {labels[diff] if diff < len(labels) else ''!r} in the column); "
-                               "one of them is wrong, so the conditions cannot be matched. Fix the file so both "
-                               "list the conditions in the same order")
+        if labels is None or (_numbered(labels) and not _numbered(header)):
+            labels = header  # pandas' default index (0, 1, ...) beside labelled columns: the header labels
+        elif not _numbered(header) and header != labels:  # both name the conditions: one of them is wrong
+            i = next((k for k, (a, b) in enumerate(zip(header, labels)) if a != b), min(len(header), len(labels)))
+            raise CLIError(f"data file {path}: the header row and the label column name the conditions differently "
+                           f"(first at position {i + 1}: {header[i:i + 1]} in the header, {labels[i:i + 1]} in the "
+                           "column); one of them is wrong, so the conditions cannot be matched. Fix the file so both "
+                           "list the conditions in the same order")
     return D, labels
+
+
+def _numbered(names):
+    """Whether ``names`` are ``0, 1, ..., n - 1`` in order: pandas' default index or header, positions, not labels."""
+    return names == [str(i) for i in range(len(names))]
 
 
 #: Text read as a missing value in a data CSV (R's write.csv writes NA; pandas and others NaN / nan).
