@@ -180,13 +180,17 @@ def _descriptor_keys(data_rdms, subject_descriptor, stage_descriptor, stage_keys
     return subj_key, stage_key
 
 
+#: rdm descriptors that name repeated measurements of one state within a subject, never stages or subjects.
+REPEATED_KEYS = ("session", "run")
+
+
 def _note_pooled_descriptors(rdms, subj_key, stage_key, messages):
     """A message for every rdm descriptor (other than subjects, stages, ``index``) that varies within a subject: its
     RDMs are pooled with their subject as repeated measurements -- right for sessions or runs, wrong if it is a
     ``day`` or ``age`` of learning, so the user is told how to read it as stages."""
     subj = [str(x) for x in np.asarray(rdms.rdm_descriptors[subj_key]).tolist()]
     for k, v in rdms.rdm_descriptors.items():
-        if k in (subj_key, stage_key, "index", "session", "run"):  # sessions and runs are repeated measurements
+        if k in (subj_key, stage_key, "index", *REPEATED_KEYS):
             continue
         vals = [str(x) for x in np.asarray(v).tolist()]
         if len(vals) != len(subj) or len(set(vals)) == len(vals):  # one value per RDM: a name, not a grouping
@@ -559,7 +563,7 @@ def _refuse_unknown_grouping(rdms, stage_key):
     A descriptor such as ``participant_id`` or ``block`` whose values repeat over RDMs may name the units of
     replication; treating every RDM as independent would then make tests far too liberal, so the user decides.
     """
-    known = set(STAGE_KEYS) | {"index", "session", "run", stage_key}
+    known = set(STAGE_KEYS) | {"index", stage_key, *REPEATED_KEYS}
     n = rdms.n_rdm
     groups = []
     for k, v in rdms.rdm_descriptors.items():

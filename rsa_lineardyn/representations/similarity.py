@@ -210,9 +210,8 @@ class _PreparedData:
         patterns, which = (np.unique(missing, axis=0, return_inverse=True) if missing.any()
                            else (missing[:1], np.zeros(self.n_rows, dtype=int)))
         if patterns.shape[0] > 1:  # RDMs missing different pairs: one prepared group per pattern
-            self.groups = [(np.flatnonzero(np.ravel(which) == g), _PreparedData(sub[np.ravel(which) == g], method,
-                                                                                 sigma_k))
-                           for g in range(patterns.shape[0])]
+            members = [np.flatnonzero(np.ravel(which) == g) for g in range(patterns.shape[0])]
+            self.groups = [(idx, _PreparedData(sub[idx], method, sigma_k)) for idx in members]
             self.keep = ~missing.any(axis=0)
             self.all_kept, self.sub, self.fast = False, sub, False
             return
