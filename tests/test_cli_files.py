@@ -301,11 +301,12 @@ def test_sigterm_leaves_no_temporary_file(tmp_path):
         assert proc.stdout.readline().strip() == "writing"
         assert any(p.name.endswith(".tmp.png") for p in out.iterdir())  # the run is half-way through its outputs
         proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=60)
+        _, err = proc.communicate(timeout=120)  # reads the pipes while waiting: a full pipe cannot stall the child
+        code = proc.returncode
     finally:
         proc.kill()
-    assert code == 128 + signal.SIGTERM, proc.stderr.read()
-    assert "terminated" in proc.stderr.read()
+    assert code == 128 + signal.SIGTERM, err
+    assert "terminated" in err
     assert list(out.iterdir()) == []
 
 
